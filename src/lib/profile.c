@@ -1,0 +1,2195 @@
+/*
+ * profile.c - the configuration file: profiles, templates, sidecars
+ *
+ * Reading goes through inih, the only place in docmail that uses it.
+ * Debian's inih is built without line numbers for the handler and cuts
+ * lines longer than INI_MAX_LINE, so we feed it through our own reader:
+ * it counts lines, refuses a line that would be cut (a cut password or
+ * template must never pass silently) and classifies each line exactly
+ * as inih will, which tells the handler whether it is looking at an
+ * indented continuation line and gives us the section header lines.
+ *
+ * inih has no writer.  Saving edits the file as lines of bytes and
+ * writes only values that inih reads back identically.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include <docmail/buf.h>
+#include <docmail/err.h>
+#include <docmail/profile.h>
+#include <docmail/secret.h>
+#include <docmail/tmpl.h>
+
+/* Longest line inih reads whole, without its line end. */
+#define LINE_MAX_CHARS	(DM_INI_LINE_MAX - 1)
+
+/* Profile and template names, as in [profile NAME]. */
+#define ID_MAX		64
+
+/* A config file is small; this only stops a runaway file. */
+#define FILE_MAX	(1024 * 1024)
+
+/* "sha256:" and 32 hex pairs separated by ':'. */
+#define FPR_LEN		(7 + 32 * 3 - 1)
+
+/* The keys of [profile NAME], in the order a save writes new ones. */
+enum pkey {
+	K_NAME,
+	K_EMAIL,
+	K_HOST,
+	K_PORT,
+	K_SECURITY,
+	K_USER,
+	K_PASSWORD,
+	K_PASSWORD_COMMAND,
+	K_CA_FILE,
+	K_TLS_FINGERPRINT,
+	K_TIMEOUT,
+	K_ALLOW_FROM_OVERRIDE,
+	K_SENT_MAILDIR,
+	K_DOCUMENTS_DIR,
+	NPKEYS
+};
+
+static const char *const pkeys[NPKEYS + 1] = {
+	"name", "email", "host", "port", "security", "user", "password",
+	"password_command", "ca_file", "tls_fingerprint", "timeout",
+	"allow_from_override", "sent_maildir", "documents_dir", NULL
+};
+
+enum tkey {
+	T_SUBJECT,
+	T_BODY,
+	NTKEYS
+};
+
+static const char *const tkeys[NTKEYS + 1] = { "subject", "body", NULL };
+
+static const char *const kinds[] = { "profile", "template", NULL };
+
+/*
+ * Line classification, mirroring inih's ini_parse_stream() (version 55):
+ * the BOM is skipped on the first line; the line is stripped; ';' or
+ * '#' first is a comment; an indented non-empty line after a key line
+ * of the same section continues that key; '[' starts a section that
+ * needs its ']' before any inline comment; anything else needs '=' or
+ * ':'.  An inline comment is ';' after whitespace.
+ */
+enum lkind {
+	L_BLANK,
+	L_COMMENT,
+	L_CONT,
+	L_SECTION,
+	L_KEY,
+	L_BADSECTION,		/* '[' without ']' */
+	L_NOEQ			/* neither '=' nor ':' */
+};
+
+struct lparse {
+	enum lkind	 kind;
+	size_t		 ns, ne;	/* key name, or section text */
+	size_t		 vs, ve;	/* value of a key line */
+};
+
+static int
+is_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' ||
+	    c == '\f' || c == '\r';
+}
+
+/* inih's find_chars_or_comment() on s[i..e). */
+static size_t
+find_sep(const char *s, size_t i, size_t e, const char *chars)
+{
+	int was_space = 0;
+
+	while (i < e && (chars == NULL || strchr(chars, s[i]) == NULL) &&
+	    !(was_space && s[i] == ';')) {
+		was_space = is_ws((unsigned char)s[i]);
+		i++;
+	}
+	return i;
+}
+
+/*
+ * Classifies line s of n bytes (no line end).  *have_prev is inih's
+ * "previous name" state: set by a key line, cleared by a section line.
+ */
+static void
+classify(const char *s, size_t n, int first, int *have_prev,
+    struct lparse *lp)
+{
+	size_t start = 0, t, e, x;
+
+	memset(lp, 0, sizeof *lp);
+	n = strnlen(s, n);
+	if (first && n >= 3 && (unsigned char)s[0] == 0xef &&
+	    (unsigned char)s[1] == 0xbb && (unsigned char)s[2] == 0xbf)
+		start = 3;
+	e = n;
+	while (e > start && is_ws((unsigned char)s[e - 1]))
+		e--;
+	t = start;
+	while (t < e && is_ws((unsigned char)s[t]))
+		t++;
+	if (t == e) {
+		lp->kind = L_BLANK;
+		return;
+	}
+	if (s[t] == ';' || s[t] == '#') {
+		lp->kind = L_COMMENT;
+		return;
+	}
+	/* inih compares against the buffer start, BOM included. */
+	if (*have_prev && t > 0) {
+		lp->kind = L_CONT;
+		lp->vs = t;
+		lp->ve = e;
+		return;
+	}
+	if (s[t] == '[') {
+		x = find_sep(s, t + 1, e, "]");
+		if (x < e && s[x] == ']') {
+			lp->kind = L_SECTION;
+			lp->ns = t + 1;
+			lp->ne = x;
+			*have_prev = 0;
+		} else
+			lp->kind = L_BADSECTION;
+		return;
+	}
+	x = find_sep(s, t, e, "=:");
+	if (x >= e || (s[x] != '=' && s[x] != ':')) {
+		lp->kind = L_NOEQ;
+		return;
+	}
+	lp->kind = L_KEY;
+	lp->ns = t;
+	lp->ne = x;
+	while (lp->ne > lp->ns && is_ws((unsigned char)s[lp->ne - 1]))
+		lp->ne--;
+	lp->ve = find_sep(s, x + 1, e, NULL);
+	lp->vs = x + 1;
+	while (lp->vs < lp->ve && is_ws((unsigned char)s[lp->vs]))
+		lp->vs++;
+	while (lp->ve > lp->vs && is_ws((unsigned char)s[lp->ve - 1]))
+		lp->ve--;
+	*have_prev = lp->ne > lp->ns;
+}
+
+/* 1 for a name as in [profile NAME]: [A-Za-z0-9_.-]+. */
+static int
+id_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Splits section text "profile NAME" into kind and name, trimmed.
+ * Returns the kind's index in kinds[], or -1.
+ */
+static int
+split_section(const char *s, size_t n, size_t *ks, size_t *ke, size_t *ns,
+    size_t *ne)
+{
+	size_t i = 0, k;
+
+	while (i < n && is_ws((unsigned char)s[i]))
+		i++;
+	while (n > i && is_ws((unsigned char)s[n - 1]))
+		n--;
+	*ks = i;
+	while (i < n && !is_ws((unsigned char)s[i]))
+		i++;
+	*ke = i;
+	while (i < n && is_ws((unsigned char)s[i]))
+		i++;
+	*ns = i;
+	*ne = n;
+	for (k = 0; kinds[k] != NULL; k++)
+		if (strlen(kinds[k]) == *ke - *ks &&
+		    memcmp(kinds[k], s + *ks, *ke - *ks) == 0)
+			return (int)k;
+	return -1;
+}
+
+static int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Levenshtein distance, ignoring case; a large number for long words. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[65], prev, tmp;
+
+	if (la > 64 || lb > 64)
+		return 1000;
+	for (j = 0; j <= lb; j++)
+		d[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = d[0];
+		d[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t cost, best;
+
+			cost = lower(a[i - 1]) != lower(b[j - 1]);
+			best = prev + cost;
+			if (d[j] + 1 < best)
+				best = d[j] + 1;
+			if (d[j - 1] + 1 < best)
+				best = d[j - 1] + 1;
+			tmp = d[j];
+			d[j] = best;
+			prev = tmp;
+		}
+	}
+	return d[lb];
+}
+
+/*
+ * The known word closest to a mistyped one: same but for case, else
+ * within two edits, else one a prefix of the other.  NULL if none.
+ */
+static const char *
+suggest(const char *word, const char *const *known)
+{
+	const char *best = NULL;
+	size_t i, d, bestd = 3, wl = strlen(word), kl;
+
+	for (i = 0; known[i] != NULL; i++)
+		if (strcasecmp(word, known[i]) == 0)
+			return known[i];
+	for (i = 0; known[i] != NULL; i++)
+		if ((d = distance(word, known[i])) < bestd) {
+			bestd = d;
+			best = known[i];
+		}
+	if (best != NULL || wl < 3)
+		return best;
+	for (i = 0; known[i] != NULL; i++) {
+		kl = strlen(known[i]);
+		if (strncasecmp(word, known[i], wl < kl ? wl : kl) == 0)
+			return known[i];
+	}
+	return NULL;
+}
+
+static int
+lookup(const char *word, const char *const *known)
+{
+	int i;
+
+	for (i = 0; known[i] != NULL; i++)
+		if (strcmp(word, known[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* "name, email, host, ..." into dst. */
+static void
+list_words(char *dst, size_t dsize, const char *const *known)
+{
+	size_t i, n;
+
+	dst[0] = '\0';
+	for (i = 0; known[i] != NULL; i++) {
+		n = strlen(dst);
+		(void)snprintf(dst + n, dsize - n, "%s%s", i > 0 ? ", " : "",
+		    known[i]);
+	}
+}
+
+/*
+ * The reader handed to ini_parse_stream(): one line of the file per
+ * call, refused (parsing stops) when inih would cut it or misread it.
+ */
+struct src {
+	FILE			*fp;
+	const char		*path;
+	enum dm_errcode		 code;	/* DM_EDATA for a sidecar */
+	int			 lineno;
+	int			 have_prev;
+	struct lparse		 lp;	/* the current line */
+	char			 line[DM_INI_LINE_MAX + 2];
+	int			 failed;
+	struct dm_err		*err;
+	/* Called for each section line; -1 stops the parse. */
+	int			(*section)(void *, const char *, size_t);
+	void			*arg;
+};
+
+static int __attribute__((format(printf, 3, 4)))
+src_err(struct src *src, enum dm_errcode code, const char *fmt, ...)
+{
+	char msg[DM_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	/* A cut message is still a message. */
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	src->failed = 1;
+	return dm_err_set(src->err, code, "%s:%d: %s", src->path, src->lineno,
+	    msg);
+}
+
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct src *src = stream;
+	size_t len = 0, limit = LINE_MAX_CHARS;
+	int c = EOF, toolong = 0, nul = 0;
+
+	if (src->failed)
+		return NULL;
+	if (num < 1)
+		return NULL;
+	if ((size_t)num - 1 < limit)
+		limit = (size_t)num - 1;
+	/* Room for one more byte: the '\r' of a CRLF line end. */
+	while ((c = getc(src->fp)) != EOF && c != '\n') {
+		if (c == '\0')
+			nul = 1;
+		if (len < limit + 1)
+			src->line[len++] = (char)c;
+		else
+			toolong = 1;
+	}
+	if (ferror(src->fp)) {
+		src->failed = 1;
+		dm_err_set(src->err, src->code, "cannot read '%s': %s",
+		    src->path, strerror(errno));
+		return NULL;
+	}
+	if (c == EOF && len == 0 && !toolong)
+		return NULL;
+	src->lineno++;
+	if (c == '\n' && len > 0 && src->line[len - 1] == '\r')
+		len--;
+	if (toolong || len > limit) {
+		src_err(src, src->code, "line longer than %zu characters",
+		    limit);
+		if (src->code == DM_ECONFIG)
+			dm_err_hint(src->err, "for a long password use password_command, for a long template text indented continuation lines");
+		else
+			dm_err_hint(src->err, "go on over indented continuation lines, each one a new line of the value");
+		return NULL;
+	}
+	if (nul) {
+		src_err(src, src->code, "line holds a NUL byte");
+		return NULL;
+	}
+	memcpy(str, src->line, len);
+	str[len] = '\0';
+	classify(str, len, src->lineno == 1, &src->have_prev, &src->lp);
+	switch (src->lp.kind) {
+	case L_NOEQ:
+		src_err(src, src->code, "syntax error");
+		dm_err_hint(src->err, "expected 'key = value', a [section] line or a comment starting with ';' or '#'");
+		return NULL;
+	case L_BADSECTION:
+		src_err(src, src->code, "syntax error");
+		dm_err_hint(src->err, "a section line is [NAME] with its closing ']'");
+		return NULL;
+	case L_SECTION:
+		if (src->section(src->arg, str + src->lp.ns,
+		    src->lp.ne - src->lp.ns) == -1) {
+			src->failed = 1;
+			return NULL;
+		}
+		break;
+	default:
+		break;
+	}
+	return str;
+}
+
+/* Runs inih over fp.  Returns 0 or -1 with src->err set. */
+static int
+parse(struct src *src, ini_handler handler, void *arg)
+{
+	int rc;
+
+	rc = ini_parse_stream(reader, src, handler, arg);
+	if (src->failed)
+		return -1;
+	if (rc == -2)
+		return dm_err_set(src->err, DM_ENOMEM, "out of memory");
+	if (rc == -1)
+		return dm_err_set(src->err, src->code, "cannot read '%s'",
+		    src->path);
+	if (rc > 0) {
+		/* Our reader catches these first; this is a safety net. */
+		dm_err_set(src->err, src->code, "%s:%d: syntax error",
+		    src->path, rc);
+		return dm_err_hint(src->err, "expected 'key = value', a [section] line or a comment starting with ';' or '#'");
+	}
+	return 0;
+}
+
+/* A copy of v with a leading "~/" replaced by $HOME. */
+static char *
+expand_home(const char *v, struct dm_err *err)
+{
+	const char *home;
+	struct dm_buf b;
+	char *p;
+
+	if (v[0] != '~' || (v[1] != '/' && v[1] != '\0'))
+		return dm_strdup(v, err);
+	if ((home = getenv("HOME")) == NULL || *home == '\0') {
+		dm_err_set(err, DM_ECONFIG, "cannot expand '~' in '%s': HOME is not set",
+		    v);
+		return NULL;
+	}
+	dm_buf_init(&b, 0);
+	if (dm_buf_addstr(&b, home, err) == -1 ||
+	    dm_buf_addstr(&b, v + 1, err) == -1) {
+		dm_buf_release(&b);
+		return NULL;
+	}
+	if ((p = dm_buf_detach(&b)) == NULL)
+		dm_err_set(err, DM_ENOMEM, "out of memory");
+	return p;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Checks and upper-cases a "sha256:AB:CD:..." pin into out. */
+static int
+fingerprint_norm(const char *v, char out[FPR_LEN + 1])
+{
+	size_t i;
+
+	if (strlen(v) != FPR_LEN || strncasecmp(v, "sha256:", 7) != 0)
+		return -1;
+	memcpy(out, "sha256:", 7);
+	for (i = 7; i < FPR_LEN; i++) {
+		if ((i - 7) % 3 == 2) {
+			if (v[i] != ':')
+				return -1;
+			out[i] = ':';
+		} else {
+			if (hexval((unsigned char)v[i]) == -1)
+				return -1;
+			out[i] = (v[i] >= 'a' && v[i] <= 'f') ?
+			    (char)(v[i] - 'a' + 'A') : v[i];
+		}
+	}
+	out[FPR_LEN] = '\0';
+	return 0;
+}
+
+static int
+bool_parse(const char *v, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "1", "on", NULL };
+	static const char *const no[] = { "no", "false", "0", "off", NULL };
+	size_t i;
+
+	for (i = 0; yes[i] != NULL; i++)
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+	for (i = 0; no[i] != NULL; i++)
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	return -1;
+}
+
+/* Exactly one '@', something on each side, no spaces or controls. */
+static int
+email_ok(const char *v)
+{
+	const char *at = strchr(v, '@');
+	const unsigned char *p;
+
+	if (at == NULL || at == v || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL)
+		return 0;
+	for (p = (const unsigned char *)v; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+host_ok(const char *v)
+{
+	const unsigned char *p;
+
+	if (*v == '\0' || strstr(v, "://") != NULL)
+		return 0;
+	for (p = (const unsigned char *)v; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Template text: "\n" is a line break, "\\" a backslash. */
+static char *
+unescape(const char *v, struct dm_err *err)
+{
+	struct dm_buf b;
+	char *p;
+
+	dm_buf_init(&b, 0);
+	for (; *v != '\0'; v++) {
+		char c = *v;
+
+		if (c == '\\' && (v[1] == 'n' || v[1] == '\\')) {
+			c = v[1] == 'n' ? '\n' : '\\';
+			v++;
+		}
+		if (dm_buf_addc(&b, c, err) == -1) {
+			dm_buf_release(&b);
+			return NULL;
+		}
+	}
+	if ((p = dm_buf_detach(&b)) == NULL)
+		dm_err_set(err, DM_ENOMEM, "out of memory");
+	return p;
+}
+
+/*
+ * Loading the config file.
+ */
+
+enum skind {
+	S_NONE,
+	S_PROFILE,
+	S_TEMPLATE
+};
+
+struct pmeta {
+	int	 line[NPKEYS];	/* line of each key, 0 if absent */
+};
+
+struct tmeta {
+	int	 header;
+	int	 line[NTKEYS];
+};
+
+struct cstate {
+	struct src		 src;
+	struct dm_config	*cfg;
+	struct pmeta		*pmeta;	/* one per cfg->profiles */
+	struct tmeta		*tmeta;	/* one per cfg->templates */
+	enum skind		 kind;
+	size_t			 idx;
+	int			 lastkey;	/* for continuation lines */
+	int			 lastline;
+	int			 password_seen; /* a non-empty one */
+};
+
+static int
+grow_array(void **arr, size_t n, size_t size, struct dm_err *err)
+{
+	void *p;
+
+	if ((p = realloc(*arr, (n + 1) * size)) == NULL)
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	*arr = p;
+	return 0;
+}
+
+static int
+config_section(void *arg, const char *s, size_t n)
+{
+	struct cstate *st = arg;
+	struct dm_config *cfg = st->cfg;
+	struct src *src = &st->src;
+	size_t ks, ke, ns, ne, i;
+	const char *guess;
+	char kind[ID_MAX + 1], id[ID_MAX + 1];
+	int k;
+
+	st->lastkey = -1;
+	k = split_section(s, n, &ks, &ke, &ns, &ne);
+	if (k == -1) {
+		src_err(src, DM_ECONFIG, "unknown section '[%.*s]'", (int)n, s);
+		(void)snprintf(kind, sizeof kind, "%.*s",
+		    (int)(ke - ks < ID_MAX ? ke - ks : ID_MAX), s + ks);
+		if ((guess = suggest(kind, kinds)) != NULL && ne > ns)
+			return dm_err_hint(src->err, "did you mean '[%s %.*s]'?",
+			    guess, (int)(ne - ns), s + ns);
+		if (guess != NULL)
+			return dm_err_hint(src->err, "did you mean '[%s NAME]'?",
+			    guess);
+		return dm_err_hint(src->err, "expected [profile NAME] or [template NAME], e.g. [profile default]");
+	}
+	if (ne == ns) {
+		src_err(src, DM_ECONFIG, "section '[%s]' has no name", kinds[k]);
+		return dm_err_hint(src->err, "write [%s NAME], e.g. [%s default]",
+		    kinds[k], kinds[k]);
+	}
+	if (!id_valid(s + ns, ne - ns)) {
+		src_err(src, DM_ECONFIG, "invalid name '%.*s' in section '[%s]'",
+		    (int)(ne - ns), s + ns, kinds[k]);
+		return dm_err_hint(src->err, "a name is up to %d letters, digits, '_', '-' and '.'", ID_MAX);
+	}
+	memcpy(id, s + ns, ne - ns);
+	id[ne - ns] = '\0';
+
+	if (k == 0) {
+		for (i = 0; i < cfg->nprofiles; i++)
+			if (strcmp(cfg->profiles[i].id, id) == 0) {
+				src_err(src, DM_ECONFIG, "duplicate section '[profile %s]' (first at line %d)",
+				    id, cfg->profiles[i].line);
+				return dm_err_hint(src->err, "merge the two sections or rename one");
+			}
+		if (grow_array((void **)&cfg->profiles, cfg->nprofiles,
+		    sizeof *cfg->profiles, src->err) == -1 ||
+		    grow_array((void **)&st->pmeta, cfg->nprofiles,
+		    sizeof *st->pmeta, src->err) == -1)
+			return -1;
+		dm_profile_init(&cfg->profiles[cfg->nprofiles]);
+		memset(&st->pmeta[cfg->nprofiles], 0, sizeof *st->pmeta);
+		cfg->profiles[cfg->nprofiles].line = src->lineno;
+		if ((cfg->profiles[cfg->nprofiles].id =
+		    dm_strdup(id, src->err)) == NULL)
+			return -1;
+		st->kind = S_PROFILE;
+		st->idx = cfg->nprofiles++;
+		return 0;
+	}
+	for (i = 0; i < cfg->ntemplates; i++)
+		if (strcmp(cfg->templates[i].id, id) == 0) {
+			src_err(src, DM_ECONFIG, "duplicate section '[template %s]' (first at line %d)",
+			    id, st->tmeta[i].header);
+			return dm_err_hint(src->err, "merge the two sections or rename one");
+		}
+	if (grow_array((void **)&cfg->templates, cfg->ntemplates,
+	    sizeof *cfg->templates, src->err) == -1 ||
+	    grow_array((void **)&st->tmeta, cfg->ntemplates,
+	    sizeof *st->tmeta, src->err) == -1)
+		return -1;
+	memset(&cfg->templates[cfg->ntemplates], 0, sizeof *cfg->templates);
+	memset(&st->tmeta[cfg->ntemplates], 0, sizeof *st->tmeta);
+	st->tmeta[cfg->ntemplates].header = src->lineno;
+	if ((cfg->templates[cfg->ntemplates].id = dm_strdup(id,
+	    src->err)) == NULL)
+		return -1;
+	st->kind = S_TEMPLATE;
+	st->idx = cfg->ntemplates++;
+	return 0;
+}
+
+/* Replaces *dst with a copy of v; "" leaves the key unset. */
+static int
+set_str(char **dst, const char *v, int home, struct dm_err *err)
+{
+	char *p;
+
+	free(*dst);
+	*dst = NULL;
+	if (*v == '\0')
+		return 0;
+	if ((p = home ? expand_home(v, err) : dm_strdup(v, err)) == NULL)
+		return -1;
+	*dst = p;
+	return 0;
+}
+
+static int
+profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
+{
+	struct src *src = &st->src;
+	char fpr[FPR_LEN + 1];
+	long long n;
+
+	switch (k) {
+	case K_NAME:
+		return set_str(&p->name, v, 0, src->err);
+	case K_EMAIL:
+		if (*v != '\0' && !email_ok(v)) {
+			src_err(src, DM_ECONFIG, "invalid email '%s'", v);
+			return dm_err_hint(src->err, "write the bare address, e.g. 'email = anna@example.com'; the display name goes into 'name'");
+		}
+		return set_str(&p->email, v, 0, src->err);
+	case K_HOST:
+		if (*v != '\0' && !host_ok(v)) {
+			src_err(src, DM_ECONFIG, "invalid host '%s'", v);
+			return dm_err_hint(src->err, "write the server's name alone, e.g. 'host = smtp.example.com'");
+		}
+		return set_str(&p->host, v, 0, src->err);
+	case K_PORT:
+		p->port = 0;
+		if (*v == '\0')
+			return 0;
+		if (dm_strtonum(v, 1, 65535, &n) == -1) {
+			src_err(src, DM_ECONFIG, "invalid port '%s'", v);
+			return dm_err_hint(src->err, "port is a number from 1 to 65535, usually 465 for ssl and 587 for starttls");
+		}
+		p->port = (int)n;
+		return 0;
+	case K_SECURITY:
+		p->security = DM_SEC_STARTTLS;
+		if (*v != '\0' && dm_security_parse(v, &p->security) == -1) {
+			src_err(src, DM_ECONFIG, "invalid security '%s' (expected ssl, starttls or none)", v);
+			return dm_err_hint(src->err, "ssl is TLS from the start (usually port 465), starttls switches to TLS (usually port 587)");
+		}
+		return 0;
+	case K_USER:
+		return set_str(&p->user, v, 0, src->err);
+	case K_PASSWORD:
+		dm_secret_release(&p->password);
+		if (*v == '\0')
+			return 0;
+		st->password_seen = 1;
+		return dm_secret_set(&p->password, v, strlen(v), src->err);
+	case K_PASSWORD_COMMAND:
+		return set_str(&p->password_command, v, 0, src->err);
+	case K_CA_FILE:
+		return set_str(&p->ca_file, v, 1, src->err);
+	case K_TLS_FINGERPRINT:
+		free(p->tls_fingerprint);
+		p->tls_fingerprint = NULL;
+		if (*v == '\0')
+			return 0;
+		if (fingerprint_norm(v, fpr) == -1) {
+			src_err(src, DM_ECONFIG, "invalid tls_fingerprint '%s'", v);
+			return dm_err_hint(src->err, "write 'sha256:' and 32 hex byte pairs separated by ':', as 'openssl x509 -noout -fingerprint -sha256' prints them");
+		}
+		return set_str(&p->tls_fingerprint, fpr, 0, src->err);
+	case K_TIMEOUT:
+		p->timeout = DM_TIMEOUT_DEFAULT;
+		if (*v == '\0')
+			return 0;
+		if (dm_strtonum(v, 1, 3600, &n) == -1) {
+			src_err(src, DM_ECONFIG, "invalid timeout '%s'", v);
+			return dm_err_hint(src->err, "timeout is a number of seconds from 1 to 3600");
+		}
+		p->timeout = (int)n;
+		return 0;
+	case K_ALLOW_FROM_OVERRIDE:
+		p->allow_from_override = 1;
+		if (*v != '\0' &&
+		    bool_parse(v, &p->allow_from_override) == -1) {
+			src_err(src, DM_ECONFIG, "invalid allow_from_override '%s' (expected yes or no)", v);
+			return dm_err_hint(src->err, "yes, true, on and 1 mean yes; no, false, off and 0 mean no");
+		}
+		return 0;
+	case K_SENT_MAILDIR:
+		return set_str(&p->sent_maildir, v, 1, src->err);
+	case K_DOCUMENTS_DIR:
+		return set_str(&p->documents_dir, v, 1, src->err);
+	}
+	return 0;
+}
+
+/* Appends a continuation line (text v) to a template value. */
+static int
+template_more(struct cstate *st, char **dst, const char *v)
+{
+	struct dm_buf b;
+	char *more = NULL;
+	int r = -1;
+
+	dm_buf_init(&b, 0);
+	if ((more = unescape(v, st->src.err)) == NULL)
+		goto out;
+	/* "body =" alone, then the text below it: no empty first line. */
+	if (*dst != NULL && **dst != '\0' &&
+	    (dm_buf_addstr(&b, *dst, st->src.err) == -1 ||
+	    dm_buf_addc(&b, '\n', st->src.err) == -1))
+		goto out;
+	if (dm_buf_addstr(&b, more, st->src.err) == -1)
+		goto out;
+	free(*dst);
+	if ((*dst = dm_buf_detach(&b)) == NULL) {
+		dm_err_set(st->src.err, DM_ENOMEM, "out of memory");
+		goto out;
+	}
+	r = 0;
+out:
+	free(more);
+	dm_buf_release(&b);
+	return r;
+}
+
+static int
+unknown_key(struct src *src, const char *name, const char *kind,
+    const char *id, const char *const *known)
+{
+	const char *guess;
+	char list[256];
+
+	src_err(src, DM_ECONFIG, "unknown key '%s' in [%s %s]", name, kind, id);
+	if ((guess = suggest(name, known)) != NULL)
+		return dm_err_hint(src->err, "did you mean '%s'?", guess);
+	list_words(list, sizeof list, known);
+	return dm_err_hint(src->err, "valid keys in [%s NAME]: %s", kind, list);
+}
+
+static int
+config_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct cstate *st = user;
+	struct src *src = &st->src;
+	struct dm_profile *p;
+	struct dm_template *t;
+	int k, *lines;
+
+	(void)section;
+	if (src->failed)
+		return 0;
+	if (src->lp.kind == L_CONT) {
+		if (st->kind == S_TEMPLATE && st->lastkey != -1) {
+			t = &st->cfg->templates[st->idx];
+			if (template_more(st, st->lastkey == T_SUBJECT ?
+			    &t->subject : &t->body, value) == -1)
+				goto fail;
+			return 1;
+		}
+		src_err(src, DM_ECONFIG, "indented line continues '%s' of line %d",
+		    name, st->lastline);
+		dm_err_hint(src->err, "only template subject and body may go on over indented lines; remove the indentation");
+		goto fail;
+	}
+	switch (st->kind) {
+	case S_NONE:
+		src_err(src, DM_ECONFIG, "key '%s' is outside any section", name);
+		dm_err_hint(src->err, "put it below a [profile NAME] or [template NAME] line");
+		goto fail;
+	case S_PROFILE:
+		p = &st->cfg->profiles[st->idx];
+		if ((k = lookup(name, pkeys)) == -1) {
+			unknown_key(src, name, "profile", p->id, pkeys);
+			goto fail;
+		}
+		lines = st->pmeta[st->idx].line;
+		if (lines[k] != 0) {
+			src_err(src, DM_ECONFIG, "duplicate key '%s' in [profile %s] (first at line %d)",
+			    name, p->id, lines[k]);
+			dm_err_hint(src->err, "remove one of lines %d and %d",
+			    lines[k], src->lineno);
+			goto fail;
+		}
+		lines[k] = src->lineno;
+		st->lastkey = k;
+		st->lastline = src->lineno;
+		if (profile_value(st, p, k, value) == -1) {
+			/* Errors from helpers lack the place. */
+			if (!src->failed && src->err->code != DM_ENOMEM)
+				dm_err_prefix(src->err, "%s:%d", src->path,
+				    src->lineno);
+			goto fail;
+		}
+		return 1;
+	case S_TEMPLATE:
+		t = &st->cfg->templates[st->idx];
+		if ((k = lookup(name, tkeys)) == -1) {
+			unknown_key(src, name, "template", t->id, tkeys);
+			goto fail;
+		}
+		lines = st->tmeta[st->idx].line;
+		if (lines[k] != 0) {
+			src_err(src, DM_ECONFIG, "duplicate key '%s' in [template %s] (first at line %d)",
+			    name, t->id, lines[k]);
+			dm_err_hint(src->err, "remove one of lines %d and %d",
+			    lines[k], src->lineno);
+			goto fail;
+		}
+		lines[k] = src->lineno;
+		st->lastkey = k;
+		st->lastline = src->lineno;
+		if (k == T_SUBJECT) {
+			free(t->subject);
+			if ((t->subject = unescape(value, src->err)) == NULL)
+				goto fail;
+		} else {
+			free(t->body);
+			if ((t->body = unescape(value, src->err)) == NULL)
+				goto fail;
+		}
+		return 1;
+	}
+fail:
+	src->failed = 1;
+	return 0;
+}
+
+char *
+dm_config_default_path(const char *explicit, struct dm_err *err)
+{
+	const char *base, *sub;
+	struct dm_buf b;
+	char *p;
+
+	if (explicit != NULL)
+		return dm_strdup(explicit, err);
+	/* The XDG spec says to ignore a relative XDG_CONFIG_HOME. */
+	if ((base = getenv("XDG_CONFIG_HOME")) != NULL && base[0] == '/')
+		sub = "/docmail/config.ini";
+	else if ((base = getenv("HOME")) != NULL && base[0] != '\0')
+		sub = "/.config/docmail/config.ini";
+	else {
+		dm_err_set(err, DM_ECONFIG, "cannot find the config file: neither XDG_CONFIG_HOME nor HOME is set");
+		dm_err_hint(err, "give --config FILE");
+		return NULL;
+	}
+	dm_buf_init(&b, 0);
+	if (dm_buf_addstr(&b, base, err) == -1 ||
+	    dm_buf_addstr(&b, sub, err) == -1) {
+		dm_buf_release(&b);
+		return NULL;
+	}
+	if ((p = dm_buf_detach(&b)) == NULL)
+		dm_err_set(err, DM_ENOMEM, "out of memory");
+	return p;
+}
+
+void
+dm_config_init(struct dm_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+}
+
+void
+dm_config_release(struct dm_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nprofiles; i++)
+		dm_profile_release(&cfg->profiles[i]);
+	for (i = 0; i < cfg->ntemplates; i++) {
+		free(cfg->templates[i].id);
+		free(cfg->templates[i].subject);
+		free(cfg->templates[i].body);
+	}
+	free(cfg->profiles);
+	free(cfg->templates);
+	free(cfg->path);
+	dm_config_init(cfg);
+}
+
+int
+dm_config_load(struct dm_config *cfg, const char *path, struct dm_err *err)
+{
+	struct dm_config nc;
+	struct cstate st;
+	struct stat sb;
+	FILE *fp = NULL;
+	size_t i;
+	int r = -1;
+
+	dm_config_init(&nc);
+	memset(&st, 0, sizeof st);
+	if ((nc.path = dm_strdup(path, err)) == NULL)
+		goto out;
+	if ((fp = fopen(path, "re")) == NULL) {
+		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
+		    path, strerror(errno));
+		if (errno == ENOENT)
+			dm_err_hint(err, "run 'docmail settings' to create it, or give --config FILE");
+		goto out;
+	}
+	if (fstat(fileno(fp), &sb) == -1) {
+		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
+		    path, strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
+		    path, strerror(EISDIR));
+		dm_err_hint(err, "give the file's path with --config FILE");
+		goto out;
+	}
+
+	st.cfg = &nc;
+	st.kind = S_NONE;
+	st.lastkey = -1;
+	st.src.fp = fp;
+	st.src.path = path;
+	st.src.code = DM_ECONFIG;
+	st.src.err = err;
+	st.src.section = config_section;
+	st.src.arg = &st;
+	if (parse(&st.src, config_handler, &st) == -1)
+		goto out;
+
+	/* Like msmtp and ssh: a password others can read is not secret. */
+	if (st.password_seen && (sb.st_mode & 077) != 0) {
+		dm_err_set(err, DM_ECONFIG, "'%s' holds a password and can be read by other users (mode 0%03o)",
+		    path, (unsigned int)(sb.st_mode & 0777));
+		dm_err_hint(err, "run: chmod 600 '%s'", path);
+		goto out;
+	}
+	for (i = 0; i < nc.nprofiles; i++) {
+		const struct dm_profile *p = &nc.profiles[i];
+		const char *miss = NULL, *eg = NULL;
+
+		if (p->host == NULL) {
+			miss = "host";
+			eg = "smtp.example.com";
+		} else if (p->email == NULL) {
+			miss = "email";
+			eg = "you@example.com";
+		}
+		if (miss != NULL) {
+			dm_err_set(err, DM_ECONFIG, "%s:%d: profile '%s' has no '%s'",
+			    path, p->line, p->id, miss);
+			dm_err_hint(err, "add '%s = %s' to [profile %s]", miss,
+			    eg, p->id);
+			goto out;
+		}
+	}
+
+	dm_config_release(cfg);
+	*cfg = nc;
+	dm_config_init(&nc);
+	r = 0;
+out:
+	if (fp != NULL)
+		fclose(fp);
+	free(st.pmeta);
+	free(st.tmeta);
+	dm_config_release(&nc);
+	explicit_bzero(st.src.line, sizeof st.src.line);
+	return r;
+}
+
+const struct dm_profile *
+dm_config_profile(const struct dm_config *cfg, const char *id,
+    struct dm_err *err)
+{
+	struct dm_buf b;
+	struct dm_err e;
+	size_t i;
+
+	if (id != NULL) {
+		for (i = 0; i < cfg->nprofiles; i++)
+			if (strcmp(cfg->profiles[i].id, id) == 0)
+				return &cfg->profiles[i];
+	} else {
+		for (i = 0; i < cfg->nprofiles; i++)
+			if (strcmp(cfg->profiles[i].id, "default") == 0)
+				return &cfg->profiles[i];
+		if (cfg->nprofiles == 1)
+			return &cfg->profiles[0];
+	}
+	if (cfg->nprofiles == 0) {
+		if (id != NULL)
+			dm_err_set(err, DM_ECONFIG, "no profile '%s' in '%s'",
+			    id, cfg->path != NULL ? cfg->path : "");
+		else
+			dm_err_set(err, DM_ECONFIG, "no profile in '%s'",
+			    cfg->path != NULL ? cfg->path : "");
+		dm_err_hint(err, "add a [profile default] section, or run 'docmail settings'");
+		return NULL;
+	}
+	dm_buf_init(&b, 400);
+	for (i = 0; i < cfg->nprofiles; i++)
+		if (dm_buf_addf(&b, &e, "%s%s", i > 0 ? ", " : "",
+		    cfg->profiles[i].id) == -1)
+			break;
+	if (id != NULL) {
+		dm_err_set(err, DM_ECONFIG, "no profile '%s' in '%s'", id,
+		    cfg->path != NULL ? cfg->path : "");
+		dm_err_hint(err, "profiles there: %s", dm_buf_str(&b));
+	} else {
+		dm_err_set(err, DM_ECONFIG, "several profiles in '%s' (%s) and none is 'default'",
+		    cfg->path != NULL ? cfg->path : "", dm_buf_str(&b));
+		dm_err_hint(err, "choose one with --profile NAME, e.g. --profile %s",
+		    cfg->profiles[0].id);
+	}
+	dm_buf_release(&b);
+	return NULL;
+}
+
+const struct dm_template *
+dm_config_template(const struct dm_config *cfg, const char *id)
+{
+	size_t i;
+
+	if (id == NULL)
+		return NULL;
+	for (i = 0; i < cfg->ntemplates; i++)
+		if (strcmp(cfg->templates[i].id, id) == 0)
+			return &cfg->templates[i];
+	return NULL;
+}
+
+/*
+ * Profiles in memory.
+ */
+
+void
+dm_profile_init(struct dm_profile *p)
+{
+	memset(p, 0, sizeof *p);
+	p->port = 0;
+	p->security = DM_SEC_STARTTLS;
+	dm_secret_init(&p->password);
+	p->timeout = DM_TIMEOUT_DEFAULT;
+	p->allow_from_override = 1;
+}
+
+void
+dm_profile_release(struct dm_profile *p)
+{
+	free(p->id);
+	free(p->name);
+	free(p->email);
+	free(p->host);
+	free(p->user);
+	dm_secret_release(&p->password);
+	free(p->password_command);
+	free(p->ca_file);
+	free(p->tls_fingerprint);
+	free(p->sent_maildir);
+	free(p->documents_dir);
+	dm_profile_init(p);
+}
+
+int
+dm_profile_port(const struct dm_profile *p)
+{
+	if (p->port != 0)
+		return p->port;
+	switch (p->security) {
+	case DM_SEC_SSL:
+		return 465;
+	case DM_SEC_NONE:
+		return 25;
+	case DM_SEC_STARTTLS:
+		break;
+	}
+	return 587;
+}
+
+const char *
+dm_security_name(enum dm_security sec)
+{
+	switch (sec) {
+	case DM_SEC_SSL:
+		return "ssl";
+	case DM_SEC_NONE:
+		return "none";
+	case DM_SEC_STARTTLS:
+		break;
+	}
+	return "starttls";
+}
+
+int
+dm_security_parse(const char *s, enum dm_security *out)
+{
+	if (strcasecmp(s, "ssl") == 0)
+		*out = DM_SEC_SSL;
+	else if (strcasecmp(s, "starttls") == 0)
+		*out = DM_SEC_STARTTLS;
+	else if (strcasecmp(s, "none") == 0)
+		*out = DM_SEC_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+int
+dm_profile_password(const struct dm_profile *p, struct dm_secret *out,
+    int *need_prompt, struct dm_err *err)
+{
+	*need_prompt = 0;
+	if (dm_secret_isset(&p->password))
+		return dm_secret_set(out, p->password.s, p->password.len, err);
+	if (p->password_command != NULL && p->password_command[0] != '\0')
+		return dm_secret_from_command(out, p->password_command, err);
+	*need_prompt = 1;
+	return 0;
+}
+
+/*
+ * Why inih would not read v back as "key = v", or NULL when it would.
+ * *fix is what to do about it.
+ */
+static const char *
+unstorable(const char *key, const char *v, size_t len, const char **fix,
+    char *tmp, size_t tmpsize)
+{
+	size_t i;
+
+	*fix = NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (c < 0x20 || c == 0x7f) {
+			*fix = "remove the line breaks, tabs and other control characters";
+			return "it holds a control character (such as a line break or tab)";
+		}
+	}
+	if (is_ws((unsigned char)v[0])) {
+		*fix = "remove the space at the start";
+		return "it begins with a space";
+	}
+	if (is_ws((unsigned char)v[len - 1])) {
+		*fix = "remove the space at the end";
+		return "it ends with a space";
+	}
+	if (v[0] == ';' || v[0] == '#') {
+		*fix = "the file would read it as a comment";
+		return "it begins with ';' or '#'";
+	}
+	for (i = 1; i < len; i++)
+		if (v[i] == ';' && is_ws((unsigned char)v[i - 1])) {
+			*fix = "the file would read the rest as a comment; remove the space before ';'";
+			return "it holds ' ;', which starts a comment";
+		}
+	if (strlen(key) + 3 + len > LINE_MAX_CHARS) {
+		(void)snprintf(tmp, tmpsize, "it is longer than %zu characters",
+		    LINE_MAX_CHARS - strlen(key) - 3);
+		*fix = "shorten it";
+		return tmp;
+	}
+	return NULL;
+}
+
+static int
+check_storable(const struct dm_profile *p, int k, const char *v,
+    struct dm_err *err)
+{
+	const char *why, *fix;
+	char tmp[80];
+	size_t len;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	len = k == K_PASSWORD ? p->password.len : strlen(v);
+	if (k == K_PASSWORD && strlen(v) != len) {
+		why = "it holds a NUL byte";
+		fix = NULL;
+	} else if ((why = unstorable(pkeys[k], v, len, &fix, tmp,
+	    sizeof tmp)) == NULL)
+		return 0;
+	if (k == K_PASSWORD) {
+		/* Never the value: this message may end up on a screen. */
+		dm_err_set(err, DM_ECONFIG, "cannot save the password of profile '%s': %s",
+		    p->id, why);
+		return dm_err_hint(err, "use password_command (e.g. 'pass show mail/anna') for such passwords");
+	}
+	dm_err_set(err, DM_ECONFIG, "cannot save '%s' of profile '%s': %s",
+	    pkeys[k], p->id, why);
+	if (fix != NULL)
+		dm_err_hint(err, "%s", fix);
+	return -1;
+}
+
+int
+dm_profile_validate(const struct dm_profile *p, struct dm_err *err)
+{
+	char fpr[FPR_LEN + 1];
+	const char *v[NPKEYS];
+	int k;
+
+	if (p->id == NULL || !id_valid(p->id, strlen(p->id))) {
+		dm_err_set(err, DM_ECONFIG, "invalid profile name '%s'",
+		    p->id != NULL ? p->id : "");
+		return dm_err_hint(err, "a name is up to %d letters, digits, '_', '-' and '.'", ID_MAX);
+	}
+	if (p->host == NULL || *p->host == '\0') {
+		dm_err_set(err, DM_ECONFIG, "profile '%s' has no 'host'", p->id);
+		return dm_err_hint(err, "enter the SMTP server's name, e.g. smtp.example.com");
+	}
+	if (p->email == NULL || *p->email == '\0') {
+		dm_err_set(err, DM_ECONFIG, "profile '%s' has no 'email'", p->id);
+		return dm_err_hint(err, "enter your email address, e.g. you@example.com");
+	}
+
+	memset(v, 0, sizeof v);
+	v[K_NAME] = p->name;
+	v[K_EMAIL] = p->email;
+	v[K_HOST] = p->host;
+	v[K_USER] = p->user;
+	v[K_PASSWORD] = p->password.s;
+	v[K_PASSWORD_COMMAND] = p->password_command;
+	v[K_CA_FILE] = p->ca_file;
+	v[K_TLS_FINGERPRINT] = p->tls_fingerprint;
+	v[K_SENT_MAILDIR] = p->sent_maildir;
+	v[K_DOCUMENTS_DIR] = p->documents_dir;
+	for (k = 0; k < NPKEYS; k++)
+		if (check_storable(p, k, v[k], err) == -1)
+			return -1;
+
+	if (!email_ok(p->email)) {
+		dm_err_set(err, DM_ECONFIG, "invalid email '%s' in profile '%s'",
+		    p->email, p->id);
+		return dm_err_hint(err, "enter the bare address, e.g. anna@example.com; the display name goes into 'name'");
+	}
+	if (!host_ok(p->host)) {
+		dm_err_set(err, DM_ECONFIG, "invalid host '%s' in profile '%s'",
+		    p->host, p->id);
+		return dm_err_hint(err, "enter the server's name alone, e.g. smtp.example.com");
+	}
+	if (p->port < 0 || p->port > 65535) {
+		dm_err_set(err, DM_ECONFIG, "invalid port %d in profile '%s'",
+		    p->port, p->id);
+		return dm_err_hint(err, "port is a number from 1 to 65535, usually 465 for ssl and 587 for starttls");
+	}
+	if (p->timeout < 1 || p->timeout > 3600) {
+		dm_err_set(err, DM_ECONFIG, "invalid timeout %d in profile '%s'",
+		    p->timeout, p->id);
+		return dm_err_hint(err, "timeout is a number of seconds from 1 to 3600");
+	}
+	if (p->security != DM_SEC_STARTTLS && p->security != DM_SEC_SSL &&
+	    p->security != DM_SEC_NONE) {
+		return dm_err_set(err, DM_EINTERNAL,
+		    "invalid security %d in profile '%s'", (int)p->security,
+		    p->id);
+	}
+	if (p->tls_fingerprint != NULL && *p->tls_fingerprint != '\0' &&
+	    fingerprint_norm(p->tls_fingerprint, fpr) == -1) {
+		dm_err_set(err, DM_ECONFIG, "invalid tls_fingerprint '%s' in profile '%s'",
+		    p->tls_fingerprint, p->id);
+		return dm_err_hint(err, "write 'sha256:' and 32 hex byte pairs separated by ':'");
+	}
+	return 0;
+}
+
+/*
+ * Saving.
+ */
+
+struct fline {
+	size_t		 off;		/* in the file's bytes */
+	size_t		 len;		/* without the line end */
+	size_t		 eol;		/* 0, 1 (LF) or 2 (CRLF) */
+	struct lparse	 lp;
+};
+
+/*
+ * The text a save writes for key k, or NULL when the key is to be
+ * absent.  present: the section already has the key.
+ */
+static const char *
+key_text(const struct dm_profile *p, int k, int present, char *tmp,
+    size_t tmpsize)
+{
+	const char *s = NULL;
+
+	switch (k) {
+	case K_NAME:
+		s = p->name;
+		break;
+	case K_EMAIL:
+		s = p->email;
+		break;
+	case K_HOST:
+		s = p->host;
+		break;
+	case K_PORT:
+		if (p->port == 0)
+			return NULL;
+		(void)snprintf(tmp, tmpsize, "%d", p->port);
+		return tmp;
+	case K_SECURITY:
+		/* Always written: which TLS mode is in use should be plain. */
+		return dm_security_name(p->security);
+	case K_USER:
+		s = p->user;
+		break;
+	case K_PASSWORD:
+		s = p->password.s;
+		break;
+	case K_PASSWORD_COMMAND:
+		s = p->password_command;
+		break;
+	case K_CA_FILE:
+		s = p->ca_file;
+		break;
+	case K_TLS_FINGERPRINT:
+		s = p->tls_fingerprint;
+		break;
+	case K_TIMEOUT:
+		if (p->timeout == DM_TIMEOUT_DEFAULT && !present)
+			return NULL;
+		(void)snprintf(tmp, tmpsize, "%d", p->timeout);
+		return tmp;
+	case K_ALLOW_FROM_OVERRIDE:
+		if (p->allow_from_override && !present)
+			return NULL;
+		return p->allow_from_override ? "yes" : "no";
+	case K_SENT_MAILDIR:
+		s = p->sent_maildir;
+		break;
+	case K_DOCUMENTS_DIR:
+		s = p->documents_dir;
+		break;
+	}
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+/* 1 when old text (as in the file) means the same as the new text. */
+static int
+same_value(int k, const char *old, const char *new)
+{
+	char fa[FPR_LEN + 1], fb[FPR_LEN + 1];
+	enum dm_security sa, sb;
+	long long na, nb;
+	int ba, bb, same;
+	char *ea, *eb;
+
+	switch (k) {
+	case K_PORT:
+	case K_TIMEOUT:
+		return dm_strtonum(old, 1, 65535, &na) == 0 &&
+		    dm_strtonum(new, 1, 65535, &nb) == 0 && na == nb;
+	case K_SECURITY:
+		return dm_security_parse(old, &sa) == 0 &&
+		    dm_security_parse(new, &sb) == 0 && sa == sb;
+	case K_ALLOW_FROM_OVERRIDE:
+		return bool_parse(old, &ba) == 0 && bool_parse(new, &bb) == 0 &&
+		    ba == bb;
+	case K_TLS_FINGERPRINT:
+		return fingerprint_norm(old, fa) == 0 &&
+		    fingerprint_norm(new, fb) == 0 && strcmp(fa, fb) == 0;
+	case K_CA_FILE:
+	case K_SENT_MAILDIR:
+	case K_DOCUMENTS_DIR:
+		ea = expand_home(old, NULL);
+		eb = expand_home(new, NULL);
+		same = ea != NULL && eb != NULL && strcmp(ea, eb) == 0;
+		free(ea);
+		free(eb);
+		return same;
+	}
+	return strcmp(old, new) == 0;
+}
+
+static int
+add_eol(struct dm_buf *out, int crlf, struct dm_err *err)
+{
+	return dm_buf_addstr(out, crlf ? "\r\n" : "\n", err);
+}
+
+/* Copies line l as it is; a last line without its end gets one. */
+static int
+copy_line(struct dm_buf *out, const char *data, const struct fline *l,
+    int crlf, struct dm_err *err)
+{
+	if (dm_buf_add(out, data + l->off, l->len + l->eol, err) == -1)
+		return -1;
+	return l->eol == 0 ? add_eol(out, crlf, err) : 0;
+}
+
+static int
+new_key_line(struct dm_buf *out, int k, const char *v, int crlf,
+    struct dm_err *err)
+{
+	if (dm_buf_addf(out, err, "%s = %s", pkeys[k], v) == -1)
+		return -1;
+	return add_eol(out, crlf, err);
+}
+
+/*
+ * Rewrites key line l with value v, keeping what surrounds the old
+ * value: the spacing around '=' and an inline comment.
+ */
+static int
+rewrite_line(struct dm_buf *out, const char *data, const struct fline *l,
+    int k, const char *v, int crlf, struct dm_err *err)
+{
+	const char *s = data + l->off;
+	size_t pre = l->lp.vs, post = l->len - l->lp.ve;
+	int space_before, space_after;
+
+	/* "user =" had no value: "user = anna", not "user =anna". */
+	space_before = l->lp.vs == l->lp.ve && pre > 0 &&
+	    !is_ws((unsigned char)s[pre - 1]);
+	space_after = post > 0 && s[l->lp.ve] == ';';
+	if (pre + (size_t)space_before + strlen(v) + (size_t)space_after +
+	    post > LINE_MAX_CHARS) {
+		/* The comment must go rather than the value be cut. */
+		if (dm_buf_addf(out, err, "%s = %s", pkeys[k], v) == -1)
+			return -1;
+	} else if (dm_buf_add(out, s, pre, err) == -1 ||
+	    (space_before && dm_buf_addc(out, ' ', err) == -1) ||
+	    dm_buf_addstr(out, v, err) == -1 ||
+	    (space_after && dm_buf_addc(out, ' ', err) == -1) ||
+	    dm_buf_add(out, s + l->lp.ve, post, err) == -1)
+		return -1;
+	if (l->eol == 0)
+		return add_eol(out, crlf, err);
+	return dm_buf_add(out, s + l->len, l->eol, err);
+}
+
+/* Creates dir and its parents with mode 0700. */
+static int
+mkdir_p(const char *dir, struct dm_err *err)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	size_t i, n;
+
+	if ((n = dm_strlcpy(path, dir, sizeof path)) >= sizeof path)
+		return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
+		    dir, strerror(ENAMETOOLONG));
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return 0;
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+			dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
+			    path, strerror(errno));
+			return -1;
+		}
+		if (i < n)
+			path[i] = '/';
+	}
+	if (stat(dir, &sb) == -1)
+		return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
+		    dir, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
+		    dir, strerror(ENOTDIR));
+	return 0;
+}
+
+/*
+ * Replaces path with data: temporary file in the same directory, mode
+ * 0600, fsync, rename, fsync of the directory.  The old file stays as
+ * it was until the rename.
+ */
+static int
+write_atomic(const char *path, const char *data, size_t len,
+    struct dm_err *err)
+{
+	char *dir = NULL, *tmp = NULL;
+	const char *slash, *base;
+	struct dm_buf b;
+	int fd = -1, dfd = -1, r = -1;
+	size_t done = 0;
+	ssize_t n;
+
+	dm_buf_init(&b, 0);
+	if ((slash = strrchr(path, '/')) == NULL) {
+		dir = dm_strdup(".", err);
+		base = path;
+	} else {
+		dir = slash == path ? dm_strdup("/", err) :
+		    strndup(path, (size_t)(slash - path));
+		base = slash + 1;
+		if (dir == NULL)
+			dm_err_set(err, DM_ENOMEM, "out of memory");
+	}
+	if (dir == NULL)
+		goto out;
+	if (*base == '\0') {
+		dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
+		    strerror(EISDIR));
+		goto out;
+	}
+	if (mkdir_p(dir, err) == -1)
+		goto out;
+	if (dm_buf_addf(&b, err, "%s/.%s.XXXXXX", dir, base) == -1)
+		goto out;
+	if ((tmp = dm_buf_detach(&b)) == NULL) {
+		dm_err_set(err, DM_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* mkstemp opens with O_EXCL and mode 0600, whatever the umask. */
+	if ((fd = mkstemp(tmp)) == -1) {
+		dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
+		    strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 || fchmod(fd, 0600) == -1)
+		goto fail;
+	while (done < len) {
+		if ((n = write(fd, data + done, len - done)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	n = close(fd);
+	fd = -1;
+	if (n == -1)
+		goto fail;
+	if (rename(tmp, path) == -1)
+		goto fail;
+	free(tmp);
+	tmp = NULL;
+	/* The rename itself must reach the disk too. */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	r = 0;
+	goto out;
+fail:
+	dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
+	    strerror(errno));
+out:
+	if (fd != -1)
+		close(fd);
+	if (tmp != NULL) {
+		(void)unlink(tmp);
+		free(tmp);
+	}
+	free(dir);
+	dm_buf_release(&b);
+	return r;
+}
+
+/* Reads all of path into b; a missing file leaves b empty. */
+static int
+read_whole(const char *path, struct dm_buf *b, struct dm_err *err)
+{
+	char chunk[4096];
+	struct stat sb;
+	ssize_t n;
+	int fd, r = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return dm_err_set(err, DM_EIO, "cannot read '%s': %s", path,
+		    strerror(errno));
+	}
+	if (fstat(fd, &sb) == -1) {
+		dm_err_set(err, DM_EIO, "cannot read '%s': %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
+		    strerror(S_ISDIR(sb.st_mode) ? EISDIR : EINVAL));
+		goto out;
+	}
+	for (;;) {
+		if ((n = read(fd, chunk, sizeof chunk)) == -1) {
+			if (errno == EINTR)
+				continue;
+			dm_err_set(err, DM_EIO, "cannot read '%s': %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (b->len + (size_t)n > FILE_MAX) {
+			dm_err_set(err, DM_EIO, "cannot read '%s': the file is larger than %d bytes",
+			    path, FILE_MAX);
+			goto out;
+		}
+		if (dm_buf_add(b, chunk, (size_t)n, err) == -1)
+			goto out;
+	}
+	r = 0;
+out:
+	explicit_bzero(chunk, sizeof chunk);
+	close(fd);
+	return r;
+}
+
+/* Splits data into lines and classifies them as inih would. */
+static int
+split_lines(const char *data, size_t len, struct fline **linesp,
+    size_t *nlinesp, struct dm_err *err)
+{
+	struct fline *lines = NULL, *l;
+	size_t n = 0, cap = 0, off = 0, end;
+	const char *nl;
+	int have_prev = 0;
+
+	while (off < len) {
+		if (n == cap) {
+			struct fline *p;
+
+			cap = cap == 0 ? 64 : cap * 2;
+			if ((p = reallocarray(lines, cap, sizeof *p)) == NULL) {
+				free(lines);
+				return dm_err_set(err, DM_ENOMEM,
+				    "out of memory");
+			}
+			lines = p;
+		}
+		l = &lines[n];
+		l->off = off;
+		nl = memchr(data + off, '\n', len - off);
+		end = nl != NULL ? (size_t)(nl - data) : len;
+		l->len = end - off;
+		l->eol = nl != NULL ? 1 : 0;
+		if (nl != NULL && l->len > 0 && data[end - 1] == '\r') {
+			l->len--;
+			l->eol = 2;
+		}
+		classify(data + off, l->len, n == 0, &have_prev, &l->lp);
+		off = end + (nl != NULL ? 1 : 0);
+		n++;
+	}
+	*linesp = lines;
+	*nlinesp = n;
+	return 0;
+}
+
+/* Which of our keys key line l sets, or -1. */
+static int
+key_index(const char *data, const struct fline *l)
+{
+	size_t n = l->lp.ne - l->lp.ns;
+	int k;
+
+	for (k = 0; k < NPKEYS; k++)
+		if (strlen(pkeys[k]) == n &&
+		    memcmp(pkeys[k], data + l->off + l->lp.ns, n) == 0)
+			return k;
+	return -1;
+}
+
+/* 1 when line l is the header [profile id]. */
+static int
+is_profile_header(const char *data, const struct fline *l, const char *id)
+{
+	size_t ks, ke, ns, ne;
+	const char *s = data + l->off + l->lp.ns;
+
+	if (l->lp.kind != L_SECTION)
+		return 0;
+	if (split_section(s, l->lp.ne - l->lp.ns, &ks, &ke, &ns, &ne) != 0)
+		return 0;
+	return ne - ns == strlen(id) && memcmp(s + ns, id, ne - ns) == 0;
+}
+
+int
+dm_profile_save(const char *path, const struct dm_profile *p,
+    struct dm_err *err)
+{
+	struct dm_buf in, out;
+	struct fline *lines = NULL, *l;
+	size_t nlines = 0, i, next, hdr, end = 0, ins = 0;
+	int crlf = 0, found[NPKEYS], k, r = -1;
+	char tmp[32], *old = NULL;
+	const char *v;
+
+	dm_buf_init(&in, FILE_MAX);
+	dm_buf_init(&out, 0);
+	memset(found, 0, sizeof found);
+	if (dm_profile_validate(p, err) == -1)
+		goto out;
+	if (read_whole(path, &in, err) == -1)
+		goto out;
+	if (split_lines(dm_buf_str(&in), in.len, &lines, &nlines, err) == -1)
+		goto out;
+	/* New lines end like the file's first line. */
+	for (i = 0; i < nlines; i++)
+		if (lines[i].eol != 0) {
+			crlf = lines[i].eol == 2;
+			break;
+		}
+
+	/*
+	 * The section [hdr, end), the keys it has, and the line after
+	 * which missing keys go: its last key line (or a continuation of
+	 * it), else the header.
+	 */
+	for (hdr = 0; hdr < nlines; hdr++)
+		if (is_profile_header(in.data, &lines[hdr], p->id))
+			break;
+	if (hdr < nlines) {
+		ins = hdr;
+		for (end = hdr + 1; end < nlines; end++) {
+			l = &lines[end];
+			if (l->lp.kind == L_SECTION)
+				break;
+			if (l->lp.kind == L_KEY || l->lp.kind == L_CONT)
+				ins = end;
+			if (l->lp.kind == L_KEY &&
+			    (k = key_index(in.data, l)) != -1)
+				found[k] = 1;
+		}
+	}
+
+	for (i = 0; i < nlines; i = next) {
+		l = &lines[i];
+		next = i + 1;
+		if (hdr >= nlines || i <= hdr || i >= end ||
+		    l->lp.kind != L_KEY || (k = key_index(in.data, l)) == -1) {
+			/* Not one of our keys: kept byte for byte. */
+			if (copy_line(&out, in.data, l, crlf, err) == -1)
+				goto out;
+		} else {
+			while (next < end && lines[next].lp.kind == L_CONT)
+				next++;
+			/* A later duplicate of a key goes. */
+			v = found[k] == 1 ?
+			    key_text(p, k, 1, tmp, sizeof tmp) : NULL;
+			found[k] = 2;
+			if ((old = strndup(in.data + l->off + l->lp.vs,
+			    l->lp.ve - l->lp.vs)) == NULL) {
+				dm_err_set(err, DM_ENOMEM, "out of memory");
+				goto out;
+			}
+			/*
+			 * An unchanged value keeps its line as it is; a
+			 * changed one is rewritten without its continuation
+			 * lines; an unset one goes.
+			 */
+			if (v != NULL && next == i + 1 &&
+			    same_value(k, old, v)) {
+				if (copy_line(&out, in.data, l, crlf,
+				    err) == -1)
+					goto out;
+			} else if (v != NULL && rewrite_line(&out, in.data, l,
+			    k, v, crlf, err) == -1)
+				goto out;
+			explicit_bzero(old, strlen(old));
+			free(old);
+			old = NULL;
+		}
+		if (hdr < nlines && ins >= i && ins < next) {
+			for (k = 0; k < NPKEYS; k++)
+				if (found[k] == 0 && (v = key_text(p, k, 0,
+				    tmp, sizeof tmp)) != NULL &&
+				    new_key_line(&out, k, v, crlf, err) == -1)
+					goto out;
+		}
+	}
+	if (hdr >= nlines) {
+		if (out.len > 0 && add_eol(&out, crlf, err) == -1)
+			goto out;
+		if (dm_buf_addf(&out, err, "[profile %s]", p->id) == -1 ||
+		    add_eol(&out, crlf, err) == -1)
+			goto out;
+		for (k = 0; k < NPKEYS; k++)
+			if ((v = key_text(p, k, 0, tmp, sizeof tmp)) != NULL &&
+			    new_key_line(&out, k, v, crlf, err) == -1)
+				goto out;
+	}
+	if (write_atomic(path, dm_buf_str(&out), out.len, err) == -1)
+		goto out;
+	r = 0;
+out:
+	if (old != NULL) {
+		explicit_bzero(old, strlen(old));
+		free(old);
+	}
+	free(lines);
+	/* Both may hold passwords. */
+	dm_buf_wipe(&in);
+	dm_buf_wipe(&out);
+	return r;
+}
+
+/*
+ * Sidecars: the [document] section next to a document.
+ */
+
+struct sentry {
+	char	*name;
+	char	*value;
+	int	 line;
+};
+
+struct sstate {
+	struct src	 src;
+	int		 in_doc;
+	int		 doc_line;
+	struct sentry	*v;
+	size_t		 n;
+	char		*template;
+	int		 template_line;
+	int		 last;	/* entry a continuation extends */
+};
+
+static int
+sidecar_section(void *arg, const char *s, size_t n)
+{
+	struct sstate *st = arg;
+	size_t i = 0;
+
+	while (i < n && is_ws((unsigned char)s[i]))
+		i++;
+	while (n > i && is_ws((unsigned char)s[n - 1]))
+		n--;
+	st->last = -1;
+	if (n - i != 8 || memcmp(s + i, "document", 8) != 0) {
+		src_err(&st->src, DM_EDATA, "unknown section '[%.*s]'",
+		    (int)(n - i), s + i);
+		return dm_err_hint(st->src.err, "a sidecar holds one [document] section of 'key = value' lines");
+	}
+	if (st->doc_line != 0) {
+		src_err(&st->src, DM_EDATA, "duplicate section '[document]' (first at line %d)",
+		    st->doc_line);
+		return dm_err_hint(st->src.err, "merge the two sections");
+	}
+	st->doc_line = st->src.lineno;
+	st->in_doc = 1;
+	return 0;
+}
+
+static int
+sidecar_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct sstate *st = user;
+	struct src *src = &st->src;
+	struct dm_buf b;
+	struct sentry *e;
+	size_t i;
+	void *p;
+
+	(void)section;
+	if (src->failed)
+		return 0;
+	if (src->lp.kind == L_CONT) {
+		if (st->last == -1) {
+			src_err(src, DM_EDATA, "indented line continues '%s', which cannot go on over several lines",
+			    name);
+			dm_err_hint(src->err, "remove the indentation");
+			goto fail;
+		}
+		e = &st->v[st->last];
+		dm_buf_init(&b, 0);
+		if (dm_buf_addstr(&b, e->value, src->err) == -1 ||
+		    (*e->value != '\0' &&
+		    dm_buf_addc(&b, '\n', src->err) == -1) ||
+		    dm_buf_addstr(&b, value, src->err) == -1) {
+			dm_buf_release(&b);
+			goto fail;
+		}
+		free(e->value);
+		if ((e->value = dm_buf_detach(&b)) == NULL) {
+			dm_err_set(src->err, DM_ENOMEM, "out of memory");
+			goto fail;
+		}
+		return 1;
+	}
+	if (!st->in_doc) {
+		src_err(src, DM_EDATA, "key '%s' is outside the [document] section",
+		    name);
+		dm_err_hint(src->err, "put a line '[document]' above the keys");
+		goto fail;
+	}
+	st->last = -1;
+	if (strcmp(name, "template") == 0) {
+		if (st->template_line != 0) {
+			src_err(src, DM_EDATA, "duplicate key 'template' (first at line %d)",
+			    st->template_line);
+			dm_err_hint(src->err, "remove one of lines %d and %d",
+			    st->template_line, src->lineno);
+			goto fail;
+		}
+		if (!id_valid(value, strlen(value))) {
+			src_err(src, DM_EDATA, "invalid template name '%s'",
+			    value);
+			dm_err_hint(src->err, "name a [template NAME] section of the config file");
+			goto fail;
+		}
+		st->template_line = src->lineno;
+		if ((st->template = dm_strdup(value, src->err)) == NULL)
+			goto fail;
+		return 1;
+	}
+	if (!dm_tmpl_name_valid(name)) {
+		src_err(src, DM_EDATA, "invalid placeholder name '%s'", name);
+		dm_err_hint(src->err, "a name is letters, digits, '_', '-' and '.'");
+		goto fail;
+	}
+	for (i = 0; i < st->n; i++)
+		if (strcmp(st->v[i].name, name) == 0) {
+			src_err(src, DM_EDATA, "duplicate key '%s' (first at line %d)",
+			    name, st->v[i].line);
+			dm_err_hint(src->err, "remove one of lines %d and %d",
+			    st->v[i].line, src->lineno);
+			goto fail;
+		}
+	if ((p = reallocarray(st->v, st->n + 1, sizeof *st->v)) == NULL) {
+		dm_err_set(src->err, DM_ENOMEM, "out of memory");
+		goto fail;
+	}
+	st->v = p;
+	e = &st->v[st->n];
+	e->line = src->lineno;
+	e->value = NULL;
+	if ((e->name = dm_strdup(name, src->err)) == NULL)
+		goto fail;
+	st->n++;
+	if ((e->value = dm_strdup(value, src->err)) == NULL)
+		goto fail;
+	st->last = (int)(st->n - 1);
+	return 1;
+fail:
+	src->failed = 1;
+	return 0;
+}
+
+/* Opens the sidecar of docpath; *fp NULL when there is none. */
+static int
+sidecar_open(const char *docpath, FILE **fp, char **pathp,
+    struct dm_err *err)
+{
+	const char *base, *dot;
+	struct dm_buf b;
+	struct stat sb;
+	char *cand[2] = { NULL, NULL };
+	int i, e, r = -1;
+
+	*fp = NULL;
+	*pathp = NULL;
+	dm_buf_init(&b, 0);
+	if (dm_buf_addf(&b, err, "%s.ini", docpath) == -1)
+		goto out;
+	if ((cand[0] = dm_buf_detach(&b)) == NULL)
+		goto nomem;
+	base = strrchr(docpath, '/');
+	base = base != NULL ? base + 1 : docpath;
+	/* "invoice.pdf" -> "invoice.ini"; not ".x", nor "x.ini" itself. */
+	if ((dot = strrchr(base, '.')) != NULL && dot > base &&
+	    strcmp(dot, ".ini") != 0) {
+		if (dm_buf_addf(&b, err, "%.*s.ini", (int)(dot - docpath),
+		    docpath) == -1)
+			goto out;
+		if ((cand[1] = dm_buf_detach(&b)) == NULL)
+			goto nomem;
+	}
+	for (i = 0; i < 2 && cand[i] != NULL; i++) {
+		if ((*fp = fopen(cand[i], "re")) == NULL) {
+			if (errno == ENOENT)
+				continue;
+			dm_err_set(err, DM_EDATA, "cannot read sidecar '%s': %s",
+			    cand[i], strerror(errno));
+			goto out;
+		}
+		if (fstat(fileno(*fp), &sb) == -1)
+			e = errno;
+		else
+			e = S_ISDIR(sb.st_mode) ? EISDIR : 0;
+		if (e != 0) {
+			dm_err_set(err, DM_EDATA, "cannot read sidecar '%s': %s",
+			    cand[i], strerror(e));
+			fclose(*fp);
+			*fp = NULL;
+			goto out;
+		}
+		*pathp = cand[i];
+		cand[i] = NULL;
+		break;
+	}
+	r = 0;
+	goto out;
+nomem:
+	dm_err_set(err, DM_ENOMEM, "out of memory");
+out:
+	free(cand[0]);
+	free(cand[1]);
+	dm_buf_release(&b);
+	return r;
+}
+
+int
+dm_sidecar_load(const char *docpath, struct dm_vars *vars, char **template,
+    char **sidecar_path, struct dm_err *err)
+{
+	struct sstate st;
+	char src_name[PATH_MAX + 16];
+	char *path = NULL;
+	FILE *fp = NULL;
+	size_t i;
+	int r = -1;
+
+	*template = NULL;
+	if (sidecar_path != NULL)
+		*sidecar_path = NULL;
+	memset(&st, 0, sizeof st);
+	st.last = -1;
+	if (sidecar_open(docpath, &fp, &path, err) == -1)
+		goto out;
+	if (fp == NULL) {
+		r = 0;
+		goto out;
+	}
+	st.src.fp = fp;
+	st.src.path = path;
+	st.src.code = DM_EDATA;
+	st.src.err = err;
+	st.src.section = sidecar_section;
+	st.src.arg = &st;
+	if (parse(&st.src, sidecar_handler, &st) == -1)
+		goto out;
+	for (i = 0; i < st.n; i++) {
+		if (snprintf(src_name, sizeof src_name, "%s:%d", path,
+		    st.v[i].line) >= (int)sizeof src_name) {
+			dm_err_set(err, DM_EDATA, "sidecar path too long: '%s'",
+			    path);
+			goto out;
+		}
+		if (dm_vars_add(vars, st.v[i].name, st.v[i].value, src_name,
+		    err) == -1) {
+			if (err != NULL && err->code != DM_ENOMEM)
+				dm_err_prefix(err, "%s", src_name);
+			goto out;
+		}
+	}
+	*template = st.template;
+	st.template = NULL;
+	if (sidecar_path != NULL) {
+		*sidecar_path = path;
+		path = NULL;
+	}
+	r = 0;
+out:
+	if (fp != NULL)
+		fclose(fp);
+	for (i = 0; i < st.n; i++) {
+		free(st.v[i].name);
+		free(st.v[i].value);
+	}
+	free(st.v);
+	free(st.template);
+	free(path);
+	return r;
+}
