@@ -1,0 +1,154 @@
+/*
+ * outbox.h - messages that have not been accepted yet, and the record
+ * of those that were
+ *
+ * Every message is written to the outbox, with fsync, before its first
+ * byte goes to a server; it leaves the outbox only after the server
+ * accepted it (250 after the final dot).  The outbox is a Maildir
+ * ($XDG_DATA_HOME/docmail/outbox/{tmp,new,cur}); each file is the exact
+ * message with docmail's envelope prepended as "X-Docmail-*:" header
+ * lines, so a mail reader can open it and a retry can send the message
+ * after those lines byte for byte.
+ *
+ * Accepted messages get a line in the sent log
+ * ($XDG_STATE_HOME/docmail/sent.log) and, when the profile has
+ * sent_maildir, a copy there.
+ */
+#ifndef DOCMAIL_OUTBOX_H
+#define DOCMAIL_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <docmail/err.h>
+
+enum dm_outbox_state {
+	DM_OB_QUEUED = 0,	/* surely not delivered: retry freely */
+	DM_OB_MAYBE_SENT	/* the dot went out, no reply came back */
+};
+
+struct dm_outbox_item {
+	char			*id;		/* unique, safe in a file name */
+	char			*path;		/* the file */
+	time_t			 created;
+	enum dm_outbox_state	 state;
+	int			 attempts;
+	char			*profile;	/* profile it was sent with */
+	char			*sender;	/* envelope sender */
+	char			**rcpt;		/* recipients still to reach */
+	size_t			 nrcpt;
+	char			*message_id;	/* without brackets */
+	char			*subject;	/* UTF-8, for listings */
+	char			*document;	/* first attachment's name, or NULL */
+	char			*last_error;	/* NULL when none */
+	uint64_t		 size;		/* bytes of the message proper */
+	off_t			 offset;	/* where it starts in the file */
+};
+
+/* The reader of a message: like dm_mime_read / dm_mime_rewind. */
+struct dm_stream {
+	ssize_t	(*read)(void *, char *, size_t, struct dm_err *);
+	int	(*rewind)(void *, struct dm_err *);
+	void	*arg;
+};
+
+/*
+ * $XDG_DATA_HOME/docmail/outbox (default ~/.local/share/...), or dir
+ * when not NULL.  Creates it (and tmp/new/cur) with mode 0700.
+ * Returns a malloc'd path.  Errors: DM_EIO (also: dir is not a
+ * directory, or a symbolic link owned by another user), DM_ECONFIG
+ * (no HOME), DM_ENOMEM.
+ */
+char	*dm_outbox_open(const char *dir, struct dm_err *);
+
+/*
+ * Stores a new message: tmp/ID, fsync, rename into new/ID, fsync the
+ * directory.  meta supplies the envelope and listing fields (its id,
+ * path, offset and size are ignored and set in out, which may be NULL;
+ * created 0 means now).  The stream is read from its start to its end.
+ * out holds the fields as stored: control characters in subject,
+ * document and last_error become '?'.
+ * Errors: DM_EIO (with the path and errno text; no partial file is left
+ *         behind), DM_EDATA (a sender, recipient or Message-ID that is
+ *         not printable ASCII without <> and unquoted spaces, no
+ *         recipient, a profile name with control characters, or a
+ *         message that starts with "X-Docmail-"), DM_ENOMEM, or what
+ *         the stream reports.
+ */
+int	dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
+	    const struct dm_stream *msg, struct dm_outbox_item *out,
+	    struct dm_err *);
+
+/*
+ * Lists the items in new/ and cur/, oldest first (created, then id).
+ * *items is a malloc'd array to free
+ * with dm_outbox_list_free().  A file that cannot be parsed, or whose
+ * message is shorter or longer than its X-Docmail-Size, is skipped and
+ * counted in *bad (may be NULL).
+ * Errors: DM_EIO, DM_ENOMEM.
+ */
+int	dm_outbox_list(const char *dir, struct dm_outbox_item **items,
+	    size_t *n, size_t *bad, struct dm_err *);
+void	dm_outbox_list_free(struct dm_outbox_item *, size_t);
+
+/*
+ * Finds one item by id (or a unique prefix of it).
+ * Errors: DM_EUSAGE (none or several match), DM_EIO, DM_ENOMEM.
+ */
+int	dm_outbox_find(const char *dir, const char *id,
+	    struct dm_outbox_item *out, struct dm_err *);
+
+/*
+ * Rewrites the envelope of item (state, attempts, rcpt, last_error)
+ * atomically; the message bytes stay as they are.  The other envelope
+ * fields are written from item too; item's offset may be stale after
+ * this (dm_outbox_stream_open() does not rely on it).
+ * Errors: DM_EIO (also: the file is gone or damaged), DM_EDATA (as for
+ *         dm_outbox_add), DM_ENOMEM.
+ */
+int	dm_outbox_update(const struct dm_outbox_item *, struct dm_err *);
+
+/*
+ * Removes the item's file (after the server accepted it); a file
+ * already gone is no error.  Errors: DM_EIO, DM_ENOMEM.
+ */
+int	dm_outbox_remove(const struct dm_outbox_item *, struct dm_err *);
+
+/*
+ * A stream over the message bytes of an item (after the envelope, whose
+ * length is read from the file again).  Its read fails with DM_EIO when
+ * the file turns out shorter than its X-Docmail-Size.
+ * dm_outbox_stream_close() frees it.  Errors: DM_EIO, DM_ENOMEM.
+ */
+int	dm_outbox_stream_open(const struct dm_outbox_item *,
+	    struct dm_stream *, struct dm_err *);
+void	dm_outbox_stream_close(struct dm_stream *);
+
+void	dm_outbox_item_release(struct dm_outbox_item *);
+
+/*
+ * Appends one line to the sent log ($XDG_STATE_HOME/docmail/sent.log,
+ * or path when not NULL): ISO date, Message-ID, document, recipients,
+ * server reply, tab-separated, control characters and tabs replaced by
+ * spaces; "-" for a NULL or empty Message-ID or document.
+ * Errors: DM_EIO, DM_ECONFIG (path NULL, no HOME), DM_ENOMEM.
+ */
+int	dm_sentlog_append(const char *path, time_t when,
+	    const char *message_id, const char *document,
+	    const char *const *rcpt, size_t nrcpt, const char *reply,
+	    struct dm_err *);
+
+/*
+ * Delivers a copy of the message into the Maildir dir (tmp, fsync,
+ * rename into new), with the line "Bcc: ..." added first when bcc is
+ * not NULL or empty, so the user sees whom the message really went to.
+ * Creates dir and dir/{tmp,new,cur} with mode 0700 when missing.
+ * Errors: DM_EIO, DM_EDATA (bcc holds CR or LF), DM_ENOMEM, or what the
+ *         stream reports.
+ */
+int	dm_maildir_deliver(const char *dir, const char *bcc,
+	    const struct dm_stream *msg, struct dm_err *);
+
+#endif /* DOCMAIL_OUTBOX_H */
