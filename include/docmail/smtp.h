@@ -1,0 +1,151 @@
+/*
+ * smtp.h - one SMTP session: "Test connection" or sending one message
+ *
+ * The only module that uses libESMTP and OpenSSL.  docmail owns the
+ * connection (its own connect with a deadline, its own TLS for ssl and
+ * starttls, certificate and host name verification, SNI) and hands
+ * libESMTP a plaintext stream through a relay thread; the relay also
+ * enforces the per-step timeout, keeps the transcript (with AUTH
+ * redacted), refuses MAIL when credentials were configured but no 235
+ * was seen, and notices whether the final dot was sent.
+ */
+#ifndef DOCMAIL_SMTP_H
+#define DOCMAIL_SMTP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <docmail/err.h>
+#include <docmail/profile.h>
+
+/* libESMTP's PLAIN plugin copies user and password into 513 bytes. */
+#define DM_SMTP_CRED_MAX	255
+#define DM_SMTP_TEXT_MAX	256
+
+enum dm_smtp_step {
+	DM_STEP_RESOLVE,
+	DM_STEP_CONNECT,
+	DM_STEP_GREETING,
+	DM_STEP_EHLO,
+	DM_STEP_TLS,
+	DM_STEP_AUTH,
+	DM_STEP_SENDER,		/* MAIL FROM */
+	DM_STEP_RCPT,
+	DM_STEP_DATA,
+	DM_STEP_QUIT,
+	DM_STEP_COUNT
+};
+
+/* Names for output: "resolve", "connect", ... */
+const char *dm_smtp_step_name(enum dm_smtp_step);
+
+enum dm_smtp_event_kind {
+	DM_EV_STEP,		/* a step finished (ok or not) */
+	DM_EV_PROGRESS,		/* bytes of the message sent so far */
+	DM_EV_LOG		/* a transcript line, AUTH redacted */
+};
+
+struct dm_smtp_event {
+	enum dm_smtp_event_kind	 kind;
+	enum dm_smtp_step	 step;
+	int			 ok;
+	long			 ms;		/* duration of the step */
+	const char		*text;		/* detail or transcript line */
+	uint64_t		 done;		/* DM_EV_PROGRESS */
+	uint64_t		 total;
+};
+
+struct dm_smtp_params {
+	const char		*host;
+	int			 port;
+	enum dm_security	 security;
+	const char		*ca_file;	/* NULL: the system store */
+	const char		*fingerprint;	/* "sha256:AB:..." or NULL */
+	int			 timeout;	/* seconds per step */
+	const char		*user;		/* NULL: no AUTH */
+	const char		*password;	/* borrowed; NULL: no AUTH */
+	const char		*helo;		/* NULL: "localhost" */
+	/*
+	 * Called from the session's threads (never concurrently); must
+	 * not call back into this module.  May be NULL.
+	 */
+	void			(*event)(void *, const struct dm_smtp_event *);
+	void			*arg;
+	atomic_int		*cancel;	/* set to 1 to stop; may be NULL */
+};
+
+enum dm_rcpt_status {
+	DM_RCPT_PENDING = 0,	/* not tried, or the session ended first */
+	DM_RCPT_OK,		/* accepted by RCPT (delivery needs the dot too) */
+	DM_RCPT_TEMP,		/* 4xx */
+	DM_RCPT_PERM		/* 5xx */
+};
+
+struct dm_smtp_rcpt {
+	const char		*mailbox;	/* borrowed */
+	enum dm_rcpt_status	 status;
+	int			 code;
+	char			 text[DM_SMTP_TEXT_MAX];	/* sanitised */
+};
+
+struct dm_smtp_mail {
+	const char		*sender;	/* MAIL FROM, borrowed */
+	struct dm_smtp_rcpt	*rcpt;
+	size_t			 nrcpt;
+	uint64_t		 size;		/* exact size of the message */
+	/* The message, strict CRLF, as a stream (see dm_mime_read). */
+	ssize_t			(*read)(void *, char *, size_t, struct dm_err *);
+	int			(*rewind)(void *, struct dm_err *);
+	void			*arg;
+
+	/* Results. */
+	int			 accepted;	/* 250 after the final dot */
+	int			 maybe_delivered; /* dot sent, no reply seen */
+	int			 code;		/* reply to the dot, 0 if none */
+	char			 reply[DM_SMTP_TEXT_MAX]; /* its text (queue id) */
+};
+
+struct dm_smtp_report {
+	char	greeting[DM_SMTP_TEXT_MAX];
+	char	extensions[512];	/* EHLO keywords, space-separated */
+	char	tls_version[32];
+	char	tls_cipher[64];
+	char	cert_subject[DM_SMTP_TEXT_MAX];
+	char	cert_issuer[DM_SMTP_TEXT_MAX];
+	char	cert_expiry[64];
+	char	auth_mech[32];
+	char	sender_reply[DM_SMTP_TEXT_MAX];	/* reply to MAIL FROM */
+};
+
+/*
+ * Checks what can be checked before connecting: host, port, user and
+ * password lengths (libESMTP's PLAIN plugin overflows past 255 bytes),
+ * AUTH in clear only to a loopback address.
+ * Errors: DM_ECONFIG.
+ */
+int	dm_smtp_check_params(const struct dm_smtp_params *, struct dm_err *);
+
+/*
+ * "Test connection": resolve, connect, greeting, EHLO, TLS, AUTH,
+ * MAIL FROM:<sender> then RSET, QUIT.  Sends nothing.  Each step is
+ * reported through params->event.  report may be NULL.
+ * Errors: DM_ECONN, DM_ETEMP, DM_EREJECT, DM_EAUTH, DM_ETLS, DM_EPROTO,
+ *         DM_ECONFIG, DM_ENOMEM; the hint says what to do.
+ */
+int	dm_smtp_test(const struct dm_smtp_params *, const char *sender,
+	    struct dm_smtp_report *, struct dm_err *);
+
+/*
+ * Sends one message.  Returns 0 when the server accepted it (250 after
+ * the dot) for at least one recipient; per-recipient results are in
+ * mail->rcpt, and a partial failure is reported as an error too
+ * (DM_EREJECT or DM_ETEMP) after mail->accepted is set.
+ * Errors: as dm_smtp_test, plus DM_EREJECT for a refused or too large
+ *         message, DM_EIO when the message cannot be read.
+ */
+int	dm_smtp_send(const struct dm_smtp_params *, struct dm_smtp_mail *,
+	    struct dm_smtp_report *, struct dm_err *);
+
+#endif /* DOCMAIL_SMTP_H */

@@ -1,0 +1,128 @@
+/*
+ * smtp-int.h - what the files of the smtp module share
+ *
+ * smtp.c drives libESMTP; smtp-net.c connects; smtp-tls.c does TLS and
+ * verification; smtp-pump.c relays between libESMTP and the server and
+ * watches the dialogue.  Nothing here is public.
+ */
+#ifndef DOCMAIL_SMTP_INT_H
+#define DOCMAIL_SMTP_INT_H
+
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <docmail/buf.h>
+#include <docmail/smtp.h>
+
+/* What the relay expects the next server reply to answer. */
+enum pend {
+	PEND_GREETING,
+	PEND_EHLO,
+	PEND_AUTH,
+	PEND_MAIL,
+	PEND_RCPT,
+	PEND_DATA,
+	PEND_DOT,
+	PEND_RSET,
+	PEND_QUIT,
+	PEND_OTHER
+};
+
+#define PEND_MAX	64
+#define IOBUF_SIZE	(64 * 1024)
+
+struct iobuf {
+	char	*data;
+	size_t	 off;		/* first unconsumed byte */
+	size_t	 len;		/* end of the data */
+};
+
+struct sess {
+	const struct dm_smtp_params	*p;
+	struct dm_smtp_mail		*mail;	/* NULL when testing */
+	struct dm_smtp_report		*rep;
+	struct dm_err			 err;	/* first failure */
+	int				 failed;
+	pthread_mutex_t			 lock;	/* err, failed */
+
+	int				 fd;	/* the TCP connection */
+	SSL_CTX				*ctx;
+	SSL				*ssl;	/* NULL in mode none */
+	int				 app;	/* relay's end of the socketpair */
+	int				 lib;	/* libESMTP's end, until connect */
+	int				 lib_taken;
+	pthread_t			 thread;
+	int				 thread_running;
+
+	/* The relay's view of the dialogue. */
+	int				 testing;	/* stop after MAIL */
+	int				 need_auth;	/* credentials given */
+	int				 authed;	/* 235 seen */
+	int				 auth_offered;
+	char				 auth_offer[128];	/* server's list */
+	int				 in_auth;
+	int				 auth_code;
+	char				 auth_reply[DM_SMTP_TEXT_MAX];
+	uint64_t			 size_limit;	/* EHLO SIZE, 0 = none */
+	int				 ehlo_count;
+	int				 in_data;	/* relaying the message */
+	int				 dot_state;	/* end-of-data matcher */
+	uint64_t			 data_sent;
+	int				 dot_queued;	/* the dot is in c2s */
+	size_t				 dot_mark;	/* c2s offset after the dot */
+	int				 dot_sent;	/* ...and left for the server */
+	int				 quit_sent;
+	int				 test_done;
+	enum pend			 pend[PEND_MAX];
+	size_t				 npend;
+	char				*rcpt_q[PEND_MAX];	/* RCPT mailboxes */
+	size_t				 nrcpt_q;
+	int				 rcpt_left;
+
+	struct iobuf			 c2s;	/* libESMTP -> server */
+	struct iobuf			 s2c;	/* server -> libESMTP */
+	struct dm_buf			 cline;	/* client line being read */
+	struct dm_buf			 sline;	/* server reply lines */
+
+	struct timespec			 t_step;	/* start of this step */
+	struct timespec			 t_io;		/* last progress */
+};
+
+/* Milliseconds since t (CLOCK_MONOTONIC). */
+long	sess_ms_since(const struct timespec *);
+void	sess_now(struct timespec *);
+
+/* Reports a finished step through params->event and restarts the clock. */
+void	sess_step(struct sess *, enum dm_smtp_step, int ok, const char *);
+/* A transcript line (already redacted) through params->event. */
+void	sess_log(struct sess *, const char *dir, const char *, size_t);
+/* Records the first failure; later ones are dropped.  Returns -1. */
+int	sess_fail(struct sess *, const struct dm_err *);
+int	sess_cancelled(const struct sess *);
+
+/* smtp-net.c */
+int	net_connect(struct sess *, struct dm_err *);
+/* Reads one whole reply (all its lines) into out, waiting up to timeout. */
+int	net_read_reply(struct sess *, struct dm_buf *out, int *code,
+	    struct dm_err *);
+int	net_write(struct sess *, const char *, size_t, struct dm_err *);
+int	net_wait(int fd, short events, int ms);
+
+/* smtp-tls.c */
+int	tls_setup(struct sess *, struct dm_err *);
+int	tls_handshake(struct sess *, struct dm_err *);
+int	tls_probe(struct sess *);
+void	tls_free(struct sess *);
+
+/* smtp-pump.c */
+int	pump_start(struct sess *, const char *greeting, struct dm_err *);
+void	pump_join(struct sess *);
+/* Parses a reply code from a line; 0 if the line is no reply line. */
+int	reply_code(const char *, size_t);
+
+/* Strips control characters and the line ends of server text into dst. */
+void	sanitize(char *dst, size_t dsize, const char *src, size_t n);
+
+#endif /* DOCMAIL_SMTP_INT_H */

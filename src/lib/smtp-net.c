@@ -1,0 +1,217 @@
+/*
+ * smtp-net.c - connecting with a deadline, and the plain dialogue
+ * before TLS (greeting, EHLO, STARTTLS) that docmail does itself
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "smtp-int.h"
+
+/* Waits for events on fd; returns >0 ready, 0 timeout, -1 error. */
+int
+net_wait(int fd, short events, int ms)
+{
+	struct pollfd pfd = { fd, events, 0 };
+	int r;
+
+	do
+		r = poll(&pfd, 1, ms);
+	while (r == -1 && errno == EINTR);
+	return r;
+}
+
+/* Connects one address, giving up at the deadline; returns the fd or -1. */
+static int
+connect_one(const struct addrinfo *ai, int ms, int *eno)
+{
+	socklen_t len = sizeof *eno;
+	int fd, on = 1;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd == -1) {
+		*eno = errno;
+		return -1;
+	}
+	/* Nagle plus delayed ACKs costs ~40 ms per small TLS write. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		*eno = errno;
+		close(fd);
+		return -1;
+	}
+	switch (net_wait(fd, POLLOUT, ms)) {
+	case 0:
+		*eno = ETIMEDOUT;
+		close(fd);
+		return -1;
+	case -1:
+		*eno = errno;
+		close(fd);
+		return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, eno, &len) == -1)
+		*eno = errno;
+	if (*eno != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+net_connect(struct sess *s, struct dm_err *err)
+{
+	const struct dm_smtp_params *p = s->p;
+	struct addrinfo hints, *res = NULL, *ai;
+	char port[8], where[300];
+	int r, eno = 0, ms;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	(void)snprintf(port, sizeof port, "%d", p->port);
+	(void)snprintf(where, sizeof where, "%s port %d", p->host, p->port);
+	r = getaddrinfo(p->host, port, &hints, &res);
+	if (r != 0) {
+		dm_err_set(err, DM_ECONN, "cannot find the server '%s': %s",
+		    p->host, gai_strerror(r));
+		dm_err_hint(err, "check the host name in the settings, and that this machine can resolve names");
+		sess_step(s, DM_STEP_RESOLVE, 0, err->msg);
+		return -1;
+	}
+	sess_step(s, DM_STEP_RESOLVE, 1, NULL);
+
+	/* Every address in turn (IPv6 and IPv4), each with the full timeout. */
+	ms = p->timeout * 1000;
+	s->fd = -1;
+	for (ai = res; ai != NULL && s->fd == -1; ai = ai->ai_next) {
+		if (sess_cancelled(s)) {
+			eno = ECANCELED;
+			break;
+		}
+		s->fd = connect_one(ai, ms, &eno);
+	}
+	freeaddrinfo(res);
+	if (s->fd != -1) {
+		sess_step(s, DM_STEP_CONNECT, 1, NULL);
+		return 0;
+	}
+	switch (eno) {
+	case ECONNREFUSED:
+		dm_err_set(err, DM_ECONN, "cannot connect to %s: connection refused",
+		    where);
+		dm_err_hint(err, "nothing listens there: check host and port (465 uses security = ssl, 587 uses starttls)");
+		break;
+	case ETIMEDOUT:
+		dm_err_set(err, DM_ECONN, "cannot connect to %s: no answer within %d seconds",
+		    where, p->timeout);
+		dm_err_hint(err, "check host and port; a firewall may drop the connection");
+		break;
+	case ECANCELED:
+		dm_err_set(err, DM_ETEMP, "cancelled while connecting to %s",
+		    where);
+		break;
+	default:
+		dm_err_set(err, DM_ECONN, "cannot connect to %s: %s", where,
+		    strerror(eno));
+		dm_err_hint(err, "check host and port, and the network");
+	}
+	sess_step(s, DM_STEP_CONNECT, 0, err->msg);
+	return -1;
+}
+
+int
+net_write(struct sess *s, const char *p, size_t n, struct dm_err *err)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if (net_wait(s->fd, POLLOUT, s->p->timeout * 1000) <= 0)
+			return dm_err_set(err, DM_ETEMP,
+			    "timeout writing to the server");
+		w = send(s->fd, p, n, MSG_NOSIGNAL);
+		if (w == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (w == -1)
+			return dm_err_set(err, DM_ECONN,
+			    "connection to the server lost: %s",
+			    strerror(errno));
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Reads byte by byte up to the end of one whole reply: before TLS, no
+ * byte after the reply may be consumed, since it belongs to the TLS
+ * handshake (and bytes a server injects there must not be trusted).
+ */
+int
+net_read_reply(struct sess *s, struct dm_buf *out, int *code,
+    struct dm_err *err)
+{
+	size_t start;
+	char c;
+	ssize_t n;
+	int r;
+
+	dm_buf_reset(out);
+	for (;;) {
+		start = out->len;
+		for (;;) {
+			if (sess_cancelled(s))
+				return dm_err_set(err, DM_ETEMP, "cancelled");
+			r = net_wait(s->fd, POLLIN, s->p->timeout * 1000);
+			if (r == 0)
+				return dm_err_set(err, DM_ETEMP,
+				    "no reply from the server within %d seconds",
+				    s->p->timeout);
+			if (r == -1)
+				return dm_err_set(err, DM_ECONN, "poll: %s",
+				    strerror(errno));
+			n = recv(s->fd, &c, 1, 0);
+			if (n == -1 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n == -1)
+				return dm_err_set(err, DM_ECONN,
+				    "connection to the server lost: %s",
+				    strerror(errno));
+			if (n == 0)
+				return dm_err_set(err, DM_ECONN,
+				    "the server closed the connection");
+			if (dm_buf_addc(out, c, err) == -1 ||
+			    out->len - start > 4096)
+				return dm_err_set(err, DM_EPROTO,
+				    "the server sent a reply line longer than 4096 bytes");
+			if (c == '\n')
+				break;
+		}
+		*code = reply_code(out->data + start, out->len - start);
+		if (*code == 0)
+			return dm_err_set(err, DM_EPROTO,
+			    "the server does not speak SMTP");
+		/* "250-" goes on, "250 " (or a bare "250") ends the reply. */
+		if (out->len - start < 4 || out->data[start + 3] != '-')
+			return 0;
+		if (out->len > 64 * 1024)
+			return dm_err_set(err, DM_EPROTO,
+			    "the server sent a reply longer than 64 KiB");
+	}
+}

@@ -1,0 +1,944 @@
+/*
+ * smtp-pump.c - the relay between libESMTP and the server
+ *
+ * libESMTP talks plaintext SMTP over one end of a socketpair; this
+ * thread moves the bytes to and from the real connection (through TLS
+ * when there is TLS) and, since every byte passes here, is also where
+ * docmail watches the dialogue: per-step timeouts that libESMTP cannot
+ * keep, the transcript with AUTH redacted, no MAIL without a 235 when
+ * credentials were given, only the one AUTH mechanism docmail chose,
+ * the SIZE limit, and whether the final dot left for the server.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <auth-client.h>
+#include <openssl/err.h>
+
+#include "smtp-int.h"
+
+/* Longest reply line accepted; RFC 5321 allows 512. */
+#define REPLY_LINE_MAX	4096
+#define CMD_LINE_MAX	4096
+
+int
+reply_code(const char *l, size_t n)
+{
+	if (n < 3 || l[0] < '2' || l[0] > '5' || !isdigit((unsigned char)l[1]) ||
+	    !isdigit((unsigned char)l[2]))
+		return 0;
+	if (n > 3 && l[3] != ' ' && l[3] != '-' && l[3] != '\r' && l[3] != '\n')
+		return 0;
+	return (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
+}
+
+void
+sanitize(char *dst, size_t dsize, const char *src, size_t n)
+{
+	size_t i, o = 0;
+	unsigned char c;
+
+	if (dsize == 0)
+		return;
+	/* src may be dst: we only ever write at or behind the read point. */
+	for (i = 0; i < n && o + 1 < dsize; i++) {
+		c = (unsigned char)src[i];
+		if (c == '\r' || c == '\n')
+			continue;
+		dst[o++] = (c < 0x20 || c == 0x7f || c >= 0x80) ? '?' : (char)c;
+	}
+	dst[o] = '\0';
+}
+
+static void
+push(struct sess *s, enum pend what)
+{
+	if (s->npend == 0)
+		sess_now(&s->t_io);	/* the reply clock starts */
+	if (s->npend < PEND_MAX)
+		s->pend[s->npend++] = what;
+}
+
+static enum pend
+pop(struct sess *s)
+{
+	enum pend p;
+
+	if (s->npend == 0)
+		return PEND_OTHER;
+	p = s->pend[0];
+	memmove(s->pend, s->pend + 1, --s->npend * sizeof s->pend[0]);
+	sess_now(&s->t_io);	/* the next reply's clock starts now */
+	return p;
+}
+
+static int
+iob_add(struct iobuf *b, const char *p, size_t n)
+{
+	if (b->off > 0 && b->len + n > IOBUF_SIZE) {
+		memmove(b->data, b->data + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+	}
+	if (b->len + n > IOBUF_SIZE)
+		return -1;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static size_t
+iob_room(const struct iobuf *b)
+{
+	return IOBUF_SIZE - (b->len - b->off);
+}
+
+/* Server text for messages: the last line's text after "NNN ". */
+static void
+reply_text(const char *reply, size_t n, char *out, size_t size)
+{
+	const char *last = reply, *p;
+
+	for (p = reply; p < reply + n; p++)
+		if (*p == '\n' && p + 1 < reply + n)
+			last = p + 1;
+	n -= (size_t)(last - reply);
+	if (n >= 4) {
+		last += 4;
+		n -= 4;
+	} else
+		n = 0;
+	sanitize(out, size, last, n);
+}
+
+static void
+fail(struct sess *s, enum dm_errcode code, int smtp_code, const char *msg,
+    const char *hint)
+{
+	struct dm_err e;
+
+	dm_err_set(&e, code, "%s", msg);
+	if (hint != NULL)
+		dm_err_hint(&e, "%s", hint);
+	e.smtp_code = smtp_code;
+	sess_fail(s, &e);
+}
+
+/*
+ * Can libESMTP load this mechanism?  Not a given: Debian's libESMTP
+ * 1.1.0 looks for "sasl-cram-md5.so" but ships "sasl-crammd5.so".
+ */
+static int
+mech_usable(const char *name)
+{
+	auth_context_t ctx = auth_create_context();
+	int r;
+
+	if (ctx == NULL)
+		return 0;
+	auth_set_mechanism_flags(ctx, AUTH_PLUGIN_PLAIN, 0);
+	r = auth_set_mechanism(ctx, name);
+	auth_destroy_context(ctx);
+	return r;
+}
+
+/* The one AUTH mechanism offered to libESMTP, best first. */
+static const char *
+choose_mech(const struct sess *s, const char *offer)
+{
+	/* Without TLS only CRAM-MD5 keeps the password off the wire. */
+	static const char *const tls[] = { "PLAIN", "LOGIN", "CRAM-MD5" };
+	static const char *const plain[] = { "CRAM-MD5", "PLAIN", "LOGIN" };
+	const char *const *pref = s->ssl != NULL ? tls : plain;
+	char buf[128], *tok, *save;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		dm_strlcpy(buf, offer, sizeof buf);
+		for (tok = strtok_r(buf, " ", &save); tok != NULL;
+		    tok = strtok_r(NULL, " ", &save))
+			if (strcasecmp(tok, pref[i]) == 0 &&
+			    mech_usable(pref[i]))
+				return pref[i];
+	}
+	return NULL;
+}
+
+/* Rewrites the EHLO reply for libESMTP and notes what the server offers. */
+static void
+ehlo_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
+{
+	struct dm_err e;
+	const char *l, *end, *kw, *mech;
+	char line[512];
+	size_t ll, nl = 0;
+	const char *lines[128];
+	size_t lens[128], i;
+	long long v;
+
+	for (l = r; l < r + n && nl < 128; l = end + 1) {
+		end = memchr(l, '\n', (size_t)(r + n - l));
+		if (end == NULL)
+			end = r + n - 1;
+		ll = (size_t)(end - l + 1);
+		sanitize(line, sizeof line, l, ll);
+		kw = strlen(line) > 4 ? line + 4 : "";
+		/* The first line is the server's name, not a keyword. */
+		if (nl > 0 && (strncasecmp(kw, "AUTH ", 5) == 0 ||
+		    strncasecmp(kw, "AUTH=", 5) == 0)) {
+			if (strncasecmp(kw, "AUTH ", 5) == 0) {
+				s->auth_offered = 1;
+				dm_strlcpy(s->auth_offer, kw + 5,
+				    sizeof s->auth_offer);
+			}
+			continue;	/* replaced below */
+		}
+		if (nl > 0 && strncasecmp(kw, "STARTTLS", 8) == 0)
+			continue;	/* docmail did TLS itself */
+		if (nl > 0 && strncasecmp(kw, "SIZE ", 5) == 0 &&
+		    dm_strtonum(kw + 5, 0, (1LL << 62), &v) == 0)
+			s->size_limit = (uint64_t)v;
+		if (nl > 0 && s->rep != NULL) {
+			size_t el = strlen(s->rep->extensions);
+
+			if (el + strlen(kw) + 2 < sizeof s->rep->extensions) {
+				if (el > 0)
+					dm_strlcpy(s->rep->extensions + el, " ",
+					    sizeof s->rep->extensions - el);
+				dm_strlcpy(s->rep->extensions + strlen(
+				    s->rep->extensions), kw,
+				    sizeof s->rep->extensions -
+				    strlen(s->rep->extensions));
+			}
+		}
+		lines[nl] = l;
+		lens[nl] = ll;
+		nl++;
+	}
+	mech = s->auth_offered && s->need_auth ? choose_mech(s, s->auth_offer) :
+	    NULL;
+	/* Rebuild with correct continuation marks: "250-" ... "250 ". */
+	for (i = 0; i < nl; i++) {
+		int last = i + 1 == nl && mech == NULL;
+		const char *txt = lines[i] + (lens[i] > 4 ? 4 : lens[i]);
+		size_t tl = lens[i] > 4 ? lens[i] - 4 : 0;
+
+		while (tl > 0 && (txt[tl - 1] == '\n' || txt[tl - 1] == '\r'))
+			tl--;
+		(void)dm_buf_addf(out, &e, "%.3s%c%.*s\r\n", lines[i],
+		    last ? ' ' : '-', (int)tl, txt);
+	}
+	if (mech != NULL) {
+		(void)dm_buf_addf(out, &e, "250 AUTH %s\r\n", mech);
+		if (s->rep != NULL)
+			dm_strlcpy(s->rep->auth_mech, mech,
+			    sizeof s->rep->auth_mech);
+	}
+}
+
+static void
+auth_failed(struct sess *s, int code, const char *text)
+{
+	char msg[2 * DM_ERR_MSG_MAX];
+	const char *hint;
+	enum dm_errcode ec = code >= 500 ? DM_EAUTH : DM_ETEMP;
+
+	(void)snprintf(msg, sizeof msg,
+	    "login as '%s' failed: server said: %d %s", s->p->user, code,
+	    text);
+	if (strstr(text, "5.7.139") != NULL ||
+	    strcasestr(text, "SmtpClientAuthentication") != NULL)
+		hint = "SMTP AUTH is switched off for this mailbox or tenant at the provider: an administrator must enable authenticated SMTP for it";
+	else if (code == 534 || strstr(text, "5.7.9") != NULL)
+		hint = "the provider wants an application-specific password: create an app password in the account's security settings and use it as the password";
+	else if (code == 530 || code == 538)
+		hint = "the server wants encryption first: use security = starttls (port 587) or ssl (port 465)";
+	else if (code == 535)
+		hint = "the password is wrong, or the provider has two-factor authentication on and needs an app password";
+	else if (code >= 400 && code < 500)
+		hint = "a temporary problem at the server: try again later";
+	else
+		hint = "check the user name and password";
+	fail(s, ec, code, msg, hint);
+	sess_step(s, DM_STEP_AUTH, 0, msg);
+}
+
+static void
+rcpt_reply(struct sess *s, int code, const char *text)
+{
+	char *mb = s->nrcpt_q > 0 ? s->rcpt_q[0] : NULL;
+	struct dm_smtp_rcpt *r;
+	size_t i;
+
+	if (s->nrcpt_q > 0)
+		memmove(s->rcpt_q, s->rcpt_q + 1,
+		    --s->nrcpt_q * sizeof s->rcpt_q[0]);
+	if (s->mail != NULL && mb != NULL) {
+		for (i = 0; i < s->mail->nrcpt; i++) {
+			r = &s->mail->rcpt[i];
+			if (strcasecmp(r->mailbox, mb) != 0 ||
+			    r->code != 0)
+				continue;
+			r->code = code;
+			r->status = code < 300 ? DM_RCPT_OK :
+			    code < 500 ? DM_RCPT_TEMP : DM_RCPT_PERM;
+			dm_strlcpy(r->text, text, sizeof r->text);
+			break;
+		}
+	}
+	free(mb);
+	if (--s->rcpt_left == 0)
+		sess_step(s, DM_STEP_RCPT, 1, NULL);
+}
+
+static void
+inject(struct sess *s, const char *cmd, enum pend what)
+{
+	sess_log(s, "C: ", cmd, strlen(cmd) - 2);
+	if (iob_add(&s->c2s, cmd, strlen(cmd)) == 0) {
+		push(s, what);
+		if (what == PEND_QUIT)
+			s->quit_sent = 1;
+	}
+}
+
+/* A whole reply from the server: act on it; returns 0 to forward it. */
+static int
+on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
+{
+	char text[DM_SMTP_TEXT_MAX], msg[2 * DM_ERR_MSG_MAX];
+	int code = reply_code(r, n);
+	enum pend what = pop(s);
+	struct dm_err e;
+
+	reply_text(r, n, text, sizeof text);
+	switch (what) {
+	case PEND_GREETING:
+		if (s->rep != NULL)
+			dm_strlcpy(s->rep->greeting, text,
+			    sizeof s->rep->greeting);
+		if (code == 220) {
+			sess_step(s, DM_STEP_GREETING, 1, text);
+			break;
+		}
+		(void)snprintf(msg, sizeof msg,
+		    "the server is not accepting mail: server said: %d %s",
+		    code, text);
+		fail(s, code < 500 ? DM_ETEMP : DM_EREJECT, code, msg,
+		    code < 500 ? "try again later; the message stays in the outbox" :
+		    "check host and port: this server does not take mail from you");
+		sess_step(s, DM_STEP_GREETING, 0, msg);
+		return -1;
+	case PEND_EHLO:
+		s->ehlo_count++;
+		if (code / 100 == 2) {
+			ehlo_reply(s, r, n, out);
+			if (s->ehlo_count == 1 && s->ssl != NULL &&
+			    s->p->security == DM_SEC_STARTTLS)
+				return 1;	/* reported before TLS */
+			sess_step(s, DM_STEP_EHLO, 1, NULL);
+			return 1;
+		}
+		break;
+	case PEND_AUTH:
+		if (code == 334)
+			break;
+		s->in_auth = 0;
+		if (code == 235) {
+			s->authed = 1;
+			sess_step(s, DM_STEP_AUTH, 1,
+			    s->rep != NULL ? s->rep->auth_mech : NULL);
+			break;
+		}
+		s->auth_code = code;
+		dm_strlcpy(s->auth_reply, text, sizeof s->auth_reply);
+		auth_failed(s, code, text);
+		return -1;
+	case PEND_MAIL:
+		if (s->rep != NULL) {
+			char *sr = s->rep->sender_reply;
+
+			(void)snprintf(sr, sizeof s->rep->sender_reply, "%d ",
+			    code);
+			dm_strlcpy(sr + strlen(sr), text,
+			    sizeof s->rep->sender_reply - strlen(sr));
+		}
+		if (code / 100 == 2) {
+			sess_step(s, DM_STEP_SENDER, 1, text);
+			if (s->testing)
+				inject(s, "RSET\r\n", PEND_RSET);
+			break;
+		}
+		(void)snprintf(msg, sizeof msg,
+		    "the server refused the sender '%s': server said: %d %s",
+		    s->mail != NULL ? s->mail->sender : s->p->user ? s->p->user : "",
+		    code, text);
+		if (code == 530)
+			fail(s, DM_EAUTH, code, msg, "the server requires a login: set user and password in the settings");
+		else if (code >= 500)
+			fail(s, DM_EREJECT, code, msg, "the account may not send as this address: use the address the account owns as email");
+		else
+			fail(s, DM_ETEMP, code, msg, "a temporary problem at the server: try again later");
+		sess_step(s, DM_STEP_SENDER, 0, msg);
+		return -1;
+	case PEND_RCPT:
+		rcpt_reply(s, code, text);
+		break;
+	case PEND_DATA:
+		if (code == 354) {
+			s->in_data = 1;
+			s->dot_state = 2;	/* data starts on a new line */
+		} else if (s->mail != NULL) {
+			s->mail->code = code;
+			dm_strlcpy(s->mail->reply, text, sizeof s->mail->reply);
+		}
+		break;
+	case PEND_DOT:
+		if (s->mail != NULL) {
+			s->mail->code = code;
+			dm_strlcpy(s->mail->reply, text, sizeof s->mail->reply);
+			s->mail->accepted = code / 100 == 2;
+		}
+		sess_step(s, DM_STEP_DATA, code / 100 == 2, text);
+		break;
+	case PEND_RSET:
+		if (s->testing)
+			inject(s, "QUIT\r\n", PEND_QUIT);
+		break;
+	case PEND_QUIT:
+		sess_step(s, DM_STEP_QUIT, 1, NULL);
+		if (s->testing)
+			s->test_done = 1;
+		break;
+	case PEND_OTHER:
+		break;
+	}
+	(void)dm_buf_add(out, r, n, &e);
+	return 0;
+}
+
+/* Bytes from the server: whole replies are handled, then forwarded. */
+static int
+from_server(struct sess *s, const char *p, size_t n)
+{
+	struct dm_buf out;
+	struct dm_err e;
+	const char *nl;
+	size_t start, ll;
+	int code;
+
+	while (n > 0) {
+		nl = memchr(p, '\n', n);
+		ll = nl != NULL ? (size_t)(nl - p + 1) : n;
+		if (dm_buf_add(&s->sline, p, ll, &e) == -1)
+			return -1;
+		p += ll;
+		n -= ll;
+		if (nl == NULL)
+			break;
+		/* The line just completed starts after the previous '\n'. */
+		start = s->sline.len - ll;
+		while (start > 0 && s->sline.data[start - 1] != '\n')
+			start--;
+		code = reply_code(s->sline.data + start, s->sline.len - start);
+		sess_log(s, "S: ", s->sline.data + start,
+		    s->sline.len - start);
+		if (code == 0) {
+			char msg[DM_ERR_MSG_MAX], txt[80];
+
+			sanitize(txt, sizeof txt, s->sline.data + start,
+			    s->sline.len - start);
+			(void)snprintf(msg, sizeof msg,
+			    "the server at %s port %d does not speak SMTP: it sent '%s'",
+			    s->p->host, s->p->port, txt);
+			fail(s, DM_EPROTO, 0, msg,
+			    "check host and port: this is not a mail server's SMTP port");
+			return -1;
+		}
+		if (s->sline.len - start > 4 &&
+		    s->sline.data[start + 3] == '-')
+			continue;	/* more lines of this reply */
+		dm_buf_init(&out, 0);
+		if (on_reply(s, s->sline.data, s->sline.len, &out) == -1 ||
+		    iob_add(&s->s2c, out.data != NULL ? out.data : "",
+		    out.len) == -1) {
+			dm_buf_release(&out);
+			return -1;
+		}
+		dm_buf_release(&out);
+		dm_buf_reset(&s->sline);
+	}
+	if (s->sline.len > REPLY_LINE_MAX * 16) {
+		fail(s, DM_EPROTO, 0, "the server sent an over-long reply",
+		    "this is not a well-behaved SMTP server; check host and port");
+		return -1;
+	}
+	return 0;
+}
+
+/* A command line from libESMTP; returns 0 to forward, 1 to drop, -1 stop. */
+static int
+on_command(struct sess *s, const char *l, size_t n)
+{
+	char verb[5] = "", mb[DM_SMTP_TEXT_MAX], msg[DM_ERR_MSG_MAX];
+	const char *a, *b;
+	size_t i;
+
+	for (i = 0; i < 4 && i < n; i++)
+		verb[i] = (char)toupper((unsigned char)l[i]);
+	if (s->in_auth) {
+		sess_log(s, "C: ", "[redacted]", 10);
+		push(s, PEND_AUTH);
+		return 0;
+	}
+	if (strcmp(verb, "AUTH") == 0) {
+		/* Keep the mechanism, never what follows it. */
+		for (i = 5; i < n && l[i] != ' ' && l[i] != '\r'; i++)
+			;
+		(void)snprintf(msg, sizeof msg, "%.*s [redacted]",
+		    (int)(i < 64 ? i : 64), l);
+		sess_log(s, "C: ", msg, strlen(msg));
+		s->in_auth = 1;
+		push(s, PEND_AUTH);
+		return 0;
+	}
+	/* The test stops after MAIL: nothing further reaches the server. */
+	if (s->testing && (strcmp(verb, "RCPT") == 0 ||
+	    strcmp(verb, "DATA") == 0 || strcmp(verb, "QUIT") == 0 ||
+	    strcmp(verb, "RSET") == 0))
+		return 1;
+	if (strcmp(verb, "MAIL") != 0)
+		sess_log(s, "C: ", l, n);
+	if (strcmp(verb, "EHLO") == 0 || strcmp(verb, "HELO") == 0)
+		push(s, PEND_EHLO);
+	else if (strcmp(verb, "MAIL") == 0) {
+		if (s->need_auth && !s->authed) {
+			if (!s->auth_offered)
+				fail(s, DM_EAUTH, 0,
+				    "the server offers no login (AUTH), but a user name is configured",
+				    s->ssl == NULL ?
+				    "many servers offer AUTH only after STARTTLS: use security = starttls (587) or ssl (465)" :
+				    "check host and port: this may be a relay port (25) rather than the submission port (587 or 465)");
+			else {
+				(void)snprintf(msg, sizeof msg,
+				    "the server offers no login method docmail supports (it offers: %s)",
+				    s->auth_offer);
+				fail(s, DM_EAUTH, 0, msg,
+				    "docmail logs in with PLAIN, LOGIN or CRAM-MD5; ask the provider for SMTP AUTH with one of them");
+			}
+			sess_step(s, DM_STEP_AUTH, 0, NULL);
+			return -1;
+		}
+		if (s->mail != NULL && s->size_limit > 0 &&
+		    s->mail->size > s->size_limit) {
+			(void)snprintf(msg, sizeof msg,
+			    "the message is %llu bytes, the server accepts at most %llu",
+			    (unsigned long long)s->mail->size,
+			    (unsigned long long)s->size_limit);
+			fail(s, DM_EREJECT, 552, msg,
+			    "send fewer or smaller documents, e.g. one message per document");
+			sess_step(s, DM_STEP_SENDER, 0, msg);
+			return -1;
+		}
+		sess_log(s, "C: ", l, n);
+		push(s, PEND_MAIL);
+	} else if (strcmp(verb, "RCPT") == 0) {
+		a = memchr(l, '<', n);
+		b = a != NULL ? memchr(a, '>', (size_t)(l + n - a)) : NULL;
+		mb[0] = '\0';
+		if (a != NULL && b != NULL)
+			sanitize(mb, sizeof mb, a + 1, (size_t)(b - a - 1));
+		if (s->nrcpt_q < PEND_MAX)
+			s->rcpt_q[s->nrcpt_q++] = strdup(mb);
+		push(s, PEND_RCPT);
+	} else if (strcmp(verb, "DATA") == 0) {
+		push(s, PEND_DATA);
+	} else if (strcmp(verb, "QUIT") == 0) {
+		s->quit_sent = 1;
+		push(s, PEND_QUIT);
+	} else if (strcmp(verb, "RSET") == 0) {
+		push(s, PEND_RSET);
+	} else
+		push(s, PEND_OTHER);
+	return 0;
+}
+
+/* Message data: forwarded as it is up to the final dot. Returns bytes used. */
+static size_t
+data_bytes(struct sess *s, const char *p, size_t n)
+{
+	struct dm_smtp_event ev;
+	size_t i;
+	uint64_t before = s->data_sent;
+
+	/* CRLF "." CRLF ends the data; dot_state counts its bytes. */
+	for (i = 0; i < n; i++) {
+		char c = p[i];
+
+		switch (s->dot_state) {
+		case 0:
+			s->dot_state = c == '\r' ? 1 : 0;
+			break;
+		case 1:
+			s->dot_state = c == '\n' ? 2 : c == '\r' ? 1 : 0;
+			break;
+		case 2:
+			s->dot_state = c == '.' ? 3 : c == '\r' ? 1 : 0;
+			break;
+		case 3:
+			s->dot_state = c == '\r' ? 4 : 0;
+			break;
+		case 4:
+			s->dot_state = c == '\n' ? 5 : c == '\r' ? 1 : 0;
+			break;
+		}
+		if (s->dot_state == 5) {
+			i++;
+			s->in_data = 0;
+			s->dot_state = 0;
+			s->dot_queued = 1;
+			break;
+		}
+	}
+	s->data_sent += i;
+	if (s->p->event != NULL && s->mail != NULL &&
+	    (s->data_sent / 65536 != before / 65536 || s->dot_queued)) {
+		memset(&ev, 0, sizeof ev);
+		ev.kind = DM_EV_PROGRESS;
+		ev.step = DM_STEP_DATA;
+		ev.done = s->data_sent;
+		ev.total = s->mail->size;
+		s->p->event(s->p->arg, &ev);
+	}
+	return i;
+}
+
+/* Bytes from libESMTP: commands line by line, message data as it is. */
+static int
+from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
+    uint64_t *dot_at)
+{
+	struct dm_err e;
+	const char *nl;
+	size_t used, ll;
+	int r;
+
+	while (n > 0) {
+		if (s->in_data) {
+			used = data_bytes(s, p, n);
+			if (iob_add(&s->c2s, p, used) == -1)
+				return -1;
+			if (s->dot_queued && !s->in_data) {
+				sess_log(s, "C: ", "[message data]", 14);
+				sess_log(s, "C: ", ".", 1);
+				*dot_at = *tx_total + (s->c2s.len - s->c2s.off);
+				push(s, PEND_DOT);
+			}
+			p += used;
+			n -= used;
+			continue;
+		}
+		nl = memchr(p, '\n', n);
+		ll = nl != NULL ? (size_t)(nl - p + 1) : n;
+		if (dm_buf_add(&s->cline, p, ll, &e) == -1 ||
+		    s->cline.len > CMD_LINE_MAX)
+			return -1;
+		p += ll;
+		n -= ll;
+		if (nl == NULL)
+			break;
+		r = on_command(s, s->cline.data, s->cline.len);
+		if (r == -1)
+			return -1;
+		if (r == 0 && iob_add(&s->c2s, s->cline.data,
+		    s->cline.len) == -1)
+			return -1;
+		dm_buf_reset(&s->cline);
+	}
+	return 0;
+}
+
+/* Reads from the server into buf; >0 bytes, 0 nothing now, -1 closed/error. */
+static ssize_t
+net_in(struct sess *s, char *buf, size_t n, int *want_write)
+{
+	ssize_t r;
+	int e;
+
+	*want_write = 0;
+	if (s->ssl == NULL) {
+		r = recv(s->fd, buf, n, 0);
+		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		return r == 0 ? -1 : r;
+	}
+	ERR_clear_error();
+	r = SSL_read(s->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	e = SSL_get_error(s->ssl, (int)r);
+	if (e == SSL_ERROR_WANT_READ)
+		return 0;
+	if (e == SSL_ERROR_WANT_WRITE) {
+		*want_write = 1;
+		return 0;
+	}
+	return -1;
+}
+
+static ssize_t
+net_out(struct sess *s, const char *buf, size_t n, int *want_read)
+{
+	ssize_t r;
+	int e;
+
+	*want_read = 0;
+	/* Whole 16 KiB records: one per line would cost a packet each. */
+	if (n > 16384)
+		n = 16384;
+	if (s->ssl == NULL) {
+		r = send(s->fd, buf, n, MSG_NOSIGNAL);
+		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		return r;
+	}
+	ERR_clear_error();
+	r = SSL_write(s->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	e = SSL_get_error(s->ssl, (int)r);
+	if (e == SSL_ERROR_WANT_WRITE)
+		return 0;
+	if (e == SSL_ERROR_WANT_READ) {
+		*want_read = 1;
+		return 0;
+	}
+	return -1;
+}
+
+static const char *
+pend_step_name(const struct sess *s)
+{
+	if (s->npend == 0)
+		return "sending";
+	switch (s->pend[0]) {
+	case PEND_GREETING:
+		return "the greeting";
+	case PEND_EHLO:
+		return "EHLO";
+	case PEND_AUTH:
+		return "the login (AUTH)";
+	case PEND_MAIL:
+		return "MAIL FROM";
+	case PEND_RCPT:
+		return "RCPT TO";
+	case PEND_DATA:
+		return "DATA";
+	case PEND_DOT:
+		return "the end of the message";
+	default:
+		return "a command";
+	}
+}
+
+static void
+timed_out(struct sess *s, const char *what)
+{
+	char msg[DM_ERR_MSG_MAX];
+	const char *hint = "check the network; try again later (the message stays in the outbox)";
+
+	(void)snprintf(msg, sizeof msg,
+	    "timeout: no progress from %s port %d for %d seconds while waiting for %s",
+	    s->p->host, s->p->port, s->p->timeout, what);
+	if (s->npend > 0 && s->pend[0] == PEND_GREETING)
+		hint = "a server that sends no greeting may expect TLS from the first byte: port 465 uses security = ssl, 587 uses starttls";
+	fail(s, DM_ETEMP, 0, msg, hint);
+}
+
+static void *
+pump_main(void *arg)
+{
+	struct sess *s = arg;
+	struct pollfd pfd[2];
+	char buf[16384];
+	uint64_t tx_total = 0, dot_at = UINT64_MAX;
+	struct timespec t_write;
+	ssize_t r;
+	int want_w = 0, want_r = 0, app_eof = 0, moved;
+	size_t pending;
+
+	sess_now(&t_write);
+	for (;;) {
+		moved = 0;
+		if (sess_cancelled(s)) {
+			fail(s, DM_ETEMP, 0, "cancelled by the user", NULL);
+			break;
+		}
+		/* Server -> s2c (through the reply parser). */
+		while (iob_room(&s->s2c) > sizeof buf * 2) {
+			r = net_in(s, buf, sizeof buf, &want_w);
+			if (r == 0)
+				break;
+			if (r < 0) {
+				if (s->quit_sent || s->test_done)
+					goto done;
+				fail(s, DM_ECONN, 0,
+				    s->dot_sent ? "the connection was closed after the end of the message, before the server's reply" :
+				    "the server closed the connection", 
+				    "try again later; the message stays in the outbox");
+				goto done;
+			}
+			moved = 1;
+			if (from_server(s, buf, (size_t)r) == -1)
+				goto done;
+		}
+		if (s->test_done && s->c2s.len == s->c2s.off)
+			goto done;
+		/* c2s -> server. */
+		while (s->c2s.len > s->c2s.off) {
+			r = net_out(s, s->c2s.data + s->c2s.off,
+			    s->c2s.len - s->c2s.off, &want_r);
+			if (r == 0)
+				break;
+			if (r < 0) {
+				fail(s, DM_ECONN, 0,
+				    "the connection to the server was lost",
+				    "try again later; the message stays in the outbox");
+				goto done;
+			}
+			s->c2s.off += (size_t)r;
+			tx_total += (uint64_t)r;
+			sess_now(&t_write);
+			moved = 1;
+			if (s->dot_queued && tx_total >= dot_at)
+				s->dot_sent = 1;
+		}
+		if (s->c2s.off == s->c2s.len)
+			s->c2s.off = s->c2s.len = 0;
+		/* s2c -> libESMTP. */
+		while (s->s2c.len > s->s2c.off) {
+			r = send(s->app, s->s2c.data + s->s2c.off,
+			    s->s2c.len - s->s2c.off, MSG_NOSIGNAL);
+			if (r == -1 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (r == -1) {
+				app_eof = 1;
+				s->s2c.off = s->s2c.len;
+				break;
+			}
+			s->s2c.off += (size_t)r;
+			moved = 1;
+		}
+		if (s->s2c.off == s->s2c.len)
+			s->s2c.off = s->s2c.len = 0;
+		/* libESMTP -> c2s (through the command parser). */
+		while (!app_eof && iob_room(&s->c2s) > sizeof buf * 2) {
+			r = recv(s->app, buf, sizeof buf, 0);
+			if (r == -1 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (r <= 0) {
+				app_eof = 1;
+				break;
+			}
+			moved = 1;
+			if (from_client(s, buf, (size_t)r, &tx_total,
+			    &dot_at) == -1) {
+				if (!s->failed)
+					fail(s, DM_EINTERNAL, 0,
+					    "the SMTP relay could not take a command",
+					    NULL);
+				goto done;
+			}
+		}
+		pending = s->c2s.len - s->c2s.off;
+		if (app_eof && pending == 0 && (s->npend == 0 || !s->quit_sent))
+			goto done;
+		if (moved)
+			continue;
+		/* Nothing moved: check the clocks, then wait. */
+		if (s->npend > 0 && sess_ms_since(&s->t_io) >
+		    (long)s->p->timeout * 1000) {
+			timed_out(s, pend_step_name(s));
+			goto done;
+		}
+		if (pending > 0 && sess_ms_since(&t_write) >
+		    (long)s->p->timeout * 1000) {
+			timed_out(s, "the server to read what docmail sent");
+			goto done;
+		}
+		if (s->ssl != NULL && SSL_pending(s->ssl) > 0 &&
+		    iob_room(&s->s2c) > sizeof buf * 2)
+			continue;
+		pfd[0].fd = s->fd;
+		pfd[0].events = POLLIN;
+		if (pending > 0 || want_w)
+			pfd[0].events |= POLLOUT;
+		pfd[1].fd = app_eof ? -1 : s->app;
+		pfd[1].events = (short)((iob_room(&s->c2s) > sizeof buf * 2 ?
+		    POLLIN : 0) | (s->s2c.len > s->s2c.off ? POLLOUT : 0));
+		(void)want_r;
+		r = poll(pfd, 2, 200);
+		if (r == -1 && errno != EINTR) {
+			fail(s, DM_EINTERNAL, 0, "poll failed", NULL);
+			goto done;
+		}
+	}
+done:
+	if (s->mail != NULL && s->dot_sent && s->mail->code == 0)
+		s->mail->maybe_delivered = 1;
+	/* libESMTP sees the end of the stream and returns at once. */
+	shutdown(s->app, SHUT_RDWR);
+	if (s->ssl != NULL && !s->failed)
+		(void)SSL_shutdown(s->ssl);
+	shutdown(s->fd, SHUT_RDWR);
+	return NULL;
+}
+
+int
+pump_start(struct sess *s, const char *greeting, struct dm_err *err)
+{
+	if ((s->c2s.data = malloc(IOBUF_SIZE)) == NULL ||
+	    (s->s2c.data = malloc(IOBUF_SIZE)) == NULL)
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	dm_buf_init(&s->cline, 0);
+	dm_buf_init(&s->sline, 0);
+	if (greeting != NULL)
+		(void)iob_add(&s->s2c, greeting, strlen(greeting));
+	else
+		push(s, PEND_GREETING);
+	if (pthread_create(&s->thread, NULL, pump_main, s) != 0)
+		return dm_err_set(err, DM_EINTERNAL,
+		    "cannot start the SMTP relay thread");
+	s->thread_running = 1;
+	return 0;
+}
+
+void
+pump_join(struct sess *s)
+{
+	size_t i;
+
+	if (s->thread_running) {
+		pthread_join(s->thread, NULL);
+		s->thread_running = 0;
+	}
+	for (i = 0; i < s->nrcpt_q; i++)
+		free(s->rcpt_q[i]);
+	s->nrcpt_q = 0;
+	free(s->c2s.data);
+	free(s->s2c.data);
+	s->c2s.data = s->s2c.data = NULL;
+	dm_buf_release(&s->cline);
+	dm_buf_release(&s->sline);
+}

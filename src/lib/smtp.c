@@ -1,0 +1,599 @@
+/*
+ * smtp.c - one SMTP session over libESMTP on docmail's own connection
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <auth-client.h>
+#include <libesmtp.h>
+#include <openssl/crypto.h>
+
+#include "smtp-int.h"
+
+/*
+ * libESMTP insists on connecting by itself and has no way to be given
+ * a socket.  It is pointed at 127.0.0.1 port 1, and this connect(),
+ * which takes precedence over the C library's for the whole program,
+ * hands it the relay's end of a socketpair instead: no listening
+ * socket exists that another local user could reach.  Only the thread
+ * that armed the hand-over is affected.
+ */
+static __thread int handover_fd = -1;
+
+static int
+is_handover_addr(const struct sockaddr *sa, socklen_t len)
+{
+	const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+	return sa != NULL && len >= sizeof *in && sa->sa_family == AF_INET &&
+	    in->sin_port == htons(1) &&
+	    in->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+}
+
+int
+connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	static int (*real)(int, const struct sockaddr *, socklen_t);
+	int fl, fdfl;
+
+	if (handover_fd >= 0 && is_handover_addr(sa, len)) {
+		fl = fcntl(fd, F_GETFL);
+		fdfl = fcntl(fd, F_GETFD);
+		if (dup2(handover_fd, fd) == -1)
+			return -1;
+		if (fl != -1)
+			(void)fcntl(fd, F_SETFL, fl);
+		(void)fcntl(fd, F_SETFD, fdfl == -1 ? FD_CLOEXEC :
+		    fdfl | FD_CLOEXEC);
+		close(handover_fd);
+		handover_fd = -1;
+		return 0;
+	}
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "connect");
+	if (real == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real(fd, sa, len);
+}
+
+void
+sess_now(struct timespec *t)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+}
+
+long
+sess_ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	sess_now(&now);
+	return (now.tv_sec - t->tv_sec) * 1000 +
+	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+void
+sess_step(struct sess *s, enum dm_smtp_step step, int ok, const char *text)
+{
+	struct dm_smtp_event ev;
+
+	memset(&ev, 0, sizeof ev);
+	ev.kind = DM_EV_STEP;
+	ev.step = step;
+	ev.ok = ok;
+	ev.ms = sess_ms_since(&s->t_step);
+	ev.text = text;
+	sess_now(&s->t_step);
+	if (s->p->event != NULL)
+		s->p->event(s->p->arg, &ev);
+}
+
+void
+sess_log(struct sess *s, const char *dir, const char *line, size_t n)
+{
+	struct dm_smtp_event ev;
+	char buf[600], clean[512];
+
+	if (s->p->event == NULL)
+		return;
+	sanitize(clean, sizeof clean, line, n);
+	(void)snprintf(buf, sizeof buf, "%s%s", dir, clean);
+	memset(&ev, 0, sizeof ev);
+	ev.kind = DM_EV_LOG;
+	ev.text = buf;
+	s->p->event(s->p->arg, &ev);
+}
+
+int
+sess_fail(struct sess *s, const struct dm_err *e)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->failed) {
+		s->err = *e;
+		s->failed = 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return -1;
+}
+
+int
+sess_cancelled(const struct sess *s)
+{
+	return s->p->cancel != NULL && atomic_load(s->p->cancel) != 0;
+}
+
+const char *
+dm_smtp_step_name(enum dm_smtp_step step)
+{
+	static const char *const names[DM_STEP_COUNT] = {
+		"resolve", "connect", "greeting", "EHLO", "TLS", "AUTH",
+		"sender check", "recipients", "data", "QUIT"
+	};
+
+	return (unsigned)step < DM_STEP_COUNT ? names[step] : "?";
+}
+
+static int
+is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+int
+dm_smtp_check_params(const struct dm_smtp_params *p, struct dm_err *err)
+{
+	if (p->host == NULL || p->host[0] == '\0')
+		return dm_err_set(err, DM_ECONFIG, "no SMTP host configured");
+	if (p->port < 1 || p->port > 65535)
+		return dm_err_set(err, DM_ECONFIG, "invalid port %d", p->port);
+	if (p->timeout < 1)
+		return dm_err_set(err, DM_ECONFIG, "invalid timeout %d",
+		    p->timeout);
+	if (p->user != NULL && strlen(p->user) > DM_SMTP_CRED_MAX) {
+		dm_err_set(err, DM_ECONFIG,
+		    "the user name is longer than %d bytes", DM_SMTP_CRED_MAX);
+		return dm_err_hint(err, "use a shorter user name; SMTP logins longer than that are not supported");
+	}
+	if (p->password != NULL && strlen(p->password) > DM_SMTP_CRED_MAX) {
+		dm_err_set(err, DM_ECONFIG,
+		    "the password is longer than %d bytes", DM_SMTP_CRED_MAX);
+		return dm_err_hint(err, "use a shorter password or app password");
+	}
+	if (p->user != NULL && p->security == DM_SEC_NONE &&
+	    !is_loopback(p->host)) {
+		dm_err_set(err, DM_ECONFIG,
+		    "refusing to send the password unencrypted to '%s' (security = none)",
+		    p->host);
+		return dm_err_hint(err, "use security = starttls (port 587) or ssl (port 465); a login without TLS is allowed only to this machine");
+	}
+	return 0;
+}
+
+/* Greeting, EHLO, STARTTLS in plain text, before the TLS handshake. */
+static int
+starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
+{
+	struct dm_buf r;
+	char cmd[300], text[DM_SMTP_TEXT_MAX];
+	int code, offered = 0, ret = -1;
+	const char *l;
+
+	dm_buf_init(&r, 0);
+	if (net_read_reply(s, greeting, &code, err) == -1) {
+		if (err->code == DM_ETEMP && strstr(err->msg, "no reply") &&
+		    tls_probe(s)) {
+			dm_err_set(err, DM_ECONFIG,
+			    "%s port %d expects TLS from the first byte, but security = starttls",
+			    s->p->host, s->p->port);
+			dm_err_hint(err, "port 465 uses security = ssl, 587 uses starttls: set security = ssl for this port");
+		} else if (err->code == DM_ETEMP)
+			dm_err_hint(err, "check host and port; port 465 uses security = ssl, 587 uses starttls");
+		sess_step(s, DM_STEP_GREETING, 0, err->msg);
+		goto out;
+	}
+	sess_log(s, "S: ", greeting->data, greeting->len);
+	sanitize(text, sizeof text, greeting->data + 4,
+	    greeting->len > 4 ? greeting->len - 4 : 0);
+	if (s->rep != NULL)
+		dm_strlcpy(s->rep->greeting, text, sizeof s->rep->greeting);
+	if (code != 220) {
+		dm_err_set(err, code < 500 ? DM_ETEMP : DM_EREJECT,
+		    "the server is not accepting mail: server said: %d %s",
+		    code, text);
+		err->smtp_code = code;
+		dm_err_hint(err, "try again later");
+		sess_step(s, DM_STEP_GREETING, 0, err->msg);
+		goto out;
+	}
+	sess_step(s, DM_STEP_GREETING, 1, text);
+
+	(void)snprintf(cmd, sizeof cmd, "EHLO %s\r\n",
+	    s->p->helo != NULL ? s->p->helo : "localhost");
+	sess_log(s, "C: ", cmd, strlen(cmd));
+	if (net_write(s, cmd, strlen(cmd), err) == -1 ||
+	    net_read_reply(s, &r, &code, err) == -1) {
+		sess_step(s, DM_STEP_EHLO, 0, err->msg);
+		goto out;
+	}
+	for (l = r.data; l != NULL && l < r.data + r.len; ) {
+		const char *e = memchr(l, '\n', (size_t)(r.data + r.len - l));
+
+		sess_log(s, "S: ", l, e != NULL ? (size_t)(e - l) : strlen(l));
+		if ((size_t)(r.data + r.len - l) >= 12 &&
+		    strncasecmp(l + 4, "STARTTLS", 8) == 0 &&
+		    (l[12] == '\r' || l[12] == '\n' || l[12] == ' '))
+			offered = 1;
+		l = e != NULL ? e + 1 : NULL;
+	}
+	if (code != 250) {
+		dm_err_set(err, DM_EPROTO, "the server refused EHLO: %d", code);
+		sess_step(s, DM_STEP_EHLO, 0, err->msg);
+		goto out;
+	}
+	sess_step(s, DM_STEP_EHLO, 1, NULL);
+	if (!offered) {
+		/* Never go on in clear: the password would follow. */
+		dm_err_set(err, DM_ETLS,
+		    "%s port %d does not offer STARTTLS: nothing was sent",
+		    s->p->host, s->p->port);
+		dm_err_hint(err, "check host and port (587 is the usual STARTTLS port, 465 uses security = ssl); an attacker can also remove STARTTLS on the way");
+		sess_step(s, DM_STEP_TLS, 0, err->msg);
+		goto out;
+	}
+	sess_log(s, "C: ", "STARTTLS", 8);
+	if (net_write(s, "STARTTLS\r\n", 10, err) == -1 ||
+	    net_read_reply(s, &r, &code, err) == -1) {
+		sess_step(s, DM_STEP_TLS, 0, err->msg);
+		goto out;
+	}
+	sess_log(s, "S: ", r.data, r.len);
+	if (code != 220) {
+		sanitize(text, sizeof text, r.data + 4, r.len > 4 ? r.len - 4 : 0);
+		dm_err_set(err, code < 500 ? DM_ETEMP : DM_ETLS,
+		    "the server refused STARTTLS: server said: %d %s", code,
+		    text);
+		err->smtp_code = code;
+		dm_err_hint(err, "nothing was sent in clear; try again later, or ask the provider");
+		sess_step(s, DM_STEP_TLS, 0, err->msg);
+		goto out;
+	}
+	ret = 0;
+out:
+	dm_buf_release(&r);
+	return ret;
+}
+
+/* libESMTP asks for user and password here, once. */
+static int
+interact(auth_client_request_t req, char **result, int fields, void *arg)
+{
+	struct sess *s = arg;
+	int i;
+
+	for (i = 0; i < fields; i++) {
+		if (req[i].flags & AUTH_USER)
+			result[i] = (char *)s->p->user;
+		else if (req[i].flags & AUTH_PASS)
+			result[i] = (char *)s->p->password;
+		else
+			result[i] = (char *)"";
+		if (result[i] == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+struct msgsrc {
+	struct sess	*s;
+	char		 buf[64 * 1024];
+};
+
+static const char *
+message_cb(void **ctx, int *len, void *arg)
+{
+	struct sess *s = arg;
+	struct msgsrc *m = *ctx;
+	struct dm_err e;
+	ssize_t n;
+
+	if (m == NULL) {
+		/* libESMTP frees this with free() when the message is done. */
+		if ((m = calloc(1, sizeof *m)) == NULL)
+			return NULL;
+		m->s = s;
+		*ctx = m;
+	}
+	if (len == NULL) {
+		if (s->mail->rewind(s->mail->arg, &e) == -1)
+			sess_fail(s, &e);
+		return NULL;
+	}
+	if (s->failed || sess_cancelled(s)) {
+		/* Abort without the final dot: nothing is delivered. */
+		errno = ECANCELED;
+		*len = 0;
+		return NULL;
+	}
+	n = s->mail->read(s->mail->arg, m->buf, sizeof m->buf, &e);
+	if (n < 0) {
+		sess_fail(s, &e);
+		errno = ECANCELED;
+		*len = 0;
+		return NULL;
+	}
+	*len = (int)n;
+	return n > 0 ? m->buf : NULL;
+}
+
+static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
+
+static void
+auth_init(void)
+{
+	auth_client_init();
+}
+
+/* The empty message of a test: it never gets past RCPT. */
+static int
+empty_rewind(void *arg, struct dm_err *err)
+{
+	(void)arg;
+	(void)err;
+	return 0;
+}
+
+static ssize_t
+empty_read(void *arg, char *buf, size_t n, struct dm_err *err)
+{
+	(void)arg;
+	(void)buf;
+	(void)n;
+	(void)err;
+	return 0;
+}
+
+static int
+run(struct sess *s, const char *sender, struct dm_err *err)
+{
+	const struct dm_smtp_params *p = s->p;
+	struct dm_smtp_mail test_mail;
+	struct dm_buf greeting;
+	smtp_session_t ss = NULL;
+	smtp_message_t m;
+	auth_context_t actx = NULL;
+	int sv[2] = { -1, -1 }, ret = -1, which;
+	long tmo = (long)p->timeout * 2 + 5;
+	size_t i;
+
+	dm_buf_init(&greeting, 0);
+	if (dm_smtp_check_params(p, err) == -1)
+		return -1;
+	sess_now(&s->t_step);
+	if (net_connect(s, err) == -1)
+		goto out;
+	if (p->security == DM_SEC_STARTTLS &&
+	    starttls(s, &greeting, err) == -1)
+		goto out;
+	if (p->security != DM_SEC_NONE && tls_handshake(s, err) == -1)
+		goto out;
+
+	if (s->mail == NULL) {
+		memset(&test_mail, 0, sizeof test_mail);
+		test_mail.read = empty_read;
+		test_mail.rewind = empty_rewind;
+		test_mail.sender = sender;
+		s->mail = &test_mail;
+		s->testing = 1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		dm_err_set(err, DM_EINTERNAL, "socketpair: %s", strerror(errno));
+		goto out;
+	}
+	s->app = sv[0];
+	(void)fcntl(s->app, F_SETFL, fcntl(s->app, F_GETFL) | O_NONBLOCK);
+
+	if ((ss = smtp_create_session()) == NULL ||
+	    (m = smtp_add_message(ss)) == NULL) {
+		dm_err_set(err, DM_ENOMEM, "cannot create the SMTP session");
+		goto out;
+	}
+	smtp_set_server(ss, "127.0.0.1:1");
+	smtp_set_hostname(ss, p->helo != NULL ? p->helo : "localhost");
+	smtp_starttls_enable(ss, Starttls_DISABLED);
+	/* The relay keeps the real timeouts; these only bound libESMTP. */
+	for (which = Timeout_GREETING; which <= Timeout_DATA2; which++)
+		smtp_set_timeout(ss, which | Timeout_OVERRIDE_RFC2822_MINIMUM,
+		    tmo);
+	if (p->user != NULL && p->password != NULL) {
+		s->need_auth = 1;
+		pthread_once(&auth_once, auth_init);
+		if ((actx = auth_create_context()) == NULL) {
+			dm_err_set(err, DM_ENOMEM, "cannot create the login context");
+			goto out;
+		}
+		/* PLAIN and LOGIN are safe here: TLS is ours, or loopback. */
+		auth_set_mechanism_flags(actx, AUTH_PLUGIN_PLAIN, 0);
+		auth_set_interact_cb(actx, interact, s);
+		smtp_auth_set_context(ss, actx);
+	}
+	smtp_set_reverse_path(m, s->mail->sender);
+	smtp_set_header_option(m, "Bcc", Hdr_PROHIBIT, 1);
+	smtp_set_messagecb(m, message_cb, s);
+	if (s->mail->size > 0)
+		smtp_size_set_estimate(m, (unsigned long)s->mail->size);
+	if (s->testing)
+		smtp_add_recipient(m, sender);
+	for (i = 0; !s->testing && i < s->mail->nrcpt; i++)
+		if (smtp_add_recipient(m, s->mail->rcpt[i].mailbox) == NULL) {
+			dm_err_set(err, DM_ENOMEM, "out of memory");
+			goto out;
+		}
+	s->rcpt_left = s->testing ? 1 : (int)s->mail->nrcpt;
+
+	if (pump_start(s, greeting.len > 0 ? greeting.data : NULL, err) == -1)
+		goto out;
+	handover_fd = sv[1];
+	sv[1] = -1;
+	(void)smtp_start_session(ss);
+	if (handover_fd != -1) {
+		close(handover_fd);
+		handover_fd = -1;
+		pump_join(s);
+		dm_err_set(err, DM_EINTERNAL,
+		    "libESMTP did not take the connection docmail prepared");
+		goto out;
+	}
+	pump_join(s);
+	if (s->failed) {
+		*err = s->err;
+		goto out;
+	}
+	if (s->testing) {
+		if (!s->test_done) {
+			dm_err_set(err, DM_EPROTO,
+			    "the test ended early: %s", smtp_strerror(
+			    smtp_errno(), (char[128]){ 0 }, 128));
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	ret = 0;
+out:
+	if (s->testing)
+		s->mail = NULL;
+	if (ss != NULL)
+		smtp_destroy_session(ss);
+	if (actx != NULL)
+		auth_destroy_context(actx);
+	if (sv[0] != -1)
+		close(sv[0]);
+	if (sv[1] != -1)
+		close(sv[1]);
+	tls_free(s);
+	if (s->fd != -1)
+		close(s->fd);
+	s->fd = -1;
+	dm_buf_release(&greeting);
+	return ret;
+}
+
+static void
+sess_init(struct sess *s, const struct dm_smtp_params *p,
+    struct dm_smtp_mail *mail, struct dm_smtp_report *rep)
+{
+	memset(s, 0, sizeof *s);
+	s->p = p;
+	s->mail = mail;
+	s->rep = rep;
+	s->fd = -1;
+	s->app = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	if (rep != NULL)
+		memset(rep, 0, sizeof *rep);
+}
+
+int
+dm_smtp_test(const struct dm_smtp_params *p, const char *sender,
+    struct dm_smtp_report *rep, struct dm_err *err)
+{
+	struct sess s;
+	int r;
+
+	sess_init(&s, p, NULL, rep);
+	r = run(&s, sender, err);
+	pthread_mutex_destroy(&s.lock);
+	return r;
+}
+
+/* After a session that ran to its end: the message, then the recipients. */
+static int
+judge(struct dm_smtp_mail *mail, struct dm_err *err)
+{
+	const struct dm_smtp_rcpt *bad = NULL;
+	size_t i, ok = 0, temp = 0;
+
+	for (i = 0; i < mail->nrcpt; i++) {
+		if (mail->rcpt[i].status == DM_RCPT_OK)
+			ok++;
+		else {
+			if (mail->rcpt[i].status != DM_RCPT_PERM)
+				temp++;
+			if (bad == NULL)
+				bad = &mail->rcpt[i];
+		}
+	}
+	if (mail->accepted) {
+		if (bad == NULL)
+			return 0;
+		dm_err_set(err, temp > 0 ? DM_ETEMP : DM_EREJECT,
+		    "not delivered to %zu of %zu recipients; '%s': server said: %d %s",
+		    mail->nrcpt - ok, mail->nrcpt, bad->mailbox, bad->code,
+		    bad->text);
+		err->smtp_code = bad->code;
+		return dm_err_hint(err, "the others received it; 'docmail outbox --retry' later sends only to those who did not");
+	}
+	if (ok == 0 && bad != NULL) {
+		dm_err_set(err, temp > 0 ? DM_ETEMP : DM_EREJECT,
+		    "every recipient was refused; '%s': server said: %d %s",
+		    bad->mailbox, bad->code, bad->text);
+		err->smtp_code = bad->code;
+		return dm_err_hint(err, "check the addresses");
+	}
+	dm_err_set(err, mail->code >= 500 ? DM_EREJECT : DM_ETEMP,
+	    "the server did not accept the message: server said: %d %s",
+	    mail->code, mail->reply);
+	err->smtp_code = mail->code;
+	if (mail->code == 552)
+		return dm_err_hint(err, "the message is too large for this server: send fewer or smaller documents");
+	if (mail->code >= 500)
+		return dm_err_hint(err, "the server refuses this message; its text above says why");
+	return dm_err_hint(err, "a temporary problem; the message stays in the outbox: 'docmail outbox --retry' later");
+}
+
+int
+dm_smtp_send(const struct dm_smtp_params *p, struct dm_smtp_mail *mail,
+    struct dm_smtp_report *rep, struct dm_err *err)
+{
+	struct sess s;
+	size_t i;
+	int r;
+
+	for (i = 0; i < mail->nrcpt; i++) {
+		mail->rcpt[i].status = DM_RCPT_PENDING;
+		mail->rcpt[i].code = 0;
+		mail->rcpt[i].text[0] = '\0';
+	}
+	mail->accepted = mail->maybe_delivered = mail->code = 0;
+	mail->reply[0] = '\0';
+	sess_init(&s, p, mail, rep);
+	r = run(&s, mail->sender, err);
+	pthread_mutex_destroy(&s.lock);
+	if (r == -1)
+		return -1;
+	return judge(mail, err);
+}

@@ -1,0 +1,325 @@
+/*
+ * t-smtp.c - the SMTP engine against a scripted server in this process
+ *
+ * The server thread answers plain SMTP (security = none on loopback),
+ * which is enough to test what the relay decides: reply parsing, the
+ * one AUTH mechanism offered to libESMTP, no MAIL without a 235, the
+ * per-recipient results, the final dot and "may have been delivered".
+ * TLS and the real faults are covered by tests/smtp.sh.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <docmail/smtp.h>
+
+#include "../src/lib/smtp-int.h"
+#include "tap.h"
+
+/* One scripted session: reply to each command by its first letters. */
+struct script {
+	int		 lfd;
+	const char	*greeting;
+	const char	*ehlo;		/* full multi-line reply */
+	const char	*auth;		/* reply to AUTH, or NULL */
+	const char	*rcpt_bad;	/* this mailbox gets 550 */
+	const char	*dot;		/* reply to the final dot; NULL: hang up */
+	char		 log[8192];	/* commands seen, one per line */
+	char		 data[8192];	/* message as received */
+};
+
+static void
+logcmd(struct script *sc, const char *l)
+{
+	size_t n = strlen(sc->log);
+
+	(void)snprintf(sc->log + n, sizeof sc->log - n, "%s", l);
+}
+
+static void *
+server(void *arg)
+{
+	struct script *sc = arg;
+	char line[2048];
+	FILE *in, *out;
+	int fd, data = 0;
+
+	if ((fd = accept(sc->lfd, NULL, NULL)) == -1)
+		return NULL;
+	in = fdopen(fd, "r");
+	out = fdopen(dup(fd), "w");
+	fputs(sc->greeting, out);
+	fflush(out);
+	while (fgets(line, sizeof line, in) != NULL) {
+		if (data) {
+			if (strcmp(line, ".\r\n") == 0) {
+				data = 0;
+				if (sc->dot == NULL)
+					break;
+				fputs(sc->dot, out);
+			} else if (strlen(sc->data) + strlen(line) <
+			    sizeof sc->data)
+				strcat(sc->data, line);
+			fflush(out);
+			continue;
+		}
+		logcmd(sc, line);
+		if (strncmp(line, "EHLO", 4) == 0)
+			fputs(sc->ehlo, out);
+		else if (strncmp(line, "AUTH", 4) == 0)
+			fputs(sc->auth ? sc->auth : "503 no\r\n", out);
+		else if (strncmp(line, "MAIL", 4) == 0)
+			fputs("250 2.1.0 Ok\r\n", out);
+		else if (strncmp(line, "RCPT", 4) == 0)
+			fputs(sc->rcpt_bad != NULL && strstr(line, sc->rcpt_bad) ?
+			    "550 5.1.1 unknown\r\n" : "250 2.1.5 Ok\r\n", out);
+		else if (strncmp(line, "DATA", 4) == 0) {
+			fputs("354 go ahead\r\n", out);
+			data = 1;
+		} else if (strncmp(line, "RSET", 4) == 0)
+			fputs("250 Ok\r\n", out);
+		else if (strncmp(line, "QUIT", 4) == 0) {
+			fputs("221 Bye\r\n", out);
+			fflush(out);
+			break;
+		} else
+			fputs("502 unknown\r\n", out);
+		fflush(out);
+	}
+	fclose(in);
+	fclose(out);
+	return NULL;
+}
+
+static int
+listen_any(int *port)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 ||
+	    listen(fd, 4) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+		return -1;
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+struct memsrc {
+	const char	*s;
+	size_t		 off;
+};
+
+static ssize_t
+mem_read(void *arg, char *buf, size_t n, struct dm_err *err)
+{
+	struct memsrc *m = arg;
+	size_t left = strlen(m->s) - m->off;
+
+	(void)err;
+	if (n > left)
+		n = left;
+	memcpy(buf, m->s + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
+}
+
+static int
+mem_rewind(void *arg, struct dm_err *err)
+{
+	(void)err;
+	((struct memsrc *)arg)->off = 0;
+	return 0;
+}
+
+static const char msg[] =
+    "From: a@example.test\r\nTo: b@x.test\r\nSubject: t\r\n"
+    "Date: Wed, 25 Nov 2026 12:00:00 +0000\r\nMessage-ID: <1@example.test>\r\n"
+    "\r\nline\r\n.\r\n..dots\r\n";
+
+static char transcript[8192];
+
+static void
+on_event(void *arg, const struct dm_smtp_event *ev)
+{
+	size_t n = strlen(transcript);
+
+	(void)arg;
+	if (ev->kind == DM_EV_LOG)
+		(void)snprintf(transcript + n, sizeof transcript - n, "%s\n",
+		    ev->text);
+}
+
+/* Runs one send against script sc; returns dm_smtp_send's result. */
+static int
+session(struct script *sc, const char *user, const char *pw,
+    struct dm_smtp_rcpt *rcpt, size_t nrcpt, struct dm_smtp_mail *mail,
+    struct dm_err *err)
+{
+	struct dm_smtp_params p;
+	struct memsrc src = { msg, 0 };
+	pthread_t t;
+	int port, r;
+
+	memset(sc->log, 0, sizeof sc->log);
+	memset(sc->data, 0, sizeof sc->data);
+	transcript[0] = '\0';
+	if ((sc->lfd = listen_any(&port)) == -1)
+		return -2;
+	pthread_create(&t, NULL, server, sc);
+	memset(&p, 0, sizeof p);
+	p.host = "127.0.0.1";
+	p.port = port;
+	p.security = DM_SEC_NONE;
+	p.timeout = 3;
+	p.user = user;
+	p.password = pw;
+	p.event = on_event;
+	memset(mail, 0, sizeof *mail);
+	mail->sender = "a@example.test";
+	mail->rcpt = rcpt;
+	mail->nrcpt = nrcpt;
+	mail->size = sizeof msg - 1;
+	mail->read = mem_read;
+	mail->rewind = mem_rewind;
+	mail->arg = &src;
+	dm_err_clear(err);
+	r = dm_smtp_send(&p, mail, NULL, err);
+	shutdown(sc->lfd, SHUT_RDWR);
+	pthread_join(t, NULL);
+	close(sc->lfd);
+	return r;
+}
+
+int
+main(void)
+{
+	struct dm_smtp_params p;
+	struct dm_smtp_mail mail;
+	struct dm_smtp_rcpt rc[3];
+	struct script sc;
+	struct dm_err err;
+	char longpw[300];
+
+	signal(SIGPIPE, SIG_IGN);
+	plan(42);
+
+	/* Reply lines. */
+	is_int(reply_code("250 ok\r\n", 8), 250, "reply code of a final line");
+	is_int(reply_code("250-more\r\n", 10), 250, "reply code of a continuation");
+	is_int(reply_code("250\r\n", 5), 250, "a bare code");
+	is_int(reply_code("HTTP/1.1 400", 12), 0, "not a reply line");
+	is_int(reply_code("2500 x", 6), 0, "four digits are not a code");
+	is_int(reply_code("199 x", 5), 0, "codes start at 2");
+
+	/* Parameters checked before connecting. */
+	memset(&p, 0, sizeof p);
+	p.host = "mail.example.test";
+	p.port = 587;
+	p.timeout = 30;
+	p.security = DM_SEC_NONE;
+	p.user = "anna";
+	p.password = "x";
+	is_int(dm_smtp_check_params(&p, &err), -1,
+	    "no login in clear to another host");
+	ok(strstr(err.msg, "unencrypted") != NULL, "saying why: %s", err.msg);
+	p.host = "127.0.0.1";
+	is_int(dm_smtp_check_params(&p, &err), 0, "a login in clear to loopback");
+	memset(longpw, 'x', sizeof longpw - 1);
+	longpw[sizeof longpw - 1] = '\0';
+	p.password = longpw;
+	is_int(dm_smtp_check_params(&p, &err), -1, "a 299-byte password is refused");
+	ok(strstr(err.msg, longpw) == NULL, "without showing it");
+	p.password = "x";
+	p.user = longpw;
+	is_int(dm_smtp_check_params(&p, &err), -1, "a 299-byte user is refused");
+
+	/* A plain success: per-recipient results, the dot's reply. */
+	memset(&sc, 0, sizeof sc);
+	sc.greeting = "220 test ESMTP\r\n";
+	sc.ehlo = "250-test\r\n250-PIPELINING\r\n250-AUTH LOGIN NTLM PLAIN XOAUTH2\r\n250 8BITMIME\r\n";
+	sc.auth = "235 2.7.0 ok\r\n";
+	sc.rcpt_bad = "bad@x.test";
+	sc.dot = "250 2.0.0 queued as ABC123\r\n";
+	memset(rc, 0, sizeof rc);
+	rc[0].mailbox = "b@x.test";
+	rc[1].mailbox = "bad@x.test";
+	rc[2].mailbox = "c@x.test";
+	is_int(session(&sc, "anna", "secret", rc, 3, &mail, &err), -1,
+	    "one refused recipient is reported as an error");
+	is_int(mail.accepted, 1, "but the message was accepted");
+	is_int(err.code, DM_EREJECT, "a permanent refusal is DM_EREJECT");
+	is_str(mail.reply, "2.0.0 queued as ABC123", "the receipt is kept");
+	is_int(rc[0].status, DM_RCPT_OK, "first recipient ok");
+	is_int(rc[1].status, DM_RCPT_PERM, "second recipient refused");
+	is_int(rc[1].code, 550, "with the server's code");
+	is_int(rc[2].status, DM_RCPT_OK, "third recipient ok");
+	ok(strstr(sc.log, "AUTH PLAIN") != NULL,
+	    "PLAIN is chosen from LOGIN NTLM PLAIN XOAUTH2 (the best offered)");
+	ok(strstr(sc.data, "\r\n..\r\n") != NULL &&
+	    strstr(sc.data, "\r\n...dots\r\n") != NULL,
+	    "lines starting with a dot are dot-stuffed on the wire");
+	ok(strstr(transcript, "C: AUTH PLAIN [redacted]") != NULL,
+	    "the transcript shows AUTH redacted");
+	ok(strstr(transcript, "c2VjcmV0") == NULL &&
+	    strstr(transcript, "secret") == NULL,
+	    "the transcript holds no credentials");
+	ok(strstr(transcript, "S: 250 AUTH PLAIN") == NULL,
+	    "the transcript shows the server's own EHLO lines");
+
+	/* AUTH refused: no MAIL, DM_EAUTH with the 535 hint. */
+	sc.auth = "535 5.7.8 Authentication credentials invalid\r\n";
+	memset(rc, 0, sizeof rc);
+	rc[0].mailbox = "b@x.test";
+	is_int(session(&sc, "anna", "wrong", rc, 1, &mail, &err), -1,
+	    "a failed login fails");
+	is_int(err.code, DM_EAUTH, "as DM_EAUTH");
+	is_int(err.smtp_code, 535, "with the server's code");
+	ok(strstr(err.hint, "app password") != NULL, "and the hint: %s", err.hint);
+	ok(strstr(sc.log, "MAIL") == NULL, "no MAIL after the failed login");
+	is_int(mail.accepted, 0, "nothing accepted");
+
+	/* Credentials but no AUTH offered: refused before MAIL. */
+	sc.ehlo = "250-test\r\n250 8BITMIME\r\n";
+	is_int(session(&sc, "anna", "secret", rc, 1, &mail, &err), -1,
+	    "credentials without AUTH offered fail");
+	is_int(err.code, DM_EAUTH, "as DM_EAUTH");
+	ok(strstr(sc.log, "MAIL") == NULL, "no MAIL without login");
+
+	/* Only unsupported mechanisms: refused before MAIL. */
+	sc.ehlo = "250-test\r\n250 AUTH XOAUTH2 GSSAPI\r\n";
+	is_int(session(&sc, "anna", "secret", rc, 1, &mail, &err), -1,
+	    "only unsupported mechanisms fail");
+	ok(strstr(err.msg, "XOAUTH2") != NULL, "naming what the server offers");
+
+	/* The connection ends after the dot: may have been delivered. */
+	sc.ehlo = "250-test\r\n250 AUTH PLAIN\r\n";
+	sc.auth = "235 ok\r\n";
+	sc.dot = NULL;
+	is_int(session(&sc, "anna", "secret", rc, 1, &mail, &err), -1,
+	    "no reply to the dot fails");
+	is_int(mail.maybe_delivered, 1, "and is marked 'may have been delivered'");
+	ok(err.code == DM_ECONN || err.code == DM_ETEMP,
+	    "as a temporary failure (%s)", dm_err_name(err.code));
+
+	/* A message the server rejects after the data. */
+	sc.dot = "554 5.7.1 spam\r\n";
+	is_int(session(&sc, "anna", "secret", rc, 1, &mail, &err), -1,
+	    "554 after the data fails");
+	is_int(err.code, DM_EREJECT, "as DM_EREJECT");
+	is_int(mail.maybe_delivered, 0, "and surely not delivered");
+
+	return done_testing();
+}
