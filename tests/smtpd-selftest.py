@@ -1,0 +1,727 @@
+#!/usr/bin/python3
+"""smtpd-selftest.py - check that tests/smtpd.py behaves as documented.
+
+Starts the server (Debian's /usr/bin/python3, a private temporary directory,
+127.0.0.1 only) once per case and talks to it with smtplib, ssl and raw
+sockets.  Prints TAP; exits 0 only when every case passed.
+
+    /usr/bin/python3 tests/smtpd-selftest.py [-v] [NAME-SUBSTRING]
+"""
+
+import base64
+import glob
+import hashlib
+import json
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SMTPD = os.path.join(HERE, "smtpd.py")
+PYTHON = "/usr/bin/python3"
+USER, PASSWORD = "anna@example.test", "s3cret:with colon"
+MESSAGE = (b"From: Anna <anna@example.test>\r\n"
+           b"To: bob@example.test\r\n"
+           b"Subject: test\r\n"
+           b"\r\n"
+           b".a line that starts with a dot\r\n"
+           b"..two dots\r\n"
+           b".\r\n"                 # never sent as is: smtplib stuffs it
+           b"last line\r\n")
+
+
+class Server:
+    """One smtpd.py process with its own directory."""
+
+    def __init__(self, *args, auth=False, expect_exit=False):
+        self.tmp = tempfile.mkdtemp(prefix="smtpd-selftest.")
+        self.dir = os.path.join(self.tmp, "srv")
+        cmd = [PYTHON, SMTPD, "--dir", self.dir, "--lifetime", "60", *args]
+        if auth:
+            # Outside DIR, so "the password is in no file of DIR" is testable.
+            auth_file = os.path.join(self.tmp, "auth")
+            with open(auth_file, "w") as f:
+                f.write(f"{USER}:{PASSWORD}\n")
+            cmd += ["--auth-file", auth_file]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        if expect_exit:
+            return
+        deadline = time.monotonic() + 15
+        while not os.path.exists(self.path("port")):
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited: " +
+                                   self.proc.stderr.read().decode())
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not write DIR/port")
+            time.sleep(0.02)
+        self.port = int(open(self.path("port")).read())
+
+    def path(self, *names):
+        return os.path.join(self.dir, *names)
+
+    def log(self):
+        with open(self.path("log")) as f:
+            return f.read().splitlines()
+
+    def mails(self):
+        """[(eml bytes, json dict)] in order."""
+        out = []
+        for j in sorted(glob.glob(self.path("mail", "*.json"))):
+            with open(j[:-5] + ".eml", "rb") as f:
+                eml = f.read()
+            with open(j) as f:
+                out.append((eml, json.load(f)))
+        return out
+
+    def delivered(self):
+        return int(open(self.path("delivered")).read())
+
+    def secrets_in_dir(self):
+        """Files in DIR holding the password in clear or in base64 form."""
+        forms = [PASSWORD.encode(),
+                 base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()),
+                 base64.b64encode(PASSWORD.encode())]
+        found = []
+        for root, _, files in os.walk(self.dir):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    data = f.read()
+                if any(form in data for form in forms):
+                    found.append(name)
+        return found
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stderr.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# ---- client helpers
+
+def verifying_context(srv):
+    ctx = ssl.create_default_context(cafile=srv.path("ca.pem"))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def smtp(srv, name="localhost"):
+    """smtplib over 127.0.0.1, but verifying and sending SNI for `name`.
+    smtplib takes the TLS server name from the host given to __init__,
+    and would otherwise resolve "localhost" (maybe to ::1)."""
+    s = smtplib.SMTP(local_hostname="localhost", timeout=10)
+    s._host = name
+    s.connect("127.0.0.1", srv.port)
+    return s
+
+
+def smtps(srv, name="localhost", context=None):
+    s = smtplib.SMTP_SSL(local_hostname="localhost", timeout=10,
+                         context=context or verifying_context(srv))
+    s._host = name
+    s.connect("127.0.0.1", srv.port)
+    return s
+
+
+def raw(srv, timeout=5):
+    return socket.create_connection(("127.0.0.1", srv.port), timeout=timeout)
+
+
+def read_reply(sock):
+    """One complete (multi-line) reply as text."""
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError(f"closed after {data!r}")
+        data += chunk
+        lines = data.split(b"\r\n")
+        if len(lines) > 1 and any(len(l) >= 4 and l[3:4] == b" "
+                                  for l in lines[:-1]):
+            return data.decode()
+
+
+def chat(sock, line):
+    sock.sendall(line.encode() + b"\r\n")
+    return read_reply(sock)
+
+
+def to_data(sock):
+    """Raw session up to the 354 (plain mode, no auth)."""
+    assert read_reply(sock).startswith("220")
+    assert chat(sock, "EHLO localhost").startswith("250")
+    assert chat(sock, "MAIL FROM:<a@example.test>").startswith("250")
+    assert chat(sock, "RCPT TO:<b@example.test>").startswith("250")
+    assert chat(sock, "DATA").startswith("354")
+
+
+def closed_without_reply(sock, timeout=5):
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(4096) == b""
+    except ConnectionResetError:
+        return True
+
+
+def expect(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def expect_raises(exc_type, fn, *args):
+    try:
+        fn(*args)
+    except exc_type as e:
+        return e
+    raise AssertionError(f"{getattr(fn, '__name__', fn)} did not raise "
+                         f"{exc_type.__name__}")
+
+
+# ---- the cases
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+@case
+def starttls_auth_plain_send():
+    """starttls: STARTTLS required, AUTH after TLS only, mail stored exactly"""
+    with Server("--mode", "starttls", auth=True) as srv:
+        s = smtp(srv)
+        s.ehlo()
+        expect(s.has_extn("starttls"), "STARTTLS not offered")
+        expect(not s.has_extn("auth"), "AUTH offered before TLS")
+        code, msg = s.mail(USER)
+        expect(code == 530 and b"5.7.0" in msg, f"MAIL before TLS: {code} {msg}")
+        s.starttls(context=verifying_context(srv))
+        s.ehlo()
+        expect(not s.has_extn("starttls"), "STARTTLS offered again inside TLS")
+        expect(s.has_extn("auth"), "AUTH not offered after TLS")
+        s.user, s.password = USER, PASSWORD
+        code, _ = s.auth("PLAIN", s.auth_plain)
+        expect(code == 235, f"AUTH PLAIN: {code}")
+        s.mail(USER)
+        s.rcpt("bob@example.test")
+        code, msg = s.data(MESSAGE)
+        expect(code == 250 and msg.startswith(b"2.0.0 Ok: queued as "),
+               f"DATA: {code} {msg}")
+        s.quit()
+        time.sleep(0.1)
+        (eml, meta), = srv.mails()
+        expect(eml == MESSAGE, f"stored bytes differ: {eml!r}")
+        expect(meta["tls"] is True and meta["sni"] == "localhost"
+               and meta["auth_user"] == USER and meta["mail_from"] == USER
+               and meta["rcpt_tos"] == ["bob@example.test"]
+               and meta["size"] == len(MESSAGE)
+               and msg.decode().endswith(meta["queue_id"]), f"json: {meta}")
+        expect(srv.delivered() == 1, "delivered counter")
+        log = srv.log()
+        for want in ("connect", "sni localhost", "STARTTLS", "tls-at-auth yes",
+                     f"auth-ok {USER}", "AUTH PLAIN [redacted]", "disconnect",
+                     "mail-before-tls"):
+            expect(want in log, f"log lacks {want!r}")
+        expect(any(l.startswith("tls TLSv1.3 ") for l in log), "no tls line")
+        expect(not srv.secrets_in_dir(),
+               f"password in {srv.secrets_in_dir()}")
+
+
+@case
+def auth_login_and_cram_md5():
+    """AUTH LOGIN and CRAM-MD5 succeed with the right password"""
+    with Server("--mode", "starttls", auth=True) as srv:
+        for mech in ("LOGIN", "CRAM-MD5"):
+            s = smtp(srv)
+            s.starttls(context=verifying_context(srv))
+            s.ehlo()
+            s.user, s.password = USER, PASSWORD
+            method = s.auth_login if mech == "LOGIN" else s.auth_cram_md5
+            code, _ = s.auth(mech, method, initial_response_ok=False)
+            expect(code == 235, f"{mech}: {code}")
+            s.quit()
+        expect(not srv.secrets_in_dir(), "password written")
+        expect(srv.log().count("[redacted]") >= 3, "continuations not redacted")
+
+
+@case
+def wrong_password():
+    """wrong password gives 535 5.7.8, MAIL then 530 Authentication required"""
+    with Server("--mode", "starttls", auth=True) as srv:
+        s = smtp(srv)
+        s.starttls(context=verifying_context(srv))
+        s.ehlo()
+        e = expect_raises(smtplib.SMTPAuthenticationError, s.login, USER, "nope")
+        expect(e.smtp_code == 535 and b"5.7.8" in e.smtp_error, str(e))
+        code, msg = s.mail(USER)
+        expect(code == 530 and msg == b"5.7.0 Authentication required",
+               f"MAIL: {code} {msg}")
+        s.quit()
+        log = srv.log()
+        expect("auth-fail" in log and "mail-before-auth" in log, "log events")
+
+
+@case
+def ssl_mode():
+    """ssl: implicit TLS from the first byte, SNI logged, mail stored"""
+    with Server("--mode", "ssl", auth=True) as srv:
+        s = smtps(srv)
+        s.login(USER, PASSWORD)
+        refused = s.sendmail(USER, ["bob@example.test"], MESSAGE)
+        expect(refused == {}, f"refused {refused}")
+        s.quit()
+        time.sleep(0.1)
+        (eml, meta), = srv.mails()
+        expect(eml == MESSAGE and meta["tls"] and meta["sni"] == "localhost"
+               and meta["auth_user"] == USER, f"json: {meta}")
+        log = srv.log()
+        expect(log[:2] == ["connect", "sni localhost"], f"log starts {log[:3]}")
+        expect(log[2].startswith("tls TLSv1.3"), log[2])
+        expect(log[3].startswith("220 "), "greeting after TLS")
+
+
+@case
+def ssl_mode_ip_literal_no_sni():
+    """ssl to an IP literal: no SNI ("sni -"), certificate valid for 127.0.0.1"""
+    with Server("--mode", "ssl") as srv:
+        s = smtps(srv, name="127.0.0.1")
+        s.sendmail("a@example.test", ["b@example.test"], MESSAGE)
+        s.quit()
+        time.sleep(0.1)
+        (_, meta), = srv.mails()
+        expect(meta["sni"] is None, f"sni {meta['sni']}")
+        expect("sni -" in srv.log(), "no 'sni -' line")
+
+
+@case
+def plain_mode():
+    """plain: no STARTTLS offered, mail stored with tls false"""
+    with Server("--mode", "plain") as srv:
+        s = smtp(srv)
+        s.ehlo()
+        expect(not s.has_extn("starttls"), "STARTTLS offered in plain mode")
+        code, _ = s.docmd("STARTTLS")
+        expect(code == 502, f"STARTTLS: {code}")
+        s.sendmail("a@example.test", ["b@example.test"], MESSAGE)
+        s.quit()
+        time.sleep(0.1)
+        (eml, meta), = srv.mails()
+        expect(eml == MESSAGE and meta["tls"] is False and meta["sni"] is None
+               and meta["auth_user"] is None, f"json: {meta}")
+
+
+@case
+def plain_mode_auth_logs_plaintext_auth():
+    """plain + auth: AUTH offered without TLS and logged as tls-at-auth no"""
+    with Server("--mode", "plain", auth=True) as srv:
+        s = smtp(srv)
+        s.ehlo()
+        expect(s.has_extn("auth"), "AUTH not offered")
+        s.login(USER, PASSWORD)
+        s.quit()
+        log = srv.log()
+        expect("tls-at-auth no" in log and f"auth-ok {USER}" in log, "log")
+        expect(not srv.secrets_in_dir(), "password written")
+
+
+@case
+def fault_no_starttls():
+    """no-starttls: STARTTLS not offered, 502 to it"""
+    with Server("--mode", "starttls", "--fault", "no-starttls") as srv:
+        s = smtp(srv)
+        s.ehlo()
+        expect(not s.has_extn("starttls"), "STARTTLS offered")
+        code, _ = s.docmd("STARTTLS")
+        expect(code == 502, f"STARTTLS: {code}")
+        s.quit()
+
+
+@case
+def fault_starttls_454():
+    """starttls-454: STARTTLS offered but answered 454 4.7.0"""
+    with Server("--mode", "starttls", "--fault", "starttls-454") as srv:
+        s = smtp(srv)
+        s.ehlo()
+        expect(s.has_extn("starttls"), "STARTTLS not offered")
+        code, msg = s.docmd("STARTTLS")
+        expect(code == 454 and msg.startswith(b"4.7.0"), f"{code} {msg}")
+        s.quit()
+
+
+@case
+def starttls_pipelined_plaintext_discarded():
+    """plaintext pipelined after STARTTLS is discarded, not run inside TLS"""
+    with Server("--mode", "starttls") as srv:
+        sock = raw(srv)
+        read_reply(sock)
+        chat(sock, "EHLO localhost")
+        sock.sendall(b"STARTTLS\r\nNOOP\r\n")
+        expect(read_reply(sock).startswith("220 2.0.0"), "no 220")
+        tls = verifying_context(srv).wrap_socket(sock,
+                                                 server_hostname="localhost")
+        expect(chat(tls, "NOOP").startswith("250"), "NOOP inside TLS")
+        tls.close()
+        time.sleep(0.1)
+        log = srv.log()
+        expect("starttls-pipelined-data-discarded" in log, "not discarded")
+        expect(log.count("250 2.0.0 Ok") == 1, "injected NOOP answered")
+
+
+@case
+def pipelining_and_rcpt_550():
+    """rcpt-550: one of two recipients refused; pipelined commands all answered"""
+    bad = "nobody@example.test"
+    with Server("--mode", "plain", "--fault", f"rcpt-550:{bad}") as srv:
+        s = smtp(srv)
+        refused = s.sendmail("a@example.test", ["bob@example.test", bad], MESSAGE)
+        expect(list(refused) == [bad] and refused[bad][0] == 550
+               and b"5.1.1 <nobody@example.test>: Recipient address rejected: "
+                   b"User unknown" == refused[bad][1], f"refused {refused}")
+        s.quit()
+        # Pipelined MAIL/RCPT/DATA in one write must get three replies.
+        sock = raw(srv)
+        read_reply(sock)
+        chat(sock, "EHLO localhost")
+        sock.sendall(b"MAIL FROM:<a@example.test>\r\nRCPT TO:<c@example.test>"
+                     b"\r\nDATA\r\n")
+        got = ""
+        while got.count("\r\n") < 3:
+            got += read_reply(sock)
+        expect(got.startswith("250 2.1.0") and "354 " in got, got)
+        sock.sendall(b"x\r\n.\r\nQUIT\r\n")
+        got = read_reply(sock)
+        while "221" not in got:
+            got += read_reply(sock)
+        sock.close()
+        time.sleep(0.1)
+        mails = srv.mails()
+        expect(len(mails) == 2 and mails[0][1]["rcpt_tos"] == ["bob@example.test"]
+               and mails[1][0] == b"x\r\n", f"{mails}")
+
+
+@case
+def data_bytes_strict():
+    """DATA: only CRLF.CRLF ends it, stuffed dots removed, bare LF kept as is"""
+    with Server("--mode", "plain") as srv:
+        sock = raw(srv)
+        to_data(sock)
+        sock.sendall(b"a\r\n..b\r\n.c\r\nbare\n.\nstill in\r\n")
+        sock.sendall(b".\r\n")
+        expect(read_reply(sock).startswith("250 2.0.0 Ok: queued as"), "no 250")
+        chat(sock, "MAIL FROM:<>")
+        chat(sock, "RCPT TO:<b@example.test>")
+        chat(sock, "DATA")
+        sock.sendall(b".\r\nQUIT\r\n")          # an empty message
+        expect(read_reply(sock).startswith("250"), "empty message refused")
+        sock.close()
+        time.sleep(0.1)
+        (m1, j1), (m2, j2) = srv.mails()
+        expect(m1 == b"a\r\n.b\r\nc\r\nbare\n.\nstill in\r\n", repr(m1))
+        expect(m2 == b"" and j2["mail_from"] == "" and j2["size"] == 0, repr(m2))
+
+
+@case
+def fault_rcpt_451_and_mail_553():
+    """rcpt-451 refuses temporarily; mail-553 refuses the sender"""
+    with Server("--mode", "plain", "--fault", "rcpt-451:Bob@Example.test") as srv:
+        s = smtp(srv)
+        s.ehlo()
+        s.mail("a@example.test")
+        code, msg = s.rcpt("bob@example.test")
+        expect(code == 451 and msg.startswith(b"4.7.1"), f"{code} {msg}")
+        s.quit()
+    with Server("--mode", "plain", "--fault", "mail-553") as srv:
+        s = smtp(srv)
+        s.ehlo()
+        code, msg = s.mail("a@example.test")
+        expect(code == 553 and msg == b"5.7.1 Sender address rejected: "
+               b"not owned by user", f"{code} {msg}")
+        s.quit()
+
+
+@case
+def fault_data_451_and_554():
+    """data-451 / data-554 answer the final dot and store nothing"""
+    for fault, code in (("data-451", 451), ("data-554", 554)):
+        with Server("--mode", "plain", "--fault", fault) as srv:
+            s = smtp(srv)
+            e = expect_raises(smtplib.SMTPDataError, s.sendmail,
+                              "a@example.test", ["b@example.test"], MESSAGE)
+            expect(e.smtp_code == code, f"{fault}: {e}")
+            s.quit()
+            expect(srv.mails() == [] and srv.delivered() == 0, "stored")
+
+
+@case
+def size_limit():
+    """size: SIZE advertised, 552 5.3.4 at MAIL SIZE= and after DATA"""
+    with Server("--mode", "plain", "--size", "1000") as srv:
+        s = smtp(srv)
+        s.ehlo()
+        expect(s.esmtp_features.get("size") == "1000", "SIZE 1000 not offered")
+        code, msg = s.mail("a@example.test", ["SIZE=2000"])
+        expect(code == 552 and msg.startswith(b"5.3.4"), f"MAIL: {code} {msg}")
+        s.rset()
+        s.mail("a@example.test")        # no SIZE= given: refused after DATA
+        s.rcpt("b@example.test")
+        code, msg = s.data(b"x" * 1500 + b"\r\n")
+        expect(code == 552 and msg.startswith(b"5.3.4"), f"DATA: {code} {msg}")
+        s.sendmail("a@example.test", ["b@example.test"], MESSAGE)
+        s.quit()
+        expect(len(srv.mails()) == 1, "small message not stored")
+
+
+@case
+def fault_greeting_421():
+    """greeting-421: 421 4.3.2 instead of 220, then closed"""
+    with Server("--mode", "plain", "--fault", "greeting-421") as srv:
+        s = smtplib.SMTP(local_hostname="localhost", timeout=10)
+        code, msg = s.connect("127.0.0.1", srv.port)
+        expect(code == 421 and msg == b"4.3.2 Service not available, try later",
+               f"{code} {msg}")
+        expect(closed_without_reply(s.sock), "not closed after 421")
+
+
+@case
+def fault_garbage():
+    """garbage: an HTTP error instead of a greeting, then closed"""
+    with Server("--mode", "plain", "--fault", "garbage") as srv:
+        sock = raw(srv)
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+        expect(data == b"HTTP/1.1 400 Bad Request\r\n\r\n", repr(data))
+
+
+@case
+def fault_no_greeting_and_delay():
+    """no-greeting holds the connection silently; delay-greeting:1 waits"""
+    with Server("--mode", "plain", "--fault", "no-greeting") as srv:
+        sock = raw(srv, timeout=1)
+        expect_raises(socket.timeout, sock.recv, 1)
+        sock.close()
+    with Server("--mode", "plain", "--fault", "delay-greeting:1") as srv:
+        t = time.monotonic()
+        sock = raw(srv)
+        expect(read_reply(sock).startswith("220"), "no greeting")
+        expect(time.monotonic() - t >= 0.95, "greeting came early")
+
+
+@case
+def fault_trickle():
+    """trickle: one byte per second"""
+    with Server("--mode", "plain", "--fault", "trickle") as srv:
+        sock = raw(srv)
+        t = time.monotonic()
+        got = b""
+        while len(got) < 3:
+            got += sock.recv(1)
+        dt = time.monotonic() - t
+        expect(got == b"220" and 1.8 <= dt < 3.5, f"{got!r} in {dt:.2f}s")
+
+
+@case
+def fault_auth_replies():
+    """auth-535/534/139 refuse even the right password; no-auth hides AUTH"""
+    for fault, code, enh in (("auth-535", 535, b"5.7.8"),
+                             ("auth-534", 534, b"5.7.9"),
+                             ("auth-139", 535, b"5.7.139")):
+        with Server("--mode", "ssl", "--fault", fault, auth=True) as srv:
+            s = smtps(srv)
+            e = expect_raises(smtplib.SMTPAuthenticationError, s.login,
+                              USER, PASSWORD)
+            expect(e.smtp_code == code and e.smtp_error.startswith(enh), str(e))
+            s.close()
+    with Server("--mode", "ssl", "--fault", "no-auth", auth=True) as srv:
+        s = smtps(srv)
+        s.ehlo()
+        expect(not s.has_extn("auth"), "AUTH offered")
+        code, msg = s.mail(USER)
+        expect(code == 530 and msg == b"5.7.0 Authentication required", msg)
+        s.close()
+
+
+@case
+def fault_drop_mid_data():
+    """drop-mid-data: connection closed during DATA, no reply, nothing stored"""
+    with Server("--mode", "plain", "--fault", "drop-mid-data") as srv:
+        sock = raw(srv)
+        to_data(sock)
+        try:
+            for _ in range(50):
+                sock.sendall(b"y" * 998 + b"\r\n")
+                time.sleep(0.01)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        expect(closed_without_reply(sock), "not closed")
+        expect(srv.mails() == [] and "fault drop-mid-data" in srv.log(), "log")
+
+
+@case
+def fault_drop_and_silent_after_dot():
+    """drop-after-dot closes, silent-after-dot keeps quiet; nothing stored"""
+    with Server("--mode", "plain", "--fault", "drop-after-dot") as srv:
+        sock = raw(srv)
+        to_data(sock)
+        sock.sendall(b"x\r\n.\r\n")
+        expect(closed_without_reply(sock), "not closed")
+        expect(srv.mails() == [], "stored")
+    with Server("--mode", "plain", "--fault", "silent-after-dot") as srv:
+        sock = raw(srv)
+        to_data(sock)
+        sock.sendall(b"x\r\n.\r\n")
+        sock.settimeout(1.5)
+        expect_raises(socket.timeout, sock.recv, 1)
+        expect(srv.mails() == [], "stored")
+
+
+@case
+def fault_stall_data():
+    """stall-data: after 354 the server stops reading, client writes block"""
+    with Server("--mode", "plain", "--fault", "stall-data") as srv:
+        sock = raw(srv)
+        to_data(sock)
+        sock.setblocking(False)
+        chunk = b"z" * 998 + b"\r\n"
+        sent = 0
+        deadline = time.monotonic() + 3
+        while sent < 5_000_000 and time.monotonic() < deadline:
+            try:
+                sent += sock.send(chunk)
+            except BlockingIOError:
+                time.sleep(0.05)        # let the server read, if it would
+                try:
+                    sent += sock.send(chunk)
+                except BlockingIOError:
+                    break
+        expect(sent < 1_000_000, f"server took {sent} bytes")
+        sock.close()
+
+
+@case
+def certificate_kinds():
+    """cert modes fail verification as intended; fingerprint matches"""
+    want = {"wrongname": (62, "Hostname mismatch"),
+            "expired": (10, "certificate has expired"),
+            "selfsigned": (18, "self-signed certificate"),
+            "untrusted": (20, "unable to get local issuer certificate")}
+    for kind, (code, text) in want.items():
+        with Server("--mode", "ssl", "--cert", kind) as srv:
+            e = expect_raises(ssl.SSLCertVerificationError, smtps, srv)
+            expect(e.verify_code == code and text in e.verify_message,
+                   f"{kind}: {e.verify_code} {e.verify_message}")
+            # Unverified, the handshake works and the pin names the cert.
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with ctx.wrap_socket(raw(srv), server_hostname="localhost") as t:
+                der = t.getpeercert(binary_form=True)
+            fp = "sha256:" + ":".join(f"{b:02X}"
+                                      for b in hashlib.sha256(der).digest())
+            expect(open(srv.path("fingerprint")).read().strip() == fp,
+                   f"{kind}: fingerprint")
+            expect(any(l.startswith("tls-fail") for l in srv.log()),
+                   f"{kind}: handshake failure not logged")
+
+
+@case
+def tls_max_12():
+    """tls-max 1.2 caps the protocol version"""
+    with Server("--mode", "starttls", "--tls-max", "1.2") as srv:
+        s = smtp(srv)
+        s.starttls(context=verifying_context(srv))
+        expect(s.sock.version() == "TLSv1.2", s.sock.version())
+        s.quit()
+        expect(any(l.startswith("tls TLSv1.2 ") for l in srv.log()), "log")
+
+
+@case
+def ipv6_loopback():
+    """--host ::1 listens on ::1 (good certificate holds IP ::1)"""
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        return "SKIP no IPv6 loopback"
+    with Server("--mode", "ssl", "--host", "::1") as srv:
+        ctx = verifying_context(srv)
+        with socket.create_connection(("::1", srv.port), timeout=5) as sock:
+            with ctx.wrap_socket(sock, server_hostname="::1") as t:
+                expect(read_reply(t).startswith("220"), "no greeting")
+
+
+@case
+def refuses_non_loopback():
+    """--host 0.0.0.0 is refused before anything listens"""
+    with Server("--host", "0.0.0.0", expect_exit=True) as srv:
+        rc = srv.proc.wait(10)
+        expect(rc == 2 and not os.path.exists(srv.path("port")), f"rc {rc}")
+
+
+@case
+def sigterm_once_lifetime():
+    """SIGTERM / --once / --lifetime end the server cleanly, port file removed"""
+    with Server("--mode", "plain") as srv:
+        srv.proc.send_signal(signal.SIGTERM)
+        rc = srv.proc.wait(5)
+        expect(rc == 0 and not os.path.exists(srv.path("port"))
+               and not os.path.exists(srv.path("pid")), f"SIGTERM rc {rc}")
+    with Server("--mode", "plain", "--once") as srv:
+        s = smtp(srv)
+        s.quit()
+        expect(srv.proc.wait(5) == 0, "--once did not exit")
+    with Server("--mode", "plain", "--lifetime", "1") as srv:
+        expect(srv.proc.wait(5) == 0, "--lifetime did not exit")
+
+
+def main():
+    only = [a for a in sys.argv[1:] if not a.startswith("-")]
+    verbose = "-v" in sys.argv
+    cases = [c for c in CASES if not only or any(o in c.__name__ for o in only)]
+    start = time.monotonic()
+    print(f"1..{len(cases)}")
+    failed = 0
+    for n, fn in enumerate(cases, 1):
+        t = time.monotonic()
+        title = fn.__doc__.strip()
+        try:
+            result = fn()
+        except Exception as e:
+            failed += 1
+            print(f"not ok {n} - {title}")
+            for line in (traceback.format_exc() if verbose
+                         else f"{type(e).__name__}: {e}").splitlines():
+                print(f"# {line}")
+            continue
+        skip = f" # {result}" if isinstance(result, str) else ""
+        print(f"ok {n} - {title}{skip}")
+        if verbose:
+            print(f"# {time.monotonic() - t:.2f}s")
+    print(f"# {len(cases) - failed}/{len(cases)} passed in "
+          f"{time.monotonic() - start:.1f}s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

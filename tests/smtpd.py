@@ -1,0 +1,974 @@
+#!/usr/bin/python3
+"""smtpd.py - a local SMTP server for docmail's integration tests and demo.
+
+Run it with Debian's interpreter (/usr/bin/python3): it needs the Debian
+package python3-cryptography to make its throwaway certificates.
+
+    /usr/bin/python3 tests/smtpd.py --dir DIR [--host 127.0.0.1] [--port 0]
+        [--mode starttls|ssl|plain] [--tls-optional] [--auth-file FILE]
+        [--cert good|selfsigned|expired|wrongname|untrusted] [--tls-max 1.2|1.3]
+        [--size N] [--fault NAME[:ARG]]... [--once] [--lifetime SEC]
+
+It listens on a loopback address only.  Everything a test needs to look at
+is written into DIR:
+
+    pid, port           written once listening (port atomically); removed at exit
+    ca.pem              the per-run test CA ("docmail test CA")
+    server.pem/.key     the server certificate chosen by --cert, and its key
+    fingerprint         sha256:AB:CD:... of the server certificate (DER)
+    log                 transcript, one event per line (credentials redacted)
+    mail/NNNN.eml       each accepted message, exactly as received (un-stuffed)
+    mail/NNNN.json      its envelope and session facts
+    delivered           number of messages accepted by this run
+
+The SMTP protocol is implemented here on plain asyncio streams rather than
+on aiosmtpd: the faults below must control the wire byte by byte (no
+greeting, replies one byte per second, stop reading mid-DATA, implicit TLS
+with SNI logging before the greeting), which aiosmtpd only allows through
+its private internals.  See --help for the list of faults.
+"""
+
+import argparse
+import asyncio
+import base64
+import binascii
+import datetime
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import ssl
+import sys
+import time
+import weakref
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+except ImportError:  # the pyenv python on PATH has no Debian packages
+    sys.exit("smtpd.py: python3-cryptography is missing; "
+             "run with /usr/bin/python3 (apt-get install python3-cryptography)")
+
+HOSTNAME = "localhost"
+
+# Longest command line accepted (RFC 5321 allows 512; be generous so a
+# client's oversized line is answered instead of being cut).
+MAX_LINE = 4096
+
+# How long an idle client may keep a session open between commands.
+IDLE_TIMEOUT = 300
+
+FAULT_HELP = {
+    "greeting-421": "greet with 421 and close",
+    "no-greeting": "accept and never send anything",
+    "garbage": "greet with an HTTP error and close",
+    "no-starttls": "do not offer STARTTLS (502 to it; plaintext then allowed)",
+    "starttls-454": "offer STARTTLS but answer 454",
+    "auth-535": "every AUTH fails with 535 5.7.8",
+    "auth-534": "every AUTH fails with 534 5.7.9 (app password required)",
+    "auth-139": "every AUTH fails with 535 5.7.139 (tenant disabled)",
+    "no-auth": "do not offer AUTH (still required with --auth-file)",
+    "rcpt-550": "ADDR: refuse that recipient with 550 5.1.1 (repeatable)",
+    "rcpt-451": "ADDR: refuse that recipient with 451 4.7.1 (repeatable)",
+    "mail-553": "refuse MAIL FROM with 553 5.7.1",
+    "data-451": "answer the final dot with 451 4.3.0, store nothing",
+    "data-554": "answer the final dot with 554 5.7.1, store nothing",
+    "drop-mid-data": "close the connection after ~1000 bytes of DATA",
+    "drop-after-dot": "read the whole message, close without reply",
+    "silent-after-dot": "read the whole message, never reply",
+    "stall-data": "after 354 stop reading from the socket",
+    "trickle": "send every reply one byte per second",
+    "delay-greeting": "SEC: wait SEC seconds before the greeting",
+}
+FAULTS_WITH_ADDR = {"rcpt-550", "rcpt-451"}
+FAULTS_WITH_NUMBER = {"delay-greeting"}
+
+AUTH_FAULT_REPLIES = {
+    "auth-535": "535 5.7.8 Authentication credentials invalid",
+    "auth-534": "534 5.7.9 Application-specific password required",
+    "auth-139": "535 5.7.139 Authentication unsuccessful, "
+                "SmtpClientAuthentication is disabled for the Tenant.",
+}
+
+
+# --------------------------------------------------------------------------
+# Command line
+
+class Faults:
+    """The --fault options, parsed once."""
+
+    def __init__(self, specs):
+        self.flags = set()
+        self.rcpt_550 = set()
+        self.rcpt_451 = set()
+        self.greeting_delay = 0.0
+        for spec in specs:
+            name, _, arg = spec.partition(":")
+            if name not in FAULT_HELP:
+                raise argparse.ArgumentTypeError(f"unknown fault '{name}'")
+            if name in FAULTS_WITH_ADDR:
+                if not arg:
+                    raise argparse.ArgumentTypeError(f"{name} needs :ADDRESS")
+                # Mailbox names are compared case-insensitively, as a
+                # postfix lookup table would.
+                (self.rcpt_550 if name == "rcpt-550" else
+                 self.rcpt_451).add(arg.strip("<>").lower())
+            elif name in FAULTS_WITH_NUMBER:
+                try:
+                    self.greeting_delay = float(arg)
+                except ValueError:
+                    raise argparse.ArgumentTypeError(f"{name} needs :SECONDS")
+            elif arg:
+                raise argparse.ArgumentTypeError(f"{name} takes no argument")
+            self.flags.add(name)
+
+    def __contains__(self, name):
+        return name in self.flags
+
+
+def loopback_host(value):
+    """Only loopback addresses: this server must never be reachable from
+    another machine, whatever a test passes."""
+    if value == "localhost":
+        value = "127.0.0.1"
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not an IP address")
+    if not addr.is_loopback:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a loopback address (use 127.0.0.1 or ::1)")
+    return str(addr)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Local SMTP test server for docmail (loopback only).",
+        epilog="faults: " + "; ".join(f"{k}: {v}" for k, v in FAULT_HELP.items()))
+    p.add_argument("--dir", required=True,
+                   help="directory for certificates, port, log and mail")
+    p.add_argument("--host", type=loopback_host, default="127.0.0.1",
+                   help="loopback address to listen on (127.0.0.1 or ::1)")
+    p.add_argument("--port", type=int, default=0,
+                   help="port (0: any free port; see DIR/port)")
+    p.add_argument("--mode", choices=("starttls", "ssl", "plain"),
+                   default="starttls")
+    p.add_argument("--tls-optional", action="store_true",
+                   help="starttls mode: allow AUTH/MAIL without STARTTLS "
+                        "(AUTH is then offered before TLS too)")
+    p.add_argument("--auth-file",
+                   help="file with one line user:password; AUTH is then required")
+    p.add_argument("--cert", default="good",
+                   choices=("good", "selfsigned", "expired", "wrongname",
+                            "untrusted"))
+    p.add_argument("--tls-max", choices=("1.2", "1.3"))
+    p.add_argument("--size", type=int, metavar="N",
+                   help="advertise SIZE N and refuse bigger messages (552)")
+    p.add_argument("--fault", action="append", default=[],
+                   metavar="NAME[:ARG]", help="misbehave; repeatable")
+    p.add_argument("--once", action="store_true",
+                   help="exit after the first session")
+    p.add_argument("--lifetime", type=float, default=600,
+                   help="exit after this many seconds (default 600)")
+    args = p.parse_args(argv)
+    try:
+        args.faults = Faults(args.fault)
+    except argparse.ArgumentTypeError as e:
+        p.error(str(e))
+    args.credentials = None
+    if args.auth_file:
+        try:
+            with open(args.auth_file, encoding="utf-8") as f:
+                line = f.readline().rstrip("\r\n")
+        except OSError as e:
+            p.error(f"--auth-file: {e}")
+        user, sep, password = line.partition(":")
+        if not sep or not user:
+            p.error("--auth-file must hold one line user:password")
+        args.credentials = (user, password)
+    return args
+
+
+# --------------------------------------------------------------------------
+# Files
+
+def write_atomic(path, data, mode=0o644):
+    """Readers poll for these files, so they must never see a partial one:
+    write a hidden temporary file in the same directory, then rename."""
+    d, name = os.path.split(path)
+    tmp = os.path.join(d, f".{name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def remove_quietly(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class Transcript:
+    """DIR/log: one event per line, flushed at once so a test can read it
+    while the server runs (or after it was killed)."""
+
+    _control = re.compile(r"[\x00-\x1f\x7f]")
+
+    def __init__(self, path):
+        self.f = open(path, "w", encoding="utf-8")
+
+    def __call__(self, line):
+        # Keep one event per line even if a client sends control bytes.
+        line = self._control.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
+        self.f.write(line + "\n")
+        self.f.flush()
+
+
+class MailStore:
+    """DIR/mail/NNNN.eml + NNNN.json and the DIR/delivered counter."""
+
+    def __init__(self, dirpath):
+        self.dir = os.path.join(dirpath, "mail")
+        self.counter_path = os.path.join(dirpath, "delivered")
+        os.makedirs(self.dir, exist_ok=True)
+        # A reused DIR keeps its older messages; number after them rather
+        # than overwrite anything.
+        numbers = [int(n[:4]) for n in os.listdir(self.dir)
+                   if re.fullmatch(r"\d{4}\.(eml|json)", n)]
+        self.next = max(numbers, default=0) + 1
+        self.delivered = 0
+        write_atomic(self.counter_path, b"0\n")
+
+    def store(self, body, meta):
+        n = self.next
+        self.next += 1
+        base = os.path.join(self.dir, f"{n:04d}")
+        # .eml before .json: a reader that sees the .json may rely on the .eml.
+        write_atomic(base + ".eml", body)
+        write_atomic(base + ".json",
+                     (json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+                     .encode("utf-8"))
+        self.delivered += 1
+        write_atomic(self.counter_path, f"{self.delivered}\n".encode())
+        return n
+
+
+# --------------------------------------------------------------------------
+# Certificates
+
+def _name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _cert(subject, key, issuer, issuer_key, not_before, not_after,
+          ca=False, dns=(), ips=()):
+    """One X.509 certificate with the extensions OpenSSL's strict checks
+    expect, so a verification failure is only ever the one we intend."""
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(
+        issuer_key.public_key())
+    b = (x509.CertificateBuilder()
+         .subject_name(_name(subject))
+         .issuer_name(_name(issuer))
+         .public_key(key.public_key())
+         .serial_number(x509.random_serial_number())
+         .not_valid_before(not_before)
+         .not_valid_after(not_after)
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=None),
+                        critical=True)
+         .add_extension(ski, critical=False)
+         .add_extension(aki, critical=False))
+    if ca:
+        b = b.add_extension(x509.KeyUsage(
+            digital_signature=True, content_commitment=False,
+            key_encipherment=False, data_encipherment=False,
+            key_agreement=False, key_cert_sign=True, crl_sign=True,
+            encipher_only=False, decipher_only=False), critical=True)
+    else:
+        b = b.add_extension(x509.KeyUsage(
+            digital_signature=True, content_commitment=False,
+            key_encipherment=False, data_encipherment=False,
+            key_agreement=False, key_cert_sign=False, crl_sign=False,
+            encipher_only=False, decipher_only=False), critical=True)
+        b = b.add_extension(x509.ExtendedKeyUsage(
+            [ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        sans = [x509.DNSName(d) for d in dns] + \
+               [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+        b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return b.sign(issuer_key, hashes.SHA256())
+
+
+def make_certificates(dirpath, kind):
+    """Write ca.pem, server.pem, server.key and fingerprint; return the
+    paths of the server certificate and key.  Fresh keys every run: nothing
+    here is worth protecting beyond the run."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    hour, day = datetime.timedelta(hours=1), datetime.timedelta(days=1)
+    local_dns, local_ips = ["localhost"], ["127.0.0.1", "::1"]
+
+    # EC P-256 keys: generated in milliseconds, understood by every client.
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _cert("docmail test CA", ca_key, "docmail test CA", ca_key,
+               now - day, now + 30 * day, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+
+    if kind == "good":
+        cert = _cert("localhost", key, "docmail test CA", ca_key,
+                     now - hour, now + 30 * day, dns=local_dns, ips=local_ips)
+    elif kind == "wrongname":
+        cert = _cert("wrong.example.test", key, "docmail test CA", ca_key,
+                     now - hour, now + 30 * day, dns=["wrong.example.test"])
+    elif kind == "expired":
+        cert = _cert("localhost", key, "docmail test CA", ca_key,
+                     now - 60 * day, now - day, dns=local_dns, ips=local_ips)
+    elif kind == "selfsigned":
+        cert = _cert("localhost", key, "localhost", key,
+                     now - hour, now + 30 * day, dns=local_dns, ips=local_ips)
+    elif kind == "untrusted":
+        # Issued by a second CA that the client is never told about; only
+        # the leaf is served, so the client reports an unknown issuer.
+        other_key = ec.generate_private_key(ec.SECP256R1())
+        cert = _cert("localhost", key, "docmail untrusted CA", other_key,
+                     now - hour, now + 30 * day, dns=local_dns, ips=local_ips)
+    else:
+        raise ValueError(kind)
+
+    pem = serialization.Encoding.PEM
+    write_atomic(os.path.join(dirpath, "ca.pem"), ca.public_bytes(pem))
+    cert_path = os.path.join(dirpath, "server.pem")
+    key_path = os.path.join(dirpath, "server.key")
+    write_atomic(cert_path, cert.public_bytes(pem))
+    write_atomic(key_path, key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()), mode=0o600)
+    digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER))
+    fp = ":".join(f"{b:02X}" for b in digest.digest())
+    write_atomic(os.path.join(dirpath, "fingerprint"),
+                 f"sha256:{fp}\n".encode())
+    return cert_path, key_path
+
+
+# --------------------------------------------------------------------------
+# One SMTP session
+
+class Closed(Exception):
+    """The session is over (client gone, or a fault ended it on purpose)."""
+
+
+class Session:
+    def __init__(self, server, reader, writer):
+        self.server = server
+        self.args = server.args
+        self.faults = server.args.faults
+        self.log = server.log
+        self.reader = reader
+        self.writer = writer
+        # The plain socket transport; kept because after TLS is started the
+        # writer only knows the TLS layer, and stall-data must stop the
+        # socket itself from being read.
+        self.raw_transport = writer.transport
+        self.buf = bytearray()     # bytes read from the stream, not yet used
+        self.tls = False
+        self.sni = None
+        self.helo = None
+        self.auth_user = None
+        self.reset_transaction()
+
+    def reset_transaction(self):
+        self.mail_from = None
+        self.rcpt_tos = []
+
+    # ---- wire helpers
+
+    async def _fill(self):
+        try:
+            data = await asyncio.wait_for(self.reader.read(65536), IDLE_TIMEOUT)
+        except asyncio.TimeoutError:
+            await self.reply("421 4.4.2 localhost Error: timeout exceeded")
+            raise Closed()
+        if not data:
+            raise Closed()
+        self.buf += data
+
+    async def readline(self):
+        """One line, terminator included.  LF alone also ends a command
+        line (as postfix accepts); DATA is parsed separately and strictly."""
+        while True:
+            i = self.buf.find(b"\n")
+            if i >= 0:
+                line = bytes(self.buf[:i + 1])
+                del self.buf[:i + 1]
+                return line
+            if len(self.buf) > MAX_LINE:
+                await self.reply("500 5.5.2 Error: line too long")
+                raise Closed()
+            await self._fill()
+
+    async def send_raw(self, data):
+        if "trickle" in self.faults:
+            # Sleep between bytes, not after the last: after a 220 to
+            # STARTTLS the TLS layer must take over before anything else runs.
+            for i in range(len(data)):
+                if i:
+                    await asyncio.sleep(1)
+                self.writer.write(data[i:i + 1])
+                await self.writer.drain()
+        else:
+            self.writer.write(data)
+            await self.writer.drain()
+
+    async def reply(self, *lines):
+        """Send a reply; several lines make a multi-line reply (each given
+        as "CODE text", the separators are filled in here).  The transcript
+        gets the first line as it goes on the wire."""
+        out = [line[:3] + ("-" if i < len(lines) - 1 else " ") + line[4:]
+               for i, line in enumerate(lines)]
+        self.log(out[0])
+        await self.send_raw(("\r\n".join(out) + "\r\n").encode("utf-8"))
+
+    async def discard_until_eof(self):
+        """Hold the connection and never answer, not even with a timeout
+        reply (--lifetime bounds it); log each line the client sends."""
+        while True:
+            data = await self.reader.read(65536)
+            if not data:
+                raise Closed()
+            self.buf += data
+            *lines, rest = self.buf.split(b"\n")
+            for line in lines:
+                self.log_client(line)
+            self.buf = bytearray(rest[-MAX_LINE:])
+
+    def log_client(self, line):
+        text = line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+        words = text.split(None, 2)
+        if words and words[0].upper() == "AUTH":
+            # The mechanism is no secret; an initial response is.
+            text = " ".join(words[:2] + ["[redacted]"])
+        self.log(text)
+
+    def close(self):
+        if not self.writer.is_closing():
+            self.writer.close()
+
+    # ---- TLS
+
+    async def start_tls(self):
+        """Handshake as server; False (already logged) when it failed."""
+        try:
+            await self.writer.start_tls(self.server.ssl_context,
+                                        ssl_handshake_timeout=30)
+        except (OSError, asyncio.TimeoutError) as e:
+            reason = getattr(e, "reason", None) or str(e) or type(e).__name__
+            self.log(f"tls-fail {reason}")
+            return False
+        obj = self.writer.get_extra_info("ssl_object")
+        self.sni = self.server.sni_names.pop(obj, None)
+        self.tls = True
+        self.log(f"tls {obj.version()} {obj.cipher()[0]}")
+        return True
+
+    # ---- session
+
+    async def run(self):
+        self.log("connect")
+        try:
+            if self.args.mode == "ssl" and not await self.start_tls():
+                return
+            await self.greet()
+            while True:
+                line = await self.readline()
+                self.log_client(line)
+                await self.command(line.rstrip(b"\r\n"))
+        except Closed:
+            pass
+        except OSError as e:            # reset, broken pipe, TLS alerts
+            self.log(f"connection-error {type(e).__name__}")
+        except Exception as e:
+            # A bug here must show in the transcript a test reads, not only
+            # on stderr.
+            self.log(f"internal-error {type(e).__name__}: {e}")
+            raise
+        finally:
+            self.close()
+            self.log("disconnect")
+
+    async def greet(self):
+        if self.faults.greeting_delay:
+            await asyncio.sleep(self.faults.greeting_delay)
+        if "no-greeting" in self.faults:
+            self.log("fault no-greeting")
+            await self.discard_until_eof()
+        if "garbage" in self.faults:
+            self.log("HTTP/1.1 400 Bad Request")
+            await self.send_raw(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+            raise Closed()
+        if "greeting-421" in self.faults:
+            await self.reply("421 4.3.2 Service not available, try later")
+            raise Closed()
+        await self.reply(f"220 {HOSTNAME} ESMTP docmail test server")
+
+    # Properties of the current state that several commands consult.
+
+    @property
+    def tls_required(self):
+        # With STARTTLS withheld or failing, a real server takes plaintext;
+        # doing the same lets a test see a client that wrongly carries on.
+        return (self.args.mode == "starttls" and not self.tls
+                and not self.args.tls_optional
+                and "no-starttls" not in self.faults
+                and "starttls-454" not in self.faults)
+
+    @property
+    def offers_starttls(self):
+        return (self.args.mode == "starttls" and not self.tls
+                and "no-starttls" not in self.faults)
+
+    @property
+    def offers_auth(self):
+        # Like postfix with smtpd_tls_auth_only: no AUTH before TLS when
+        # TLS is required.
+        return (self.args.credentials is not None
+                and "no-auth" not in self.faults and not self.tls_required)
+
+    async def command(self, line):
+        # backslashreplace: whatever a client sends must stay printable
+        # and encodable into the .json.
+        text = line.decode("utf-8", "backslashreplace")
+        verb, _, arg = text.partition(" ")
+        handler = getattr(self, "smtp_" + verb.upper(), None)
+        if not verb:
+            await self.reply("500 5.5.2 Error: bad syntax")
+        elif handler is None:
+            await self.reply("502 5.5.2 Error: command not recognized")
+        else:
+            await handler(arg.strip())
+
+    async def smtp_EHLO(self, arg):
+        if not arg:
+            return await self.reply("501 5.5.4 Syntax: EHLO hostname")
+        self.helo = arg
+        self.reset_transaction()
+        lines = [f"250 {HOSTNAME}", "250 PIPELINING"]
+        if self.args.size is not None:
+            lines.append(f"250 SIZE {self.args.size}")
+        lines += ["250 8BITMIME", "250 ENHANCEDSTATUSCODES", "250 SMTPUTF8"]
+        if self.offers_starttls:
+            lines.append("250 STARTTLS")
+        if self.offers_auth:
+            lines.append("250 AUTH PLAIN LOGIN CRAM-MD5")
+        await self.reply(*lines)
+
+    async def smtp_HELO(self, arg):
+        if not arg:
+            return await self.reply("501 5.5.4 Syntax: HELO hostname")
+        self.helo = arg
+        self.reset_transaction()
+        await self.reply(f"250 {HOSTNAME}")
+
+    async def smtp_NOOP(self, arg):
+        await self.reply("250 2.0.0 Ok")
+
+    async def smtp_RSET(self, arg):
+        self.reset_transaction()
+        await self.reply("250 2.0.0 Ok")
+
+    async def smtp_VRFY(self, arg):
+        await self.reply("252 2.0.0 Cannot VRFY user")
+
+    async def smtp_QUIT(self, arg):
+        await self.reply("221 2.0.0 Bye")
+        raise Closed()
+
+    async def smtp_STARTTLS(self, arg):
+        if self.args.mode != "starttls" or "no-starttls" in self.faults:
+            return await self.reply("502 5.5.1 Error: command not implemented")
+        if self.tls:
+            return await self.reply("554 5.5.1 Error: TLS already active")
+        if arg:
+            return await self.reply("501 5.5.4 Syntax: STARTTLS")
+        if "starttls-454" in self.faults:
+            return await self.reply(
+                "454 4.7.0 TLS not available due to temporary reason")
+        if self.buf:
+            # Plaintext pipelined after STARTTLS must not be taken as if
+            # it came through TLS (the CVE-2011-0411 class of bug).
+            self.log("starttls-pipelined-data-discarded")
+            self.buf.clear()
+        await self.reply("220 2.0.0 Ready to start TLS")
+        if not await self.start_tls():
+            raise Closed()
+        # RFC 3207: forget everything learnt before TLS.
+        self.helo = None
+        self.auth_user = None
+        self.reset_transaction()
+
+    # ---- AUTH
+
+    async def smtp_AUTH(self, arg):
+        self.log("tls-at-auth " + ("yes" if self.tls else "no"))
+        if self.args.credentials is None or "no-auth" in self.faults:
+            return await self.reply("503 5.5.1 Error: authentication not enabled")
+        if self.tls_required:
+            return await self.reply("530 5.7.0 Must issue a STARTTLS command first")
+        if self.helo is None:
+            return await self.reply("503 5.5.1 Error: send HELO/EHLO first")
+        if self.auth_user is not None:
+            return await self.reply("503 5.5.1 Error: already authenticated")
+        if self.mail_from is not None:
+            return await self.reply("503 5.5.1 Error: MAIL transaction in progress")
+        mech, _, initial = arg.partition(" ")
+        mech = mech.upper()
+        method = {"PLAIN": self.auth_plain, "LOGIN": self.auth_login,
+                  "CRAM-MD5": self.auth_cram_md5}.get(mech)
+        if method is None:
+            return await self.reply("504 5.5.4 Unrecognized authentication type")
+        if mech == "CRAM-MD5" and initial:
+            return await self.reply("501 5.5.4 Syntax error in parameters")
+        try:
+            user, ok = await method(initial.strip())
+        except AuthAbort as e:
+            self.log("auth-fail")
+            return await self.reply(str(e))
+        for fault, text in AUTH_FAULT_REPLIES.items():
+            if fault in self.faults:
+                self.log("auth-fail")
+                return await self.reply(text)
+        if ok:
+            self.auth_user = user
+            self.log(f"auth-ok {user}")
+            await self.reply("235 2.7.0 Authentication successful")
+        else:
+            self.log("auth-fail")
+            await self.reply("535 5.7.8 Authentication credentials invalid")
+
+    async def challenge(self, prompt):
+        """Send a 334 and return the client's decoded answer."""
+        await self.reply(f"334 {base64.b64encode(prompt).decode()}"
+                         if prompt else "334 ")
+        line = (await self.readline()).rstrip(b"\r\n")
+        self.log("[redacted]")
+        return self.decode_response(line)
+
+    def decode_response(self, data):
+        if data == b"*":
+            raise AuthAbort("501 5.7.0 Authentication aborted")
+        if data == b"=":
+            return b""
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise AuthAbort("501 5.5.2 Cannot decode response")
+
+    def check_password(self, user, password):
+        want_user, want_password = self.args.credentials
+        return (hmac.compare_digest(user.encode(), want_user.encode()) and
+                hmac.compare_digest(password, want_password.encode()))
+
+    async def auth_plain(self, initial):
+        data = (self.decode_response(initial.encode()) if initial
+                else await self.challenge(b""))
+        parts = data.split(b"\0")
+        if len(parts) != 3:
+            raise AuthAbort("501 5.5.2 Invalid AUTH PLAIN response")
+        authzid, user, password = parts
+        user = user.decode("utf-8", "replace")
+        ok = (authzid in (b"", user.encode())) and self.check_password(user, password)
+        return user, ok
+
+    async def auth_login(self, initial):
+        user = (self.decode_response(initial.encode()) if initial
+                else await self.challenge(b"Username:"))
+        password = await self.challenge(b"Password:")
+        user = user.decode("utf-8", "replace")
+        return user, self.check_password(user, password)
+
+    async def auth_cram_md5(self, initial):
+        nonce = f"<{secrets.randbelow(10**10)}.{int(time.time())}@{HOSTNAME}>"
+        answer = await self.challenge(nonce.encode())
+        user, _, digest = answer.decode("utf-8", "replace").rpartition(" ")
+        want_user, want_password = self.args.credentials
+        want = hmac.new(want_password.encode(), nonce.encode(),
+                        hashlib.md5).hexdigest()
+        ok = (hmac.compare_digest(user.encode(), want_user.encode()) and
+              hmac.compare_digest(digest.lower().encode(), want.encode()))
+        return user, ok
+
+    # ---- mail transaction
+
+    async def transaction_allowed(self, what):
+        """Checks shared by MAIL/RCPT/DATA; False after replying."""
+        if self.helo is None:
+            await self.reply("503 5.5.1 Error: send HELO/EHLO first")
+        elif self.tls_required:
+            if what == "MAIL":
+                self.log("mail-before-tls")
+            await self.reply("530 5.7.0 Must issue a STARTTLS command first")
+        elif self.args.credentials is not None and self.auth_user is None:
+            if what == "MAIL":
+                self.log("mail-before-auth")
+            await self.reply("530 5.7.0 Authentication required")
+        else:
+            return True
+        return False
+
+    async def smtp_MAIL(self, arg):
+        if not await self.transaction_allowed("MAIL"):
+            return
+        if self.mail_from is not None:
+            return await self.reply("503 5.5.1 Error: nested MAIL command")
+        m = re.fullmatch(r"(?i)FROM:\s*<([^<>]*)>(?:\s+(.*))?", arg)
+        if not m:
+            return await self.reply("501 5.5.4 Syntax: MAIL FROM:<address>")
+        if "mail-553" in self.faults:
+            return await self.reply(
+                "553 5.7.1 Sender address rejected: not owned by user")
+        for param in (m.group(2) or "").split():
+            key, _, value = param.partition("=")
+            key = key.upper()
+            if key == "SIZE":
+                if not value.isdigit():
+                    return await self.reply("501 5.5.4 Bad SIZE parameter")
+                if self.args.size is not None and int(value) > self.args.size:
+                    return await self.reply(
+                        "552 5.3.4 Message size exceeds fixed limit")
+            elif key == "BODY" and value.upper() in ("7BIT", "8BITMIME"):
+                pass
+            elif key in ("SMTPUTF8", "AUTH"):
+                pass
+            else:
+                return await self.reply(f"555 5.5.4 Unsupported option: {param}")
+        self.mail_from = m.group(1)
+        await self.reply("250 2.1.0 Ok")
+
+    async def smtp_RCPT(self, arg):
+        if not await self.transaction_allowed("RCPT"):
+            return
+        if self.mail_from is None:
+            return await self.reply("503 5.5.1 Error: need MAIL command")
+        m = re.fullmatch(r"(?i)TO:\s*<([^<>]+)>(?:\s+(.*))?", arg)
+        if not m:
+            return await self.reply("501 5.5.4 Syntax: RCPT TO:<address>")
+        if m.group(2):
+            return await self.reply(
+                f"555 5.5.4 Unsupported option: {m.group(2).split()[0]}")
+        addr = m.group(1)
+        if addr.lower() in self.faults.rcpt_550:
+            return await self.reply(f"550 5.1.1 <{addr}>: Recipient address "
+                                    "rejected: User unknown")
+        if addr.lower() in self.faults.rcpt_451:
+            return await self.reply(f"451 4.7.1 <{addr}>: Recipient address "
+                                    "rejected: Try again later")
+        self.rcpt_tos.append(addr)
+        await self.reply("250 2.1.5 Ok")
+
+    async def smtp_DATA(self, arg):
+        if not await self.transaction_allowed("DATA"):
+            return
+        if arg:
+            return await self.reply("501 5.5.4 Syntax: DATA")
+        if self.mail_from is None:
+            return await self.reply("503 5.5.1 Error: need MAIL command")
+        if not self.rcpt_tos:
+            return await self.reply("503 5.5.1 Error: need RCPT command")
+        await self.reply("354 End data with <CR><LF>.<CR><LF>")
+
+        if "stall-data" in self.faults:
+            self.log("fault stall-data")
+            self.writer.transport.pause_reading()
+            self.raw_transport.pause_reading()
+            await asyncio.Event().wait()        # until the server shuts down
+
+        body = await self.read_data()
+
+        if "drop-after-dot" in self.faults:
+            self.log("fault drop-after-dot")
+            raise Closed()
+        if "silent-after-dot" in self.faults:
+            self.log("fault silent-after-dot")
+            await self.discard_until_eof()
+        for fault, text in (("data-451", "451 4.3.0 Error: queue file write error"),
+                            ("data-554", "554 5.7.1 Message rejected as spam")):
+            if fault in self.faults:
+                self.reset_transaction()
+                return await self.reply(text)
+        if self.args.size is not None and len(body) > self.args.size:
+            self.reset_transaction()
+            return await self.reply("552 5.3.4 Message size exceeds fixed limit")
+
+        queue_id = secrets.token_hex(5).upper()
+        self.server.store.store(body, {
+            "mail_from": self.mail_from,
+            "rcpt_tos": self.rcpt_tos,
+            "tls": self.tls,
+            "sni": self.sni,
+            "auth_user": self.auth_user,
+            "size": len(body),
+            "queue_id": queue_id,
+            "helo": self.helo,
+        })
+        self.reset_transaction()
+        await self.reply(f"250 2.0.0 Ok: queued as {queue_id}")
+
+    async def read_data(self):
+        """The message up to CRLF.CRLF, un-dot-stuffed, CRLFs kept.
+
+        Only CRLF ends a line here (RFC 5321 4.1.1.4): a bare LF followed
+        by "." neither ends the message nor is un-stuffed, so a client that
+        sends bare LFs shows up in the stored bytes instead of being fixed."""
+        raw, self.buf = self.buf, bytearray()
+        scan = 0
+        while True:
+            if raw[:3] == b".\r\n":             # empty message
+                end, rest = 0, raw[3:]
+                break
+            i = raw.find(b"\r\n.\r\n", scan)
+            if i >= 0:
+                end, rest = i + 2, raw[i + 5:]
+                break
+            if "drop-mid-data" in self.faults and len(raw) >= 1000:
+                self.log("fault drop-mid-data")
+                raise Closed()
+            scan = max(0, len(raw) - 4)
+            try:
+                data = await asyncio.wait_for(self.reader.read(65536),
+                                              IDLE_TIMEOUT)
+            except asyncio.TimeoutError:
+                raise Closed()
+            if not data:
+                raise Closed()
+            raw += data
+        if "drop-mid-data" in self.faults:
+            # The whole message fitted in under ~1000 bytes: still drop.
+            self.log("fault drop-mid-data")
+            raise Closed()
+        self.buf = bytearray(rest)             # pipelined commands after the dot
+        body = bytes(raw[:end])
+        # A leading dot on any line is removed (RFC 5321 4.5.2); the
+        # terminator is gone already, so every "\r\n." is a stuffed line.
+        if body.startswith(b"."):
+            body = body[1:]
+        return body.replace(b"\r\n.", b"\r\n")
+
+
+class AuthAbort(Exception):
+    """AUTH ended with a syntax-level reply (cancel, bad base64)."""
+
+
+
+# --------------------------------------------------------------------------
+# The server
+
+class Server:
+    def __init__(self, args, cert_path, key_path):
+        self.args = args
+        self.log = Transcript(os.path.join(args.dir, "log"))
+        self.store = MailStore(args.dir)
+        # SNI arrives in a callback during the handshake, before the session
+        # can see the TLS object; park it here keyed by that object.
+        self.sni_names = weakref.WeakKeyDictionary()
+        self.sessions = set()
+        self.stop = None
+        self.ssl_context = None
+        if args.mode != "plain":
+            self.ssl_context = self.make_ssl_context(cert_path, key_path)
+
+    def make_ssl_context(self, cert_path, key_path):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.args.tls_max == "1.2":
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(cert_path, key_path)
+        ctx.sni_callback = self.on_sni
+        return ctx
+
+    def on_sni(self, sslobj, name, ctx):
+        # OpenSSL calls this for every ClientHello, with None when the
+        # client sent no server name (as it must for an IP literal).
+        self.log(f"sni {name if name else '-'}")
+        self.sni_names[sslobj] = name
+        return None
+
+    async def handle(self, reader, writer):
+        task = asyncio.current_task()
+        self.sessions.add(task)
+        try:
+            await Session(self, reader, writer).run()
+        finally:
+            self.sessions.discard(task)
+            if self.args.once:
+                self.stop.set()
+
+    def listening_socket(self):
+        host = self.args.host
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if "stall-data" in self.args.faults:
+            # A small receive buffer, inherited by accepted sockets, makes a
+            # client's writes block after kilobytes rather than megabytes
+            # once the server stops reading.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            # On loopback the MSS is ~64 KB and Linux sizes the client's send
+            # buffer from the peer's MSS (about 20 segments): megabytes would
+            # vanish into it.  An Ethernet-sized MSS keeps that to ~50 KB.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1460)
+        sock.bind((host, self.args.port))
+        sock.listen(64)
+        sock.setblocking(False)
+        return sock
+
+    async def serve(self):
+        loop = asyncio.get_running_loop()
+        self.stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop.set)
+        sock = self.listening_socket()
+        server = await asyncio.start_server(self.handle, sock=sock)
+        port = sock.getsockname()[1]
+        port_path = os.path.join(self.args.dir, "port")
+        write_atomic(port_path, f"{port}\n".encode())
+        print(f"smtpd.py: listening on {self.args.host} port {port} "
+              f"({self.args.mode})", file=sys.stderr, flush=True)
+        try:
+            await asyncio.wait_for(self.stop.wait(), self.args.lifetime)
+        except asyncio.TimeoutError:
+            print("smtpd.py: lifetime over, exiting", file=sys.stderr)
+        finally:
+            remove_quietly(port_path)
+            server.close()
+            for task in list(self.sessions):
+                task.cancel()
+            await asyncio.gather(*self.sessions, return_exceptions=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.makedirs(args.dir, exist_ok=True)
+    pid_path = os.path.join(args.dir, "pid")
+    # A port file left by a killed earlier run would send pollers to a
+    # dead port.
+    remove_quietly(os.path.join(args.dir, "port"))
+    write_atomic(pid_path, f"{os.getpid()}\n".encode())
+    try:
+        cert_path, key_path = make_certificates(args.dir, args.cert)
+        asyncio.run(Server(args, cert_path, key_path).serve())
+    except OSError as e:
+        print(f"smtpd.py: {e}", file=sys.stderr)
+        return 1
+    finally:
+        remove_quietly(pid_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
