@@ -1,0 +1,112 @@
+/*
+ * main.c - docmail's entry point: global options, then one command
+ *
+ * The only place that turns an error value into an exit code.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sysexits.h>
+
+#include "cli.h"
+
+static const struct cmd_entry *const commands[] = {
+	&cmd_send_entry,
+	&cmd_test_entry,
+	&cmd_outbox_entry,
+};
+
+/* Commands of the contract that this version does not have yet. */
+static const char *const later[] = { "settings" };
+
+static void
+no_core_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	/* A core file would hold the password in clear. */
+	(void)setrlimit(RLIMIT_CORE, &rl);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli cli = { NULL, NULL, "docmail", "" };
+	struct dm_err err;
+	const char *name;
+	size_t i;
+	int c;
+
+	no_core_dumps();
+	/* A server or relay that goes away must be an error, not a signal. */
+	(void)signal(SIGPIPE, SIG_IGN);
+	(void)setlocale(LC_ALL, "");
+	dm_err_clear(&err);
+
+	/* "+": stop at the command, whose options are its own. */
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			cli.config_path = optarg;
+			break;
+		case 'p':
+			cli.profile = optarg;
+			break;
+		case 'h':
+			cli_usage(stdout);
+			return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+		case 'V':
+			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+		default:
+			cli_usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	name = argc > 0 ? argv[0] : NULL;
+	if (name != NULL) {
+		for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+			if (strcmp(name, commands[i]->name) != 0)
+				continue;
+			optind = 0;	/* glibc: reinitialise for the command */
+			if (commands[i]->exec(&cli, argc, argv, &err) == 0)
+				return EX_OK;
+			cli_print_error(&err);
+			if (cli.note[0] != '\0')
+				fprintf(stderr, "docmail: %s\n", cli.note);
+			return cli_exitcode(&err);
+		}
+		for (i = 0; i < sizeof later / sizeof later[0]; i++) {
+			if (strcmp(name, later[i]) != 0)
+				continue;
+			dm_err_set(&err, DM_EUSAGE,
+			    "command '%s' is not available in docmail %s yet",
+			    name, PACKAGE_VERSION);
+			dm_err_hint(&err, "preview a message with 'docmail send --dry-run'; see docmail(1), BUGS");
+			cli_print_error(&err);
+			return cli_exitcode(&err);
+		}
+	}
+	/* No command, or documents: the interactive screens. */
+	dm_err_set(&err, DM_EUSAGE,
+	    "the interactive screens are not available in docmail %s yet",
+	    PACKAGE_VERSION);
+	dm_err_hint(&err, "preview a message with 'docmail send --dry-run --to ADDRESS FILE'; see docmail(1), BUGS");
+	cli_print_error(&err);
+	return cli_exitcode(&err);
+}

@@ -1,0 +1,102 @@
+/*
+ * output.c - what the command line prints besides the message itself
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <docmail/buf.h>
+
+#include "cli.h"
+
+/* Prints prefix + s + newline with every control character escaped. */
+static void
+print_line(const char *prefix, const char *s)
+{
+	struct dm_buf b;
+	struct dm_err err;
+
+	dm_buf_init(&b, 0);
+	if (dm_buf_add_printable(&b, s, strlen(s), &err) == 0)
+		fprintf(stderr, "%s%s\n", prefix, dm_buf_str(&b));
+	else
+		fprintf(stderr, "%s(message could not be shown)\n", prefix);
+	dm_buf_release(&b);
+}
+
+void
+cli_print_error(const struct dm_err *err)
+{
+	print_line("docmail: ", err->msg[0] != '\0' ? err->msg :
+	    "unknown error");
+	if (err->hint[0] != '\0')
+		print_line("hint: ", err->hint);
+}
+
+void
+cli_warn(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	print_line("docmail: warning: ", msg);
+}
+
+void
+cli_usage(FILE *fp)
+{
+	fputs(
+"usage: docmail [--config FILE] [--profile NAME] [FILE...]\n"
+"       docmail [--config FILE] [--profile NAME] settings\n"
+"       docmail [--config FILE] [--profile NAME] test [--verbose]\n"
+"       docmail [--config FILE] [--profile NAME] send [--to ADDRS] [--cc ADDRS]\n"
+"               [--bcc ADDRS] [--from ADDR] [--reply-to ADDRS] [--subject TEXT]\n"
+"               [--body TEXT | --body-file FILE] [--template NAME]\n"
+"               [--set KEY=VALUE]... [--yes] [--dry-run] [--verbose] [FILE...]\n"
+"       docmail [--config FILE] [--profile NAME] outbox [--retry [--force] [ID]]\n"
+"       docmail --help | --version\n", fp);
+}
+
+FILE *
+cli_tty_open(void)
+{
+	return fopen("/dev/tty", "r+e");
+}
+
+int
+cli_tty_ask(FILE *tty, const char *question)
+{
+	char answer[16];
+	int yes = 0;
+
+	fprintf(tty, "%s [y/N] ", question);
+	fflush(tty);
+	if (fgets(answer, sizeof answer, tty) != NULL &&
+	    (answer[0] == 'y' || answer[0] == 'Y'))
+		yes = 1;
+	fclose(tty);
+	return yes;
+}
+
+int
+cli_load_profile(struct cli *cli, struct dm_config *cfg,
+    const struct dm_profile **p, struct dm_err *err)
+{
+	char *path;
+	int r;
+
+	if ((path = dm_config_default_path(cli->config_path, err)) == NULL)
+		return -1;
+	r = dm_config_load(cfg, path, err);
+	free(path);
+	if (r == -1)
+		return -1;
+	return (*p = dm_config_profile(cfg, cli->profile, err)) == NULL ?
+	    -1 : 0;
+}

@@ -1,0 +1,281 @@
+/*
+ * compose.c - apply docmail's rules to turn options into a message
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <docmail/compose.h>
+
+void
+dm_compose_init(struct dm_compose *c)
+{
+	memset(c, 0, sizeof *c);
+	dm_addrlist_init(&c->to);
+	dm_addrlist_init(&c->cc);
+	dm_addrlist_init(&c->bcc);
+	dm_addrlist_init(&c->reply_to);
+	dm_addrlist_init(&c->rcpt);
+}
+
+void
+dm_compose_release(struct dm_compose *c)
+{
+	dm_mime_free(c->mime);
+	free(c->sender);
+	dm_addr_release(&c->from);
+	dm_addrlist_release(&c->to);
+	dm_addrlist_release(&c->cc);
+	dm_addrlist_release(&c->bcc);
+	dm_addrlist_release(&c->reply_to);
+	dm_addrlist_release(&c->rcpt);
+	free(c->subject);
+	free(c->body);
+	free(c->template_id);
+	dm_compose_init(c);
+}
+
+/* Parses an option's address list; what names the option in messages. */
+static int
+parse_opt(struct dm_addrlist *l, const char *s, const char *what,
+    struct dm_err *err)
+{
+	if (s == NULL)
+		return 0;
+	if (dm_addr_parse_list(l, s, err) == -1)
+		return dm_err_prefix(err, "%s", what);
+	/* Given but empty: the user meant to name someone. */
+	return dm_addr_require_nonempty(l, what, err);
+}
+
+static int
+add_all(struct dm_addrlist *dst, const struct dm_addrlist *src,
+    struct dm_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++) {
+		if (dm_addrlist_contains(dst, src->v[i].mailbox))
+			continue;
+		if (dst->n == dst->cap) {
+			size_t ncap = dst->cap == 0 ? 8 : dst->cap * 2;
+			struct dm_addr *v;
+
+			v = realloc(dst->v, ncap * sizeof *v);
+			if (v == NULL)
+				return dm_err_set(err, DM_ENOMEM,
+				    "out of memory");
+			dst->v = v;
+			dst->cap = ncap;
+		}
+		if (dm_addr_copy(&dst->v[dst->n], &src->v[i], err) == -1)
+			return -1;
+		dst->n++;
+	}
+	return 0;
+}
+
+static int
+set_from(struct dm_compose *c, const struct dm_profile *p,
+    const struct dm_compose_opts *o, struct dm_err *err)
+{
+	struct dm_addr given = { NULL, NULL };
+	int r = -1;
+
+	if ((c->sender = dm_strdup(p->email, err)) == NULL)
+		return -1;
+	if (o->reply_to != NULL &&
+	    parse_opt(&c->reply_to, o->reply_to, "--reply-to", err) == -1)
+		return -1;
+	if (o->from != NULL && o->from[0] != '\0') {
+		if (dm_addr_parse_one(&given, o->from, err) == -1)
+			return dm_err_prefix(err, "--from");
+		if (p->allow_from_override) {
+			c->from = given;
+			given.name = given.mailbox = NULL;
+			c->from_foreign = strcasecmp(
+			    dm_addr_domain(c->from.mailbox),
+			    dm_addr_domain(p->email)) != 0;
+			return 0;
+		}
+		/*
+		 * The profile forbids other From addresses (DMARC would fail
+		 * them); replies still reach the address the user typed.
+		 */
+		if (!dm_addrlist_contains(&c->reply_to, given.mailbox)) {
+			struct dm_addrlist one = { &given, 1, 1 };
+
+			if (add_all(&c->reply_to, &one, err) == -1)
+				goto out;
+		}
+		c->from_moved = 1;
+	}
+	if ((c->from.mailbox = dm_strdup(p->email, err)) == NULL)
+		goto out;
+	if (p->name != NULL && p->name[0] != '\0' &&
+	    (c->from.name = dm_strdup(p->name, err)) == NULL)
+		goto out;
+	r = 0;
+out:
+	dm_addr_release(&given);
+	return r;
+}
+
+/* Picks the template: --template, else the sidecar's, else "default". */
+static int
+pick_template(const struct dm_config *cfg, const struct dm_compose_opts *o,
+    const char *sidecar_tmpl, const char *sidecar_path,
+    const struct dm_template **out, struct dm_err *err)
+{
+	*out = NULL;
+	if (o->template_id != NULL) {
+		if ((*out = dm_config_template(cfg, o->template_id)) == NULL) {
+			dm_err_set(err, DM_EUSAGE,
+			    "unknown template '%s'", o->template_id);
+			return dm_err_hint(err,
+			    "add a [template %s] section to '%s'",
+			    o->template_id, cfg->path ? cfg->path : "the config");
+		}
+		return 0;
+	}
+	if (sidecar_tmpl != NULL) {
+		if ((*out = dm_config_template(cfg, sidecar_tmpl)) == NULL) {
+			dm_err_set(err, DM_EDATA,
+			    "'%s' names template '%s', which the config does not have",
+			    sidecar_path, sidecar_tmpl);
+			return dm_err_hint(err,
+			    "add a [template %s] section to '%s'",
+			    sidecar_tmpl, cfg->path ? cfg->path : "the config");
+		}
+		return 0;
+	}
+	*out = dm_config_template(cfg, "default");
+	return 0;
+}
+
+static int
+fill_vars(struct dm_vars *vars, const struct dm_profile *p,
+    const struct dm_compose_opts *o, char **sidecar_tmpl,
+    char **sidecar_path, struct dm_err *err)
+{
+	size_t i;
+
+	if (o->vars != NULL) {
+		for (i = 0; i < o->vars->n; i++)
+			if (dm_vars_add(vars, o->vars->v[i].name,
+			    o->vars->v[i].value, o->vars->v[i].source,
+			    err) == -1)
+				return -1;
+	}
+	if (o->nfiles > 0 && dm_sidecar_load(o->files[0], vars, sidecar_tmpl,
+	    sidecar_path, err) == -1)
+		return -1;
+	if (p->name != NULL && p->name[0] != '\0' &&
+	    dm_vars_add(vars, "sender.name", p->name, "profile", err) == -1)
+		return -1;
+	if (dm_vars_add(vars, "sender.email", p->email, "profile", err) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+expand(const char *tmpl, const struct dm_vars *vars, const char *what,
+    char **out, struct dm_err *err)
+{
+	struct dm_buf b;
+
+	dm_buf_init(&b, 0);
+	if (dm_tmpl_expand(tmpl, vars, what, &b, err) == -1) {
+		dm_buf_release(&b);
+		return -1;
+	}
+	if ((*out = dm_buf_detach(&b)) == NULL)
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int
+build_mime(struct dm_compose *c, const struct dm_compose_opts *o,
+    struct dm_err *err)
+{
+	size_t i;
+
+	if ((c->mime = dm_mime_new(err)) == NULL)
+		return -1;
+	if (dm_mime_set_from(c->mime, &c->from, err) == -1 ||
+	    dm_mime_add_addrs(c->mime, DM_HDR_TO, &c->to, err) == -1 ||
+	    dm_mime_add_addrs(c->mime, DM_HDR_CC, &c->cc, err) == -1 ||
+	    dm_mime_add_addrs(c->mime, DM_HDR_REPLY_TO, &c->reply_to,
+	    err) == -1 ||
+	    dm_mime_set_subject(c->mime, c->subject, err) == -1 ||
+	    dm_mime_set_body(c->mime, c->body, strlen(c->body), err) == -1)
+		return -1;
+	if (o->date != 0)
+		dm_mime_set_date(c->mime, o->date);
+	if (o->message_id != NULL &&
+	    dm_mime_set_message_id(c->mime, o->message_id, err) == -1)
+		return -1;
+	for (i = 0; i < o->nfiles; i++)
+		if (dm_mime_add_file(c->mime, o->files[i], NULL, err) == -1)
+			return -1;
+	return dm_mime_finish(c->mime, err);
+}
+
+int
+dm_compose_build(struct dm_compose *c, const struct dm_config *cfg,
+    const struct dm_profile *p, const struct dm_compose_opts *o,
+    struct dm_err *err)
+{
+	struct dm_vars vars;
+	const struct dm_template *t;
+	char *sidecar_tmpl = NULL, *sidecar_path = NULL;
+	const char *subject, *body;
+	int r = -1;
+
+	dm_vars_init(&vars);
+	if (parse_opt(&c->to, o->to, "--to", err) == -1 ||
+	    parse_opt(&c->cc, o->cc, "--cc", err) == -1 ||
+	    parse_opt(&c->bcc, o->bcc, "--bcc", err) == -1)
+		goto out;
+	if (add_all(&c->rcpt, &c->to, err) == -1 ||
+	    add_all(&c->rcpt, &c->cc, err) == -1 ||
+	    add_all(&c->rcpt, &c->bcc, err) == -1)
+		goto out;
+	if (c->rcpt.n == 0) {
+		dm_err_set(err, DM_EUSAGE, "no recipient");
+		dm_err_hint(err, "give at least one address with --to, --cc or --bcc");
+		goto out;
+	}
+	if (set_from(c, p, o, err) == -1)
+		goto out;
+	if (fill_vars(&vars, p, o, &sidecar_tmpl, &sidecar_path, err) == -1)
+		goto out;
+	if (pick_template(cfg, o, sidecar_tmpl, sidecar_path, &t, err) == -1)
+		goto out;
+	if (t != NULL && (c->template_id = dm_strdup(t->id, err)) == NULL)
+		goto out;
+	subject = o->subject != NULL ? o->subject :
+	    t != NULL ? t->subject : NULL;
+	body = o->body != NULL ? o->body : t != NULL ? t->body : NULL;
+	if (subject == NULL) {
+		dm_err_set(err, DM_EUSAGE, "no subject");
+		dm_err_hint(err, "give --subject TEXT, or --template NAME with a subject in the config");
+		goto out;
+	}
+	if (expand(subject, &vars, "subject", &c->subject, err) == -1 ||
+	    expand(body != NULL ? body : "", &vars, "body", &c->body,
+	    err) == -1)
+		goto out;
+	if (build_mime(c, o, err) == -1)
+		goto out;
+	r = 0;
+out:
+	free(sidecar_tmpl);
+	free(sidecar_path);
+	dm_vars_release(&vars);
+	return r;
+}

@@ -1,0 +1,148 @@
+# lib.sh - TAP helpers for the script tests; source it, then call plan.
+#
+# The tests run the real binary ($DOCMAIL) in a private directory ($T)
+# that is removed on exit, with HOME and the XDG directories inside it,
+# so no user configuration is ever read or written.
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${PYTHON3:=/usr/bin/python3}"
+DOCMAIL=$top_builddir/src/docmail
+SAMPLES=$top_srcdir/samples
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/docmail-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" \
+    XDG_DATA_HOME="$T/home/.local/share" XDG_STATE_HOME="$T/home/.local/state"
+mkdir -p "$HOME"
+unset SOURCE_DATE_EPOCH DOCMAIL_MESSAGE_ID
+
+tap_n=0
+tap_failed=0
+
+plan() { echo "1..$1"; }
+
+ok() {	# ok CONDITION-EXIT-STATUS DESCRIPTION
+	tap_n=$((tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $tap_n - $2"
+	else
+		echo "not ok $tap_n - $2"
+		tap_failed=$((tap_failed + 1))
+	fi
+}
+
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+# run CMD...: runs it, keeping stdout in $T/out, stderr in $T/err and
+# the exit status in $rc.
+run() {
+	rc=0
+	"$@" >"$T/out" 2>"$T/err" || rc=$?
+}
+
+# is_rc WANT DESCRIPTION: checks $rc from the last run.
+is_rc() {
+	if [ "$rc" -eq "$1" ]; then
+		ok 0 "$2"
+	else
+		ok 1 "$2"
+		diag "exit status $rc, want $1" "stderr:" "$(head -c 2000 "$T/err")"
+	fi
+}
+
+# has FILE PATTERN DESCRIPTION: FILE has a line matching the fixed string.
+has() {
+	if grep -qF -- "$2" "$1"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		diag "'$2' not found in:" "$(head -c 2000 "$1")"
+	fi
+}
+
+# hasnt FILE PATTERN DESCRIPTION
+hasnt() {
+	if grep -qF -- "$2" "$1"; then
+		ok 1 "$3"
+		diag "'$2' unexpectedly found in:" "$(grep -F -- "$2" "$1" | head -5)"
+	else
+		ok 0 "$3"
+	fi
+}
+
+done_testing() {
+	if [ "$tap_failed" -ne 0 ]; then
+		exit 1
+	fi
+	exit 0
+}
+
+# --- loopback SMTP servers (tests/smtpd.py) -------------------------
+
+SERVERS=
+
+# start_server NAME ARGS...: starts a server with its files in $T/NAME,
+# waits until it listens and sets $PORT.  Stopped at exit.
+start_server() {
+	_name=$1
+	shift
+	mkdir -p "$T/$_name"
+	"$PYTHON3" "$top_srcdir/tests/smtpd.py" --dir "$T/$_name" \
+	    --lifetime 300 "$@" >"$T/$_name/stderr" 2>&1 &
+	SERVERS="$SERVERS $!"
+	_i=0
+	while [ ! -s "$T/$_name/port" ]; do
+		_i=$((_i + 1))
+		if [ $_i -gt 200 ]; then
+			echo "Bail out! test server '$_name' did not start"
+			cat "$T/$_name/stderr" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	PORT=$(cat "$T/$_name/port")
+}
+
+stop_servers() {
+	for _p in $SERVERS; do
+		kill "$_p" 2>/dev/null
+	done
+	for _p in $SERVERS; do
+		wait "$_p" 2>/dev/null
+	done
+	SERVERS=
+}
+trap 'stop_servers; rm -rf "$T"' EXIT
+
+# profile FILE SERVER PORT SECURITY [KEY=VALUE...]: writes a 0600 config
+# for the demo account anna with the password in $PASSWORD, trusting
+# SERVER's CA.  KEY=VALUE replaces a key (an empty VALUE removes it) or
+# adds one.
+PASSWORD='Pa55-w0rd!x'
+profile() {
+	_f=$1 _srv=$2 _port=$3 _sec=$4
+	shift 4
+	{
+		echo "[profile default]"
+		for _kv in "name=Anna Muster" "email=anna@example.test" \
+		    "host=localhost" "port=$_port" "security=$_sec" "user=anna" \
+		    "password=$PASSWORD" "ca_file=$T/$_srv/ca.pem" "timeout=3" \
+		    "$@"; do
+			echo "$_kv"
+		done
+	} | awk -F= '
+		NR == 1 { print; next }
+		{ k = $1; v = substr($0, length(k) + 2)
+		  if (!(k in val)) order[++n] = k
+		  val[k] = v }
+		END { for (i = 1; i <= n; i++)
+			if (val[order[i]] != "") print order[i] " = " val[order[i]] }
+	' >"$_f"
+	chmod 600 "$_f"
+}
+
+# delivered NAME: how many messages server NAME accepted.
+delivered() {
+	ls "$T/$1/mail/" 2>/dev/null | grep -c '\.json$'
+}

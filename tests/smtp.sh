@@ -1,0 +1,345 @@
+#!/bin/sh
+# smtp.sh - "docmail test" and "docmail send" against real SMTP servers
+# on loopback (tests/smtpd.py): TLS modes, verification, AUTH, faults,
+# the outbox, and what must never leak.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+plan 115
+
+printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
+# the sample without its sidecar, which names a template these configs lack
+cp "$SAMPLES/invoice-2026-001.pdf" "$T/invoice.pdf"
+pdf=$T/invoice.pdf
+cfg=$T/cfg.ini
+dm() { run "$DOCMAIL" --config "$cfg" "$@"; }
+# no line of the server's log may be a MAIL/RCPT/AUTH command
+no_cmd() {	# no_cmd SERVER VERB DESCRIPTION
+	if grep -q "^$2" "$T/$1/log"; then
+		ok 1 "$3"
+		diag "$(grep "^$2" "$T/$1/log" | head -3)"
+	else
+		ok 0 "$3"
+	fi
+}
+
+# --- the three security modes succeed
+start_server tls --mode starttls --auth-file "$T/auth"
+tls_port=$PORT
+profile "$cfg" tls "$PORT" starttls
+dm test
+is_rc 0 "test passes over STARTTLS"
+has "$T/out" "test passed" "and says so"
+has "$T/out" "TLSv1." "the TLS version is shown"
+has "$T/out" "docmail test CA" "the certificate's issuer is shown"
+has "$T/tls/log" "sni localhost" "the server saw SNI for the configured name"
+has "$T/tls/log" "tls-at-auth yes" "AUTH happened inside TLS"
+has "$T/tls/log" "RSET" "the sender check ends with RSET"
+[ "$(delivered tls)" -eq 0 ]; ok $? "test sends nothing"
+
+start_server ssl --mode ssl --auth-file "$T/auth"
+ssl_port=$PORT
+profile "$cfg" ssl "$PORT" ssl
+dm test
+is_rc 0 "test passes over implicit TLS (ssl)"
+has "$T/ssl/log" "sni localhost" "SNI is sent over implicit TLS too"
+
+start_server plain --mode plain --auth-file "$T/auth"
+plain_port=$PORT
+profile "$cfg" plain "$PORT" none
+dm test
+is_rc 0 "test passes without TLS to loopback (security = none)"
+
+# IP literal: verified against the certificate's IP address, no SNI.
+profile "$cfg" tls "$tls_port" starttls
+sed -i 's/^host = .*/host = 127.0.0.1/' "$cfg"
+: >"$T/tls/log"
+dm test
+is_rc 0 "an IP literal host is verified against the certificate's IP SAN"
+has "$T/tls/log" "sni -" "and no SNI is sent for an IP literal"
+
+# --- authentication failures: exit 77, the hint, nothing after AUTH
+profile "$cfg" tls "$tls_port" starttls "password=wrong"
+: >"$T/tls/log"
+dm test
+is_rc 77 "a wrong password is exit 77"
+has "$T/err" "535" "the server's code is shown"
+has "$T/err" "app password" "the hint names app passwords"
+no_cmd tls "MAIL" "no MAIL after a failed AUTH"
+n=$(grep -c '^AUTH' "$T/tls/log")
+[ "$n" -eq 1 ]; ok $? "exactly one login attempt, not one per mechanism (got $n)"
+
+start_server a534 --mode starttls --auth-file "$T/auth" --fault auth-534
+profile "$cfg" a534 "$PORT" starttls
+dm test
+is_rc 77 "534 5.7.9 is exit 77"
+has "$T/err" "application-specific password" "with the app-password hint"
+start_server a139 --mode starttls --auth-file "$T/auth" --fault auth-139
+profile "$cfg" a139 "$PORT" starttls
+dm test
+is_rc 77 "535 5.7.139 is exit 77"
+has "$T/err" "switched off" "with the SMTP-AUTH-disabled hint"
+start_server noauth --mode starttls --auth-file "$T/auth" --fault no-auth
+profile "$cfg" noauth "$PORT" starttls
+dm test
+is_rc 77 "credentials but no AUTH offered is exit 77"
+no_cmd noauth "MAIL" "and MAIL is not sent"
+
+long=$(printf '%0300d' 0)
+profile "$cfg" tls "$tls_port" starttls "password=$long"
+: >"$T/tls/log"
+dm test
+is_rc 78 "a password over 255 bytes is refused before connecting"
+[ ! -s "$T/tls/log" ]; ok $? "the server saw no connection"
+
+# --- certificates: exit 77 with the reason, no credentials sent
+for c in wrongname selfsigned expired untrusted; do
+	start_server "cert-$c" --mode starttls --auth-file "$T/auth" --cert "$c"
+	profile "$cfg" "cert-$c" "$PORT" starttls
+	dm test
+	is_rc 77 "certificate '$c' is rejected with exit 77"
+	no_cmd "cert-$c" "AUTH" "no credentials were sent to the '$c' server"
+	eval "err_$c=\$(cat \"\$T/err\")"
+done
+echo "$err_wrongname" | grep -q "other names: DNS:wrong.example.test"
+ok $? "a name mismatch lists the certificate's names"
+echo "$err_selfsigned" | grep -q "self-signed"
+ok $? "a self-signed certificate is named so"
+echo "$err_selfsigned" | grep -q "tls_fingerprint = sha256:"
+ok $? "with the fingerprint to pin it"
+echo "$err_expired" | grep -q "expired on"
+ok $? "an expired certificate gives its date"
+echo "$err_untrusted" | grep -q "unknown authority"
+ok $? "an unknown issuer is named so"
+# ca_file is what made "good" work: without it the test CA is unknown.
+profile "$cfg" tls "$tls_port" starttls "ca_file="
+dm test
+is_rc 77 "without ca_file the test CA is not trusted"
+# A pin trusts exactly that certificate.
+fp=$(cat "$T/cert-selfsigned/fingerprint")
+profile "$cfg" cert-selfsigned "$(cat "$T/cert-selfsigned/port")" starttls \
+    "tls_fingerprint=$fp"
+dm test
+is_rc 0 "a pinned self-signed certificate is accepted"
+profile "$cfg" tls "$tls_port" starttls \
+    "tls_fingerprint=sha256:$(echo "$fp" | cut -d: -f2- | tr 'A-F0-9' '0-9A-F')"
+dm test
+is_rc 77 "a valid chain with another fingerprint is rejected"
+has "$T/err" "does not match tls_fingerprint" "saying the pin does not match"
+
+# --- STARTTLS: required, never skipped
+start_server nostls --mode starttls --auth-file "$T/auth" --fault no-starttls
+profile "$cfg" nostls "$PORT" starttls
+dm test
+is_rc 77 "a server without STARTTLS is refused (exit 77)"
+has "$T/err" "does not offer STARTTLS" "saying so"
+no_cmd nostls "AUTH" "no AUTH in clear"
+no_cmd nostls "MAIL" "no MAIL in clear"
+start_server s454 --mode starttls --auth-file "$T/auth" --fault starttls-454
+profile "$cfg" s454 "$PORT" starttls
+dm test
+is_rc 75 "STARTTLS answered with 454 is a temporary failure"
+no_cmd s454 "AUTH" "and nothing follows in clear"
+
+# --- wrong security for the port, both ways
+profile "$cfg" tls "$tls_port" ssl
+dm test
+is_rc 78 "ssl against a STARTTLS port is a configuration error"
+has "$T/err" "port 465 uses security = ssl, 587 uses starttls" "with the port hint"
+profile "$cfg" ssl "$ssl_port" starttls
+dm test
+is_rc 78 "starttls against an implicit-TLS port is a configuration error"
+has "$T/err" "expects TLS from the first byte" "recognised, not a bare timeout"
+has "$T/err" "port 465 uses security = ssl, 587 uses starttls" "with the port hint"
+
+# --- connection faults
+profile "$cfg" tls 1 starttls
+dm test
+is_rc 75 "connection refused is exit 75"
+has "$T/err" "check host and port" "with the host/port hint"
+start_server g421 --mode starttls --fault greeting-421
+profile "$cfg" g421 "$PORT" starttls
+dm test
+is_rc 75 "a 421 greeting is exit 75"
+has "$T/err" "421" "showing the server's reply"
+start_server garbage --mode starttls --fault garbage
+profile "$cfg" garbage "$PORT" starttls
+dm test
+is_rc 76 "a server that speaks no SMTP is exit 76"
+start_server silent --mode starttls --fault no-greeting
+profile "$cfg" silent "$PORT" starttls "timeout=2"
+t0=$(date +%s)
+dm test
+t1=$(date +%s)
+is_rc 75 "no greeting is a timeout, exit 75"
+[ $((t1 - t0)) -lt 10 ]; ok $? "and ends after the timeout, not later ($((t1 - t0)) s)"
+start_server s553 --mode starttls --auth-file "$T/auth" --fault mail-553
+profile "$cfg" s553 "$PORT" starttls
+dm test
+is_rc 69 "a refused sender is exit 69"
+has "$T/err" "refused the sender" "named as the sender check"
+
+# --- the transcript hides credentials
+profile "$cfg" tls "$tls_port" starttls
+dm test --verbose
+is_rc 0 "test --verbose passes"
+has "$T/err" "AUTH PLAIN [redacted]" "the transcript shows AUTH redacted"
+b64=$(printf '\0anna\0%s' "$PASSWORD" | base64)
+if grep -qF -e "$PASSWORD" -e "$b64" "$T/out" "$T/err"; then r=1; else r=0; fi
+ok $r "neither the password nor its base64 appears in the output"
+
+# --- sending
+export SOURCE_DATE_EPOCH=1790000000
+profile "$cfg" tls "$tls_port" starttls
+DOCMAIL_MESSAGE_ID=m1@example.test dm send --dry-run --to 'Kunde <k@x.test>' \
+    --cc c@x.test --bcc 'Hidden <h@hidden.test>' --subject 'Rechnung für Sie' \
+    --body "$(printf 'Text\n.\n..\nend')" "$pdf"
+cp "$T/out" "$T/dry.eml"
+DOCMAIL_MESSAGE_ID=m1@example.test dm send --yes --to 'Kunde <k@x.test>' \
+    --cc c@x.test --bcc 'Hidden <h@hidden.test>' --subject 'Rechnung für Sie' \
+    --body "$(printf 'Text\n.\n..\nend')" "$pdf"
+is_rc 0 "send --yes over STARTTLS succeeds"
+has "$T/out" "queued as" "the server's receipt (queue id) is shown"
+has "$T/out" "ok       h@hidden.test" "each recipient is reported"
+[ "$(delivered tls)" -eq 1 ]; ok $? "the server received one message"
+eml=$(ls "$T/tls/mail/"*.eml | head -1)
+cmp -s "$eml" "$T/dry.eml"; ok $? "the received bytes equal the dry-run output (dot-stuffing undone exactly)"
+json=$(ls "$T/tls/mail/"*.json | head -1)
+has "$json" '"h@hidden.test"' "Bcc is an envelope recipient"
+hasnt "$eml" "hidden.test" "and appears nowhere in the message"
+has "$json" '"mail_from": "anna@example.test"' "the envelope sender is the profile's"
+has "$T/home/.local/state/docmail/sent.log" "m1@example.test" "the sent log has the message"
+[ -z "$(ls "$T/home/.local/share/docmail/outbox/new/")" ]; ok $? "the outbox is empty after success"
+
+# implicit TLS and plain as well
+profile "$cfg" ssl "$ssl_port" ssl
+dm send --yes --to k@x.test --subject S --body B
+is_rc 0 "send over implicit TLS"
+profile "$cfg" plain "$plain_port" none
+dm send --yes --to k@x.test --subject S --body B
+is_rc 0 "send without TLS to loopback"
+
+# sent_maildir keeps a copy with the Bcc line
+profile "$cfg" tls "$tls_port" starttls "sent_maildir=$T/Sent"
+dm send --yes --to k@x.test --bcc b@x.test --subject Copy --body B
+is_rc 0 "send with sent_maildir"
+copy=$(ls "$T/Sent/new/"* 2>/dev/null | head -1)
+[ -n "$copy" ] && grep -q '^Bcc: b@x.test' "$copy"
+ok $? "the sent copy holds the Bcc line"
+
+# one of three recipients refused
+start_server r550 --mode starttls --auth-file "$T/auth" --fault rcpt-550:bad@x.test
+profile "$cfg" r550 "$PORT" starttls
+dm send --yes --to 'a@x.test, bad@x.test' --cc c@x.test --subject S --body B
+is_rc 69 "a refused recipient makes the exit status 69"
+has "$T/out" "refused  bad@x.test: 550" "the refused recipient is reported with the reply"
+has "$T/out" "ok       a@x.test" "the others are reported ok"
+[ "$(delivered r550)" -eq 1 ]; ok $? "the others received it"
+has "$(ls "$T/r550/mail/"*.json)" '"c@x.test"' "including the Cc recipient"
+dm outbox
+has "$T/out" "bad@x.test" "the outbox keeps the message for the refused recipient only"
+hasnt "$T/out" "a@x.test," "not for those who got it"
+
+# 451 after the data: kept, retried exactly once
+rm -rf "$T/home/.local/share/docmail/outbox"
+start_server d451 --mode starttls --auth-file "$T/auth" --fault data-451
+profile "$cfg" d451 "$PORT" starttls
+dm send --yes --to a@x.test --subject Retry --body B "$pdf"
+is_rc 75 "451 after the data is exit 75"
+has "$T/err" "kept in the outbox" "the message says where it is"
+dm outbox
+is_rc 0 "outbox lists"
+has "$T/out" "Retry" "the waiting message is listed with its subject"
+has "$T/out" "451" "and its last error"
+profile "$cfg" tls "$tls_port" starttls
+before=$(delivered tls)
+dm outbox --retry
+is_rc 0 "outbox --retry sends it"
+[ "$(delivered tls)" -eq $((before + 1)) ]; ok $? "delivered exactly once"
+dm outbox --retry
+[ "$(delivered tls)" -eq $((before + 1)) ]; ok $? "a second retry sends nothing"
+has "$T/out" "empty" "the outbox is empty"
+
+# dropped mid-data: surely not delivered (a large message, so that the
+# final dot cannot have left docmail before the server hung up)
+head -c 3000000 /dev/urandom >"$T/big.bin"
+start_server drop --mode starttls --auth-file "$T/auth" --fault drop-mid-data
+profile "$cfg" drop "$PORT" starttls
+dm send --yes --to a@x.test --subject Dropped --body B "$T/big.bin"
+is_rc 75 "a connection dropped during the data is exit 75"
+dm outbox
+has "$T/out" "waiting" "the item is waiting, not 'may have been delivered'"
+rm -rf "$T/home/.local/share/docmail/outbox"
+
+# no reply after the final dot: may have been delivered
+start_server sad --mode starttls --auth-file "$T/auth" --fault silent-after-dot
+profile "$cfg" sad "$PORT" starttls "timeout=2"
+dm send --yes --to a@x.test --subject Maybe --body B
+is_rc 75 "no reply to the final dot is exit 75"
+has "$T/err" "may have been delivered" "the user is told it may have arrived"
+profile "$cfg" tls "$tls_port" starttls
+before=$(delivered tls)
+run setsid -w "$DOCMAIL" --config "$cfg" outbox --retry
+is_rc 75 "retry without a terminal skips it"
+[ "$(delivered tls)" -eq "$before" ]; ok $? "and does not send it again"
+dm outbox --retry --force
+is_rc 0 "--force sends it"
+[ "$(delivered tls)" -eq $((before + 1)) ]; ok $? "once"
+
+# SIZE: refused before the upload
+start_server small --mode starttls --auth-file "$T/auth" --size 1000
+profile "$cfg" small "$PORT" starttls
+dm send --yes --to a@x.test --subject Big --body B "$pdf"
+is_rc 69 "a message over the server's SIZE is exit 69"
+has "$T/err" "at most 1000" "naming the limit"
+no_cmd small "DATA" "nothing was uploaded"
+rm -rf "$T/home/.local/share/docmail/outbox"
+
+# a server that stops reading: the watchdog ends it
+start_server stall --mode starttls --auth-file "$T/auth" --fault stall-data
+profile "$cfg" stall "$PORT" starttls "timeout=2"
+t0=$(date +%s)
+dm send --yes --to a@x.test --subject Stall --body B "$T/big.bin"
+t1=$(date +%s)
+is_rc 75 "a stalled upload is exit 75"
+[ $((t1 - t0)) -lt 15 ]; ok $? "ended by the watchdog ($((t1 - t0)) s), not hanging"
+rm -rf "$T/home/.local/share/docmail/outbox"
+
+# confirmation
+run setsid -w "$DOCMAIL" --config "$cfg" send --to a@x.test --subject S --body B
+is_rc 64 "send without --yes and without a terminal refuses"
+
+# From on another domain is warned about
+profile "$cfg" tls "$tls_port" starttls
+dm send --yes --to a@x.test --from 'Office <office@other.test>' --subject S --body B
+is_rc 0 "send with a foreign From"
+has "$T/err" "DMARC" "warns about DMARC"
+json=$(ls -t "$T/tls/mail/"*.json | head -1)
+has "$json" '"mail_from": "anna@example.test"' "bounces still go to the profile's address"
+
+# the password is in no file but the config, and not in the process
+start_server slow --mode starttls --auth-file "$T/auth" --fault trickle
+profile "$cfg" slow "$PORT" starttls "timeout=10"
+"$DOCMAIL" --config "$cfg" send --yes --to a@x.test --subject S --body B \
+    >"$T/slow.out" 2>&1 &
+pid=$!
+sleep 2
+leak=0
+for p in $pid $(pgrep -P $pid); do
+	for f in cmdline environ; do
+		if tr '\0' '\n' <"/proc/$p/$f" 2>/dev/null | grep -qF "$PASSWORD"; then
+			leak=1
+		fi
+	done
+done
+ok $leak "the password is not in /proc/PID/cmdline or environ while sending"
+kill $pid 2>/dev/null
+wait $pid 2>/dev/null
+if grep -rlF "$PASSWORD" "$T" 2>/dev/null | grep -v -e '\.ini$' -e "$T/auth$" \
+    >"$T/leaks"; then
+	ok 1 "the password is in no file but the config"
+	diag "$(cat "$T/leaks")"
+else
+	ok 0 "the password is in no file but the config"
+fi
+
+done_testing
