@@ -4,7 +4,7 @@
 # the outbox, and what must never leak.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 115
+plan 125
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # the sample without its sidecar, which names a template these configs lack
@@ -238,6 +238,13 @@ has "$(ls "$T/r550/mail/"*.json)" '"c@x.test"' "including the Cc recipient"
 dm outbox
 has "$T/out" "bad@x.test" "the outbox keeps the message for the refused recipient only"
 hasnt "$T/out" "a@x.test," "not for those who got it"
+profile "$cfg" tls "$tls_port" starttls
+before=$(delivered tls)
+dm outbox --retry
+is_rc 0 "the retry (now to a server that takes bad@x.test) succeeds"
+json=$(ls -t "$T/tls/mail/"*.json | head -1)
+[ "$(delivered tls)" -eq $((before + 1)) ] && [ "$(rcpts "$json")" = bad@x.test ]
+ok $? "and goes only to the recipient that did not get it"
 
 # 451 after the data: kept, retried exactly once
 rm -rf "$T/home/.local/share/docmail/outbox"
@@ -316,6 +323,37 @@ has "$T/err" "DMARC" "warns about DMARC"
 json=$(ls -t "$T/tls/mail/"*.json | head -1)
 has "$json" '"mail_from": "anna@example.test"' "bounces still go to the profile's address"
 
+# Ctrl-C while sending: nothing delivered, the message stays waiting
+start_server slowint --mode starttls --auth-file "$T/auth" --fault trickle
+profile "$cfg" slowint "$PORT" starttls "timeout=20"
+"$DOCMAIL" --config "$cfg" send --yes --to a@x.test --subject Interrupted \
+    --body B >"$T/int.out" 2>"$T/int.err" &
+pid=$!
+sleep 1
+kill -INT $pid
+rc=0
+wait $pid || rc=$?
+cp "$T/int.err" "$T/err"
+is_rc 75 "Ctrl-C while sending is exit 75"
+has "$T/err" "cancelled" "saying it was cancelled"
+dm outbox
+has "$T/out" "Interrupted" "the message is in the outbox"
+has "$T/out" "waiting" "as surely not delivered"
+rm -rf "$T/home/.local/share/docmail/outbox"
+
+# 530 "must issue STARTTLS first": the hint says to use TLS
+profile "$cfg" tls "$tls_port" none "user=" "password="
+dm send --yes --to a@x.test --subject S --body B
+is_rc 77 "530 5.7.0 at MAIL is exit 77"
+has "$T/err" "encryption first" "with the hint to use starttls or ssl"
+rm -rf "$T/home/.local/share/docmail/outbox"
+
+# IPv6 loopback, verified against the certificate's ::1
+start_server v6 --host ::1 --mode ssl --auth-file "$T/auth"
+profile "$cfg" v6 "$PORT" ssl "host=::1"
+dm test
+is_rc 0 "a server on ::1 is reached and verified"
+
 # the password is in no file but the config, and not in the process
 start_server slow --mode starttls --auth-file "$T/auth" --fault trickle
 profile "$cfg" slow "$PORT" starttls "timeout=10"
@@ -332,6 +370,9 @@ for p in $pid $(pgrep -P $pid); do
 	done
 done
 ok $leak "the password is not in /proc/PID/cmdline or environ while sending"
+# libESMTP's plaintext side is a socketpair: no port another user could reach
+if ss -ltnpH 2>/dev/null | grep -q "pid=$pid,"; then r=1; else r=0; fi
+ok $r "docmail listens on no TCP port while sending"
 kill $pid 2>/dev/null
 wait $pid 2>/dev/null
 if grep -rlF "$PASSWORD" "$T" 2>/dev/null | grep -v -e '\.ini$' -e "$T/auth$" \

@@ -214,7 +214,7 @@ main(void)
 	char longpw[300];
 
 	signal(SIGPIPE, SIG_IGN);
-	plan(42);
+	plan(45);
 
 	/* Reply lines. */
 	is_int(reply_code("250 ok\r\n", 8), 250, "reply code of a final line");
@@ -321,5 +321,42 @@ main(void)
 	is_int(err.code, DM_EREJECT, "as DM_EREJECT");
 	is_int(mail.maybe_delivered, 0, "and surely not delivered");
 
+	/*
+	 * A listener whose backlog is full drops new connections silently,
+	 * as a firewall would: the connect deadline must end the attempt.
+	 */
+	{
+		struct sockaddr_in sa;
+		struct timespec t0;
+		int lfd, port, fill[4], i;
+
+		lfd = listen_any(&port);
+		(void)listen(lfd, 0);
+		memset(&sa, 0, sizeof sa);
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((unsigned short)port);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		for (i = 0; i < 4; i++) {
+			fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+			(void)connect(fill[i], (struct sockaddr *)&sa, sizeof sa);
+		}
+		usleep(100000);
+		memset(&p, 0, sizeof p);
+		p.host = "127.0.0.1";
+		p.port = port;
+		p.security = DM_SEC_NONE;
+		p.timeout = 1;
+		sess_now(&t0);
+		is_int(dm_smtp_test(&p, "a@example.test", NULL, &err), -1,
+		    "a connection that is never accepted fails");
+		ok(err.code == DM_ECONN && strstr(err.msg, "no answer") != NULL,
+		    "as a connect timeout: %s", err.msg);
+		ok(sess_ms_since(&t0) < 5000,
+		    "after the timeout, not the kernel's (%ld ms)",
+		    sess_ms_since(&t0));
+		for (i = 0; i < 4; i++)
+			close(fill[i]);
+		close(lfd);
+	}
 	return done_testing();
 }

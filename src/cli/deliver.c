@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,20 @@
 
 /* Below this, a progress line would only flicker. */
 #define PROGRESS_MIN	(256 * 1024)
+
+/*
+ * Ctrl-C or a TERM while sending asks the engine to stop: before the
+ * final dot nothing is delivered and the message stays in the outbox;
+ * after it, the item is marked "may have been delivered".
+ */
+static atomic_int cancel_flag;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&cancel_flag, 1);
+}
 
 struct deliver_out {
 	int	verbose;
@@ -107,6 +123,7 @@ cli_deliver(struct cli *cli, const struct dm_profile *p,
 	struct dm_smtp_rcpt *rcpt = NULL;
 	struct dm_stream st = { NULL, NULL, NULL };
 	struct dm_err uerr;
+	struct sigaction sa, old_int, old_term;
 	size_t i, left;
 	int r = -1;
 
@@ -129,7 +146,15 @@ cli_deliver(struct cli *cli, const struct dm_profile *p,
 	cli_params(p, pw, &sp);
 	sp.event = on_event;
 	sp.arg = &out;
+	sp.cancel = &cancel_flag;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, &old_int);
+	(void)sigaction(SIGTERM, &sa, &old_term);
 	r = dm_smtp_send(&sp, &mail, NULL, err);
+	(void)sigaction(SIGINT, &old_int, NULL);
+	(void)sigaction(SIGTERM, &old_term, NULL);
 	if (out.shown)
 		fputc('\n', stderr);
 	dm_outbox_stream_close(&st);

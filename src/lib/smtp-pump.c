@@ -384,7 +384,9 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		    "the server refused the sender '%s': server said: %d %s",
 		    s->mail != NULL ? s->mail->sender : s->p->user ? s->p->user : "",
 		    code, text);
-		if (code == 530)
+		if (code == 530 && strcasestr(text, "STARTTLS") != NULL)
+			fail(s, DM_EAUTH, code, msg, "the server wants encryption first: use security = starttls (port 587) or ssl (port 465)");
+		else if (code == 530)
 			fail(s, DM_EAUTH, code, msg, "the server requires a login: set user and password in the settings");
 		else if (code >= 500)
 			fail(s, DM_EREJECT, code, msg, "the account may not send as this address: use the address the account owns as email");
