@@ -170,8 +170,8 @@ send --to a@x.test --subject S --body B --body-file /dev/null
 is_rc 64 "--body with --body-file is a usage error"
 send --to a@x.test --subject S --set novalue
 is_rc 64 "--set without '=' is a usage error"
-run "$DOCMAIL" --config "$cfg" send --to a@x.test --subject S
-is_rc 64 "sending for real is refused until the SMTP engine exists"
+run setsid -w "$DOCMAIL" --config "$cfg" send --to a@x.test --subject S
+is_rc 64 "send without --yes and without a terminal is a usage error"
 printf 'Line one\nZeile zwei: Grüße\n' >"$T/body.txt"
 send --to a@x.test --subject S --body-file "$T/body.txt"
 is_rc 0 "--body-file reads the text"

@@ -22,7 +22,7 @@ tap_failed=0
 
 plan() { echo "1..$1"; }
 
-ok() {	# ok CONDITION-EXIT-STATUS DESCRIPTION
+ok() {	# ok STATUS DESCRIPTION; returns STATUS
 	tap_n=$((tap_n + 1))
 	if [ "$1" -eq 0 ]; then
 		echo "ok $tap_n - $2"
@@ -30,6 +30,7 @@ ok() {	# ok CONDITION-EXIT-STATUS DESCRIPTION
 		echo "not ok $tap_n - $2"
 		tap_failed=$((tap_failed + 1))
 	fi
+	return "$1"
 }
 
 diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
@@ -113,7 +114,7 @@ stop_servers() {
 	done
 	SERVERS=
 }
-trap 'stop_servers; rm -rf "$T"' EXIT
+trap 'term_stop 2>/dev/null; stop_servers; rm -rf "$T"' EXIT
 
 # profile FILE SERVER PORT SECURITY [KEY=VALUE...]: writes a 0600 config
 # for the demo account anna with the password in $PASSWORD, trusting
@@ -145,4 +146,44 @@ profile() {
 # delivered NAME: how many messages server NAME accepted.
 delivered() {
 	ls "$T/$1/mail/" 2>/dev/null | grep -c '\.json$'
+}
+
+# rcpts JSON: the envelope recipients the server stored, comma-separated.
+rcpts() {
+	"$PYTHON3" -c 'import json, sys
+print(",".join(json.load(open(sys.argv[1]))["rcpt_tos"]))' "$1"
+}
+
+# --- a real terminal: tmux on a private socket ------------------------
+
+TMUX_SOCK=
+tmux_n=0
+# term CMD: runs CMD (a shell string) in a new 80x24 tmux session, on a
+# socket of its own (a killed server may linger); when CMD ends,
+# "EXIT=<status>" is shown and the pane stays.
+term() {
+	term_stop
+	tmux_n=$((tmux_n + 1))
+	TMUX_SOCK=dm-$$-$tmux_n
+	tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -x 80 -y 24 \
+	    "$1; echo EXIT=\$?; sleep 600"
+}
+screen() { tmux -L "$TMUX_SOCK" capture-pane -p -S -100; }
+keys() { tmux -L "$TMUX_SOCK" send-keys "$@"; }
+# wait_for TEXT [SECONDS]: polls the screen for TEXT; returns 1 on timeout
+wait_for() {
+	_n=$(( ${2:-10} * 20 ))
+	while [ $_n -gt 0 ]; do
+		if screen | grep -qF -- "$1"; then
+			return 0
+		fi
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+	diag "timed out waiting for '$1'; the screen:" "$(screen)"
+	return 1
+}
+term_stop() {
+	[ -z "$TMUX_SOCK" ] || tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
+	TMUX_SOCK=
 }

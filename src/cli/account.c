@@ -39,8 +39,9 @@ prompt_password(const struct dm_profile *p, struct dm_secret *out,
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
+	/* Echo off before the prompt, so nothing typed early is shown. */
+	(void)tcsetattr(fd, TCSANOW, &quiet);
 	(void)dprintf(fd, "Password for %s at %s: ", p->user, p->host);
-	(void)tcsetattr(fd, TCSAFLUSH, &quiet);
 	for (;;) {
 		r = read(fd, &c, 1);
 		if (r == -1 && errno == EINTR)
@@ -50,7 +51,7 @@ prompt_password(const struct dm_profile *p, struct dm_secret *out,
 		if (n < sizeof line - 1)
 			line[n++] = c;
 	}
-	(void)tcsetattr(fd, TCSAFLUSH, &old);
+	(void)tcsetattr(fd, TCSANOW, &old);
 	(void)write(fd, "\n", 1);
 	close(fd);
 	if (n == 0) {
