@@ -1,0 +1,50 @@
+/*
+ * deliver.h - send one outbox item and settle it
+ *
+ * The shared tail of "send", "outbox --retry" and the TUI's send
+ * screen: the stored message goes out byte for byte; when the server
+ * accepted it, a sent-log line and the sent copy are written and the
+ * item leaves the outbox (or keeps only the recipients still to reach);
+ * otherwise the item records the attempt, the reason and whether it may
+ * already have been delivered.
+ */
+#ifndef DOCMAIL_DELIVER_H
+#define DOCMAIL_DELIVER_H
+
+#include <stddef.h>
+
+#include <docmail/err.h>
+#include <docmail/outbox.h>
+#include <docmail/profile.h>
+#include <docmail/smtp.h>
+
+#define DM_DELIVER_WARN_MAX	3
+
+struct dm_delivery {
+	struct dm_smtp_mail	 mail;		/* accepted, maybe_delivered, code, reply */
+	struct dm_smtp_rcpt	*rcpt;		/* one per recipient tried */
+	size_t			 nrcpt;
+	char			**mailbox;	/* owned copies behind rcpt[i].mailbox */
+	int			 removed;	/* the item left the outbox */
+	/* What went wrong after the server accepted (sent log, copy). */
+	char			 warn[DM_DELIVER_WARN_MAX][DM_ERR_MSG_MAX];
+	int			 nwarn;
+};
+
+void	dm_delivery_release(struct dm_delivery *);
+
+/*
+ * Sends item it with the connection parameters sp (host, TLS, login,
+ * event callback and cancel flag are the caller's); p supplies
+ * sent_maildir.  bcc, when not NULL, is written as a Bcc line into the
+ * sent copy.  d receives the results whatever the outcome and must be
+ * released.  it is updated (recipients, state, attempts, last error)
+ * to match the outbox.
+ * Errors: those of dm_smtp_send; DM_EIO / DM_ENOMEM when the item
+ *         cannot be read.
+ */
+int	dm_deliver(const struct dm_profile *p,
+	    const struct dm_smtp_params *sp, struct dm_outbox_item *it,
+	    const char *bcc, struct dm_delivery *d, struct dm_err *err);
+
+#endif /* DOCMAIL_DELIVER_H */

@@ -1,0 +1,126 @@
+/*
+ * deliver.c - send one outbox item and settle it
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <docmail/deliver.h>
+
+void
+dm_delivery_release(struct dm_delivery *d)
+{
+	size_t i;
+
+	for (i = 0; d->mailbox != NULL && i < d->nrcpt; i++)
+		free(d->mailbox[i]);
+	free(d->mailbox);
+	free(d->rcpt);
+	memset(d, 0, sizeof *d);
+}
+
+static void
+warn(struct dm_delivery *d, const char *what, const struct dm_err *e)
+{
+	char *w;
+
+	if (d->nwarn >= DM_DELIVER_WARN_MAX)
+		return;
+	/* Cut if need be: a warning's gist is at its start. */
+	w = d->warn[d->nwarn++];
+	dm_strlcpy(w, what, sizeof d->warn[0]);
+	dm_strlcpy(w + strlen(w), ": ", sizeof d->warn[0] - strlen(w));
+	dm_strlcpy(w + strlen(w), e->msg, sizeof d->warn[0] - strlen(w));
+}
+
+/* The accepted message: sent log, sent copy.  Failures only warn. */
+static void
+record_sent(const struct dm_profile *p, const struct dm_outbox_item *it,
+    const char *bcc, struct dm_delivery *d)
+{
+	struct dm_stream st = { NULL, NULL, NULL };
+	struct dm_err e;
+	const char **ok;
+	size_t i, n = 0;
+
+	if ((ok = calloc(d->nrcpt + 1, sizeof *ok)) != NULL) {
+		for (i = 0; i < d->nrcpt; i++)
+			if (d->rcpt[i].status == DM_RCPT_OK)
+				ok[n++] = d->rcpt[i].mailbox;
+		if (dm_sentlog_append(NULL, time(NULL), it->message_id,
+		    it->document, ok, n, d->mail.reply, &e) == -1)
+			warn(d, "the message was sent, but the sent log was not written", &e);
+		free(ok);
+	}
+	if (p->sent_maildir == NULL || p->sent_maildir[0] == '\0')
+		return;
+	if (dm_outbox_stream_open(it, &st, &e) == -1 ||
+	    dm_maildir_deliver(p->sent_maildir, bcc, &st, &e) == -1)
+		warn(d, "the message was sent, but no copy was kept in sent_maildir", &e);
+	dm_outbox_stream_close(&st);
+}
+
+int
+dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
+    struct dm_outbox_item *it, const char *bcc, struct dm_delivery *d,
+    struct dm_err *err)
+{
+	struct dm_stream st = { NULL, NULL, NULL };
+	struct dm_err e;
+	size_t i, left;
+	int r = -1;
+
+	memset(d, 0, sizeof *d);
+	if ((d->rcpt = calloc(it->nrcpt + 1, sizeof *d->rcpt)) == NULL ||
+	    (d->mailbox = calloc(it->nrcpt + 1, sizeof *d->mailbox)) == NULL)
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	d->nrcpt = it->nrcpt;
+	for (i = 0; i < it->nrcpt; i++) {
+		if ((d->mailbox[i] = strdup(it->rcpt[i])) == NULL)
+			return dm_err_set(err, DM_ENOMEM, "out of memory");
+		d->rcpt[i].mailbox = d->mailbox[i];
+	}
+	if (dm_outbox_stream_open(it, &st, err) == -1)
+		return -1;
+	d->mail.sender = it->sender;
+	d->mail.rcpt = d->rcpt;
+	d->mail.nrcpt = d->nrcpt;
+	d->mail.size = it->size;
+	d->mail.read = st.read;
+	d->mail.rewind = st.rewind;
+	d->mail.arg = st.arg;
+	r = dm_smtp_send(sp, &d->mail, NULL, err);
+	dm_outbox_stream_close(&st);
+
+	if (d->mail.accepted) {
+		record_sent(p, it, bcc, d);
+		/* Keep only the recipients that did not get it. */
+		for (i = left = 0; i < it->nrcpt; i++) {
+			if (d->rcpt[i].status == DM_RCPT_OK) {
+				free(it->rcpt[i]);
+				continue;
+			}
+			it->rcpt[left++] = it->rcpt[i];
+		}
+		it->nrcpt = left;
+		if (left == 0) {
+			if (dm_outbox_remove(it, &e) == -1)
+				warn(d, "sent, but it could not be removed from the outbox (a retry would send it again)", &e);
+			else
+				d->removed = 1;
+			return r;
+		}
+	}
+	it->attempts++;
+	it->state = d->mail.maybe_delivered ? DM_OB_MAYBE_SENT : DM_OB_QUEUED;
+	free(it->last_error);
+	it->last_error = strdup(r == -1 ? err->msg : "");
+	if (dm_outbox_update(it, &e) == -1)
+		warn(d, "the outbox item could not be updated", &e);
+	return r;
+}
