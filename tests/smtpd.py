@@ -911,7 +911,10 @@ class Server:
     def listening_socket(self):
         host = self.args.host
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio turns Nagle off only on sockets whose
+        # protocol says TCP, and Nagle with delayed ACKs stalls small
+        # replies by ~40 ms, which would distort every client's timings.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if "stall-data" in self.args.faults:
             # A small receive buffer, inherited by accepted sockets, makes a
