@@ -165,4 +165,20 @@ int	dm_profile_password(const struct dm_profile *, struct dm_secret *out,
 int	dm_sidecar_load(const char *docpath, struct dm_vars *vars,
 	    char **template, char **sidecar_path, struct dm_err *);
 
+/* What a provider preset fills in (data/providers.ini). */
+struct dm_preset {
+	char			host[256];
+	int			port;
+	enum dm_security	security;
+	char			note[256];	/* e.g. about app passwords */
+};
+
+/*
+ * Looks up the section [domain] of the preset file at path.
+ * Returns 1 and fills out when found, 0 when not.
+ * Errors: DM_ECONFIG (file missing or malformed).
+ */
+int	dm_preset_find(const char *path, const char *domain,
+	    struct dm_preset *out, struct dm_err *);
+
 #endif /* DOCMAIL_PROFILE_H */

@@ -10,10 +10,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <sysexits.h>
 
 #include "cli.h"
+#include "../tui/tui.h"
 
 static const struct cmd_entry *const commands[] = {
 	&cmd_send_entry,
@@ -21,8 +24,6 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_outbox_entry,
 };
 
-/* Commands of the contract that this version does not have yet. */
-static const char *const later[] = { "settings" };
 
 static void
 no_core_dumps(void)
@@ -91,16 +92,39 @@ main(int argc, char **argv)
 				fprintf(stderr, "docmail: %s\n", cli.note);
 			return cli_exitcode(&err);
 		}
-		for (i = 0; i < sizeof later / sizeof later[0]; i++) {
-			if (strcmp(name, later[i]) != 0)
-				continue;
-			dm_err_set(&err, DM_EUSAGE,
-			    "command '%s' is not available in docmail %s yet",
-			    name, PACKAGE_VERSION);
-			dm_err_hint(&err, "preview a message with 'docmail send --dry-run'; see docmail(1), BUGS");
+		if (strcmp(name, "settings") == 0) {
+			struct tui_opts to = { cli.config_path, cli.profile,
+			    NULL, 0, 1 };
+
+			if (argc > 1) {
+				dm_err_set(&err, DM_EUSAGE,
+				    "'settings' takes no arguments");
+				cli_print_error(&err);
+				return cli_exitcode(&err);
+			}
+			if (tui_main(&to, &err) == 0 && err.code == DM_EOK)
+				return EX_OK;
 			cli_print_error(&err);
 			return cli_exitcode(&err);
 		}
+	}
+	/* No command and no config yet: the first run opens the settings. */
+	if (name == NULL) {
+		struct tui_opts to = { cli.config_path, cli.profile, NULL, 0, 1 };
+		char *path = dm_config_default_path(cli.config_path, &err);
+
+		if (path == NULL) {
+			cli_print_error(&err);
+			return cli_exitcode(&err);
+		}
+		if (access(path, F_OK) != 0) {
+			free(path);
+			if (tui_main(&to, &err) == 0 && err.code == DM_EOK)
+				return EX_OK;
+			cli_print_error(&err);
+			return cli_exitcode(&err);
+		}
+		free(path);
 	}
 	/* No command, or documents: the interactive screens. */
 	dm_err_set(&err, DM_EUSAGE,

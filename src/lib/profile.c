@@ -2193,3 +2193,55 @@ out:
 	free(path);
 	return r;
 }
+
+/* --- provider presets ------------------------------------------------ */
+
+struct preset_ctx {
+	const char		*domain;
+	struct dm_preset	*out;
+	int			 found;
+};
+
+static int
+preset_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct preset_ctx *c = arg;
+	struct dm_preset *p = c->out;
+	long long v;
+
+	if (strcasecmp(section, c->domain) != 0)
+		return 1;
+	c->found = 1;
+	if (strcmp(name, "host") == 0)
+		dm_strlcpy(p->host, value, sizeof p->host);
+	else if (strcmp(name, "port") == 0 &&
+	    dm_strtonum(value, 1, 65535, &v) == 0)
+		p->port = (int)v;
+	else if (strcmp(name, "security") == 0)
+		(void)dm_security_parse(value, &p->security);
+	else if (strcmp(name, "note") == 0)
+		dm_strlcpy(p->note, value, sizeof p->note);
+	return 1;
+}
+
+int
+dm_preset_find(const char *path, const char *domain, struct dm_preset *out,
+    struct dm_err *err)
+{
+	struct preset_ctx c = { domain, out, 0 };
+	int r;
+
+	memset(out, 0, sizeof *out);
+	out->security = DM_SEC_STARTTLS;
+	if (domain == NULL || domain[0] == '\0')
+		return 0;
+	r = ini_parse(path, preset_handler, &c);
+	if (r == -1)
+		return dm_err_set(err, DM_ECONFIG,
+		    "cannot read the provider list '%s'", path);
+	if (r != 0)
+		return dm_err_set(err, DM_ECONFIG, "%s:%d: syntax error",
+		    path, r);
+	return c.found && out->host[0] != '\0' ? 1 : 0;
+}

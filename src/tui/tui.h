@@ -1,0 +1,130 @@
+/*
+ * tui.h - docmail's screens: a stack of them over ncurses and libform
+ *
+ * Each screen is one file exporting one const struct dm_screen.  The
+ * loop in tui.c owns the terminal: the title line at the top, the body,
+ * the status line and the key bar at the bottom; it reads keys, wakes
+ * up for background work (a Test connection, a send) through a pipe,
+ * handles resizing and "terminal too small", and always restores the
+ * terminal.  Screens contain no SMTP or MIME logic: they call the core.
+ */
+#ifndef DOCMAIL_TUI_H
+#define DOCMAIL_TUI_H
+
+#include <curses.h>
+#include <form.h>
+#include <stdarg.h>
+#include <wchar.h>
+
+#include <docmail/err.h>
+#include <docmail/profile.h>
+
+/* 80x24 is the smallest size everything fits in. */
+#define TUI_MIN_COLS	80
+#define TUI_MIN_ROWS	24
+
+/* What a screen's key handler tells the loop. */
+enum scr_flags {
+	SCR_HANDLED	= 1 << 0,	/* the key was used */
+	SCR_REDRAW	= 1 << 1,	/* repaint the whole screen */
+	SCR_CLOSE	= 1 << 2,	/* pop this screen */
+	SCR_QUIT	= 1 << 3	/* leave the TUI */
+};
+
+/* Colour pairs; all A_NORMAL with NO_COLOR or on a terminal without. */
+enum tui_color {
+	TC_TITLE = 1,
+	TC_KEYBAR,
+	TC_ERROR,
+	TC_OK,
+	TC_LABEL,
+	TC_MARK
+};
+
+struct tui;
+
+struct dm_screen {
+	const char	*name;		/* in the title line */
+	const char	*help;		/* F1 / ?: lines separated by \n */
+	/* Sets *state; returns -1 (with tui_error) to refuse to open. */
+	int		(*enter)(struct tui *, void *arg, void **state);
+	/* A key: ch is a character (is_key 0) or a KEY_* code (is_key 1). */
+	int		(*key)(struct tui *, void *state, int is_key, wint_t ch);
+	/* Paints the body (rows 1 .. LINES-3). */
+	void		(*draw)(struct tui *, void *state);
+	/* The terminal changed size; draw follows. May be NULL. */
+	void		(*resize)(struct tui *, void *state);
+	/* Background work reported something (tui_wake). May be NULL. */
+	int		(*tick)(struct tui *, void *state);
+	/* Frees state. */
+	void		(*leave)(struct tui *, void *state);
+	/* The key bar for the current state. */
+	const char	*(*keybar)(struct tui *, void *state);
+	/* Where the cursor goes after painting; may be NULL (hidden). */
+	void		(*cursor)(struct tui *, void *state);
+};
+
+struct tui_opts {
+	const char	*config_path;	/* the file to read and save */
+	const char	*profile;	/* --profile, or NULL */
+	char *const	*files;		/* documents given on the command line */
+	int		 nfiles;
+	int		 settings;	/* "docmail settings" */
+};
+
+/* Entered from main: runs the screens; returns the exit code. */
+int	tui_main(const struct tui_opts *, struct dm_err *);
+
+/* For screens. */
+struct tui {
+	const struct tui_opts	*opts;
+	char			*config_path;
+	struct dm_config	 cfg;		/* loaded, or empty on first run */
+	int			 have_cfg;
+	int			 color;		/* colours in use */
+	int			 wake[2];	/* self-pipe for background work */
+	int			 exit_code;
+	char			 status[DM_ERR_MSG_MAX + DM_ERR_HINT_MAX + 8];
+	int			 status_error;
+	int			 too_small;
+	struct tui_frame	*top;
+};
+
+/* Pushes a screen; its enter() runs now.  Returns -1 if it refused. */
+int	tui_push(struct tui *, const struct dm_screen *, void *arg);
+
+/* The status line: a message, or an error with its hint. */
+void	tui_status(struct tui *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	tui_error(struct tui *, const struct dm_err *);
+void	tui_status_clear(struct tui *);
+
+/*
+ * Asks a question in the status line and waits for one of the keys in
+ * choices (e.g. "yn", "sdc"); Esc gives 0.  The screen stays as it is.
+ */
+int	tui_ask(struct tui *, const char *question, const char *choices);
+
+/* Called from any thread: makes the loop call the top screen's tick(). */
+void	tui_wake(struct tui *);
+
+/* Attribute for a colour pair, or a plain fallback without colours. */
+attr_t	tui_attr(const struct tui *, enum tui_color);
+
+/* Paints s at row, col, cut to width columns (wide characters counted). */
+void	tui_put(int row, int col, int width, const char *s, attr_t);
+
+/*
+ * Paints s over at most rows lines of width columns, breaking at
+ * spaces; returns the lines used.
+ */
+int	tui_put_wrap(int row, int col, int width, int rows, const char *s,
+	    attr_t);
+
+/* Reloads the config after a save; errors go to the status line. */
+int	tui_reload(struct tui *);
+
+/* The profile in use: --profile, else default, else the only one. */
+const struct dm_profile *tui_profile(struct tui *);
+
+#endif /* DOCMAIL_TUI_H */

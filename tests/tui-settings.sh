@@ -1,0 +1,124 @@
+#!/bin/sh
+# tui-settings.sh - the SMTP settings screen in a real terminal (tmux):
+# first run, Test connection against a loopback server, Save, the
+# questions on leaving, resize, and that the password is never shown.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+plan 29
+
+printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
+start_server tls --mode starttls --auth-file "$T/auth"
+cfg=$XDG_CONFIG_HOME/docmail/config.ini
+envs="HOME='$HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' LC_ALL=C.UTF-8"
+# type FIELD-TEXT: types into the current field, replacing its value
+type_field() {
+	keys End
+	keys -N 60 BSpace
+	keys -l "$1"
+}
+
+# --- first run: no config, "docmail" opens the settings
+term "env $envs '$DOCMAIL'"
+wait_for "SMTP settings"
+ok $? "the first run opens the settings screen"
+screen | grep -q "no configuration yet"
+ok $? "saying there is no configuration yet"
+for l in "Host" "Port" "Security" "User name" "Password" "Test connection" "Save"; do
+	screen | grep -q "$l"
+	ok $? "the screen has '$l'"
+done
+
+keys -l "Anna Müller"
+keys Tab
+keys -l "anna@example.test"
+keys Tab
+type_field localhost
+keys Tab
+type_field 465
+keys Tab
+wait_for "465 uses ssl"
+ok $? "port 465 proposes security ssl"
+keys BTab
+type_field "$PORT"
+keys Tab Space Space
+keys Tab
+type_field anna
+keys Tab
+keys -l "wrong-password"
+keys Tab
+type_field "$T/tls/ca.pem"
+keys F5
+wait_for "FAIL" 15
+screen | grep -q "app password"
+ok $? "a wrong password shows the 535 hint"
+if screen | grep -qF "wrong-password"; then r=1; else r=0; fi
+ok $r "the typed password is never drawn"
+
+# the right password, Test connection again
+keys Up
+type_field "$PASSWORD"
+keys F5
+wait_for "Test connection passed" 15
+ok $? "Test connection with the right password passes"
+grep -q "tls-at-auth yes" "$T/tls/log"
+ok $? "the server saw AUTH over TLS"
+if screen | grep -qF "$PASSWORD"; then r=1; else r=0; fi
+ok $r "the password is not on the screen"
+[ ! -f "$cfg" ]; ok $? "nothing is written before Save"
+
+# Save with Ctrl-S
+keys C-s
+wait_for "saved to"
+ok $? "Ctrl-S saves"
+[ "$(stat -c %a "$cfg" 2>/dev/null)" = 600 ]
+ok $? "the config is written with mode 0600"
+grep -q "^host = localhost$" "$cfg" && grep -q "^port = $PORT$" "$cfg" &&
+    grep -q "^security = starttls$" "$cfg" && grep -q "^name = Anna Müller$" "$cfg"
+ok $? "with the values typed" || diag "$(cat "$cfg")"
+run "$DOCMAIL" test
+is_rc 0 "the saved profile passes 'docmail test'"
+
+# Esc without changes leaves with exit 0
+keys Escape
+wait_for "EXIT=0"
+ok $? "Esc without unsaved changes leaves, exit 0"
+
+# --- reopen: the saved password shows as a placeholder only
+term "env $envs '$DOCMAIL' settings"
+wait_for "saved (type to replace)"
+ok $? "a saved password shows a fixed placeholder"
+if screen | grep -qF "$PASSWORD"; then r=1; else r=0; fi
+ok $r "and never the password"
+keys -l "X"
+keys Escape
+wait_for "unsaved changes"
+ok $? "Esc with unsaved changes asks"
+keys c
+keys Escape
+wait_for "unsaved changes"
+keys d
+wait_for "EXIT=0"
+ok $? "d discards and leaves, exit 0"
+grep -q "^name = Anna Müller$" "$cfg"
+ok $? "the file is as saved"
+
+# --- resize keeps the typed text; too small shows a note
+term "env $envs '$DOCMAIL' settings"
+wait_for "SMTP settings"
+keys End
+keys -l " Ärger"
+tmux -L "$TMUX_SOCK" resize-window -x 60 -y 20
+wait_for "terminal too small"
+ok $? "a 60x20 terminal shows 'terminal too small'"
+tmux -L "$TMUX_SOCK" resize-window -x 80 -y 24
+wait_for "Anna Müller Ärger"
+ok $? "back at 80x24 the typed text is still there"
+keys Escape d
+
+# --- TERM=vt100: no colours, still usable
+term "env $envs TERM=vt100 '$DOCMAIL' settings"
+wait_for "Test connection"
+ok $? "TERM=vt100 works"
+keys Escape
+
+done_testing
