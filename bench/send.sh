@@ -20,6 +20,11 @@
 # bash, not sh: $EPOCHREALTIME reads the clock without forking date(1),
 # which matters when (b) takes a few milliseconds.
 set -eu
+
+# Measure as on a stock Debian system: some environments point OpenSSL
+# at the whole CA bundle file, which every tool would then parse (about
+# 20 ms) instead of looking up the one CA it needs by hash.
+unset SSL_CERT_FILE SSL_CERT_DIR
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top}
 runs=${2:-${RUNS:-10}}
