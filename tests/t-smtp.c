@@ -10,6 +10,8 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -144,6 +146,42 @@ mem_rewind(void *arg, struct dm_err *err)
 	return 0;
 }
 
+/*
+ * "dual.test" resolves to ::1 then 127.0.0.1, as a host with both
+ * kinds of address does; nothing listens on ::1, so a client that gives
+ * up after the first address fails.  Defined here, it replaces the C
+ * library's for this program.
+ */
+static int dual_port;
+
+int
+getaddrinfo(const char *node, const char *service,
+    const struct addrinfo *hints, struct addrinfo **res)
+{
+	static int (*real)(const char *, const char *,
+	    const struct addrinfo *, struct addrinfo **);
+	struct addrinfo h, *six = NULL, *four = NULL;
+	char port[16];
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "getaddrinfo");
+	if (node == NULL || strcmp(node, "dual.test") != 0)
+		return real(node, service, hints, res);
+	(void)snprintf(port, sizeof port, "%d", dual_port);
+	memset(&h, 0, sizeof h);
+	h.ai_socktype = SOCK_STREAM;
+	h.ai_flags = AI_NUMERICHOST;
+	h.ai_family = AF_INET6;
+	if (real("::1", port, &h, &six) != 0)
+		return EAI_FAIL;
+	h.ai_family = AF_INET;
+	if (real("127.0.0.1", port, &h, &four) != 0)
+		return EAI_FAIL;
+	six->ai_next = four;
+	*res = six;
+	return 0;
+}
+
 static const char msg[] =
     "From: a@example.test\r\nTo: b@x.test\r\nSubject: t\r\n"
     "Date: Wed, 25 Nov 2026 12:00:00 +0000\r\nMessage-ID: <1@example.test>\r\n"
@@ -214,7 +252,7 @@ main(void)
 	char longpw[300];
 
 	signal(SIGPIPE, SIG_IGN);
-	plan(45);
+	plan(46);
 
 	/* Reply lines. */
 	is_int(reply_code("250 ok\r\n", 8), 250, "reply code of a final line");
@@ -320,6 +358,31 @@ main(void)
 	    "554 after the data fails");
 	is_int(err.code, DM_EREJECT, "as DM_EREJECT");
 	is_int(mail.maybe_delivered, 0, "and surely not delivered");
+
+	/* Every address of the host is tried: ::1 refuses, 127.0.0.1 answers. */
+	{
+		struct script ds;
+		pthread_t th;
+
+		memset(&ds, 0, sizeof ds);
+		ds.greeting = "220 test ESMTP\r\n";
+		ds.ehlo = "250 test\r\n";
+		if ((ds.lfd = listen_any(&dual_port)) != -1) {
+			pthread_create(&th, NULL, server, &ds);
+			memset(&p, 0, sizeof p);
+			p.host = "dual.test";
+			p.port = dual_port;
+			p.security = DM_SEC_NONE;
+			p.timeout = 3;
+			is_int(dm_smtp_test(&p, "a@example.test", NULL, &err), 0,
+			    "the second address is tried when the first refuses: %s",
+			    err.msg);
+			shutdown(ds.lfd, SHUT_RDWR);
+			pthread_join(th, NULL);
+			close(ds.lfd);
+		} else
+			ok(0, "cannot listen for the two-address test");
+	}
 
 	/*
 	 * A listener whose backlog is full drops new connections silently,
