@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -1303,12 +1304,64 @@ rm_tree(const char *path)
 		unlink(path);
 }
 
+/*
+ * Eight processes save eight different profiles into one file at once,
+ * ten times each: with the lock every save re-reads the file under it,
+ * so no profile is lost.
+ */
+static void
+test_save_concurrent(void)
+{
+	struct dm_config cfg;
+	struct dm_err err;
+	char path[PATH_MAX], id[16];
+	pid_t pids[8];
+	int i, k, status, all = 1;
+
+	(void)snprintf(path, sizeof path, "%s/race/config.ini", dir);
+	for (i = 0; i < 8; i++) {
+		if ((pids[i] = fork()) == 0) {
+			struct dm_profile p;
+
+			for (k = 0; k < 10; k++) {
+				dm_profile_init(&p);
+				(void)snprintf(id, sizeof id, "p%d", i);
+				p.id = strdup(id);
+				p.email = strdup("a@example.test");
+				p.host = strdup("smtp.example.test");
+				p.port = 587 + k;
+				if (dm_profile_save(path, &p, &err) == -1)
+					_exit(1);
+				dm_profile_release(&p);
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < 8; i++)
+		if (waitpid(pids[i], &status, 0) == -1 ||
+		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			all = 0;
+	ok(all, "eight processes saving at once all succeed");
+	dm_config_init(&cfg);
+	if (dm_config_load(&cfg, path, &err) == -1) {
+		ok(0, "the file they wrote loads: %s", err.msg);
+		return;
+	}
+	ok(cfg.nprofiles == 8, "no profile was lost (%zu of 8)",
+	    cfg.nprofiles);
+	for (i = 0; i < (int)cfg.nprofiles; i++)
+		if (cfg.profiles[i].port != 596)
+			all = 0;
+	ok(all, "each holds its last save");
+	dm_config_release(&cfg);
+}
+
 int
 main(void)
 {
 	int r;
 
-	plan(248);
+	plan(251);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));
@@ -1331,6 +1384,7 @@ main(void)
 	test_save_misc();
 	test_roundtrip_all();
 	test_sidecar();
+	test_save_concurrent();
 	ok(no_dotfiles(dir) && no_dotfiles(fx("new/sub")),
 	    "no temporary files anywhere");
 

@@ -16,6 +16,7 @@
 #include "config.h"
 #endif
 
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -1804,8 +1805,40 @@ is_profile_header(const char *data, const struct fline *l, const char *id)
 	return ne - ns == strlen(id) && memcmp(s + ns, id, ne - ns) == 0;
 }
 
+static int save_locked(const char *, const struct dm_profile *,
+    struct dm_err *);
+
+/*
+ * A save reads the file, changes one section and writes it back; two
+ * docmail processes saving at once (the settings screen and another)
+ * would lose one's update.  A lock on the config's directory serialises
+ * them: the file itself cannot carry it, since rename replaces it, and
+ * a lock file would be left behind.  Without the directory there is
+ * nothing to race on yet.
+ */
 int
 dm_profile_save(const char *path, const struct dm_profile *p,
+    struct dm_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	int fd = -1, r, n;
+
+	n = slash != NULL ? snprintf(dir, sizeof dir, "%.*s",
+	    slash == path ? 1 : (int)(slash - path), path) :
+	    snprintf(dir, sizeof dir, ".");
+	if (n > 0 && (size_t)n < sizeof dir &&
+	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1)
+		while (flock(fd, LOCK_EX) == -1 && errno == EINTR)
+			;
+	r = save_locked(path, p, err);
+	if (fd != -1)
+		close(fd);	/* releases the lock */
+	return r;
+}
+
+static int
+save_locked(const char *path, const struct dm_profile *p,
     struct dm_err *err)
 {
 	struct dm_buf in, out;
