@@ -4,7 +4,7 @@
 # the outbox, and what must never leak.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 125
+plan 127
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # the sample without its sidecar, which names a template these configs lack
@@ -172,6 +172,13 @@ dm test
 t1=$(date +%s)
 is_rc 75 "no greeting is a timeout, exit 75"
 [ $((t1 - t0)) -lt 10 ]; ok $? "and ends after the timeout, not later ($((t1 - t0)) s)"
+start_server trickle --mode starttls --fault trickle
+profile "$cfg" trickle "$PORT" starttls "timeout=2"
+t0=$(date +%s)
+dm test
+t1=$(date +%s)
+is_rc 75 "a greeting trickling one byte a second times out, exit 75"
+[ $((t1 - t0)) -lt 8 ]; ok $? "the timeout bounds the whole reply, not each byte ($((t1 - t0)) s)"
 start_server s553 --mode starttls --auth-file "$T/auth" --fault mail-553
 profile "$cfg" s553 "$PORT" starttls
 dm test

@@ -32,9 +32,34 @@ net_wait(int fd, short events, int ms)
 	return r;
 }
 
+/*
+ * Like net_wait(), in slices, so that a cancel (Esc in the screens) is
+ * seen within a fifth of a second, not only at the deadline.  Returns
+ * -2 when cancelled.
+ */
+static int
+wait_cancellable(const struct sess *s, int fd, short events, int ms)
+{
+	struct timespec t0;
+	int left, r;
+
+	sess_now(&t0);
+	for (;;) {
+		if (sess_cancelled(s))
+			return -2;
+		left = ms - (int)sess_ms_since(&t0);
+		if (left <= 0)
+			return 0;
+		r = net_wait(fd, events, left < 200 ? left : 200);
+		if (r != 0)
+			return r;
+	}
+}
+
 /* Connects one address, giving up at the deadline; returns the fd or -1. */
 static int
-connect_one(const struct addrinfo *ai, int ms, int *eno)
+connect_one(const struct sess *s, const struct addrinfo *ai, int ms,
+    int *eno)
 {
 	socklen_t len = sizeof *eno;
 	int fd, on = 1;
@@ -54,9 +79,13 @@ connect_one(const struct addrinfo *ai, int ms, int *eno)
 		close(fd);
 		return -1;
 	}
-	switch (net_wait(fd, POLLOUT, ms)) {
+	switch (wait_cancellable(s, fd, POLLOUT, ms)) {
 	case 0:
 		*eno = ETIMEDOUT;
+		close(fd);
+		return -1;
+	case -2:
+		*eno = ECANCELED;
 		close(fd);
 		return -1;
 	case -1:
@@ -105,7 +134,7 @@ net_connect(struct sess *s, struct dm_err *err)
 			eno = ECANCELED;
 			break;
 		}
-		s->fd = connect_one(ai, ms, &eno);
+		s->fd = connect_one(s, ai, ms, &eno);
 	}
 	freeaddrinfo(res);
 	if (s->fd != -1) {
@@ -142,9 +171,15 @@ net_write(struct sess *s, const char *p, size_t n, struct dm_err *err)
 	ssize_t w;
 
 	while (n > 0) {
-		if (net_wait(s->fd, POLLOUT, s->p->timeout * 1000) <= 0)
+		switch (wait_cancellable(s, s->fd, POLLOUT,
+		    s->p->timeout * 1000)) {
+		case 0:
+		case -1:
 			return dm_err_set(err, DM_ETEMP,
 			    "timeout writing to the server");
+		case -2:
+			return dm_err_set(err, DM_ETEMP, "cancelled");
+		}
 		w = send(s->fd, p, n, MSG_NOSIGNAL);
 		if (w == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -167,18 +202,23 @@ int
 net_read_reply(struct sess *s, struct dm_buf *out, int *code,
     struct dm_err *err)
 {
+	struct timespec t0;
 	size_t start;
 	char c;
 	ssize_t n;
-	int r;
+	int r, left;
 
 	dm_buf_reset(out);
+	sess_now(&t0);
 	for (;;) {
 		start = out->len;
 		for (;;) {
-			if (sess_cancelled(s))
+			/* The whole reply within the timeout: a trickle too. */
+			left = s->p->timeout * 1000 - (int)sess_ms_since(&t0);
+			r = left <= 0 ? 0 : wait_cancellable(s, s->fd, POLLIN,
+			    left);
+			if (r == -2)
 				return dm_err_set(err, DM_ETEMP, "cancelled");
-			r = net_wait(s->fd, POLLIN, s->p->timeout * 1000);
 			if (r == 0)
 				return dm_err_set(err, DM_ETEMP,
 				    "no reply from the server within %d seconds",
