@@ -126,7 +126,17 @@ main(int argc, char **argv)
 		}
 		free(path);
 	}
-	/* No command, or documents: the interactive screens. */
+	/* Documents: the send dialog. */
+	if (name != NULL) {
+		struct tui_opts to = { cli.config_path, cli.profile, argv,
+		    argc, 0 };
+
+		if (tui_main(&to, &err) == 0 && err.code == DM_EOK)
+			return EX_OK;
+		cli_print_error(&err);
+		return cli_exitcode(&err);
+	}
+	/* No command with a config: the document list. */
 	dm_err_set(&err, DM_EUSAGE,
 	    "the interactive screens are not available in docmail %s yet",
 	    PACKAGE_VERSION);

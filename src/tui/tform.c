@@ -385,6 +385,14 @@ tform_left(const struct tform *tf)
 	return tf->left;
 }
 
+void
+tform_where(const struct tform *tf, int i, int *row, int *col, int *width)
+{
+	*row = tf->row[i];
+	*col = tf->col[i];
+	*width = tf->width[i];
+}
+
 int
 tform_typing(const struct tform *tf)
 {

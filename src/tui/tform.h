@@ -69,6 +69,13 @@ void		 tform_focus(struct tform *, int i);
 /* The field the focus left with the last TF_LEFT. */
 int		 tform_left(const struct tform *);
 
+/*
+ * Where field i is on the screen: its first row, first column and width
+ * (for a widget a screen draws beside the form, lined up with it).
+ */
+void		 tform_where(const struct tform *, int i, int *row, int *col,
+		    int *width);
+
 /* A note beside field i (an error when is_error); NULL clears it. */
 void		 tform_note(struct tform *, int i, const char *, int is_error);
 

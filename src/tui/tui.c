@@ -305,6 +305,7 @@ tui_ask(struct tui *t, const char *question, const char *choices)
 {
 	char saved[sizeof t->status];
 	int saved_err = t->status_error, is_key, answer = 0;
+	int nd = is_nodelay(stdscr);
 	wint_t ch;
 
 	memcpy(saved, t->status, sizeof saved);
@@ -332,6 +333,11 @@ tui_ask(struct tui *t, const char *question, const char *choices)
 	}
 	memcpy(t->status, saved, sizeof saved);
 	t->status_error = saved_err;
+	/*
+	 * Called from the loop's key reading: blocking there would hold up
+	 * background work (a send's result) until the next key.
+	 */
+	nodelay(stdscr, nd);
 	return answer;
 }
 
@@ -518,7 +524,7 @@ run_loop(struct tui *t)
 	}
 }
 
-extern const struct dm_screen scr_settings;
+#include "screens.h"
 
 int
 tui_main(const struct tui_opts *opts, struct dm_err *err)
@@ -569,8 +575,9 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 		if (tui_push(&t, &scr_settings, NULL) == -1)
 			goto stop;
 	} else {
-		/* The document list and the send dialog come next. */
-		if (tui_push(&t, &scr_settings, NULL) == -1)
+		struct scr_send_arg sa = { opts->files, opts->nfiles };
+
+		if (tui_push(&t, &scr_send, &sa) == -1)
 			goto stop;
 	}
 	run_loop(&t);

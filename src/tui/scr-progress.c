@@ -1,0 +1,681 @@
+/*
+ * scr-progress.c - sending: the outbox, then the server, in a thread
+ *
+ * The message is stored in the outbox and sent by a background thread
+ * (dm_outbox_add, then dm_deliver), so the screen stays responsive and
+ * Esc can cancel.  The thread reports through the engine's event
+ * callback into a mutex-protected struct and wakes the loop; tick()
+ * repaints the progress rows.  A password that must be asked is asked
+ * here, in a field that shows nothing, before the thread starts.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <docmail/buf.h>
+#include <docmail/deliver.h>
+#include <docmail/outbox.h>
+#include <docmail/secret.h>
+#include <docmail/smtp.h>
+
+#include "send.h"
+#include "tform.h"
+
+enum pstate {
+	P_PASSWORD,	/* asking for it */
+	P_RUNNING,	/* the thread runs */
+	P_DONE		/* the thread ended and was joined */
+};
+
+struct progress {
+	struct tui		*t;
+	struct send_job		*job;
+	enum pstate		 state;
+	struct tform		*pwform;
+	struct dm_secret	 pw;
+	char			**rcpt;		/* the mailboxes */
+	char			*bcc;		/* for the sent copy */
+	pthread_t		 thread;
+	int			 joinable;
+	atomic_int		 cancel;
+	int			 retry;		/* resend job->item */
+	struct tlines		 result;
+
+	pthread_mutex_t		 mu;
+	/* Under mu, written by the thread. */
+	int			 stage;		/* 0 outbox, 1 smtp, 2 end */
+	unsigned		 steps_done;	/* 1 << step */
+	int			 step_failed;	/* -1 or the step */
+	uint64_t		 done;
+	uint64_t		 total;
+	int			 finished;
+	/* Written by the thread before finished; read after the join. */
+	int			 rc;
+	struct dm_err		 err;
+	struct dm_delivery	 d;
+	int			 have_d;
+};
+
+static const struct tf_spec pw_spec[] = {
+	{ "Password", TF_SECRET, 40, 0, NULL }
+};
+
+/* Rows of the running screen. */
+#define ROW_WHAT	2
+#define ROW_BAR		4
+#define ROW_STEPS	6
+#define ROW_NOW		7
+#define ROW_RESULT	9
+
+static void
+on_event(void *arg, const struct dm_smtp_event *ev)
+{
+	struct progress *pg = arg;
+
+	if (ev->kind == DM_EV_LOG)
+		return;
+	pthread_mutex_lock(&pg->mu);
+	if (ev->kind == DM_EV_STEP) {
+		if (ev->ok)
+			pg->steps_done |= 1u << ev->step;
+		else
+			pg->step_failed = (int)ev->step;
+	} else {
+		pg->done = ev->done;
+		pg->total = ev->total;
+	}
+	pthread_mutex_unlock(&pg->mu);
+	tui_wake(pg->t);
+}
+
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s != NULL && s[1] != '\0' ? s + 1 : path;
+}
+
+/* The message as one stream for the outbox. */
+static ssize_t
+mime_read(void *arg, char *buf, size_t n, struct dm_err *err)
+{
+	return dm_mime_read(arg, buf, n, err);
+}
+
+static int
+mime_rewind(void *arg, struct dm_err *err)
+{
+	return dm_mime_rewind(arg, err);
+}
+
+static int
+store(struct progress *pg, struct dm_err *err)
+{
+	struct send_job *job = pg->job;
+	struct dm_outbox_item meta;
+	struct dm_stream st;
+	struct dm_err e2;
+	char *dir;
+	int r;
+
+	/* A failed try of the same email is replaced, unless it may be out. */
+	if (job->have_item) {
+		if (job->item.state == DM_OB_QUEUED)
+			(void)dm_outbox_remove(&job->item, &e2);
+		dm_outbox_item_release(&job->item);
+		job->have_item = 0;
+	}
+	if ((dir = dm_outbox_open(NULL, err)) == NULL)
+		return -1;
+	memset(&meta, 0, sizeof meta);
+	meta.created = time(NULL);
+	meta.profile = job->profile->id;
+	meta.sender = job->c.sender;
+	meta.rcpt = pg->rcpt;
+	meta.nrcpt = job->c.rcpt.n;
+	meta.message_id = (char *)dm_mime_message_id(job->c.mime);
+	meta.subject = job->c.subject;
+	if (job->nfiles > 0)
+		meta.document = (char *)base_name(job->files[0]);
+	st.read = mime_read;
+	st.rewind = mime_rewind;
+	st.arg = job->c.mime;
+	memset(&job->item, 0, sizeof job->item);
+	r = dm_outbox_add(dir, &meta, &st, &job->item, err);
+	if (r == 0)
+		job->have_item = 1;
+	free(dir);
+	return r;
+}
+
+static void
+params(struct progress *pg, struct dm_smtp_params *sp)
+{
+	const struct dm_profile *p = pg->job->profile;
+
+	memset(sp, 0, sizeof *sp);
+	sp->host = p->host;
+	sp->port = dm_profile_port(p);
+	sp->security = p->security;
+	sp->ca_file = p->ca_file;
+	sp->fingerprint = p->tls_fingerprint;
+	sp->timeout = p->timeout > 0 ? p->timeout : DM_TIMEOUT_DEFAULT;
+	if (p->user != NULL && p->user[0] != '\0' &&
+	    dm_secret_isset(&pg->pw)) {
+		sp->user = p->user;
+		sp->password = pg->pw.s;
+	}
+	sp->event = on_event;
+	sp->arg = pg;
+	sp->cancel = &pg->cancel;
+}
+
+static void *
+run(void *arg)
+{
+	struct progress *pg = arg;
+	struct dm_smtp_params sp;
+	struct dm_err err;
+	int r = -1;
+
+	dm_err_clear(&err);
+	if (!pg->retry && store(pg, &err) == -1)
+		goto out;
+	if (atomic_load(&pg->cancel)) {
+		dm_err_set(&err, DM_ETEMP, "sending cancelled");
+		goto out;
+	}
+	pthread_mutex_lock(&pg->mu);
+	pg->stage = 1;
+	pthread_mutex_unlock(&pg->mu);
+	tui_wake(pg->t);
+	params(pg, &sp);
+	r = dm_deliver(pg->job->profile, &sp, &pg->job->item, pg->bcc,
+	    &pg->d, &err);
+	pg->have_d = 1;
+	if (pg->d.removed) {
+		dm_outbox_item_release(&pg->job->item);
+		pg->job->have_item = 0;
+	}
+out:
+	pthread_mutex_lock(&pg->mu);
+	pg->rc = r;
+	pg->err = err;
+	pg->stage = 2;
+	pg->finished = 1;
+	pthread_mutex_unlock(&pg->mu);
+	tui_wake(pg->t);
+	return NULL;
+}
+
+static int
+start(struct progress *pg)
+{
+	struct dm_err err;
+
+	if (pg->have_d) {
+		dm_delivery_release(&pg->d);
+		pg->have_d = 0;
+	}
+	tlines_free(&pg->result);
+	atomic_store(&pg->cancel, 0);
+	pg->stage = 0;
+	pg->steps_done = 0;
+	pg->step_failed = -1;
+	pg->done = 0;
+	pg->total = dm_mime_size(pg->job->c.mime);
+	pg->finished = 0;
+	pg->retry = pg->job->have_item;
+	if (pthread_create(&pg->thread, NULL, run, pg) != 0) {
+		dm_err_set(&err, DM_EINTERNAL, "cannot start sending");
+		tui_error(pg->t, &err);
+		pg->state = P_DONE;
+		pg->rc = -1;
+		pg->err = err;
+		return -1;
+	}
+	pg->joinable = 1;
+	pg->state = P_RUNNING;
+	tui_status(pg->t, "sending... (Esc cancels)");
+	return 0;
+}
+
+/* The password: from the profile, password_command, or to be asked. */
+static int
+get_password(struct tui *t, struct progress *pg, int *ask)
+{
+	const struct dm_profile *p = pg->job->profile;
+	struct dm_err err;
+	int need = 0, r;
+
+	*ask = 0;
+	if (p->user == NULL || p->user[0] == '\0')
+		return 0;
+	/* The command may prompt on the terminal (gpg, pass): give it one. */
+	if (p->password_command != NULL && !dm_secret_isset(&p->password)) {
+		def_prog_mode();
+		endwin();
+	}
+	r = dm_profile_password(p, &pg->pw, &need, &err);
+	if (p->password_command != NULL && !dm_secret_isset(&p->password)) {
+		reset_prog_mode();
+		clearok(curscr, TRUE);
+	}
+	if (r == -1) {
+		tui_error(t, &err);
+		return -1;
+	}
+	*ask = need;
+	return 0;
+}
+
+static int
+pg_enter(struct tui *t, void *arg, void **state)
+{
+	struct progress *pg;
+	struct dm_buf b;
+	struct dm_err err;
+	size_t i;
+	int ask;
+
+	if ((pg = calloc(1, sizeof *pg)) == NULL)
+		return -1;
+	pg->t = t;
+	pg->job = arg;
+	pg->step_failed = -1;
+	dm_secret_init(&pg->pw);
+	pthread_mutex_init(&pg->mu, NULL);
+	atomic_init(&pg->cancel, 0);
+	if ((pg->rcpt = calloc(pg->job->c.rcpt.n + 1, sizeof *pg->rcpt)) ==
+	    NULL)
+		goto fail;
+	for (i = 0; i < pg->job->c.rcpt.n; i++)
+		pg->rcpt[i] = pg->job->c.rcpt.v[i].mailbox;
+	dm_buf_init(&b, 0);
+	for (i = 0; i < pg->job->c.bcc.n; i++)
+		(void)dm_buf_addf(&b, &err, "%s%s", i > 0 ? ", " : "",
+		    pg->job->c.bcc.v[i].mailbox);
+	if (b.len > 0)
+		pg->bcc = dm_buf_detach(&b);
+	dm_buf_release(&b);
+	if (get_password(t, pg, &ask) == -1)
+		goto fail;
+	*state = pg;
+	if (ask) {
+		if ((pg->pwform = tform_new(pw_spec, 1, ROW_BAR)) == NULL)
+			goto fail;
+		pg->state = P_PASSWORD;
+		tui_status(t, "the profile has no password: type it (it is not stored)");
+		return 0;
+	}
+	(void)start(pg);
+	return 0;
+fail:
+	dm_secret_release(&pg->pw);
+	free(pg->rcpt);
+	free(pg->bcc);
+	pthread_mutex_destroy(&pg->mu);
+	free(pg);
+	return -1;
+}
+
+static void
+pg_leave(struct tui *t, void *state)
+{
+	struct progress *pg = state;
+
+	if (pg->joinable) {
+		atomic_store(&pg->cancel, 1);
+		pthread_join(pg->thread, NULL);
+	}
+	if (pg->job->action == SEND_DONE)
+		tui_wake(t);
+	if (pg->pwform != NULL) {
+		(void)tform_set(pg->pwform, 0, "");
+		tform_free(pg->pwform);
+	}
+	if (pg->have_d)
+		dm_delivery_release(&pg->d);
+	dm_secret_release(&pg->pw);
+	tlines_free(&pg->result);
+	free(pg->rcpt);
+	free(pg->bcc);
+	pthread_mutex_destroy(&pg->mu);
+	free(pg);
+}
+
+static const char *
+status_word(enum dm_rcpt_status st)
+{
+	switch (st) {
+	case DM_RCPT_OK:
+		return "ok";
+	case DM_RCPT_TEMP:
+		return "later";
+	case DM_RCPT_PERM:
+		return "refused";
+	default:
+		return "not sent";
+	}
+}
+
+/* The rows that change while sending. */
+static void
+draw_running(struct tui *t, struct progress *pg)
+{
+	char line[512], a[32], b[32], *p;
+	uint64_t done, total;
+	unsigned steps;
+	int stage, failed, i, w, fill, pct, cur = -1;
+
+	pthread_mutex_lock(&pg->mu);
+	done = pg->done;
+	total = pg->total;
+	steps = pg->steps_done;
+	stage = pg->stage;
+	failed = pg->step_failed;
+	pthread_mutex_unlock(&pg->mu);
+
+	w = COLS - 30;
+	if (w < 10)
+		w = 10;
+	pct = total > 0 ? (int)(done * 100 / total) : 0;
+	fill = total > 0 ? (int)((uint64_t)w * done / total) : 0;
+	p = line;
+	*p++ = '[';
+	for (i = 0; i < w; i++)
+		*p++ = i < fill ? '#' : '.';
+	send_size(a, sizeof a, done);
+	send_size(b, sizeof b, total);
+	(void)snprintf(p, sizeof line - (size_t)(p - line), "] %3d%%  %s of %s",
+	    pct, a, b);
+	tui_put(ROW_BAR, 2, COLS - 4, line, A_NORMAL);
+
+	p = line;
+	p += snprintf(line, sizeof line, "Done: ");
+	for (i = 0; i < DM_STEP_COUNT; i++) {
+		if (steps & (1u << i))
+			p += snprintf(p, sizeof line - (size_t)(p - line),
+			    "%s%s", p > line + 6 ? ", " : "",
+			    dm_smtp_step_name((enum dm_smtp_step)i));
+		else if (cur == -1 && i > DM_STEP_RESOLVE)
+			cur = i;
+		if ((size_t)(p - line) > sizeof line - 64)
+			break;
+	}
+	if (steps == 0)
+		(void)snprintf(line, sizeof line, "Done: -");
+	tui_put(ROW_STEPS, 2, COLS - 4, line, A_NORMAL);
+	if (stage == 0)
+		(void)snprintf(line, sizeof line,
+		    "Now: storing the message in the outbox");
+	else if (failed >= 0)
+		(void)snprintf(line, sizeof line, "Failed at: %s",
+		    dm_smtp_step_name((enum dm_smtp_step)failed));
+	else if (stage == 1)
+		(void)snprintf(line, sizeof line, "Now: %s%s",
+		    cur >= 0 ? dm_smtp_step_name((enum dm_smtp_step)cur) :
+		    "resolve", cur == DM_STEP_DATA ? " (sending the message)" :
+		    "");
+	else
+		(void)snprintf(line, sizeof line, "Finished");
+	tui_put(ROW_NOW, 2, COLS - 4, line, failed >= 0 ?
+	    tui_attr(t, TC_ERROR) : A_NORMAL);
+}
+
+/* After the join: what happened, per recipient, and what next. */
+static void
+build_result(struct tui *t, struct progress *pg)
+{
+	struct tlines *l = &pg->result;
+	struct send_job *job = pg->job;
+	const struct dm_delivery *d = &pg->d;
+	char line[1024];
+	int width = COLS - 4, n;
+	size_t i;
+
+	tlines_free(l);
+	if (pg->rc == 0) {
+		(void)tlines_add(l, "", 0, "Sent.", width, tui_attr(t, TC_OK) |
+		    A_BOLD);
+		tui_status(t, "sent to %zu recipient%s", job->c.rcpt.n,
+		    job->c.rcpt.n == 1 ? "" : "s");
+	} else {
+		(void)snprintf(line, sizeof line, "Not sent: %s", pg->err.msg);
+		(void)tlines_add(l, "", 0, line, width, tui_attr(t, TC_ERROR) |
+		    A_BOLD);
+		if (pg->err.hint[0] != '\0')
+			(void)tlines_add(l, "hint: ", 6, pg->err.hint, width,
+			    A_NORMAL);
+		tui_error(t, &pg->err);
+	}
+	if (pg->have_d) {
+		for (i = 0; i < d->nrcpt; i++) {
+			if (d->rcpt[i].status == DM_RCPT_PENDING)
+				continue;
+			(void)snprintf(line, sizeof line, "%s: %d %s",
+			    d->rcpt[i].mailbox, d->rcpt[i].code,
+			    d->rcpt[i].text);
+			(void)tlines_add(l, status_word(d->rcpt[i].status), 10,
+			    line, width, d->rcpt[i].status == DM_RCPT_OK ?
+			    A_NORMAL : tui_attr(t, TC_ERROR));
+		}
+		if (d->mail.accepted) {
+			(void)snprintf(line, sizeof line, "%d %s", d->mail.code,
+			    d->mail.reply);
+			(void)tlines_add(l, "Server said: ", 13, line, width,
+			    A_NORMAL);
+			(void)snprintf(line, sizeof line, "<%s>",
+			    dm_mime_message_id(job->c.mime));
+			(void)tlines_add(l, "Message-ID: ", 13, line, width,
+			    A_NORMAL);
+			(void)tlines_add(l, "", 0, job->profile->sent_maildir !=
+			    NULL ? "Recorded in the sent log; a copy (with the Bcc line) is in the sent folder." :
+			    "Recorded in the sent log.", width, A_NORMAL);
+		}
+		for (n = 0; n < d->nwarn; n++)
+			(void)tlines_add(l, "warning: ", 9, d->warn[n], width,
+			    tui_attr(t, TC_MARK));
+	}
+	if (pg->rc == 0) {
+		(void)tlines_add(l, "", 0, "", width, A_NORMAL);
+		(void)tlines_add(l, "", 0, "Enter or Esc: done", width,
+		    A_NORMAL);
+		return;
+	}
+	(void)tlines_add(l, "", 0, "", width, A_NORMAL);
+	if (job->have_item && job->item.state == DM_OB_MAYBE_SENT)
+		(void)snprintf(line, sizeof line,
+		    "The connection ended after the whole message was sent, before the server's answer: it may have been delivered. The message is in the outbox as '%s', marked so. r: send it again anyway; Esc: back to the email.",
+		    job->item.id);
+	else if (job->have_item)
+		(void)snprintf(line, sizeof line,
+		    "The message is in the outbox as '%s'. r: try again now; Esc: back to the email ('docmail outbox --retry' sends it later).",
+		    job->item.id);
+	else
+		(void)snprintf(line, sizeof line,
+		    "Nothing was stored in the outbox. r: try again; Esc: back to the email.");
+	(void)tlines_add(l, "", 0, line, width, A_NORMAL);
+}
+
+static void
+pg_draw(struct tui *t, void *state)
+{
+	struct progress *pg = state;
+	const struct dm_profile *p = pg->job->profile;
+	char line[512];
+	size_t i;
+	int row;
+
+	if (pg->state == P_PASSWORD) {
+		(void)snprintf(line, sizeof line,
+		    "Password for %s at %s (Enter sends, Esc goes back):",
+		    p->user, p->host);
+		tui_put(ROW_WHAT, 2, COLS - 4, line, A_NORMAL);
+		tform_draw(t, pg->pwform);
+		return;
+	}
+	(void)snprintf(line, sizeof line, "To %zu recipient%s via %s:%d (%s)",
+	    pg->job->c.rcpt.n, pg->job->c.rcpt.n == 1 ? "" : "s", p->host,
+	    dm_profile_port(p), dm_security_name(p->security));
+	tui_put(ROW_WHAT, 2, COLS - 4, line, A_NORMAL);
+	draw_running(t, pg);
+	row = ROW_RESULT;
+	for (i = 0; i < pg->result.n && row < LINES - 3; i++, row++)
+		tui_put(row, 2, COLS - 4, pg->result.v[i], pg->result.attr[i]);
+}
+
+static int
+pg_tick(struct tui *t, void *state)
+{
+	struct progress *pg = state;
+	int finished;
+
+	if (pg->state != P_RUNNING)
+		return 0;
+	pthread_mutex_lock(&pg->mu);
+	finished = pg->finished;
+	pthread_mutex_unlock(&pg->mu);
+	if (!finished) {
+		/* Only the bar and the steps change: no full repaint. */
+		draw_running(t, pg);
+		return SCR_HANDLED;
+	}
+	pthread_join(pg->thread, NULL);
+	pg->joinable = 0;
+	pg->state = P_DONE;
+	build_result(t, pg);
+	return SCR_REDRAW;
+}
+
+static int
+pg_key(struct tui *t, void *state, int is_key, wint_t ch)
+{
+	struct progress *pg = state;
+	struct dm_err err;
+	char *pw;
+	int r, esc = !is_key && (ch == 27 || ch == 3);
+
+	switch (pg->state) {
+	case P_PASSWORD:
+		if (esc)
+			return SCR_HANDLED | SCR_CLOSE;
+		if (!is_key && (ch == '\r' || ch == '\n')) {
+			if ((pw = tform_get(pg->pwform, 0)) == NULL)
+				return SCR_HANDLED;
+			r = pw[0] == '\0' ? -1 :
+			    dm_secret_set(&pg->pw, pw, strlen(pw), &err);
+			explicit_bzero(pw, strlen(pw));
+			free(pw);
+			if (r == -1) {
+				if (!dm_secret_isset(&pg->pw)) {
+					dm_err_set(&err, DM_EAUTH,
+					    "no password given");
+					dm_err_hint(&err,
+					    "type the password (or app password) of %s",
+					    pg->job->profile->user);
+				}
+				tui_error(t, &err);
+				return SCR_HANDLED;
+			}
+			(void)tform_set(pg->pwform, 0, "");
+			tform_free(pg->pwform);
+			pg->pwform = NULL;
+			(void)start(pg);
+			return SCR_HANDLED | SCR_REDRAW;
+		}
+		r = tform_key(pg->pwform, is_key, ch);
+		return r & (SCR_HANDLED | SCR_REDRAW);
+	case P_RUNNING:
+		if (esc) {
+			if (tui_ask(t, "Cancel sending? (y/n)", "yn") == 'y') {
+				atomic_store(&pg->cancel, 1);
+				tui_status(t, "cancelling...");
+			}
+			return SCR_HANDLED;
+		}
+		return SCR_HANDLED;	/* nothing else while sending */
+	case P_DONE:
+		if (pg->rc == 0) {
+			if (esc || (!is_key && (ch == '\r' || ch == '\n' ||
+			    ch == 'q' || ch == ' ')) ||
+			    (is_key && ch == KEY_ENTER)) {
+				pg->job->action = SEND_DONE;
+				tui_status_clear(t);
+				return SCR_HANDLED | SCR_CLOSE;
+			}
+			return 0;
+		}
+		if (esc)
+			return SCR_HANDLED | SCR_CLOSE;
+		if (!is_key && (ch == 'r' || ch == 'R')) {
+			if (pg->job->have_item &&
+			    pg->job->item.state == DM_OB_MAYBE_SENT &&
+			    tui_ask(t, "It may have been delivered already. Send it again anyway? (y/n)",
+			    "yn") != 'y')
+				return SCR_HANDLED;
+			(void)start(pg);
+			return SCR_HANDLED | SCR_REDRAW;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static void
+pg_resize(struct tui *t, void *state)
+{
+	struct progress *pg = state;
+
+	if (pg->pwform != NULL)
+		(void)tform_resize(pg->pwform);
+	if (pg->state == P_DONE)
+		build_result(t, pg);
+}
+
+static const char *
+pg_keybar(struct tui *t, void *state)
+{
+	struct progress *pg = state;
+
+	(void)t;
+	switch (pg->state) {
+	case P_PASSWORD:
+		return " Enter Send  Esc Back to the email  F1 Help";
+	case P_RUNNING:
+		return " Esc Cancel sending  F1 Help";
+	default:
+		return pg->rc == 0 ? " Enter/Esc Done  F1 Help" :
+		    " r Retry  Esc Back to the email  F1 Help";
+	}
+}
+
+static void
+pg_cursor(struct tui *t, void *state)
+{
+	struct progress *pg = state;
+
+	(void)t;
+	if (pg->pwform != NULL)
+		tform_cursor(pg->pwform);
+	else
+		curs_set(0);
+}
+
+const struct dm_screen scr_progress = {
+	"Sending",
+	"The email is stored in the outbox first, then sent; it leaves the\n"
+	"outbox only when the server has accepted it.\n"
+	"  Esc     while sending: asks, then cancels\n"
+	"  r       after a failure: try again\n"
+	"  Esc     after a failure: back to the email (it stays in the\n"
+	"          outbox; 'docmail outbox --retry' sends it later)\n\n",
+	pg_enter, pg_key, pg_draw, pg_resize, pg_tick, pg_leave, pg_keybar,
+	pg_cursor
+};

@@ -1,0 +1,1256 @@
+/*
+ * scr-send.c - the send dialog: recipients, subject, text, attachments
+ *
+ * Subject and Text start from the template (the first document's
+ * sidecar names it, else [template default]) with every placeholder
+ * the document's data or the profile can fill already filled in, so
+ * the fields show what the recipient will read; a placeholder nothing
+ * fills stays as {{name}}, is named in red under the text, and blocks
+ * the preview.  Addresses are checked when the focus leaves a field.
+ * The message itself is built by dm_compose_build(), as for "send".
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <docmail/addr.h>
+#include <docmail/buf.h>
+#include <docmail/compose.h>
+#include <docmail/profile.h>
+#include <docmail/tmpl.h>
+
+#include "screens.h"
+#include "send.h"
+#include "tarea.h"
+#include "tform.h"
+
+#define CTRL(c)		((c) & 0x1f)
+
+/* The form's fields, then the text area (not a libform field). */
+enum { F_TO, F_FROM, F_CC, F_BCC, F_SUBJECT, F_NFORM, F_TEXT = F_NFORM,
+    F_COUNT };
+
+#define ADDR_W		40	/* room for a note beside, at 80 columns */
+#define TEXT_ROWS	8
+#define ROW_INFO	1
+#define ROW_FORM	2
+#define ROW_TEXT	(ROW_FORM + F_NFORM)
+#define ROW_UNRESOLVED	(ROW_TEXT + TEXT_ROWS)
+#define ROW_LIST	(ROW_UNRESOLVED + 1)
+#define LIST_ROWS	4
+#define ROW_MATCHES	(ROW_LIST + 1 + LIST_ROWS)
+
+/* A text from the editor larger than this is surely the wrong file. */
+#define TEXT_MAX	(256 * 1024)
+#define PATH_W		1024
+
+enum zone { Z_FORM, Z_TEXT, Z_LIST };
+
+static const struct tf_spec fields[F_NFORM] = {
+	{ "To", TF_TEXT, ADDR_W, 0, NULL },
+	{ "From", TF_TEXT, ADDR_W, 0, NULL },
+	{ "Cc", TF_TEXT, ADDR_W, 0, NULL },
+	{ "Bcc", TF_TEXT, ADDR_W, 0, NULL },
+	{ "Subject", TF_TEXT, 0, 0, NULL },
+};
+
+struct send {
+	struct tform	*tf;
+	struct tarea	*text;
+	char		**path;		/* attachments, owned */
+	long long	*size;		/* -1 when it cannot be read */
+	size_t		 natt;
+	size_t		 attcap;
+	size_t		 sel;
+	size_t		 top;
+	enum zone	 zone;
+	int		 dirty;		/* something was typed */
+	struct dm_vars	 vars;		/* sidecar, then profile */
+	char		*sidecar;	/* the sidecar read, or NULL */
+	char		*tmpl_id;	/* the template used, or NULL */
+	char		 unresolved[256];	/* "{{a}}, {{b}}" */
+	int		 from_empty;
+	/* The "Add file" prompt in the status line. */
+	int		 prompting;
+	wchar_t		 typed[PATH_W];
+	size_t		 ntyped;
+	char		 matches[DM_ERR_MSG_MAX + DM_ERR_HINT_MAX + 8];
+	int		 matches_err;
+	struct send_job	 job;
+};
+
+/* --- values ------------------------------------------------------------ */
+
+/* Field i's text, the text area's for F_TEXT; malloc'd. */
+static char *
+get_value(struct send *s, int i)
+{
+	return i == F_TEXT ? tarea_get(s->text) : tform_get(s->tf, i);
+}
+
+static int
+set_value(struct send *s, int i, const char *v)
+{
+	return i == F_TEXT ? tarea_set(s->text, v) : tform_set(s->tf, i, v);
+}
+
+/* The text area lines up with Subject, on the rows after it. */
+static void
+place_text(struct send *s)
+{
+	int row, col, width;
+
+	tform_where(s->tf, F_SUBJECT, &row, &col, &width);
+	tarea_place(s->text, row + 1, col, width, TEXT_ROWS);
+}
+
+/* --- attachments ------------------------------------------------------- */
+
+static int
+att_add(struct send *s, const char *path, struct dm_err *err)
+{
+	struct stat st;
+	char **p;
+	long long *z;
+	size_t ncap;
+
+	if (stat(path, &st) == -1) {
+		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': %s", path,
+		    strerror(errno));
+		return dm_err_hint(err, "check the path");
+	}
+	if (!S_ISREG(st.st_mode)) {
+		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': not a file",
+		    path);
+		return dm_err_hint(err, "give the path of a document, not of a directory");
+	}
+	if (access(path, R_OK) == -1) {
+		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': %s", path,
+		    strerror(errno));
+		return dm_err_hint(err, "check the file's permissions");
+	}
+	if (s->natt == s->attcap) {
+		ncap = s->attcap == 0 ? 4 : s->attcap * 2;
+		if ((p = realloc(s->path, ncap * sizeof *p)) == NULL)
+			return dm_err_set(err, DM_ENOMEM, "out of memory");
+		s->path = p;
+		if ((z = realloc(s->size, ncap * sizeof *z)) == NULL)
+			return dm_err_set(err, DM_ENOMEM, "out of memory");
+		s->size = z;
+		s->attcap = ncap;
+	}
+	if ((s->path[s->natt] = dm_strdup(path, err)) == NULL)
+		return -1;
+	s->size[s->natt++] = (long long)st.st_size;
+	return 0;
+}
+
+static void
+att_remove(struct send *s, size_t i)
+{
+	if (i >= s->natt)
+		return;
+	free(s->path[i]);
+	memmove(&s->path[i], &s->path[i + 1], (s->natt - i - 1) *
+	    sizeof *s->path);
+	memmove(&s->size[i], &s->size[i + 1], (s->natt - i - 1) *
+	    sizeof *s->size);
+	s->natt--;
+	if (s->sel >= s->natt && s->sel > 0)
+		s->sel--;
+}
+
+/* --- placeholders ------------------------------------------------------ */
+
+struct fill {
+	const char		*src;
+	size_t			 at;
+	const struct dm_vars	*vars;
+	struct dm_buf		*out;
+	struct dm_err		*err;
+	int			 failed;
+};
+
+static int
+fill_one(const char *name, size_t off, size_t len, void *arg)
+{
+	struct fill *f = arg;
+	const char *v = dm_vars_get(f->vars, name);
+
+	if (v == NULL)
+		return 0;	/* stays {{name}}: shown as unresolved */
+	if (dm_buf_add(f->out, f->src + f->at, off - f->at, f->err) == -1 ||
+	    dm_buf_addstr(f->out, v, f->err) == -1) {
+		f->failed = 1;
+		return 1;
+	}
+	f->at = off + len;
+	return 0;
+}
+
+/*
+ * tmpl with the placeholders that have a value filled in; malloc'd.
+ * NEEDSWORK: a value that itself holds "{{x}}" is filled again when the
+ * message is built.
+ */
+static char *
+fill_known(const char *tmpl, const struct dm_vars *vars)
+{
+	struct dm_buf b;
+	struct dm_err err;
+	struct fill f = { tmpl, 0, vars, &b, &err, 0 };
+
+	dm_buf_init(&b, 0);
+	(void)dm_tmpl_each(tmpl, fill_one, &f);
+	if (f.failed || dm_buf_addstr(&b, tmpl + f.at, &err) == -1) {
+		dm_buf_release(&b);
+		return strdup(tmpl);
+	}
+	return dm_buf_detach(&b);
+}
+
+static int
+note_unknown(const char *name, size_t off, size_t len, void *arg)
+{
+	struct send *s = arg;
+	char ph[DM_VAR_NAME_MAX + 8];
+	size_t n = strlen(s->unresolved);
+
+	(void)off;
+	(void)len;
+	if (dm_vars_get(&s->vars, name) != NULL)
+		return 0;
+	(void)snprintf(ph, sizeof ph, "{{%s}}", name);
+	if (strstr(s->unresolved, ph) != NULL)
+		return 0;
+	(void)snprintf(s->unresolved + n, sizeof s->unresolved - n, "%s%s",
+	    n > 0 ? ", " : "", ph);
+	return 0;
+}
+
+/* Recomputes the unresolved names; 1 when they changed. */
+static int
+scan_unresolved(struct send *s)
+{
+	char old[sizeof s->unresolved], *v;
+	int i;
+
+	memcpy(old, s->unresolved, sizeof old);
+	s->unresolved[0] = '\0';
+	for (i = F_SUBJECT; i <= F_TEXT; i++) {
+		if ((v = get_value(s, i)) == NULL)
+			continue;
+		(void)dm_tmpl_each(v, note_unknown, s);
+		free(v);
+	}
+	return strcmp(old, s->unresolved) != 0;
+}
+
+static void
+draw_unresolved(struct tui *t, struct send *s)
+{
+	char line[512];
+
+	if (s->unresolved[0] == '\0') {
+		tui_put(ROW_UNRESOLVED, 2, COLS - 4, "", A_NORMAL);
+		return;
+	}
+	(void)snprintf(line, sizeof line,
+	    "Unresolved: %s -- not in %s; type the text instead", s->unresolved,
+	    s->sidecar != NULL ? s->sidecar : "the document's data (no .ini)");
+	tui_put(ROW_UNRESOLVED, 2, COLS - 4, line, tui_attr(t, TC_ERROR));
+}
+
+/* Fills placeholders typed into field i that now have a value. */
+static int
+fill_field(struct send *s, int i)
+{
+	char *v, *f;
+	int changed = 0;
+
+	if ((v = get_value(s, i)) == NULL)
+		return 0;
+	if ((f = fill_known(v, &s->vars)) != NULL && strcmp(f, v) != 0) {
+		(void)set_value(s, i, f);
+		changed = 1;
+	}
+	free(f);
+	free(v);
+	return changed;
+}
+
+static void
+load_template(struct tui *t, struct send *s)
+{
+	const struct dm_profile *p = s->job.profile;
+	const struct dm_template *tp;
+	struct dm_err err;
+	char *named = NULL, *v;
+
+	if (s->natt > 0 && dm_sidecar_load(s->path[0], &s->vars, &named,
+	    &s->sidecar, &err) == -1)
+		tui_error(t, &err);
+	if (p->name != NULL && p->name[0] != '\0')
+		(void)dm_vars_add(&s->vars, "sender.name", p->name, "profile",
+		    &err);
+	(void)dm_vars_add(&s->vars, "sender.email", p->email, "profile", &err);
+	tp = dm_config_template(&t->cfg, named != NULL ? named : "default");
+	if (named != NULL && tp == NULL) {
+		dm_err_set(&err, DM_EDATA,
+		    "'%s' names template '%s', which the config does not have",
+		    s->sidecar, named);
+		dm_err_hint(&err, "add a [template %s] section to '%s'", named,
+		    t->config_path);
+		tui_error(t, &err);
+	}
+	free(named);
+	if (tp == NULL)
+		return;
+	s->tmpl_id = strdup(tp->id);
+	if (tp->subject != NULL && (v = fill_known(tp->subject,
+	    &s->vars)) != NULL) {
+		(void)tform_set(s->tf, F_SUBJECT, v);
+		free(v);
+	}
+	if (tp->body != NULL && (v = fill_known(tp->body, &s->vars)) != NULL) {
+		(void)tarea_set(s->text, v);
+		free(v);
+	}
+}
+
+/* --- addresses --------------------------------------------------------- */
+
+static void
+from_note(struct send *s)
+{
+	const struct dm_profile *p = s->job.profile;
+	char note[160];
+
+	if (!p->allow_from_override)
+		tform_note(s->tf, F_FROM, "typed: becomes Reply-To", 0);
+	else if (s->from_empty) {
+		(void)snprintf(note, sizeof note, "empty: %s", p->email);
+		tform_note(s->tf, F_FROM, note, 0);
+	} else
+		tform_note(s->tf, F_FROM, NULL, 0);
+}
+
+/*
+ * Checks the address field i; an error goes beside it and into the
+ * status line.  *n receives the number of addresses.
+ */
+static int
+check_addr(struct tui *t, struct send *s, int i, size_t *n)
+{
+	struct dm_addrlist l;
+	struct dm_addr a = { NULL, NULL };
+	struct dm_err err;
+	char *v;
+	int r;
+
+	*n = 0;
+	if ((v = tform_get(s->tf, i)) == NULL)
+		return -1;
+	dm_addrlist_init(&l);
+	if (i == F_FROM) {
+		s->from_empty = strspn(v, " ") == strlen(v);
+		r = s->from_empty ? 0 : dm_addr_parse_one(&a, v, &err);
+		*n = s->from_empty ? 0 : 1;
+	} else {
+		r = dm_addr_parse_list(&l, v, &err);
+		*n = l.n;
+	}
+	free(v);
+	dm_addr_release(&a);
+	dm_addrlist_release(&l);
+	if (r == -1) {
+		tform_note(s->tf, i, err.msg, 1);
+		(void)dm_err_prefix(&err, "%s", fields[i].label);
+		tui_error(t, &err);
+		return -1;
+	}
+	if (i == F_FROM)
+		from_note(s);
+	else
+		tform_note(s->tf, i, NULL, 0);
+	return 0;
+}
+
+/* The focus left field i: check it.  Returns SCR_* flags. */
+static int
+left_field(struct tui *t, struct send *s, int i)
+{
+	size_t n;
+
+	switch (i) {
+	case F_TO:
+	case F_FROM:
+	case F_CC:
+	case F_BCC:
+		if (check_addr(t, s, i, &n) == 0 && t->status_error)
+			tui_status_clear(t);
+		return SCR_REDRAW;	/* the note beside it may change */
+	case F_SUBJECT:
+	case F_TEXT:
+		if (fill_field(s, i)) {
+			(void)scan_unresolved(s);
+			return SCR_REDRAW;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* --- drawing ----------------------------------------------------------- */
+
+static void
+draw_list(struct tui *t, struct send *s)
+{
+	struct dm_buf b;
+	struct dm_err err;
+	char head[128], size[32];
+	unsigned long long total = 0;
+	size_t i;
+	int row;
+	attr_t a;
+
+	for (i = 0; i < s->natt; i++)
+		total += s->size[i] > 0 ? (unsigned long long)s->size[i] : 0;
+	send_size(size, sizeof size, total);
+	(void)snprintf(head, sizeof head, "Attachments (%zu, %s)%s", s->natt,
+	    size, s->zone == Z_LIST ?
+	    "  -- Del removes, Ctrl-O adds, Tab back to the fields" : "");
+	tui_put(ROW_LIST, 2, COLS - 4, head, tui_attr(t, TC_LABEL) | A_BOLD);
+	if (s->sel < s->top)
+		s->top = s->sel;
+	if (s->sel >= s->top + LIST_ROWS)
+		s->top = s->sel - LIST_ROWS + 1;
+	for (row = 0; row < LIST_ROWS; row++) {
+		i = s->top + (size_t)row;
+		if (i >= s->natt) {
+			tui_put(ROW_LIST + 1 + row, 2, COLS - 4,
+			    row == 0 && s->natt == 0 ?
+			    "  (none -- Ctrl-O adds a file)" : "", A_NORMAL);
+			continue;
+		}
+		dm_buf_init(&b, 0);
+		send_size(size, sizeof size, s->size[i] >= 0 ?
+		    (unsigned long long)s->size[i] : 0);
+		(void)dm_buf_addstr(&b, i == s->sel && s->zone == Z_LIST ?
+		    "> " : "  ", &err);
+		(void)dm_buf_add_printable(&b, s->path[i], strlen(s->path[i]),
+		    &err);
+		(void)dm_buf_addf(&b, &err, "  (%s)", size);
+		a = i == s->sel && s->zone == Z_LIST ? A_REVERSE : A_NORMAL;
+		tui_put(ROW_LIST + 1 + row, 2, COLS - 4, dm_buf_str(&b), a);
+		dm_buf_release(&b);
+	}
+}
+
+static void
+draw_matches(struct tui *t, struct send *s)
+{
+	tui_put(ROW_MATCHES, 2, COLS - 4, s->prompting ? s->matches : "",
+	    s->matches_err ? tui_attr(t, TC_ERROR) : A_NORMAL);
+}
+
+static void
+send_draw(struct tui *t, void *state)
+{
+	struct send *s = state;
+	struct dm_buf b;
+	struct dm_err err;
+
+	dm_buf_init(&b, 0);
+	if (s->natt == 0)
+		(void)dm_buf_addstr(&b, "No document attached", &err);
+	else if (s->sidecar != NULL) {
+		(void)dm_buf_addstr(&b, "Data from ", &err);
+		(void)dm_buf_add_printable(&b, s->sidecar, strlen(s->sidecar),
+		    &err);
+	} else
+		(void)dm_buf_addstr(&b, "No data file (.ini) for the document",
+		    &err);
+	(void)dm_buf_addf(&b, &err, "; template: %s", s->tmpl_id != NULL ?
+	    s->tmpl_id : "none");
+	tui_put(ROW_INFO, 2, COLS - 4, dm_buf_str(&b), A_NORMAL);
+	dm_buf_release(&b);
+	tform_draw(t, s->tf);
+	tui_put(ROW_TEXT, 2, 4, "Text", tui_attr(t, TC_LABEL));
+	tarea_draw(s->text);
+	draw_unresolved(t, s);
+	draw_list(t, s);
+	draw_matches(t, s);
+}
+
+/* --- the "Add file" prompt --------------------------------------------- */
+
+static void
+prompt_show(struct tui *t, struct send *s)
+{
+	const wchar_t *p = s->typed;
+	int w = wcswidth(s->typed, s->ntyped);
+
+	/* The end of a long path, where the typing happens. */
+	while (w > COLS - 14 && *p != L'\0') {
+		w -= wcwidth(*p) > 0 ? wcwidth(*p) : 1;
+		p++;
+	}
+	tui_status(t, "Add file: %s%ls", p != s->typed ? "..." : "", p);
+}
+
+static char *
+typed_utf8(const struct send *s)
+{
+	char *u;
+	size_t n;
+
+	if ((n = wcstombs(NULL, s->typed, 0)) == (size_t)-1 ||
+	    (u = malloc(n + 1)) == NULL)
+		return NULL;
+	(void)wcstombs(u, s->typed, n + 1);
+	return u;
+}
+
+/* "~/x" as the user means it; malloc'd. */
+static char *
+expand_home(const char *p)
+{
+	const char *home = getenv("HOME");
+	char *r;
+	size_t n;
+
+	if (p[0] != '~' || (p[1] != '/' && p[1] != '\0') || home == NULL)
+		return strdup(p);
+	n = strlen(home) + strlen(p);
+	if ((r = malloc(n)) == NULL)
+		return NULL;
+	(void)snprintf(r, n, "%s%s", home, p + 1);
+	return r;
+}
+
+static void
+typed_append(struct send *s, const char *utf8)
+{
+	wchar_t w[PATH_W];
+	size_t n;
+
+	if ((n = mbstowcs(w, utf8, PATH_W - 1)) == (size_t)-1)
+		return;
+	if (s->ntyped + n >= PATH_W)
+		return;
+	wmemcpy(s->typed + s->ntyped, w, n);
+	s->ntyped += n;
+	s->typed[s->ntyped] = L'\0';
+}
+
+/* Tab: the longest completion of the typed prefix in its directory. */
+static void
+complete(struct send *s)
+{
+	char *typed, *dir = NULL, *full, *slash, common[256] = "", *m;
+	const char *prefix;
+	struct dirent *de;
+	struct stat st;
+	size_t plen, k, nm = 0, mlen;
+	DIR *d;
+	int count = 0;
+
+	s->matches[0] = '\0';
+	s->matches_err = 0;
+	if ((typed = typed_utf8(s)) == NULL)
+		return;
+	slash = strrchr(typed, '/');
+	prefix = slash != NULL ? slash + 1 : typed;
+	if (slash != NULL) {
+		*slash = '\0';
+		dir = expand_home(typed[0] == '\0' ? "/" : typed);
+		*slash = '/';
+	} else
+		dir = strdup(".");
+	if (dir == NULL || (d = opendir(dir)) == NULL) {
+		(void)snprintf(s->matches, sizeof s->matches,
+		    "no such directory");
+		s->matches_err = 1;
+		goto out;
+	}
+	plen = strlen(prefix);
+	m = s->matches;
+	mlen = sizeof s->matches;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_name[0] == '.' && prefix[0] != '.')
+			continue;
+		if (strncmp(de->d_name, prefix, plen) != 0)
+			continue;
+		if (count++ == 0)
+			(void)snprintf(common, sizeof common, "%s", de->d_name);
+		else {
+			for (k = 0; common[k] != '\0' &&
+			    common[k] == de->d_name[k]; k++)
+				;
+			common[k] = '\0';
+		}
+		if (nm + strlen(de->d_name) + 3 < mlen) {
+			nm += (size_t)snprintf(m + nm, mlen - nm, "%s%s",
+			    nm > 0 ? "  " : "", de->d_name);
+		}
+	}
+	closedir(d);
+	if (count == 0) {
+		(void)snprintf(s->matches, sizeof s->matches,
+		    "no file starts with '%s'", prefix);
+		s->matches_err = 1;
+		goto out;
+	}
+	/* Do not cut a UTF-8 sequence in two. */
+	k = strlen(common);
+	while (k > plen && ((unsigned char)common[k] & 0xc0) == 0x80)
+		k--;
+	common[k] = '\0';
+	if (strlen(common) > plen)
+		typed_append(s, common + plen);
+	if (count == 1) {
+		s->matches[0] = '\0';
+		if ((m = typed_utf8(s)) != NULL &&
+		    (full = expand_home(m)) != NULL) {
+			if (stat(full, &st) == 0 && S_ISDIR(st.st_mode))
+				typed_append(s, "/");
+			free(full);
+		}
+		free(m);
+	}
+out:
+	free(dir);
+	free(typed);
+}
+
+static int
+prompt_key(struct tui *t, struct send *s, int is_key, wint_t ch)
+{
+	struct dm_err err;
+	char *u, *path;
+
+	if (!is_key && (ch == 27 || ch == 3)) {
+		s->prompting = 0;
+		tui_status_clear(t);
+		draw_matches(t, s);
+		return SCR_HANDLED;
+	}
+	if ((!is_key && (ch == '\r' || ch == '\n')) ||
+	    (is_key && ch == KEY_ENTER)) {
+		if (s->ntyped == 0)
+			return SCR_HANDLED;
+		u = typed_utf8(s);
+		path = u != NULL ? expand_home(u) : NULL;
+		free(u);
+		if (path == NULL)
+			return SCR_HANDLED;
+		if (att_add(s, path, &err) == -1) {
+			(void)snprintf(s->matches, sizeof s->matches, "%s%s%s",
+			    err.msg, err.hint[0] != '\0' ? " -- " : "",
+			    err.hint);
+			s->matches_err = 1;
+		} else {
+			s->prompting = 0;
+			s->dirty = 1;
+			s->sel = s->natt - 1;
+			tui_status(t, "attached '%s'", path);
+			draw_list(t, s);
+		}
+		free(path);
+		draw_matches(t, s);
+		return SCR_HANDLED;
+	}
+	if (!is_key && ch == '\t')
+		complete(s);
+	else if ((!is_key && (ch == 127 || ch == 8)) ||
+	    (is_key && ch == KEY_BACKSPACE)) {
+		if (s->ntyped > 0)
+			s->typed[--s->ntyped] = L'\0';
+	} else if (!is_key && ch >= 0x20 && ch != 0x7f &&
+	    s->ntyped + 1 < PATH_W) {
+		s->typed[s->ntyped++] = (wchar_t)ch;
+		s->typed[s->ntyped] = L'\0';
+		s->matches[0] = '\0';
+	} else
+		return SCR_HANDLED;
+	prompt_show(t, s);
+	draw_matches(t, s);
+	return SCR_HANDLED;
+}
+
+static int
+prompt_start(struct tui *t, struct send *s)
+{
+	s->prompting = 1;
+	s->ntyped = 0;
+	s->typed[0] = L'\0';
+	s->matches[0] = '\0';
+	s->matches_err = 0;
+	prompt_show(t, s);
+	(void)snprintf(s->matches, sizeof s->matches,
+	    "type a path; Tab completes, Enter attaches, Esc cancels");
+	draw_matches(t, s);
+	return SCR_HANDLED;
+}
+
+/* --- $VISUAL / $EDITOR ------------------------------------------------- */
+
+static int
+read_text(const char *path, char **out, struct dm_err *err)
+{
+	struct dm_buf b;
+	char chunk[8192], *p, *q;
+	ssize_t n;
+	int fd, r = -1;
+
+	dm_buf_init(&b, TEXT_MAX);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return dm_err_set(err, DM_EIO,
+		    "cannot read the edited text: %s", strerror(errno));
+	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			dm_err_set(err, DM_EIO,
+			    "cannot read the edited text: %s", strerror(errno));
+			goto out;
+		}
+		if (dm_buf_add(&b, chunk, (size_t)n, err) == -1) {
+			dm_err_set(err, DM_EDATA,
+			    "the edited text is larger than %d KB",
+			    TEXT_MAX / 1024);
+			goto out;
+		}
+	}
+	if (memchr(dm_buf_str(&b), '\0', b.len) != NULL ||
+	    !dm_utf8_valid(dm_buf_str(&b), b.len)) {
+		dm_err_set(err, DM_EDATA, "the edited text is not UTF-8 text");
+		dm_err_hint(err, "save it as UTF-8; the text is unchanged");
+		goto out;
+	}
+	if ((p = dm_buf_detach(&b)) == NULL) {
+		dm_err_set(err, DM_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* CRs go, tabs become blanks, other control characters '?'. */
+	for (q = *out = p; *p != '\0'; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\t')
+			*p = ' ';
+		else if (*p != '\n' && ((unsigned char)*p < 0x20 || *p == 0x7f))
+			*p = '?';
+		*q++ = *p;
+	}
+	*q = '\0';
+	while (q > *out && q[-1] == '\n')
+		*--q = '\0';
+	r = 0;
+out:
+	close(fd);
+	dm_buf_release(&b);
+	return r;
+}
+
+static int
+run_editor(const char *path, struct dm_err *err)
+{
+	const char *ed = getenv("VISUAL");
+	struct sigaction ign, oint, oquit;
+	char cmd[1024];
+	pid_t pid;
+	int status;
+
+	if (ed == NULL || ed[0] == '\0')
+		ed = getenv("EDITOR");
+	if (ed == NULL || ed[0] == '\0')
+		ed = "vi";
+	/* Like git: the variable may hold arguments, the shell splits it. */
+	if (snprintf(cmd, sizeof cmd, "%s \"$@\"", ed) >= (int)sizeof cmd)
+		return dm_err_set(err, DM_EUSAGE, "$VISUAL or $EDITOR is too long");
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	(void)sigaction(SIGINT, &ign, &oint);
+	(void)sigaction(SIGQUIT, &ign, &oquit);
+	if ((pid = fork()) == -1) {
+		status = errno;
+		(void)sigaction(SIGINT, &oint, NULL);
+		(void)sigaction(SIGQUIT, &oquit, NULL);
+		return dm_err_set(err, DM_EIO, "cannot start the editor: %s",
+		    strerror(status));
+	}
+	if (pid == 0) {
+		(void)signal(SIGINT, SIG_DFL);
+		(void)signal(SIGQUIT, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", cmd, ed, path, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	(void)sigaction(SIGINT, &oint, NULL);
+	(void)sigaction(SIGQUIT, &oquit, NULL);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		dm_err_set(err, DM_EUSAGE, "the editor '%s' failed (%s %d)", ed,
+		    WIFEXITED(status) ? "exit status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return dm_err_hint(err, "the text is unchanged; set VISUAL or EDITOR to an editor that works");
+	}
+	return 0;
+}
+
+static int
+edit_text(struct tui *t, struct send *s)
+{
+	struct dm_err err;
+	const char *tmp = getenv("TMPDIR");
+	char path[1024], *text = NULL, *now;
+	mode_t old;
+	size_t len;
+	int fd, ok = -1;
+
+	if (tmp == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	if (snprintf(path, sizeof path, "%s/docmail-text-XXXXXX.txt", tmp) >=
+	    (int)sizeof path)
+		return SCR_HANDLED;
+	/* mkstemps makes it 0600; the umask makes sure of it. */
+	old = umask(077);
+	fd = mkstemps(path, 4);
+	umask(old);
+	if (fd == -1) {
+		dm_err_set(&err, DM_EIO, "cannot create a file for the editor in '%s': %s",
+		    tmp, strerror(errno));
+		tui_error(t, &err);
+		return SCR_HANDLED;
+	}
+	if ((now = tarea_get(s->text)) != NULL) {
+		len = strlen(now);
+		if (write(fd, now, len) != (ssize_t)len ||
+		    write(fd, "\n", 1) != 1) {
+			dm_err_set(&err, DM_EIO, "cannot write '%s': %s", path,
+			    strerror(errno));
+			close(fd);
+			(void)unlink(path);
+			free(now);
+			tui_error(t, &err);
+			return SCR_HANDLED;
+		}
+	}
+	close(fd);
+	def_prog_mode();
+	endwin();
+	if (run_editor(path, &err) == 0 && read_text(path, &text, &err) == 0)
+		ok = 0;
+	(void)unlink(path);
+	/* Whatever the editor did, the screen comes back. */
+	reset_prog_mode();
+	clearok(curscr, TRUE);
+	if (ok == -1)
+		tui_error(t, &err);
+	else {
+		if (now == NULL || strcmp(now, text) != 0) {
+			(void)tarea_set(s->text, text);
+			(void)fill_field(s, F_TEXT);
+			s->dirty = 1;
+		}
+		(void)scan_unresolved(s);
+		tui_status(t, "text taken from the editor");
+	}
+	free(now);
+	free(text);
+	return SCR_HANDLED | SCR_REDRAW;
+}
+
+/* --- preview ----------------------------------------------------------- */
+
+static int
+to_preview(struct tui *t, struct send *s)
+{
+	struct dm_compose_opts o;
+	struct dm_err err;
+	char *v[F_COUNT];
+	size_t n[F_COUNT], i;
+	int k, bad = -1;
+
+	memset(v, 0, sizeof v);
+	memset(n, 0, sizeof n);
+	for (k = F_BCC; k >= F_TO; k--)
+		if (check_addr(t, s, k, &n[k]) == -1)
+			bad = k;
+	if (bad != -1) {
+		tform_focus(s->tf, bad);
+		s->zone = Z_FORM;
+		return SCR_HANDLED | SCR_REDRAW;
+	}
+	if (n[F_TO] + n[F_CC] + n[F_BCC] == 0) {
+		dm_err_set(&err, DM_EUSAGE, "no recipient");
+		dm_err_hint(&err, "type at least one address in To, Cc or Bcc");
+		tui_error(t, &err);
+		tform_focus(s->tf, F_TO);
+		s->zone = Z_FORM;
+		return SCR_HANDLED | SCR_REDRAW;
+	}
+	(void)fill_field(s, F_SUBJECT);
+	(void)fill_field(s, F_TEXT);
+	(void)scan_unresolved(s);
+	if (s->unresolved[0] != '\0') {
+		dm_err_set(&err, DM_EDATA, "unresolved placeholder %s",
+		    s->unresolved);
+		dm_err_hint(&err, "add it to %s under [document], or type the text instead",
+		    s->sidecar != NULL ? s->sidecar : "the document's .ini");
+		tui_error(t, &err);
+		return SCR_HANDLED | SCR_REDRAW;
+	}
+	for (k = 0; k < F_COUNT; k++)
+		if ((v[k] = get_value(s, k)) == NULL)
+			goto out;
+	if (v[F_SUBJECT][0] == '\0') {
+		dm_err_set(&err, DM_EUSAGE, "no subject");
+		dm_err_hint(&err, "type a subject");
+		tui_error(t, &err);
+		tform_focus(s->tf, F_SUBJECT);
+		s->zone = Z_FORM;
+		goto out;
+	}
+	memset(&o, 0, sizeof o);
+	o.to = n[F_TO] > 0 ? v[F_TO] : NULL;
+	o.cc = n[F_CC] > 0 ? v[F_CC] : NULL;
+	o.bcc = n[F_BCC] > 0 ? v[F_BCC] : NULL;
+	o.from = n[F_FROM] > 0 ? v[F_FROM] : NULL;
+	o.subject = v[F_SUBJECT];
+	o.body = v[F_TEXT];
+	o.files = (const char *const *)s->path;
+	o.nfiles = s->natt;
+	s->job.date = time(NULL);
+	o.date = s->job.date;
+	dm_compose_release(&s->job.c);
+	if (dm_compose_build(&s->job.c, &t->cfg, s->job.profile, &o,
+	    &err) == -1) {
+		tui_error(t, &err);
+		goto out;
+	}
+	s->job.files = s->path;
+	s->job.nfiles = s->natt;
+	s->job.action = SEND_NONE;
+	tui_status_clear(t);
+	(void)tui_push(t, &scr_preview, &s->job);
+out:
+	for (i = 0; i < F_COUNT; i++)
+		free(v[i]);
+	return SCR_HANDLED | SCR_REDRAW;
+}
+
+/* --- the screen -------------------------------------------------------- */
+
+static int
+send_enter(struct tui *t, void *arg, void **state)
+{
+	const struct scr_send_arg *a = arg;
+	const struct dm_profile *p;
+	struct send *s;
+	struct dm_err err;
+	int i;
+
+	if ((p = tui_profile(t)) == NULL) {
+		dm_err_set(&err, DM_ECONFIG, "there is no profile to send with");
+		dm_err_hint(&err, "set up the account first: docmail settings");
+		tui_error(t, &err);
+		return -1;
+	}
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return -1;
+	dm_vars_init(&s->vars);
+	dm_compose_init(&s->job.c);
+	s->job.profile = p;
+	s->from_empty = 1;
+	for (i = 0; a != NULL && i < a->nfiles; i++)
+		if (att_add(s, a->files[i], &err) == -1)
+			tui_error(t, &err);
+	if ((s->tf = tform_new(fields, F_NFORM, ROW_FORM)) == NULL ||
+	    (s->text = tarea_new(ROW_TEXT, 12, 60, TEXT_ROWS)) == NULL) {
+		dm_err_set(&err, DM_ENOMEM, "cannot build the send dialog");
+		tui_error(t, &err);
+		tform_free(s->tf);
+		dm_vars_release(&s->vars);
+		for (i = 0; i < (int)s->natt; i++)
+			free(s->path[i]);
+		free(s->path);
+		free(s->size);
+		free(s);
+		return -1;
+	}
+	place_text(s);
+	load_template(t, s);
+	(void)scan_unresolved(s);
+	from_note(s);
+	tform_focus(s->tf, F_TO);
+	*state = s;
+	return 0;
+}
+
+static void
+send_leave(struct tui *t, void *state)
+{
+	struct send *s = state;
+	size_t i;
+
+	(void)t;
+	tform_free(s->tf);
+	tarea_free(s->text);
+	for (i = 0; i < s->natt; i++)
+		free(s->path[i]);
+	free(s->path);
+	free(s->size);
+	dm_vars_release(&s->vars);
+	free(s->sidecar);
+	free(s->tmpl_id);
+	dm_compose_release(&s->job.c);
+	if (s->job.have_item)
+		dm_outbox_item_release(&s->job.item);
+	free(s);
+}
+
+static int
+list_key(struct tui *t, struct send *s, int is_key, wint_t ch)
+{
+	if (is_key) {
+		switch (ch) {
+		case KEY_UP:
+			if (s->sel > 0 && s->natt > 0) {
+				s->sel--;
+				break;
+			}
+			/* FALLTHROUGH */
+		case KEY_BTAB:
+			s->zone = Z_TEXT;
+			tarea_draw(s->text);
+			break;
+		case KEY_DOWN:
+			if (s->sel + 1 < s->natt) {
+				s->sel++;
+				break;
+			}
+			s->zone = Z_FORM;
+			tform_focus(s->tf, F_TO);
+			break;
+		case KEY_DC:
+			if (s->natt == 0)
+				return SCR_HANDLED;
+			att_remove(s, s->sel);
+			s->dirty = 1;
+			tui_status(t, "removed; %zu attachment%s left", s->natt,
+			    s->natt == 1 ? "" : "s");
+			break;
+		case KEY_IC:
+			return prompt_start(t, s);
+		default:
+			return 0;
+		}
+		draw_list(t, s);
+		return SCR_HANDLED;
+	}
+	switch (ch) {
+	case '\t':
+		s->zone = Z_FORM;
+		tform_focus(s->tf, F_TO);
+		break;
+	case 'd':
+	case '-':
+		return list_key(t, s, 1, KEY_DC);
+	case 'a':
+	case '+':
+	case '\r':
+	case '\n':
+		return prompt_start(t, s);
+	default:
+		return 0;
+	}
+	draw_list(t, s);
+	return SCR_HANDLED;
+}
+
+/* Keys for the text area. */
+static int
+text_key(struct tui *t, struct send *s, int is_key, wint_t ch)
+{
+	int r = tarea_key(s->text, is_key, ch), out = 0;
+
+	if (r & TA_CHANGED) {
+		s->dirty = 1;
+		if (scan_unresolved(s))
+			draw_unresolved(t, s);
+	}
+	if (r & TA_UP) {
+		s->zone = Z_FORM;
+		tform_focus(s->tf, F_SUBJECT);
+		out = left_field(t, s, F_TEXT);
+	} else if (r & TA_DOWN) {
+		s->zone = Z_LIST;
+		s->sel = 0;
+		out = left_field(t, s, F_TEXT);
+		draw_list(t, s);
+	}
+	if (!(out & SCR_REDRAW))
+		tarea_draw(s->text);
+	return (r & SCR_HANDLED) | out;
+}
+
+static int
+send_key(struct tui *t, void *state, int is_key, wint_t ch)
+{
+	struct send *s = state;
+	int r, cur, left;
+
+	if (s->prompting)
+		return prompt_key(t, s, is_key, ch);
+	if ((is_key && ch == KEY_F(3)) || (!is_key && ch == CTRL('P'))) {
+		if (s->zone == Z_FORM)
+			(void)left_field(t, s, tform_current(s->tf));
+		else if (s->zone == Z_TEXT)
+			(void)left_field(t, s, F_TEXT);
+		return to_preview(t, s);
+	}
+	if (!is_key && ch == CTRL('E'))
+		return edit_text(t, s);
+	if (!is_key && ch == CTRL('O'))
+		return prompt_start(t, s);
+	if (!is_key && (ch == 27 || ch == 3)) {
+		if (s->dirty && tui_ask(t,
+		    "Discard this email? (y/n)", "yn") != 'y')
+			return SCR_HANDLED;
+		return SCR_HANDLED | SCR_CLOSE;
+	}
+	if (s->zone == Z_LIST)
+		return list_key(t, s, is_key, ch);
+	if (s->zone == Z_TEXT)
+		return text_key(t, s, is_key, ch);
+
+	cur = tform_current(s->tf);
+	r = tform_key(s->tf, is_key, ch);
+	if (r & TF_CHANGED) {
+		s->dirty = 1;
+		if (cur == F_SUBJECT && scan_unresolved(s))
+			draw_unresolved(t, s);
+		if (cur == F_FROM) {
+			char *v = tform_get(s->tf, F_FROM);
+			int empty = v == NULL || v[strspn(v, " ")] == '\0';
+
+			free(v);
+			if (empty != s->from_empty) {
+				s->from_empty = empty;
+				from_note(s);
+				r |= SCR_REDRAW;
+			}
+		}
+	}
+	if (r & TF_LEFT) {
+		left = tform_left(s->tf);
+		/* Past Subject: the text; before To: the attachments. */
+		if (left == F_SUBJECT && tform_current(s->tf) == F_TO) {
+			tform_focus(s->tf, left);
+			s->zone = Z_TEXT;
+		} else if (left == F_TO && tform_current(s->tf) == F_SUBJECT) {
+			tform_focus(s->tf, left);
+			s->zone = Z_LIST;
+			s->sel = s->natt > 0 ? s->natt - 1 : 0;
+			draw_list(t, s);
+		}
+		r |= left_field(t, s, left);
+	}
+	return r & (SCR_HANDLED | SCR_REDRAW);
+}
+
+static void
+send_resize(struct tui *t, void *state)
+{
+	struct send *s = state;
+
+	(void)tform_resize(s->tf);
+	place_text(s);
+	if (s->prompting)
+		prompt_show(t, s);
+}
+
+static int
+send_tick(struct tui *t, void *state)
+{
+	struct send *s = state;
+
+	switch (s->job.action) {
+	case SEND_GO:
+		s->job.action = SEND_NONE;
+		(void)tui_push(t, &scr_progress, &s->job);
+		return SCR_HANDLED | SCR_REDRAW;
+	case SEND_DONE:
+		return SCR_HANDLED | SCR_CLOSE;
+	default:
+		return 0;
+	}
+}
+
+static const char *
+send_keybar(struct tui *t, void *state)
+{
+	struct send *s = state;
+
+	(void)t;
+	if (s->prompting)
+		return " Tab Complete  Enter Attach  Esc Cancel";
+	if (s->zone == Z_LIST)
+		return " F3/^P Preview  Del Remove  ^O/a Add file  Tab Fields  Esc Back  F1 Help";
+	return " F3/^P Preview  ^E Editor  ^O Add file  Tab Next  Esc Back  F1 Help";
+}
+
+static void
+send_cursor(struct tui *t, void *state)
+{
+	struct send *s = state;
+	int w;
+
+	(void)t;
+	if (s->prompting) {
+		w = wcswidth(s->typed, s->ntyped);
+		w = 10 + (w > COLS - 14 ? COLS - 14 + 3 : w);
+		move(LINES - 2, w < COLS ? w : COLS - 1);
+		wnoutrefresh(stdscr);
+	} else if (s->zone == Z_LIST) {
+		move(ROW_LIST + 1 + (int)(s->sel - s->top), 2);
+		wnoutrefresh(stdscr);
+	} else if (s->zone == Z_TEXT)
+		tarea_cursor(s->text);
+	else
+		tform_cursor(s->tf);
+}
+
+const struct dm_screen scr_send = {
+	"Send",
+	"Write the email for the documents, then look at it with F3.\n"
+	"  To, Cc, Bcc   addresses, separated by commas; Bcc recipients\n"
+	"                are invisible to the others\n"
+	"  From          empty: your profile's address; a typed one\n"
+	"                becomes Reply-To when the profile says so\n"
+	"  Subject/Text  filled from the template; {{name}} placeholders\n"
+	"                come from the document's .ini and the profile\n"
+	"  F3 or Ctrl-P  preview, then y sends\n"
+	"  Ctrl-E        edit the text in $VISUAL / $EDITOR\n"
+	"  Ctrl-O        attach a file (Tab completes the path)\n"
+	"  Del           in the attachment list: remove the file\n"
+	"  Esc           back (asks when something was typed)\n\n",
+	send_enter, send_key, send_draw, send_resize, send_tick, send_leave,
+	send_keybar, send_cursor
+};

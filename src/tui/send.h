@@ -1,0 +1,67 @@
+/*
+ * send.h - what the send dialog, its preview and the sending screen share
+ *
+ * The dialog (scr-send.c) owns a struct send_job: it builds the message
+ * with dm_compose_build() and pushes the preview with the job; the
+ * preview's "y" sets action SEND_GO and closes, which wakes the dialog
+ * to push the sending screen (so "back" from there is the dialog, not
+ * the preview); a sent message sets SEND_DONE and the dialog closes.
+ */
+#ifndef DOCMAIL_TUI_SEND_H
+#define DOCMAIL_TUI_SEND_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <docmail/compose.h>
+#include <docmail/outbox.h>
+#include <docmail/profile.h>
+
+#include "tui.h"
+
+enum send_action {
+	SEND_NONE = 0,
+	SEND_GO,		/* the preview said y: start sending */
+	SEND_DONE		/* sent: the dialog closes too */
+};
+
+struct send_job {
+	const struct dm_profile	*profile;	/* the tui's */
+	struct dm_compose	 c;		/* built by the dialog */
+	char *const		*files;		/* the dialog's */
+	size_t			 nfiles;
+	time_t			 date;		/* as the preview shows */
+	enum send_action	 action;
+	/*
+	 * The last attempt that did not go out: it is in the outbox, and
+	 * a new send from the dialog replaces it (when surely unsent).
+	 */
+	struct dm_outbox_item	 item;
+	int			 have_item;
+};
+
+extern const struct dm_screen scr_preview;	/* arg: struct send_job * */
+extern const struct dm_screen scr_progress;	/* arg: struct send_job * */
+
+/* Lines of text for a screen, already escaped and wrapped. */
+struct tlines {
+	char		**v;
+	attr_t		 *attr;
+	size_t		  n;
+	size_t		  cap;
+};
+
+void	tlines_free(struct tlines *);
+/*
+ * Adds text (UTF-8; control characters are escaped, a newline starts a
+ * new line) wrapped at words to width columns; the first line starts
+ * with label, padded to indent columns, the others with indent blanks.
+ * Returns -1 when out of memory.
+ */
+int	tlines_add(struct tlines *, const char *label, int indent,
+	    const char *text, int width, attr_t);
+
+/* "12.3 KB" and the like. */
+void	send_size(char *, size_t, unsigned long long);
+
+#endif /* DOCMAIL_TUI_SEND_H */
