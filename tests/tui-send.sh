@@ -96,7 +96,7 @@ ok $? "beside an empty From: the profile's address"
 keys -l 'bad-address'
 keys Tab
 wait_for "missing '@'"
-row "To *\[" | grep -q "\] invalid address"
+row "To *\[" | grep -q "\] invalid"
 ok $? "an invalid address shows an error beside the field"
 screen | grep -q "To: invalid address 'bad-address': missing '@' -- "
 ok $? "and the message with its hint in the status line"

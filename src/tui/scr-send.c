@@ -41,6 +41,7 @@ enum { F_TO, F_FROM, F_CC, F_BCC, F_SUBJECT, F_NFORM, F_TEXT = F_NFORM,
     F_COUNT };
 
 #define ADDR_W		40	/* room for a note beside, at 80 columns */
+#define LIST_W		58	/* To, Cc, Bcc: room for a short error */
 #define TEXT_ROWS	8
 #define ROW_INFO	1
 #define ROW_FORM	2
@@ -57,10 +58,15 @@ enum { F_TO, F_FROM, F_CC, F_BCC, F_SUBJECT, F_NFORM, F_TEXT = F_NFORM,
 enum zone { Z_FORM, Z_TEXT, Z_LIST };
 
 static const struct tf_spec fields[F_NFORM] = {
-	{ "To", TF_TEXT, ADDR_W, 0, NULL },
+	/*
+	 * Address lists get long and a scrolling field repaints itself at
+	 * every key; their errors also go to the status line.  From keeps
+	 * room for its note.
+	 */
+	{ "To", TF_TEXT, LIST_W, 0, NULL },
 	{ "From", TF_TEXT, ADDR_W, 0, NULL },
-	{ "Cc", TF_TEXT, ADDR_W, 0, NULL },
-	{ "Bcc", TF_TEXT, ADDR_W, 0, NULL },
+	{ "Cc", TF_TEXT, LIST_W, 0, NULL },
+	{ "Bcc", TF_TEXT, LIST_W, 0, NULL },
 	{ "Subject", TF_TEXT, 0, 0, NULL },
 };
 

@@ -30,14 +30,18 @@ enum {
 static const char *const securities[] = { "starttls", "ssl", "none", NULL };
 
 static const struct tf_spec spec[SF_COUNT] = {
-	{ "Sender name", TF_TEXT, 36, 0, NULL },
-	{ "Email", TF_TEXT, 36, 0, NULL },
-	{ "Host", TF_TEXT, 36, 0, NULL },
+	/*
+	 * Wide enough that most values never scroll (each keystroke in a
+	 * scrolling field repaints it), narrow enough for a note beside.
+	 */
+	{ "Sender name", TF_TEXT, 52, 0, NULL },
+	{ "Email", TF_TEXT, 52, 0, NULL },
+	{ "Host", TF_TEXT, 52, 0, NULL },
 	{ "Port", TF_TEXT, 6, 0, NULL },
 	{ "Security", TF_CHOICE, 10, 0, securities },
-	{ "User name", TF_TEXT, 36, 0, NULL },
+	{ "User name", TF_TEXT, 52, 0, NULL },
 	{ "Password", TF_SECRET, 36, 0, NULL },
-	{ "CA file", TF_TEXT, 36, 0, NULL },
+	{ "CA file", TF_TEXT, 52, 0, NULL },
 	{ "Test connection", TF_BUTTON, 0, 0, NULL },
 	{ "Save", TF_BUTTON, 0, 0, NULL },
 };
@@ -452,7 +456,7 @@ left_field(struct tui *t, struct settings *st, int f)
 
 	if (f == SF_EMAIL && v != NULL && v[0] != '\0') {
 		if (dm_addr_parse_one(&a, v, &err) == -1) {
-			tform_note(st->form, SF_EMAIL, "not an address", 1);
+			tform_note(st->form, SF_EMAIL, "invalid", 1);
 			tui_error(t, &err);
 			goto out;
 		}
