@@ -138,9 +138,9 @@ main(int argc, char **argv)
 	}
 	/* No command with a config: the document list. */
 	dm_err_set(&err, DM_EUSAGE,
-	    "the interactive screens are not available in docmail %s yet",
+	    "the document list is not available in docmail %s yet",
 	    PACKAGE_VERSION);
-	dm_err_hint(&err, "preview a message with 'docmail send --dry-run --to ADDRESS FILE'; see docmail(1), BUGS");
+	dm_err_hint(&err, "open the send dialog with 'docmail FILE...', or use 'docmail settings' or 'docmail send'; see docmail(1), BUGS");
 	cli_print_error(&err);
 	return cli_exitcode(&err);
 }
