@@ -4,7 +4,7 @@
 # the outbox, and what must never leak.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 127
+plan 129
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # the sample without its sidecar, which names a template these configs lack
@@ -172,6 +172,14 @@ dm test
 t1=$(date +%s)
 is_rc 75 "no greeting is a timeout, exit 75"
 [ $((t1 - t0)) -lt 10 ]; ok $? "and ends after the timeout, not later ($((t1 - t0)) s)"
+# a server that takes its time (2 s to greet) is waited for
+for m in plain ssl; do
+	start_server "slow$m" --mode "$m" --auth-file "$T/auth" --fault delay-greeting:2
+	profile "$cfg" "slow$m" "$PORT" "$([ $m = plain ] && echo none || echo ssl)"
+	dm send --yes --to k@x.test --subject Slow --body B
+	is_rc 0 "a greeting 2 s late is waited for ($m)"
+done
+rm -rf "$T/home/.local/share/docmail/outbox"
 start_server trickle --mode starttls --fault trickle
 profile "$cfg" trickle "$PORT" starttls "timeout=2"
 t0=$(date +%s)

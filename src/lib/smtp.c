@@ -386,7 +386,8 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	smtp_message_t m;
 	auth_context_t actx = NULL;
 	int sv[2] = { -1, -1 }, ret = -1, which;
-	long tmo = (long)p->timeout * 2 + 5;
+	/* Milliseconds (libESMTP's documentation says seconds; it is not). */
+	long tmo = ((long)p->timeout * 2 + 5) * 1000;
 	size_t i;
 
 	dm_buf_init(&greeting, 0);
