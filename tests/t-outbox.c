@@ -988,6 +988,91 @@ test_sentlog(void)
 }
 
 static void
+test_sentlog_load(void)
+{
+	static const char damaged[] =
+	    "garbage\n"
+	    "2026-01-01T00:00:00Z\tm@x\ta.pdf\tb@x\t250\n"
+	    "2026-13-01T00:00:00Z\tm@x\ta.pdf\tb@x\t250\n"
+	    "2026-01-01 00:00:00\tm@x\ta.pdf\tb@x\t250\n"
+	    "2026-01-02T00:00:00Z\tm@x\ta.pdf\tb@x\n"
+	    "2026-01-02T00:00:00Z\tm@x\ta.pdf\tb@x\t250\textra\n"
+	    "\n"
+	    "2026-01-03T10:20:30Z\tm3@x\tc.pdf\tb@x\t250 ok\n"
+	    "2026-01-04T00:00:00Z\tm4@x\td.pdf\tb@x\t250 cut";
+	const char *rc[] = { "bob@example.test", "eve@example.test" };
+	struct dm_sent *v;
+	size_t n, bad;
+	char *text;
+	int r;
+
+	text = dm_sentlog_path(&err);
+	is_str(text, fx("state/docmail/sent.log"),
+	    "sentlog path: under $XDG_STATE_HOME");
+	free(text);
+
+	/* What test_sentlog() appended reads back. */
+	dm_err_clear(&err);
+	r = dm_sentlog_load(NULL, &v, &n, &bad, &err);
+	is_int(r, 0, "sentlog load: reads $XDG_STATE_HOME/docmail/sent.log");
+	ok(r == 0 && n == 2 && bad == 0, "sentlog load: two lines, none bad");
+	if (r == 0 && n == 2) {
+		ok(v[0].when == 1700000000 && v[1].when == 86399,
+		    "sentlog load: the dates as UTC times, in file order");
+		is_str(v[0].message_id, "20240101.abc@example.test",
+		    "sentlog load: the Message-ID");
+		is_str(v[0].document, "invoice-42.pdf",
+		    "sentlog load: the document");
+		is_str(v[0].rcpt, "bob@example.test,car ol@example.test",
+		    "sentlog load: the recipients");
+		is_str(v[0].reply, "250 2.0.0 Ok: queued as 4X1  ",
+		    "sentlog load: the reply as logged");
+		ok(v[1].message_id == NULL && v[1].document == NULL,
+		    "sentlog load: \"-\" reads as NULL");
+	} else
+		for (r = 0; r < 6; r++)
+			ok(0, "sentlog load: (skipped)");
+	dm_sentlog_free(v, n);
+
+	/* Round trip through an explicit path, empty fields included. */
+	r = dm_sentlog_append(fx("rt/sent.log"), 1767225600, "m1@x",
+	    "Rechnung \xc3\xa4.pdf", rc, 2, "", &err);
+	r |= dm_sentlog_append(fx("rt/sent.log"), 1767225601, "m2@x",
+	    "b.pdf", NULL, 0, "250 ok", &err);
+	r |= dm_sentlog_load(fx("rt/sent.log"), &v, &n, NULL, &err);
+	ok(r == 0 && n == 2 && v[0].when == 1767225600 &&
+	    strcmp(v[0].document, "Rechnung \xc3\xa4.pdf") == 0 &&
+	    strcmp(v[0].rcpt, "bob@example.test,eve@example.test") == 0 &&
+	    strcmp(v[0].reply, "") == 0 && strcmp(v[1].rcpt, "") == 0 &&
+	    strcmp(v[1].reply, "250 ok") == 0,
+	    "sentlog load: an explicit path, UTF-8 names and empty fields");
+	dm_sentlog_free(v, n);
+
+	/* Damaged lines are skipped and counted, the rest is kept. */
+	spew(fx("rt/damaged.log"), damaged, sizeof damaged - 1);
+	r = dm_sentlog_load(fx("rt/damaged.log"), &v, &n, &bad, &err);
+	ok(r == 0 && n == 2 && bad == 7 &&
+	    strcmp(v[0].document, "a.pdf") == 0 &&
+	    strcmp(v[1].document, "c.pdf") == 0 &&
+	    v[1].when == 1767435630,
+	    "sentlog load: bad dates, wrong field counts and a cut last line are skipped and counted");
+	dm_sentlog_free(v, n);
+
+	/* Nothing sent yet is no error. */
+	v = (struct dm_sent *)1;
+	r = dm_sentlog_load(fx("rt/none.log"), &v, &n, &bad, &err);
+	ok(r == 0 && v == NULL && n == 0 && bad == 0,
+	    "sentlog load: a missing log is empty, not an error");
+
+	dm_err_clear(&err);
+	r = dm_sentlog_load(fx("rt"), &v, &n, NULL, &err);
+	ok(r == -1 && err.code == DM_EIO && v == NULL && n == 0 &&
+	    strstr(err.msg, "not a regular file") != NULL,
+	    "sentlog load: a directory is an io error");
+	dm_sentlog_free(NULL, 0);
+}
+
+static void
 test_maildir(void)
 {
 	static const char bcc[] =
@@ -1072,7 +1157,7 @@ main(void)
 {
 	char *dir;
 
-	plan(113);
+	plan(126);
 	if (snprintf(top, sizeof top, "/tmp/t-outbox.XXXXXX") >=
 	    (int)sizeof top || mkdtemp(top) == NULL)
 		return 1;
@@ -1093,6 +1178,7 @@ main(void)
 	test_envelope_edits(dir);
 	test_add_errors(dir);
 	test_sentlog();
+	test_sentlog_load();
 	test_maildir();
 	free(dir);
 	rmtree(top);

@@ -141,6 +141,39 @@ int	dm_sentlog_append(const char *path, time_t when,
 	    struct dm_err *);
 
 /*
+ * The sent log's path: $XDG_STATE_HOME/docmail/sent.log, else
+ * ~/.local/state/docmail/sent.log (for a caller that watches it for
+ * changes).  Malloc'd.  Errors: DM_ECONFIG (no HOME), DM_ENOMEM.
+ */
+char	*dm_sentlog_path(struct dm_err *);
+
+/* One line of the sent log. */
+struct dm_sent {
+	time_t	 when;		/* from the logged UTC date */
+	char	*message_id;	/* NULL when logged as "-" */
+	char	*document;	/* file name without directory; NULL for "-" */
+	char	*rcpt;		/* comma-separated, as logged */
+	char	*reply;		/* the server's reply, as logged */
+};
+
+/*
+ * Reads the sent log ($XDG_STATE_HOME/docmail/sent.log, or path when
+ * not NULL) into *out, a malloc'd array in file order (oldest first) to
+ * free with dm_sentlog_free(); *n is its length.  A missing log is no
+ * error: *out is NULL and *n 0.  A line that does not have the five
+ * fields or a valid date (a damaged or half-written line) is skipped
+ * and counted in *bad, which may be NULL; so is a line longer than
+ * 64 KB.  The text fields are returned as logged (the writer already
+ * turned control characters into spaces; callers drawing them on a
+ * terminal still escape them, the file may have been edited).
+ * Errors: DM_EIO (cannot read it, also: not a regular file),
+ *         DM_ECONFIG (path NULL, no HOME), DM_ENOMEM.
+ */
+int	dm_sentlog_load(const char *path, struct dm_sent **out, size_t *n,
+	    size_t *bad, struct dm_err *);
+void	dm_sentlog_free(struct dm_sent *, size_t);
+
+/*
  * Delivers a copy of the message into the Maildir dir (tmp, fsync,
  * rename into new), with the line "Bcc: ..." added first when bcc is
  * not NULL or empty, so the user sees whom the message really went to.

@@ -137,10 +137,13 @@ main(int argc, char **argv)
 		return cli_exitcode(&err);
 	}
 	/* No command with a config: the document list. */
-	dm_err_set(&err, DM_EUSAGE,
-	    "the document list is not available in docmail %s yet",
-	    PACKAGE_VERSION);
-	dm_err_hint(&err, "open the send dialog with 'docmail FILE...', or use 'docmail settings' or 'docmail send'; see docmail(1), BUGS");
-	cli_print_error(&err);
-	return cli_exitcode(&err);
+	{
+		struct tui_opts to = { cli.config_path, cli.profile, NULL, 0,
+		    0 };
+
+		if (tui_main(&to, &err) == 0 && err.code == DM_EOK)
+			return EX_OK;
+		cli_print_error(&err);
+		return cli_exitcode(&err);
+	}
 }

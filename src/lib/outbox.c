@@ -1412,6 +1412,209 @@ out:
 	return r;
 }
 
+#define SENTLOG_LINE_MAX	(64 * 1024)
+
+char *
+dm_sentlog_path(struct dm_err *err)
+{
+	return xdg_path("XDG_STATE_HOME", ".local/state", "docmail/sent.log",
+	    "sent log", err);
+}
+
+void
+dm_sentlog_free(struct dm_sent *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].message_id);
+		free(v[i].document);
+		free(v[i].rcpt);
+		free(v[i].reply);
+	}
+	free(v);
+}
+
+/* "2023-11-14T22:13:20Z" as written by dm_sentlog_append(); -1 if not. */
+static int
+parse_utc(const char *s, size_t len, time_t *out)
+{
+	static const char pat[] = "dddd-dd-ddTdd:dd:ddZ";
+	struct tm tm;
+	size_t i;
+	time_t t;
+
+	if (len != sizeof pat - 1)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (pat[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pat[i])
+			return -1;
+#define NUM2(p)	((s[p] - '0') * 10 + (s[(p) + 1] - '0'))
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = NUM2(0) * 100 + NUM2(2) - 1900;
+	tm.tm_mon = NUM2(5) - 1;
+	tm.tm_mday = NUM2(8);
+	tm.tm_hour = NUM2(11);
+	tm.tm_min = NUM2(14);
+	tm.tm_sec = NUM2(17);
+#undef NUM2
+	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60)
+		return -1;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	*out = t;
+	return 0;
+}
+
+/* A field as a malloc'd string; "-" gives NULL when dash_null. */
+static int
+sent_field(char **slot, const char *s, size_t len, int dash_null,
+    struct dm_err *err)
+{
+	*slot = NULL;
+	if (dash_null && len == 1 && s[0] == '-')
+		return 0;
+	if ((*slot = malloc(len + 1)) == NULL)
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	memcpy(*slot, s, len);
+	(*slot)[len] = '\0';
+	return 0;
+}
+
+/*
+ * One line (without its newline) into *e.  Returns 1 when it is not a
+ * sent-log line, -1 on error.
+ */
+static int
+parse_sent(char *line, size_t len, struct dm_sent *e, struct dm_err *err)
+{
+	const char *f[5];
+	size_t flen[5], k = 0, i, start = 0;
+
+	for (i = 0; i <= len && k < 5; i++) {
+		if (i < len && line[i] != '\t')
+			continue;
+		f[k] = line + start;
+		flen[k++] = i - start;
+		start = i + 1;
+	}
+	/* Exactly five fields: a fifth tab means a damaged line. */
+	if (k != 5 || i <= len)
+		return 1;
+	memset(e, 0, sizeof *e);
+	if (parse_utc(f[0], flen[0], &e->when) == -1 ||
+	    memchr(line, '\0', len) != NULL)
+		return 1;
+	if (sent_field(&e->message_id, f[1], flen[1], 1, err) == -1 ||
+	    sent_field(&e->document, f[2], flen[2], 1, err) == -1 ||
+	    sent_field(&e->rcpt, f[3], flen[3], 0, err) == -1 ||
+	    sent_field(&e->reply, f[4], flen[4], 0, err) == -1) {
+		free(e->message_id);
+		free(e->document);
+		free(e->rcpt);
+		free(e->reply);
+		return -1;
+	}
+	return 0;
+}
+
+int
+dm_sentlog_load(const char *path, struct dm_sent **out, size_t *n,
+    size_t *bad, struct dm_err *err)
+{
+	struct dm_sent *v = NULL, *nv;
+	struct stat st;
+	char *def = NULL, *line = NULL;
+	size_t cap = 0, cnt = 0, nbad = 0, lcap = 0, len;
+	ssize_t got;
+	FILE *fp = NULL;
+	int fd = -1, r = -1, p;
+
+	*out = NULL;
+	*n = 0;
+	if (bad != NULL)
+		*bad = 0;
+	if (path == NULL && (path = def = dm_sentlog_path(err)) == NULL)
+		return -1;
+	/* O_NONBLOCK: a FIFO in its place must not hang us. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd == -1) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			r = 0;
+			goto out;
+		}
+		dm_err_set(err, DM_EIO, "cannot read the sent log '%s': %s",
+		    path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1) {
+		dm_err_set(err, DM_EIO, "cannot read the sent log '%s': %s",
+		    path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		dm_err_set(err, DM_EIO,
+		    "cannot read the sent log '%s': not a regular file", path);
+		goto out;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		dm_err_set(err, DM_ENOMEM, "out of memory");
+		goto out;
+	}
+	fd = -1;
+	errno = 0;
+	while ((got = getline(&line, &lcap, fp)) != -1) {
+		len = (size_t)got;
+		/* A last line without its newline was cut by a crash. */
+		if (len == 0 || line[len - 1] != '\n' ||
+		    len > SENTLOG_LINE_MAX) {
+			nbad++;
+			continue;
+		}
+		line[--len] = '\0';
+		if (cnt == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			if ((nv = reallocarray(v, cap, sizeof *v)) == NULL) {
+				dm_err_set(err, DM_ENOMEM, "out of memory");
+				goto out;
+			}
+			v = nv;
+		}
+		if ((p = parse_sent(line, len, &v[cnt], err)) == -1)
+			goto out;
+		if (p == 1)
+			nbad++;
+		else
+			cnt++;
+	}
+	if (ferror(fp)) {
+		dm_err_set(err, errno == ENOMEM ? DM_ENOMEM : DM_EIO,
+		    "cannot read the sent log '%s': %s", path,
+		    strerror(errno != 0 ? errno : EIO));
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	if (bad != NULL)
+		*bad = nbad;
+	v = NULL;
+	cnt = 0;
+	r = 0;
+out:
+	dm_sentlog_free(v, cnt);
+	if (fp != NULL)
+		(void)fclose(fp);
+	if (fd != -1)
+		(void)close(fd);
+	free(line);
+	free(def);
+	return r;
+}
+
 int
 dm_maildir_deliver(const char *dir, const char *bcc,
     const struct dm_stream *msg, struct dm_err *err)

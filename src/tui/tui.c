@@ -574,10 +574,13 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 	if (opts->settings || !t.have_cfg) {
 		if (tui_push(&t, &scr_settings, NULL) == -1)
 			goto stop;
-	} else {
+	} else if (opts->nfiles > 0) {
 		struct scr_send_arg sa = { opts->files, opts->nfiles };
 
 		if (tui_push(&t, &scr_send, &sa) == -1)
+			goto stop;
+	} else {
+		if (tui_push(&t, &scr_list, NULL) == -1)
 			goto stop;
 	}
 	run_loop(&t);

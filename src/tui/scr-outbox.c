@@ -1,0 +1,864 @@
+/*
+ * scr-outbox.c - the outbox: what the server has not accepted yet;
+ * retry (in a background thread) and delete
+ *
+ * A retry sends the stored message byte for byte with the profile as it
+ * is configured now, like "docmail outbox --retry": dm_deliver() does
+ * the work, in a thread of its own, so the screen keeps answering keys
+ * (Esc stops it) while the network is slow.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <docmail/buf.h>
+#include <docmail/deliver.h>
+#include <docmail/outbox.h>
+#include <docmail/profile.h>
+#include <docmail/secret.h>
+#include <docmail/smtp.h>
+
+#include "screens.h"
+#include "tform.h"
+#include "tui.h"
+
+#define ROW_INFO	1
+#define ROW_HEAD	2
+#define ROW_FIRST	3
+#define DETAIL_ROWS	6
+#define ROW_DETAIL	(LINES - 3 - DETAIL_ROWS)	/* first detail row */
+#define ROWS_VISIBLE	(ROW_DETAIL - 1 - ROW_FIRST)
+
+/* One retry running in its own thread. */
+struct retry_job {
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	atomic_int		 cancel;
+	struct tui		*t;
+	/* Owned copies of everything the thread reads. */
+	struct dm_outbox_item	 it;
+	struct dm_profile	 prof;		/* id and sent_maildir */
+	struct dm_smtp_params	 sp;
+	char			*host, *ca_file, *fingerprint, *user;
+	struct dm_secret	 pw;
+	/* Under lock. */
+	int			 done;
+	enum dm_smtp_step	 step;
+	uint64_t		 sent, total;
+	int			 percent;
+	/* Set by the thread before done. */
+	int			 result;
+	struct dm_err		 err;
+	int			 accepted, maybe, removed, code;
+	char			 reply[DM_SMTP_TEXT_MAX];
+	char			 warn[DM_ERR_MSG_MAX];
+};
+
+struct outbox {
+	char			*dir;
+	struct dm_outbox_item	*items;
+	size_t			 n;
+	size_t			 sel;
+	size_t			 top;
+	struct retry_job	*job;
+	/* A password typed for this session, and for which profile. */
+	struct dm_secret	 pw;
+	char			*pw_for;
+	/* Asking for the password before a retry. */
+	struct tform		*pwform;
+	char			*ask_id;	/* the item to retry then */
+	char			 ask_text[256];
+};
+
+static void	finish_job(struct tui *, struct outbox *);
+static int	job_done(struct retry_job *);
+
+static const struct tf_spec pw_spec[] = {
+	{ "Password", TF_SECRET, 36, 0, NULL },
+};
+
+/* s with control characters escaped, in b (reset first). */
+static const char *
+shown(struct dm_buf *b, const char *s)
+{
+	struct dm_err err;
+
+	dm_buf_reset(b);
+	if (s != NULL && dm_buf_add_printable(b, s, strlen(s), &err) == -1)
+		return "?";
+	return dm_buf_str(b);
+}
+
+static const char *
+state_name(enum dm_outbox_state st)
+{
+	return st == DM_OB_MAYBE_SENT ? "may have been delivered" : "waiting";
+}
+
+static void
+fmt_time(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M", &tm) == 0)
+		(void)snprintf(buf, size, "?");
+}
+
+static void
+rcpt_list(struct dm_buf *b, const struct dm_outbox_item *it)
+{
+	struct dm_err err;
+	size_t i;
+
+	dm_buf_reset(b);
+	for (i = 0; i < it->nrcpt; i++) {
+		if (i > 0)
+			(void)dm_buf_addstr(b, ", ", &err);
+		(void)dm_buf_add_printable(b, it->rcpt[i], strlen(it->rcpt[i]),
+		    &err);
+	}
+}
+
+/* Reads the outbox again, keeping the selection on the same item. */
+static void
+reload(struct tui *t, struct outbox *ob)
+{
+	struct dm_outbox_item *items;
+	struct dm_err err;
+	char *keep = NULL;
+	size_t n, bad, i;
+
+	if (ob->n > 0)
+		keep = strdup(ob->items[ob->sel].id);
+	if (dm_outbox_list(ob->dir, &items, &n, &bad, &err) == -1) {
+		tui_error(t, &err);
+		free(keep);
+		return;
+	}
+	dm_outbox_list_free(ob->items, ob->n);
+	ob->items = items;
+	ob->n = n;
+	if (ob->sel >= n)
+		ob->sel = n > 0 ? n - 1 : 0;
+	for (i = 0; keep != NULL && i < n; i++)
+		if (strcmp(items[i].id, keep) == 0)
+			ob->sel = i;
+	free(keep);
+	if (ob->top > ob->sel)
+		ob->top = ob->sel;
+	if (ROWS_VISIBLE > 0 && ob->sel >= ob->top + (size_t)ROWS_VISIBLE)
+		ob->top = ob->sel - (size_t)ROWS_VISIBLE + 1;
+	if (bad > 0)
+		tui_status(t, "%zu file%s in the outbox could not be read (damaged or incomplete); they are left there",
+		    bad, bad == 1 ? "" : "s");
+}
+
+/* --- drawing ------------------------------------------------------------ */
+
+struct cols {
+	int	x[4];
+	int	w[4];
+};
+
+static void
+columns(struct cols *c)
+{
+	int extra = COLS - 80;
+
+	c->w[0] = 16;
+	c->w[1] = 23;
+	c->w[2] = 16 + (extra > 0 ? extra / 3 : 0);
+	c->x[0] = 2;
+	c->x[1] = c->x[0] + c->w[0] + 1;
+	c->x[2] = c->x[1] + c->w[1] + 1;
+	c->x[3] = c->x[2] + c->w[2] + 1;
+	c->w[3] = COLS - c->x[3] - 1;
+}
+
+static void
+draw_row(struct tui *t, struct outbox *ob, size_t i)
+{
+	const struct dm_outbox_item *it;
+	struct dm_buf b;
+	struct cols c;
+	char when[32];
+	int row = ROW_FIRST + (int)(i - ob->top), x;
+	attr_t a;
+
+	if (i < ob->top || row >= ROW_DETAIL - 1 || i >= ob->n)
+		return;
+	it = &ob->items[i];
+	a = i == ob->sel ? A_REVERSE : A_NORMAL;
+	columns(&c);
+	attron(a);
+	for (x = 0; x < COLS; x++)
+		mvaddch(row, x, ' ');
+	attroff(a);
+	fmt_time(it->created, when, sizeof when);
+	dm_buf_init(&b, 8192);
+	tui_put(row, c.x[0], c.w[0], when, a);
+	tui_put(row, c.x[1], c.w[1], state_name(it->state),
+	    it->state == DM_OB_MAYBE_SENT ? a | tui_attr(t, TC_MARK) : a);
+	rcpt_list(&b, it);
+	tui_put(row, c.x[2], c.w[2], dm_buf_str(&b), a);
+	tui_put(row, c.x[3], c.w[3], shown(&b, it->subject), a);
+	dm_buf_release(&b);
+}
+
+static void
+detail_line(struct tui *t, int row, const char *label, const char *value,
+    attr_t a)
+{
+	tui_put(row, 2, 10, label, tui_attr(t, TC_LABEL) | A_BOLD);
+	tui_put(row, 12, COLS - 13, value, a);
+}
+
+static void
+draw_detail(struct tui *t, struct outbox *ob)
+{
+	const struct dm_outbox_item *it;
+	struct dm_buf b;
+	char line[256];
+	int r = ROW_DETAIL, i;
+
+	for (i = 0; i < DETAIL_ROWS; i++)
+		tui_put(r + i, 0, COLS, "", A_NORMAL);
+	if (ob->pwform != NULL) {
+		tui_put(r, 2, COLS - 4, ob->ask_text, A_NORMAL);
+		tform_draw(t, ob->pwform);
+		return;
+	}
+	if (ob->n == 0)
+		return;
+	it = &ob->items[ob->sel];
+	dm_buf_init(&b, 8192);
+	(void)snprintf(line, sizeof line, "%s  (%d attempt%s)", it->id,
+	    it->attempts, it->attempts == 1 ? "" : "s");
+	detail_line(t, r++, "ID", line, A_NORMAL);
+	detail_line(t, r++, "State", it->state == DM_OB_MAYBE_SENT ?
+	    "may have been delivered: the connection ended after the whole message was sent" :
+	    "waiting: the server has not accepted it", it->state ==
+	    DM_OB_MAYBE_SENT ? tui_attr(t, TC_MARK) : A_NORMAL);
+	rcpt_list(&b, it);
+	detail_line(t, r++, "To", dm_buf_str(&b), A_NORMAL);
+	detail_line(t, r++, "Subject", shown(&b, it->subject), A_NORMAL);
+	detail_line(t, r++, "Document", it->document != NULL ?
+	    shown(&b, it->document) : "-", A_NORMAL);
+	detail_line(t, r++, "Error", it->last_error != NULL &&
+	    it->last_error[0] != '\0' ? shown(&b, it->last_error) : "-",
+	    tui_attr(t, TC_ERROR));
+	dm_buf_release(&b);
+}
+
+static void
+draw_info(struct tui *t, struct outbox *ob)
+{
+	char s[128];
+
+	(void)t;
+	if (ob->n == 0)
+		(void)snprintf(s, sizeof s, "The outbox is empty: everything was sent.");
+	else
+		(void)snprintf(s, sizeof s, "%zu message%s not accepted by the server yet",
+		    ob->n, ob->n == 1 ? "" : "s");
+	tui_put(ROW_INFO, 0, COLS, s, A_NORMAL);
+}
+
+static void
+outbox_draw(struct tui *t, void *state)
+{
+	struct outbox *ob = state;
+	struct cols c;
+	size_t i;
+
+	/*
+	 * Only the top screen gets ticks: a retry that ended while the
+	 * help was open is settled when this screen shows again.
+	 */
+	if (ob->job != NULL && job_done(ob->job))
+		finish_job(t, ob);
+	draw_info(t, ob);
+	if (ob->n > 0) {
+		columns(&c);
+		tui_put(ROW_HEAD, c.x[0], c.w[0], "Created", A_BOLD);
+		tui_put(ROW_HEAD, c.x[1], c.w[1], "State", A_BOLD);
+		tui_put(ROW_HEAD, c.x[2], c.w[2], "To", A_BOLD);
+		tui_put(ROW_HEAD, c.x[3], c.w[3], "Subject", A_BOLD);
+		for (i = ob->top; i < ob->n && i < ob->top +
+		    (size_t)ROWS_VISIBLE; i++)
+			draw_row(t, ob, i);
+	}
+	draw_detail(t, ob);
+}
+
+/* --- the retry thread ---------------------------------------------------- */
+
+static void
+on_event(void *arg, const struct dm_smtp_event *ev)
+{
+	struct retry_job *j = arg;
+	int wake = 0, pct;
+
+	pthread_mutex_lock(&j->lock);
+	if (ev->kind == DM_EV_STEP && ev->ok) {
+		j->step = ev->step;
+		wake = 1;
+	} else if (ev->kind == DM_EV_PROGRESS && ev->total > 0) {
+		j->sent = ev->done;
+		j->total = ev->total;
+		pct = (int)(ev->done * 100 / ev->total);
+		/* One wake-up per percent is plenty for the screen. */
+		wake = pct != j->percent;
+		j->percent = pct;
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (wake)
+		tui_wake(j->t);
+}
+
+static void *
+retry_thread(void *arg)
+{
+	struct retry_job *j = arg;
+	struct dm_delivery d;
+	struct dm_err err;
+	int r;
+
+	dm_err_clear(&err);
+	r = dm_deliver(&j->prof, &j->sp, &j->it, NULL, &d, &err);
+	dm_secret_release(&j->pw);
+	pthread_mutex_lock(&j->lock);
+	j->result = r;
+	j->err = err;
+	j->accepted = d.mail.accepted;
+	j->maybe = d.mail.maybe_delivered;
+	j->removed = d.removed;
+	j->code = d.mail.code;
+	dm_strlcpy(j->reply, d.mail.reply, sizeof j->reply);
+	if (d.nwarn > 0)
+		dm_strlcpy(j->warn, d.warn[0], sizeof j->warn);
+	j->done = 1;
+	pthread_mutex_unlock(&j->lock);
+	dm_delivery_release(&d);
+	tui_wake(j->t);
+	return NULL;
+}
+
+static void
+job_free(struct retry_job *j)
+{
+	if (j == NULL)
+		return;
+	dm_outbox_item_release(&j->it);
+	dm_profile_release(&j->prof);
+	dm_secret_release(&j->pw);
+	free(j->host);
+	free(j->ca_file);
+	free(j->fingerprint);
+	free(j->user);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+static void
+job_stop(struct retry_job *j)
+{
+	if (j == NULL)
+		return;
+	atomic_store(&j->cancel, 1);
+	pthread_join(j->thread, NULL);
+	job_free(j);
+}
+
+static char *
+xstrdup(const char *s, int *fail)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*fail = 1;
+	return d;
+}
+
+/* Starts sending item it (taken over) with profile p and password pw. */
+static int
+start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
+    const struct dm_profile *p, const struct dm_secret *pw)
+{
+	struct retry_job *j;
+	struct dm_err err;
+	int fail = 0;
+
+	if ((j = calloc(1, sizeof *j)) == NULL) {
+		dm_outbox_item_release(it);
+		return SCR_HANDLED;
+	}
+	pthread_mutex_init(&j->lock, NULL);
+	dm_secret_init(&j->pw);
+	dm_profile_init(&j->prof);
+	j->t = t;
+	j->it = *it;
+	memset(it, 0, sizeof *it);
+	j->prof.id = xstrdup(p->id, &fail);
+	j->prof.sent_maildir = xstrdup(p->sent_maildir, &fail);
+	j->host = xstrdup(p->host, &fail);
+	j->ca_file = xstrdup(p->ca_file, &fail);
+	j->fingerprint = xstrdup(p->tls_fingerprint, &fail);
+	if (p->user != NULL && p->user[0] != '\0' && dm_secret_isset(pw)) {
+		j->user = xstrdup(p->user, &fail);
+		if (dm_secret_set(&j->pw, pw->s, pw->len, &err) == -1)
+			fail = 1;
+	}
+	if (fail) {
+		job_free(j);
+		return SCR_HANDLED;
+	}
+	j->sp.host = j->host;
+	j->sp.port = dm_profile_port(p);
+	j->sp.security = p->security;
+	j->sp.ca_file = j->ca_file;
+	j->sp.fingerprint = j->fingerprint;
+	j->sp.timeout = p->timeout > 0 ? p->timeout : DM_TIMEOUT_DEFAULT;
+	if (j->user != NULL) {
+		j->sp.user = j->user;
+		j->sp.password = j->pw.s;
+	}
+	j->sp.event = on_event;
+	j->sp.arg = j;
+	j->sp.cancel = &j->cancel;
+	j->step = DM_STEP_RESOLVE;
+	j->percent = -1;
+	if (pthread_create(&j->thread, NULL, retry_thread, j) != 0) {
+		job_free(j);
+		tui_status(t, "cannot start sending: no thread");
+		t->status_error = 1;
+		return SCR_HANDLED;
+	}
+	ob->job = j;
+	tui_status(t, "sending %s... (Esc stops)", j->it.id);
+	return SCR_HANDLED | SCR_REDRAW;
+}
+
+/* The profile a retry uses: --profile, else the item's own. */
+static const struct dm_profile *
+retry_profile(struct tui *t, const struct dm_outbox_item *it,
+    struct dm_err *err)
+{
+	if (!t->have_cfg) {
+		dm_err_set(err, DM_ECONFIG, "there is no configuration to send with");
+		dm_err_hint(err, "press Esc, then s to set up the SMTP account");
+		return NULL;
+	}
+	return dm_config_profile(&t->cfg, t->opts->profile != NULL ?
+	    t->opts->profile : it->profile, err);
+}
+
+/* The password is known (or not needed): send. */
+static int
+retry_with_password(struct tui *t, struct outbox *ob,
+    struct dm_outbox_item *it)
+{
+	const struct dm_profile *p;
+	struct dm_secret pw;
+	struct dm_err err;
+	int need = 0, r;
+
+	dm_secret_init(&pw);
+	if ((p = retry_profile(t, it, &err)) == NULL)
+		goto fail;
+	if (p->user == NULL || p->user[0] == '\0')
+		return start_job(t, ob, it, p, &pw);
+	if (ob->pw_for != NULL && strcmp(ob->pw_for, p->id) == 0)
+		return start_job(t, ob, it, p, &ob->pw);
+	if (dm_profile_password(p, &pw, &need, &err) == -1)
+		goto fail;
+	if (need) {
+		/* Asked in a field of the screen; Enter goes on. */
+		free(ob->ask_id);
+		if ((ob->ask_id = strdup(it->id)) == NULL)
+			goto out;
+		(void)snprintf(ob->ask_text, sizeof ob->ask_text,
+		    "Password for %.80s at %.80s (Enter sends, Esc cancels):",
+		    p->user, p->host);
+		tform_free(ob->pwform);
+		if ((ob->pwform = tform_new(pw_spec, 1, ROW_DETAIL + 2)) ==
+		    NULL) {
+			free(ob->ask_id);
+			ob->ask_id = NULL;
+			goto out;
+		}
+		dm_outbox_item_release(it);
+		tui_status(t, "profile '%s' has no password saved: type it to send",
+		    p->id);
+		return SCR_HANDLED | SCR_REDRAW;
+	}
+	r = start_job(t, ob, it, p, &pw);
+	dm_secret_release(&pw);
+	return r;
+fail:
+	tui_error(t, &err);
+out:
+	dm_secret_release(&pw);
+	dm_outbox_item_release(it);
+	return SCR_HANDLED | SCR_REDRAW;
+}
+
+static int
+retry(struct tui *t, struct outbox *ob)
+{
+	struct dm_outbox_item it;
+	struct dm_err err;
+
+	if (ob->n == 0)
+		return SCR_HANDLED;
+	memset(&it, 0, sizeof it);
+	/* As it is on disk now: another docmail may have sent it. */
+	if (dm_outbox_find(ob->dir, ob->items[ob->sel].id, &it, &err) == -1) {
+		tui_error(t, &err);
+		reload(t, ob);
+		return SCR_HANDLED | SCR_REDRAW;
+	}
+	if (it.state == DM_OB_MAYBE_SENT && tui_ask(t,
+	    "this message may have been delivered -- send it again? (y/n)",
+	    "yn") != 'y') {
+		dm_outbox_item_release(&it);
+		tui_status(t, "not sent again");
+		return SCR_HANDLED;
+	}
+	return retry_with_password(t, ob, &it);
+}
+
+/* Enter in the password field. */
+static int
+password_given(struct tui *t, struct outbox *ob)
+{
+	struct dm_outbox_item it;
+	const struct dm_profile *p;
+	struct dm_err err;
+	char *typed = tform_get(ob->pwform, 0);
+	int r = SCR_HANDLED | SCR_REDRAW;
+
+	memset(&it, 0, sizeof it);
+	if (typed == NULL || typed[0] == '\0') {
+		free(typed);
+		tui_status(t, "type the password (or app password), or Esc");
+		t->status_error = 1;
+		return SCR_HANDLED;
+	}
+	tform_set(ob->pwform, 0, "");
+	tform_free(ob->pwform);
+	ob->pwform = NULL;
+	dm_secret_release(&ob->pw);
+	free(ob->pw_for);
+	ob->pw_for = NULL;
+	if (dm_secret_set(&ob->pw, typed, strlen(typed), &err) == -1)
+		goto fail;
+	if (dm_outbox_find(ob->dir, ob->ask_id, &it, &err) == -1)
+		goto fail;
+	if ((p = retry_profile(t, &it, &err)) == NULL)
+		goto fail;
+	ob->pw_for = strdup(p->id);
+	r = start_job(t, ob, &it, p, &ob->pw);
+	goto out;
+fail:
+	tui_error(t, &err);
+	dm_outbox_item_release(&it);
+out:
+	explicit_bzero(typed, strlen(typed));
+	free(typed);
+	free(ob->ask_id);
+	ob->ask_id = NULL;
+	return r;
+}
+
+static int
+delete_item(struct tui *t, struct outbox *ob)
+{
+	struct dm_outbox_item it;
+	struct dm_err err;
+
+	if (ob->n == 0)
+		return SCR_HANDLED;
+	if (tui_ask(t, "delete this message from the outbox? It will not be sent. (y/n)",
+	    "yn") != 'y') {
+		tui_status(t, "kept");
+		return SCR_HANDLED;
+	}
+	memset(&it, 0, sizeof it);
+	if (dm_outbox_find(ob->dir, ob->items[ob->sel].id, &it, &err) == -1 ||
+	    dm_outbox_remove(&it, &err) == -1)
+		tui_error(t, &err);
+	else
+		tui_status(t, "deleted %s", it.id);
+	dm_outbox_item_release(&it);
+	reload(t, ob);
+	return SCR_HANDLED | SCR_REDRAW;
+}
+
+static int
+move_to(struct tui *t, struct outbox *ob, long i)
+{
+	size_t old = ob->sel, page = ROWS_VISIBLE > 0 ? ROWS_VISIBLE : 1;
+
+	if (ob->n == 0)
+		return SCR_HANDLED;
+	if (i < 0)
+		i = 0;
+	if ((size_t)i >= ob->n)
+		i = (long)ob->n - 1;
+	if ((size_t)i == old)
+		return SCR_HANDLED;
+	ob->sel = (size_t)i;
+	if (ob->sel >= ob->top && ob->sel < ob->top + page) {
+		draw_row(t, ob, old);
+		draw_row(t, ob, ob->sel);
+		draw_detail(t, ob);
+		return SCR_HANDLED;
+	}
+	ob->top = ob->sel < ob->top ? ob->sel : ob->sel - page + 1;
+	return SCR_HANDLED | SCR_REDRAW;
+}
+
+static int
+outbox_key(struct tui *t, void *state, int is_key, wint_t ch)
+{
+	struct outbox *ob = state;
+	long page = ROWS_VISIBLE > 1 ? ROWS_VISIBLE - 1 : 1;
+	int r;
+
+	if (ob->job != NULL) {
+		if (!is_key && (ch == 27 || ch == 3 || ch == 17)) {
+			if (tui_ask(t, "stop sending? (y/n)", "yn") == 'y') {
+				atomic_store(&ob->job->cancel, 1);
+				tui_status(t, "stopping...");
+			}
+			return SCR_HANDLED;
+		}
+		/* '?' still shows the help. */
+		return !is_key && ch == '?' ? 0 : SCR_HANDLED;
+	}
+	if (ob->pwform != NULL) {
+		if (!is_key && (ch == 27 || ch == 3 || ch == 17)) {
+			tform_free(ob->pwform);
+			ob->pwform = NULL;
+			free(ob->ask_id);
+			ob->ask_id = NULL;
+			tui_status(t, "not sent");
+			return SCR_HANDLED | SCR_REDRAW;
+		}
+		if ((!is_key && (ch == '\r' || ch == '\n')) ||
+		    (is_key && ch == KEY_ENTER))
+			return password_given(t, ob);
+		r = tform_key(ob->pwform, is_key, ch);
+		return r != 0 ? r : SCR_HANDLED;
+	}
+	if (is_key) {
+		switch (ch) {
+		case KEY_UP:
+			return move_to(t, ob, (long)ob->sel - 1);
+		case KEY_DOWN:
+			return move_to(t, ob, (long)ob->sel + 1);
+		case KEY_PPAGE:
+			return move_to(t, ob, (long)ob->sel - page);
+		case KEY_NPAGE:
+			return move_to(t, ob, (long)ob->sel + page);
+		case KEY_HOME:
+			return move_to(t, ob, 0);
+		case KEY_END:
+			return move_to(t, ob, (long)ob->n - 1);
+		case KEY_DC:
+			return delete_item(t, ob);
+		}
+		return 0;
+	}
+	switch (ch) {
+	case 27:
+	case 3:		/* Ctrl-C */
+	case 17:	/* Ctrl-Q */
+		return SCR_HANDLED | SCR_CLOSE;
+	case 'r':
+		return retry(t, ob);
+	case 'd':
+		return delete_item(t, ob);
+	case 'k':
+		return move_to(t, ob, (long)ob->sel - 1);
+	case 'j':
+		return move_to(t, ob, (long)ob->sel + 1);
+	}
+	return 0;
+}
+
+/* The retry ended: its result goes to the status line. */
+static void
+finish_job(struct tui *t, struct outbox *ob)
+{
+	struct retry_job *j = ob->job;
+
+	pthread_join(j->thread, NULL);
+	if (j->result == 0 && j->removed)
+		tui_status(t, "sent: server said: %d %s%s%s", j->code, j->reply,
+		    j->warn[0] != '\0' ? " -- but " : "", j->warn);
+	else if (j->result == 0)
+		tui_status(t, "sent, but %s", j->warn[0] != '\0' ? j->warn :
+		    "it stays in the outbox");
+	else {
+		if (j->maybe && j->err.hint[0] == '\0')
+			dm_err_hint(&j->err, "it may have been delivered: the connection ended after the whole message was sent");
+		tui_error(t, &j->err);
+		/* A wrong typed password must be asked again. */
+		if (j->err.code == DM_EAUTH) {
+			dm_secret_release(&ob->pw);
+			free(ob->pw_for);
+			ob->pw_for = NULL;
+		}
+	}
+	job_free(j);
+	ob->job = NULL;
+	reload(t, ob);
+}
+
+static int
+job_done(struct retry_job *j)
+{
+	int done;
+
+	pthread_mutex_lock(&j->lock);
+	done = j->done;
+	pthread_mutex_unlock(&j->lock);
+	return done;
+}
+
+static int
+outbox_tick(struct tui *t, void *state)
+{
+	struct outbox *ob = state;
+	struct retry_job *j = ob->job;
+	int done, pct;
+	enum dm_smtp_step step;
+
+	if (j == NULL)
+		return 0;
+	pthread_mutex_lock(&j->lock);
+	done = j->done;
+	step = j->step;
+	pct = j->percent;
+	pthread_mutex_unlock(&j->lock);
+	if (done) {
+		finish_job(t, ob);
+		return SCR_REDRAW;
+	}
+	if (pct >= 0)
+		tui_status(t, "sending %s: %d%% (Esc stops)", j->it.id, pct);
+	else
+		tui_status(t, "sending %s: %s... (Esc stops)", j->it.id,
+		    dm_smtp_step_name(step));
+	/* The loop paints the status line; nothing else changed. */
+	return 0;
+}
+
+static int
+outbox_enter(struct tui *t, void *arg, void **state)
+{
+	struct outbox *ob;
+	struct dm_err err;
+
+	(void)arg;
+	if ((ob = calloc(1, sizeof *ob)) == NULL)
+		return -1;
+	dm_secret_init(&ob->pw);
+	if ((ob->dir = dm_outbox_open(NULL, &err)) == NULL) {
+		free(ob);
+		tui_error(t, &err);
+		return -1;
+	}
+	reload(t, ob);
+	*state = ob;
+	return 0;
+}
+
+static void
+outbox_leave(struct tui *t, void *state)
+{
+	struct outbox *ob = state;
+
+	(void)t;
+	job_stop(ob->job);
+	tform_free(ob->pwform);
+	free(ob->ask_id);
+	dm_secret_release(&ob->pw);
+	free(ob->pw_for);
+	dm_outbox_list_free(ob->items, ob->n);
+	free(ob->dir);
+	free(ob);
+}
+
+static void
+outbox_resize(struct tui *t, void *state)
+{
+	struct outbox *ob = state;
+	size_t page;
+
+	(void)t;
+	if (ob->pwform != NULL)
+		(void)tform_resize(ob->pwform);
+	page = ROWS_VISIBLE > 0 ? ROWS_VISIBLE : 1;
+	if (ob->sel >= ob->top + page)
+		ob->top = ob->sel - page + 1;
+}
+
+static const char *
+outbox_keybar(struct tui *t, void *state)
+{
+	struct outbox *ob = state;
+
+	(void)t;
+	if (ob->job != NULL)
+		return " Esc stop sending";
+	if (ob->pwform != NULL)
+		return " Enter send  Esc cancel";
+	if (ob->n == 0)
+		return " ? help  Esc back";
+	return " r retry  d delete  Up/Down move  ? help  Esc back";
+}
+
+static void
+outbox_cursor(struct tui *t, void *state)
+{
+	struct outbox *ob = state;
+
+	(void)t;
+	if (ob->pwform != NULL)
+		tform_cursor(ob->pwform);
+	else
+		curs_set(0);
+}
+
+const struct dm_screen scr_outbox = {
+	"Outbox",
+	"Outbox: messages the server has not accepted yet.  Each is sent\n"
+	"  again byte for byte (same Message-ID and recipients) with the\n"
+	"  profile as it is configured now.\n"
+	"  r            retry the selected message; one that may have been\n"
+	"               delivered already (the connection ended after it\n"
+	"               was sent) is sent again only after you say y\n"
+	"  d / Delete   delete it from the outbox (asks first)\n"
+	"  Up/Down PgUp/PgDn Home/End  move\n"
+	"  Esc          back (stops a retry, after asking)\n\n",
+	outbox_enter,
+	outbox_key,
+	outbox_draw,
+	outbox_resize,
+	outbox_tick,
+	outbox_leave,
+	outbox_keybar,
+	outbox_cursor,
+};
