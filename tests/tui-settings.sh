@@ -4,7 +4,7 @@
 # questions on leaving, resize, and that the password is never shown.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 29
+plan 35
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
@@ -115,10 +115,28 @@ wait_for "Anna Müller Ärger"
 ok $? "back at 80x24 the typed text is still there"
 keys Escape d
 
-# --- TERM=vt100: no colours, still usable
-term "env $envs TERM=vt100 '$DOCMAIL' settings"
+# --- other terminals: each draws the screen and leaves cleanly
+for tt in vt100 linux screen-256color tmux-256color xterm-256color; do
+	term "env $envs TERM=$tt '$DOCMAIL' settings"
+	wait_for "Test connection" && keys C-q && wait_for "EXIT=0"
+	ok $? "TERM=$tt works"
+done
+
+# --- NO_COLOR: not a single colour sequence reaches the terminal
+rm -f "$T/tty.raw"
+term "env $envs NO_COLOR=1 TERM=xterm-256color script -qfec '$DOCMAIL settings' '$T/tty.raw'"
 wait_for "Test connection"
-ok $? "TERM=vt100 works"
-keys Escape
+keys C-q
+wait_for "EXIT="
+if grep -qaE "$(printf '\033')\\[[0-9;]*(3[0-7]|4[0-7]|38;5|48;5)[;m]" "$T/tty.raw"; then r=1; else r=0; fi
+ok $r "NO_COLOR: no colour escape sequences" || diag "$(od -c "$T/tty.raw" | head -5)"
+
+# --- the terminal is restored when docmail is killed
+term "env $envs '$DOCMAIL' settings"
+wait_for "Test connection"
+pkill -TERM -f "$DOCMAIL settings"
+wait_for "EXIT="
+if screen | grep -q "Test connection"; then r=1; else r=0; fi
+ok $r "after a TERM signal the terminal is back to the shell"
 
 done_testing
