@@ -4,7 +4,7 @@
 # the outbox, and what must never leak.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 129
+plan 131
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # the sample without its sidecar, which names a template these configs lack
@@ -306,6 +306,28 @@ is_rc 75 "retry without a terminal skips it"
 dm outbox --retry --force
 is_rc 0 "--force sends it"
 [ "$(delivered tls)" -eq $((before + 1)) ]; ok $? "once"
+
+# killed (SIGKILL) after the final dot, before the answer: the outbox
+# must already say "may have been delivered", never "waiting"
+rm -rf "$T/home/.local/share/docmail/outbox"
+profile "$cfg" sad "$(cat "$T/sad/port")" starttls "timeout=20"
+dots=$(grep -c "silent-after-dot" "$T/sad/log")
+"$DOCMAIL" --config "$cfg" send --yes --to a@x.test --subject Killed \
+    --body B >/dev/null 2>&1 &
+pid=$!
+n=0
+while [ "$(grep -c "silent-after-dot" "$T/sad/log")" -le "$dots" ] &&
+    [ $n -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+sleep 0.5
+kill -KILL $pid
+wait $pid 2>/dev/null
+dm outbox
+has "$T/out" "Killed" "a send killed after the dot leaves the message in the outbox"
+has "$T/out" "may have been delivered" "marked as maybe delivered, so no blind resend"
+rm -rf "$T/home/.local/share/docmail/outbox"
 
 # SIZE: refused before the upload
 start_server small --mode starttls --auth-file "$T/auth" --size 1000

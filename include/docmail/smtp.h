@@ -74,6 +74,13 @@ struct dm_smtp_params {
 	void			(*event)(void *, const struct dm_smtp_event *);
 	void			*arg;
 	atomic_int		*cancel;	/* set to 1 to stop; may be NULL */
+	/*
+	 * Called on the relay thread just before the final dot of the
+	 * message leaves, so the caller can record durably that it may be
+	 * delivered from now on (a crash after this point must not lead to
+	 * a blind resend).  Returning -1 stops without the dot.  May be NULL.
+	 */
+	int			(*before_dot)(void *);
 };
 
 enum dm_rcpt_status {

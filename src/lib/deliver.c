@@ -65,12 +65,45 @@ record_sent(const struct dm_profile *p, const struct dm_outbox_item *it,
 	dm_outbox_stream_close(&st);
 }
 
+struct dot_ctx {
+	const struct dm_smtp_params	*sp;	/* the caller's, for its event */
+	struct dm_outbox_item		*it;
+};
+
+/* Forwards the caller's events. */
+static void
+forward_event(void *arg, const struct dm_smtp_event *ev)
+{
+	struct dot_ctx *c = arg;
+
+	if (c->sp->event != NULL)
+		c->sp->event(c->sp->arg, ev);
+}
+
+/*
+ * Before the final dot: the outbox item says "may have been delivered",
+ * durably, so that a crash or a kill from here on never leads to a
+ * resend without the user's confirmation.  The settled state is
+ * written again when the server's answer is known.
+ */
+static int
+mark_maybe(void *arg)
+{
+	struct dot_ctx *c = arg;
+	struct dm_err e;
+
+	c->it->state = DM_OB_MAYBE_SENT;
+	return dm_outbox_update(c->it, &e);
+}
+
 int
 dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
     struct dm_outbox_item *it, const char *bcc, struct dm_delivery *d,
     struct dm_err *err)
 {
 	struct dm_stream st = { NULL, NULL, NULL };
+	struct dm_smtp_params own;
+	struct dot_ctx dc;
 	struct dm_err e;
 	size_t i, left;
 	int r = -1;
@@ -94,7 +127,13 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	d->mail.read = st.read;
 	d->mail.rewind = st.rewind;
 	d->mail.arg = st.arg;
-	r = dm_smtp_send(sp, &d->mail, NULL, err);
+	own = *sp;
+	own.event = forward_event;
+	own.arg = &dc;
+	own.before_dot = mark_maybe;
+	dc.sp = sp;
+	dc.it = it;
+	r = dm_smtp_send(&own, &d->mail, NULL, err);
 	dm_outbox_stream_close(&st);
 
 	if (d->mail.accepted) {

@@ -639,6 +639,14 @@ from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
 	while (n > 0) {
 		if (s->in_data) {
 			used = data_bytes(s, p, n);
+			/* The dot is about to leave: from now on, maybe delivered. */
+			if (!s->in_data && s->p->before_dot != NULL &&
+			    s->p->before_dot(s->p->arg) == -1) {
+				fail(s, DM_EIO, 0,
+				    "could not record in the outbox that the message is being sent; it was not finished",
+				    "check the disk (space, permissions); the message is still in the outbox");
+				return -1;
+			}
 			if (iob_add(&s->c2s, p, used) == -1)
 				return -1;
 			if (s->dot_queued && !s->in_data) {
