@@ -5,7 +5,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux not installed"; exit 77; }
 
-plan 64
+plan 65
 
 # Every screen the tests look at is kept, to check that the password
 # never appears on any of them.
@@ -190,6 +190,11 @@ grep -v '^contact' "$SAMPLES/invoice-2026-001.pdf.ini" >"$T/doc/invoice-2026-001
 term "env $envs EDITOR=false VISUAL= '$DOCMAIL' --config '$cfg' '$doc'"
 wait_for "Unresolved: {{contact}}"
 ok $? "an unresolved placeholder is named under the text"
+# capture-pane -e keeps the attributes: the placeholder is bold/underlined
+tmux -L "$TMUX_SOCK" capture-pane -p -e | grep "Dear " |
+    grep -q "$(printf '\033')\[[0-9;]*[14][0-9;]*m{{contact}}"
+ok $? "and highlighted in the text" ||
+    diag "$(tmux -L "$TMUX_SOCK" capture-pane -p -e | grep 'Dear ' | od -c | head -4)"
 keys -l k@x.test
 keys F3
 wait_for "unresolved placeholder {{contact}}"

@@ -279,22 +279,65 @@ tarea_get(const struct tarea *ta)
 	return out;
 }
 
+/*
+ * Is character k of line l inside a "{{...}}"?  The send dialog fills
+ * every placeholder it can, so one still in the text is unresolved and
+ * is shown highlighted.
+ */
+static int
+in_placeholder(const struct line *l, size_t k)
+{
+	size_t i, open = (size_t)-1;
+
+	for (i = 0; i + 1 < l->len && i <= k; i++) {
+		if (l->s[i] == L'{' && l->s[i + 1] == L'{' && open == (size_t)-1)
+			open = i;
+		else if (l->s[i] == L'}' && l->s[i + 1] == L'}' &&
+		    open != (size_t)-1) {
+			if (k <= i + 1)
+				return 1;
+			open = (size_t)-1;
+			i++;
+		}
+	}
+	/* An opening with its close after k. */
+	if (open == (size_t)-1)
+		return 0;
+	for (i = k; i + 1 < l->len; i++)
+		if (l->s[i] == L'}' && l->s[i + 1] == L'}')
+			return 1;
+	return 0;
+}
+
 void
 tarea_draw(struct tarea *ta)
 {
 	const struct vrow *v;
 	wchar_t buf[512];
 	size_t r, k, n;
-	int h;
+	int h, hl, was;
 
 	layout(ta);
 	for (h = 0; h < ta->height; h++) {
 		r = ta->top + (size_t)h;
 		move(ta->row + h, ta->col);
 		n = 0;
+		was = 0;
 		if (r < ta->nvr) {
 			v = &ta->vr[r];
 			for (k = v->start; k < v->end && n < 511; k++) {
+				hl = in_placeholder(&ta->l[v->line], k);
+				if (hl != was) {
+					/* Flush the run before the attribute changes. */
+					buf[n] = L'\0';
+					addwstr(buf);
+					n = 0;
+					if (hl)
+						attron(A_BOLD | A_UNDERLINE);
+					else
+						attroff(A_BOLD | A_UNDERLINE);
+					was = hl;
+				}
 				/* No tab or escape reaches the terminal. */
 				buf[n++] = ta->l[v->line].s[k] < 0x20 ? L'?' :
 				    ta->l[v->line].s[k];
@@ -302,6 +345,8 @@ tarea_draw(struct tarea *ta)
 		}
 		buf[n] = L'\0';
 		addwstr(buf);
+		if (was)
+			attroff(A_BOLD | A_UNDERLINE);
 		clrtoeol();
 	}
 	/* The brackets the other fields have; more text is marked. */
