@@ -93,14 +93,6 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	tui_wake(pg->t);
 }
 
-static const char *
-base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s != NULL && s[1] != '\0' ? s + 1 : path;
-}
-
 /* The message as one stream for the outbox. */
 static ssize_t
 mime_read(void *arg, char *buf, size_t n, struct dm_err *err)
@@ -141,8 +133,7 @@ store(struct progress *pg, struct dm_err *err)
 	meta.nrcpt = job->c.rcpt.n;
 	meta.message_id = (char *)dm_mime_message_id(job->c.mime);
 	meta.subject = job->c.subject;
-	if (job->nfiles > 0)
-		meta.document = (char *)base_name(job->files[0]);
+	meta.document = job->c.documents;
 	st.read = mime_read;
 	st.rewind = mime_rewind;
 	st.arg = job->c.mime;
@@ -382,7 +373,8 @@ draw_running(struct tui *t, struct progress *pg)
 	failed = pg->step_failed;
 	pthread_mutex_unlock(&pg->mu);
 
-	w = COLS - 30;
+	/* Room for "] 100%  999.9 KB of 999.9 MB" at any size. */
+	w = COLS - 36;
 	if (w < 10)
 		w = 10;
 	pct = total > 0 ? (int)(done * 100 / total) : 0;
