@@ -4,7 +4,7 @@
 # dialog, retry and delete in the outbox, quitting cleanly.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 46
+plan 48
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux is missing"; exit 77; }
 
@@ -191,6 +191,20 @@ screen | grep -q "EXIT=0"
 ok $? "q quits with exit 0"
 screen | grep -q "docmail .* -- Documents\|R-001"
 [ $? -ne 0 ]; ok $? "the terminal is restored (the shell is back, no list left)"
+
+# --- one message with two documents marks both as sent
+cp "$SAMPLES/invoice-2026-001.pdf" "$docs/two-a.pdf"
+cp "$SAMPLES/invoice-2026-001.pdf" "$docs/two-b.pdf"
+dm "$T/good.ini" send --yes --to k@x.test --subject Two --body B \
+    "$docs/two-a.pdf" "$docs/two-b.pdf"
+is_rc 0 "one message with two documents is sent"
+term "cd '$T' && env $envs '$DOCMAIL' --config '$T/tui.ini'"
+wait_for "5 documents"
+row "two-a" | grep -q "$today" && row "two-b" | grep -q "$today"
+ok $? "both documents of that message are marked as sent" || diag "$(screen)"
+keys q
+wait_for "EXIT=0"
+rm -f "$docs/two-a.pdf" "$docs/two-b.pdf"
 
 # --- odd and many documents
 printf '[document\nbroken\n' >"$docs/broken.pdf.ini"

@@ -50,6 +50,11 @@ struct dm_compose {
 	char			*subject;	/* expanded, UTF-8 */
 	char			*body;		/* expanded, UTF-8 */
 	char			*template_id;	/* the template used, or NULL */
+	/*
+	 * The documents' file names, '/'-separated (a file name cannot hold
+	 * a '/'), for the outbox and the sent log; NULL without documents.
+	 */
+	char			*documents;
 	int			 from_moved;	/* --from became Reply-To */
 	int			 from_foreign;	/* From's domain differs from the sender's */
 };

@@ -220,7 +220,6 @@ send_it(struct cli *cli, const struct dm_profile *p, struct dm_compose *c,
 	struct dm_secret pw;
 	struct dm_buf bcc;
 	char *dir = NULL, **rcpt = NULL;
-	const char *slash;
 	size_t i;
 	int r = -1;
 
@@ -251,10 +250,7 @@ send_it(struct cli *cli, const struct dm_profile *p, struct dm_compose *c,
 	meta.nrcpt = c->rcpt.n;
 	meta.message_id = (char *)dm_mime_message_id(c->mime);
 	meta.subject = c->subject;
-	if (o->nfiles > 0) {
-		slash = strrchr(o->files[0], '/');
-		meta.document = (char *)(slash != NULL ? slash + 1 : o->files[0]);
-	}
+	meta.document = c->documents;
 	if (dm_outbox_add(dir, &meta, &st, &item, err) == -1)
 		goto out;
 	for (i = 0; i < c->bcc.n; i++)

@@ -36,6 +36,7 @@ dm_compose_release(struct dm_compose *c)
 	free(c->subject);
 	free(c->body);
 	free(c->template_id);
+	free(c->documents);
 	dm_compose_init(c);
 }
 
@@ -222,6 +223,23 @@ build_mime(struct dm_compose *c, const struct dm_compose_opts *o,
 	for (i = 0; i < o->nfiles; i++)
 		if (dm_mime_add_file(c->mime, o->files[i], NULL, err) == -1)
 			return -1;
+	if (o->nfiles > 0) {
+		struct dm_buf b;
+		const char *slash;
+
+		dm_buf_init(&b, 0);
+		for (i = 0; i < o->nfiles; i++) {
+			slash = strrchr(o->files[i], '/');
+			if ((i > 0 && dm_buf_addc(&b, '/', err) == -1) ||
+			    dm_buf_addstr(&b, slash != NULL ? slash + 1 :
+			    o->files[i], err) == -1) {
+				dm_buf_release(&b);
+				return -1;
+			}
+		}
+		if ((c->documents = dm_buf_detach(&b)) == NULL)
+			return dm_err_set(err, DM_ENOMEM, "out of memory");
+	}
 	return dm_mime_finish(c->mime, err);
 }
 

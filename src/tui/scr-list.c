@@ -377,6 +377,43 @@ match_sent(struct list *l)
 
 /* Reloads the sent log when it changed; 1 when it did. */
 static int
+split_documents(struct dm_sent **pv, size_t *pn)
+{
+	struct dm_sent *v = *pv, *nv, *e;
+	size_t n = *pn, extra = 0, i, o;
+	char *p, *slash;
+
+	for (i = 0; i < n; i++)
+		for (p = v[i].document; (p = strchr(p, '/')) != NULL; p++)
+			extra++;
+	if (extra == 0)
+		return 0;
+	if ((nv = realloc(v, (n + extra) * sizeof *v)) == NULL)
+		return -1;
+	v = nv;
+	*pv = v;
+	for (i = 0, o = n; i < n; i++) {
+		while ((slash = strrchr(v[i].document, '/')) != NULL) {
+			e = &v[o];
+			memset(e, 0, sizeof *e);
+			e->when = v[i].when;
+			e->document = strdup(slash + 1);
+			e->message_id = v[i].message_id != NULL ?
+			    strdup(v[i].message_id) : NULL;
+			e->rcpt = v[i].rcpt != NULL ? strdup(v[i].rcpt) : NULL;
+			e->reply = v[i].reply != NULL ? strdup(v[i].reply) :
+			    NULL;
+			*slash = '\0';
+			o++;
+			*pn = o;
+			if (e->document == NULL)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
 refresh_log(struct tui *t, struct list *l, int force)
 {
 	struct fstamp fs;
@@ -403,6 +440,14 @@ refresh_log(struct tui *t, struct list *l, int force)
 			continue;
 		}
 		v[keep++] = v[i];
+	}
+	/*
+	 * One message can carry several documents, logged '/'-separated
+	 * (no file name holds a '/'): each gets its own entry.
+	 */
+	if (split_documents(&v, &keep) == -1) {
+		dm_sentlog_free(v, keep);
+		return 0;
 	}
 	if (keep > 1)
 		qsort(v, keep, sizeof *v, sent_cmp);
