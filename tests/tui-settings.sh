@@ -4,7 +4,7 @@
 # questions on leaving, resize, and that the password is never shown.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 35
+plan 36
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
@@ -114,6 +114,21 @@ tmux -L "$TMUX_SOCK" resize-window -x 80 -y 24
 wait_for "Anna Müller Ärger"
 ok $? "back at 80x24 the typed text is still there"
 keys Escape d
+
+# --- a test that ends while the help is open is shown on return
+start_server late --mode starttls --auth-file "$T/auth" --fault delay-greeting:2
+sed -i "s/^port = .*/port = $PORT/; s|^ca_file = .*|ca_file = $T/late/ca.pem|" "$cfg"
+term "env $envs '$DOCMAIL' settings"
+wait_for "SMTP settings"
+keys F5
+wait_for "testing the connection"
+keys F1
+wait_for "Keys that work everywhere"
+sleep 3
+keys Escape
+wait_for "Test connection passed" 5
+ok $? "a test that finished under the help screen shows its result"
+keys C-q
 
 # --- other terminals: each draws the screen and leaves cleanly
 for tt in vt100 linux screen-256color tmux-256color xterm-256color; do

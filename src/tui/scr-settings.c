@@ -552,6 +552,8 @@ settings_key(struct tui *t, void *state, int is_key, wint_t ch)
 	return r;
 }
 
+static int settings_tick(struct tui *, void *);
+
 /* Steps in two columns of four: all eight fit above the result at 80x24. */
 static void
 draw_steps(struct tui *t, char (*lines)[120], int n)
@@ -572,6 +574,21 @@ settings_draw(struct tui *t, void *state)
 	static const char spinner[] = "|/-\\";
 	int i;
 
+	/*
+	 * A test that ended while another screen (help) was on top: its
+	 * wake-up went there, so it is settled here.
+	 */
+	if (j != NULL) {
+		int done;
+
+		pthread_mutex_lock(&j->lock);
+		done = j->done;
+		pthread_mutex_unlock(&j->lock);
+		if (done) {
+			(void)settings_tick(t, st);
+			j = NULL;
+		}
+	}
 	tform_draw(t, st->form);
 	if (j != NULL) {
 		pthread_mutex_lock(&j->lock);
