@@ -149,16 +149,18 @@ wait_for "not sent again"
 [ "$(ls "$XDG_DATA_HOME/docmail/outbox/new/" | wc -l)" -eq 2 ]
 ok $? "n sends nothing"
 
-# retry the failed one against the good server, asking for the password
+# retry the failed one against the good server: the password typed in
+# the send dialog earlier in this session is not asked for again
 before=$(delivered good)
 keys Up r
-wait_for "Password for anna at localhost"
-ok $? "without a saved password, r asks for it"
-keys -l "$PASSWORD"
-screen | grep -qF "$PASSWORD"
-[ $? -ne 0 ]; ok $? "the typed password is not shown"
-keys Enter
 wait_for "sent: server said: 250" 20
+r=$?
+screen | grep -q "Password for anna"
+[ $? -ne 0 ] && [ $r -eq 0 ]
+ok $? "r does not ask again for the password typed earlier in this session"
+screen | grep -qF "$PASSWORD"
+[ $? -ne 0 ]; ok $? "the password is not shown"
+[ $r -eq 0 ]
 ok $? "the retry is sent in the background and reports the server's reply"
 [ "$(delivered good)" -eq $((before + 1)) ]
 ok $? "the server got it"

@@ -67,9 +67,7 @@ struct outbox {
 	size_t			 sel;
 	size_t			 top;
 	struct retry_job	*job;
-	/* A password typed for this session, and for which profile. */
-	struct dm_secret	 pw;
-	char			*pw_for;
+	/* A typed password is kept in struct tui, for every screen. */
 	/* Asking for the password before a retry. */
 	struct tform		*pwform;
 	char			*ask_id;	/* the item to retry then */
@@ -477,8 +475,8 @@ retry_with_password(struct tui *t, struct outbox *ob,
 		goto fail;
 	if (p->user == NULL || p->user[0] == '\0')
 		return start_job(t, ob, it, p, &pw);
-	if (ob->pw_for != NULL && strcmp(ob->pw_for, p->id) == 0)
-		return start_job(t, ob, it, p, &ob->pw);
+	if (t->pw_for != NULL && strcmp(t->pw_for, p->id) == 0)
+		return start_job(t, ob, it, p, &t->pw);
 	if (dm_profile_password(p, &pw, &need, &err) == -1)
 		goto fail;
 	if (need) {
@@ -557,17 +555,17 @@ password_given(struct tui *t, struct outbox *ob)
 	tform_set(ob->pwform, 0, "");
 	tform_free(ob->pwform);
 	ob->pwform = NULL;
-	dm_secret_release(&ob->pw);
-	free(ob->pw_for);
-	ob->pw_for = NULL;
-	if (dm_secret_set(&ob->pw, typed, strlen(typed), &err) == -1)
+	dm_secret_release(&t->pw);
+	free(t->pw_for);
+	t->pw_for = NULL;
+	if (dm_secret_set(&t->pw, typed, strlen(typed), &err) == -1)
 		goto fail;
 	if (dm_outbox_find(ob->dir, ob->ask_id, &it, &err) == -1)
 		goto fail;
 	if ((p = retry_profile(t, &it, &err)) == NULL)
 		goto fail;
-	ob->pw_for = strdup(p->id);
-	r = start_job(t, ob, &it, p, &ob->pw);
+	t->pw_for = strdup(p->id);
+	r = start_job(t, ob, &it, p, &t->pw);
 	goto out;
 fail:
 	tui_error(t, &err);
@@ -716,9 +714,9 @@ finish_job(struct tui *t, struct outbox *ob)
 		tui_error(t, &j->err);
 		/* A wrong typed password must be asked again. */
 		if (j->err.code == DM_EAUTH) {
-			dm_secret_release(&ob->pw);
-			free(ob->pw_for);
-			ob->pw_for = NULL;
+			dm_secret_release(&t->pw);
+			free(t->pw_for);
+			t->pw_for = NULL;
 		}
 	}
 	job_free(j);
@@ -774,7 +772,6 @@ outbox_enter(struct tui *t, void *arg, void **state)
 	(void)arg;
 	if ((ob = calloc(1, sizeof *ob)) == NULL)
 		return -1;
-	dm_secret_init(&ob->pw);
 	if ((ob->dir = dm_outbox_open(NULL, &err)) == NULL) {
 		free(ob);
 		tui_error(t, &err);
@@ -794,8 +791,6 @@ outbox_leave(struct tui *t, void *state)
 	job_stop(ob->job);
 	tform_free(ob->pwform);
 	free(ob->ask_id);
-	dm_secret_release(&ob->pw);
-	free(ob->pw_for);
 	dm_outbox_list_free(ob->items, ob->n);
 	free(ob->dir);
 	free(ob);

@@ -248,6 +248,15 @@ get_password(struct tui *t, struct progress *pg, int *ask)
 	*ask = 0;
 	if (p->user == NULL || p->user[0] == '\0')
 		return 0;
+	/* Typed earlier in this session (here or in the outbox)? */
+	if (t->pw_for != NULL && strcmp(t->pw_for, p->id) == 0 &&
+	    dm_secret_isset(&t->pw)) {
+		if (dm_secret_set(&pg->pw, t->pw.s, t->pw.len, &err) == -1) {
+			tui_error(t, &err);
+			return -1;
+		}
+		return 0;
+	}
 	/* The command may prompt on the terminal (gpg, pass): give it one. */
 	if (p->password_command != NULL && !dm_secret_isset(&p->password)) {
 		def_prog_mode();
@@ -433,6 +442,12 @@ build_result(struct tui *t, struct progress *pg)
 	size_t i;
 
 	tlines_free(l);
+	/* A typed password the server refused must be asked again. */
+	if (pg->rc != 0 && pg->err.code == DM_EAUTH) {
+		dm_secret_release(&t->pw);
+		free(t->pw_for);
+		t->pw_for = NULL;
+	}
 	if (pg->rc == 0) {
 		(void)tlines_add(l, "", 0, "Sent.", width, tui_attr(t, TC_OK) |
 		    A_BOLD);
@@ -579,6 +594,11 @@ pg_key(struct tui *t, void *state, int is_key, wint_t ch)
 			(void)tform_set(pg->pwform, 0, "");
 			tform_free(pg->pwform);
 			pg->pwform = NULL;
+			/* Kept for the session; dropped if the login fails. */
+			dm_secret_release(&t->pw);
+			free(t->pw_for);
+			t->pw_for = strdup(pg->job->profile->id);
+			(void)dm_secret_set(&t->pw, pg->pw.s, pg->pw.len, &err);
 			(void)start(pg);
 			return SCR_HANDLED | SCR_REDRAW;
 		}

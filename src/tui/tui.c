@@ -600,5 +600,7 @@ out:
 	}
 	free(t.config_path);
 	dm_config_release(&t.cfg);
+	dm_secret_release(&t.pw);
+	free(t.pw_for);
 	return r;
 }

@@ -18,6 +18,7 @@
 
 #include <docmail/err.h>
 #include <docmail/profile.h>
+#include <docmail/secret.h>
 
 /* 80x24 is the smallest size everything fits in. */
 #define TUI_MIN_COLS	80
@@ -88,6 +89,13 @@ struct tui {
 	int			 status_error;
 	int			 too_small;
 	struct tui_frame	*top;
+	/*
+	 * A password typed in this session and the profile it is for, so
+	 * the send dialog and the outbox ask only once; forgotten after a
+	 * failed login, wiped on exit.
+	 */
+	struct dm_secret	 pw;
+	char			*pw_for;
 };
 
 /* Pushes a screen; its enter() runs now.  Returns -1 if it refused. */
