@@ -4,7 +4,7 @@
 # the outbox, and what must never leak.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 131
+plan 134
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # the sample without its sidecar, which names a template these configs lack
@@ -280,6 +280,22 @@ is_rc 0 "outbox --retry sends it"
 dm outbox --retry
 [ "$(delivered tls)" -eq $((before + 1)) ]; ok $? "a second retry sends nothing"
 has "$T/out" "empty" "the outbox is empty"
+
+# two retries at once: the message goes out once
+profile "$cfg" d451 "$(cat "$T/d451/port")" starttls
+dm send --yes --to a@x.test --subject Twice --body B
+is_rc 75 "another message waits after a 451"
+start_server slowgood --mode starttls --auth-file "$T/auth" --fault delay-greeting:2
+profile "$cfg" slowgood "$PORT" starttls
+"$DOCMAIL" --config "$cfg" outbox --retry >"$T/r1.out" 2>"$T/r1.err" &
+p1=$!
+"$DOCMAIL" --config "$cfg" outbox --retry >"$T/r2.out" 2>"$T/r2.err" &
+p2=$!
+wait $p1 $p2
+[ "$(delivered slowgood)" -eq 1 ]; ok $? "two concurrent retries deliver it exactly once ($(delivered slowgood))"
+cat "$T/r1.err" "$T/r2.err" >"$T/err"
+has "$T/err" "being sent by another docmail" "the second says another docmail is sending it"
+rm -rf "$T/home/.local/share/docmail/outbox"
 
 # dropped mid-data: surely not delivered (a large message, so that the
 # final dot cannot have left docmail before the server hung up)

@@ -129,6 +129,18 @@ void	dm_outbox_stream_close(struct dm_stream *);
 void	dm_outbox_item_release(struct dm_outbox_item *);
 
 /*
+ * Takes the item for sending: an exclusive lock (a file in the
+ * outbox's tmp/), then checks on disk that the item is still there and
+ * in the state the caller read, so two docmail processes never send
+ * the same message twice.  *fd is for dm_outbox_unlock().
+ * Errors: DM_ETEMP (another process holds it, or it was sent or changed
+ *         meanwhile); DM_EIO; DM_ENOMEM.
+ */
+int	dm_outbox_lock(const struct dm_outbox_item *, int *fd,
+	    struct dm_err *);
+void	dm_outbox_unlock(int fd);
+
+/*
  * Appends one line to the sent log ($XDG_STATE_HOME/docmail/sent.log,
  * or path when not NULL): ISO date, Message-ID, document, recipients,
  * server reply, tab-separated, control characters and tabs replaced by

@@ -106,7 +106,7 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	struct dot_ctx dc;
 	struct dm_err e;
 	size_t i, left;
-	int r = -1;
+	int r = -1, lockfd = -1;
 
 	memset(d, 0, sizeof *d);
 	if ((d->rcpt = calloc(it->nrcpt + 1, sizeof *d->rcpt)) == NULL ||
@@ -118,8 +118,12 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 			return dm_err_set(err, DM_ENOMEM, "out of memory");
 		d->rcpt[i].mailbox = d->mailbox[i];
 	}
-	if (dm_outbox_stream_open(it, &st, err) == -1)
+	if (dm_outbox_lock(it, &lockfd, err) == -1)
 		return -1;
+	if (dm_outbox_stream_open(it, &st, err) == -1) {
+		dm_outbox_unlock(lockfd);
+		return -1;
+	}
 	d->mail.sender = it->sender;
 	d->mail.rcpt = d->rcpt;
 	d->mail.nrcpt = d->nrcpt;
@@ -152,6 +156,7 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 				warn(d, "sent, but it could not be removed from the outbox (a retry would send it again)", &e);
 			else
 				d->removed = 1;
+			dm_outbox_unlock(lockfd);
 			return r;
 		}
 	}
@@ -161,5 +166,6 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	it->last_error = strdup(r == -1 ? err->msg : "");
 	if (dm_outbox_update(it, &e) == -1)
 		warn(d, "the outbox item could not be updated", &e);
+	dm_outbox_unlock(lockfd);
 	return r;
 }

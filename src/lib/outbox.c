@@ -18,6 +18,7 @@
 #include "config.h"
 #endif
 
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -1218,7 +1219,7 @@ out:
 int
 dm_outbox_remove(const struct dm_outbox_item *item, struct dm_err *err)
 {
-	char *parent;
+	char *parent, *lock;
 	int r = 0;
 
 	/* Already gone is what we want. */
@@ -1234,6 +1235,13 @@ dm_outbox_remove(const struct dm_outbox_item *item, struct dm_err *err)
 		    parent, strerror(errno));
 		r = -1;
 	}
+	/*
+	 * Its lock file goes too.  A process still waiting on it finds the
+	 * item gone once it has the lock, and sends nothing.
+	 */
+	if ((lock = pathf(err, "%s/../tmp/%s.lock", parent, item->id)) != NULL)
+		(void)unlink(lock);
+	free(lock);
 	free(parent);
 	return r;
 }
@@ -1672,4 +1680,71 @@ out:
 	free(newp);
 	free(newdir);
 	return r;
+}
+
+/* --- one sender per item --------------------------------------------- */
+
+int
+dm_outbox_lock(const struct dm_outbox_item *item, int *fdp,
+    struct dm_err *err)
+{
+	struct dm_outbox_item now;
+	char *box = NULL, *lock = NULL;
+	int fd = -1, r = -1;
+
+	*fdp = -1;
+	memset(&now, 0, sizeof now);
+	/* outbox/new/ID.docmail -> outbox/tmp/ID.lock, beside no message. */
+	if ((box = parent_dir(item->path, err)) == NULL)
+		goto out;
+	if ((lock = pathf(err, "%s/../tmp/%s.lock", box, item->id)) == NULL)
+		goto out;
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1) {
+		dm_err_set(err, DM_EIO, "cannot lock the outbox item '%s': %s",
+		    item->id, strerror(errno));
+		dm_err_hint(err, "check the permissions of the outbox");
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		dm_err_set(err, DM_ETEMP,
+		    "outbox item '%s' is being sent by another docmail right now",
+		    item->id);
+		dm_err_hint(err, "let that one finish; 'docmail outbox' shows what is left");
+		goto out;
+	}
+	/*
+	 * What the caller read may be stale: another process may have sent
+	 * it, or marked it "may have been delivered", before we got the lock.
+	 */
+	if (load_item(item->path, &now, err) == -1) {
+		dm_err_set(err, DM_ETEMP,
+		    "outbox item '%s' is gone: another docmail has sent it",
+		    item->id);
+		goto out;
+	}
+	if (now.state != item->state || now.nrcpt != item->nrcpt) {
+		dm_err_set(err, DM_ETEMP,
+		    "outbox item '%s' changed while waiting (another docmail tried it)",
+		    item->id);
+		dm_err_hint(err, "look at it again with 'docmail outbox'");
+		goto out;
+	}
+	*fdp = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	dm_outbox_item_release(&now);
+	free(lock);
+	free(box);
+	return r;
+}
+
+void
+dm_outbox_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);	/* releases the lock */
 }
