@@ -90,6 +90,9 @@ enum dm_rcpt_status {
 	DM_RCPT_PERM		/* 5xx */
 };
 
+/* "ok", "later", "refused", "not sent": for per-recipient reports. */
+const char *dm_smtp_rcpt_status_name(enum dm_rcpt_status);
+
 struct dm_smtp_rcpt {
 	const char		*mailbox;	/* borrowed */
 	enum dm_rcpt_status	 status;

@@ -67,21 +67,6 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	}
 }
 
-static const char *
-status_word(enum dm_rcpt_status st)
-{
-	switch (st) {
-	case DM_RCPT_OK:
-		return "ok";
-	case DM_RCPT_TEMP:
-		return "later";
-	case DM_RCPT_PERM:
-		return "refused";
-	default:
-		return "not sent";
-	}
-}
-
 int
 cli_deliver(struct cli *cli, const struct dm_profile *p,
     const struct dm_secret *pw,
@@ -113,7 +98,7 @@ cli_deliver(struct cli *cli, const struct dm_profile *p,
 
 	for (i = 0; i < d.nrcpt; i++)
 		if (d.rcpt[i].status != DM_RCPT_PENDING)
-			printf("  %-8s %s: %d %s\n", status_word(d.rcpt[i].status),
+			printf("  %-8s %s: %d %s\n", dm_smtp_rcpt_status_name(d.rcpt[i].status),
 			    d.rcpt[i].mailbox, d.rcpt[i].code, d.rcpt[i].text);
 	if (d.mail.accepted)
 		printf("sent: server said: %d %s\n", d.mail.code, d.mail.reply);

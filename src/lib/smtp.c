@@ -148,6 +148,21 @@ dm_smtp_step_name(enum dm_smtp_step step)
 	return (unsigned)step < DM_STEP_COUNT ? names[step] : "?";
 }
 
+const char *
+dm_smtp_rcpt_status_name(enum dm_rcpt_status st)
+{
+	switch (st) {
+	case DM_RCPT_OK:
+		return "ok";
+	case DM_RCPT_TEMP:
+		return "later";
+	case DM_RCPT_PERM:
+		return "refused";
+	default:
+		return "not sent";
+	}
+}
+
 static int
 is_loopback(const char *host)
 {

@@ -105,25 +105,6 @@ escaped(const char *s)
 	return dm_buf_detach(&b);
 }
 
-/* Columns s takes on the terminal. */
-static int
-str_width(const char *s)
-{
-	wchar_t w[512];
-	mbstate_t st;
-	const char *p = s;
-	size_t n;
-	int width;
-
-	memset(&st, 0, sizeof st);
-	n = mbsrtowcs(w, &p, sizeof w / sizeof w[0] - 1, &st);
-	if (n == (size_t)-1)
-		return (int)strlen(s);
-	w[n] = L'\0';
-	width = wcswidth(w, n);
-	return width < 0 ? (int)n : width;
-}
-
 /* Appends s, lower-cased, to the wide string w of *len (cap chars). */
 static void
 add_key(wchar_t *w, size_t *len, size_t cap, const char *s)
@@ -588,7 +569,7 @@ columns(struct cols *c)
 static void
 put_right(int row, int col, int width, const char *s, attr_t a)
 {
-	int w = str_width(s), i;
+	int w = tui_width(s), i;
 
 	if (w >= width) {
 		tui_put(row, col, width, s, a);

@@ -350,21 +350,6 @@ pg_leave(struct tui *t, void *state)
 	free(pg);
 }
 
-static const char *
-status_word(enum dm_rcpt_status st)
-{
-	switch (st) {
-	case DM_RCPT_OK:
-		return "ok";
-	case DM_RCPT_TEMP:
-		return "later";
-	case DM_RCPT_PERM:
-		return "refused";
-	default:
-		return "not sent";
-	}
-}
-
 /* The rows that change while sending. */
 static void
 draw_running(struct tui *t, struct progress *pg)
@@ -469,7 +454,7 @@ build_result(struct tui *t, struct progress *pg)
 			(void)snprintf(line, sizeof line, "%s: %d %s",
 			    d->rcpt[i].mailbox, d->rcpt[i].code,
 			    d->rcpt[i].text);
-			(void)tlines_add(l, status_word(d->rcpt[i].status), 10,
+			(void)tlines_add(l, dm_smtp_rcpt_status_name(d->rcpt[i].status), 10,
 			    line, width, d->rcpt[i].status == DM_RCPT_OK ?
 			    A_NORMAL : tui_attr(t, TC_ERROR));
 		}

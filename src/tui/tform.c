@@ -29,24 +29,6 @@ struct tform {
 	char			**val;		/* last known values */
 };
 
-static int
-text_width(const char *s)
-{
-	wchar_t w[256];
-	mbstate_t st;
-	const char *p = s;
-	size_t n;
-	int width;
-
-	memset(&st, 0, sizeof st);
-	n = mbsrtowcs(w, &p, 255, &st);
-	if (n == (size_t)-1)
-		return (int)strlen(s);
-	w[n] = L'\0';
-	width = wcswidth(w, n);
-	return width < 0 ? (int)n : width;
-}
-
 /* Where each field goes at the current size. */
 static void
 layout(struct tform *tf)
@@ -63,7 +45,7 @@ layout(struct tform *tf)
 				bc = 2 + tf->label_w + 2;
 				brow = r++;
 			}
-			w = text_width(s->label) + 2;
+			w = tui_width(s->label) + 2;
 			tf->row[i] = brow;
 			tf->col[i] = bc;
 			tf->width[i] = w;
@@ -254,7 +236,7 @@ tform_new(const struct tf_spec *spec, int n, int row)
 		goto fail;
 	for (i = 0; i < n; i++)
 		if (spec[i].kind != TF_BUTTON &&
-		    (w = text_width(spec[i].label)) > tf->label_w)
+		    (w = tui_width(spec[i].label)) > tf->label_w)
 			tf->label_w = w;
 	if (build(tf, NULL) == -1)
 		goto fail;

@@ -99,6 +99,24 @@ start_colors(struct tui *t)
 	t->color = 1;
 }
 
+int
+tui_width(const char *s)
+{
+	wchar_t w[512];
+	mbstate_t st;
+	const char *p = s;
+	size_t n;
+	int width;
+
+	memset(&st, 0, sizeof st);
+	n = mbsrtowcs(w, &p, sizeof w / sizeof w[0] - 1, &st);
+	if (n == (size_t)-1)
+		return (int)strlen(s);
+	w[n] = L'\0';
+	width = wcswidth(w, n);
+	return width < 0 ? (int)n : width;
+}
+
 void
 tui_put(int row, int col, int width, const char *s, attr_t attr)
 {

@@ -119,6 +119,9 @@ void	tui_wake(struct tui *);
 /* Attribute for a colour pair, or a plain fallback without colours. */
 attr_t	tui_attr(const struct tui *, enum tui_color);
 
+/* Columns UTF-8 text s takes on the terminal (wide characters count 2). */
+int	tui_width(const char *);
+
 /* Paints s at row, col, cut to width columns (wide characters counted). */
 void	tui_put(int row, int col, int width, const char *s, attr_t);
 
