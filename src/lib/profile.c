@@ -868,6 +868,28 @@ unknown_key(struct src *src, const char *name, const char *kind,
 	return dm_err_hint(src->err, "valid keys in [%s NAME]: %s", kind, list);
 }
 
+/*
+ * Records that key k of a section was given on this line; a key given
+ * twice is an error naming both lines.  lines is the section's per-key
+ * line table.
+ */
+static int
+first_time(struct cstate *st, struct src *src, int *lines, int k,
+    const char *name, const char *kind, const char *id)
+{
+	if (lines[k] != 0) {
+		src_err(src, DM_ECONFIG, "duplicate key '%s' in [%s %s] (first at line %d)",
+		    name, kind, id, lines[k]);
+		dm_err_hint(src->err, "remove one of lines %d and %d",
+		    lines[k], src->lineno);
+		return -1;
+	}
+	lines[k] = src->lineno;
+	st->lastkey = k;
+	st->lastline = src->lineno;
+	return 0;
+}
+
 static int
 config_handler(void *user, const char *section, const char *name,
     const char *value)
@@ -876,7 +898,7 @@ config_handler(void *user, const char *section, const char *name,
 	struct src *src = &st->src;
 	struct dm_profile *p;
 	struct dm_template *t;
-	int k, *lines;
+	int k;
 
 	(void)section;
 	if (src->failed)
@@ -905,17 +927,9 @@ config_handler(void *user, const char *section, const char *name,
 			unknown_key(src, name, "profile", p->id, pkeys);
 			goto fail;
 		}
-		lines = st->pmeta[st->idx].line;
-		if (lines[k] != 0) {
-			src_err(src, DM_ECONFIG, "duplicate key '%s' in [profile %s] (first at line %d)",
-			    name, p->id, lines[k]);
-			dm_err_hint(src->err, "remove one of lines %d and %d",
-			    lines[k], src->lineno);
+		if (first_time(st, src, st->pmeta[st->idx].line, k, name,
+		    "profile", p->id) == -1)
 			goto fail;
-		}
-		lines[k] = src->lineno;
-		st->lastkey = k;
-		st->lastline = src->lineno;
 		if (profile_value(st, p, k, value) == -1) {
 			/* Errors from helpers lack the place. */
 			if (!src->failed && src->err->code != DM_ENOMEM)
@@ -930,17 +944,9 @@ config_handler(void *user, const char *section, const char *name,
 			unknown_key(src, name, "template", t->id, tkeys);
 			goto fail;
 		}
-		lines = st->tmeta[st->idx].line;
-		if (lines[k] != 0) {
-			src_err(src, DM_ECONFIG, "duplicate key '%s' in [template %s] (first at line %d)",
-			    name, t->id, lines[k]);
-			dm_err_hint(src->err, "remove one of lines %d and %d",
-			    lines[k], src->lineno);
+		if (first_time(st, src, st->tmeta[st->idx].line, k, name,
+		    "template", t->id) == -1)
 			goto fail;
-		}
-		lines[k] = src->lineno;
-		st->lastkey = k;
-		st->lastline = src->lineno;
 		if (k == T_SUBJECT) {
 			free(t->subject);
 			if ((t->subject = unescape(value, src->err)) == NULL)
