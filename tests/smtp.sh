@@ -4,7 +4,7 @@
 # the outbox, and what must never leak.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 134
+plan 137
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # the sample without its sidecar, which names a template these configs lack
@@ -428,8 +428,44 @@ if ss -ltnpH 2>/dev/null | grep -q "pid=$pid,"; then r=1; else r=0; fi
 ok $r "docmail listens on no TCP port while sending"
 kill $pid 2>/dev/null
 wait $pid 2>/dev/null
-if grep -rlF "$PASSWORD" "$T" 2>/dev/null | grep -v -e '\.ini$' -e "$T/auth$" \
-    >"$T/leaks"; then
+
+# No core dump can hold the password: the core size limit is 0 and the
+# process is not dumpable, which also covers a core_pattern pipe (that
+# ignores the limit).  Not dumpable shows as /proc/PID owned by root, so
+# as root the program runs as nobody from a copy in a directory of its own.
+nb=$(mktemp -d "${TMPDIR:-/tmp}/docmail-nobody.XXXXXX")
+cp "$DOCMAIL_BIN" "$nb/docmail"
+cp "$T/slow/ca.pem" "$nb/ca.pem"
+profile "$nb/c.ini" slow "$PORT" starttls "timeout=10" "ca_file=$nb/ca.pem"
+chmod 755 "$nb"
+asuser=
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R 65534:65534 "$nb"
+	asuser="setpriv --reuid=65534 --regid=65534 --clear-groups"
+fi
+HOME=$nb $asuser "$nb/docmail" --config "$nb/c.ini" test >/dev/null 2>&1 &
+pid=$!
+sleep 1
+owner=$(stat -c %u "/proc/$pid/environ" 2>/dev/null)
+core=$(awk '/^Max core file size/ { print $5 $6 }' "/proc/$pid/limits")
+kill $pid 2>/dev/null
+wait $pid 2>/dev/null
+rm -rf "$nb"
+[ "$owner" = 0 ] && [ "$(id -u)" -ne 0 -o -n "$asuser" ]
+ok $? "docmail is not dumpable: no core, no ptrace, /proc/PID/environ private" ||
+    diag "/proc/$pid/environ owned by uid '$owner'"
+[ "$core" = 00 ]
+ok $? "and its core size limit is 0" || diag "core limit '$core'"
+
+# ...nor in any file docmail wrote (outbox, sent log, sent copies) or any
+# output a test kept, in clear or base64 as AUTH PLAIN and LOGIN send it
+b64=$(printf '\0anna\0%s' "$PASSWORD" | base64)
+b64l=$(printf '%s' "$PASSWORD" | base64)
+ls "$HOME/.local/share/docmail/outbox/"* >/dev/null 2>&1 &&
+    [ -s "$HOME/.local/state/docmail/sent.log" ]
+ok $? "the search below covers an outbox item and the sent log"
+if grep -rlF -e "$PASSWORD" -e "$b64" -e "$b64l" "$T" 2>/dev/null |
+    grep -v -e '\.ini$' -e "$T/auth$" -e "$T/[a-z0-9]*/log$" >"$T/leaks"; then
 	ok 1 "the password is in no file but the config"
 	diag "$(cat "$T/leaks")"
 else

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <sysexits.h>
@@ -30,8 +31,15 @@ no_core_dumps(void)
 {
 	struct rlimit rl = { 0, 0 };
 
-	/* A core file would hold the password in clear. */
+	/*
+	 * A core file would hold the password in clear.  RLIMIT_CORE alone
+	 * is not enough: a core_pattern that pipes to a handler (such as
+	 * systemd-coredump) ignores it.  A process that is not dumpable
+	 * leaves no core at all, and other processes of the same user can
+	 * neither ptrace it nor read its /proc files.
+	 */
 	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 int
