@@ -7,11 +7,26 @@
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 : "${PYTHON3:=/usr/bin/python3}"
-DOCMAIL=$top_builddir/src/docmail
+DOCMAIL_BIN=$top_builddir/src/docmail
+DOCMAIL=$DOCMAIL_BIN
 SAMPLES=$top_srcdir/samples
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/docmail-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+
+# DM_VALGRIND=DIR: every docmail a test runs goes through valgrind, one
+# log per process in DIR; done_testing fails the script if a log shows an
+# error or a definite leak.  Exit codes are left alone, so each test still
+# checks what it checks.
+if [ -n "${DM_VALGRIND:-}" ]; then
+	mkdir -p "$DM_VALGRIND"
+	vg_tag=$(basename "$0" .sh)
+	DOCMAIL=$T/docmail-vg
+	printf '%s\n' '#!/bin/sh' \
+	    "exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file='$DM_VALGRIND/$vg_tag.%p.log' '$DOCMAIL_BIN' \"\$@\"" \
+	    >"$DOCMAIL"
+	chmod +x "$DOCMAIL"
+fi
 export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" \
     XDG_DATA_HOME="$T/home/.local/share" XDG_STATE_HOME="$T/home/.local/state"
 mkdir -p "$HOME"
@@ -73,6 +88,14 @@ hasnt() {
 }
 
 done_testing() {
+	if [ -n "${DM_VALGRIND:-}" ]; then
+		for _l in "$DM_VALGRIND/$vg_tag".*.log; do
+			[ -s "$_l" ] || continue
+			echo "# valgrind found errors: $_l"
+			sed 's/^/# /' "$_l" | head -n 80
+			tap_failed=$((tap_failed + 1))
+		done
+	fi
 	if [ "$tap_failed" -ne 0 ]; then
 		exit 1
 	fi

@@ -11,4 +11,5 @@ host = localhost
 INI
 rc=0
 "$PYTHON3" "$top_srcdir/tests/roundtrip.py" "$DOCMAIL" "$T/config.ini" "$T" || rc=$?
-exit $rc
+[ "$rc" -eq 0 ] || tap_failed=1
+done_testing

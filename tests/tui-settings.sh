@@ -48,8 +48,7 @@ keys -l "wrong-password"
 keys Tab
 type_field "$T/tls/ca.pem"
 keys F5
-wait_for "FAIL" 15
-screen | grep -q "app password"
+wait_for "app password" 15
 ok $? "a wrong password shows the 535 hint"
 if screen | grep -qF "wrong-password"; then r=1; else r=0; fi
 ok $r "the typed password is never drawn"
@@ -149,7 +148,7 @@ ok $r "NO_COLOR: no colour escape sequences" || diag "$(od -c "$T/tty.raw" | hea
 # --- the terminal is restored when docmail is killed
 term "env $envs '$DOCMAIL' settings"
 wait_for "Test connection"
-pkill -TERM -f "$DOCMAIL settings"
+pkill -TERM -f "$DOCMAIL_BIN settings"
 wait_for "EXIT="
 if screen | grep -q "Test connection"; then r=1; else r=0; fi
 ok $r "after a TERM signal the terminal is back to the shell"
