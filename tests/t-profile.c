@@ -766,6 +766,37 @@ test_save_new(void)
 	dm_config_release(&cfg);
 }
 
+/* Modes whatever the umask: none at all, or one that takes our own bits. */
+static void
+test_save_umask(void)
+{
+	static const mode_t masks[] = { 0, 0277 };
+	struct dm_profile p;
+	struct dm_err err;
+	struct stat sb;
+	char top[64], sub[64], path[64];
+	size_t i;
+
+	for (i = 0; i < sizeof masks / sizeof masks[0]; i++) {
+		(void)snprintf(top, sizeof top, "umask%zu", i);
+		(void)snprintf(sub, sizeof sub, "umask%zu/sub", i);
+		(void)snprintf(path, sizeof path, "umask%zu/sub/c.ini", i);
+		full_profile(&p, "default");
+		umask(masks[i]);
+		dm_err_clear(&err);
+		is_int(dm_profile_save(fx(path), &p, &err), 0,
+		    i == 0 ? "save with umask 000" : "save with umask 0277");
+		umask(022);
+		if (err.msg[0] != '\0')
+			diag("%s", err.msg);
+		ok(stat(fx(path), &sb) == 0 && (sb.st_mode & 0777) == 0600 &&
+		    stat(fx(sub), &sb) == 0 && (sb.st_mode & 0777) == 0700 &&
+		    stat(fx(top), &sb) == 0 && (sb.st_mode & 0777) == 0700,
+		    "... the file is 0600, the new directories 0700");
+		dm_profile_release(&p);
+	}
+}
+
 /* No file in dir starts with '.': temporary files are ".NAME.XXXXXX". */
 static int
 no_dotfiles(const char *path)
@@ -1361,7 +1392,7 @@ main(void)
 {
 	int r;
 
-	plan(251);
+	plan(255);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));
@@ -1380,6 +1411,7 @@ main(void)
 	test_paths();
 	test_small();
 	test_save_new();
+	test_save_umask();
 	test_save_update();
 	test_save_misc();
 	test_roundtrip_all();

@@ -144,8 +144,11 @@ void	dm_outbox_unlock(int fd);
  * Appends one line to the sent log ($XDG_STATE_HOME/docmail/sent.log,
  * or path when not NULL): ISO date, Message-ID, document, recipients,
  * server reply, tab-separated, control characters and tabs replaced by
- * spaces; "-" for a NULL or empty Message-ID or document.
- * Errors: DM_EIO, DM_ECONFIG (path NULL, no HOME), DM_ENOMEM.
+ * spaces; "-" for a NULL or empty Message-ID or document.  A last line
+ * left without its newline (a full disk) is ended first, so only that
+ * one reads as damaged.
+ * Errors: DM_EIO (also: not a regular file), DM_ECONFIG (path NULL, no
+ *         HOME), DM_ENOMEM.
  */
 int	dm_sentlog_append(const char *path, time_t when,
 	    const char *message_id, const char *document,

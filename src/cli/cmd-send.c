@@ -251,8 +251,13 @@ send_it(struct cli *cli, const struct dm_profile *p, struct dm_compose *c,
 	meta.message_id = (char *)dm_mime_message_id(c->mime);
 	meta.subject = c->subject;
 	meta.document = c->documents;
-	if (dm_outbox_add(dir, &meta, &st, &item, err) == -1)
+	if (dm_outbox_add(dir, &meta, &st, &item, err) == -1) {
+		/* Only a stored message is sent: a full disk sends nothing. */
+		if (err->code == DM_EIO)
+			(void)snprintf(cli->note, sizeof cli->note,
+			    "nothing was sent: a message goes out only once it is safely in the outbox");
 		goto out;
+	}
 	for (i = 0; i < c->bcc.n; i++)
 		(void)dm_buf_addf(&bcc, err, "%s%s", i > 0 ? ", " : "",
 		    c->bcc.v[i].mailbox);

@@ -152,8 +152,13 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 		}
 		it->nrcpt = left;
 		if (left == 0) {
+			/*
+			 * The item on disk says "may have been delivered"
+			 * (mark_maybe wrote it before the dot), so a retry
+			 * passes it over unless forced.
+			 */
 			if (dm_outbox_remove(it, &e) == -1)
-				warn(d, "sent, but it could not be removed from the outbox (a retry would send it again)", &e);
+				warn(d, "the message was sent, but it stays in the outbox marked 'may have been delivered' (a retry skips it; delete the file)", &e);
 			else
 				d->removed = 1;
 			dm_outbox_unlock(lockfd);
@@ -165,7 +170,9 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	free(it->last_error);
 	it->last_error = strdup(r == -1 ? err->msg : "");
 	if (dm_outbox_update(it, &e) == -1)
-		warn(d, "the outbox item could not be updated", &e);
+		warn(d, d->mail.accepted ?
+		    "the message reached some recipients, but its outbox item still lists them all, marked 'may have been delivered'" :
+		    "the outbox item could not be updated", &e);
 	dm_outbox_unlock(lockfd);
 	return r;
 }

@@ -816,7 +816,13 @@ store_failed(struct dm_err *err, const char *what, const char *dir, int e)
 {
 	dm_err_set(err, DM_EIO, "cannot write to the %s '%s': %s", what, dir,
 	    strerror(e));
-	return dm_err_hint(err, "free some disk space, or check the permissions of %s",
+	/* "Free some space" would send the user the wrong way after EIO. */
+	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
+		return dm_err_hint(err, "free some disk space (or raise the quota or file size limit) for %s",
+		    dir);
+	if (e == EACCES || e == EPERM || e == EROFS)
+		return dm_err_hint(err, "check the permissions of %s", dir);
+	return dm_err_hint(err, "the disk reported an error; check it (dmesg) before trusting %s",
 	    dir);
 }
 
@@ -907,6 +913,7 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 	char *tmp = NULL, *newdir = NULL;
 	uint64_t size;
 	time_t created;
+	ssize_t w;
 	int fd = -1, r = -1, made = 0, placed = 0, c;
 
 	memset(&it, 0, sizeof it);
@@ -949,9 +956,17 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 		dm_err_set(err, DM_EINTERNAL, "outbox size field overflow");
 		goto out;
 	}
-	if (pwrite(fd, digits, ENV_SIZE_DIGITS,
-	    (off_t)(env.len - 2 - ENV_SIZE_DIGITS)) != ENV_SIZE_DIGITS ||
-	    publish(&fd, tmp, it.path, newdir, &made) == -1) {
+	w = pwrite(fd, digits, ENV_SIZE_DIGITS,
+	    (off_t)(env.len - 2 - ENV_SIZE_DIGITS));
+	if (w != ENV_SIZE_DIGITS) {
+		/*
+		 * A short write sets no errno; on a copy-on-write file
+		 * system even an overwrite needs free space.
+		 */
+		store_failed(err, "outbox", dir, w == -1 ? errno : ENOSPC);
+		goto out;
+	}
+	if (publish(&fd, tmp, it.path, newdir, &made) == -1) {
 		/* Renamed but not durable: the caller must not send it. */
 		placed = !made;
 		store_failed(err, "outbox", dir, errno);
@@ -1348,9 +1363,10 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
     const char *reply, struct dm_err *err)
 {
 	struct dm_buf line;
+	struct stat st;
 	struct tm tm;
-	char date[32], *def = NULL, *parent = NULL;
-	size_t i;
+	char date[32], *def = NULL, *parent = NULL, last;
+	size_t i, skip = 1;
 	ssize_t n;
 	int fd = -1, r = -1, e;
 
@@ -1364,7 +1380,9 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 		    (long long)when);
 		goto out;
 	}
-	if (dm_buf_addstr(&line, date, err) == -1 ||
+	/* A newline first, written only to end a line cut short earlier. */
+	if (dm_buf_addc(&line, '\n', err) == -1 ||
+	    dm_buf_addstr(&line, date, err) == -1 ||
 	    dm_buf_addc(&line, '\t', err) == -1 ||
 	    add_field(&line, message_id != NULL && *message_id != '\0' ?
 	    message_id : "-", err) == -1 ||
@@ -1389,18 +1407,36 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 		goto out;
 	}
 	/* O_NONBLOCK: a FIFO in its place must not hang us. */
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
 	    O_NONBLOCK, 0600);
 	if (fd == -1) {
 		store_failed(err, "sent log", path, errno);
 		goto out;
 	}
+	/*
+	 * A full disk may have cut the last line short, without its
+	 * newline: ours would be glued to it and both read as one damaged
+	 * line.  Starting on a new line, only the cut one is lost.
+	 */
+	if (fstat(fd, &st) == -1) {
+		store_failed(err, "sent log", path, errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		dm_err_set(err, DM_EIO,
+		    "cannot write to the sent log '%s': not a regular file",
+		    path);
+		goto out;
+	}
+	if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
+	    last != '\n')
+		skip = 0;
 	/* One write: with O_APPEND, lines of two senders never interleave. */
 	do
-		n = write(fd, line.data, line.len);
+		n = write(fd, line.data + skip, line.len - skip);
 	while (n == -1 && errno == EINTR);
-	if (n == -1 || (size_t)n != line.len || fsync(fd) == -1) {
-		e = n == -1 || (size_t)n == line.len ? errno : ENOSPC;
+	if (n == -1 || (size_t)n != line.len - skip || fsync(fd) == -1) {
+		e = n == -1 || (size_t)n == line.len - skip ? errno : ENOSPC;
 		store_failed(err, "sent log", path, e);
 		goto out;
 	}

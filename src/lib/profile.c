@@ -1583,7 +1583,12 @@ mkdir_p(const char *dir, struct dm_err *err)
 		if (path[i] != '/' && path[i] != '\0')
 			continue;
 		path[i] = '\0';
-		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		/* 0700 whatever the umask: one like 0277 would lock us out. */
+		if (mkdir(path, 0700) == 0) {
+			if (chmod(path, 0700) == -1)
+				return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
+				    path, strerror(errno));
+		} else if (errno != EEXIST) {
 			dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
 			    path, strerror(errno));
 			return -1;
@@ -1598,6 +1603,18 @@ mkdir_p(const char *dir, struct dm_err *err)
 		return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
 		    dir, strerror(ENOTDIR));
 	return 0;
+}
+
+/* The error of a failed write_atomic(): what, why, and what to do. */
+static int
+write_failed(struct dm_err *err, const char *path, int e)
+{
+	dm_err_set(err, DM_EIO, "cannot write '%s': %s", path, strerror(e));
+	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
+		return dm_err_hint(err, "free some disk space, then save again; the file is as it was");
+	if (e == EIO)
+		return dm_err_hint(err, "the disk reported an error; check it (dmesg); the file is as it was");
+	return dm_err_hint(err, "check the permissions of the file and its directory; the file is as it was");
 }
 
 /*
@@ -1644,8 +1661,7 @@ write_atomic(const char *path, const char *data, size_t len,
 	}
 	/* mkstemp opens with O_EXCL and mode 0600, whatever the umask. */
 	if ((fd = mkstemp(tmp)) == -1) {
-		dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
-		    strerror(errno));
+		write_failed(err, path, errno);
 		free(tmp);
 		tmp = NULL;
 		goto out;
@@ -1670,7 +1686,11 @@ write_atomic(const char *path, const char *data, size_t len,
 		goto fail;
 	free(tmp);
 	tmp = NULL;
-	/* The rename itself must reach the disk too. */
+	/*
+	 * The rename itself must reach the disk too.  Its failure is not
+	 * reported: the new file is in place, so "not saved" would be
+	 * false, and a crash could at worst bring back the old file whole.
+	 */
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		(void)fsync(dfd);
 		close(dfd);
@@ -1678,8 +1698,7 @@ write_atomic(const char *path, const char *data, size_t len,
 	r = 0;
 	goto out;
 fail:
-	dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
-	    strerror(errno));
+	write_failed(err, path, errno);
 out:
 	if (fd != -1)
 		close(fd);

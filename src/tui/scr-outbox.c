@@ -340,8 +340,9 @@ retry_thread(void *arg)
 	j->removed = d.removed;
 	j->code = d.mail.code;
 	dm_strlcpy(j->reply, d.mail.reply, sizeof j->reply);
+	/* The last one: when the item stayed, that is the one to show. */
 	if (d.nwarn > 0)
-		dm_strlcpy(j->warn, d.warn[0], sizeof j->warn);
+		dm_strlcpy(j->warn, d.warn[d.nwarn - 1], sizeof j->warn);
 	j->done = 1;
 	pthread_mutex_unlock(&j->lock);
 	dm_delivery_release(&d);
@@ -706,8 +707,8 @@ finish_job(struct tui *t, struct outbox *ob)
 		tui_status(t, "sent: server said: %d %s%s%s", j->code, j->reply,
 		    j->warn[0] != '\0' ? " -- but " : "", j->warn);
 	else if (j->result == 0)
-		tui_status(t, "sent, but %s", j->warn[0] != '\0' ? j->warn :
-		    "it stays in the outbox");
+		tui_status(t, "%s", j->warn[0] != '\0' ? j->warn :
+		    "sent, but it stays in the outbox");
 	else {
 		if (j->maybe && j->err.hint[0] == '\0')
 			dm_err_hint(&j->err, "it may have been delivered: the connection ended after the whole message was sent");
