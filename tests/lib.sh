@@ -181,15 +181,15 @@ print(",".join(json.load(open(sys.argv[1]))["rcpt_tos"]))' "$1"
 
 TMUX_SOCK=
 tmux_n=0
-# term CMD: runs CMD (a shell string) in a new 80x24 tmux session, on a
-# socket of its own (a killed server may linger); when CMD ends,
-# "EXIT=<status>" is shown and the pane stays.
+# term CMD [COLS ROWS]: runs CMD (a shell string) in a new tmux session,
+# 80x24 unless given, on a socket of its own (a killed server may
+# linger); when CMD ends, "EXIT=<status>" is shown and the pane stays.
 term() {
 	term_stop
 	tmux_n=$((tmux_n + 1))
 	TMUX_SOCK=dm-$$-$tmux_n
-	tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -x 80 -y 24 \
-	    "$1; echo EXIT=\$?; sleep 600"
+	tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -x "${2:-80}" \
+	    -y "${3:-24}" "$1; echo EXIT=\$?; sleep 600"
 }
 screen() { tmux -L "$TMUX_SOCK" capture-pane -p -S -100; }
 keys() { tmux -L "$TMUX_SOCK" send-keys "$@"; }
@@ -209,4 +209,18 @@ wait_for() {
 term_stop() {
 	[ -z "$TMUX_SOCK" ] || tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
 	TMUX_SOCK=
+}
+
+# --- the fault library (tests/faultshim.c) ----------------------------
+
+# preload: the LD_PRELOAD value that loads tests/faultshim.so into
+# docmail; a sanitizer runtime docmail links must come first.
+preload() {
+	_shim=$top_builddir/tests/faultshim.so
+	if [ ! -f "$_shim" ]; then
+		echo "Bail out! $_shim is missing ('make check' builds it)"
+		exit 1
+	fi
+	_asan=$(ldd "$DOCMAIL" 2>/dev/null | awk '/libasan/ { print $3 }')
+	echo "${_asan:+$_asan }$_shim"
 }
