@@ -86,9 +86,11 @@ FAULT_HELP = {
     "stall-data": "after 354 stop reading from the socket",
     "trickle": "send every reply one byte per second",
     "delay-greeting": "SEC: wait SEC seconds before the greeting",
+    "slow": "MS: wait MS milliseconds before every reply, and take the "
+            "message data 4 KB at a time, MS/10 milliseconds apart",
 }
 FAULTS_WITH_ADDR = {"rcpt-550", "rcpt-451"}
-FAULTS_WITH_NUMBER = {"delay-greeting"}
+FAULTS_WITH_NUMBER = {"delay-greeting", "slow"}
 
 AUTH_FAULT_REPLIES = {
     "auth-535": "535 5.7.8 Authentication credentials invalid",
@@ -109,6 +111,7 @@ class Faults:
         self.rcpt_550 = set()
         self.rcpt_451 = set()
         self.greeting_delay = 0.0
+        self.slow = 0.0          # seconds before each reply
         for spec in specs:
             name, _, arg = spec.partition(":")
             if name not in FAULT_HELP:
@@ -122,9 +125,14 @@ class Faults:
                  self.rcpt_451).add(arg.strip("<>").lower())
             elif name in FAULTS_WITH_NUMBER:
                 try:
-                    self.greeting_delay = float(arg)
+                    value = float(arg)
                 except ValueError:
-                    raise argparse.ArgumentTypeError(f"{name} needs :SECONDS")
+                    raise argparse.ArgumentTypeError(
+                        f"{name} needs :{'MS' if name == 'slow' else 'SECONDS'}")
+                if name == "slow":
+                    self.slow = value / 1000
+                else:
+                    self.greeting_delay = value
             elif arg:
                 raise argparse.ArgumentTypeError(f"{name} takes no argument")
             self.flags.add(name)
@@ -432,6 +440,8 @@ class Session:
         gets the first line as it goes on the wire."""
         out = [line[:3] + ("-" if i < len(lines) - 1 else " ") + line[4:]
                for i, line in enumerate(lines)]
+        if self.faults.slow:
+            await asyncio.sleep(self.faults.slow)
         self.log(out[0])
         await self.send_raw(("\r\n".join(out) + "\r\n").encode("utf-8"))
 
@@ -789,6 +799,7 @@ class Session:
             await asyncio.Event().wait()        # until the server shuts down
 
         body = await self.read_data()
+        self.log(f"data-end {len(body)} bytes")
 
         if "drop-after-dot" in self.faults:
             self.log("fault drop-after-dot")
@@ -839,9 +850,13 @@ class Session:
                 self.log("fault drop-mid-data")
                 raise Closed()
             scan = max(0, len(raw) - 4)
+            if self.faults.slow:
+                # A client must spend a while in the middle of the data.
+                await asyncio.sleep(self.faults.slow / 10)
             try:
-                data = await asyncio.wait_for(self.reader.read(65536),
-                                              IDLE_TIMEOUT)
+                data = await asyncio.wait_for(
+                    self.reader.read(4096 if self.faults.slow else 65536),
+                    IDLE_TIMEOUT)
             except asyncio.TimeoutError:
                 raise Closed()
             if not data:
@@ -916,7 +931,7 @@ class Server:
         # replies by ~40 ms, which would distort every client's timings.
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if "stall-data" in self.args.faults:
+        if "stall-data" in self.args.faults or self.args.faults.slow:
             # A small receive buffer, inherited by accepted sockets, makes a
             # client's writes block after kilobytes rather than megabytes
             # once the server stops reading.
@@ -936,7 +951,11 @@ class Server:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         sock = self.listening_socket()
-        server = await asyncio.start_server(self.handle, sock=sock)
+        # slow: no large buffer in the stream either, so that a client
+        # really waits in the middle of its data.
+        server = await asyncio.start_server(
+            self.handle, sock=sock,
+            limit=8192 if self.args.faults.slow else 2 ** 16)
         port = sock.getsockname()[1]
         port_path = os.path.join(self.args.dir, "port")
         write_atomic(port_path, f"{port}\n".encode())
