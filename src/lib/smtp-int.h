@@ -30,7 +30,6 @@ enum pend {
 	PEND_OTHER
 };
 
-#define PEND_MAX	64
 #define IOBUF_SIZE	(64 * 1024)
 
 struct iobuf {
@@ -75,10 +74,14 @@ struct sess {
 	int				 dot_sent;	/* ...and left for the server */
 	int				 quit_sent;
 	int				 test_done;
-	enum pend			 pend[PEND_MAX];
-	size_t				 npend;
-	char				*rcpt_q[PEND_MAX];	/* RCPT mailboxes */
-	size_t				 nrcpt_q;
+	/*
+	 * Grown as needed: with PIPELINING libESMTP sends MAIL, every RCPT
+	 * and DATA at once, so a fixed size capped the recipients.
+	 */
+	enum pend			*pend;
+	size_t				 npend, pend_cap;
+	char				**rcpt_q;	/* RCPT mailboxes */
+	size_t				 nrcpt_q, rcpt_cap;
 	int				 rcpt_left;
 
 	struct iobuf			 c2s;	/* libESMTP -> server */
@@ -109,15 +112,20 @@ int	net_read_reply(struct sess *, struct dm_buf *out, int *code,
 	    struct dm_err *);
 int	net_write(struct sess *, const char *, size_t, struct dm_err *);
 int	net_wait(int fd, short events, int ms);
+/* 1 when bytes from the server wait unread (none should, before a command). */
+int	net_pending(struct sess *);
 
 /* smtp-tls.c */
 int	tls_setup(struct sess *, struct dm_err *);
 int	tls_handshake(struct sess *, struct dm_err *);
 int	tls_probe(struct sess *);
+/* 1 when the server asked to renegotiate, which docmail refuses. */
+int	tls_renegotiation_asked(const struct sess *);
 void	tls_free(struct sess *);
 
 /* smtp-pump.c */
-int	pump_start(struct sess *, const char *greeting, struct dm_err *);
+int	pump_start(struct sess *, const char *greeting, size_t,
+	    struct dm_err *);
 void	pump_join(struct sess *);
 /* Parses a reply code from a line; 0 if the line is no reply line. */
 int	reply_code(const char *, size_t);

@@ -193,6 +193,26 @@ net_write(struct sess *s, const char *p, size_t n, struct dm_err *err)
 	return 0;
 }
 
+int
+net_pending(struct sess *s)
+{
+	char c;
+
+	return net_wait(s->fd, POLLIN, 0) > 0 &&
+	    recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+/* A reply that breaks the protocol, with the hint that goes with it. */
+static int
+bad_reply(struct dm_err *err, const char *what, const char *l, size_t n)
+{
+	char txt[80];
+
+	sanitize(txt, sizeof txt, l, n);
+	dm_err_set(err, DM_EPROTO, "the server %s: '%s'", what, txt);
+	return dm_err_hint(err, "this server breaks the SMTP protocol, or something on the way tampers with the connection; check host and port");
+}
+
 /*
  * Reads byte by byte up to the end of one whole reply: before TLS, no
  * byte after the reply may be consumed, since it belongs to the TLS
@@ -206,7 +226,7 @@ net_read_reply(struct sess *s, struct dm_buf *out, int *code,
 	size_t start;
 	char c;
 	ssize_t n;
-	int r, left;
+	int r, left, first = 0;
 
 	dm_buf_reset(out);
 	sess_now(&t0);
@@ -219,6 +239,13 @@ net_read_reply(struct sess *s, struct dm_buf *out, int *code,
 			    left);
 			if (r == -2)
 				return dm_err_set(err, DM_ETEMP, "cancelled");
+			if (r == 0 && out->len > 0) {
+				/* A trickle: the clock is for the whole reply. */
+				dm_err_set(err, DM_ETEMP,
+				    "timeout: the server sent only part of a reply within %d seconds",
+				    s->p->timeout);
+				return dm_err_hint(err, "the server answers far too slowly; try again later (the message stays in the outbox), or raise timeout in the settings");
+			}
 			if (r == 0)
 				return dm_err_set(err, DM_ETEMP,
 				    "no reply from the server within %d seconds",
@@ -238,20 +265,29 @@ net_read_reply(struct sess *s, struct dm_buf *out, int *code,
 				    "the server closed the connection");
 			if (dm_buf_addc(out, c, err) == -1 ||
 			    out->len - start > 4096)
-				return dm_err_set(err, DM_EPROTO,
-				    "the server sent a reply line longer than 4096 bytes");
+				return bad_reply(err,
+				    "sent an over-long reply line (more than 4096 bytes)",
+				    out->data + start, 40);
 			if (c == '\n')
 				break;
 		}
 		*code = reply_code(out->data + start, out->len - start);
-		if (*code == 0)
-			return dm_err_set(err, DM_EPROTO,
-			    "the server does not speak SMTP");
+		if (*code == 0) {
+			bad_reply(err, "does not speak SMTP",
+			    out->data + start, out->len - start);
+			return dm_err_hint(err, "check host and port: this is not a mail server's SMTP port");
+		}
+		/* Every line of one reply has the same code (RFC 5321 4.2.1). */
+		if (first != 0 && *code != first)
+			return bad_reply(err, "sent mixed reply codes in one reply",
+			    out->data + start, out->len - start);
+		first = *code;
 		/* "250-" goes on, "250 " (or a bare "250") ends the reply. */
 		if (out->len - start < 4 || out->data[start + 3] != '-')
 			return 0;
 		if (out->len > 64 * 1024)
-			return dm_err_set(err, DM_EPROTO,
-			    "the server sent a reply longer than 64 KiB");
+			return bad_reply(err,
+			    "sent an over-long reply (more than 65536 bytes)",
+			    out->data, 40);
 	}
 }

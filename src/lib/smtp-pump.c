@@ -30,6 +30,8 @@
 
 /* Longest reply line accepted; RFC 5321 allows 512. */
 #define REPLY_LINE_MAX	4096
+/* Longest whole (multi-line) reply accepted. */
+#define REPLY_MAX	(16 * REPLY_LINE_MAX)
 #define CMD_LINE_MAX	4096
 
 int
@@ -66,8 +68,32 @@ push(struct sess *s, enum pend what)
 {
 	if (s->npend == 0)
 		sess_now(&s->t_io);	/* the reply clock starts */
-	if (s->npend < PEND_MAX)
+	if (s->npend < s->pend_cap)	/* reserve() made room */
 		s->pend[s->npend++] = what;
+}
+
+/* Room for two more pending replies and one more RCPT; -1 out of memory. */
+static int
+reserve(struct sess *s)
+{
+	size_t n;
+	void *p;
+
+	if (s->npend + 2 > s->pend_cap) {
+		n = s->pend_cap * 2 + 16;
+		if ((p = realloc(s->pend, n * sizeof s->pend[0])) == NULL)
+			return -1;
+		s->pend = p;
+		s->pend_cap = n;
+	}
+	if (s->nrcpt_q + 1 > s->rcpt_cap) {
+		n = s->rcpt_cap * 2 + 16;
+		if ((p = realloc(s->rcpt_q, n * sizeof s->rcpt_q[0])) == NULL)
+			return -1;
+		s->rcpt_q = p;
+		s->rcpt_cap = n;
+	}
+	return 0;
 }
 
 static enum pend
@@ -120,6 +146,33 @@ reply_text(const char *reply, size_t n, char *out, size_t size)
 	} else
 		n = 0;
 	sanitize(out, size, last, n);
+}
+
+/*
+ * What libESMTP is given of a reply: each line as code, separator and
+ * text with control and 8-bit bytes replaced, ending in CRLF, no longer
+ * than RFC 5321's 512 bytes.  It needs no more, and a NUL, a bare CR or
+ * LF, or a line longer than its buffer made it misread the dialogue.
+ */
+static int
+clean_reply(const char *r, size_t n, struct dm_buf *out, struct dm_err *e)
+{
+	const char *l, *end;
+	char text[512 - 6];
+	size_t ll;
+
+	for (l = r; l < r + n; l = end + 1) {
+		end = memchr(l, '\n', (size_t)(r + n - l));
+		if (end == NULL)
+			end = r + n - 1;
+		ll = (size_t)(end - l + 1);
+		sanitize(text, sizeof text, l + (ll > 4 ? 4 : ll),
+		    ll > 4 ? ll - 4 : 0);
+		if (dm_buf_addf(out, e, "%.3s%c%s\r\n", l,
+		    ll > 3 && l[3] == '-' ? '-' : ' ', text) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static void
@@ -430,15 +483,28 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 	return 0;
 }
 
+/* A reply that breaks the protocol: said with the server's words. */
+static void
+bad_reply(struct sess *s, const char *what, const char *l, size_t n)
+{
+	char msg[DM_ERR_MSG_MAX], txt[80];
+
+	sanitize(txt, sizeof txt, l, n);
+	(void)snprintf(msg, sizeof msg, "the server %s: '%s'", what, txt);
+	fail(s, DM_EPROTO, 0, msg,
+	    "this server breaks the SMTP protocol, or something on the way tampers with the connection; check host and port");
+}
+
 /* Bytes from the server: whole replies are handled, then forwarded. */
 static int
 from_server(struct sess *s, const char *p, size_t n)
 {
-	struct dm_buf out;
+	struct dm_buf out, clean;
 	struct dm_err e;
+	char what[80], said[DM_SMTP_TEXT_MAX], m421[2 * DM_ERR_MSG_MAX];
 	const char *nl;
 	size_t start, ll;
-	int code;
+	int code, r;
 
 	while (n > 0) {
 		nl = memchr(p, '\n', n);
@@ -447,12 +513,20 @@ from_server(struct sess *s, const char *p, size_t n)
 			return -1;
 		p += ll;
 		n -= ll;
-		if (nl == NULL)
-			break;
-		/* The line just completed starts after the previous '\n'. */
+		/* The line (so far) starts after the previous '\n'. */
 		start = s->sline.len - ll;
 		while (start > 0 && s->sline.data[start - 1] != '\n')
 			start--;
+		/* Checked before the line ends: a 1 MB line stops at 4 KB. */
+		if (s->sline.len - start > REPLY_LINE_MAX) {
+			(void)snprintf(what, sizeof what,
+			    "sent an over-long reply line (more than %d bytes)",
+			    REPLY_LINE_MAX);
+			bad_reply(s, what, s->sline.data + start, 40);
+			return -1;
+		}
+		if (nl == NULL)
+			break;
 		code = reply_code(s->sline.data + start, s->sline.len - start);
 		sess_log(s, "S: ", s->sline.data + start,
 		    s->sline.len - start);
@@ -468,23 +542,61 @@ from_server(struct sess *s, const char *p, size_t n)
 			    "check host and port: this is not a mail server's SMTP port");
 			return -1;
 		}
-		if (s->sline.len - start > 4 &&
-		    s->sline.data[start + 3] == '-')
-			continue;	/* more lines of this reply */
-		dm_buf_init(&out, 0);
-		if (on_reply(s, s->sline.data, s->sline.len, &out) == -1 ||
-		    iob_add(&s->s2c, out.data != NULL ? out.data : "",
-		    out.len) == -1) {
-			dm_buf_release(&out);
+		/* Every line of one reply has the same code (RFC 5321 4.2.1). */
+		if (start > 0 && code != reply_code(s->sline.data,
+		    s->sline.len)) {
+			bad_reply(s, "sent mixed reply codes in one reply",
+			    s->sline.data + start, s->sline.len - start);
 			return -1;
 		}
+		if (s->sline.len - start > 4 &&
+		    s->sline.data[start + 3] == '-') {
+			if (s->sline.len <= REPLY_MAX)
+				continue;	/* more lines of this reply */
+			(void)snprintf(what, sizeof what,
+			    "sent an over-long reply (more than %d bytes)",
+			    REPLY_MAX);
+			bad_reply(s, what, s->sline.data, 40);
+			return -1;
+		}
+		/*
+		 * A reply to no command: pipelining abuse, or injected.  Taken
+		 * for the next command's reply it would shift every later one.
+		 * Only a 421 may come unasked (RFC 5321 3.8).
+		 */
+		if (s->npend == 0 && code == 421) {
+			reply_text(s->sline.data, s->sline.len, said,
+			    sizeof said);
+			(void)snprintf(m421, sizeof m421,
+			    "the server ended the session: server said: 421 %s",
+			    said);
+			fail(s, DM_ETEMP, 421, m421,
+			    "try again later; the message stays in the outbox");
+			return -1;
+		}
+		if (s->npend == 0) {
+			bad_reply(s, "sent a reply before docmail's command",
+			    s->sline.data, s->sline.len);
+			return -1;
+		}
+		if (reserve(s) == -1) {
+			fail(s, DM_ENOMEM, 0, "out of memory", NULL);
+			return -1;
+		}
+		dm_buf_init(&out, 0);
+		dm_buf_init(&clean, 0);
+		r = on_reply(s, s->sline.data, s->sline.len, &out);
+		if (r != -1)
+			r = clean_reply(out.data != NULL ? out.data : "",
+			    out.len, &clean, &e);
+		if (r != -1)
+			r = iob_add(&s->s2c, clean.data != NULL ? clean.data :
+			    "", clean.len);
 		dm_buf_release(&out);
+		dm_buf_release(&clean);
+		if (r == -1)
+			return -1;
 		dm_buf_reset(&s->sline);
-	}
-	if (s->sline.len > REPLY_LINE_MAX * 16) {
-		fail(s, DM_EPROTO, 0, "the server sent an over-long reply",
-		    "this is not a well-behaved SMTP server; check host and port");
-		return -1;
 	}
 	return 0;
 }
@@ -561,7 +673,7 @@ on_command(struct sess *s, const char *l, size_t n)
 		mb[0] = '\0';
 		if (a != NULL && b != NULL)
 			sanitize(mb, sizeof mb, a + 1, (size_t)(b - a - 1));
-		if (s->nrcpt_q < PEND_MAX)
+		if (s->nrcpt_q < s->rcpt_cap)
 			s->rcpt_q[s->nrcpt_q++] = strdup(mb);
 		push(s, PEND_RCPT);
 	} else if (strcmp(verb, "DATA") == 0) {
@@ -668,6 +780,10 @@ from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
 		n -= ll;
 		if (nl == NULL)
 			break;
+		if (reserve(s) == -1) {
+			fail(s, DM_ENOMEM, 0, "out of memory", NULL);
+			return -1;
+		}
 		r = on_command(s, s->cline.data, s->cline.len);
 		if (r == -1)
 			return -1;
@@ -773,7 +889,83 @@ timed_out(struct sess *s, const char *what)
 	    s->p->host, s->p->port, s->p->timeout, what);
 	if (s->npend > 0 && s->pend[0] == PEND_GREETING)
 		hint = "a server that sends no greeting may expect TLS from the first byte: port 465 uses security = ssl, 587 uses starttls";
+	/* A trickle is progress of a kind: say what the clock measures. */
+	if (s->npend > 0 && s->sline.len > 0) {
+		(void)snprintf(msg, sizeof msg,
+		    "timeout: %s port %d sent only part of its reply to %s within %d seconds",
+		    s->p->host, s->p->port, what, s->p->timeout);
+		hint = "the server answers far too slowly; try again later (the message stays in the outbox), or raise timeout in the settings";
+	}
 	fail(s, DM_ETEMP, 0, msg, hint);
+}
+
+/*
+ * After the relay stopped, before libESMTP sees the end of the stream:
+ * it must not while it waits for more than one reply, since with
+ * PIPELINING it then calls the reply handler of its state -1, a NULL
+ * pointer (libESMTP 1.1.0: a server that failed or stalled during RCPT
+ * with two recipients crashed docmail).  So it gets what was already
+ * relayed, a 421 for every reply it still waits for (one too many does
+ * no harm), and one for each command it sends on (221 for its QUIT),
+ * until it hangs up; one second at most.
+ */
+static void
+wind_down(struct sess *s)
+{
+	static const char r421[] = "421 4.4.0 docmail ended the session\r\n";
+	static const char r221[] = "221 2.0.0 docmail ended the session\r\n";
+	struct timespec t0;
+	char buf[4096], head[4];
+	size_t i, hl = 0;
+	ssize_t r;
+
+	/* Best effort: the socket is non-blocking and libESMTP reads. */
+	if (s->s2c.len > s->s2c.off)
+		(void)send(s->app, s->s2c.data + s->s2c.off,
+		    s->s2c.len - s->s2c.off, MSG_NOSIGNAL);
+	/* One more for a reply that stopped the relay: taken, not relayed. */
+	for (i = 0; i < s->npend + 1; i++)
+		(void)send(s->app, r421, sizeof r421 - 1, MSG_NOSIGNAL);
+	sess_now(&t0);
+	while (sess_ms_since(&t0) < 1000) {
+		if (net_wait(s->app, POLLIN, 100) <= 0)
+			continue;
+		r = recv(s->app, buf, sizeof buf, 0);
+		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r <= 0)
+			break;		/* libESMTP hung up */
+		for (i = 0; i < (size_t)r; i++) {
+			if (hl < sizeof head)
+				head[hl++] = buf[i];
+			if (buf[i] != '\n')
+				continue;
+			if (hl == sizeof head &&
+			    strncasecmp(head, "QUIT", 4) == 0)
+				(void)send(s->app, r221, sizeof r221 - 1,
+				    MSG_NOSIGNAL);
+			else
+				(void)send(s->app, r421, sizeof r421 - 1,
+				    MSG_NOSIGNAL);
+			hl = 0;
+		}
+	}
+}
+
+/* The connection died after docmail refused a renegotiation: say so. */
+static int
+renegotiation_refused(struct sess *s)
+{
+	char msg[DM_ERR_MSG_MAX];
+
+	if (s->ssl == NULL || !tls_renegotiation_asked(s))
+		return 0;
+	(void)snprintf(msg, sizeof msg,
+	    "%s port %d asked to renegotiate TLS in the middle of the session; docmail refuses that, and the server then ended the connection",
+	    s->p->host, s->p->port);
+	fail(s, DM_ETLS, 0, msg,
+	    "SMTP never needs a renegotiation, and one could swap the checked certificate for another; ask the provider, and try again later (the message stays in the outbox)");
+	return 1;
 }
 
 static void *
@@ -803,6 +995,8 @@ pump_main(void *arg)
 			if (r < 0) {
 				if (s->quit_sent || s->test_done)
 					goto done;
+				if (renegotiation_refused(s))
+					goto done;
 				fail(s, DM_ECONN, 0,
 				    s->dot_sent ? "the connection was closed after the end of the message, before the server's reply" :
 				    "the server closed the connection", 
@@ -822,6 +1016,8 @@ pump_main(void *arg)
 			if (r == 0)
 				break;
 			if (r < 0) {
+				if (renegotiation_refused(s))
+					goto done;
 				fail(s, DM_ECONN, 0,
 				    "the connection to the server was lost",
 				    "try again later; the message stays in the outbox");
@@ -907,25 +1103,40 @@ pump_main(void *arg)
 done:
 	if (s->mail != NULL && s->dot_sent && s->mail->code == 0)
 		s->mail->maybe_delivered = 1;
-	/* libESMTP sees the end of the stream and returns at once. */
-	shutdown(s->app, SHUT_RDWR);
 	if (s->ssl != NULL && !s->failed)
 		(void)SSL_shutdown(s->ssl);
 	shutdown(s->fd, SHUT_RDWR);
+	if (!app_eof)
+		wind_down(s);
+	/* libESMTP sees the end of the stream and returns at once. */
+	shutdown(s->app, SHUT_RDWR);
 	return NULL;
 }
 
 int
-pump_start(struct sess *s, const char *greeting, struct dm_err *err)
+pump_start(struct sess *s, const char *greeting, size_t greeting_len,
+    struct dm_err *err)
 {
 	if ((s->c2s.data = malloc(IOBUF_SIZE)) == NULL ||
 	    (s->s2c.data = malloc(IOBUF_SIZE)) == NULL)
 		return dm_err_set(err, DM_ENOMEM, "out of memory");
 	dm_buf_init(&s->cline, 0);
 	dm_buf_init(&s->sline, 0);
-	if (greeting != NULL)
-		(void)iob_add(&s->s2c, greeting, strlen(greeting));
-	else
+	if (reserve(s) == -1)
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	if (greeting != NULL) {
+		struct dm_buf clean;
+
+		/* Read before TLS, given to libESMTP as any other reply. */
+		dm_buf_init(&clean, 0);
+		if (clean_reply(greeting, greeting_len, &clean, err) == -1 ||
+		    iob_add(&s->s2c, clean.data, clean.len) == -1) {
+			dm_buf_release(&clean);
+			return dm_err_set(err, DM_EPROTO,
+			    "the server's greeting is too long");
+		}
+		dm_buf_release(&clean);
+	} else
 		push(s, PEND_GREETING);
 	if (pthread_create(&s->thread, NULL, pump_main, s) != 0)
 		return dm_err_set(err, DM_EINTERNAL,
@@ -945,7 +1156,11 @@ pump_join(struct sess *s)
 	}
 	for (i = 0; i < s->nrcpt_q; i++)
 		free(s->rcpt_q[i]);
-	s->nrcpt_q = 0;
+	s->nrcpt_q = s->rcpt_cap = s->npend = s->pend_cap = 0;
+	free(s->rcpt_q);
+	free(s->pend);
+	s->rcpt_q = NULL;
+	s->pend = NULL;
 	free(s->c2s.data);
 	free(s->s2c.data);
 	s->c2s.data = s->s2c.data = NULL;

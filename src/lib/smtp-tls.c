@@ -27,7 +27,14 @@ struct verify_note {
 	int	 error;		/* X509_V_OK when none */
 	int	 depth;
 	X509	*leaf;		/* the server's certificate, referenced */
+	int	 hello_request;	/* the server asked to renegotiate */
 };
+
+/*
+ * Longest chain accepted, intermediates only: OpenSSL's default, stated
+ * so the message can name it.  Real chains have one to three.
+ */
+#define TLS_CHAIN_MAX	100
 
 static int note_index = -1;
 static pthread_once_t note_once = PTHREAD_ONCE_INIT;
@@ -75,6 +82,31 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 	return ok;
 }
 
+/* Notes a HelloRequest: the server asking for a renegotiation (TLS 1.2). */
+static void
+msg_cb(int write_p, int version, int type, const void *buf, size_t len,
+    SSL *ssl, void *arg)
+{
+	struct verify_note *n = arg;
+
+	(void)version;
+	(void)ssl;
+	if (!write_p && type == SSL3_RT_HANDSHAKE && len > 0 &&
+	    ((const unsigned char *)buf)[0] == SSL3_MT_HELLO_REQUEST)
+		n->hello_request = 1;
+}
+
+int
+tls_renegotiation_asked(const struct sess *s)
+{
+	const struct verify_note *n;
+
+	if (s->ssl == NULL)
+		return 0;
+	n = SSL_get_ex_data(s->ssl, note_index);
+	return n != NULL && n->hello_request;
+}
+
 /*
  * The system's trust anchors, looked up by hash in the certificate
  * directory when needed: parsing the whole bundle file costs ~20 ms per
@@ -110,6 +142,12 @@ tls_setup(struct sess *s, struct dm_err *err)
 	if ((s->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		return dm_err_set(err, DM_ENOMEM, "cannot create a TLS context");
 	(void)SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
+	/*
+	 * No renegotiation: SMTP never needs one, and the certificate checks
+	 * (the pin above all) are made once, after the first handshake; a
+	 * renegotiation could bring another certificate.
+	 */
+	SSL_CTX_set_options(s->ctx, SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(s->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (system_store(s->ctx) == -1)
@@ -127,11 +165,14 @@ tls_setup(struct sess *s, struct dm_err *err)
 		return dm_err_set(err, DM_ENOMEM, "out of memory");
 	n->error = X509_V_OK;
 	SSL_set_ex_data(s->ssl, note_index, n);
+	SSL_set_msg_callback(s->ssl, msg_cb);
+	SSL_set_msg_callback_arg(s->ssl, n);
 	/* app_data marks "pinned": chain errors are decided by the pin. */
 	if (p->fingerprint != NULL && p->fingerprint[0] != '\0')
 		SSL_set_app_data(s->ssl, (void *)p->fingerprint);
 	SSL_set_verify(s->ssl, SSL_VERIFY_PEER, verify_cb);
 	vp = SSL_get0_param(s->ssl);
+	X509_VERIFY_PARAM_set_depth(vp, TLS_CHAIN_MAX);
 	if (is_ip_literal(p->host)) {
 		if (X509_VERIFY_PARAM_set1_ip_asc(vp, p->host) != 1)
 			return dm_err_set(err, DM_EINTERNAL,
@@ -304,6 +345,12 @@ explain_verify(struct sess *s, const struct verify_note *n,
 		dm_err_set(err, DM_ETLS,
 		    "the certificate of %s is not valid yet", host);
 		return dm_err_hint(err, "check this machine's date and time");
+	case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+		dm_err_set(err, DM_ETLS,
+		    "the certificate of %s comes with a chain of more than %d intermediate certificates",
+		    host, TLS_CHAIN_MAX);
+		return dm_err_hint(err, "no real server needs that many: its administrator must fix the chain (issuer of the certificate: %s)",
+		    issuer);
 	default:
 		dm_err_set(err, DM_ETLS,
 		    "the certificate of %s was rejected: %s", host,
@@ -412,6 +459,18 @@ tls_handshake(struct sess *s, struct dm_err *err)
 		goto fail;
 	}
 	e = ERR_peek_error();
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    (ERR_GET_REASON(e) == SSL_R_WRONG_VERSION_NUMBER ||
+	    ERR_GET_REASON(e) == SSL_R_PACKET_LENGTH_TOO_LONG) &&
+	    s->p->security == DM_SEC_STARTTLS) {
+		/* After its 220 to STARTTLS: no port mix-up, plain text. */
+		dm_err_set(err, DM_EPROTO,
+		    "%s port %d sent plain text after agreeing to STARTTLS, instead of the TLS handshake",
+		    s->p->host, s->p->port);
+		dm_err_hint(err, "nothing was sent: injected plain text is what an attacker on the way would send, or the server is broken; try another network, or ask the provider");
+		ERR_clear_error();
+		goto fail;
+	}
 	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
 	    (ERR_GET_REASON(e) == SSL_R_WRONG_VERSION_NUMBER ||
 	    ERR_GET_REASON(e) == SSL_R_PACKET_LENGTH_TOO_LONG)) {

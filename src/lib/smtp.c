@@ -208,6 +208,22 @@ dm_smtp_check_params(const struct dm_smtp_params *p, struct dm_err *err)
 	return 0;
 }
 
+/*
+ * Before TLS the server speaks only when spoken to: bytes waiting before
+ * docmail's next command are pipelining abuse or injected, and would be
+ * read as the reply to that command.
+ */
+static int
+out_of_turn(struct sess *s, const char *when, struct dm_err *err)
+{
+	if (!net_pending(s))
+		return 0;
+	dm_err_set(err, DM_EPROTO,
+	    "%s port %d sent data nobody asked for %s",
+	    s->p->host, s->p->port, when);
+	return dm_err_hint(err, "this server breaks the SMTP protocol, or something on the way tampers with the connection; check host and port");
+}
+
 /* Greeting, EHLO, STARTTLS in plain text, before the TLS handshake. */
 static int
 starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
@@ -225,7 +241,7 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 			    "%s port %d expects TLS from the first byte, but security = starttls",
 			    s->p->host, s->p->port);
 			dm_err_hint(err, "port 465 uses security = ssl, 587 uses starttls: set security = ssl for this port");
-		} else if (err->code == DM_ETEMP)
+		} else if (err->code == DM_ETEMP && err->hint[0] == '\0')
 			dm_err_hint(err, "check host and port; port 465 uses security = ssl, 587 uses starttls");
 		sess_step(s, DM_STEP_GREETING, 0, err->msg);
 		goto out;
@@ -246,6 +262,10 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 	}
 	sess_step(s, DM_STEP_GREETING, 1, text);
 
+	if (out_of_turn(s, "before docmail's EHLO", err) == -1) {
+		sess_step(s, DM_STEP_EHLO, 0, err->msg);
+		goto out;
+	}
 	(void)snprintf(cmd, sizeof cmd, "EHLO %s\r\n",
 	    s->p->helo != NULL ? s->p->helo : "localhost");
 	sess_log(s, "C: ", cmd, strlen(cmd));
@@ -266,6 +286,10 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 	}
 	if (code != 250) {
 		dm_err_set(err, DM_EPROTO, "the server refused EHLO: %d", code);
+		sess_step(s, DM_STEP_EHLO, 0, err->msg);
+		goto out;
+	}
+	if (out_of_turn(s, "after its reply to EHLO", err) == -1) {
 		sess_step(s, DM_STEP_EHLO, 0, err->msg);
 		goto out;
 	}
@@ -293,6 +317,19 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 		    text);
 		err->smtp_code = code;
 		dm_err_hint(err, "nothing was sent in clear; try again later, or ask the provider");
+		sess_step(s, DM_STEP_TLS, 0, err->msg);
+		goto out;
+	}
+	/*
+	 * The client speaks first in TLS: bytes here are plaintext that would
+	 * be taken for part of the handshake, or worse, for the first reply
+	 * inside TLS (CVE-2011-0411).  Never read them; stop.
+	 */
+	if (net_pending(s)) {
+		dm_err_set(err, DM_EPROTO,
+		    "%s port %d sent plain text after agreeing to STARTTLS, before the TLS handshake",
+		    s->p->host, s->p->port);
+		dm_err_hint(err, "nothing was sent: injected plain text is what an attacker on the way would send, or the server is broken; try another network, or ask the provider");
 		sess_step(s, DM_STEP_TLS, 0, err->msg);
 		goto out;
 	}
@@ -470,7 +507,8 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 		}
 	s->rcpt_left = s->testing ? 1 : (int)s->mail->nrcpt;
 
-	if (pump_start(s, greeting.len > 0 ? greeting.data : NULL, err) == -1)
+	if (pump_start(s, greeting.len > 0 ? greeting.data : NULL, greeting.len,
+	    err) == -1)
 		goto out;
 	handover_fd = sv[1];
 	sv[1] = -1;
