@@ -620,6 +620,180 @@ def fault_stall_data():
         sock.close()
 
 
+# What 8bit-reply's text starts with (smtpd.py HOSTILE_TEXT).
+HOSTILE = b"\x1b[2J\x1b[31mred\x1b[0m \x1b]0;owned\x07 caf\xc3\xa9 bad\xc3\x28"
+
+
+def recv_all(sock, want, timeout=5):
+    """At least `want` bytes, or what came before a close or the timeout."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while len(data) < want:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    return data
+
+
+def raw_reply(sock):
+    """One complete reply as bytes (read_reply() for 8-bit text)."""
+    data = b""
+    while not any(len(l) >= 4 and l[3:4] == b" "
+                  for l in data.split(b"\r\n")[:-1]):
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError(f"closed after {data!r}")
+        data += chunk
+    return data
+
+
+def wait_log(srv, line, seconds=5):
+    deadline = time.monotonic() + seconds
+    while line not in srv.log():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@case
+def fault_long_endless_no_crlf():
+    """long-line, endless-reply, no-crlf break the reply to the step named"""
+    with Server("--mode", "plain", "--fault", "long-line:greeting") as srv:
+        data = recv_all(raw(srv), (1 << 20) + 6)
+        expect(data == b"220 " + b"x" * (1 << 20) + b"\r\n",
+               f"{len(data)} bytes")
+    with Server("--mode", "plain", "--fault", "endless-reply:ehlo") as srv:
+        sock = raw(srv)
+        expect(read_reply(sock).startswith("220 "), "no greeting")
+        sock.sendall(b"EHLO localhost\r\n")
+        data = recv_all(sock, 300_000)
+        lines = data.split(b"\r\n")[:-1]
+        expect(len(data) >= 300_000 and
+               all(l.startswith(b"250-") for l in lines), "it ended")
+        sock.close()
+        expect(wait_log(srv, "disconnect"), "no end after the client left")
+    with Server("--mode", "plain", "--fault", "no-crlf:mail") as srv:
+        sock = raw(srv)
+        read_reply(sock)
+        chat(sock, "EHLO localhost")
+        sock.sendall(b"MAIL FROM:<a@example.test>\r\n")
+        data = recv_all(sock, 100, timeout=1.5)
+        expect(data == b"250 no line end follows", repr(data))
+
+
+@case
+def fault_8bit_reply():
+    """8bit-reply: hostile bytes in the greeting, RCPT refused with them"""
+    with Server("--mode", "plain", "--fault", "8bit-reply:greeting",
+                "--fault", "8bit-reply:rcpt") as srv:
+        sock = raw(srv)
+        greeting = raw_reply(sock)
+        expect(greeting.startswith(b"220-" + HOSTILE) and
+               b"\r\n220 " + HOSTILE in greeting, repr(greeting))
+        chat(sock, "EHLO localhost")
+        chat(sock, "MAIL FROM:<a@example.test>")
+        sock.sendall(b"RCPT TO:<b@example.test>\r\n")
+        r = raw_reply(sock)
+        expect(r.startswith(b"550-" + HOSTILE) and
+               b"\r\n550 5.7.1 " + HOSTILE in r, repr(r))
+        expect(chat(sock, "DATA").startswith("503"), "DATA without RCPT")
+        expect(srv.mails() == [], "stored")
+
+
+@case
+def fault_early_talk_mixed_bare_lf():
+    """early-talk adds an unasked reply, mixed-reply another code, bare-lf LF"""
+    greeting = b"220 localhost ESMTP docmail test server"
+    with Server("--mode", "plain", "--fault", "early-talk:greeting") as srv:
+        data = recv_all(raw(srv), 200, timeout=1)
+        expect(data == greeting + b"\r\n250 2.0.0 Ok (nobody asked)\r\n",
+               repr(data))
+    with Server("--mode", "plain", "--fault", "mixed-reply:greeting") as srv:
+        data = recv_all(raw(srv), 200, timeout=1)
+        expect(data == b"220-" + greeting[4:] + b"\r\n554-interjected with "
+               b"another code\r\n220 the end\r\n", repr(data))
+    with Server("--mode", "plain", "--fault", "bare-lf") as srv:
+        sock = raw(srv)
+        expect(recv_all(sock, 200, timeout=1) == greeting + b"\n", "greeting")
+        sock.sendall(b"EHLO localhost\r\n")
+        data = recv_all(sock, 200, timeout=1)
+        expect(b"\r" not in data and data.endswith(b"\n250 SMTPUTF8\n"),
+               repr(data))
+
+
+@case
+def fault_trickle_reply():
+    """trickle-reply:ehlo: the greeting at once, EHLO's reply a byte a second"""
+    with Server("--mode", "plain", "--fault", "trickle-reply:ehlo") as srv:
+        sock = raw(srv)
+        t = time.monotonic()
+        read_reply(sock)
+        expect(time.monotonic() - t < 0.9, "greeting trickled")
+        sock.sendall(b"EHLO localhost\r\n")
+        t = time.monotonic()
+        got = b""
+        while len(got) < 3:
+            got += sock.recv(1)
+        dt = time.monotonic() - t
+        expect(got == b"250" and 1.8 <= dt < 3.5, f"{got!r} in {dt:.2f}s")
+
+
+@case
+def fault_starttls_inject():
+    """starttls-inject: plain text right behind the 220 to STARTTLS"""
+    with Server("--mode", "starttls", "--fault", "starttls-inject") as srv:
+        sock = raw(srv)
+        read_reply(sock)
+        chat(sock, "EHLO localhost")
+        sock.sendall(b"STARTTLS\r\n")
+        data = recv_all(sock, 200, timeout=1)
+        expect(data == b"220 2.0.0 Ready to start TLS\r\n250-injected in "
+               b"clear\r\n250 AUTH PLAIN\r\n", repr(data))
+
+
+@case
+def fault_renegotiate_key_update():
+    """renegotiate: TLS 1.2 renegotiation at MAIL; key-update: TLS 1.3 KeyUpdate"""
+    with Server("--mode", "ssl", "--fault", "renegotiate") as srv:
+        ctx = verifying_context(srv)
+        ctx.options &= ~ssl.OP_NO_RENEGOTIATION     # a willing client
+        s = smtps(srv, context=ctx)
+        expect(s.sock.version() == "TLSv1.2", s.sock.version())
+        s.sendmail("a@example.test", ["b@example.test"], MESSAGE)
+        s.quit()
+        log = srv.log()
+        expect("fault renegotiate requested" in log and
+               "renegotiation done" in log, "not renegotiated")
+        expect(log.count("sni localhost") == 2, "no second handshake")
+    with Server("--mode", "ssl", "--fault", "key-update") as srv:
+        s = smtps(srv)
+        expect(s.sock.version() == "TLSv1.3", s.sock.version())
+        s.sendmail("a@example.test", ["b@example.test"], MESSAGE)
+        s.quit()
+        expect("fault key-update requested" in srv.log(), "no KeyUpdate")
+        time.sleep(0.1)
+        expect(len(srv.mails()) == 1, "not stored")
+
+
+@case
+def fault_chain():
+    """chain:20 serves the certificate through 20 intermediate CAs"""
+    with Server("--mode", "ssl", "--fault", "chain:20") as srv:
+        with open(srv.path("server.pem")) as f:
+            n = f.read().count("BEGIN CERTIFICATE")
+        expect(n == 21, f"{n} certificates in server.pem")
+        s = smtps(srv)          # verified against ca.pem
+        s.quit()
+    with Server("--cert", "expired", "--fault", "chain:2",
+                expect_exit=True) as srv:
+        expect(srv.proc.wait(10) == 2, "chain with another --cert accepted")
+
+
 @case
 def certificate_kinds():
     """cert modes fail verification as intended; fingerprint matches"""

@@ -88,9 +88,47 @@ FAULT_HELP = {
     "delay-greeting": "SEC: wait SEC seconds before the greeting",
     "slow": "MS: wait MS milliseconds before every reply, and take the "
             "message data 4 KB at a time, MS/10 milliseconds apart",
+    # Hostile servers.  STEP is one of greeting, ehlo, auth, mail, rcpt,
+    # data (the reply to DATA) or dot (the reply after the message);
+    # these faults are repeatable with different steps.
+    "long-line": "STEP: answer STEP with one reply line of 1 MiB",
+    "no-crlf": "STEP: answer STEP without a line end, then keep quiet",
+    "endless-reply": "STEP: answer STEP with a multi-line reply that never ends",
+    "8bit-reply": "STEP: 8-bit bytes, invalid UTF-8 and terminal escape "
+                  "sequences in STEP's reply text; auth, mail, rcpt, data "
+                  "and dot are then refused (535/553/550/554/554)",
+    "trickle-reply": "STEP: send only STEP's reply one byte per second",
+    "early-talk": "STEP: send an extra reply nobody asked for right behind "
+                  "STEP's reply, in the same write",
+    "mixed-reply": "STEP: a multi-line reply to STEP whose middle line "
+                   "carries another code",
+    "bare-lf": "end every reply line with LF alone instead of CRLF",
+    "starttls-inject": "write a plaintext reply right behind the 220 to "
+                       "STARTTLS, before the TLS handshake",
+    "renegotiate": "serve TLS 1.2 at most and ask for a TLS renegotiation "
+                   "before answering MAIL",
+    "key-update": "TLS 1.3: send a KeyUpdate (update requested) before "
+                  "answering MAIL",
+    "chain": "N: issue the good certificate through N intermediate CAs, "
+             "all served with it",
 }
 FAULTS_WITH_ADDR = {"rcpt-550", "rcpt-451"}
-FAULTS_WITH_NUMBER = {"delay-greeting", "slow"}
+FAULTS_WITH_NUMBER = {"delay-greeting", "slow", "chain"}
+FAULTS_WITH_STEP = {"long-line", "no-crlf", "endless-reply", "8bit-reply",
+                    "trickle-reply", "early-talk", "mixed-reply"}
+STEPS = ("greeting", "ehlo", "auth", "mail", "rcpt", "data", "dot")
+
+# What 8bit-reply puts into a reply: raw 8-bit bytes, invalid UTF-8, a
+# C1 CSI byte, CSI and OSC escape sequences (clear screen, colour, window
+# title), a right-to-left override, backspaces, DEL, BEL, NUL and a bare
+# CR.  A client must never pass any of it to a terminal.
+HOSTILE_TEXT = (b"\x1b[2J\x1b[31mred\x1b[0m \x1b]0;owned\x07 caf\xc3\xa9 "
+                b"bad\xc3\x28 \xff\xfe \x9b1m \xe2\x80\xae esrever "
+                b"back\x08\x08\x7f bell\x07 nul\x00 cr\rover")
+# The codes 8bit-reply refuses these steps with.
+HOSTILE_CODES = {"greeting": b"220", "ehlo": b"250", "auth": b"535",
+                 "mail": b"553", "rcpt": b"550", "data": b"554",
+                 "dot": b"554"}
 
 AUTH_FAULT_REPLIES = {
     "auth-535": "535 5.7.8 Authentication credentials invalid",
@@ -112,6 +150,8 @@ class Faults:
         self.rcpt_451 = set()
         self.greeting_delay = 0.0
         self.slow = 0.0          # seconds before each reply
+        self.chain = 0
+        self.steps = {}
         for spec in specs:
             name, _, arg = spec.partition(":")
             if name not in FAULT_HELP:
@@ -123,6 +163,10 @@ class Faults:
                 # postfix lookup table would.
                 (self.rcpt_550 if name == "rcpt-550" else
                  self.rcpt_451).add(arg.strip("<>").lower())
+            elif name == "chain":
+                if not arg.isdigit() or not 1 <= int(arg) <= 200:
+                    raise argparse.ArgumentTypeError(f"{name} needs :N (1-200)")
+                self.chain = int(arg)
             elif name in FAULTS_WITH_NUMBER:
                 try:
                     value = float(arg)
@@ -133,12 +177,21 @@ class Faults:
                     self.slow = value / 1000
                 else:
                     self.greeting_delay = value
+            elif name in FAULTS_WITH_STEP:
+                if arg not in STEPS:
+                    raise argparse.ArgumentTypeError(
+                        f"{name} needs :STEP ({', '.join(STEPS)})")
+                self.steps.setdefault(name, set()).add(arg)
             elif arg:
                 raise argparse.ArgumentTypeError(f"{name} takes no argument")
             self.flags.add(name)
 
     def __contains__(self, name):
         return name in self.flags
+
+    def at(self, name, step):
+        """Does fault NAME apply to the reply to STEP?"""
+        return step in self.steps.get(name, ())
 
 
 def loopback_host(value):
@@ -190,6 +243,11 @@ def parse_args(argv):
         args.faults = Faults(args.fault)
     except argparse.ArgumentTypeError as e:
         p.error(str(e))
+    if args.faults.chain and args.cert != "good":
+        p.error("--fault chain works with --cert good only")
+    if ({"renegotiate", "key-update", "starttls-inject"} & args.faults.flags
+            and args.mode == "plain"):
+        p.error("renegotiate, key-update and starttls-inject need TLS")
     args.credentials = None
     if args.auth_file:
         try:
@@ -315,10 +373,12 @@ def _cert(subject, key, issuer, issuer_key, not_before, not_after,
     return b.sign(issuer_key, hashes.SHA256())
 
 
-def make_certificates(dirpath, kind):
+def make_certificates(dirpath, kind, chain=0):
     """Write ca.pem, server.pem, server.key and fingerprint; return the
     paths of the server certificate and key.  Fresh keys every run: nothing
-    here is worth protecting beyond the run."""
+    here is worth protecting beyond the run.  With chain N, the good
+    certificate is issued through N intermediate CAs, and server.pem holds
+    them after it."""
     now = datetime.datetime.now(datetime.timezone.utc)
     hour, day = datetime.timedelta(hours=1), datetime.timedelta(days=1)
     local_dns, local_ips = ["localhost"], ["127.0.0.1", "::1"]
@@ -329,8 +389,16 @@ def make_certificates(dirpath, kind):
                now - day, now + 30 * day, ca=True)
     key = ec.generate_private_key(ec.SECP256R1())
 
+    intermediates = []
     if kind == "good":
-        cert = _cert("localhost", key, "docmail test CA", ca_key,
+        issuer, issuer_key = "docmail test CA", ca_key
+        for i in range(1, chain + 1):
+            ikey = ec.generate_private_key(ec.SECP256R1())
+            name = f"docmail test intermediate {i}"
+            intermediates.insert(0, _cert(name, ikey, issuer, issuer_key,
+                                          now - day, now + 30 * day, ca=True))
+            issuer, issuer_key = name, ikey
+        cert = _cert("localhost", key, issuer, issuer_key,
                      now - hour, now + 30 * day, dns=local_dns, ips=local_ips)
     elif kind == "wrongname":
         cert = _cert("wrong.example.test", key, "docmail test CA", ca_key,
@@ -354,7 +422,8 @@ def make_certificates(dirpath, kind):
     write_atomic(os.path.join(dirpath, "ca.pem"), ca.public_bytes(pem))
     cert_path = os.path.join(dirpath, "server.pem")
     key_path = os.path.join(dirpath, "server.key")
-    write_atomic(cert_path, cert.public_bytes(pem))
+    write_atomic(cert_path, b"".join(c.public_bytes(pem)
+                                     for c in [cert] + intermediates))
     write_atomic(key_path, key.private_bytes(
         pem, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()), mode=0o600)
@@ -363,6 +432,54 @@ def make_certificates(dirpath, kind):
     write_atomic(os.path.join(dirpath, "fingerprint"),
                  f"sha256:{fp}\n".encode())
     return cert_path, key_path
+
+
+# --------------------------------------------------------------------------
+# What Python's ssl module cannot do
+
+class OpenSSL:
+    """TLS renegotiation and KeyUpdate, which Python's ssl module does not
+    offer, called through ctypes on the OpenSSL object behind an asyncio
+    TLS transport.  Test code only: it relies on CPython's layout of its
+    _ssl socket object, and checks that it found the right thing."""
+
+    _lib = None
+
+    @classmethod
+    def lib(cls):
+        if cls._lib is None:
+            import ctypes
+            # The libssl that Python's _ssl module already loaded.
+            with open("/proc/self/maps") as f:
+                paths = {l.split()[-1] for l in f
+                         if "/libssl.so" in l.split()[-1]}
+            if len(paths) != 1:
+                raise RuntimeError(f"libssl not found: {paths}")
+            lib = ctypes.CDLL(paths.pop())
+            vp, i = ctypes.c_void_p, ctypes.c_int
+            for name, res, argt in (
+                    ("SSL_get_version", ctypes.c_char_p, [vp]),
+                    ("SSL_renegotiate", i, [vp]),
+                    ("SSL_renegotiate_pending", i, [vp]),
+                    ("SSL_do_handshake", i, [vp]),
+                    ("SSL_key_update", i, [vp, i])):
+                fn = getattr(lib, name)
+                fn.restype, fn.argtypes = res, argt
+            cls._lib = lib
+        return cls._lib
+
+    @classmethod
+    def pointer(cls, sslobj):
+        """The SSL * of an ssl.SSLObject: in CPython's PySSLSocket it
+        follows the object header and one pointer."""
+        import ctypes
+        inner = sslobj._sslobj
+        size = ctypes.sizeof(ctypes.c_void_p)
+        ptr = ctypes.c_void_p.from_address(id(inner) + 3 * size).value
+        version = cls.lib().SSL_get_version(ptr)
+        if version is None or version.decode() != sslobj.version():
+            raise RuntimeError("cannot find the OpenSSL object")
+        return ptr
 
 
 # --------------------------------------------------------------------------
@@ -389,6 +506,8 @@ class Session:
         self.sni = None
         self.helo = None
         self.auth_user = None
+        self.tls_fault_done = False
+        self.renegotiating = None  # SSL * while a renegotiation is pending
         self.reset_transaction()
 
     def reset_transaction(self):
@@ -421,8 +540,8 @@ class Session:
                 raise Closed()
             await self._fill()
 
-    async def send_raw(self, data):
-        if "trickle" in self.faults:
+    async def send_raw(self, data, trickle=False):
+        if trickle or "trickle" in self.faults:
             # Sleep between bytes, not after the last: after a 220 to
             # STARTTLS the TLS layer must take over before anything else runs.
             for i in range(len(data)):
@@ -438,12 +557,78 @@ class Session:
         """Send a reply; several lines make a multi-line reply (each given
         as "CODE text", the separators are filled in here).  The transcript
         gets the first line as it goes on the wire."""
-        out = [line[:3] + ("-" if i < len(lines) - 1 else " ") + line[4:]
-               for i, line in enumerate(lines)]
         if self.faults.slow:
             await asyncio.sleep(self.faults.slow)
-        self.log(out[0])
-        await self.send_raw(("\r\n".join(out) + "\r\n").encode("utf-8"))
+        self.log(lines[0][:3] + (" " if len(lines) == 1 else "-") +
+                 lines[0][4:])
+        await self.send_raw(self.encode_reply(lines))
+
+    def encode_reply(self, lines):
+        """The wire form of a reply given as reply() takes it."""
+        out = [line[:3] + ("-" if i < len(lines) - 1 else " ") + line[4:]
+               for i, line in enumerate(lines)]
+        eol = "\n" if "bare-lf" in self.faults else "\r\n"
+        return (eol.join(out) + eol).encode("utf-8")
+
+    async def step_reply(self, step, *lines):
+        """The reply to STEP (see STEPS), or what a hostile fault sends
+        in its place; the normal reply's code is kept unless 8bit-reply
+        refuses the step.  Returns False when the reply was a refusal."""
+        f = self.faults
+        code = lines[0][:3].encode()
+        if f.at("8bit-reply", step):
+            self.log(f"fault 8bit-reply {step}")
+            code = HOSTILE_CODES[step]
+            if step == "ehlo":
+                # A hostile name and a hostile keyword; the rest as usual.
+                body = [b"250 " + HOSTILE_TEXT] + \
+                       [l.encode() for l in lines[1:]] + \
+                       [b"250 X-" + HOSTILE_TEXT]
+            else:
+                enh = b" 5.7.1" if code[:1] in (b"4", b"5") else b""
+                body = [code + b" " + HOSTILE_TEXT,
+                        code + enh + b" " + HOSTILE_TEXT]
+            out = [l[:3] + (b"-" if i < len(body) - 1 else b" ") + l[4:]
+                   for i, l in enumerate(body)]
+            await self.send_raw(b"\r\n".join(out) + b"\r\n")
+            return code[:1] in (b"2", b"3")
+        if f.at("long-line", step):
+            self.log(f"fault long-line {step}")
+            await self.send_raw(code + b" " + b"x" * (1 << 20) + b"\r\n")
+            return True
+        if f.at("no-crlf", step):
+            self.log(f"fault no-crlf {step}")
+            await self.send_raw(code + b" no line end follows")
+            await self.discard_until_eof()
+        if f.at("endless-reply", step):
+            self.log(f"fault endless-reply {step}")
+            line = code + b"-" + b"this reply goes on and on" * 3 + b"\r\n"
+            while True:
+                await self.send_raw(line * 100)
+                # Writes to a TLS transport whose peer is gone are dropped
+                # without an error: look for the hang-up, and let the loop
+                # run so that it can be seen (and a stop request too).
+                await asyncio.sleep(0)
+                if self.reader.at_eof() or self.writer.is_closing():
+                    raise Closed()
+        if f.at("mixed-reply", step):
+            self.log(f"fault mixed-reply {step}")
+            other = "554" if code != b"250" else "452"
+            lines = (lines[0], other + " interjected with another code",
+                     *lines[1:], lines[0][:3] + " the end")
+        data = self.encode_reply(lines)
+        if f.at("early-talk", step):
+            self.log(f"fault early-talk {step}")
+            data += b"250 2.0.0 Ok (nobody asked)\r\n"
+        if f.slow:
+            await asyncio.sleep(f.slow)
+        trickle = f.at("trickle-reply", step)
+        if trickle:
+            self.log(f"fault trickle-reply {step}")
+        self.log(lines[0][:3] + (" " if len(lines) == 1 else "-") +
+                 lines[0][4:])
+        await self.send_raw(data, trickle)
+        return True
 
     async def discard_until_eof(self):
         """Hold the connection and never answer, not even with a timeout
@@ -487,6 +672,33 @@ class Session:
         self.log(f"tls {obj.version()} {obj.cipher()[0]}")
         return True
 
+    async def tls_fault(self):
+        """renegotiate or key-update, once, before the reply to MAIL: the
+        request goes out in front of that reply."""
+        if not self.tls or self.tls_fault_done:
+            return
+        for name in ("renegotiate", "key-update"):
+            if name not in self.faults:
+                continue
+            self.tls_fault_done = True
+            lib = OpenSSL.lib()
+            ptr = OpenSSL.pointer(self.writer.get_extra_info("ssl_object"))
+            if name == "renegotiate":
+                ok = lib.SSL_renegotiate(ptr) == 1
+                # Writes the HelloRequest; the client's answer is read by
+                # the transport as it reads everything else.
+                lib.SSL_do_handshake(ptr)
+                self.renegotiating = ptr if ok else None
+            else:
+                ok = lib.SSL_key_update(ptr, 1) == 1  # update requested
+            self.log(f"fault {name} {'requested' if ok else 'failed'}")
+
+    def check_renegotiation(self):
+        if (self.renegotiating is not None and
+                OpenSSL.lib().SSL_renegotiate_pending(self.renegotiating) == 0):
+            self.log("renegotiation done")
+            self.renegotiating = None
+
     # ---- session
 
     async def run(self):
@@ -525,7 +737,8 @@ class Session:
         if "greeting-421" in self.faults:
             await self.reply("421 4.3.2 Service not available, try later")
             raise Closed()
-        await self.reply(f"220 {HOSTNAME} ESMTP docmail test server")
+        await self.step_reply("greeting",
+                              f"220 {HOSTNAME} ESMTP docmail test server")
 
     # Properties of the current state that several commands consult.
 
@@ -551,6 +764,7 @@ class Session:
                 and "no-auth" not in self.faults and not self.tls_required)
 
     async def command(self, line):
+        self.check_renegotiation()
         # backslashreplace: whatever a client sends must stay printable
         # and encodable into the .json.
         text = line.decode("utf-8", "backslashreplace")
@@ -576,7 +790,7 @@ class Session:
             lines.append("250 STARTTLS")
         if self.offers_auth:
             lines.append("250 AUTH PLAIN LOGIN CRAM-MD5")
-        await self.reply(*lines)
+        await self.step_reply("ehlo", *lines)
 
     async def smtp_HELO(self, arg):
         if not arg:
@@ -614,7 +828,16 @@ class Session:
             # it came through TLS (the CVE-2011-0411 class of bug).
             self.log("starttls-pipelined-data-discarded")
             self.buf.clear()
-        await self.reply("220 2.0.0 Ready to start TLS")
+        if "starttls-inject" in self.faults:
+            # What a man in the middle would add: a reply in clear that a
+            # client must not take as the first reply inside TLS.
+            self.log("fault starttls-inject")
+            self.log("220 2.0.0 Ready to start TLS")
+            await self.send_raw(b"220 2.0.0 Ready to start TLS\r\n"
+                                b"250-injected in clear\r\n"
+                                b"250 AUTH PLAIN\r\n")
+        else:
+            await self.reply("220 2.0.0 Ready to start TLS")
         if not await self.start_tls():
             raise Closed()
         # RFC 3207: forget everything learnt before TLS.
@@ -653,10 +876,13 @@ class Session:
             if fault in self.faults:
                 self.log("auth-fail")
                 return await self.reply(text)
-        if ok:
+        if ok and not self.faults.at("8bit-reply", "auth"):
             self.auth_user = user
             self.log(f"auth-ok {user}")
-            await self.reply("235 2.7.0 Authentication successful")
+            await self.step_reply("auth", "235 2.7.0 Authentication successful")
+        elif ok:
+            self.log("auth-fail")           # refused with hostile text
+            await self.step_reply("auth", "235 2.7.0 Authentication successful")
         else:
             self.log("auth-fail")
             await self.reply("535 5.7.8 Authentication credentials invalid")
@@ -757,8 +983,9 @@ class Session:
                 pass
             else:
                 return await self.reply(f"555 5.5.4 Unsupported option: {param}")
-        self.mail_from = m.group(1)
-        await self.reply("250 2.1.0 Ok")
+        await self.tls_fault()
+        if await self.step_reply("mail", "250 2.1.0 Ok"):
+            self.mail_from = m.group(1)
 
     async def smtp_RCPT(self, arg):
         if not await self.transaction_allowed("RCPT"):
@@ -778,8 +1005,8 @@ class Session:
         if addr.lower() in self.faults.rcpt_451:
             return await self.reply(f"451 4.7.1 <{addr}>: Recipient address "
                                     "rejected: Try again later")
-        self.rcpt_tos.append(addr)
-        await self.reply("250 2.1.5 Ok")
+        if await self.step_reply("rcpt", "250 2.1.5 Ok"):
+            self.rcpt_tos.append(addr)
 
     async def smtp_DATA(self, arg):
         if not await self.transaction_allowed("DATA"):
@@ -790,7 +1017,9 @@ class Session:
             return await self.reply("503 5.5.1 Error: need MAIL command")
         if not self.rcpt_tos:
             return await self.reply("503 5.5.1 Error: need RCPT command")
-        await self.reply("354 End data with <CR><LF>.<CR><LF>")
+        if not await self.step_reply("data",
+                                     "354 End data with <CR><LF>.<CR><LF>"):
+            return
 
         if "stall-data" in self.faults:
             self.log("fault stall-data")
@@ -815,6 +1044,9 @@ class Session:
         if self.args.size is not None and len(body) > self.args.size:
             self.reset_transaction()
             return await self.reply("552 5.3.4 Message size exceeds fixed limit")
+        if self.faults.at("8bit-reply", "dot"):
+            self.reset_transaction()        # refused: nothing stored
+            return await self.step_reply("dot", "250 2.0.0 Ok")
 
         queue_id = secrets.token_hex(5).upper()
         self.server.store.store(body, {
@@ -828,7 +1060,7 @@ class Session:
             "helo": self.helo,
         })
         self.reset_transaction()
-        await self.reply(f"250 2.0.0 Ok: queued as {queue_id}")
+        await self.step_reply("dot", f"250 2.0.0 Ok: queued as {queue_id}")
 
     async def read_data(self):
         """The message up to CRLF.CRLF, un-dot-stuffed, CRLFs kept.
@@ -900,8 +1132,10 @@ class Server:
     def make_ssl_context(self, cert_path, key_path):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        if self.args.tls_max == "1.2":
+        if self.args.tls_max == "1.2" or "renegotiate" in self.args.faults:
             ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if "renegotiate" in self.args.faults:
+            ctx.options &= ~ssl.OP_NO_RENEGOTIATION
         ctx.load_cert_chain(cert_path, key_path)
         ctx.sni_callback = self.on_sni
         return ctx
@@ -982,7 +1216,8 @@ def main(argv=None):
     remove_quietly(os.path.join(args.dir, "port"))
     write_atomic(pid_path, f"{os.getpid()}\n".encode())
     try:
-        cert_path, key_path = make_certificates(args.dir, args.cert)
+        cert_path, key_path = make_certificates(args.dir, args.cert,
+                                                args.faults.chain)
         asyncio.run(Server(args, cert_path, key_path).serve())
     except OSError as e:
         print(f"smtpd.py: {e}", file=sys.stderr)
