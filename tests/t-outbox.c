@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <docmail/buf.h>
@@ -1152,12 +1153,80 @@ test_maildir(void)
 	    "maildir: a failed stream leaves nothing behind");
 }
 
+/* dir/tmp/NAME, or the lock of item id when name is NULL. */
+static void
+tmp_path(char *path, size_t size, const char *dir, const char *name,
+    const char *id)
+{
+	if (name != NULL)
+		snprintf(path, size, "%s/tmp/%s", dir, name);
+	else
+		snprintf(path, size, "%s/tmp/%s.lock", dir, id);
+}
+
+/* Old leftovers in tmp/ go when the outbox is read; nothing in use does. */
+static void
+test_sweep(const char *dir)
+{
+	struct dm_outbox_item m, out, *v;
+	struct timespec old[2];
+	char path[PATH_MAX];
+	size_t n, bad, i;
+	static const char *const names[] = {
+		"1.dead.docmail", "1.fresh.docmail", "1.gone.lock",
+		"1.fresh.lock", NULL /* the live item's lock */,
+		"1.moved.lock"
+	};
+	static const int old_one[] = { 1, 0, 1, 0, 1, 1 };
+	static const int stays[] = { 0, 1, 0, 1, 1, 1 };
+	static const char *const what[] = {
+		"an old temp file goes", "a fresh temp file stays",
+		"an old lock of a deleted item goes", "a fresh lock stays",
+		"an old lock of an item in new/ stays",
+		"an old lock of an item a mail reader moved to cur/ stays"
+	};
+
+	meta_init(&m, 1700000900);
+	if (add(dir, &m, MSG, sizeof MSG - 1, 0, &out) != 0)
+		abort();
+	snprintf(path, sizeof path, "%s/cur", dir);
+	(void)mkdir(path, 0700);
+	snprintf(path, sizeof path, "%s/cur/1.moved.docmail:2,S", dir);
+	spew(path, "x", 1);
+	clock_gettime(CLOCK_REALTIME, &old[0]);
+	old[0].tv_sec -= 37 * 60 * 60;
+	old[1] = old[0];
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		tmp_path(path, sizeof path, dir, names[i], out.id);
+		spew(path, "", 0);
+		if (old_one[i] && utimensat(AT_FDCWD, path, old, 0) == -1)
+			abort();
+	}
+	dm_err_clear(&err);
+	if (dm_outbox_list(dir, &v, &n, &bad, &err) == 0)
+		dm_outbox_list_free(v, n);
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		tmp_path(path, sizeof path, dir, names[i], out.id);
+		ok((access(path, F_OK) == 0) == stays[i], "sweep: %s",
+		    what[i]);
+		(void)unlink(path);
+	}
+	snprintf(path, sizeof path, "%s/cur/1.moved.docmail:2,S", dir);
+	(void)unlink(path);
+	snprintf(path, sizeof path, "%s/cur", dir);
+	(void)rmdir(path);
+	dm_err_clear(&err);
+	if (dm_outbox_remove(&out, &err) == -1)
+		abort();
+	dm_outbox_item_release(&out);
+}
+
 int
 main(void)
 {
 	char *dir;
 
-	plan(126);
+	plan(132);
 	if (snprintf(top, sizeof top, "/tmp/t-outbox.XXXXXX") >=
 	    (int)sizeof top || mkdtemp(top) == NULL)
 		return 1;
@@ -1177,6 +1246,7 @@ main(void)
 	test_damage(dir);
 	test_envelope_edits(dir);
 	test_add_errors(dir);
+	test_sweep(dir);
 	test_sentlog();
 	test_sentlog_load();
 	test_maildir();

@@ -1003,10 +1003,83 @@ item_cmp(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+/*
+ * Leftovers in tmp/ of a docmail killed half-way: a temp file it was
+ * writing, the lock of an item since deleted by hand.  As in Maildir,
+ * what is older than 36 hours is no longer in use and goes; a lock
+ * only when its item is gone too, so no one who waits on it, or finds
+ * its item there, can lose it.  Best effort: failures are ignored.
+ */
+#define TMP_STALE	(36 * 60 * 60)
+
+/* Whether cur/ (a mail reader's move) holds the item id (idlen bytes). */
+static int
+in_cur(const char *dir, const char *id, size_t idlen)
+{
+	struct dm_err e;
+	struct dirent *de;
+	char *cdir;
+	DIR *d;
+	int found = 0;
+
+	if ((cdir = pathf(&e, "%s/cur", dir)) == NULL)
+		return 1;
+	d = opendir(cdir);
+	free(cdir);
+	if (d == NULL)
+		return errno != ENOENT;
+	while (!found && (de = readdir(d)) != NULL)
+		found = strncmp(de->d_name, id, idlen) == 0 &&
+		    strncmp(de->d_name + idlen, SUFFIX, SUFFIX_LEN) == 0;
+	(void)closedir(d);
+	return found;
+}
+
+static void
+sweep_tmp(const char *dir)
+{
+	struct dm_err e;
+	struct dirent *de;
+	struct stat st;
+	char *tdir, *item;
+	size_t len;
+	time_t now = time(NULL);
+	DIR *d;
+	int dfd, gone;
+
+	if ((tdir = pathf(&e, "%s/tmp", dir)) == NULL)
+		return;
+	d = opendir(tdir);
+	free(tdir);
+	if (d == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    st.st_mtime > now - TMP_STALE)
+			continue;
+		len = strlen(de->d_name);
+		if (len > 5 && strcmp(de->d_name + len - 5, ".lock") == 0) {
+			item = pathf(&e, "%s/new/%.*s" SUFFIX, dir,
+			    (int)(len - 5), de->d_name);
+			gone = item != NULL && access(item, F_OK) == -1 &&
+			    errno == ENOENT &&
+			    !in_cur(dir, de->d_name, len - 5);
+			free(item);
+			if (!gone)
+				continue;
+		}
+		(void)unlinkat(dfd, de->d_name, 0);
+	}
+	(void)closedir(d);
+}
+
 int
 dm_outbox_list(const char *dir, struct dm_outbox_item **items, size_t *n,
     size_t *bad, struct dm_err *err)
 {
+
 	static const char *const sub[] = { "new", "cur" };
 	struct dm_outbox_item *v = NULL, *nv, it;
 	struct dirent *de;
@@ -1017,6 +1090,7 @@ dm_outbox_list(const char *dir, struct dm_outbox_item **items, size_t *n,
 
 	*items = NULL;
 	*n = 0;
+	sweep_tmp(dir);
 	for (i = 0; i < sizeof sub / sizeof sub[0]; i++) {
 		free(sdir);
 		if ((sdir = pathf(err, "%s/%s", dir, sub[i])) == NULL)
