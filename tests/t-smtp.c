@@ -252,7 +252,7 @@ main(void)
 	char longpw[300];
 
 	signal(SIGPIPE, SIG_IGN);
-	plan(46);
+	plan(51);
 
 	/* Reply lines. */
 	is_int(reply_code("250 ok\r\n", 8), 250, "reply code of a final line");
@@ -341,6 +341,40 @@ main(void)
 	is_int(session(&sc, "anna", "secret", rc, 1, &mail, &err), -1,
 	    "only unsupported mechanisms fail");
 	ok(strstr(err.msg, "XOAUTH2") != NULL, "naming what the server offers");
+
+	/*
+	 * libESMTP skips blanks before an EHLO keyword and ends it at a
+	 * tab: AUTH lines written so must not get past the relay either
+	 * (found by fuzzing, tests/fuzz/regress/reply/ehlo-auth-blank).
+	 */
+	sc.ehlo = "250-test\r\n250- AUTH LOGIN\r\n250 AUTH\tLOGIN\r\n";
+	sc.auth = "235 ok\r\n";
+	is_int(session(&sc, "anna", "secret", rc, 1, &mail, &err), -1,
+	    "AUTH after a blank or before a tab is not offered to libESMTP");
+	is_int(err.code, DM_EAUTH, "as no login offered");
+	ok(strstr(sc.log, "AUTH") == NULL, "and no AUTH was tried: %s", sc.log);
+
+	/*
+	 * An EHLO reply just over 64 KiB in one go: refused as over-long,
+	 * not a session that ends without a reason (found by fuzzing,
+	 * tests/fuzz/corpus/reply/long-reply-end).
+	 */
+	{
+		static char big[64 * 1024 + 64];
+		size_t i;
+
+		for (i = 0; i < 64; i++) {
+			memcpy(big + i * 1024, "250-", 4);
+			memset(big + i * 1024 + 4, 'C', 1018);
+			memcpy(big + i * 1024 + 1022, "\r\n", 2);
+		}
+		memcpy(big + 64 * 1024, "250 end\r\n", 10);
+		sc.ehlo = big;
+		is_int(session(&sc, NULL, NULL, rc, 1, &mail, &err), -1,
+		    "a 64 KiB EHLO reply fails");
+		ok(err.code == DM_EPROTO && strstr(err.msg, "over-long") != NULL,
+		    "as an over-long reply: %s", err.msg);
+	}
 
 	/* The connection ends after the dot: may have been delivered. */
 	sc.ehlo = "250-test\r\n250 AUTH PLAIN\r\n";

@@ -129,6 +129,12 @@ int	pump_start(struct sess *, const char *greeting, size_t,
 void	pump_join(struct sess *);
 /* Parses a reply code from a line; 0 if the line is no reply line. */
 int	reply_code(const char *, size_t);
+/*
+ * Bytes from the server: whole replies are acted on and queued for
+ * libESMTP in s2c.  Returns -1 when the session must end.  Not static
+ * so that the fuzz target can feed it without a connection.
+ */
+int	from_server(struct sess *, const char *, size_t);
 
 /* Strips control characters and the line ends of server text into dst. */
 void	sanitize(char *dst, size_t dsize, const char *src, size_t n);

@@ -282,12 +282,12 @@ net_read_reply(struct sess *s, struct dm_buf *out, int *code,
 			return bad_reply(err, "sent mixed reply codes in one reply",
 			    out->data + start, out->len - start);
 		first = *code;
-		/* "250-" goes on, "250 " (or a bare "250") ends the reply. */
-		if (out->len - start < 4 || out->data[start + 3] != '-')
-			return 0;
 		if (out->len > 64 * 1024)
 			return bad_reply(err,
 			    "sent an over-long reply (more than 65536 bytes)",
 			    out->data, 40);
+		/* "250-" goes on, "250 " (or a bare "250") ends the reply. */
+		if (out->len - start < 4 || out->data[start + 3] != '-')
+			return 0;
 	}
 }

@@ -228,6 +228,29 @@ choose_mech(const struct sess *s, const char *offer)
 	return NULL;
 }
 
+/*
+ * Whether EHLO reply line l (n bytes, raw) has keyword word as libESMTP
+ * reads it: blanks after the code skipped, the keyword ending at a
+ * blank, a control character, a special or '=' ("AUTH=LOGIN").  Any
+ * looser reading would let "250- AUTH LOGIN" or "250-AUTH<TAB>LOGIN"
+ * past the filter to libESMTP.
+ */
+static int
+ehlo_keyword(const char *l, size_t n, const char *word)
+{
+	size_t i = 4, k = strlen(word);
+	unsigned char c;
+
+	while (i < n && (l[i] == ' ' || l[i] == '\t' || l[i] == '\v' ||
+	    l[i] == '\r' || l[i] == '\n'))
+		i++;
+	if (n < i + k || strncasecmp(l + i, word, k) != 0)
+		return 0;
+	c = i + k < n ? (unsigned char)l[i + k] : '\0';
+	return c == '=' || c <= ' ' || c >= 0x7f ||
+	    strchr("\"()<>[]@,;:\\.", c) != NULL;
+}
+
 /* Rewrites the EHLO reply for libESMTP and notes what the server offers. */
 static void
 ehlo_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
@@ -248,8 +271,7 @@ ehlo_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		sanitize(line, sizeof line, l, ll);
 		kw = strlen(line) > 4 ? line + 4 : "";
 		/* The first line is the server's name, not a keyword. */
-		if (nl > 0 && (strncasecmp(kw, "AUTH ", 5) == 0 ||
-		    strncasecmp(kw, "AUTH=", 5) == 0)) {
+		if (nl > 0 && ehlo_keyword(l, ll, "AUTH")) {
 			if (strncasecmp(kw, "AUTH ", 5) == 0) {
 				s->auth_offered = 1;
 				dm_strlcpy(s->auth_offer, kw + 5,
@@ -257,7 +279,7 @@ ehlo_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			}
 			continue;	/* replaced below */
 		}
-		if (nl > 0 && strncasecmp(kw, "STARTTLS", 8) == 0)
+		if (nl > 0 && ehlo_keyword(l, ll, "STARTTLS"))
 			continue;	/* docmail did TLS itself */
 		if (nl > 0 && strncasecmp(kw, "SIZE ", 5) == 0 &&
 		    dm_strtonum(kw + 5, 0, (1LL << 62), &v) == 0)
@@ -496,7 +518,7 @@ bad_reply(struct sess *s, const char *what, const char *l, size_t n)
 }
 
 /* Bytes from the server: whole replies are handled, then forwarded. */
-static int
+int
 from_server(struct sess *s, const char *p, size_t n)
 {
 	struct dm_buf out, clean;
@@ -510,7 +532,7 @@ from_server(struct sess *s, const char *p, size_t n)
 		nl = memchr(p, '\n', n);
 		ll = nl != NULL ? (size_t)(nl - p + 1) : n;
 		if (dm_buf_add(&s->sline, p, ll, &e) == -1)
-			return -1;
+			return sess_fail(s, &e);
 		p += ll;
 		n -= ll;
 		/* The line (so far) starts after the previous '\n'. */
@@ -549,16 +571,16 @@ from_server(struct sess *s, const char *p, size_t n)
 			    s->sline.data + start, s->sline.len - start);
 			return -1;
 		}
-		if (s->sline.len - start > 4 &&
-		    s->sline.data[start + 3] == '-') {
-			if (s->sline.len <= REPLY_MAX)
-				continue;	/* more lines of this reply */
+		if (s->sline.len > REPLY_MAX) {
 			(void)snprintf(what, sizeof what,
 			    "sent an over-long reply (more than %d bytes)",
 			    REPLY_MAX);
 			bad_reply(s, what, s->sline.data, 40);
 			return -1;
 		}
+		if (s->sline.len - start > 4 &&
+		    s->sline.data[start + 3] == '-')
+			continue;	/* more lines of this reply */
 		/*
 		 * A reply to no command: pipelining abuse, or injected.  Taken
 		 * for the next command's reply it would shift every later one.
@@ -586,12 +608,21 @@ from_server(struct sess *s, const char *p, size_t n)
 		dm_buf_init(&out, 0);
 		dm_buf_init(&clean, 0);
 		r = on_reply(s, s->sline.data, s->sline.len, &out);
-		if (r != -1)
-			r = clean_reply(out.data != NULL ? out.data : "",
-			    out.len, &clean, &e);
-		if (r != -1)
-			r = iob_add(&s->s2c, clean.data != NULL ? clean.data :
-			    "", clean.len);
+		if (r != -1 && clean_reply(out.data != NULL ? out.data : "",
+		    out.len, &clean, &e) == -1)
+			r = sess_fail(s, &e);
+		/*
+		 * The reply's length is checked as it comes, and a rewritten
+		 * EHLO reply grows: one near the limit can outgrow s2c.  Never
+		 * end the session without saying why.
+		 */
+		if (r != -1 && iob_add(&s->s2c, clean.data != NULL ?
+		    clean.data : "", clean.len) == -1) {
+			fail(s, DM_EPROTO, 0,
+			    "the server sent an over-long reply",
+			    "this is not a well-behaved SMTP server; check host and port");
+			r = -1;
+		}
 		dm_buf_release(&out);
 		dm_buf_release(&clean);
 		if (r == -1)
