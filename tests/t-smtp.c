@@ -252,7 +252,7 @@ main(void)
 	char longpw[300];
 
 	signal(SIGPIPE, SIG_IGN);
-	plan(51);
+	plan(53);
 
 	/* Reply lines. */
 	is_int(reply_code("250 ok\r\n", 8), 250, "reply code of a final line");
@@ -352,6 +352,13 @@ main(void)
 	is_int(session(&sc, "anna", "secret", rc, 1, &mail, &err), -1,
 	    "AUTH after a blank or before a tab is not offered to libESMTP");
 	is_int(err.code, DM_EAUTH, "as no login offered");
+	ok(strstr(sc.log, "AUTH") == NULL, "and no AUTH was tried: %s", sc.log);
+
+	/* A CR inside a line is replaced, not dropped: "AUTH" stays unseen. */
+	sc.ehlo = "250-test\r\n250-AU\rTH LOGIN\r\n250 SIZE 1000\r\n";
+	sc.auth = "235 ok\r\n";
+	is_int(session(&sc, "anna", "secret", rc, 1, &mail, &err), -1,
+	    "'AU<CR>TH' is no AUTH offer for libESMTP either");
 	ok(strstr(sc.log, "AUTH") == NULL, "and no AUTH was tried: %s", sc.log);
 
 	/*

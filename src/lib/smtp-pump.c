@@ -157,17 +157,30 @@ reply_text(const char *reply, size_t n, char *out, size_t size)
 static int
 clean_reply(const char *r, size_t n, struct dm_buf *out, struct dm_err *e)
 {
-	const char *l, *end;
+	const char *l, *end, *t;
 	char text[512 - 6];
-	size_t ll;
+	size_t ll, tl, i;
+	unsigned char c;
 
 	for (l = r; l < r + n; l = end + 1) {
 		end = memchr(l, '\n', (size_t)(r + n - l));
 		if (end == NULL)
 			end = r + n - 1;
 		ll = (size_t)(end - l + 1);
-		sanitize(text, sizeof text, l + (ll > 4 ? 4 : ll),
-		    ll > 4 ? ll - 4 : 0);
+		t = l + (ll > 4 ? 4 : ll);
+		tl = ll > 4 ? ll - 4 : 0;
+		while (tl > 0 && (t[tl - 1] == '\n' || t[tl - 1] == '\r'))
+			tl--;
+		/*
+		 * A CR inside the text is replaced, not dropped as sanitize()
+		 * does: "AU<CR>TH" must not become the "AUTH" the EHLO filter
+		 * did not see (found by fuzzing).
+		 */
+		for (i = 0; i < tl && i + 1 < sizeof text; i++) {
+			c = (unsigned char)t[i];
+			text[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+		}
+		text[i] = '\0';
 		if (dm_buf_addf(out, e, "%.3s%c%s\r\n", l,
 		    ll > 3 && l[3] == '-' ? '-' : ' ', text) == -1)
 			return -1;
