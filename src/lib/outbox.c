@@ -173,6 +173,22 @@ fsync_dir(const char *path)
 }
 
 /*
+ * Starts a temporary file for publish(): created (never through a link,
+ * never over a file), *made set, head written.  Returns -1 with errno;
+ * *fd is left for the caller to close, as is tmp to remove.
+ */
+static int
+begin_tmp(int *fd, const char *tmp, const void *head, size_t len, int *made)
+{
+	*fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (*fd == -1)
+		return -1;
+	*made = 1;
+	return write_all(*fd, head, len);
+}
+
+/*
  * Makes a finished temporary file visible under its final name, and
  * durably so: fsync, close, rename, fsync of the directory.  *fd is
  * closed; *made is cleared once tmp is gone.  Returns -1 with errno.
@@ -928,14 +944,7 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 		goto out;
 	it.offset = (off_t)env.len;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1) {
-		store_failed(err, "outbox", dir, errno);
-		goto out;
-	}
-	made = 1;
-	if (write_all(fd, env.data, env.len) == -1) {
+	if (begin_tmp(&fd, tmp, env.data, env.len, &made) == -1) {
 		store_failed(err, "outbox", dir, errno);
 		goto out;
 	}
@@ -1255,14 +1264,7 @@ dm_outbox_update(const struct dm_outbox_item *item, struct dm_err *err)
 		dm_err_set(err, DM_ENOMEM, "out of memory");
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1) {
-		store_failed(err, "outbox", dir, errno);
-		goto out;
-	}
-	made = 1;
-	if (write_all(fd, env.data, env.len) == -1) {
+	if (begin_tmp(&fd, tmp, env.data, env.len, &made) == -1) {
 		store_failed(err, "outbox", dir, errno);
 		goto out;
 	}
@@ -1759,14 +1761,7 @@ dm_maildir_deliver(const char *dir, const char *bcc,
 	    (newp = pathf(err, "%s/new/%s" SUFFIX, dir, id)) == NULL ||
 	    (newdir = pathf(err, "%s/new", dir)) == NULL)
 		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1) {
-		store_failed(err, "maildir", dir, errno);
-		goto out;
-	}
-	made = 1;
-	if (hdr.len > 0 && write_all(fd, hdr.data, hdr.len) == -1) {
+	if (begin_tmp(&fd, tmp, hdr.data, hdr.len, &made) == -1) {
 		store_failed(err, "maildir", dir, errno);
 		goto out;
 	}
