@@ -112,6 +112,14 @@ int	net_read_reply(struct sess *, struct dm_buf *out, int *code,
 	    struct dm_err *);
 int	net_write(struct sess *, const char *, size_t, struct dm_err *);
 int	net_wait(int fd, short events, int ms);
+/*
+ * A reply that breaks the protocol: DM_EPROTO naming what the server
+ * did and quoting line l (n bytes) escaped, with HINT_BROKEN_SERVER.
+ * Returns -1.
+ */
+int	bad_reply(struct dm_err *, const char *what, const char *l, size_t n);
+#define HINT_BROKEN_SERVER \
+	"this server breaks the SMTP protocol, or something on the way tampers with the connection; check host and port"
 /* 1 when bytes from the server wait unread (none should, before a command). */
 int	net_pending(struct sess *);
 

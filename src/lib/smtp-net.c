@@ -202,15 +202,14 @@ net_pending(struct sess *s)
 	    recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
 }
 
-/* A reply that breaks the protocol, with the hint that goes with it. */
-static int
+int
 bad_reply(struct dm_err *err, const char *what, const char *l, size_t n)
 {
 	char txt[80];
 
 	sanitize(txt, sizeof txt, l, n);
 	dm_err_set(err, DM_EPROTO, "the server %s: '%s'", what, txt);
-	return dm_err_hint(err, "this server breaks the SMTP protocol, or something on the way tampers with the connection; check host and port");
+	return dm_err_hint(err, "%s", HINT_BROKEN_SERVER);
 }
 
 /*

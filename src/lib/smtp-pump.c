@@ -518,16 +518,14 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 	return 0;
 }
 
-/* A reply that breaks the protocol: said with the server's words. */
+/* A reply that breaks the protocol ends the session: see bad_reply(). */
 static void
-bad_reply(struct sess *s, const char *what, const char *l, size_t n)
+broken(struct sess *s, const char *what, const char *l, size_t n)
 {
-	char msg[DM_ERR_MSG_MAX], txt[80];
+	struct dm_err e;
 
-	sanitize(txt, sizeof txt, l, n);
-	(void)snprintf(msg, sizeof msg, "the server %s: '%s'", what, txt);
-	fail(s, DM_EPROTO, 0, msg,
-	    "this server breaks the SMTP protocol, or something on the way tampers with the connection; check host and port");
+	(void)bad_reply(&e, what, l, n);
+	sess_fail(s, &e);
 }
 
 /* Bytes from the server: whole replies are handled, then forwarded. */
@@ -557,7 +555,7 @@ from_server(struct sess *s, const char *p, size_t n)
 			(void)snprintf(what, sizeof what,
 			    "sent an over-long reply line (more than %d bytes)",
 			    REPLY_LINE_MAX);
-			bad_reply(s, what, s->sline.data + start, 40);
+			broken(s, what, s->sline.data + start, 40);
 			return -1;
 		}
 		if (nl == NULL)
@@ -580,7 +578,7 @@ from_server(struct sess *s, const char *p, size_t n)
 		/* Every line of one reply has the same code (RFC 5321 4.2.1). */
 		if (start > 0 && code != reply_code(s->sline.data,
 		    s->sline.len)) {
-			bad_reply(s, "sent mixed reply codes in one reply",
+			broken(s, "sent mixed reply codes in one reply",
 			    s->sline.data + start, s->sline.len - start);
 			return -1;
 		}
@@ -588,7 +586,7 @@ from_server(struct sess *s, const char *p, size_t n)
 			(void)snprintf(what, sizeof what,
 			    "sent an over-long reply (more than %d bytes)",
 			    REPLY_MAX);
-			bad_reply(s, what, s->sline.data, 40);
+			broken(s, what, s->sline.data, 40);
 			return -1;
 		}
 		if (s->sline.len - start > 4 &&
@@ -610,7 +608,7 @@ from_server(struct sess *s, const char *p, size_t n)
 			return -1;
 		}
 		if (s->npend == 0) {
-			bad_reply(s, "sent a reply before docmail's command",
+			broken(s, "sent a reply before docmail's command",
 			    s->sline.data, s->sline.len);
 			return -1;
 		}

@@ -221,7 +221,7 @@ out_of_turn(struct sess *s, const char *when, struct dm_err *err)
 	dm_err_set(err, DM_EPROTO,
 	    "%s port %d sent data nobody asked for %s",
 	    s->p->host, s->p->port, when);
-	return dm_err_hint(err, "this server breaks the SMTP protocol, or something on the way tampers with the connection; check host and port");
+	return dm_err_hint(err, "%s", HINT_BROKEN_SERVER);
 }
 
 /* Greeting, EHLO, STARTTLS in plain text, before the TLS handshake. */
