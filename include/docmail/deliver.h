@@ -16,6 +16,7 @@
 #include <docmail/err.h>
 #include <docmail/outbox.h>
 #include <docmail/profile.h>
+#include <docmail/secret.h>
 #include <docmail/smtp.h>
 
 #define DM_DELIVER_WARN_MAX	3
@@ -32,6 +33,14 @@ struct dm_delivery {
 };
 
 void	dm_delivery_release(struct dm_delivery *);
+
+/*
+ * The connection parameters of profile p: host, port, TLS, timeout
+ * (the default when unset) and, when p has a user and pw is set, the
+ * login; pw and p are borrowed.  event, arg and cancel are left NULL.
+ */
+void	dm_deliver_params(const struct dm_profile *p,
+	    const struct dm_secret *pw, struct dm_smtp_params *sp);
 
 /*
  * Sends item it with the connection parameters sp (host, TLS, login,

@@ -81,19 +81,3 @@ cli_password(const struct dm_profile *p, struct dm_secret *out,
 	return 0;
 }
 
-void
-cli_params(const struct dm_profile *p, const struct dm_secret *pw,
-    struct dm_smtp_params *sp)
-{
-	memset(sp, 0, sizeof *sp);
-	sp->host = p->host;
-	sp->port = dm_profile_port(p);
-	sp->security = p->security;
-	sp->ca_file = p->ca_file;
-	sp->fingerprint = p->tls_fingerprint;
-	sp->timeout = p->timeout > 0 ? p->timeout : DM_TIMEOUT_DEFAULT;
-	if (p->user != NULL && p->user[0] != '\0' && dm_secret_isset(pw)) {
-		sp->user = p->user;
-		sp->password = pw->s;
-	}
-}

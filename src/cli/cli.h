@@ -51,9 +51,6 @@ int	cli_load_profile(struct cli *, struct dm_config *,
  */
 int	cli_password(const struct dm_profile *, struct dm_secret *,
 	    struct dm_err *);
-/* The engine's parameters for p; pw is borrowed. */
-void	cli_params(const struct dm_profile *, const struct dm_secret *,
-	    struct dm_smtp_params *);
 
 struct dm_outbox_item;
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <docmail/deliver.h>
 #include <docmail/smtp.h>
 
 #include "cli.h"
@@ -79,7 +80,7 @@ cmd_test(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	if (cli_load_profile(cli, &cfg, &p, err) == -1 ||
 	    cli_password(p, &pw, err) == -1)
 		goto out;
-	cli_params(p, &pw, &sp);
+	dm_deliver_params(p, &pw, &sp);
 	sp.event = on_event;
 	sp.arg = &out;
 	printf("testing profile '%s': %s port %d, security = %s%s%s\n",

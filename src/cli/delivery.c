@@ -81,7 +81,7 @@ cli_deliver(struct cli *cli, const struct dm_profile *p,
 	int r, n;
 
 	out.progress = isatty(STDERR_FILENO) && it->size >= PROGRESS_MIN;
-	cli_params(p, pw, &sp);
+	dm_deliver_params(p, pw, &sp);
 	sp.event = on_event;
 	sp.arg = &out;
 	sp.cancel = &cancel_flag;

@@ -148,20 +148,7 @@ store(struct progress *pg, struct dm_err *err)
 static void
 params(struct progress *pg, struct dm_smtp_params *sp)
 {
-	const struct dm_profile *p = pg->job->profile;
-
-	memset(sp, 0, sizeof *sp);
-	sp->host = p->host;
-	sp->port = dm_profile_port(p);
-	sp->security = p->security;
-	sp->ca_file = p->ca_file;
-	sp->fingerprint = p->tls_fingerprint;
-	sp->timeout = p->timeout > 0 ? p->timeout : DM_TIMEOUT_DEFAULT;
-	if (p->user != NULL && p->user[0] != '\0' &&
-	    dm_secret_isset(&pg->pw)) {
-		sp->user = p->user;
-		sp->password = pg->pw.s;
-	}
+	dm_deliver_params(pg->job->profile, &pg->pw, sp);
 	sp->event = on_event;
 	sp->arg = pg;
 	sp->cancel = &pg->cancel;
