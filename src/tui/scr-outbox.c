@@ -421,13 +421,12 @@ start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
 		job_free(j);
 		return SCR_HANDLED;
 	}
+	/* The job outlives p: the parameters point at its own copies. */
+	dm_deliver_params(p, pw, &j->sp);
 	j->sp.host = j->host;
-	j->sp.port = dm_profile_port(p);
-	j->sp.security = p->security;
 	j->sp.ca_file = j->ca_file;
 	j->sp.fingerprint = j->fingerprint;
-	j->sp.timeout = p->timeout > 0 ? p->timeout : DM_TIMEOUT_DEFAULT;
-	if (j->user != NULL) {
+	if (j->sp.user != NULL) {
 		j->sp.user = j->user;
 		j->sp.password = j->pw.s;
 	}
