@@ -33,6 +33,8 @@ struct script {
 	const char	*ehlo;		/* full multi-line reply */
 	const char	*auth;		/* reply to AUTH, or NULL */
 	const char	*rcpt_bad;	/* this mailbox gets 550 */
+	const char	*mail;		/* reply to MAIL, NULL: 250 */
+	const char	*rcpt;		/* reply to every RCPT, NULL: 250/550 */
 	const char	*dot;		/* reply to the final dot; NULL: hang up */
 	char		 log[8192];	/* commands seen, one per line */
 	char		 data[8192];	/* message as received */
@@ -74,15 +76,36 @@ server(void *arg)
 			continue;
 		}
 		logcmd(sc, line);
-		if (strncmp(line, "EHLO", 4) == 0)
+		/* RFC 3030 chunks, so that a client using them is seen to. */
+		if (strncmp(line, "BDAT ", 5) == 0) {
+			size_t k, len = strtoul(line + 5, NULL, 10);
+			size_t have = strlen(sc->data);
+
+			for (k = 0; k < len; k++) {
+				int c = fgetc(in);
+
+				if (c == EOF)
+					break;
+				if (have + 1 < sizeof sc->data)
+					sc->data[have++] = (char)c;
+			}
+			if (strstr(line, "LAST") != NULL && sc->dot != NULL)
+				fputs(sc->dot, out);
+			else
+				fputs("250 2.0.0 chunk ok\r\n", out);
+		} else if (strncmp(line, "EHLO", 4) == 0)
 			fputs(sc->ehlo, out);
 		else if (strncmp(line, "AUTH", 4) == 0)
 			fputs(sc->auth ? sc->auth : "503 no\r\n", out);
 		else if (strncmp(line, "MAIL", 4) == 0)
-			fputs("250 2.1.0 Ok\r\n", out);
+			fputs(sc->mail ? sc->mail : "250 2.1.0 Ok\r\n", out);
 		else if (strncmp(line, "RCPT", 4) == 0)
-			fputs(sc->rcpt_bad != NULL && strstr(line, sc->rcpt_bad) ?
+			fputs(sc->rcpt ? sc->rcpt :
+			    sc->rcpt_bad != NULL && strstr(line, sc->rcpt_bad) ?
 			    "550 5.1.1 unknown\r\n" : "250 2.1.5 Ok\r\n", out);
+		else if (strncmp(line, "DATA", 4) == 0 && sc->rcpt != NULL &&
+		    sc->rcpt[0] != '2')
+			fputs("554 5.5.1 Error: no valid recipients\r\n", out);
 		else if (strncmp(line, "DATA", 4) == 0) {
 			fputs("354 go ahead\r\n", out);
 			data = 1;
@@ -200,6 +223,55 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 		    ev->text);
 }
 
+/* Starts script sc's server thread and fills p to reach it. */
+static int
+script_start(struct script *sc, struct dm_smtp_params *p, pthread_t *t,
+    const char *user, const char *pw)
+{
+	int port;
+
+	memset(sc->log, 0, sizeof sc->log);
+	memset(sc->data, 0, sizeof sc->data);
+	transcript[0] = '\0';
+	if ((sc->lfd = listen_any(&port)) == -1)
+		return -1;
+	pthread_create(t, NULL, server, sc);
+	memset(p, 0, sizeof *p);
+	p->host = "127.0.0.1";
+	p->port = port;
+	p->security = DM_SEC_NONE;
+	p->timeout = 3;
+	p->user = user;
+	p->password = pw;
+	p->event = on_event;
+	return 0;
+}
+
+static void
+script_stop(struct script *sc, pthread_t t)
+{
+	shutdown(sc->lfd, SHUT_RDWR);
+	pthread_join(t, NULL);
+	close(sc->lfd);
+}
+
+/* Runs "docmail test" against script sc; returns dm_smtp_test's result. */
+static int
+test_session(struct script *sc, const char *user, const char *pw,
+    struct dm_err *err)
+{
+	struct dm_smtp_params p;
+	pthread_t t;
+	int r;
+
+	if (script_start(sc, &p, &t, user, pw) == -1)
+		return -2;
+	dm_err_clear(err);
+	r = dm_smtp_test(&p, "a@example.test", NULL, err);
+	script_stop(sc, t);
+	return r;
+}
+
 /* Runs one send against script sc; returns dm_smtp_send's result. */
 static int
 session(struct script *sc, const char *user, const char *pw,
@@ -209,22 +281,10 @@ session(struct script *sc, const char *user, const char *pw,
 	struct dm_smtp_params p;
 	struct memsrc src = { msg, 0 };
 	pthread_t t;
-	int port, r;
+	int r;
 
-	memset(sc->log, 0, sizeof sc->log);
-	memset(sc->data, 0, sizeof sc->data);
-	transcript[0] = '\0';
-	if ((sc->lfd = listen_any(&port)) == -1)
+	if (script_start(sc, &p, &t, user, pw) == -1)
 		return -2;
-	pthread_create(&t, NULL, server, sc);
-	memset(&p, 0, sizeof p);
-	p.host = "127.0.0.1";
-	p.port = port;
-	p.security = DM_SEC_NONE;
-	p.timeout = 3;
-	p.user = user;
-	p.password = pw;
-	p.event = on_event;
 	memset(mail, 0, sizeof *mail);
 	mail->sender = "a@example.test";
 	mail->rcpt = rcpt;
@@ -235,10 +295,159 @@ session(struct script *sc, const char *user, const char *pw,
 	mail->arg = &src;
 	dm_err_clear(err);
 	r = dm_smtp_send(&p, mail, NULL, err);
-	shutdown(sc->lfd, SHUT_RDWR);
-	pthread_join(t, NULL);
-	close(sc->lfd);
+	script_stop(sc, t);
 	return r;
+}
+
+/*
+ * Microsoft 365's EHLO after STARTTLS, Postfix's CHUNKING included:
+ * libESMTP, told CHUNKING, sent BDAT, and the relay never saw the
+ * server accept the data (every invoice reported failed, then resent).
+ */
+static const char ehlo_m365[] =
+    "250-test Hello [127.0.0.1]\r\n250-SIZE 157286400\r\n250-PIPELINING\r\n"
+    "250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250-AUTH LOGIN XOAUTH2\r\n"
+    "250-8BITMIME\r\n250-BINARYMIME\r\n250-CHUNKING\r\n250 SMTPUTF8\r\n";
+
+static void
+test_real_ehlo(void)
+{
+	struct script sc;
+	struct dm_smtp_mail mail;
+	struct dm_smtp_rcpt rc[2];
+	struct dm_err err;
+
+	memset(&sc, 0, sizeof sc);
+	sc.greeting = "220 test Microsoft ESMTP MAIL Service ready\r\n";
+	sc.ehlo = ehlo_m365;
+	sc.auth = "235 2.7.0 Authentication successful\r\n";
+	sc.dot = "250 2.0.0 OK <1@example.test> [Hostname=X]\r\n";
+	memset(rc, 0, sizeof rc);
+	rc[0].mailbox = "b@x.test";
+	rc[1].mailbox = "c@x.test";
+	is_int(session(&sc, "anna", "secret", rc, 2, &mail, &err), 0,
+	    "CHUNKING offered: the send succeeds: %s", err.msg);
+	is_int(mail.accepted, 1, "the server's acceptance is seen");
+	ok(strstr(sc.log, "\nDATA\r\n") != NULL && strstr(sc.log, "BDAT") == NULL,
+	    "by DATA, never BDAT");
+	ok(strstr(sc.log, "BODY=") == NULL && strstr(sc.log, "SMTPUTF8") == NULL &&
+	    strstr(sc.log, "RET=") == NULL, "with no parameter of an unused extension");
+	ok(strstr(sc.data, "\r\nline\r\n..\r\n...dots\r\n") != NULL,
+	    "the data dot-stuffed, as DATA wants it");
+	ok(strstr(transcript, "S: 250-CHUNKING") != NULL,
+	    "the transcript still shows what the server offered");
+
+	/* The test: MAIL, RCPT to the sender itself, RSET, QUIT; no data. */
+	is_int(test_session(&sc, "anna", "secret", &err), 0,
+	    "test against the same EHLO passes: %s", err.msg);
+	ok(strstr(sc.log, "RCPT TO:<a@example.test>") != NULL &&
+	    strstr(sc.log, "RSET") != NULL && strstr(sc.log, "QUIT") != NULL,
+	    "it checks the sender with a RCPT to itself, then RSET");
+	ok(strstr(sc.log, "DATA") == NULL && strstr(sc.log, "BDAT") == NULL &&
+	    sc.data[0] == '\0', "and sends no message data");
+
+	/* Postfix, smtpd_delay_reject = yes: the sender refused at RCPT. */
+	sc.rcpt = "553 5.7.1 <a@example.test>: Sender address rejected: not owned by user anna\r\n";
+	is_int(test_session(&sc, "anna", "secret", &err), -1,
+	    "test: a sender refused at RCPT fails the sender check");
+	is_int(err.code, DM_EREJECT, "as a refusal (exit 69), not a login problem");
+	ok(strstr(err.hint, "may not send as a@example.test") != NULL,
+	    "naming the address: %s", err.hint);
+	is_int(session(&sc, "anna", "secret", rc, 2, &mail, &err), -1,
+	    "send: the same refusal at every RCPT fails");
+	ok(err.code == DM_EREJECT && strstr(err.hint, "may not send as") != NULL,
+	    "as the sender, not the recipients: %s / %s", err.msg, err.hint);
+	ok(strstr(sc.data, "line") == NULL, "nothing was delivered");
+	sc.rcpt = NULL;
+
+	/* OpenSMTPD: 530 after a successful login is about the sender. */
+	sc.mail = "530 5.5.1 Sender rejected\r\n";
+	is_int(session(&sc, "anna", "secret", rc, 1, &mail, &err), -1,
+	    "530 'Sender rejected' at MAIL fails");
+	ok(err.code == DM_EREJECT && strstr(err.hint, "may not send as") != NULL,
+	    "as the sender after a good login, not as a login problem: %s",
+	    err.hint);
+	sc.mail = NULL;
+
+	/* Microsoft 365 refuses a foreign From only after the data. */
+	sc.dot = "554 5.2.252 SendAsDenied; anna@example.test not allowed to send as a@example.test\r\n";
+	is_int(session(&sc, "anna", "secret", rc, 1, &mail, &err), -1,
+	    "SendAsDenied after the data fails");
+	ok(err.code == DM_EREJECT && strstr(err.hint, "may not send as") != NULL,
+	    "with the sender hint: %s", err.hint);
+	is_int(mail.maybe_delivered, 0, "and surely not delivered");
+
+	/* A plain recipient refusal is still about the recipient. */
+	sc.dot = "250 2.0.0 ok\r\n";
+	sc.rcpt = "550 5.1.1 <b@x.test>: Recipient address rejected: User unknown\r\n";
+	is_int(session(&sc, "anna", "secret", rc, 1, &mail, &err), -1,
+	    "an unknown recipient fails");
+	ok(strstr(err.hint, "may not send as") == NULL,
+	    "without the sender hint: %s", err.hint);
+	ok(strstr(transcript, "recipients ok") == NULL, "no 'recipients ok'");
+}
+
+/* Feeds line to the relay as libESMTP would; returns from_client's result. */
+static int
+relay_line(const char *line, struct sess *s, struct dm_smtp_params *p)
+{
+	uint64_t tx = 0, dot = UINT64_MAX;
+
+	memset(s, 0, sizeof *s);
+	memset(p, 0, sizeof *p);
+	p->host = "127.0.0.1";
+	p->port = 25;
+	p->timeout = 3;
+	s->p = p;
+	pthread_mutex_init(&s->lock, NULL);
+	s->c2s.data = malloc(IOBUF_SIZE);
+	dm_buf_init(&s->cline, 0);
+	return from_client(s, line, strlen(line), &tx, &dot);
+}
+
+static void
+relay_free(struct sess *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nrcpt_q; i++)
+		free(s->rcpt_q[i]);
+	free(s->rcpt_q);
+	free(s->pend);
+	free(s->c2s.data);
+	dm_buf_release(&s->cline);
+	pthread_mutex_destroy(&s->lock);
+}
+
+/* A command the relay does not model never reaches the server. */
+static void
+test_unmodelled(void)
+{
+	struct dm_smtp_params p;
+	struct sess s;
+	int r;
+
+	r = relay_line("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x.test>\r\n"
+	    "BDAT 24 LAST\r\nSubject: secret invoice\r\n", &s, &p);
+	is_int(r, -1, "BDAT from libESMTP ends the session");
+	is_int(s.err.code, DM_EPROTO, "as a protocol error (exit 76)");
+	ok(strstr(s.err.msg, "'BDAT'") != NULL &&
+	    strstr(s.err.msg, "before any message data") != NULL,
+	    "naming the command: %s", s.err.msg);
+	ok(memmem(s.c2s.data, s.c2s.len, "BDAT", 4) == NULL &&
+	    memmem(s.c2s.data, s.c2s.len, "invoice", 7) == NULL &&
+	    memmem(s.c2s.data, s.c2s.len, "RCPT", 4) != NULL,
+	    "what came before it is queued, it and its data are not");
+	relay_free(&s);
+	r = relay_line("ETRN example.test\r\n", &s, &p);
+	ok(r == -1 && strstr(s.err.msg, "'ETRN'") != NULL, "so does ETRN");
+	relay_free(&s);
+	r = relay_line("MAILX FROM:<a@example.test>\r\n", &s, &p);
+	ok(r == -1 && s.c2s.len == 0, "a verb is read whole: MAILX is not MAIL");
+	relay_free(&s);
+	r = relay_line("NOOP\r\n", &s, &p);
+	ok(r == -1 && s.c2s.len == 0, "nor is NOOP, which docmail never sends");
+	relay_free(&s);
 }
 
 int
@@ -252,7 +461,7 @@ main(void)
 	char longpw[300];
 
 	signal(SIGPIPE, SIG_IGN);
-	plan(53);
+	plan(53 + 23 + 7);
 
 	/* Reply lines. */
 	is_int(reply_code("250 ok\r\n", 8), 250, "reply code of a final line");
@@ -399,6 +608,9 @@ main(void)
 	    "554 after the data fails");
 	is_int(err.code, DM_EREJECT, "as DM_EREJECT");
 	is_int(mail.maybe_delivered, 0, "and surely not delivered");
+
+	test_real_ehlo();
+	test_unmodelled();
 
 	/* Every address of the host is tried: ::1 refuses, 127.0.0.1 answers. */
 	{

@@ -56,7 +56,7 @@ struct sess {
 	int				 thread_running;
 
 	/* The relay's view of the dialogue. */
-	int				 testing;	/* stop after MAIL */
+	int				 testing;	/* stop after MAIL, RCPT */
 	int				 need_auth;	/* credentials given */
 	int				 authed;	/* 235 seen */
 	int				 auth_offered;
@@ -83,6 +83,7 @@ struct sess {
 	char				**rcpt_q;	/* RCPT mailboxes */
 	size_t				 nrcpt_q, rcpt_cap;
 	int				 rcpt_left;
+	int				 rcpt_refused;	/* non-2xx RCPT replies */
 
 	struct iobuf			 c2s;	/* libESMTP -> server */
 	struct iobuf			 s2c;	/* server -> libESMTP */
@@ -104,6 +105,18 @@ void	sess_log(struct sess *, const char *dir, const char *, size_t);
 /* Records the first failure; later ones are dropped.  Returns -1. */
 int	sess_fail(struct sess *, const struct dm_err *);
 int	sess_cancelled(const struct sess *);
+
+/*
+ * Whether a refusal (code, sanitized text) says that the login may not
+ * use this sender address, however the server words it: Postfix's
+ * "Sender address rejected: not owned by user" (at RCPT under its
+ * default smtpd_delay_reject = yes), Exim's ACL 550, OpenSMTPD's "530
+ * Sender rejected" after a successful login, Microsoft 365's "5.2.252
+ * SendAsDenied" after the data.
+ */
+int	sender_refused(int code, const char *text);
+/* Sets the hint for a sender_refused() refusal of addr.  Returns -1. */
+int	hint_sender(struct dm_err *, const char *addr);
 
 /* smtp-net.c */
 int	net_connect(struct sess *, struct dm_err *);
@@ -143,6 +156,14 @@ int	reply_code(const char *, size_t);
  * so that the fuzz target can feed it without a connection.
  */
 int	from_server(struct sess *, const char *, size_t);
+/*
+ * Bytes from libESMTP: commands are checked and queued for the server
+ * in c2s, message data is passed up to the final dot.  tx_total is what
+ * left for the server so far, dot_at is set to where the dot ends.
+ * Returns -1 when the session must end.  Not static for the tests.
+ */
+int	from_client(struct sess *, const char *, size_t, uint64_t *tx_total,
+	    uint64_t *dot_at);
 
 /* Strips control characters and the line ends of server text into dst. */
 void	sanitize(char *dst, size_t dsize, const char *src, size_t n);

@@ -188,6 +188,21 @@ clean_reply(const char *r, size_t n, struct dm_buf *out, struct dm_err *e)
 	return 0;
 }
 
+/*
+ * What to do after the session broke off.  Once the final dot left,
+ * "the message stays in the outbox, try again" would invite the double
+ * send docmail exists to prevent.
+ */
+static const char *
+hint_retry(const struct sess *s)
+{
+	if (s->dot_sent)
+		return "the server may have accepted the message before the connection ended: ask a recipient before sending it again";
+	if (s->testing)
+		return "try again later";
+	return "try again later; the message stays in the outbox";
+}
+
 static void
 fail(struct sess *s, enum dm_errcode code, int smtp_code, const char *msg,
     const char *hint)
@@ -264,6 +279,36 @@ ehlo_keyword(const char *l, size_t n, const char *word)
 	    strchr("\"()<>[]@,;:\\.", c) != NULL;
 }
 
+/*
+ * The EHLO keywords libESMTP may see: those whose commands and
+ * parameters the relay models, and no others.  An allow-list, because
+ * whatever libESMTP is told it uses: told CHUNKING, it sent the message
+ * as BDAT chunks, which the relay read as commands, so it never saw the
+ * end of the data nor the server's acceptance, and every delivered
+ * invoice was reported failed and resent by the next retry.  DATA does
+ * everything docmail needs (every server offers it; docmail sends
+ * 7-bit MIME, so BINARYMIME gains nothing), hence CHUNKING and
+ * BINARYMIME stay hidden rather than modelled.  AUTH is rewritten to
+ * the one mechanism docmail chose, STARTTLS is dropped since docmail
+ * does TLS itself; 8BITMIME, DSN, SMTPUTF8, ETRN and the rest would
+ * only add parameters docmail never asks libESMTP for.
+ */
+static int
+ehlo_modelled(const char *l, size_t n)
+{
+	static const char *const ok[] = {
+		"PIPELINING",		/* replies matched in order */
+		"SIZE",			/* MAIL's SIZE=, checked above */
+		"ENHANCEDSTATUSCODES",	/* only changes reply text */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++)
+		if (ehlo_keyword(l, n, ok[i]))
+			return 1;
+	return 0;
+}
+
 /* Rewrites the EHLO reply for libESMTP and notes what the server offers. */
 static void
 ehlo_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
@@ -292,9 +337,8 @@ ehlo_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			}
 			continue;	/* replaced below */
 		}
-		if (nl > 0 && ehlo_keyword(l, ll, "STARTTLS"))
-			continue;	/* docmail did TLS itself */
-		if (nl > 0 && strncasecmp(kw, "SIZE ", 5) == 0 &&
+		if (nl > 0 && ehlo_keyword(l, ll, "SIZE") &&
+		    strncasecmp(kw, "SIZE ", 5) == 0 &&
 		    dm_strtonum(kw + 5, 0, (1LL << 62), &v) == 0)
 			s->size_limit = (uint64_t)v;
 		if (nl > 0 && s->rep != NULL) {
@@ -310,6 +354,9 @@ ehlo_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 				    strlen(s->rep->extensions));
 			}
 		}
+		/* libESMTP sees only what the relay models (see above). */
+		if (nl > 0 && !ehlo_modelled(l, ll))
+			continue;
 		lines[nl] = l;
 		lens[nl] = ll;
 		nl++;
@@ -386,8 +433,23 @@ rcpt_reply(struct sess *s, int code, const char *text)
 		}
 	}
 	free(mb);
+	if (code / 100 != 2)
+		s->rcpt_refused++;
+	/* "recipients ok" only when every one of them was. */
 	if (--s->rcpt_left == 0)
-		sess_step(s, DM_STEP_RCPT, 1, NULL);
+		sess_step(s, DM_STEP_RCPT, s->rcpt_refused == 0, NULL);
+}
+
+static void
+refuse_sender(struct sess *s, int code, const char *msg)
+{
+	struct dm_err e;
+	const char *addr = s->mail != NULL ? s->mail->sender : "";
+
+	dm_err_set(&e, DM_EREJECT, "%s", msg);
+	e.smtp_code = code;
+	hint_sender(&e, addr);
+	sess_fail(s, &e);
 }
 
 static void
@@ -399,6 +461,49 @@ inject(struct sess *s, const char *cmd, enum pend what)
 		if (what == PEND_QUIT)
 			s->quit_sent = 1;
 	}
+}
+
+/*
+ * The test's RCPT TO:<its own sender>: Postfix, under its default
+ * smtpd_delay_reject, refuses a sender the login does not own only
+ * here, so a check that stopped at MAIL passed and the real send
+ * failed.  Forwarded to libESMTP; the relay then sends RSET and QUIT.
+ */
+static int
+test_rcpt_reply(struct sess *s, int code, const char *text)
+{
+	char msg[2 * DM_ERR_MSG_MAX];
+	const char *addr = s->mail->sender;
+	struct dm_err e;
+
+	if (s->nrcpt_q > 0) {
+		free(s->rcpt_q[0]);
+		memmove(s->rcpt_q, s->rcpt_q + 1,
+		    --s->nrcpt_q * sizeof s->rcpt_q[0]);
+	}
+	if (code / 100 == 2) {
+		sess_step(s, DM_STEP_SENDER, 1, text);
+		inject(s, "RSET\r\n", PEND_RSET);
+		return 0;
+	}
+	if (sender_refused(code, text)) {
+		(void)snprintf(msg, sizeof msg,
+		    "the server refused mail from '%s' for this login: server said: %d %s",
+		    addr, code, text);
+		refuse_sender(s, code, msg);
+	} else {
+		(void)snprintf(msg, sizeof msg,
+		    "the server refused a test message from '%s' to itself: server said: %d %s",
+		    addr, code, text);
+		dm_err_set(&e, code < 500 ? DM_ETEMP : DM_EREJECT, "%s", msg);
+		e.smtp_code = code;
+		dm_err_hint(&e, "%s", code < 500 ?
+		    "a temporary problem at the server: try again later" :
+		    "mail from this address will likely be refused too: check email in the settings and what the account may send");
+		sess_fail(s, &e);
+	}
+	sess_step(s, DM_STEP_SENDER, 0, msg);
+	return -1;
 }
 
 /* A whole reply from the server: act on it; returns 0 to forward it. */
@@ -424,7 +529,7 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		    "the server is not accepting mail: server said: %d %s",
 		    code, text);
 		fail(s, code < 500 ? DM_ETEMP : DM_EREJECT, code, msg,
-		    code < 500 ? "try again later; the message stays in the outbox" :
+		    code < 500 ? hint_retry(s) :
 		    "check host and port: this server does not take mail from you");
 		sess_step(s, DM_STEP_GREETING, 0, msg);
 		return -1;
@@ -462,10 +567,10 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			dm_strlcpy(sr + strlen(sr), text,
 			    sizeof s->rep->sender_reply - strlen(sr));
 		}
+		/* The test's sender check ends at its RCPT (see below). */
 		if (code / 100 == 2) {
-			sess_step(s, DM_STEP_SENDER, 1, text);
-			if (s->testing)
-				inject(s, "RSET\r\n", PEND_RSET);
+			if (!s->testing)
+				sess_step(s, DM_STEP_SENDER, 1, text);
 			break;
 		}
 		(void)snprintf(msg, sizeof msg,
@@ -474,15 +579,21 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		    code, text);
 		if (code == 530 && strcasestr(text, "STARTTLS") != NULL)
 			fail(s, DM_EAUTH, code, msg, "the server wants encryption first: use security = starttls (port 587) or ssl (port 465)");
+		/* OpenSMTPD: "530 Sender rejected" after a good login. */
+		else if (sender_refused(code, text) && (code != 530 ||
+		    s->authed))
+			refuse_sender(s, code, msg);
 		else if (code == 530)
 			fail(s, DM_EAUTH, code, msg, "the server requires a login: set user and password in the settings");
 		else if (code >= 500)
-			fail(s, DM_EREJECT, code, msg, "the account may not send as this address: use the address the account owns as email");
+			fail(s, DM_EREJECT, code, msg, "check email in the settings: the server does not take mail from this address");
 		else
 			fail(s, DM_ETEMP, code, msg, "a temporary problem at the server: try again later");
 		sess_step(s, DM_STEP_SENDER, 0, msg);
 		return -1;
 	case PEND_RCPT:
+		if (s->testing)
+			return test_rcpt_reply(s, code, text);
 		rcpt_reply(s, code, text);
 		break;
 	case PEND_DATA:
@@ -503,13 +614,18 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		sess_step(s, DM_STEP_DATA, code / 100 == 2, text);
 		break;
 	case PEND_RSET:
-		if (s->testing)
+		if (s->testing) {
+			/* The relay's own RSET: libESMTP never asked. */
 			inject(s, "QUIT\r\n", PEND_QUIT);
+			return 1;
+		}
 		break;
 	case PEND_QUIT:
 		sess_step(s, DM_STEP_QUIT, 1, NULL);
-		if (s->testing)
+		if (s->testing) {
 			s->test_done = 1;
+			return 1;
+		}
 		break;
 	case PEND_OTHER:
 		break;
@@ -603,8 +719,7 @@ from_server(struct sess *s, const char *p, size_t n)
 			(void)snprintf(m421, sizeof m421,
 			    "the server ended the session: server said: 421 %s",
 			    said);
-			fail(s, DM_ETEMP, 421, m421,
-			    "try again later; the message stays in the outbox");
+			fail(s, DM_ETEMP, 421, m421, hint_retry(s));
 			return -1;
 		}
 		if (s->npend == 0) {
@@ -643,16 +758,54 @@ from_server(struct sess *s, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * The commands the relay follows reply by reply.  Anything else from
+ * libESMTP (BDAT, ETRN, ...) would shift every later reply onto the
+ * wrong command, or carry message data the relay cannot see the end
+ * of: it ends the session before any of it leaves.
+ */
+static int
+command_modelled(const char *verb)
+{
+	static const char *const ok[] = {
+		"EHLO", "HELO", "AUTH", "MAIL", "RCPT", "DATA", "RSET", "QUIT"
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++)
+		if (strcmp(verb, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+unmodelled(struct sess *s, const char *verb)
+{
+	char msg[DM_ERR_MSG_MAX], v[sizeof "BDAT-AND-MORE"];
+
+	/* Only the verb: what follows may be message data. */
+	sanitize(v, sizeof v, verb, strlen(verb));
+	sess_log(s, "C: ", v, strlen(v));
+	(void)snprintf(msg, sizeof msg,
+	    "docmail's SMTP engine tried a command its relay does not follow, '%s'; the session was ended before any message data was sent",
+	    v);
+	fail(s, DM_EPROTO, 0, msg,
+	    "nothing was sent; this is a bug in docmail: please report it with the output of 'docmail test --verbose'");
+}
+
 /* A command line from libESMTP; returns 0 to forward, 1 to drop, -1 stop. */
 static int
 on_command(struct sess *s, const char *l, size_t n)
 {
-	char verb[5] = "", mb[DM_SMTP_TEXT_MAX], msg[DM_ERR_MSG_MAX];
+	char verb[16] = "", mb[DM_SMTP_TEXT_MAX], msg[DM_ERR_MSG_MAX];
 	const char *a, *b;
 	size_t i;
 
-	for (i = 0; i < 4 && i < n; i++)
+	/* The whole first word: "MAILX" is not MAIL. */
+	for (i = 0; i < n && i + 1 < sizeof verb && l[i] != ' ' &&
+	    l[i] != '\r' && l[i] != '\n'; i++)
 		verb[i] = (char)toupper((unsigned char)l[i]);
+	verb[i] = '\0';
 	if (s->in_auth) {
 		sess_log(s, "C: ", "[redacted]", 10);
 		push(s, PEND_AUTH);
@@ -669,10 +822,16 @@ on_command(struct sess *s, const char *l, size_t n)
 		push(s, PEND_AUTH);
 		return 0;
 	}
-	/* The test stops after MAIL: nothing further reaches the server. */
-	if (s->testing && (strcmp(verb, "RCPT") == 0 ||
-	    strcmp(verb, "DATA") == 0 || strcmp(verb, "QUIT") == 0 ||
-	    strcmp(verb, "RSET") == 0))
+	if (!command_modelled(verb)) {
+		unmodelled(s, verb);
+		return -1;
+	}
+	/*
+	 * The test ends after MAIL and one RCPT to the sender's own address:
+	 * no DATA, and the relay itself sends RSET and QUIT.
+	 */
+	if (s->testing && (strcmp(verb, "DATA") == 0 ||
+	    strcmp(verb, "QUIT") == 0 || strcmp(verb, "RSET") == 0))
 		return 1;
 	if (strcmp(verb, "MAIL") != 0)
 		sess_log(s, "C: ", l, n);
@@ -781,7 +940,7 @@ data_bytes(struct sess *s, const char *p, size_t n)
 }
 
 /* Bytes from libESMTP: commands line by line, message data as it is. */
-static int
+int
 from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
     uint64_t *dot_at)
 {
@@ -923,20 +1082,34 @@ pend_step_name(const struct sess *s)
 static void
 timed_out(struct sess *s, const char *what)
 {
-	char msg[DM_ERR_MSG_MAX];
-	const char *hint = "check the network; try again later (the message stays in the outbox)";
+	char msg[DM_ERR_MSG_MAX], hint[DM_ERR_MSG_MAX];
 
 	(void)snprintf(msg, sizeof msg,
 	    "timeout: no progress from %s port %d for %d seconds while waiting for %s",
 	    s->p->host, s->p->port, s->p->timeout, what);
-	if (s->npend > 0 && s->pend[0] == PEND_GREETING)
-		hint = "a server that sends no greeting may expect TLS from the first byte: port 465 uses security = ssl, 587 uses starttls";
+	(void)snprintf(hint, sizeof hint, "check the network; %s",
+	    hint_retry(s));
+	/*
+	 * No greeting: without TLS the port may expect TLS from the first
+	 * byte; after a TLS handshake that worked it is a busy server.
+	 */
+	if (s->npend > 0 && s->pend[0] == PEND_GREETING) {
+		if (s->ssl != NULL) {
+			(void)snprintf(msg, sizeof msg,
+			    "the server did not answer within %d seconds: it may be busy",
+			    s->p->timeout);
+			dm_strlcpy(hint, hint_retry(s), sizeof hint);
+		} else
+			dm_strlcpy(hint, "a server that sends no greeting may expect TLS from the first byte: port 465 uses security = ssl, 587 uses starttls", sizeof hint);
+	}
 	/* A trickle is progress of a kind: say what the clock measures. */
 	if (s->npend > 0 && s->sline.len > 0) {
 		(void)snprintf(msg, sizeof msg,
 		    "timeout: %s port %d sent only part of its reply to %s within %d seconds",
 		    s->p->host, s->p->port, what, s->p->timeout);
-		hint = "the server answers far too slowly; try again later (the message stays in the outbox), or raise timeout in the settings";
+		(void)snprintf(hint, sizeof hint,
+		    "the server answers far too slowly (or raise timeout in the settings); %s",
+		    hint_retry(s));
 	}
 	fail(s, DM_ETEMP, 0, msg, hint);
 }
@@ -1041,8 +1214,8 @@ pump_main(void *arg)
 					goto done;
 				fail(s, DM_ECONN, 0,
 				    s->dot_sent ? "the connection was closed after the end of the message, before the server's reply" :
-				    "the server closed the connection", 
-				    "try again later; the message stays in the outbox");
+				    "the server closed the connection",
+				    hint_retry(s));
 				goto done;
 			}
 			moved = 1;
@@ -1062,7 +1235,7 @@ pump_main(void *arg)
 					goto done;
 				fail(s, DM_ECONN, 0,
 				    "the connection to the server was lost",
-				    "try again later; the message stays in the outbox");
+				    hint_retry(s));
 				goto done;
 			}
 			s->c2s.off += (size_t)r;

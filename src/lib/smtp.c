@@ -584,6 +584,50 @@ dm_smtp_test(const struct dm_smtp_params *p, const char *sender,
 	return r;
 }
 
+int
+sender_refused(int code, const char *text)
+{
+	static const char *const owned[] = {
+		"not owned", "SendAsDenied", "5.2.252", "send as",
+		"sender rejected"
+	};
+	static const char *const denied[] = {
+		"not allowed", "not permitted", "not authori", "denied"
+	};
+	size_t i;
+
+	if (code < 500)
+		return 0;
+	for (i = 0; i < sizeof owned / sizeof owned[0]; i++)
+		if (strcasestr(text, owned[i]) != NULL)
+			return 1;
+	if (strcasestr(text, "sender") == NULL)
+		return 0;
+	for (i = 0; i < sizeof denied / sizeof denied[0]; i++)
+		if (strcasestr(text, denied[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+int
+hint_sender(struct dm_err *err, const char *addr)
+{
+	return dm_err_hint(err,
+	    "this account may not send as %s: use your own address as email, or allow_from_override = no",
+	    addr);
+}
+
+static int
+refused_sender(const struct dm_smtp_mail *mail, int code, const char *text,
+    struct dm_err *err)
+{
+	dm_err_set(err, DM_EREJECT,
+	    "the server refused mail from '%s' for this login: server said: %d %s",
+	    mail->sender, code, text);
+	err->smtp_code = code;
+	return hint_sender(err, mail->sender);
+}
+
 /* After a session that ran to its end: the message, then the recipients. */
 static int
 judge(struct dm_smtp_mail *mail, struct dm_err *err)
@@ -601,6 +645,16 @@ judge(struct dm_smtp_mail *mail, struct dm_err *err)
 				bad = &mail->rcpt[i];
 		}
 	}
+	/*
+	 * A login that may not use this sender: Postfix says so at every
+	 * RCPT, Microsoft 365 after the data.  Either way the address, not
+	 * the recipients, is what to fix.
+	 */
+	if (!mail->accepted && bad != NULL && sender_refused(bad->code,
+	    bad->text))
+		return refused_sender(mail, bad->code, bad->text, err);
+	if (!mail->accepted && sender_refused(mail->code, mail->reply))
+		return refused_sender(mail, mail->code, mail->reply, err);
 	if (mail->accepted) {
 		if (bad == NULL)
 			return 0;
