@@ -123,6 +123,9 @@ int	net_connect(struct sess *, struct dm_err *);
 /* Reads one whole reply (all its lines) into out, waiting up to timeout. */
 int	net_read_reply(struct sess *, struct dm_buf *out, int *code,
 	    struct dm_err *);
+/* The same, waiting up to ms milliseconds rather than the timeout. */
+int	net_read_reply_ms(struct sess *, struct dm_buf *out, int *code, int ms,
+	    struct dm_err *);
 int	net_write(struct sess *, const char *, size_t, struct dm_err *);
 int	net_wait(int fd, short events, int ms);
 /*
@@ -139,7 +142,8 @@ int	net_pending(struct sess *);
 /* smtp-tls.c */
 int	tls_setup(struct sess *, struct dm_err *);
 int	tls_handshake(struct sess *, struct dm_err *);
-int	tls_probe(struct sess *);
+/* 1 when host:port answers a TLS handshake within ms (1 to 5 s). */
+int	tls_probe(struct sess *, int ms);
 /* 1 when the server asked to renegotiate, which docmail refuses. */
 int	tls_renegotiation_asked(const struct sess *);
 void	tls_free(struct sess *);

@@ -221,6 +221,13 @@ int
 net_read_reply(struct sess *s, struct dm_buf *out, int *code,
     struct dm_err *err)
 {
+	return net_read_reply_ms(s, out, code, s->p->timeout * 1000, err);
+}
+
+int
+net_read_reply_ms(struct sess *s, struct dm_buf *out, int *code, int ms,
+    struct dm_err *err)
+{
 	struct timespec t0;
 	size_t start;
 	char c;
@@ -233,7 +240,7 @@ net_read_reply(struct sess *s, struct dm_buf *out, int *code,
 		start = out->len;
 		for (;;) {
 			/* The whole reply within the timeout: a trickle too. */
-			left = s->p->timeout * 1000 - (int)sess_ms_since(&t0);
+			left = ms - (int)sess_ms_since(&t0);
 			r = left <= 0 ? 0 : wait_cancellable(s, s->fd, POLLIN,
 			    left);
 			if (r == -2)
@@ -248,7 +255,7 @@ net_read_reply(struct sess *s, struct dm_buf *out, int *code,
 			if (r == 0)
 				return dm_err_set(err, DM_ETEMP,
 				    "no reply from the server within %d seconds",
-				    s->p->timeout);
+				    (ms + 999) / 1000);
 			if (r == -1)
 				return dm_err_set(err, DM_ECONN, "poll: %s",
 				    strerror(errno));

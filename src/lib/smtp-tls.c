@@ -493,10 +493,12 @@ fail:
 
 /*
  * Is there an implicit-TLS server at host:port?  Asked when a plain
- * connection got no greeting: a TLS server waits silently for us.
+ * connection got no greeting: a TLS server waits silently for us.  A
+ * TLS server answers within milliseconds, so the probe takes at most
+ * ms (a second at least).
  */
 int
-tls_probe(struct sess *s)
+tls_probe(struct sess *s, int ms)
 {
 	struct sess probe;
 	struct dm_smtp_params p = *s->p;
@@ -506,7 +508,8 @@ tls_probe(struct sess *s)
 	int r = 0;
 
 	p.event = NULL;
-	p.timeout = p.timeout < 5 ? p.timeout : 5;
+	ms = ms < 1000 ? 1000 : ms < 5000 ? ms : 5000;
+	p.timeout = ms / 1000;
 	memset(&probe, 0, sizeof probe);
 	probe.p = &p;
 	probe.fd = -1;
@@ -519,7 +522,7 @@ tls_probe(struct sess *s)
 		if (!is_ip_literal(p.host))
 			(void)SSL_set_tlsext_host_name(ssl, p.host);
 		if (SSL_set_fd(ssl, probe.fd) == 1 &&
-		    handshake_io(ssl, probe.fd, p.timeout * 1000, NULL) == 1)
+		    handshake_io(ssl, probe.fd, ms, NULL) == 1)
 			r = 1;
 		SSL_free(ssl);
 	}

@@ -224,25 +224,69 @@ out_of_turn(struct sess *s, const char *when, struct dm_err *err)
 	return dm_err_hint(err, "%s", HINT_BROKEN_SERVER);
 }
 
+/* Nothing at all came within ms: no greeting, not even part of one. */
+static int
+silent(const struct dm_buf *got, const struct dm_err *err)
+{
+	return got->len == 0 && err->code == DM_ETEMP &&
+	    strncmp(err->msg, "no reply", 8) == 0;
+}
+
+/*
+ * The plain-text greeting.  An implicit-TLS port (465) waits silently
+ * for a TLS ClientHello, so after 2 s of silence a second connection
+ * asks whether TLS answers there: a second one, because a slow plain
+ * server would take a ClientHello on this one for a command sent
+ * before its greeting, and TLS would swallow the greeting.  A server
+ * that answers neither is up but busy, not a wrong host or port.
+ */
+static int
+greeting_wait(struct sess *s, struct dm_buf *greeting, int *code,
+    const struct timespec *t0, struct dm_err *err)
+{
+	int total = s->p->timeout * 1000, first = total < 2000 ? total : 2000;
+	int left;
+
+	if (net_read_reply_ms(s, greeting, code, first, err) == 0)
+		return 0;
+	if (!silent(greeting, err))
+		goto other;
+	if (tls_probe(s, total - first)) {
+		dm_err_set(err, DM_ECONFIG,
+		    "%s port %d expects TLS from the first byte, but security = starttls",
+		    s->p->host, s->p->port);
+		return dm_err_hint(err, "this port speaks TLS from the first byte: set security = ssl (port 465 uses security = ssl, 587 uses starttls)");
+	}
+	/* A greeting that came while the probe ran is in time. */
+	left = total - (int)sess_ms_since(t0);
+	if (net_read_reply_ms(s, greeting, code, left > 100 ? left : 100,
+	    err) == 0)
+		return 0;
+	if (silent(greeting, err)) {
+		dm_err_set(err, DM_ETEMP,
+		    "the server at %s port %d did not answer within %d seconds: it may be busy",
+		    s->p->host, s->p->port, s->p->timeout);
+		return dm_err_hint(err, "try again later");
+	}
+other:
+	if (err->code == DM_ETEMP && err->hint[0] == '\0')
+		dm_err_hint(err, "check host and port; port 465 uses security = ssl, 587 uses starttls");
+	return -1;
+}
+
 /* Greeting, EHLO, STARTTLS in plain text, before the TLS handshake. */
 static int
 starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 {
 	struct dm_buf r;
+	struct timespec t0;
 	char cmd[300], text[DM_SMTP_TEXT_MAX];
 	int code, offered = 0, ret = -1;
 	const char *l;
 
 	dm_buf_init(&r, 0);
-	if (net_read_reply(s, greeting, &code, err) == -1) {
-		if (err->code == DM_ETEMP && strstr(err->msg, "no reply") &&
-		    tls_probe(s)) {
-			dm_err_set(err, DM_ECONFIG,
-			    "%s port %d expects TLS from the first byte, but security = starttls",
-			    s->p->host, s->p->port);
-			dm_err_hint(err, "port 465 uses security = ssl, 587 uses starttls: set security = ssl for this port");
-		} else if (err->code == DM_ETEMP && err->hint[0] == '\0')
-			dm_err_hint(err, "check host and port; port 465 uses security = ssl, 587 uses starttls");
+	sess_now(&t0);
+	if (greeting_wait(s, greeting, &code, &t0, err) == -1) {
 		sess_step(s, DM_STEP_GREETING, 0, err->msg);
 		goto out;
 	}
