@@ -23,7 +23,7 @@ skip() {
 }
 [ "$(id -u)" = 0 ] ||
     skip "needs root to install and run Postfix, Dovecot and Exim"
-"$here/install.sh" "$T" 2>"$T/install.err" ||
+sh "$here/install.sh" "$T" 2>"$T/install.err" ||
     skip "$(tr '\n' ' ' <"$T/install.err")"
 
 # The servers' own users (postfix, Debian-exim) must reach their files
