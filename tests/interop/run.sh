@@ -240,6 +240,20 @@ interop() {
 	dm test
 	is_rc 0 "$srv: test passes over implicit TLS"
 
+	# --- the wrong security for the port, both ways: said within
+	# seconds, not after the 30 s timeout
+	profile "$cfg" pki "$ssl" starttls "timeout=30"
+	t0=$(date +%s)
+	dm test
+	t1=$(date +%s)
+	is_rc 78 "$srv: starttls on the implicit-TLS port is a configuration error"
+	has "$T/err" "set security = ssl" "$srv: saying to set security = ssl"
+	[ $((t1 - t0)) -lt 10 ]
+	ok $? "$srv: within seconds, not the 30 s timeout ($((t1 - t0)) s)"
+	profile "$cfg" pki "$sub" ssl "timeout=30"
+	dm test
+	is_rc 78 "$srv: ssl on the STARTTLS port is a configuration error"
+
 	# --- a PDF to To, Cc and Bcc with non-ASCII names, byte for byte
 	profile "$cfg" pki "$sub" starttls "timeout=10"
 	id=invoice-$srv@example.test
@@ -400,7 +414,7 @@ sender_mismatch() {
 
 shim=$(preload) || exit 1
 
-plan 88
+plan 96
 start_postfix || { echo "Bail out! Postfix did not start"; exit 1; }
 interop postfix "$pf_sub" "$pf_ssl"
 start_exim || { echo "Bail out! Exim did not start"; exit 1; }
