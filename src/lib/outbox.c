@@ -462,6 +462,63 @@ add_text(struct dm_buf *b, const char *s, struct dm_err *err)
 	return 0;
 }
 
+/*
+ * The states, as written in X-Docmail-State and as shown to the user.
+ * One table, so a state cannot be stored without being listed.
+ */
+static const struct {
+	enum dm_outbox_state	 state;
+	const char		*word;
+	const char		*name;
+} states[] = {
+	{ DM_OB_QUEUED,		"queued",	"waiting" },
+	{ DM_OB_MAYBE_SENT,	"maybe-sent",	"may have been delivered" },
+	{ DM_OB_REFUSED,	"refused",	"refused" }
+};
+
+static const char *
+state_word(enum dm_outbox_state st)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof states / sizeof states[0]; i++)
+		if (states[i].state == st)
+			return states[i].word;
+	return NULL;
+}
+
+const char *
+dm_outbox_state_name(enum dm_outbox_state st)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof states / sizeof states[0]; i++)
+		if (states[i].state == st)
+			return states[i].name;
+	return "unknown";
+}
+
+enum dm_outbox_verdict
+dm_outbox_retry_verdict(enum dm_outbox_state st, int flags)
+{
+	switch (st) {
+	case DM_OB_QUEUED:
+		return DM_RETRY_SEND;
+	case DM_OB_MAYBE_SENT:
+		return flags & DM_RETRY_FORCE ? DM_RETRY_SEND : DM_RETRY_ASK;
+	case DM_OB_REFUSED:
+		/*
+		 * The server will most likely refuse it again: only the
+		 * user knows whether the cause was fixed, so it goes only
+		 * when named, never in a sweep over the outbox.
+		 */
+		if (!(flags & DM_RETRY_NAMED))
+			return DM_RETRY_SKIP;
+		return flags & DM_RETRY_FORCE ? DM_RETRY_SEND : DM_RETRY_ASK;
+	}
+	return DM_RETRY_SKIP;
+}
+
 static int
 bad_field(struct dm_err *err, const char *what, const char *value)
 {
@@ -501,8 +558,7 @@ build_envelope(struct dm_buf *b, const char *id,
 		    it->message_id != NULL ? it->message_id : "");
 	if (!valid_name(profile, NAME_MAX_ENV))
 		return bad_field(err, "profile name", profile);
-	if (it->attempts < 0 ||
-	    (it->state != DM_OB_QUEUED && it->state != DM_OB_MAYBE_SENT))
+	if (it->attempts < 0 || state_word(it->state) == NULL)
 		return dm_err_set(err, DM_EINTERNAL,
 		    "invalid outbox state or attempt count");
 
@@ -510,7 +566,7 @@ build_envelope(struct dm_buf *b, const char *id,
 	    dm_buf_addf(b, err, PREFIX "Created: %lld\r\n",
 	    (long long)created) == -1 ||
 	    dm_buf_addf(b, err, PREFIX "State: %s\r\n",
-	    it->state == DM_OB_QUEUED ? "queued" : "maybe-sent") == -1 ||
+	    state_word(it->state)) == -1 ||
 	    dm_buf_addf(b, err, PREFIX "Attempts: %d\r\n",
 	    it->attempts) == -1 ||
 	    dm_buf_addf(b, err, PREFIX "Profile: %s\r\n", profile) == -1 ||
@@ -629,6 +685,8 @@ parse_line(struct dm_outbox_item *it, const char *line, size_t len,
 			it->state = DM_OB_QUEUED;
 		else if (strcmp(v, "maybe-sent") == 0)
 			it->state = DM_OB_MAYBE_SENT;
+		else if (strcmp(v, "refused") == 0)
+			it->state = DM_OB_REFUSED;
 		else
 			return LOAD_BAD;
 		r = LOAD_OK;
