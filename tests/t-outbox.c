@@ -1385,12 +1385,73 @@ test_delivery_state(void)
 #undef RESET
 }
 
+/* --drop: under the item's lock, only as the caller read it, durably. */
+static void
+test_drop(const char *dir)
+{
+	struct dm_outbox_item m, out, stale, *v;
+	char lock[PATH_MAX];
+	size_t n, bad;
+	int fd, r;
+
+	meta_init(&m, 1700000600);
+	if (add(dir, &m, MSG, sizeof MSG - 1, 0, &out) != 0)
+		abort();
+	tmp_path(lock, sizeof lock, dir, NULL, out.id);
+
+	/* Another docmail is sending it. */
+	dm_err_clear(&err);
+	if (dm_outbox_lock(&out, &fd, &err) == -1)
+		abort();
+	dm_err_clear(&err);
+	r = dm_outbox_drop(&out, &err);
+	ok(r == -1 && err.code == DM_ETEMP &&
+	    strstr(err.msg, "another docmail is sending outbox item") != NULL &&
+	    access(out.path, F_OK) == 0,
+	    "drop: an item another docmail is sending stays, with a clear error");
+	diag("%s / %s", err.msg, err.hint);
+	dm_outbox_unlock(fd);
+
+	/* Changed since it was read: the user decided on something else. */
+	memset(&stale, 0, sizeof stale);
+	dm_err_clear(&err);
+	if (dm_outbox_find(dir, out.id, &stale, &err) == -1)
+		abort();
+	out.state = DM_OB_REFUSED;
+	dm_err_clear(&err);
+	if (dm_outbox_update(&out, &err) == -1)
+		abort();
+	dm_err_clear(&err);
+	r = dm_outbox_drop(&stale, &err);
+	ok(r == -1 && err.code == DM_ETEMP &&
+	    strstr(err.msg, "changed meanwhile") != NULL &&
+	    access(out.path, F_OK) == 0,
+	    "drop: an item that changed since it was read stays");
+	dm_outbox_item_release(&stale);
+
+	/* As read: removed, with its lock file. */
+	dm_err_clear(&err);
+	r = dm_outbox_drop(&out, &err);
+	ok(r == 0 && access(out.path, F_OK) == -1 && errno == ENOENT,
+	    "drop: removes the item's file");
+	ok(access(lock, F_OK) == -1, "drop: and its lock file");
+	dm_err_clear(&err);
+	r = dm_outbox_list(dir, &v, &n, &bad, &err);
+	ok(r == 0 && n == 0 && bad == 0, "drop: the outbox is empty");
+	dm_outbox_list_free(v, n);
+	dm_err_clear(&err);
+	r = dm_outbox_drop(&out, &err);
+	ok(r == -1 && err.code == DM_ETEMP && strstr(err.msg, "gone") != NULL,
+	    "drop: an item gone meanwhile is an error, not a silent success");
+	dm_outbox_item_release(&out);
+}
+
 int
 main(void)
 {
 	char *dir;
 
-	plan(157);
+	plan(163);
 	if (snprintf(top, sizeof top, "/tmp/t-outbox.XXXXXX") >=
 	    (int)sizeof top || mkdtemp(top) == NULL)
 		return 1;
@@ -1413,6 +1474,7 @@ main(void)
 	test_sweep(dir);
 	test_states(dir);
 	test_delivery_state();
+	test_drop(dir);
 	test_sentlog();
 	test_sentlog_load();
 	test_maildir();

@@ -149,6 +149,16 @@ int	dm_outbox_update(const struct dm_outbox_item *, struct dm_err *);
 int	dm_outbox_remove(const struct dm_outbox_item *, struct dm_err *);
 
 /*
+ * Removes the item at the user's request, so that it is never sent:
+ * under its lock, as dm_outbox_lock() takes it, and only while it is
+ * still as the caller read it (state and recipients); then the file
+ * goes and the directory is synced.
+ * Errors: DM_ETEMP (another docmail is sending it right now, or it
+ *         changed or went meanwhile: look again), DM_EIO, DM_ENOMEM.
+ */
+int	dm_outbox_drop(const struct dm_outbox_item *, struct dm_err *);
+
+/*
  * A stream over the message bytes of an item (after the envelope, whose
  * length is read from the file again).  Its read fails with DM_EIO when
  * the file turns out shorter than its X-Docmail-Size.

@@ -1,5 +1,6 @@
 /*
- * cmd-outbox.c - "docmail outbox": list and resend what was not accepted
+ * cmd-outbox.c - "docmail outbox": list, resend and remove what was not
+ * accepted
  */
 #include "config.h"
 
@@ -18,7 +19,8 @@
 static void
 outbox_usage(FILE *fp)
 {
-	fputs("usage: docmail outbox [--retry [--force] [ID]]\n", fp);
+	fputs("usage: docmail outbox [--retry [--force] [ID] | --drop ID [--yes]]\n",
+	    fp);
 }
 
 /* The recipients, comma-separated, and the subject, made printable. */
@@ -66,8 +68,8 @@ list_item(const struct dm_outbox_item *it)
 		printf("    last error: %s\n", dm_buf_str(&b));
 	}
 	if (it->state == DM_OB_REFUSED)
-		printf("    refused for good: a plain --retry passes it over; once the cause is fixed, 'docmail outbox --retry --force %s' sends it again\n",
-		    it->id);
+		printf("    refused for good: a plain --retry passes it over; once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it\n",
+		    it->id, it->id);
 	dm_buf_release(&b);
 	dm_buf_release(&s);
 }
@@ -118,8 +120,8 @@ say_skipped(const struct dm_outbox_item *it)
 		return;
 	}
 	dm_buf_init(&b, 0);
-	printf("skipped %s: the server refused it for good (%s); once the cause is fixed, 'docmail outbox --retry --force %s' sends it again\n",
-	    it->id, last_error(it, &b), it->id);
+	printf("skipped %s: the server refused it for good (%s); once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it\n",
+	    it->id, last_error(it, &b), it->id, it->id);
 	dm_buf_release(&b);
 }
 
@@ -224,9 +226,55 @@ retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
 		    "%zu outbox item%s refused by the server for good %s not resent",
 		    refused, refused == 1 ? "" : "s",
 		    refused == 1 ? "was" : "were");
-		return dm_err_hint(err, "fix the cause, then use --retry --force ID");
+		return dm_err_hint(err, "fix the cause, then use --retry --force ID; or remove it with --drop ID");
 	}
 	return 0;
+}
+
+/* Removes one item, after asking on the terminal unless yes. */
+static int
+drop(const char *dir, const char *id, int yes, struct dm_err *err)
+{
+	struct dm_outbox_item it;
+	struct dm_buf to, subj;
+	char q[1024];
+	FILE *tty;
+	int r = -1;
+
+	memset(&it, 0, sizeof it);
+	dm_buf_init(&to, 0);
+	dm_buf_init(&subj, 0);
+	if (dm_outbox_find(dir, id, &it, err) == -1)
+		goto out;
+	describe(&it, &to, &subj);
+	if (!yes) {
+		if ((tty = cli_tty_open()) == NULL) {
+			dm_err_set(err, DM_EUSAGE,
+			    "not removing outbox item '%s' without confirmation: there is no terminal to ask on",
+			    it.id);
+			dm_err_hint(err, "add --yes to remove it from a script");
+			goto out;
+		}
+		/* Cut long lists: the question must fit on the screen. */
+		(void)snprintf(q, sizeof q, "Remove %s (\"%.200s\", to %.300s%s) from the outbox? It will not be sent.",
+		    it.id, dm_buf_str(&subj), dm_buf_str(&to),
+		    to.len > 300 ? "..." : "");
+		if (!cli_tty_ask(tty, q)) {
+			dm_err_set(err, DM_EUSAGE,
+			    "not removed: not confirmed");
+			dm_err_hint(err, "answer y to remove it, or give --yes");
+			goto out;
+		}
+	}
+	if (dm_outbox_drop(&it, err) == -1)
+		goto out;
+	printf("removed %s from the outbox; it will not be sent\n", it.id);
+	r = 0;
+out:
+	dm_outbox_item_release(&it);
+	dm_buf_release(&to);
+	dm_buf_release(&subj);
+	return r;
 }
 
 static int
@@ -235,6 +283,8 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	static const struct option opts[] = {
 		{ "retry", no_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "drop", required_argument, NULL, 'd' },
+		{ "yes", no_argument, NULL, 'y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -242,7 +292,8 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	struct dm_outbox_item *items = NULL, one;
 	size_t n = 0, bad = 0, i;
 	char *dir = NULL;
-	int c, do_retry = 0, force = 0, verbose = 0, r = -1;
+	const char *drop_id = NULL;
+	int c, do_retry = 0, force = 0, yes = 0, verbose = 0, r = -1;
 
 	memset(&one, 0, sizeof one);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -252,6 +303,12 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 			break;
 		case 'f':
 			force = 1;
+			break;
+		case 'd':
+			drop_id = optarg;
+			break;
+		case 'y':
+			yes = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -265,6 +322,16 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 			    "invalid option for 'outbox'");
 		}
 	}
+	if (drop_id != NULL && (do_retry || force || optind < argc)) {
+		outbox_usage(stderr);
+		dm_err_set(err, DM_EUSAGE, "--drop cannot be combined with --retry, --force or another ID");
+		return dm_err_hint(err, "remove one item at a time: docmail outbox --drop ID");
+	}
+	if (yes && drop_id == NULL) {
+		outbox_usage(stderr);
+		dm_err_set(err, DM_EUSAGE, "wrong arguments for 'outbox'");
+		return dm_err_hint(err, "--yes goes with --drop ID");
+	}
 	if (argc - optind > 1 || (!do_retry && (force || argc - optind > 0))) {
 		outbox_usage(stderr);
 		dm_err_set(err, DM_EUSAGE, "wrong arguments for 'outbox'");
@@ -272,6 +339,10 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	}
 	if ((dir = dm_outbox_open(NULL, err)) == NULL)
 		return -1;
+	if (drop_id != NULL) {
+		r = drop(dir, drop_id, yes, err);
+		goto out;
+	}
 	if (optind < argc) {
 		if (dm_outbox_find(dir, argv[optind], &one, err) == -1)
 			goto out;
@@ -307,6 +378,6 @@ out:
 
 const struct cmd_entry cmd_outbox_entry = {
 	"outbox",
-	"[--retry [--force] [ID]]",
+	"[--retry [--force] [ID] | --drop ID [--yes]]",
 	cmd_outbox,
 };

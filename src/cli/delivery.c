@@ -111,8 +111,8 @@ cli_deliver(struct cli *cli, const struct dm_profile *p,
 		    it->id);
 	else if (r == -1 && !d.removed && it->state == DM_OB_REFUSED)
 		(void)snprintf(cli->note, sizeof cli->note,
-		    "the server refused it for good: it is kept in the outbox as '%s', marked refused, and a plain 'docmail outbox --retry' passes it over; once the cause is fixed, 'docmail outbox --retry --force %s' sends it again",
-		    it->id, it->id);
+		    "the server refused it for good: it is kept in the outbox as '%s', marked refused, and a plain 'docmail outbox --retry' passes it over; once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it",
+		    it->id, it->id, it->id);
 	else if (r == -1 && !d.removed)
 		(void)snprintf(cli->note, sizeof cli->note,
 		    "the message is kept in the outbox as '%s'; 'docmail outbox --retry' sends it again",
