@@ -6,7 +6,7 @@
 # sends it.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 20
+plan 23
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux is missing"; exit 77; }
 
@@ -134,6 +134,28 @@ row "Waiting one" || row "Busy one"
 keys Escape
 wait_for "Documents" && keys q
 wait_for "EXIT=0"
+term_stop
+
+# --- the send screen: a refusal for good says so, and r asks first
+cp "$SAMPLES/invoice-2026-001.pdf" "$T/inv.pdf"
+term "cd '$T' && env $envs '$DOCMAIL' --config '$T/d554.ini' '$T/inv.pdf'"
+wait_for "Subject ["
+keys -l 'k@x.test'
+keys Tab Tab Tab Tab
+keys -l 'Dialog refused'
+keys F3
+wait_for "Send this email to 1 recipient? (y/n)" && keys y
+wait_for "The server refused it for good. The message is in the outbox as" 20 &&
+    wait_for "marked refused: a plain retry passes it" 1
+ok $? "a send refused for good says the message is kept as refused"
+keys r
+wait_for "The server refused it for good. Send it again anyway? (y/n)"
+ok $? "r there asks before sending it again"
+keys n
+sleep 0.5
+[ "$(delivered d554)" -eq 0 ] && [ "$(id_of 'Dialog refused')" != "" ] &&
+    [ "$(items)" -eq 2 ]
+ok $? "n sends nothing and keeps the one refused item"
 term_stop
 
 done_testing
