@@ -127,19 +127,19 @@ hostile esc2 starttls 69 send --fault 8bit-reply:greeting \
 has "$T/err" "S: 220-?[2J?[31mred" "the greeting read before TLS is escaped in the transcript"
 has "$T/err" "refused the sender 'anna@example.test': server said: 553 5.7.1 ?[2J" \
     "the refusal of MAIL is shown escaped"
-kept esc2 waiting
+kept esc2 refused
 verbose=
 hostile esc3 ssl 69 send --fault 8bit-reply:rcpt
 has "$T/out" "refused  a@x.test: 550 5.7.1 ?[2J?[31mred" \
     "a refused recipient's reply is shown escaped"
-kept esc3 waiting
+kept esc3 refused
 grep -A3 "subject: Hostile esc3" "$T/outbox" >"$T/note"
 clean "the outbox keeps the error escaped too" "$T/note"
 hostile esc4 starttls 69 send --fault 8bit-reply:dot
 has "$T/err" "did not accept the message: server said: 554 5.7.1 ?[2J" \
     "the refusal of the message is shown escaped"
 none esc4
-kept esc4 waiting
+kept esc4 refused
 # libESMTP, cut off while it waits for replies, would sit out its own
 # timeout (the profile's): with 20 seconds, ending in less than half of
 # that shows it was wound down, however slow the machine.

@@ -4,7 +4,7 @@
 # the outbox, and what must never leak.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 137
+plan 138
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # the sample without its sidecar, which names a template these configs lack
@@ -253,9 +253,11 @@ has "$(ls "$T/r550/mail/"*.json)" '"c@x.test"' "including the Cc recipient"
 dm outbox
 has "$T/out" "bad@x.test" "the outbox keeps the message for the refused recipient only"
 hasnt "$T/out" "a@x.test," "not for those who got it"
+has "$T/out" "refused, 1 attempt" "kept as refused: 550 is for good"
+id=$(awk 'NR == 1 { print $1 }' "$T/out")
 profile "$cfg" tls "$tls_port" starttls
 before=$(delivered tls)
-dm outbox --retry
+dm outbox --retry --force "$id"
 is_rc 0 "the retry (now to a server that takes bad@x.test) succeeds"
 json=$(ls -t "$T/tls/mail/"*.json | head -1)
 [ "$(delivered tls)" -eq $((before + 1)) ] && [ "$(rcpts "$json")" = bad@x.test ]

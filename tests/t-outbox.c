@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <docmail/buf.h>
+#include <docmail/deliver.h>
 #include <docmail/err.h>
 #include <docmail/outbox.h>
 
@@ -1221,12 +1222,236 @@ test_sweep(const char *dir)
 	dm_outbox_item_release(&out);
 }
 
+/* The item's one line "X-Docmail-State: ..." holds want. */
+static int
+state_line_is(const char *path, const char *want)
+{
+	char line[64], *file;
+	size_t len;
+	int r;
+
+	if ((file = slurp(path, &len)) == NULL)
+		return 0;
+	snprintf(line, sizeof line, "\r\nX-Docmail-State: %s\r\n", want);
+	r = strstr(file, line) != NULL;
+	free(file);
+	return r;
+}
+
+/* "refused": stored, read back, named; the retry rule for each state. */
+static void
+test_states(const char *dir)
+{
+	static const struct {
+		enum dm_outbox_state	st;
+		int			flags;
+		enum dm_outbox_verdict	want;
+		const char		*what;
+	} rule[] = {
+		{ DM_OB_QUEUED, 0, DM_RETRY_SEND,
+		    "a plain retry sends a waiting item" },
+		{ DM_OB_MAYBE_SENT, 0, DM_RETRY_ASK,
+		    "a plain retry asks about one that may have been delivered" },
+		{ DM_OB_MAYBE_SENT, DM_RETRY_FORCE, DM_RETRY_SEND,
+		    "--force sends one that may have been delivered" },
+		{ DM_OB_REFUSED, 0, DM_RETRY_SKIP,
+		    "a plain retry skips a refused item, without asking" },
+		{ DM_OB_REFUSED, DM_RETRY_FORCE, DM_RETRY_SKIP,
+		    "--retry --force without an ID skips a refused item too" },
+		{ DM_OB_REFUSED, DM_RETRY_NAMED, DM_RETRY_ASK,
+		    "a refused item named by its ID is asked about" },
+		{ DM_OB_REFUSED, DM_RETRY_NAMED | DM_RETRY_FORCE, DM_RETRY_SEND,
+		    "a refused item named with --force is sent" },
+		{ DM_OB_QUEUED, DM_RETRY_NAMED, DM_RETRY_SEND,
+		    "a waiting item named by its ID is sent" },
+	};
+	struct dm_outbox_item m, out, *v;
+	size_t n, bad, i, take;
+	int r;
+
+	is_str(dm_outbox_state_name(DM_OB_QUEUED), "waiting",
+	    "state: queued is shown as waiting");
+	is_str(dm_outbox_state_name(DM_OB_MAYBE_SENT),
+	    "may have been delivered", "state: maybe-sent is shown as such");
+	is_str(dm_outbox_state_name(DM_OB_REFUSED), "refused",
+	    "state: refused is shown as refused");
+	for (i = 0; i < sizeof rule / sizeof rule[0]; i++)
+		is_int(dm_outbox_retry_verdict(rule[i].st, rule[i].flags),
+		    rule[i].want, "retry rule: %s", rule[i].what);
+
+	/* Waiting -> refused -> waiting, each durably in the file. */
+	meta_init(&m, 1700000500);
+	if (add(dir, &m, MSG, sizeof MSG - 1, 0, &out) != 0)
+		abort();
+	out.state = DM_OB_REFUSED;
+	out.attempts = 1;
+	out.last_error = strdup("the server did not accept the message: server said: 554 5.7.1 no");
+	dm_err_clear(&err);
+	r = dm_outbox_update(&out, &err);
+	ok(r == 0 && state_line_is(out.path, "refused"),
+	    "update: 'refused' is written into the item's file");
+	dm_err_clear(&err);
+	r = dm_outbox_list(dir, &v, &n, &bad, &err);
+	ok(r == 0 && n == 1 && bad == 0 && v[0].state == DM_OB_REFUSED &&
+	    v[0].last_error != NULL && strstr(v[0].last_error, "554") != NULL,
+	    "list: a refused item is read back as refused, with its error");
+	/* What a plain retry over the listing takes. */
+	for (i = take = 0; r == 0 && i < n; i++)
+		take += dm_outbox_retry_verdict(v[i].state, 0) ==
+		    DM_RETRY_SEND;
+	is_int(take, 0, "list: a plain retry over the outbox takes no refused item");
+	dm_outbox_list_free(v, n);
+	out.state = DM_OB_QUEUED;
+	dm_err_clear(&err);
+	ok(dm_outbox_update(&out, &err) == 0 &&
+	    state_line_is(out.path, "queued"),
+	    "update: a refused item that later failed for a while waits again");
+	out.state = (enum dm_outbox_state)7;
+	dm_err_clear(&err);
+	ok(dm_outbox_update(&out, &err) == -1 && err.code == DM_EINTERNAL &&
+	    state_line_is(out.path, "queued"),
+	    "update: an unknown state is refused, the file stays as it was");
+	out.state = DM_OB_QUEUED;
+	dm_err_clear(&err);
+	(void)dm_outbox_remove(&out, &err);
+	dm_outbox_item_release(&out);
+}
+
+/* The state an attempt leaves its item in (dm_delivery_state). */
+static void
+test_delivery_state(void)
+{
+	struct dm_smtp_rcpt rc[2];
+	struct dm_delivery d;
+	struct dm_err e;
+
+#define RESET() do {							\
+	memset(&d, 0, sizeof d);					\
+	memset(rc, 0, sizeof rc);					\
+	d.rcpt = rc;							\
+	d.nrcpt = 2;							\
+	d.failed_step = -1;						\
+	dm_err_clear(&e);						\
+} while (0)
+
+	RESET();
+	is_int(dm_delivery_state(&d, NULL), DM_OB_QUEUED,
+	    "attempt: no error leaves the rest waiting");
+	RESET();
+	d.mail.code = 554;
+	dm_err_set(&e, DM_EREJECT, "the server did not accept the message");
+	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
+	    "attempt: 554 to the data is refused");
+	RESET();
+	d.mail.code = 451;
+	dm_err_set(&e, DM_ETEMP, "451");
+	is_int(dm_delivery_state(&d, &e), DM_OB_QUEUED,
+	    "attempt: 451 to the data is waiting");
+	RESET();
+	d.failed_step = DM_STEP_SENDER;
+	dm_err_set(&e, DM_EREJECT, "the server refused the sender");
+	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
+	    "attempt: a sender refused with 5xx (or over SIZE) is refused");
+	RESET();
+	rc[0].status = rc[1].status = DM_RCPT_PERM;
+	dm_err_set(&e, DM_EREJECT, "every recipient was refused");
+	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
+	    "attempt: every recipient refused with 5xx is refused");
+	RESET();
+	d.mail.accepted = 1;
+	rc[0].status = DM_RCPT_OK;
+	rc[1].status = DM_RCPT_PERM;
+	dm_err_set(&e, DM_EREJECT, "not delivered to 1 of 2 recipients");
+	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
+	    "attempt: others got it, the rest refused with 5xx: refused");
+	RESET();
+	d.mail.accepted = 1;
+	rc[0].status = DM_RCPT_PERM;
+	rc[1].status = DM_RCPT_TEMP;
+	dm_err_set(&e, DM_ETEMP, "not delivered to 2 of 2 recipients");
+	is_int(dm_delivery_state(&d, &e), DM_OB_QUEUED,
+	    "attempt: one of the rest refused for a while: all of them wait");
+	RESET();
+	d.failed_step = DM_STEP_GREETING;
+	dm_err_set(&e, DM_EREJECT, "the server is not accepting mail");
+	is_int(dm_delivery_state(&d, &e), DM_OB_QUEUED,
+	    "attempt: a 554 greeting refuses the session, not the message: waiting");
+	RESET();
+	d.mail.maybe_delivered = 1;
+	d.mail.code = 554;
+	dm_err_set(&e, DM_EREJECT, "x");
+	is_int(dm_delivery_state(&d, &e), DM_OB_MAYBE_SENT,
+	    "attempt: an unanswered dot stays 'may have been delivered'");
+#undef RESET
+}
+
+/* --drop: under the item's lock, only as the caller read it, durably. */
+static void
+test_drop(const char *dir)
+{
+	struct dm_outbox_item m, out, stale, *v;
+	char lock[PATH_MAX];
+	size_t n, bad;
+	int fd, r;
+
+	meta_init(&m, 1700000600);
+	if (add(dir, &m, MSG, sizeof MSG - 1, 0, &out) != 0)
+		abort();
+	tmp_path(lock, sizeof lock, dir, NULL, out.id);
+
+	/* Another docmail is sending it. */
+	dm_err_clear(&err);
+	if (dm_outbox_lock(&out, &fd, &err) == -1)
+		abort();
+	dm_err_clear(&err);
+	r = dm_outbox_drop(&out, &err);
+	ok(r == -1 && err.code == DM_ETEMP &&
+	    strstr(err.msg, "another docmail is sending outbox item") != NULL &&
+	    access(out.path, F_OK) == 0,
+	    "drop: an item another docmail is sending stays, with a clear error");
+	diag("%s / %s", err.msg, err.hint);
+	dm_outbox_unlock(fd);
+
+	/* Changed since it was read: the user decided on something else. */
+	memset(&stale, 0, sizeof stale);
+	dm_err_clear(&err);
+	if (dm_outbox_find(dir, out.id, &stale, &err) == -1)
+		abort();
+	out.state = DM_OB_REFUSED;
+	dm_err_clear(&err);
+	if (dm_outbox_update(&out, &err) == -1)
+		abort();
+	dm_err_clear(&err);
+	r = dm_outbox_drop(&stale, &err);
+	ok(r == -1 && err.code == DM_ETEMP &&
+	    strstr(err.msg, "changed meanwhile") != NULL &&
+	    access(out.path, F_OK) == 0,
+	    "drop: an item that changed since it was read stays");
+	dm_outbox_item_release(&stale);
+
+	/* As read: removed, with its lock file. */
+	dm_err_clear(&err);
+	r = dm_outbox_drop(&out, &err);
+	ok(r == 0 && access(out.path, F_OK) == -1 && errno == ENOENT,
+	    "drop: removes the item's file");
+	ok(access(lock, F_OK) == -1, "drop: and its lock file");
+	dm_err_clear(&err);
+	r = dm_outbox_list(dir, &v, &n, &bad, &err);
+	ok(r == 0 && n == 0 && bad == 0, "drop: the outbox is empty");
+	dm_outbox_list_free(v, n);
+	dm_err_clear(&err);
+	r = dm_outbox_drop(&out, &err);
+	ok(r == -1 && err.code == DM_ETEMP && strstr(err.msg, "gone") != NULL,
+	    "drop: an item gone meanwhile is an error, not a silent success");
+	dm_outbox_item_release(&out);
+}
+
 int
 main(void)
 {
 	char *dir;
 
-	plan(132);
+	plan(163);
 	if (snprintf(top, sizeof top, "/tmp/t-outbox.XXXXXX") >=
 	    (int)sizeof top || mkdtemp(top) == NULL)
 		return 1;
@@ -1247,6 +1472,9 @@ main(void)
 	test_envelope_edits(dir);
 	test_add_errors(dir);
 	test_sweep(dir);
+	test_states(dir);
+	test_delivery_state();
+	test_drop(dir);
 	test_sentlog();
 	test_sentlog_load();
 	test_maildir();

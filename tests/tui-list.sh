@@ -169,7 +169,7 @@ screen | grep -q "Failed one"
 
 # delete the other one
 keys d
-wait_for "delete this message from the outbox? It will not be sent. (y/n)"
+wait_for "from the outbox? It will not be sent. (y/n)"
 ok $? "d asks before deleting"
 keys y
 wait_for "The outbox is empty"

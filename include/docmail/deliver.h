@@ -27,12 +27,25 @@ struct dm_delivery {
 	size_t			 nrcpt;
 	char			**mailbox;	/* owned copies behind rcpt[i].mailbox */
 	int			 removed;	/* the item left the outbox */
+	int			 failed_step;	/* enum dm_smtp_step, -1: none */
 	/* What went wrong after the server accepted (sent log, copy). */
 	char			 warn[DM_DELIVER_WARN_MAX][DM_ERR_MSG_MAX];
 	int			 nwarn;
 };
 
 void	dm_delivery_release(struct dm_delivery *);
+
+/*
+ * The state an attempt that ended with err leaves its item in, when
+ * the item stays: "may have been delivered" when the dot went out
+ * unanswered; "refused" when the server refused this message for good
+ * (DM_EREJECT for the sender, the size, the data, or every recipient
+ * still to reach, whether or not others got it before); else waiting.
+ * A refusal of the whole session (a 554 greeting) is not the
+ * message's: the item waits.  err may be NULL (no error).
+ */
+enum dm_outbox_state dm_delivery_state(const struct dm_delivery *,
+	    const struct dm_err *err);
 
 /*
  * The connection parameters of profile p: host, port, TLS, timeout
@@ -48,7 +61,7 @@ void	dm_deliver_params(const struct dm_profile *p,
  * sent_maildir.  bcc, when not NULL, is written as a Bcc line into the
  * sent copy.  d receives the results whatever the outcome and must be
  * released.  it is updated (recipients, state, attempts, last error)
- * to match the outbox.
+ * to match the outbox; its state is dm_delivery_state()'s.
  * Errors: those of dm_smtp_send; DM_EIO / DM_ENOMEM when the item
  *         cannot be read.
  */

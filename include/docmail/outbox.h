@@ -24,10 +24,42 @@
 
 #include <docmail/err.h>
 
+/*
+ * Kept in the item's file (X-Docmail-State: queued, maybe-sent,
+ * refused), so it survives crashes and is written only through
+ * dm_outbox_update().  A docmail older than "refused" counts such an
+ * item as damaged and leaves it alone, which never resends it.
+ */
 enum dm_outbox_state {
 	DM_OB_QUEUED = 0,	/* surely not delivered: retry freely */
-	DM_OB_MAYBE_SENT	/* the dot went out, no reply came back */
+	DM_OB_MAYBE_SENT,	/* the dot went out, no reply came back */
+	DM_OB_REFUSED		/* the server refused it for good (5xx) */
 };
+
+/* "waiting", "may have been delivered", "refused": for listings. */
+const char *dm_outbox_state_name(enum dm_outbox_state);
+
+enum dm_outbox_retry_flags {
+	DM_RETRY_NAMED = 1 << 0,	/* the user named this item */
+	DM_RETRY_FORCE = 1 << 1		/* --force */
+};
+
+enum dm_outbox_verdict {
+	DM_RETRY_SEND,		/* send it */
+	DM_RETRY_ASK,		/* ask on a terminal; skip without one */
+	DM_RETRY_SKIP		/* skip it and say why */
+};
+
+/*
+ * What a retry does with an item in state st, one rule for the command
+ * line and the screens: a waiting item is sent; one that may have been
+ * delivered is sent with DM_RETRY_FORCE, else asked about; a refused
+ * one is passed over unless named (DM_RETRY_NAMED), then sent with
+ * DM_RETRY_FORCE and else asked about, so that only a deliberate
+ * choice sends it again.
+ */
+enum dm_outbox_verdict dm_outbox_retry_verdict(enum dm_outbox_state st,
+	    int flags);
 
 struct dm_outbox_item {
 	char			*id;		/* unique, safe in a file name */
@@ -115,6 +147,16 @@ int	dm_outbox_update(const struct dm_outbox_item *, struct dm_err *);
  * already gone is no error.  Errors: DM_EIO, DM_ENOMEM.
  */
 int	dm_outbox_remove(const struct dm_outbox_item *, struct dm_err *);
+
+/*
+ * Removes the item at the user's request, so that it is never sent:
+ * under its lock, as dm_outbox_lock() takes it, and only while it is
+ * still as the caller read it (state and recipients); then the file
+ * goes and the directory is synced.
+ * Errors: DM_ETEMP (another docmail is sending it right now, or it
+ *         changed or went meanwhile: look again), DM_EIO, DM_ENOMEM.
+ */
+int	dm_outbox_drop(const struct dm_outbox_item *, struct dm_err *);
 
 /*
  * A stream over the message bytes of an item (after the envelope, whose

@@ -1,5 +1,6 @@
 /*
- * cmd-outbox.c - "docmail outbox": list and resend what was not accepted
+ * cmd-outbox.c - "docmail outbox": list, resend and remove what was not
+ * accepted
  */
 #include "config.h"
 
@@ -18,68 +19,127 @@
 static void
 outbox_usage(FILE *fp)
 {
-	fputs("usage: docmail outbox [--retry [--force] [ID]]\n", fp);
+	fputs("usage: docmail outbox [--retry [--force] [ID] | --drop ID [--yes]]\n",
+	    fp);
 }
 
-static const char *
-state_name(enum dm_outbox_state st)
+/* The recipients, comma-separated, and the subject, made printable. */
+static void
+describe(const struct dm_outbox_item *it, struct dm_buf *to,
+    struct dm_buf *subj)
 {
-	return st == DM_OB_MAYBE_SENT ? "may have been delivered" : "waiting";
+	struct dm_err err;
+	size_t i;
+
+	dm_buf_reset(to);
+	for (i = 0; i < it->nrcpt; i++) {
+		if (i > 0)
+			(void)dm_buf_addstr(to, ", ", &err);
+		(void)dm_buf_add_printable(to, it->rcpt[i],
+		    strlen(it->rcpt[i]), &err);
+	}
+	dm_buf_reset(subj);
+	(void)dm_buf_add_printable(subj, it->subject ? it->subject : "",
+	    it->subject ? strlen(it->subject) : 0, &err);
 }
 
 static void
 list_item(const struct dm_outbox_item *it)
 {
-	struct dm_buf b;
+	struct dm_buf b, s;
 	struct dm_err err;
 	char when[32];
 	struct tm tm;
-	size_t i;
 
 	dm_buf_init(&b, 0);
+	dm_buf_init(&s, 0);
 	(void)strftime(when, sizeof when, "%Y-%m-%d %H:%M",
 	    localtime_r(&it->created, &tm));
-	printf("%s  %s  %s, %d attempt%s\n", it->id, when, state_name(it->state),
-	    it->attempts, it->attempts == 1 ? "" : "s");
-	for (i = 0; i < it->nrcpt; i++)
-		(void)dm_buf_addf(&b, &err, "%s%s", i ? ", " : "", it->rcpt[i]);
+	printf("%s  %s  %s, %d attempt%s\n", it->id, when,
+	    dm_outbox_state_name(it->state), it->attempts,
+	    it->attempts == 1 ? "" : "s");
+	describe(it, &b, &s);
 	printf("    to: %s\n", dm_buf_str(&b));
-	dm_buf_reset(&b);
-	(void)dm_buf_add_printable(&b, it->subject ? it->subject : "",
-	    it->subject ? strlen(it->subject) : 0, &err);
-	printf("    subject: %s\n", dm_buf_str(&b));
+	printf("    subject: %s\n", dm_buf_str(&s));
 	if (it->last_error != NULL && it->last_error[0] != '\0') {
 		dm_buf_reset(&b);
 		(void)dm_buf_add_printable(&b, it->last_error,
 		    strlen(it->last_error), &err);
 		printf("    last error: %s\n", dm_buf_str(&b));
 	}
+	if (it->state == DM_OB_REFUSED)
+		printf("    refused for good: a plain --retry passes it over; once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it\n",
+		    it->id, it->id);
 	dm_buf_release(&b);
+	dm_buf_release(&s);
 }
 
-/* May an item that may already be delivered go again? */
+/* The last error, printable, or a stand-in. */
+static const char *
+last_error(const struct dm_outbox_item *it, struct dm_buf *b)
+{
+	struct dm_err err;
+
+	dm_buf_reset(b);
+	if (it->last_error == NULL || it->last_error[0] == '\0')
+		return "no reason recorded";
+	(void)dm_buf_add_printable(b, it->last_error, strlen(it->last_error),
+	    &err);
+	return dm_buf_str(b);
+}
+
+/* May an item that needs a decision go again? */
 static int
 ask_resend(const struct dm_outbox_item *it)
 {
+	struct dm_buf b;
 	FILE *tty;
 
 	if ((tty = cli_tty_open()) == NULL)
 		return 0;
-	fprintf(tty, "outbox item %s may already have been delivered (the connection ended after the whole message was sent).\n",
-	    it->id);
+	if (it->state == DM_OB_REFUSED) {
+		dm_buf_init(&b, 0);
+		fprintf(tty, "outbox item %s was refused by the server for good: %s\n",
+		    it->id, last_error(it, &b));
+		dm_buf_release(&b);
+	} else
+		fprintf(tty, "outbox item %s may already have been delivered (the connection ended after the whole message was sent).\n",
+		    it->id);
 	return cli_tty_ask(tty, "Send it again anyway?");
 }
 
+/* Why an item was not sent, with the command that sends it. */
+static void
+say_skipped(const struct dm_outbox_item *it)
+{
+	struct dm_buf b;
+
+	if (it->state != DM_OB_REFUSED) {
+		printf("skipped %s: it may already have been delivered; 'docmail outbox --retry --force %s' sends it again\n",
+		    it->id, it->id);
+		return;
+	}
+	dm_buf_init(&b, 0);
+	printf("skipped %s: the server refused it for good (%s); once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it\n",
+	    it->id, last_error(it, &b), it->id, it->id);
+	dm_buf_release(&b);
+}
+
+/*
+ * Sends items again as dm_outbox_retry_verdict() says; flags are its
+ * DM_RETRY_*.
+ */
 static int
 retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
-    size_t n, int force, int verbose, struct dm_err *err)
+    size_t n, int flags, int verbose, struct dm_err *err)
 {
 	struct dm_config cfg;
 	struct dm_secret pw;
 	const struct dm_profile *p = NULL;
 	char *pw_for = NULL;
 	struct dm_err e1;
-	size_t i, sent = 0, skipped = 0, failed = 0;
+	size_t i, sent = 0, skipped = 0, refused = 0, failed = 0;
+	enum dm_outbox_verdict v;
 	int r = 0;
 
 	(void)dir;
@@ -100,10 +160,13 @@ retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
 		struct dm_outbox_item *it = &items[i];
 		struct dm_err e;
 
-		if (it->state == DM_OB_MAYBE_SENT && !force && !ask_resend(it)) {
-			printf("skipped %s: it may already have been delivered; 'docmail outbox --retry --force %s' sends it again\n",
-			    it->id, it->id);
-			skipped++;
+		v = dm_outbox_retry_verdict(it->state, flags);
+		if (v == DM_RETRY_SKIP || (v == DM_RETRY_ASK && !ask_resend(it))) {
+			say_skipped(it);
+			if (it->state == DM_OB_REFUSED)
+				refused++;
+			else
+				skipped++;
 			continue;
 		}
 		/* The profile as it is configured now. */
@@ -144,12 +207,13 @@ retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
 	free(pw_for);
 	dm_config_release(&cfg);
 	printf("outbox: %zu sent, %zu failed, %zu skipped\n", sent, failed,
-	    skipped);
+	    skipped + refused);
 	if (failed > 0) {
 		*err = e1;
 		/* Each failure was shown above; main prints the first again. */
 		return -1;
 	}
+	/* As batch: 75 while something may still go, else 69. */
 	if (skipped > 0) {
 		dm_err_set(err, DM_ETEMP,
 		    "%zu outbox item%s may already have been delivered and %s not resent",
@@ -157,7 +221,60 @@ retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
 		    skipped == 1 ? "was" : "were");
 		return dm_err_hint(err, "check with the recipients, then use --retry --force ID, or leave it");
 	}
+	if (refused > 0) {
+		dm_err_set(err, DM_EREJECT,
+		    "%zu outbox item%s refused by the server for good %s not resent",
+		    refused, refused == 1 ? "" : "s",
+		    refused == 1 ? "was" : "were");
+		return dm_err_hint(err, "fix the cause, then use --retry --force ID; or remove it with --drop ID");
+	}
 	return 0;
+}
+
+/* Removes one item, after asking on the terminal unless yes. */
+static int
+drop(const char *dir, const char *id, int yes, struct dm_err *err)
+{
+	struct dm_outbox_item it;
+	struct dm_buf to, subj;
+	char q[1024];
+	FILE *tty;
+	int r = -1;
+
+	memset(&it, 0, sizeof it);
+	dm_buf_init(&to, 0);
+	dm_buf_init(&subj, 0);
+	if (dm_outbox_find(dir, id, &it, err) == -1)
+		goto out;
+	describe(&it, &to, &subj);
+	if (!yes) {
+		if ((tty = cli_tty_open()) == NULL) {
+			dm_err_set(err, DM_EUSAGE,
+			    "not removing outbox item '%s' without confirmation: there is no terminal to ask on",
+			    it.id);
+			dm_err_hint(err, "add --yes to remove it from a script");
+			goto out;
+		}
+		/* Cut long lists: the question must fit on the screen. */
+		(void)snprintf(q, sizeof q, "Remove %s (\"%.200s\", to %.300s%s) from the outbox? It will not be sent.",
+		    it.id, dm_buf_str(&subj), dm_buf_str(&to),
+		    to.len > 300 ? "..." : "");
+		if (!cli_tty_ask(tty, q)) {
+			dm_err_set(err, DM_EUSAGE,
+			    "not removed: not confirmed");
+			dm_err_hint(err, "answer y to remove it, or give --yes");
+			goto out;
+		}
+	}
+	if (dm_outbox_drop(&it, err) == -1)
+		goto out;
+	printf("removed %s from the outbox; it will not be sent\n", it.id);
+	r = 0;
+out:
+	dm_outbox_item_release(&it);
+	dm_buf_release(&to);
+	dm_buf_release(&subj);
+	return r;
 }
 
 static int
@@ -166,6 +283,8 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	static const struct option opts[] = {
 		{ "retry", no_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "drop", required_argument, NULL, 'd' },
+		{ "yes", no_argument, NULL, 'y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -173,7 +292,8 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	struct dm_outbox_item *items = NULL, one;
 	size_t n = 0, bad = 0, i;
 	char *dir = NULL;
-	int c, do_retry = 0, force = 0, verbose = 0, r = -1;
+	const char *drop_id = NULL;
+	int c, do_retry = 0, force = 0, yes = 0, verbose = 0, r = -1;
 
 	memset(&one, 0, sizeof one);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -183,6 +303,12 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 			break;
 		case 'f':
 			force = 1;
+			break;
+		case 'd':
+			drop_id = optarg;
+			break;
+		case 'y':
+			yes = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -196,6 +322,16 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 			    "invalid option for 'outbox'");
 		}
 	}
+	if (drop_id != NULL && (do_retry || force || optind < argc)) {
+		outbox_usage(stderr);
+		dm_err_set(err, DM_EUSAGE, "--drop cannot be combined with --retry, --force or another ID");
+		return dm_err_hint(err, "remove one item at a time: docmail outbox --drop ID");
+	}
+	if (yes && drop_id == NULL) {
+		outbox_usage(stderr);
+		dm_err_set(err, DM_EUSAGE, "wrong arguments for 'outbox'");
+		return dm_err_hint(err, "--yes goes with --drop ID");
+	}
 	if (argc - optind > 1 || (!do_retry && (force || argc - optind > 0))) {
 		outbox_usage(stderr);
 		dm_err_set(err, DM_EUSAGE, "wrong arguments for 'outbox'");
@@ -203,10 +339,15 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	}
 	if ((dir = dm_outbox_open(NULL, err)) == NULL)
 		return -1;
+	if (drop_id != NULL) {
+		r = drop(dir, drop_id, yes, err);
+		goto out;
+	}
 	if (optind < argc) {
 		if (dm_outbox_find(dir, argv[optind], &one, err) == -1)
 			goto out;
-		r = retry(cli, dir, &one, 1, force, verbose, err);
+		r = retry(cli, dir, &one, 1, DM_RETRY_NAMED |
+		    (force ? DM_RETRY_FORCE : 0), verbose, err);
 		goto out;
 	}
 	if (dm_outbox_list(dir, &items, &n, &bad, err) == -1)
@@ -227,7 +368,7 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		r = 0;
 		goto out;
 	}
-	r = retry(cli, dir, items, n, force, verbose, err);
+	r = retry(cli, dir, items, n, force ? DM_RETRY_FORCE : 0, verbose, err);
 out:
 	dm_outbox_list_free(items, n);
 	dm_outbox_item_release(&one);
@@ -237,6 +378,6 @@ out:
 
 const struct cmd_entry cmd_outbox_entry = {
 	"outbox",
-	"[--retry [--force] [ID]]",
+	"[--retry [--force] [ID] | --drop ID [--yes]]",
 	cmd_outbox,
 };

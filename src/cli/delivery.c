@@ -109,6 +109,10 @@ cli_deliver(struct cli *cli, const struct dm_profile *p,
 		(void)snprintf(cli->note, sizeof cli->note,
 		    "the connection ended after the whole message was sent, before the server's answer: it may have been delivered; outbox item '%s' is marked so and is resent only with confirmation",
 		    it->id);
+	else if (r == -1 && !d.removed && it->state == DM_OB_REFUSED)
+		(void)snprintf(cli->note, sizeof cli->note,
+		    "the server refused it for good: it is kept in the outbox as '%s', marked refused, and a plain 'docmail outbox --retry' passes it over; once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it",
+		    it->id, it->id, it->id);
 	else if (r == -1 && !d.removed)
 		(void)snprintf(cli->note, sizeof cli->note,
 		    "the message is kept in the outbox as '%s'; 'docmail outbox --retry' sends it again",

@@ -59,7 +59,8 @@ cli_usage(FILE *fp)
 "               [--bcc ADDRS] [--from ADDR] [--reply-to ADDRS] [--subject TEXT]\n"
 "               [--body TEXT | --body-file FILE] [--template NAME]\n"
 "               [--set KEY=VALUE]... [--yes] [--dry-run] [--verbose] [FILE...]\n"
-"       docmail [--config FILE] [--profile NAME] outbox [--retry [--force] [ID]]\n"
+"       docmail [--config FILE] [--profile NAME] outbox\n"
+"               [--retry [--force] [ID] | --drop ID [--yes]]\n"
 "       docmail --help | --version\n", fp);
 }
 

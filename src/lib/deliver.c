@@ -68,16 +68,43 @@ record_sent(const struct dm_profile *p, const struct dm_outbox_item *it,
 struct dot_ctx {
 	const struct dm_smtp_params	*sp;	/* the caller's, for its event */
 	struct dm_outbox_item		*it;
+	struct dm_delivery		*d;
 };
 
-/* Forwards the caller's events. */
+/* Notes which step failed, and forwards the caller's events. */
 static void
 forward_event(void *arg, const struct dm_smtp_event *ev)
 {
 	struct dot_ctx *c = arg;
 
+	if (ev->kind == DM_EV_STEP && !ev->ok && c->d->failed_step == -1)
+		c->d->failed_step = (int)ev->step;
 	if (c->sp->event != NULL)
 		c->sp->event(c->sp->arg, ev);
+}
+
+enum dm_outbox_state
+dm_delivery_state(const struct dm_delivery *d, const struct dm_err *err)
+{
+	size_t i;
+
+	if (d->mail.maybe_delivered)
+		return DM_OB_MAYBE_SENT;
+	if (err == NULL || err->code != DM_EREJECT)
+		return DM_OB_QUEUED;
+	/*
+	 * Only what the server said about this message counts: the
+	 * answer to the data, to a recipient (DM_EREJECT then means every
+	 * one not reached was refused with 5xx), to MAIL FROM or the SIZE
+	 * check.  Allow-listed, so a new kind of refusal waits rather
+	 * than being buried as refused.
+	 */
+	if (d->mail.code >= 500 || d->failed_step == DM_STEP_SENDER)
+		return DM_OB_REFUSED;
+	for (i = 0; i < d->nrcpt; i++)
+		if (d->rcpt != NULL && d->rcpt[i].status == DM_RCPT_PERM)
+			return DM_OB_REFUSED;
+	return DM_OB_QUEUED;
 }
 
 /*
@@ -126,6 +153,7 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	int r = -1, lockfd = -1;
 
 	memset(d, 0, sizeof *d);
+	d->failed_step = -1;
 	if ((d->rcpt = calloc(it->nrcpt + 1, sizeof *d->rcpt)) == NULL ||
 	    (d->mailbox = calloc(it->nrcpt + 1, sizeof *d->mailbox)) == NULL)
 		return dm_err_set(err, DM_ENOMEM, "out of memory");
@@ -154,6 +182,7 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	own.before_dot = mark_maybe;
 	dc.sp = sp;
 	dc.it = it;
+	dc.d = d;
 	r = dm_smtp_send(&own, &d->mail, NULL, err);
 	dm_outbox_stream_close(&st);
 
@@ -183,7 +212,10 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 		}
 	}
 	it->attempts++;
-	it->state = d->mail.maybe_delivered ? DM_OB_MAYBE_SENT : DM_OB_QUEUED;
+	it->state = dm_delivery_state(d, r == -1 ? err : NULL);
+	if (it->state == DM_OB_REFUSED && d->mail.accepted)
+		/* smtp's hint would send the user to a plain --retry. */
+		dm_err_hint(err, "the others received it; the refused recipients stay in the outbox as refused, not resent by a plain retry");
 	free(it->last_error);
 	it->last_error = strdup(r == -1 ? err->msg : "");
 	if (dm_outbox_update(it, &e) == -1)

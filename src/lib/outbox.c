@@ -462,6 +462,63 @@ add_text(struct dm_buf *b, const char *s, struct dm_err *err)
 	return 0;
 }
 
+/*
+ * The states, as written in X-Docmail-State and as shown to the user.
+ * One table, so a state cannot be stored without being listed.
+ */
+static const struct {
+	enum dm_outbox_state	 state;
+	const char		*word;
+	const char		*name;
+} states[] = {
+	{ DM_OB_QUEUED,		"queued",	"waiting" },
+	{ DM_OB_MAYBE_SENT,	"maybe-sent",	"may have been delivered" },
+	{ DM_OB_REFUSED,	"refused",	"refused" }
+};
+
+static const char *
+state_word(enum dm_outbox_state st)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof states / sizeof states[0]; i++)
+		if (states[i].state == st)
+			return states[i].word;
+	return NULL;
+}
+
+const char *
+dm_outbox_state_name(enum dm_outbox_state st)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof states / sizeof states[0]; i++)
+		if (states[i].state == st)
+			return states[i].name;
+	return "unknown";
+}
+
+enum dm_outbox_verdict
+dm_outbox_retry_verdict(enum dm_outbox_state st, int flags)
+{
+	switch (st) {
+	case DM_OB_QUEUED:
+		return DM_RETRY_SEND;
+	case DM_OB_MAYBE_SENT:
+		return flags & DM_RETRY_FORCE ? DM_RETRY_SEND : DM_RETRY_ASK;
+	case DM_OB_REFUSED:
+		/*
+		 * The server will most likely refuse it again: only the
+		 * user knows whether the cause was fixed, so it goes only
+		 * when named, never in a sweep over the outbox.
+		 */
+		if (!(flags & DM_RETRY_NAMED))
+			return DM_RETRY_SKIP;
+		return flags & DM_RETRY_FORCE ? DM_RETRY_SEND : DM_RETRY_ASK;
+	}
+	return DM_RETRY_SKIP;
+}
+
 static int
 bad_field(struct dm_err *err, const char *what, const char *value)
 {
@@ -501,8 +558,7 @@ build_envelope(struct dm_buf *b, const char *id,
 		    it->message_id != NULL ? it->message_id : "");
 	if (!valid_name(profile, NAME_MAX_ENV))
 		return bad_field(err, "profile name", profile);
-	if (it->attempts < 0 ||
-	    (it->state != DM_OB_QUEUED && it->state != DM_OB_MAYBE_SENT))
+	if (it->attempts < 0 || state_word(it->state) == NULL)
 		return dm_err_set(err, DM_EINTERNAL,
 		    "invalid outbox state or attempt count");
 
@@ -510,7 +566,7 @@ build_envelope(struct dm_buf *b, const char *id,
 	    dm_buf_addf(b, err, PREFIX "Created: %lld\r\n",
 	    (long long)created) == -1 ||
 	    dm_buf_addf(b, err, PREFIX "State: %s\r\n",
-	    it->state == DM_OB_QUEUED ? "queued" : "maybe-sent") == -1 ||
+	    state_word(it->state)) == -1 ||
 	    dm_buf_addf(b, err, PREFIX "Attempts: %d\r\n",
 	    it->attempts) == -1 ||
 	    dm_buf_addf(b, err, PREFIX "Profile: %s\r\n", profile) == -1 ||
@@ -629,6 +685,8 @@ parse_line(struct dm_outbox_item *it, const char *line, size_t len,
 			it->state = DM_OB_QUEUED;
 		else if (strcmp(v, "maybe-sent") == 0)
 			it->state = DM_OB_MAYBE_SENT;
+		else if (strcmp(v, "refused") == 0)
+			it->state = DM_OB_REFUSED;
 		else
 			return LOAD_BAD;
 		r = LOAD_OK;
@@ -1307,8 +1365,13 @@ out:
 	return r;
 }
 
-int
-dm_outbox_remove(const struct dm_outbox_item *item, struct dm_err *err)
+/*
+ * Unlinks the item's file durably and its lock file; hint is what to
+ * tell when the file cannot be removed.
+ */
+static int
+remove_file(const struct dm_outbox_item *item, const char *hint,
+    struct dm_err *err)
 {
 	char *parent, *lock;
 	int r = 0;
@@ -1317,7 +1380,7 @@ dm_outbox_remove(const struct dm_outbox_item *item, struct dm_err *err)
 	if (unlink(item->path) == -1 && errno != ENOENT) {
 		dm_err_set(err, DM_EIO, "cannot remove the outbox item '%s': %s",
 		    item->path, strerror(errno));
-		return dm_err_hint(err, "check the permissions of the outbox; the message was sent, so remove the file by hand");
+		return dm_err_hint(err, "%s", hint);
 	}
 	if ((parent = parent_dir(item->path, err)) == NULL)
 		return -1;
@@ -1335,6 +1398,12 @@ dm_outbox_remove(const struct dm_outbox_item *item, struct dm_err *err)
 	free(lock);
 	free(parent);
 	return r;
+}
+
+int
+dm_outbox_remove(const struct dm_outbox_item *item, struct dm_err *err)
+{
+	return remove_file(item, "check the permissions of the outbox; the message was sent, so remove the file by hand", err);
 }
 
 static ssize_t
@@ -1789,15 +1858,28 @@ out:
 
 /* --- one sender per item --------------------------------------------- */
 
-int
-dm_outbox_lock(const struct dm_outbox_item *item, int *fdp,
+/* Why take_lock() did not give the item. */
+enum {
+	LK_BUSY = 1,	/* another process holds it */
+	LK_GONE,	/* its file is gone: sent or dropped */
+	LK_CHANGED	/* not in the state the caller read */
+};
+
+/*
+ * The lock of dm_outbox_lock() and dm_outbox_drop().  Returns 0 with
+ * *fdp set; or -1 with *why set (err untouched), or -1 with *why 0 and
+ * err set.
+ */
+static int
+take_lock(const struct dm_outbox_item *item, int *fdp, int *why,
     struct dm_err *err)
 {
 	struct dm_outbox_item now;
 	char *box = NULL, *lock = NULL;
-	int fd = -1, r = -1;
+	int fd = -1, r = -1, l;
 
 	*fdp = -1;
+	*why = 0;
 	memset(&now, 0, sizeof now);
 	/* outbox/new/ID.docmail -> outbox/tmp/ID.lock, beside no message. */
 	if ((box = parent_dir(item->path, err)) == NULL)
@@ -1812,29 +1894,22 @@ dm_outbox_lock(const struct dm_outbox_item *item, int *fdp,
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		dm_err_set(err, DM_ETEMP,
-		    "outbox item '%s' is being sent by another docmail right now",
-		    item->id);
-		dm_err_hint(err, "let that one finish; 'docmail outbox' shows what is left");
+		*why = LK_BUSY;
 		goto out;
 	}
 	/*
 	 * What the caller read may be stale: another process may have sent
 	 * it, or marked it "may have been delivered", before we got the lock.
 	 */
-	if (load_item(item->path, &now, err) == -1) {
-		dm_err_set(err, DM_ETEMP,
-		    "outbox item '%s' is gone: another docmail has sent it",
-		    item->id);
+	if ((l = load_item(item->path, &now, err)) == -1)
 		goto out;
-	}
-	if (now.state != item->state || now.nrcpt != item->nrcpt) {
-		dm_err_set(err, DM_ETEMP,
-		    "outbox item '%s' changed while waiting (another docmail tried it)",
-		    item->id);
-		dm_err_hint(err, "look at it again with 'docmail outbox'");
+	if (l == LOAD_GONE)
+		*why = LK_GONE;
+	else if (l != LOAD_OK || now.state != item->state ||
+	    now.nrcpt != item->nrcpt)
+		*why = LK_CHANGED;
+	if (*why != 0)
 		goto out;
-	}
 	*fdp = fd;
 	fd = -1;
 	r = 0;
@@ -1844,6 +1919,63 @@ out:
 	dm_outbox_item_release(&now);
 	free(lock);
 	free(box);
+	return r;
+}
+
+int
+dm_outbox_lock(const struct dm_outbox_item *item, int *fdp,
+    struct dm_err *err)
+{
+	int why;
+
+	if (take_lock(item, fdp, &why, err) == 0)
+		return 0;
+	switch (why) {
+	case LK_BUSY:
+		dm_err_set(err, DM_ETEMP,
+		    "outbox item '%s' is being sent by another docmail right now",
+		    item->id);
+		return dm_err_hint(err, "let that one finish; 'docmail outbox' shows what is left");
+	case LK_GONE:
+		return dm_err_set(err, DM_ETEMP,
+		    "outbox item '%s' is gone: another docmail has sent or removed it",
+		    item->id);
+	case LK_CHANGED:
+		dm_err_set(err, DM_ETEMP,
+		    "outbox item '%s' changed while waiting (another docmail tried it)",
+		    item->id);
+		return dm_err_hint(err, "look at it again with 'docmail outbox'");
+	}
+	return -1;
+}
+
+int
+dm_outbox_drop(const struct dm_outbox_item *item, struct dm_err *err)
+{
+	int fd, why, r;
+
+	if (take_lock(item, &fd, &why, err) == -1) {
+		switch (why) {
+		case LK_BUSY:
+			dm_err_set(err, DM_ETEMP,
+			    "another docmail is sending outbox item '%s' right now: not removed",
+			    item->id);
+			return dm_err_hint(err, "let that one finish; if it fails, 'docmail outbox' still lists the item");
+		case LK_GONE:
+			dm_err_set(err, DM_ETEMP,
+			    "outbox item '%s' is gone: another docmail has sent or removed it",
+			    item->id);
+			return dm_err_hint(err, "'docmail outbox' lists what is left");
+		case LK_CHANGED:
+			dm_err_set(err, DM_ETEMP,
+			    "outbox item '%s' changed meanwhile (another docmail tried it): not removed",
+			    item->id);
+			return dm_err_hint(err, "look at it again with 'docmail outbox', then decide");
+		}
+		return -1;
+	}
+	r = remove_file(item, "check the permissions of the outbox; the item is still there and may be sent", err);
+	dm_outbox_unlock(fd);
 	return r;
 }
 

@@ -1,11 +1,15 @@
 /*
  * scr-outbox.c - the outbox: what the server has not accepted yet;
- * retry (in a background thread) and delete
+ * retry one or all (in a background thread) and remove
  *
  * A retry sends the stored message byte for byte with the profile as it
  * is configured now, like "docmail outbox --retry": dm_deliver() does
  * the work, in a thread of its own, so the screen keeps answering keys
- * (Esc stops it) while the network is slow.
+ * (Esc stops it) while the network is slow.  Which items go follows
+ * dm_outbox_retry_verdict(), as on the command line: r on one item
+ * names it, a on all is a plain retry that passes over refused items
+ * and those that may have been delivered.  Removal goes through
+ * dm_outbox_drop(), under the item's lock.
  */
 #include "config.h"
 
@@ -72,10 +76,15 @@ struct outbox {
 	struct tform		*pwform;
 	char			*ask_id;	/* the item to retry then */
 	char			 ask_text[256];
+	/* Retry all: the IDs still to send, one job after another. */
+	char			**queue;
+	size_t			 nqueue, qnext;
+	size_t			 q_sent, q_failed, q_skipped;
 };
 
 static void	finish_job(struct tui *, struct outbox *);
 static int	job_done(struct retry_job *);
+static int	next_in_queue(struct tui *, struct outbox *);
 
 static const struct tf_spec pw_spec[] = {
 	{ "Password", TF_SECRET, 36, 0, NULL },
@@ -93,10 +102,38 @@ shown(struct dm_buf *b, const char *s)
 	return dm_buf_str(b);
 }
 
-static const char *
-state_name(enum dm_outbox_state st)
+/* Refused and "may have been delivered" stand out from waiting. */
+static attr_t
+state_attr(struct tui *t, enum dm_outbox_state st)
 {
-	return st == DM_OB_MAYBE_SENT ? "may have been delivered" : "waiting";
+	switch (st) {
+	case DM_OB_MAYBE_SENT:
+		return tui_attr(t, TC_MARK);
+	case DM_OB_REFUSED:
+		return tui_attr(t, TC_ERROR) | A_BOLD;
+	default:
+		return A_NORMAL;
+	}
+}
+
+/*
+ * s cut to at most max bytes at a character boundary, "..." marking a
+ * cut, into out: for questions that must fit the status line.
+ */
+static const char *
+cut(const char *s, size_t max, char *out, size_t size)
+{
+	size_t n = strlen(s);
+
+	if (n <= max) {
+		(void)snprintf(out, size, "%s", s);
+		return out;
+	}
+	n = max > 3 ? max - 3 : 0;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	(void)snprintf(out, size, "%.*s...", (int)n, s);
+	return out;
 }
 
 static void
@@ -202,8 +239,8 @@ draw_row(struct tui *t, struct outbox *ob, size_t i)
 	fmt_time(it->created, when, sizeof when);
 	dm_buf_init(&b, 8192);
 	tui_put(row, c.x[0], c.w[0], when, a);
-	tui_put(row, c.x[1], c.w[1], state_name(it->state),
-	    it->state == DM_OB_MAYBE_SENT ? a | tui_attr(t, TC_MARK) : a);
+	tui_put(row, c.x[1], c.w[1], dm_outbox_state_name(it->state),
+	    a | state_attr(t, it->state));
 	rcpt_list(&b, it);
 	tui_put(row, c.x[2], c.w[2], dm_buf_str(&b), a);
 	tui_put(row, c.x[3], c.w[3], shown(&b, it->subject), a);
@@ -242,8 +279,10 @@ draw_detail(struct tui *t, struct outbox *ob)
 	detail_line(t, r++, "ID", line, A_NORMAL);
 	detail_line(t, r++, "State", it->state == DM_OB_MAYBE_SENT ?
 	    "may have been delivered: the connection ended after the whole message was sent" :
-	    "waiting: the server has not accepted it", it->state ==
-	    DM_OB_MAYBE_SENT ? tui_attr(t, TC_MARK) : A_NORMAL);
+	    it->state == DM_OB_REFUSED ?
+	    "refused for good by the server: a skips it, r asks first, d removes it" :
+	    "waiting: the server has not accepted it",
+	    state_attr(t, it->state));
 	rcpt_list(&b, it);
 	detail_line(t, r++, "To", dm_buf_str(&b), A_NORMAL);
 	detail_line(t, r++, "Subject", shown(&b, it->subject), A_NORMAL);
@@ -525,7 +564,10 @@ retry(struct tui *t, struct outbox *ob)
 		reload(t, ob);
 		return SCR_HANDLED | SCR_REDRAW;
 	}
-	if (it.state == DM_OB_MAYBE_SENT && tui_ask(t,
+	/* r names the selected item: asked about, never passed over. */
+	if (dm_outbox_retry_verdict(it.state, DM_RETRY_NAMED) !=
+	    DM_RETRY_SEND && tui_ask(t, it.state == DM_OB_REFUSED ?
+	    "the server refused this message for good -- send it again anyway? (y/n)" :
 	    "this message may have been delivered -- send it again? (y/n)",
 	    "yn") != 'y') {
 		dm_outbox_item_release(&it);
@@ -533,6 +575,87 @@ retry(struct tui *t, struct outbox *ob)
 		return SCR_HANDLED;
 	}
 	return retry_with_password(t, ob, &it);
+}
+
+static void
+queue_free(struct outbox *ob)
+{
+	size_t i;
+
+	for (i = 0; i < ob->nqueue; i++)
+		free(ob->queue[i]);
+	free(ob->queue);
+	ob->queue = NULL;
+	ob->nqueue = ob->qnext = 0;
+}
+
+/* Retry all: what a plain "outbox --retry" takes, one after another. */
+static int
+retry_all(struct tui *t, struct outbox *ob)
+{
+	size_t i;
+
+	if (ob->n == 0)
+		return SCR_HANDLED;
+	queue_free(ob);
+	if ((ob->queue = calloc(ob->n, sizeof *ob->queue)) == NULL)
+		return SCR_HANDLED;
+	ob->q_sent = ob->q_failed = ob->q_skipped = 0;
+	for (i = 0; i < ob->n; i++) {
+		if (dm_outbox_retry_verdict(ob->items[i].state, 0) !=
+		    DM_RETRY_SEND) {
+			ob->q_skipped++;
+			continue;
+		}
+		if ((ob->queue[ob->nqueue] = strdup(ob->items[i].id)) == NULL) {
+			queue_free(ob);
+			return SCR_HANDLED;
+		}
+		ob->nqueue++;
+	}
+	return next_in_queue(t, ob);
+}
+
+/*
+ * Starts the next item of the queue, or ends it with a summary.  Each
+ * item is read again first: another docmail may have sent or changed
+ * it meanwhile.
+ */
+static int
+next_in_queue(struct tui *t, struct outbox *ob)
+{
+	struct dm_outbox_item it;
+	struct dm_err err;
+	int r;
+
+	while (ob->qnext < ob->nqueue) {
+		memset(&it, 0, sizeof it);
+		if (dm_outbox_find(ob->dir, ob->queue[ob->qnext++], &it,
+		    &err) == -1)
+			continue;
+		if (dm_outbox_retry_verdict(it.state, 0) != DM_RETRY_SEND) {
+			ob->q_skipped++;
+			dm_outbox_item_release(&it);
+			continue;
+		}
+		r = retry_with_password(t, ob, &it);
+		/* Neither sending nor asking: a problem for every item. */
+		if (ob->job == NULL && ob->pwform == NULL)
+			queue_free(ob);
+		return r;
+	}
+	if (ob->queue == NULL)
+		return SCR_HANDLED;
+	queue_free(ob);
+	reload(t, ob);
+	if (ob->q_skipped > 0)
+		tui_status(t, "retry all: %zu sent, %zu failed, %zu skipped (refused or may have been delivered: select one and press r)",
+		    ob->q_sent, ob->q_failed, ob->q_skipped);
+	else
+		tui_status(t, "retry all: %zu sent, %zu failed", ob->q_sent,
+		    ob->q_failed);
+	t->status_error = ob->q_failed > 0;
+	return SCR_HANDLED | SCR_REDRAW;
 }
 
 /* Enter in the password field. */
@@ -570,6 +693,8 @@ password_given(struct tui *t, struct outbox *ob)
 fail:
 	tui_error(t, &err);
 	dm_outbox_item_release(&it);
+	/* A retry all cannot go on without this one's password. */
+	queue_free(ob);
 out:
 	explicit_bzero(typed, strlen(typed));
 	free(typed);
@@ -578,25 +703,44 @@ out:
 	return r;
 }
 
+/* d: removes the selected item after asking, under its lock. */
 static int
 delete_item(struct tui *t, struct outbox *ob)
 {
 	struct dm_outbox_item it;
+	struct dm_buf b;
 	struct dm_err err;
+	char q[512], subj[128], to[128];
+	size_t room;
 
 	if (ob->n == 0)
 		return SCR_HANDLED;
-	if (tui_ask(t, "delete this message from the outbox? It will not be sent. (y/n)",
-	    "yn") != 'y') {
+	memset(&it, 0, sizeof it);
+	/* As it is on disk now, so the question shows what goes. */
+	if (dm_outbox_find(ob->dir, ob->items[ob->sel].id, &it, &err) == -1) {
+		tui_error(t, &err);
+		reload(t, ob);
+		return SCR_HANDLED | SCR_REDRAW;
+	}
+	dm_buf_init(&b, 8192);
+	/* What the status line has left for subject and recipients. */
+	room = COLS > 66 ? (size_t)COLS - 58 : 8;
+	cut(shown(&b, it.subject), room / 2, subj, sizeof subj);
+	rcpt_list(&b, &it);
+	cut(dm_buf_str(&b), room - room / 2, to, sizeof to);
+	dm_buf_release(&b);
+	(void)snprintf(q, sizeof q,
+	    "remove '%s' (%s) from the outbox? It will not be sent. (y/n)",
+	    subj, to);
+	if (tui_ask(t, q, "yn") != 'y') {
 		tui_status(t, "kept");
+		dm_outbox_item_release(&it);
 		return SCR_HANDLED;
 	}
-	memset(&it, 0, sizeof it);
-	if (dm_outbox_find(ob->dir, ob->items[ob->sel].id, &it, &err) == -1 ||
-	    dm_outbox_remove(&it, &err) == -1)
+	if (dm_outbox_drop(&it, &err) == -1)
 		tui_error(t, &err);
 	else
-		tui_status(t, "deleted %s", it.id);
+		tui_status(t, "removed %s from the outbox", it.id);
 	dm_outbox_item_release(&it);
 	reload(t, ob);
 	return SCR_HANDLED | SCR_REDRAW;
@@ -650,6 +794,7 @@ outbox_key(struct tui *t, void *state, int is_key, wint_t ch)
 			ob->pwform = NULL;
 			free(ob->ask_id);
 			ob->ask_id = NULL;
+			queue_free(ob);
 			tui_status(t, "not sent");
 			return SCR_HANDLED | SCR_REDRAW;
 		}
@@ -685,6 +830,8 @@ outbox_key(struct tui *t, void *state, int is_key, wint_t ch)
 		return SCR_HANDLED | SCR_CLOSE;
 	case 'r':
 		return retry(t, ob);
+	case 'a':
+		return retry_all(t, ob);
 	case 'd':
 		return delete_item(t, ob);
 	case 'k':
@@ -719,9 +866,20 @@ finish_job(struct tui *t, struct outbox *ob)
 			t->pw_for = NULL;
 		}
 	}
+	if (ob->queue != NULL) {
+		if (j->result == 0)
+			ob->q_sent++;
+		else
+			ob->q_failed++;
+		/* Stopped by the user, or a login that will fail again. */
+		if (atomic_load(&j->cancel) || j->err.code == DM_EAUTH)
+			queue_free(ob);
+	}
 	job_free(j);
 	ob->job = NULL;
 	reload(t, ob);
+	if (ob->queue != NULL)
+		(void)next_in_queue(t, ob);
 }
 
 static int
@@ -789,6 +947,7 @@ outbox_leave(struct tui *t, void *state)
 
 	(void)t;
 	job_stop(ob->job);
+	queue_free(ob);
 	tform_free(ob->pwform);
 	free(ob->ask_id);
 	dm_outbox_list_free(ob->items, ob->n);
@@ -822,7 +981,7 @@ outbox_keybar(struct tui *t, void *state)
 		return " Enter send  Esc cancel";
 	if (ob->n == 0)
 		return " ? help  Esc back";
-	return " r retry  d delete  Up/Down move  ? help  Esc back";
+	return " r retry  a retry all  d remove  Up/Down move  ? help  Esc back";
 }
 
 static void
@@ -844,8 +1003,13 @@ const struct dm_screen scr_outbox = {
 	"  profile as it is configured now.\n"
 	"  r            retry the selected message; one that may have been\n"
 	"               delivered already (the connection ended after it\n"
-	"               was sent) is sent again only after you say y\n"
-	"  d / Delete   delete it from the outbox (asks first)\n"
+	"               was sent), or that the server refused for good, is\n"
+	"               sent again only after you say y\n"
+	"  a            retry all waiting messages, one after another;\n"
+	"               refused ones and those that may have been delivered\n"
+	"               are passed over, as by 'docmail outbox --retry'\n"
+	"  d / Delete   remove it from the outbox: it will not be sent\n"
+	"               (asks first; not while another docmail sends it)\n"
 	"  Up/Down PgUp/PgDn Home/End  move\n"
 	"  Esc          back (stops a retry, after asking)\n\n",
 	outbox_enter,

@@ -116,10 +116,18 @@ store(struct progress *pg, struct dm_err *err)
 	char *dir;
 	int r;
 
-	/* A failed try of the same email is replaced, unless it may be out. */
+	/*
+	 * A failed try of the same email is replaced, unless it may be
+	 * out; under its lock, so that an "outbox --retry" sending it right
+	 * now does not send it a second time beside the new one.
+	 */
 	if (job->have_item) {
-		if (job->item.state == DM_OB_QUEUED)
-			(void)dm_outbox_remove(&job->item, &e2);
+		if (job->item.state != DM_OB_MAYBE_SENT &&
+		    dm_outbox_drop(&job->item, &e2) == -1 &&
+		    e2.code == DM_ETEMP) {
+			*err = e2;
+			return -1;
+		}
 		dm_outbox_item_release(&job->item);
 		job->have_item = 0;
 	}
@@ -473,6 +481,10 @@ build_result(struct tui *t, struct progress *pg)
 		(void)snprintf(line, sizeof line,
 		    "The connection ended after the whole message was sent, before the server's answer: it may have been delivered. The message is in the outbox as '%s', marked so. r: send it again anyway; Esc: back to the email.",
 		    job->item.id);
+	else if (job->have_item && job->item.state == DM_OB_REFUSED)
+		(void)snprintf(line, sizeof line,
+		    "The server refused it for good. The message is in the outbox as '%s', marked refused: a plain retry passes it over. r: send it again anyway; Esc: back to the email.",
+		    job->item.id);
 	else if (job->have_item)
 		(void)snprintf(line, sizeof line,
 		    "The message is in the outbox as '%s'. r: try again now; Esc: back to the email ('docmail outbox --retry' sends it later).",
@@ -599,9 +611,13 @@ pg_key(struct tui *t, void *state, int is_key, wint_t ch)
 		if (esc)
 			return SCR_HANDLED | SCR_CLOSE;
 		if (!is_key && (ch == 'r' || ch == 'R')) {
+			/* The outbox's rule for a named item: ask first. */
 			if (pg->job->have_item &&
-			    pg->job->item.state == DM_OB_MAYBE_SENT &&
-			    tui_ask(t, "It may have been delivered already. Send it again anyway? (y/n)",
+			    dm_outbox_retry_verdict(pg->job->item.state,
+			    DM_RETRY_NAMED) != DM_RETRY_SEND &&
+			    tui_ask(t, pg->job->item.state == DM_OB_REFUSED ?
+			    "The server refused it for good. Send it again anyway? (y/n)" :
+			    "It may have been delivered already. Send it again anyway? (y/n)",
 			    "yn") != 'y')
 				return SCR_HANDLED;
 			(void)start(pg);
