@@ -31,9 +31,9 @@ with SNI logging before the greeting), which aiosmtpd only allows through
 its private internals.  See --help for the list of faults.
 
 --ehlo-profile makes the EHLO reply that of a real server (Microsoft 365,
-Gmail, Postfix, Exim, OpenSMTPD; /work/shared/NOTES-real-servers.md has
-the transcripts), and the server then honours what it advertises: BDAT
-(RFC 3030 CHUNKING) with BODY=BINARYMIME, DSN parameters, the real SIZE.
+Gmail, Postfix, Exim, OpenSMTPD; PROFILES below says where each comes
+from), and the server then honours what it advertises: BDAT (RFC 3030
+CHUNKING) with BODY=BINARYMIME, DSN parameters, the real SIZE.
 Without a profile the server offers what it always did and no CHUNKING.
 The log records which command carried each message: "data-end N bytes
 via DATA" or "via BDAT".
@@ -145,9 +145,12 @@ HOSTILE_CODES = {"greeting": b"220", "ehlo": b"250", "auth": b"535",
                  "mail": b"553", "rcpt": b"550", "data": b"554",
                  "dot": b"554"}
 
-# EHLO replies of real servers, keyword by keyword and in their order:
-# Microsoft 365 and Gmail as their submission ports show them, Postfix
-# 3.4+ and Exim 4.9x as Debian installs them with SASL, OpenSMTPD 7.x.
+# EHLO replies of real servers, keyword by keyword and in their order,
+# from public transcripts (openssl s_client -starttls smtp) and the
+# servers' defaults: Microsoft 365 (smtp.office365.com:587) and Gmail
+# (smtp.gmail.com:587 or 465) as their submission ports show them,
+# Postfix 3.4+ (CHUNKING since 3.4) and Exim 4.9x (CHUNKING by default
+# since 4.88) as Debian installs them with SASL, OpenSMTPD 7.x.
 # "STARTTLS" appears only before TLS, "AUTH ..." only where offers_auth
 # says (after TLS unless --tls-optional).  AUTH lists the real server's
 # mechanisms; of those this server implements PLAIN, LOGIN and CRAM-MD5
@@ -298,8 +301,9 @@ def parse_args(argv):
     p.add_argument("--size", type=int, metavar="N",
                    help="advertise SIZE N and refuse bigger messages (552)")
     p.add_argument("--ehlo-profile", choices=sorted(PROFILES),
-                   help="answer EHLO as that real server does (its keywords, "
-                        "CHUNKING among them) and honour what it advertises")
+                   help="answer EHLO as that real server does (its keywords; "
+                        "CHUNKING for all but opensmtpd) and honour what it "
+                        "advertises, BDAT included")
     p.add_argument("--fault", action="append", default=[],
                    metavar="NAME[:ARG]", help="misbehave; repeatable")
     p.add_argument("--once", action="store_true",
