@@ -7,11 +7,13 @@
 # fails for the chosen files only, and DM_FAULT_LOG shows it was hit.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 106
+plan 108
 
 shim=$(preload) || exit 1
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
-start_server srv --mode plain --auth-file "$T/auth"
+# It answers EHLO as Postfix does (CHUNKING among the keywords): the
+# "may have been delivered" mark must still come before the final dot.
+start_server srv --mode plain --auth-file "$T/auth" --ehlo-profile postfix
 cfg=$T/cfg.ini
 box=$XDG_DATA_HOME/docmail/outbox
 slog=$XDG_STATE_HOME/docmail/sent.log
@@ -269,7 +271,8 @@ u=$T/u
 mkdir "$u"
 profile "$T/u.ini" srv "$PORT" none "sent_maildir=$u/Mail/Sent"
 # the second message stays in the outbox, updated after a 451
-start_server r451 --mode plain --auth-file "$T/auth" --fault data-451
+start_server r451 --mode plain --auth-file "$T/auth" --fault data-451 \
+    --ehlo-profile ms365
 profile "$T/u2.ini" r451 "$PORT" none "sent_maildir=$u/Mail/Sent"
 (
 	umask 000
@@ -301,5 +304,8 @@ ok $? "umask 000: a new config is 0600 in new 0700 directories" ||
     diag "$(ls -ld "$u/conf" "$u/conf/dir" "$u/conf/dir/new.ini")"
 keys C-q
 wait_for "EXIT="
+
+by_data srv "$(delivered srv)" "every send went by DATA, never BDAT (postfix)"
+by_data r451 0 "so did the one refused with 451 (ms365)"
 
 done_testing

@@ -9,12 +9,14 @@
 # of the server's text reaches the terminal raw.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 185
+plan 240
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 cfg=$T/cfg.ini
 prof=		# extra profile keys
 verbose=	# --verbose, or not
+ehlo=		# the server's --ehlo-profile; empty: ms365 and postfix by turns
+turn=0
 
 # clean DESCRIPTION FILE...: no byte of the files is a control character
 # (but newline) or 8-bit.  Every subject and address here is ASCII, so
@@ -33,6 +35,8 @@ clean() {
 # hostile NAME MODE RC WHAT [--to ADDRS] [SERVER-ARGS...]: runs "docmail
 # send" (WHAT = send) or "docmail test" (WHAT = test) against a new
 # server NAME started with MODE and SERVER-ARGS, under timeout 30.
+# The server answers EHLO as a real one does (CHUNKING among it all):
+# as $ehlo, or else as Microsoft 365 and Postfix by turns.
 # Checks the exit status RC, that docmail ended by itself and within
 # $limit seconds, that the output is clean, and for a failure that
 # there is a hint.  The subject is "Hostile NAME".
@@ -45,7 +49,14 @@ hostile() {
 		_to=$2
 		shift 2
 	fi
-	start_server "$_name" --mode "$_mode" --auth-file "$T/auth" "$@"
+	if [ -n "$ehlo" ]; then
+		_ehlo=$ehlo
+	else
+		turn=$((turn + 1))
+		_ehlo=$([ $((turn % 2)) -eq 1 ] && echo ms365 || echo postfix)
+	fi
+	start_server "$_name" --mode "$_mode" --auth-file "$T/auth" \
+	    --ehlo-profile "$_ehlo" "$@"
 	profile "$cfg" "$_name" "$PORT" \
 	    "$([ "$_mode" = plain ] && echo none || echo "$_mode")" $prof
 	_t0=$(date +%s%N)
@@ -113,8 +124,12 @@ has "$T/err" "only part of its reply to RCPT TO" \
 none nocrlf2
 kept nocrlf2 waiting
 # LF alone is unambiguous: accepted, as most clients do
-hostile barelf starttls 0 send --fault bare-lf
-[ "$(delivered barelf)" -eq 1 ]; ok $? "replies ending in LF alone are accepted"
+for ehlo in $DATA_PROFILES; do
+	hostile "barelf-$ehlo" starttls 0 send --fault bare-lf
+	[ "$(delivered "barelf-$ehlo")" -eq 1 ]; ok $? "$ehlo: replies ending in LF alone are accepted"
+	by_data "barelf-$ehlo" 1 "$ehlo: by DATA, never BDAT, stored once"
+done
+ehlo=
 
 # --- 8-bit text, invalid UTF-8 and terminal escapes in the server's words
 verbose=--verbose
@@ -135,11 +150,15 @@ has "$T/out" "refused  a@x.test: 550 5.7.1 ?[2J?[31mred" \
 kept esc3 refused
 grep -A3 "subject: Hostile esc3" "$T/outbox" >"$T/note"
 clean "the outbox keeps the error escaped too" "$T/note"
-hostile esc4 starttls 69 send --fault 8bit-reply:dot
-has "$T/err" "did not accept the message: server said: 554 5.7.1 ?[2J" \
-    "the refusal of the message is shown escaped"
-none esc4
-kept esc4 refused
+for ehlo in $DATA_PROFILES; do
+	hostile "esc4-$ehlo" starttls 69 send --fault 8bit-reply:dot
+	has "$T/err" "did not accept the message: server said: 554 5.7.1 ?[2J" \
+	    "$ehlo: the refusal of the message is shown escaped"
+	none "esc4-$ehlo"
+	kept "esc4-$ehlo" refused
+	by_data "esc4-$ehlo" 0 "esc4-$ehlo: the message went by DATA, never BDAT"
+done
+ehlo=
 # libESMTP, cut off while it waits for replies, would sit out its own
 # timeout (the profile's): with 20 seconds, ending in less than half of
 # that shows it was wound down, however slow the machine.
@@ -191,13 +210,21 @@ none reneg
 kept reneg waiting
 hostile reneg2 starttls 77 test --fault renegotiate
 has "$T/err" "asked to renegotiate TLS" "after STARTTLS too"
-hostile keyupd ssl 0 send --fault key-update
-has "$T/keyupd/log" "fault key-update requested" "the server sent a KeyUpdate"
-[ "$(delivered keyupd)" -eq 1 ]; ok $? "and the message went through once"
+for ehlo in $DATA_PROFILES; do
+	hostile "keyupd-$ehlo" ssl 0 send --fault key-update
+	has "$T/keyupd-$ehlo/log" "fault key-update requested" "$ehlo: the server sent a KeyUpdate"
+	[ "$(delivered "keyupd-$ehlo")" -eq 1 ]; ok $? "$ehlo: and the message went through once"
+	by_data "keyupd-$ehlo" 1 "$ehlo: by DATA, never BDAT"
+done
+ehlo=
 
 # --- certificate chains: 20 intermediates are fine, over 100 are not
-hostile chain20 ssl 0 send --fault chain:20
-[ "$(delivered chain20)" -eq 1 ]; ok $? "a chain of 20 intermediate CAs is verified, the message sent"
+for ehlo in $DATA_PROFILES; do
+	hostile "chain20-$ehlo" ssl 0 send --fault chain:20
+	[ "$(delivered "chain20-$ehlo")" -eq 1 ]; ok $? "$ehlo: a chain of 20 intermediate CAs is verified, the message sent"
+	by_data "chain20-$ehlo" 1 "$ehlo: by DATA, never BDAT"
+done
+ehlo=
 hostile chain101 ssl 77 test --fault chain:101
 has "$T/err" "chain of more than 100 intermediate certificates" \
     "a chain of 101 intermediate CAs is refused, said so"
@@ -210,30 +237,39 @@ has "$T/err" "only part of a reply within 2 seconds" "a trickling EHLO reply (be
 kept trickle waiting
 hostile trickle2 ssl 75 send --fault trickle-reply:ehlo
 has "$T/err" "only part of its reply to EHLO within 2 seconds" "a trickling EHLO reply (inside TLS) times out"
-hostile trickle3 ssl 75 send --fault trickle-reply:data
-has "$T/err" "only part of its reply to DATA" "a trickling 354 times out"
-none trickle3
-kept trickle3 waiting
-hostile trickle4 ssl 75 send --fault trickle-reply:dot
-has "$T/err" "only part of its reply to the end of the message" \
-    "a trickling reply to the final dot times out"
-has "$T/err" "may have been delivered" "and the user is told it may have arrived"
-kept trickle4 "may have been delivered"
+for ehlo in $DATA_PROFILES; do
+	hostile "trickle3-$ehlo" ssl 75 send --fault trickle-reply:data
+	has "$T/err" "only part of its reply to DATA" "$ehlo: a trickling 354 times out"
+	none "trickle3-$ehlo"
+	kept "trickle3-$ehlo" waiting
+	by_data "trickle3-$ehlo" 0 "trickle3-$ehlo: DATA, never BDAT"
+	hostile "trickle4-$ehlo" ssl 75 send --fault trickle-reply:dot
+	has "$T/err" "only part of its reply to the end of the message" \
+	    "$ehlo: a trickling reply to the final dot times out"
+	has "$T/err" "may have been delivered" "$ehlo: and the user is told it may have arrived"
+	kept "trickle4-$ehlo" "may have been delivered"
+	by_data "trickle4-$ehlo" 1 "trickle4-$ehlo: DATA, never BDAT, stored once (only the reply trickled)"
+done
+ehlo=
 prof=
 limit=12
 
 # --- pipelining: a hundred recipients, every reply lands on its command
 to=$(seq 1 100 | sed 's/.*/r&@x.test/' | paste -sd, -)
-hostile many ssl 0 send --to "$to"
-[ "$(delivered many)" -eq 1 ] && [ "$(rcpts "$T/many/mail/0001.json" |
-    tr , '\n' | wc -l)" -eq 100 ]
-ok $? "a message to 100 recipients is sent once, to all of them"
-has "$T/out" "ok       r100@x.test: 250" "the last recipient is reported with its reply"
-"$DOCMAIL" --config "$cfg" outbox >"$T/outbox" 2>&1
-hasnt "$T/outbox" "Hostile many" "and it is not left in the outbox"
+for ehlo in $DATA_PROFILES; do
+	hostile "many-$ehlo" ssl 0 send --to "$to"
+	[ "$(delivered "many-$ehlo")" -eq 1 ] && [ "$(rcpts "$T/many-$ehlo/mail/0001.json" |
+	    tr , '\n' | wc -l)" -eq 100 ]
+	ok $? "$ehlo: a message to 100 recipients is sent once, to all of them"
+	has "$T/out" "ok       r100@x.test: 250" "$ehlo: the last recipient is reported with its reply"
+	"$DOCMAIL" --config "$cfg" outbox >"$T/outbox" 2>&1
+	hasnt "$T/outbox" "Hostile many-$ehlo" "$ehlo: and it is not left in the outbox"
+	by_data "many-$ehlo" 1 "$ehlo: by DATA, never BDAT"
+done
+ehlo=
 
 # --- a retry to a well-behaved server sends each waiting message once
-start_server good --mode ssl --auth-file "$T/auth"
+start_server good --mode ssl --auth-file "$T/auth" --ehlo-profile ms365
 profile "$cfg" good "$PORT" ssl
 "$DOCMAIL" --config "$cfg" outbox >"$T/before" 2>&1
 waiting=$(grep -c '  waiting,' "$T/before")
@@ -244,6 +280,7 @@ ok $? "the retry delivers the $waiting waiting messages, once each ($(delivered 
 subjects=$(cat "$T"/good/mail/*.eml | grep '^Subject:' | sort)
 [ "$(echo "$subjects" | uniq | wc -l)" -eq "$(echo "$subjects" | wc -l)" ]
 ok $? "no subject twice"
+by_data good "$waiting" "the retry sent them by DATA, never BDAT (ms365)"
 "$DOCMAIL" --config "$cfg" outbox >"$T/after" 2>&1
 [ "$(grep -c 'may have been delivered' "$T/after")" -eq "$maybe" ] &&
     [ "$maybe" -ge 1 ]

@@ -171,6 +171,28 @@ delivered() {
 	ls "$T/$1/mail/" 2>/dev/null | grep -c '\.json$'
 }
 
+# The real servers' EHLO replies (smtpd.py --ehlo-profile) that every
+# scenario reaching the data phase runs against: both advertise
+# CHUNKING, Microsoft 365 BINARYMIME too, and docmail must still send
+# by DATA.  A script loops over them where a scenario is cheap, and
+# alternates them where it waits out timeouts.
+DATA_PROFILES="ms365 postfix"
+
+# by_data NAME N DESCRIPTION: server NAME's log shows that docmail sent
+# by DATA (at least once) and never by BDAT, and NAME stored N messages.
+by_data() {
+	_bdat=$(grep -c -e '^BDAT' -e '^bdat-' -e ' via BDAT$' "$T/$1/log")
+	_data=$(grep -c '^DATA$' "$T/$1/log")
+	_n=$(delivered "$1")
+	if [ "$_bdat" -eq 0 ] && [ "$_data" -ge 1 ] && [ "$_n" -eq "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		diag "$_bdat BDAT lines, $_data DATA commands, $_n stored (want $2):" \
+		    "$(grep -e '^BDAT' -e '^DATA' -e '^data-end' "$T/$1/log" | head -6)"
+	fi
+}
+
 # rcpts JSON: the envelope recipients the server stored, comma-separated.
 rcpts() {
 	"$PYTHON3" -c 'import json, sys

@@ -4,7 +4,7 @@
 # the outbox, and what must never leak.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 138
+plan 225
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # the sample without its sidecar, which names a template these configs lack
@@ -22,8 +22,10 @@ no_cmd() {	# no_cmd SERVER VERB DESCRIPTION
 	fi
 }
 
-# --- the three security modes succeed
-start_server tls --mode starttls --auth-file "$T/auth"
+# --- the three security modes succeed, against real servers' EHLO
+# replies (CHUNKING among them): Postfix on STARTTLS and without TLS,
+# Microsoft 365 on implicit TLS
+start_server tls --mode starttls --auth-file "$T/auth" --ehlo-profile postfix
 tls_port=$PORT
 profile "$cfg" tls "$PORT" starttls
 dm test
@@ -36,14 +38,14 @@ has "$T/tls/log" "tls-at-auth yes" "AUTH happened inside TLS"
 has "$T/tls/log" "RSET" "the sender check ends with RSET"
 [ "$(delivered tls)" -eq 0 ]; ok $? "test sends nothing"
 
-start_server ssl --mode ssl --auth-file "$T/auth"
+start_server ssl --mode ssl --auth-file "$T/auth" --ehlo-profile ms365
 ssl_port=$PORT
 profile "$cfg" ssl "$PORT" ssl
 dm test
 is_rc 0 "test passes over implicit TLS (ssl)"
 has "$T/ssl/log" "sni localhost" "SNI is sent over implicit TLS too"
 
-start_server plain --mode plain --auth-file "$T/auth"
+start_server plain --mode plain --auth-file "$T/auth" --ehlo-profile postfix
 plain_port=$PORT
 profile "$cfg" plain "$PORT" none
 dm test
@@ -173,11 +175,14 @@ t1=$(date +%s)
 is_rc 75 "no greeting is a timeout, exit 75"
 [ $((t1 - t0)) -lt 10 ]; ok $? "and ends after the timeout, not later ($((t1 - t0)) s)"
 # a server that takes its time (2 s to greet) is waited for
-for m in plain ssl; do
-	start_server "slow$m" --mode "$m" --auth-file "$T/auth" --fault delay-greeting:2
+for m in plain:ms365 ssl:postfix; do
+	p=${m#*:} m=${m%:*}
+	start_server "slow$m" --mode "$m" --auth-file "$T/auth" --fault delay-greeting:2 \
+	    --ehlo-profile "$p"
 	profile "$cfg" "slow$m" "$PORT" "$([ $m = plain ] && echo none || echo ssl)"
 	dm send --yes --to k@x.test --subject Slow --body B
-	is_rc 0 "a greeting 2 s late is waited for ($m)"
+	is_rc 0 "a greeting 2 s late is waited for ($m, $p)"
+	by_data "slow$m" 1 "sent by DATA, never BDAT, stored once ($m, $p)"
 done
 rm -rf "$T/home/.local/share/docmail/outbox"
 start_server trickle --mode starttls --fault trickle
@@ -224,14 +229,64 @@ hasnt "$eml" "hidden.test" "and appears nowhere in the message"
 has "$json" '"mail_from": "anna@example.test"' "the envelope sender is the profile's"
 has "$T/home/.local/state/docmail/sent.log" "m1@example.test" "the sent log has the message"
 [ -z "$(ls "$T/home/.local/share/docmail/outbox/new/")" ]; ok $? "the outbox is empty after success"
+by_data tls 1 "the message went by DATA, never BDAT (Postfix offers CHUNKING)"
+
+# --- servers that advertise CHUNKING (all real ones but OpenSMTPD):
+# docmail sends by DATA, says it sent, keeps nothing in the outbox and
+# never sends twice.  libESMTP used BDAT with such servers, which the
+# relay did not model: the message arrived, docmail reported failure
+# (exit 75), kept it, and each "outbox --retry" delivered it again.
+for p in ms365 postfix gmail exim; do
+	s=chunk-$p
+	if [ $p = gmail ]; then
+		start_server "$s" --mode ssl --auth-file "$T/auth" --ehlo-profile $p
+		profile "$cfg" "$s" "$PORT" ssl
+	else
+		start_server "$s" --mode starttls --auth-file "$T/auth" --ehlo-profile $p
+		profile "$cfg" "$s" "$PORT" starttls
+	fi
+	DOCMAIL_MESSAGE_ID=m1@example.test dm send --yes --to 'Kunde <k@x.test>' \
+	    --cc c@x.test --bcc 'Hidden <h@hidden.test>' --subject 'Rechnung für Sie' \
+	    --body "$(printf 'Text\n.\n..\nend')" "$pdf"
+	is_rc 0 "$p (CHUNKING offered): send exits 0"
+	by_data "$s" 1 "$p: the message went by DATA, never BDAT, and arrived once"
+	cmp -s "$T/$s/mail/0001.eml" "$T/dry.eml"
+	ok $? "$p: the received bytes equal the dry-run output"
+	dm outbox
+	has "$T/out" "empty" "$p: the outbox is empty afterwards"
+	dm outbox --retry
+	[ "$(delivered "$s")" -eq 1 ]; ok $? "$p: outbox --retry sends nothing ($(delivered "$s") stored)"
+	rm -rf "$T/home/.local/share/docmail/outbox"
+done
+
+# --- "docmail test" against each real server's EHLO: it logs in and
+# checks the sender, and sends no message: no DATA, no BDAT, no data
+for p in ms365 gmail postfix exim opensmtpd; do
+	s=test-$p
+	start_server "$s" --mode starttls --auth-file "$T/auth" --ehlo-profile $p
+	profile "$cfg" "$s" "$PORT" starttls
+	dm test
+	is_rc 0 "$p: test passes"
+	# every line of the log is a reply, an event of the server's, or one
+	# of these commands
+	grep -v -E -e '^[0-9]{3}[ -]' -e '^(connect|disconnect|\[redacted\])$' \
+	    -e '^(sni|tls|tls-at-auth|auth-ok) ' \
+	    -e '^(EHLO|STARTTLS|AUTH|MAIL|RCPT|RSET|QUIT)( |$)' "$T/$s/log" >"$T/other"
+	[ ! -s "$T/other" ] && grep -q '^MAIL FROM:' "$T/$s/log"
+	ok $? "$p: the server saw only EHLO, STARTTLS, AUTH, MAIL, RCPT, RSET, QUIT: no DATA, BDAT or message data" ||
+	    diag "$(head -5 "$T/other")"
+	[ "$(delivered "$s")" -eq 0 ]; ok $? "$p: test stored nothing"
+done
 
 # implicit TLS and plain as well
 profile "$cfg" ssl "$ssl_port" ssl
 dm send --yes --to k@x.test --subject S --body B
 is_rc 0 "send over implicit TLS"
+by_data ssl 1 "by DATA, never BDAT, stored once (ms365, implicit TLS)"
 profile "$cfg" plain "$plain_port" none
 dm send --yes --to k@x.test --subject S --body B
 is_rc 0 "send without TLS to loopback"
+by_data plain 1 "by DATA, never BDAT, stored once (postfix, no TLS)"
 
 # sent_maildir keeps a copy with the Bcc line
 profile "$cfg" tls "$tls_port" starttls "sent_maildir=$T/Sent"
@@ -242,7 +297,8 @@ copy=$(ls "$T/Sent/new/"* 2>/dev/null | head -1)
 ok $? "the sent copy holds the Bcc line"
 
 # one of three recipients refused
-start_server r550 --mode starttls --auth-file "$T/auth" --fault rcpt-550:bad@x.test
+start_server r550 --mode starttls --auth-file "$T/auth" --fault rcpt-550:bad@x.test \
+    --ehlo-profile ms365
 profile "$cfg" r550 "$PORT" starttls
 dm send --yes --to 'a@x.test, bad@x.test' --cc c@x.test --subject S --body B
 is_rc 69 "a refused recipient makes the exit status 69"
@@ -250,6 +306,7 @@ has "$T/out" "refused  bad@x.test: 550" "the refused recipient is reported with 
 has "$T/out" "ok       a@x.test" "the others are reported ok"
 [ "$(delivered r550)" -eq 1 ]; ok $? "the others received it"
 has "$(ls "$T/r550/mail/"*.json)" '"c@x.test"' "including the Cc recipient"
+by_data r550 1 "by DATA, never BDAT (ms365)"
 dm outbox
 has "$T/out" "bad@x.test" "the outbox keeps the message for the refused recipient only"
 hasnt "$T/out" "a@x.test," "not for those who got it"
@@ -262,79 +319,98 @@ is_rc 0 "the retry (now to a server that takes bad@x.test) succeeds"
 json=$(ls -t "$T/tls/mail/"*.json | head -1)
 [ "$(delivered tls)" -eq $((before + 1)) ] && [ "$(rcpts "$json")" = bad@x.test ]
 ok $? "and goes only to the recipient that did not get it"
+by_data tls $((before + 1)) "the retry went by DATA, never BDAT (postfix)"
+
+# --- faults in the data phase, against each of $DATA_PROFILES (real
+# servers' EHLO replies, CHUNKING among them): every one of these must
+# go by DATA, never BDAT.  Retries go to a well-behaved server of the
+# same profile, good-PROFILE.
+head -c 3000000 /dev/urandom >"$T/big.bin"
+for p in $DATA_PROFILES; do
+start_server "good-$p" --mode starttls --auth-file "$T/auth" --ehlo-profile $p
+good_port=$PORT
 
 # 451 after the data: kept, retried exactly once
 rm -rf "$T/home/.local/share/docmail/outbox"
-start_server d451 --mode starttls --auth-file "$T/auth" --fault data-451
-profile "$cfg" d451 "$PORT" starttls
+start_server "d451-$p" --mode starttls --auth-file "$T/auth" --fault data-451 \
+    --ehlo-profile $p
+profile "$cfg" "d451-$p" "$PORT" starttls
 dm send --yes --to a@x.test --subject Retry --body B "$pdf"
-is_rc 75 "451 after the data is exit 75"
-has "$T/err" "kept in the outbox" "the message says where it is"
+is_rc 75 "$p: 451 after the data is exit 75"
+has "$T/err" "kept in the outbox" "$p: the message says where it is"
+by_data "d451-$p" 0 "$p: the refused message went by DATA, never BDAT"
 dm outbox
-is_rc 0 "outbox lists"
-has "$T/out" "Retry" "the waiting message is listed with its subject"
-has "$T/out" "451" "and its last error"
-profile "$cfg" tls "$tls_port" starttls
-before=$(delivered tls)
+is_rc 0 "$p: outbox lists"
+has "$T/out" "Retry" "$p: the waiting message is listed with its subject"
+has "$T/out" "451" "$p: and its last error"
+profile "$cfg" "good-$p" "$good_port" starttls
+before=$(delivered "good-$p")
 dm outbox --retry
-is_rc 0 "outbox --retry sends it"
-[ "$(delivered tls)" -eq $((before + 1)) ]; ok $? "delivered exactly once"
+is_rc 0 "$p: outbox --retry sends it"
+[ "$(delivered "good-$p")" -eq $((before + 1)) ]; ok $? "$p: delivered exactly once"
 dm outbox --retry
-[ "$(delivered tls)" -eq $((before + 1)) ]; ok $? "a second retry sends nothing"
-has "$T/out" "empty" "the outbox is empty"
+[ "$(delivered "good-$p")" -eq $((before + 1)) ]; ok $? "$p: a second retry sends nothing"
+has "$T/out" "empty" "$p: the outbox is empty"
+by_data "good-$p" $((before + 1)) "$p: the retry went by DATA, never BDAT"
 
 # two retries at once: the message goes out once
-profile "$cfg" d451 "$(cat "$T/d451/port")" starttls
+profile "$cfg" "d451-$p" "$(cat "$T/d451-$p/port")" starttls
 dm send --yes --to a@x.test --subject Twice --body B
-is_rc 75 "another message waits after a 451"
-start_server slowgood --mode starttls --auth-file "$T/auth" --fault delay-greeting:2
-profile "$cfg" slowgood "$PORT" starttls
+is_rc 75 "$p: another message waits after a 451"
+start_server "slowgood-$p" --mode starttls --auth-file "$T/auth" \
+    --fault delay-greeting:2 --ehlo-profile $p
+profile "$cfg" "slowgood-$p" "$PORT" starttls
 "$DOCMAIL" --config "$cfg" outbox --retry >"$T/r1.out" 2>"$T/r1.err" &
 p1=$!
 "$DOCMAIL" --config "$cfg" outbox --retry >"$T/r2.out" 2>"$T/r2.err" &
 p2=$!
 wait $p1 $p2
-[ "$(delivered slowgood)" -eq 1 ]; ok $? "two concurrent retries deliver it exactly once ($(delivered slowgood))"
+[ "$(delivered "slowgood-$p")" -eq 1 ]; ok $? "$p: two concurrent retries deliver it exactly once ($(delivered "slowgood-$p"))"
 cat "$T/r1.err" "$T/r2.err" >"$T/err"
-has "$T/err" "being sent by another docmail" "the second says another docmail is sending it"
+has "$T/err" "being sent by another docmail" "$p: the second says another docmail is sending it"
+by_data "slowgood-$p" 1 "$p: by DATA, never BDAT"
 rm -rf "$T/home/.local/share/docmail/outbox"
 
 # dropped mid-data: surely not delivered (a large message, so that the
 # final dot cannot have left docmail before the server hung up)
-head -c 3000000 /dev/urandom >"$T/big.bin"
-start_server drop --mode starttls --auth-file "$T/auth" --fault drop-mid-data
-profile "$cfg" drop "$PORT" starttls
+start_server "drop-$p" --mode starttls --auth-file "$T/auth" --fault drop-mid-data \
+    --ehlo-profile $p
+profile "$cfg" "drop-$p" "$PORT" starttls
 dm send --yes --to a@x.test --subject Dropped --body B "$T/big.bin"
-is_rc 75 "a connection dropped during the data is exit 75"
+is_rc 75 "$p: a connection dropped during the data is exit 75"
+by_data "drop-$p" 0 "$p: it was dropped during DATA, not BDAT"
 dm outbox
-has "$T/out" "waiting" "the item is waiting, not 'may have been delivered'"
+has "$T/out" "waiting" "$p: the item is waiting, not 'may have been delivered'"
 rm -rf "$T/home/.local/share/docmail/outbox"
 
 # no reply after the final dot: may have been delivered
-start_server sad --mode starttls --auth-file "$T/auth" --fault silent-after-dot
-profile "$cfg" sad "$PORT" starttls "timeout=2"
+start_server "sad-$p" --mode starttls --auth-file "$T/auth" --fault silent-after-dot \
+    --ehlo-profile $p
+profile "$cfg" "sad-$p" "$PORT" starttls "timeout=2"
 dm send --yes --to a@x.test --subject Maybe --body B
-is_rc 75 "no reply to the final dot is exit 75"
-has "$T/err" "may have been delivered" "the user is told it may have arrived"
-profile "$cfg" tls "$tls_port" starttls
-before=$(delivered tls)
+is_rc 75 "$p: no reply to the final dot is exit 75"
+has "$T/err" "may have been delivered" "$p: the user is told it may have arrived"
+by_data "sad-$p" 0 "$p: the unanswered message went by DATA, never BDAT"
+profile "$cfg" "good-$p" "$good_port" starttls
+before=$(delivered "good-$p")
 run setsid -w "$DOCMAIL" --config "$cfg" outbox --retry
-is_rc 75 "retry without a terminal skips it"
-[ "$(delivered tls)" -eq "$before" ]; ok $? "and does not send it again"
+is_rc 75 "$p: retry without a terminal skips it"
+[ "$(delivered "good-$p")" -eq "$before" ]; ok $? "$p: and does not send it again"
 dm outbox --retry --force
-is_rc 0 "--force sends it"
-[ "$(delivered tls)" -eq $((before + 1)) ]; ok $? "once"
+is_rc 0 "$p: --force sends it"
+[ "$(delivered "good-$p")" -eq $((before + 1)) ]; ok $? "$p: once"
+by_data "good-$p" $((before + 1)) "$p: by DATA, never BDAT"
 
 # killed (SIGKILL) after the final dot, before the answer: the outbox
 # must already say "may have been delivered", never "waiting"
 rm -rf "$T/home/.local/share/docmail/outbox"
-profile "$cfg" sad "$(cat "$T/sad/port")" starttls "timeout=20"
-dots=$(grep -c "silent-after-dot" "$T/sad/log")
+profile "$cfg" "sad-$p" "$(cat "$T/sad-$p/port")" starttls "timeout=20"
+dots=$(grep -c "silent-after-dot" "$T/sad-$p/log")
 "$DOCMAIL" --config "$cfg" send --yes --to a@x.test --subject Killed \
     --body B >/dev/null 2>&1 &
 pid=$!
 n=0
-while [ "$(grep -c "silent-after-dot" "$T/sad/log")" -le "$dots" ] &&
+while [ "$(grep -c "silent-after-dot" "$T/sad-$p/log")" -le "$dots" ] &&
     [ $n -lt 100 ]; do
 	sleep 0.1
 	n=$((n + 1))
@@ -343,28 +419,34 @@ sleep 0.5
 kill -KILL $pid
 wait $pid 2>/dev/null
 dm outbox
-has "$T/out" "Killed" "a send killed after the dot leaves the message in the outbox"
-has "$T/out" "may have been delivered" "marked as maybe delivered, so no blind resend"
+has "$T/out" "Killed" "$p: a send killed after the dot leaves the message in the outbox"
+has "$T/out" "may have been delivered" "$p: marked as maybe delivered, so no blind resend"
+by_data "sad-$p" 0 "$p: the killed send's message went by DATA, never BDAT"
 rm -rf "$T/home/.local/share/docmail/outbox"
 
 # SIZE: refused before the upload
-start_server small --mode starttls --auth-file "$T/auth" --size 1000
-profile "$cfg" small "$PORT" starttls
+start_server "small-$p" --mode starttls --auth-file "$T/auth" --size 1000 \
+    --ehlo-profile $p
+profile "$cfg" "small-$p" "$PORT" starttls
 dm send --yes --to a@x.test --subject Big --body B "$pdf"
-is_rc 69 "a message over the server's SIZE is exit 69"
-has "$T/err" "at most 1000" "naming the limit"
-no_cmd small "DATA" "nothing was uploaded"
+is_rc 69 "$p: a message over the server's SIZE is exit 69"
+has "$T/err" "at most 1000" "$p: naming the limit"
+no_cmd "small-$p" "DATA" "$p: nothing was uploaded"
+no_cmd "small-$p" "BDAT" "$p: not by BDAT either"
 rm -rf "$T/home/.local/share/docmail/outbox"
 
 # a server that stops reading: the watchdog ends it
-start_server stall --mode starttls --auth-file "$T/auth" --fault stall-data
-profile "$cfg" stall "$PORT" starttls "timeout=2"
+start_server "stall-$p" --mode starttls --auth-file "$T/auth" --fault stall-data \
+    --ehlo-profile $p
+profile "$cfg" "stall-$p" "$PORT" starttls "timeout=2"
 t0=$(date +%s)
 dm send --yes --to a@x.test --subject Stall --body B "$T/big.bin"
 t1=$(date +%s)
-is_rc 75 "a stalled upload is exit 75"
-[ $((t1 - t0)) -lt 15 ]; ok $? "ended by the watchdog ($((t1 - t0)) s), not hanging"
+is_rc 75 "$p: a stalled upload is exit 75"
+[ $((t1 - t0)) -lt 15 ]; ok $? "$p: ended by the watchdog ($((t1 - t0)) s), not hanging"
+by_data "stall-$p" 0 "$p: the stalled upload was by DATA, never BDAT"
 rm -rf "$T/home/.local/share/docmail/outbox"
+done
 
 # confirmation
 run setsid -w "$DOCMAIL" --config "$cfg" send --to a@x.test --subject S --body B
@@ -467,7 +549,7 @@ ls "$HOME/.local/share/docmail/outbox/"* >/dev/null 2>&1 &&
     [ -s "$HOME/.local/state/docmail/sent.log" ]
 ok $? "the search below covers an outbox item and the sent log"
 if grep -rlF -e "$PASSWORD" -e "$b64" -e "$b64l" "$T" 2>/dev/null |
-    grep -v -e '\.ini$' -e "$T/auth$" -e "$T/[a-z0-9]*/log$" >"$T/leaks"; then
+    grep -v -e '\.ini$' -e "$T/auth$" -e "$T/[a-z0-9-]*/log$" >"$T/leaks"; then
 	ok 1 "the password is in no file but the config"
 	diag "$(cat "$T/leaks")"
 else

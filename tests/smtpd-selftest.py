@@ -239,7 +239,11 @@ def starttls_auth_plain_send():
                and meta["size"] == len(MESSAGE)
                and msg.decode().endswith(meta["queue_id"]), f"json: {meta}")
         expect(srv.delivered() == 1, "delivered counter")
+        expect(meta["data_command"] == "DATA" and meta["chunks"] == 0,
+               f"json: {meta}")
         log = srv.log()
+        expect(f"data-end {len(MESSAGE)} bytes via DATA" in log,
+               "no 'data-end N bytes via DATA'")
         for want in ("connect", "sni localhost", "STARTTLS", "tls-at-auth yes",
                      f"auth-ok {USER}", "AUTH PLAIN [redacted]", "disconnect",
                      "mail-before-tls"):
@@ -867,6 +871,279 @@ def sigterm_once_lifetime():
         expect(srv.proc.wait(5) == 0, "--once did not exit")
     with Server("--mode", "plain", "--lifetime", "1") as srv:
         expect(srv.proc.wait(5) == 0, "--lifetime did not exit")
+
+
+# ---- real servers' EHLO replies (--ehlo-profile) and BDAT
+
+# Each profile's keywords before and after STARTTLS, exactly and in order
+# (NOTES-real-servers.md), and the AUTH mechanisms really accepted.
+PROFILE_EHLO = {
+    "ms365": (["SIZE 157286400", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES",
+               "STARTTLS", "8BITMIME", "BINARYMIME", "CHUNKING", "SMTPUTF8"],
+              ["SIZE 157286400", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES",
+               "AUTH LOGIN XOAUTH2", "8BITMIME", "BINARYMIME", "CHUNKING",
+               "SMTPUTF8"],
+              ["LOGIN"]),
+    "gmail": (["SIZE 35882577", "8BITMIME", "STARTTLS", "ENHANCEDSTATUSCODES",
+               "PIPELINING", "CHUNKING", "SMTPUTF8"],
+              ["SIZE 35882577", "8BITMIME", "AUTH LOGIN PLAIN XOAUTH2 "
+               "PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH", "ENHANCEDSTATUSCODES",
+               "PIPELINING", "CHUNKING", "SMTPUTF8"],
+              ["LOGIN", "PLAIN"]),
+    "postfix": (["PIPELINING", "SIZE 10240000", "ETRN", "STARTTLS",
+                 "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8",
+                 "CHUNKING"],
+                ["PIPELINING", "SIZE 10240000", "ETRN", "AUTH PLAIN LOGIN",
+                 "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8",
+                 "CHUNKING"],
+                ["PLAIN", "LOGIN"]),
+    "exim": (["SIZE 52428800", "8BITMIME", "PIPELINING", "CHUNKING",
+              "STARTTLS", "PRDR", "HELP"],
+             ["SIZE 52428800", "8BITMIME", "PIPELINING", "AUTH PLAIN LOGIN",
+              "CHUNKING", "PRDR", "HELP"],
+             ["PLAIN", "LOGIN"]),
+    "opensmtpd": (["8BITMIME", "ENHANCEDSTATUSCODES", "SIZE 36700160", "DSN",
+                   "STARTTLS", "HELP"],
+                  ["8BITMIME", "ENHANCEDSTATUSCODES", "SIZE 36700160", "DSN",
+                   "AUTH PLAIN LOGIN", "HELP"],
+                  ["PLAIN", "LOGIN"]),
+}
+
+
+def ehlo_keywords(sock):
+    """The keyword lines of an EHLO reply (its first line is the name)."""
+    lines = chat(sock, "EHLO localhost").split("\r\n")[:-1]
+    expect(all(l[:4] == "250-" for l in lines[:-1]) and
+           lines[-1][:4] == "250 ", repr(lines))
+    return [l[4:] for l in lines[1:]]
+
+
+def auth_code(sock, mech):
+    """Try AUTH MECH with the right password; the final reply code."""
+    if mech == "PLAIN":
+        cred = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
+        return chat(sock, f"AUTH PLAIN {cred}")[:3]
+    r = chat(sock, f"AUTH {mech}")
+    if not r.startswith("334"):
+        return r[:3]
+    chat(sock, base64.b64encode(USER.encode()).decode())
+    return chat(sock, base64.b64encode(PASSWORD.encode()).decode())[:3]
+
+
+@case
+def ehlo_profiles_exact():
+    """--ehlo-profile: each real server's EHLO keywords, before and after TLS"""
+    for name, (before, after, mechs) in PROFILE_EHLO.items():
+        with Server("--mode", "starttls", "--ehlo-profile", name,
+                    auth=True) as srv:
+            sock = raw(srv)
+            read_reply(sock)
+            got = ehlo_keywords(sock)
+            expect(got == before, f"{name} before TLS: {got}")
+            chat(sock, "STARTTLS")
+            tls = verifying_context(srv).wrap_socket(
+                sock, server_hostname="localhost")
+            got = ehlo_keywords(tls)
+            expect(got == after, f"{name} after TLS: {got}")
+            # Only what is advertised and implemented logs in.
+            accepted = []
+            for mech in ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"):
+                code = auth_code(tls, mech)
+                expect(code in ("235", "504"), f"{name} {mech}: {code}")
+                if code == "235":
+                    accepted.append(mech)
+                    tls.close()
+                    sock = raw(srv)
+                    read_reply(sock)
+                    chat(sock, "EHLO localhost")
+                    chat(sock, "STARTTLS")
+                    tls = verifying_context(srv).wrap_socket(
+                        sock, server_hostname="localhost")
+                    chat(tls, "EHLO localhost")
+            expect(sorted(accepted) == sorted(mechs),
+                   f"{name}: AUTH took {accepted}")
+            tls.close()
+    # Implicit TLS: no STARTTLS, AUTH at once; --size replaces SIZE.
+    with Server("--mode", "ssl", "--ehlo-profile", "ms365", "--size", "5000",
+                auth=True) as srv:
+        tls = verifying_context(srv).wrap_socket(raw(srv),
+                                                 server_hostname="localhost")
+        read_reply(tls)
+        got = ehlo_keywords(tls)
+        want = ["SIZE 5000"] + PROFILE_EHLO["ms365"][1][1:]
+        expect(got == want, f"ssl: {got}")
+        tls.close()
+
+
+def to_bdat(sock, mail="MAIL FROM:<a@example.test>"):
+    """Raw session up to BDAT (plain mode, no auth)."""
+    expect(read_reply(sock).startswith("220"), "no greeting")
+    chat(sock, "EHLO localhost")
+    expect(chat(sock, mail).startswith("250"), "MAIL")
+    expect(chat(sock, "RCPT TO:<b@example.test>").startswith("250"), "RCPT")
+
+
+# Bytes that DATA would change or end on: taken as they are by BDAT.
+BINARY = (b"first\r\n.\r\n..stuffed?\r\n.\r\nbare\n.\nnul\x00\xff\xfe\r"
+          b"\r\n.")
+
+
+@case
+def bdat_chunks_stored_exactly():
+    """BDAT: chunks, pipelined chunks, LAST, 0 LAST; bytes stored exactly"""
+    with Server("--mode", "plain", "--ehlo-profile", "postfix") as srv:
+        sock = raw(srv)
+        to_bdat(sock)
+        sock.sendall(b"BDAT 20\r\n" + BINARY[:20])
+        expect(read_reply(sock) == "250 2.0.0 Ok: 20 octets received\r\n",
+               "first chunk")
+        # Two chunks and the end in one write, as a pipelining client does.
+        rest = BINARY[20:]
+        sock.sendall(b"BDAT 7\r\n" + rest[:7] +
+                     b"BDAT %d\r\n" % len(rest[7:]) + rest[7:] +
+                     b"BDAT 0 LAST\r\n")
+        got = ""
+        while got.count("\r\n") < 3:
+            got += read_reply(sock)
+        expect(got.split("\r\n")[2].startswith("250 2.0.0 Ok: queued as "),
+               repr(got))
+        # One chunk carrying all, LAST on it; then an empty message.
+        sock.sendall(b"MAIL FROM:<a@example.test>\r\nRCPT TO:<c@example.test>"
+                     b"\r\nBDAT %d LAST\r\n" % len(BINARY) + BINARY)
+        got = ""
+        while got.count("\r\n") < 3:
+            got += read_reply(sock)
+        expect("queued as" in got, repr(got))
+        to = "RCPT TO:<d@example.test>"
+        chat(sock, "MAIL FROM:<>")
+        chat(sock, to)
+        expect(chat(sock, "BDAT 0 LAST").startswith("250 2.0.0 Ok: queued"),
+               "BDAT 0 LAST refused")
+        expect(chat(sock, "QUIT").startswith("221"), "QUIT")
+        sock.close()
+        time.sleep(0.1)
+        (m1, j1), (m2, j2), (m3, j3) = srv.mails()
+        expect(m1 == BINARY and m2 == BINARY, f"{m1!r} / {m2!r}")
+        expect(m3 == b"" and j3["size"] == 0 and j3["mail_from"] == "", j3)
+        expect([j["data_command"] for j in (j1, j2, j3)] == ["BDAT"] * 3 and
+               [j["chunks"] for j in (j1, j2, j3)] == [4, 1, 1],
+               f"{j1} {j2} {j3}")
+        log = srv.log()
+        expect(f"data-end {len(BINARY)} bytes via BDAT" in log and
+               "data-end 0 bytes via BDAT" in log, "log lacks data-end")
+        expect("DATA" not in log and not any("via DATA" in l for l in log),
+               "DATA in the log")
+        # The chunks' bytes are data, never logged as commands.
+        expect(not any(l.startswith(("first", "bare", "nul")) for l in log),
+               "chunk bytes read as commands")
+
+
+@case
+def bdat_sequence_errors():
+    """BDAT: 503 without MAIL/RCPT (chunk skipped), no DATA after BDAT"""
+    with Server("--mode", "plain", "--ehlo-profile", "ms365") as srv:
+        sock = raw(srv)
+        expect(read_reply(sock).startswith("220"), "no greeting")
+        chat(sock, "EHLO localhost")
+        # The refused chunk's bytes are skipped, not run as commands.
+        sock.sendall(b"BDAT 6\r\nQUIT\r\n")
+        expect(read_reply(sock) == "503 5.5.1 Error: need MAIL command\r\n",
+               "BDAT without MAIL")
+        expect(chat(sock, "NOOP").startswith("250"), "chunk read as QUIT")
+        chat(sock, "MAIL FROM:<a@example.test>")
+        sock.sendall(b"BDAT 4 LAST\r\nRSET")
+        expect(read_reply(sock) == "503 5.5.1 Error: need RCPT command\r\n",
+               "BDAT without RCPT")
+        expect(chat(sock, "RCPT TO:<b@example.test>").startswith("250"),
+               "RCPT after a refused BDAT")
+        sock.sendall(b"BDAT 3\r\nabc")
+        expect(read_reply(sock).startswith("250"), "chunk")
+        expect(chat(sock, "DATA") == "503 5.5.1 Error: DATA after BDAT\r\n",
+               "DATA after BDAT")
+        expect(chat(sock, "RCPT TO:<c@example.test>").startswith("503"),
+               "RCPT after BDAT")
+        expect(chat(sock, "BDAT x").startswith("501"), "bad count")
+        expect(chat(sock, "BDAT 1 LAST MORE").startswith("501"), "bad LAST")
+        # RSET forgets the chunks: nothing stored.
+        expect(chat(sock, "RSET").startswith("250"), "RSET")
+        sock.sendall(b"BDAT 1 LAST\r\nz")
+        expect(read_reply(sock).startswith("503"), "BDAT after RSET")
+        # BODY=BINARYMIME (offered by ms365): BDAT only.
+        chat(sock, "MAIL FROM:<a@example.test> BODY=BINARYMIME")
+        chat(sock, "RCPT TO:<b@example.test>")
+        expect(chat(sock, "DATA").startswith("503 5.5.1"),
+               "DATA with BINARYMIME")
+        sock.sendall(b"BDAT 2 LAST\r\n\x00\x01")
+        expect("queued as" in read_reply(sock), "BINARYMIME by BDAT")
+        sock.close()
+        time.sleep(0.1)
+        (eml, meta), = srv.mails()
+        expect(eml == b"\x00\x01" and meta["body"] == "BINARYMIME", meta)
+    # Servers that do not offer CHUNKING do not know BDAT.
+    for args in ((), ("--ehlo-profile", "opensmtpd")):
+        with Server("--mode", "plain", *args) as srv:
+            sock = raw(srv)
+            to_bdat(sock)
+            expect(chat(sock, "BDAT 0 LAST").startswith("502"), f"{args}")
+            expect("bdat-not-offered" in srv.log(), "not logged")
+            code = chat(sock, "MAIL FROM:<a@example.test> BODY=BINARYMIME")
+            expect(code.startswith("503"), code)    # nested MAIL
+            chat(sock, "RSET")
+            code = chat(sock, "MAIL FROM:<a@example.test> BODY=BINARYMIME")
+            expect(code.startswith("555"), f"BINARYMIME not offered: {code}")
+
+
+@case
+def bdat_faults():
+    """BDAT: data-451/silent/drop-after-dot hit LAST; drop-mid-data; 552"""
+    body = b"x" * 600 + b"\r\n"
+    with Server("--mode", "plain", "--ehlo-profile", "postfix",
+                "--fault", "data-451") as srv:
+        sock = raw(srv)
+        to_bdat(sock)
+        sock.sendall(b"BDAT %d\r\n" % len(body) + body)
+        expect(read_reply(sock).startswith("250"), "chunk")
+        expect(chat(sock, "BDAT 0 LAST").startswith("451 4.3.0"), "LAST")
+        expect(srv.mails() == [], "stored")
+    with Server("--mode", "plain", "--ehlo-profile", "postfix",
+                "--fault", "drop-after-dot") as srv:
+        sock = raw(srv)
+        to_bdat(sock)
+        sock.sendall(b"BDAT %d LAST\r\n" % len(body) + body)
+        expect(closed_without_reply(sock), "not closed")
+        expect(srv.mails() == [] and
+               f"data-end {len(body)} bytes via BDAT" in srv.log(), "log")
+    with Server("--mode", "plain", "--ehlo-profile", "postfix",
+                "--fault", "silent-after-dot") as srv:
+        sock = raw(srv)
+        to_bdat(sock)
+        sock.sendall(b"BDAT %d LAST\r\n" % len(body) + body)
+        sock.settimeout(1.5)
+        expect_raises(socket.timeout, sock.recv, 1)
+        expect(srv.mails() == [], "stored")
+    with Server("--mode", "plain", "--ehlo-profile", "postfix",
+                "--fault", "drop-mid-data") as srv:
+        sock = raw(srv)
+        to_bdat(sock)
+        sock.sendall(b"BDAT %d\r\n" % len(body) + body)
+        expect(read_reply(sock).startswith("250"), "first chunk")
+        try:
+            sock.sendall(b"BDAT %d\r\n" % len(body) + body)
+            sock.sendall(b"BDAT %d LAST\r\n" % len(body) + body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        expect(closed_without_reply(sock), "not closed")
+        expect(srv.mails() == [] and "fault drop-mid-data" in srv.log(), "log")
+    with Server("--mode", "plain", "--ehlo-profile", "postfix",
+                "--size", "1000") as srv:
+        sock = raw(srv)
+        to_bdat(sock)
+        sock.sendall(b"BDAT %d\r\n" % len(body) + body)
+        expect(read_reply(sock).startswith("250"), "first chunk")
+        sock.sendall(b"BDAT %d\r\n" % len(body) + body)
+        expect(read_reply(sock).startswith("552 5.3.4"), "over SIZE")
+        expect(chat(sock, "BDAT 0 LAST").startswith("503"), "after 552")
+        expect(srv.mails() == [], "stored")
 
 
 def main():

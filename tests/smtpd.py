@@ -7,7 +7,8 @@ package python3-cryptography to make its throwaway certificates.
     /usr/bin/python3 tests/smtpd.py --dir DIR [--host 127.0.0.1] [--port 0]
         [--mode starttls|ssl|plain] [--tls-optional] [--auth-file FILE]
         [--cert good|selfsigned|expired|wrongname|untrusted] [--tls-max 1.2|1.3]
-        [--size N] [--fault NAME[:ARG]]... [--once] [--lifetime SEC]
+        [--size N] [--ehlo-profile NAME] [--fault NAME[:ARG]]... [--once]
+        [--lifetime SEC]
 
 It listens on a loopback address only.  Everything a test needs to look at
 is written into DIR:
@@ -18,7 +19,9 @@ is written into DIR:
     fingerprint         sha256:AB:CD:... of the server certificate (DER)
     log                 transcript, one event per line (credentials redacted)
     mail/NNNN.eml       each accepted message, exactly as received (un-stuffed)
-    mail/NNNN.json      its envelope and session facts
+    mail/NNNN.json      its envelope and session facts, among them
+                        "data_command": "DATA" or "BDAT", whichever
+                        carried the message
     delivered           number of messages accepted by this run
 
 The SMTP protocol is implemented here on plain asyncio streams rather than
@@ -26,6 +29,14 @@ on aiosmtpd: the faults below must control the wire byte by byte (no
 greeting, replies one byte per second, stop reading mid-DATA, implicit TLS
 with SNI logging before the greeting), which aiosmtpd only allows through
 its private internals.  See --help for the list of faults.
+
+--ehlo-profile makes the EHLO reply that of a real server (Microsoft 365,
+Gmail, Postfix, Exim, OpenSMTPD; PROFILES below says where each comes
+from), and the server then honours what it advertises: BDAT (RFC 3030
+CHUNKING) with BODY=BINARYMIME, DSN parameters, the real SIZE.
+Without a profile the server offers what it always did and no CHUNKING.
+The log records which command carried each message: "data-end N bytes
+via DATA" or "via BDAT".
 """
 
 import argparse
@@ -78,18 +89,22 @@ FAULT_HELP = {
     "rcpt-550": "ADDR: refuse that recipient with 550 5.1.1 (repeatable)",
     "rcpt-451": "ADDR: refuse that recipient with 451 4.7.1 (repeatable)",
     "mail-553": "refuse MAIL FROM with 553 5.7.1",
+    # The data faults hit BDAT as they hit DATA: "the final dot" is
+    # then the last chunk (BDAT n LAST), "after 354" the first BDAT.
     "data-451": "answer the final dot with 451 4.3.0, store nothing",
     "data-554": "answer the final dot with 554 5.7.1, store nothing",
     "drop-mid-data": "close the connection after ~1000 bytes of DATA",
     "drop-after-dot": "read the whole message, close without reply",
     "silent-after-dot": "read the whole message, never reply",
-    "stall-data": "after 354 stop reading from the socket",
+    "stall-data": "after 354 (or at the first BDAT) stop reading from "
+                  "the socket",
     "trickle": "send every reply one byte per second",
     "delay-greeting": "SEC: wait SEC seconds before the greeting",
     "slow": "MS: wait MS milliseconds before every reply, and take the "
             "message data 4 KB at a time, MS/10 milliseconds apart",
     # Hostile servers.  STEP is one of greeting, ehlo, auth, mail, rcpt,
-    # data (the reply to DATA) or dot (the reply after the message);
+    # data (the reply to DATA, or to each BDAT chunk but the last) or dot
+    # (the reply after the message: to the final dot or to BDAT ... LAST);
     # these faults are repeatable with different steps.
     "long-line": "STEP: answer STEP with one reply line of 1 MiB",
     "no-crlf": "STEP: answer STEP without a line end, then keep quiet",
@@ -129,6 +144,59 @@ HOSTILE_TEXT = (b"\x1b[2J\x1b[31mred\x1b[0m \x1b]0;owned\x07 caf\xc3\xa9 "
 HOSTILE_CODES = {"greeting": b"220", "ehlo": b"250", "auth": b"535",
                  "mail": b"553", "rcpt": b"550", "data": b"554",
                  "dot": b"554"}
+
+# EHLO replies of real servers, keyword by keyword and in their order,
+# from public transcripts (openssl s_client -starttls smtp) and the
+# servers' defaults: Microsoft 365 (smtp.office365.com:587) and Gmail
+# (smtp.gmail.com:587 or 465) as their submission ports show them,
+# Postfix 3.4+ (CHUNKING since 3.4) and Exim 4.9x (CHUNKING by default
+# since 4.88) as Debian installs them with SASL, OpenSMTPD 7.x.
+# "STARTTLS" appears only before TLS, "AUTH ..." only where offers_auth
+# says (after TLS unless --tls-optional).  AUTH lists the real server's
+# mechanisms; of those this server implements PLAIN, LOGIN and CRAM-MD5
+# and refuses the others (XOAUTH2 and friends) with 504.  SIZE is the
+# real default (--size overrides it).  Postfix's VRFY and Exim's
+# PIPE_CONNECT are left out, as deployments usually hide them and the
+# notes do.  All but OpenSMTPD advertise CHUNKING: a client then may use
+# BDAT, and this server takes it.
+PROFILES = {
+    "ms365": {
+        "hello": "{host} Hello [{ip}]",
+        "keywords": ["SIZE 157286400", "PIPELINING", "DSN",
+                     "ENHANCEDSTATUSCODES", "STARTTLS", "AUTH LOGIN XOAUTH2",
+                     "8BITMIME", "BINARYMIME", "CHUNKING", "SMTPUTF8"],
+    },
+    "gmail": {
+        "hello": "{host} at your service, [{ip}]",
+        "keywords": ["SIZE 35882577", "8BITMIME", "STARTTLS",
+                     "AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN "
+                     "OAUTHBEARER XOAUTH",
+                     "ENHANCEDSTATUSCODES", "PIPELINING", "CHUNKING",
+                     "SMTPUTF8"],
+    },
+    "postfix": {
+        "hello": "{host}",
+        "keywords": ["PIPELINING", "SIZE 10240000", "ETRN", "STARTTLS",
+                     "AUTH PLAIN LOGIN", "ENHANCEDSTATUSCODES", "8BITMIME",
+                     "DSN", "SMTPUTF8", "CHUNKING"],
+    },
+    "exim": {
+        "hello": "{host} Hello {helo} [{ip}]",
+        "keywords": ["SIZE 52428800", "8BITMIME", "PIPELINING",
+                     "AUTH PLAIN LOGIN", "CHUNKING", "STARTTLS", "PRDR",
+                     "HELP"],
+    },
+    "opensmtpd": {
+        "hello": "{host} Hello {helo} [{ip}], pleased to meet you",
+        "keywords": ["8BITMIME", "ENHANCEDSTATUSCODES", "SIZE 36700160",
+                     "DSN", "STARTTLS", "AUTH PLAIN LOGIN", "HELP"],
+    },
+}
+# What the server answers EHLO with when no profile is chosen.
+DEFAULT_KEYWORDS = ["PIPELINING", "SIZE", "8BITMIME", "ENHANCEDSTATUSCODES",
+                    "SMTPUTF8", "STARTTLS", "AUTH PLAIN LOGIN CRAM-MD5"]
+# The AUTH mechanisms this server can check.
+AUTH_IMPLEMENTED = ("PLAIN", "LOGIN", "CRAM-MD5")
 
 AUTH_FAULT_REPLIES = {
     "auth-535": "535 5.7.8 Authentication credentials invalid",
@@ -232,6 +300,10 @@ def parse_args(argv):
     p.add_argument("--tls-max", choices=("1.2", "1.3"))
     p.add_argument("--size", type=int, metavar="N",
                    help="advertise SIZE N and refuse bigger messages (552)")
+    p.add_argument("--ehlo-profile", choices=sorted(PROFILES),
+                   help="answer EHLO as that real server does (its keywords; "
+                        "CHUNKING for all but opensmtpd) and honour what it "
+                        "advertises, BDAT included")
     p.add_argument("--fault", action="append", default=[],
                    metavar="NAME[:ARG]", help="misbehave; repeatable")
     p.add_argument("--once", action="store_true",
@@ -248,6 +320,17 @@ def parse_args(argv):
     if ({"renegotiate", "key-update", "starttls-inject"} & args.faults.flags
             and args.mode == "plain"):
         p.error("renegotiate, key-update and starttls-inject need TLS")
+    args.keywords = (PROFILES[args.ehlo_profile]["keywords"]
+                     if args.ehlo_profile else DEFAULT_KEYWORDS)
+    # SIZE: --size wins; else the profile's value; else none.
+    if args.size is None:
+        for kw in args.keywords:
+            if kw.startswith("SIZE "):
+                args.size = int(kw[5:])
+    args.keywords = [(f"SIZE {args.size}" if k.split()[0] == "SIZE" else k)
+                     for k in args.keywords
+                     if k != "SIZE" or args.size is not None]
+    args.extensions = {k.split()[0] for k in args.keywords}
     args.credentials = None
     if args.auth_file:
         try:
@@ -513,6 +596,9 @@ class Session:
     def reset_transaction(self):
         self.mail_from = None
         self.rcpt_tos = []
+        self.body_type = None
+        self.chunks = None         # BDAT: the message so far, once begun
+        self.chunk_count = 0
 
     # ---- wire helpers
 
@@ -782,15 +868,24 @@ class Session:
             return await self.reply("501 5.5.4 Syntax: EHLO hostname")
         self.helo = arg
         self.reset_transaction()
-        lines = [f"250 {HOSTNAME}", "250 PIPELINING"]
-        if self.args.size is not None:
-            lines.append(f"250 SIZE {self.args.size}")
-        lines += ["250 8BITMIME", "250 ENHANCEDSTATUSCODES", "250 SMTPUTF8"]
-        if self.offers_starttls:
-            lines.append("250 STARTTLS")
-        if self.offers_auth:
-            lines.append("250 AUTH PLAIN LOGIN CRAM-MD5")
+        hello = HOSTNAME
+        if self.args.ehlo_profile:
+            peer = self.writer.get_extra_info("peername") or ("?",)
+            hello = PROFILES[self.args.ehlo_profile]["hello"].format(
+                host=HOSTNAME, helo=arg.split()[0], ip=peer[0])
+        lines = [f"250 {hello}"]
+        for kw in self.args.keywords:
+            if kw == "STARTTLS" and not self.offers_starttls:
+                continue
+            if kw.startswith("AUTH ") and not self.offers_auth:
+                continue
+            lines.append(f"250 {kw}")
         await self.step_reply("ehlo", *lines)
+
+    def offers(self, keyword):
+        """Whether this server's EHLO advertises KEYWORD (STARTTLS and
+        AUTH aside, which depend on the session)."""
+        return keyword in self.args.extensions
 
     async def smtp_HELO(self, arg):
         if not arg:
@@ -808,6 +903,9 @@ class Session:
 
     async def smtp_VRFY(self, arg):
         await self.reply("252 2.0.0 Cannot VRFY user")
+
+    async def smtp_HELP(self, arg):
+        await self.reply("214 2.0.0 See RFC 5321 and RFC 3030")
 
     async def smtp_QUIT(self, arg):
         await self.reply("221 2.0.0 Bye")
@@ -863,7 +961,10 @@ class Session:
         mech = mech.upper()
         method = {"PLAIN": self.auth_plain, "LOGIN": self.auth_login,
                   "CRAM-MD5": self.auth_cram_md5}.get(mech)
+        if mech not in self.auth_mechanisms:
+            method = None
         if method is None:
+            self.log(f"auth-mech-refused {mech[:32]}")
             return await self.reply("504 5.5.4 Unrecognized authentication type")
         if mech == "CRAM-MD5" and initial:
             return await self.reply("501 5.5.4 Syntax error in parameters")
@@ -886,6 +987,15 @@ class Session:
         else:
             self.log("auth-fail")
             await self.reply("535 5.7.8 Authentication credentials invalid")
+
+    @property
+    def auth_mechanisms(self):
+        """What AUTH really accepts: the advertised mechanisms that this
+        server can check (a profile's XOAUTH2 is shown, never taken)."""
+        for kw in self.args.keywords:
+            if kw.startswith("AUTH "):
+                return [m for m in kw.split()[1:] if m in AUTH_IMPLEMENTED]
+        return []
 
     async def challenge(self, prompt):
         """Send a 334 and return the client's decoded answer."""
@@ -941,21 +1051,28 @@ class Session:
 
     # ---- mail transaction
 
-    async def transaction_allowed(self, what):
-        """Checks shared by MAIL/RCPT/DATA; False after replying."""
+    def transaction_refusal(self, what):
+        """The reply refusing MAIL/RCPT/DATA/BDAT in this session state,
+        or None when the session may go on."""
         if self.helo is None:
-            await self.reply("503 5.5.1 Error: send HELO/EHLO first")
-        elif self.tls_required:
+            return "503 5.5.1 Error: send HELO/EHLO first"
+        if self.tls_required:
             if what == "MAIL":
                 self.log("mail-before-tls")
-            await self.reply("530 5.7.0 Must issue a STARTTLS command first")
-        elif self.args.credentials is not None and self.auth_user is None:
+            return "530 5.7.0 Must issue a STARTTLS command first"
+        if self.args.credentials is not None and self.auth_user is None:
             if what == "MAIL":
                 self.log("mail-before-auth")
-            await self.reply("530 5.7.0 Authentication required")
-        else:
-            return True
-        return False
+            return "530 5.7.0 Authentication required"
+        return None
+
+    async def transaction_allowed(self, what):
+        """Checks shared by MAIL/RCPT/DATA; False after replying."""
+        refusal = self.transaction_refusal(what)
+        if refusal is not None:
+            await self.reply(refusal)
+            return False
+        return True
 
     async def smtp_MAIL(self, arg):
         if not await self.transaction_allowed("MAIL"):
@@ -968,6 +1085,7 @@ class Session:
         if "mail-553" in self.faults:
             return await self.reply(
                 "553 5.7.1 Sender address rejected: not owned by user")
+        body = "7BIT"
         for param in (m.group(2) or "").split():
             key, _, value = param.partition("=")
             key = key.upper()
@@ -977,27 +1095,38 @@ class Session:
                 if self.args.size is not None and int(value) > self.args.size:
                     return await self.reply(
                         "552 5.3.4 Message size exceeds fixed limit")
-            elif key == "BODY" and value.upper() in ("7BIT", "8BITMIME"):
-                pass
+            elif key == "BODY" and (value.upper() in ("7BIT", "8BITMIME") or
+                                    value.upper() == "BINARYMIME" and
+                                    self.offers("BINARYMIME")):
+                body = value.upper()
             elif key in ("SMTPUTF8", "AUTH"):
+                pass
+            elif key in ("RET", "ENVID") and self.offers("DSN"):
+                pass
+            elif key == "PRDR" and self.offers("PRDR"):
                 pass
             else:
                 return await self.reply(f"555 5.5.4 Unsupported option: {param}")
         await self.tls_fault()
         if await self.step_reply("mail", "250 2.1.0 Ok"):
             self.mail_from = m.group(1)
+            self.body_type = body
 
     async def smtp_RCPT(self, arg):
         if not await self.transaction_allowed("RCPT"):
             return
         if self.mail_from is None:
             return await self.reply("503 5.5.1 Error: need MAIL command")
+        if self.chunks is not None:
+            return await self.reply("503 5.5.1 Error: BDAT in progress")
         m = re.fullmatch(r"(?i)TO:\s*<([^<>]+)>(?:\s+(.*))?", arg)
         if not m:
             return await self.reply("501 5.5.4 Syntax: RCPT TO:<address>")
-        if m.group(2):
-            return await self.reply(
-                f"555 5.5.4 Unsupported option: {m.group(2).split()[0]}")
+        for param in (m.group(2) or "").split():
+            key = param.partition("=")[0].upper()
+            if not (key in ("NOTIFY", "ORCPT") and self.offers("DSN")):
+                return await self.reply(
+                    f"555 5.5.4 Unsupported option: {param}")
         addr = m.group(1)
         if addr.lower() in self.faults.rcpt_550:
             return await self.reply(f"550 5.1.1 <{addr}>: Recipient address "
@@ -1008,6 +1137,13 @@ class Session:
         if await self.step_reply("rcpt", "250 2.1.5 Ok"):
             self.rcpt_tos.append(addr)
 
+    async def stall(self):
+        """stall-data: stop reading from the socket for good."""
+        self.log("fault stall-data")
+        self.writer.transport.pause_reading()
+        self.raw_transport.pause_reading()
+        await asyncio.Event().wait()        # until the server shuts down
+
     async def smtp_DATA(self, arg):
         if not await self.transaction_allowed("DATA"):
             return
@@ -1017,19 +1153,78 @@ class Session:
             return await self.reply("503 5.5.1 Error: need MAIL command")
         if not self.rcpt_tos:
             return await self.reply("503 5.5.1 Error: need RCPT command")
+        # RFC 3030 2 and 3: no DATA in a transaction that used BDAT or
+        # declared a binary body.
+        if self.chunks is not None:
+            return await self.reply("503 5.5.1 Error: DATA after BDAT")
+        if self.body_type == "BINARYMIME":
+            return await self.reply(
+                "503 5.5.1 Error: BODY=BINARYMIME requires BDAT")
         if not await self.step_reply("data",
                                      "354 End data with <CR><LF>.<CR><LF>"):
             return
 
         if "stall-data" in self.faults:
-            self.log("fault stall-data")
-            self.writer.transport.pause_reading()
-            self.raw_transport.pause_reading()
-            await asyncio.Event().wait()        # until the server shuts down
+            await self.stall()
 
         body = await self.read_data()
-        self.log(f"data-end {len(body)} bytes")
+        self.log(f"data-end {len(body)} bytes via DATA")
+        await self.finish_message(body, "DATA")
 
+    async def smtp_BDAT(self, arg):
+        """RFC 3030: BDAT SIZE [LAST], then exactly SIZE octets, taken as
+        they are (binary, no dot-stuffing).  Every chunk is answered, the
+        last one with the fate of the whole message."""
+        if not self.offers("CHUNKING"):
+            # As a server without CHUNKING: the octets that follow are
+            # then read as commands, which is what such a client deserves.
+            self.log("bdat-not-offered")
+            return await self.reply("502 5.5.2 Error: command not recognized")
+        m = re.fullmatch(r"(?i)(\d{1,15})(?:[ \t]+(LAST))?", arg)
+        if not m:
+            # Without a valid count the chunk cannot be skipped.
+            return await self.reply("501 5.5.4 Syntax: BDAT count [LAST]")
+        size, last = int(m.group(1)), m.group(2) is not None
+        # The chunk follows the command without waiting for a reply, so
+        # it is read (and thrown away) even when the command is refused:
+        # its bytes must never be taken for commands (Postfix does so).
+        refusal = self.transaction_refusal("BDAT")
+        if refusal is None and self.mail_from is None:
+            refusal = "503 5.5.1 Error: need MAIL command"
+        if refusal is None and not self.rcpt_tos:
+            refusal = "503 5.5.1 Error: need RCPT command"
+        if refusal is not None:
+            await self.read_octets(size, faults=False)
+            self.log(f"bdat-discarded {size} bytes")
+            return await self.reply(refusal)
+
+        if self.chunks is None:
+            if "stall-data" in self.faults:
+                await self.stall()
+            self.chunks = bytearray()
+        self.chunks += await self.read_octets(size)
+        self.chunk_count += 1
+        self.log(f"bdat-chunk {size} bytes{' last' if last else ''}")
+        if "drop-mid-data" in self.faults and (last or len(self.chunks) >= 1000):
+            # Past ~1000 bytes, or the whole message was smaller: drop.
+            self.log("fault drop-mid-data")
+            raise Closed()
+        if (not last and self.args.size is not None and
+                len(self.chunks) > self.args.size):
+            self.reset_transaction()
+            return await self.reply("552 5.3.4 Message size exceeds fixed limit")
+        if not last:
+            if not await self.step_reply(
+                    "data", f"250 2.0.0 Ok: {size} octets received"):
+                self.reset_transaction()        # refused: nothing stored
+            return
+        body = bytes(self.chunks)
+        self.log(f"data-end {len(body)} bytes via BDAT")
+        await self.finish_message(body, "BDAT")
+
+    async def finish_message(self, body, command):
+        """The reply after the whole message (final dot or BDAT LAST):
+        the faults that hit it, the size check, or the message stored."""
         if "drop-after-dot" in self.faults:
             self.log("fault drop-after-dot")
             raise Closed()
@@ -1058,9 +1253,39 @@ class Session:
             "size": len(body),
             "queue_id": queue_id,
             "helo": self.helo,
+            "data_command": command,
+            "chunks": self.chunk_count,
+            "body": self.body_type,
         })
         self.reset_transaction()
         await self.step_reply("dot", f"250 2.0.0 Ok: queued as {queue_id}")
+
+    async def read_octets(self, n, faults=True):
+        """Exactly N octets of a BDAT chunk, nothing undone or checked.
+        With FAULTS, drop-mid-data and slow apply as in read_data()."""
+        out = bytearray()
+        while len(out) < n:
+            if not self.buf:
+                if (faults and "drop-mid-data" in self.faults and
+                        len(self.chunks) + len(out) >= 1000):
+                    self.log("fault drop-mid-data")
+                    raise Closed()
+                if faults and self.faults.slow:
+                    await asyncio.sleep(self.faults.slow / 10)
+                try:
+                    data = await asyncio.wait_for(
+                        self.reader.read(
+                            4096 if faults and self.faults.slow else 65536),
+                        IDLE_TIMEOUT)
+                except asyncio.TimeoutError:
+                    raise Closed()
+                if not data:
+                    raise Closed()
+                self.buf += data
+            take = min(len(self.buf), n - len(out))
+            out += self.buf[:take]
+            del self.buf[:take]
+        return out
 
     async def read_data(self):
         """The message up to CRLF.CRLF, un-dot-stuffed, CRLFs kept.

@@ -4,17 +4,21 @@
 # dialog, retry and delete in the outbox, quitting cleanly.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 48
+plan 51
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux is missing"; exit 77; }
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # Plain SMTP on loopback: one CA-less profile reaches every server.
-start_server good --mode plain --auth-file "$T/auth"
+# They answer EHLO as Microsoft 365 and Postfix do (CHUNKING among the
+# keywords); docmail must send by DATA all the same.
+start_server good --mode plain --auth-file "$T/auth" --ehlo-profile ms365
 good=$PORT
-start_server d451 --mode plain --auth-file "$T/auth" --fault data-451
+start_server d451 --mode plain --auth-file "$T/auth" --fault data-451 \
+    --ehlo-profile postfix
 d451=$PORT
-start_server drop --mode plain --auth-file "$T/auth" --fault drop-after-dot
+start_server drop --mode plain --auth-file "$T/auth" --fault drop-after-dot \
+    --ehlo-profile ms365
 drop=$PORT
 
 docs=$T/docs
@@ -235,5 +239,8 @@ ok $? "PgUp moves a page up"
 keys q
 wait_for "EXIT=0"
 ok $? "and q quits"
+by_data good "$(delivered good)" "every send went by DATA, never BDAT (ms365)"
+by_data d451 0 "so did those refused with 451 (postfix)"
+by_data drop 0 "and those dropped after the dot (ms365)"
 
 done_testing

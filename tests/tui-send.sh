@@ -5,7 +5,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux not installed"; exit 77; }
 
-plan 65
+plan 67
 
 # Every screen the tests look at is kept, to check that the password
 # never appears on any of them.
@@ -47,9 +47,12 @@ EOF
 }
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
-start_server tls --mode starttls --auth-file "$T/auth"
+# The servers answer EHLO as Microsoft 365 and Postfix do (CHUNKING
+# among the keywords); docmail must send by DATA all the same.
+start_server tls --mode starttls --auth-file "$T/auth" --ehlo-profile ms365
 PORT_OK=$PORT
-start_server bad --mode starttls --auth-file "$T/auth" --fault data-451
+start_server bad --mode starttls --auth-file "$T/auth" --fault data-451 \
+    --ehlo-profile postfix
 PORT_BAD=$PORT
 
 cfg=$T/cfg.ini
@@ -292,7 +295,8 @@ wait_for "EXIT="
 # --- Esc cancels a send that hangs --------------------------------------
 # (the server stops reading after DATA; the engine notices a cancel
 # within its 200 ms poll while it waits to write)
-start_server slow --mode starttls --auth-file "$T/auth" --fault stall-data
+start_server slow --mode starttls --auth-file "$T/auth" --fault stall-data \
+    --ehlo-profile postfix
 profile "$cfg" slow "$PORT" starttls timeout=30
 template
 { printf '%%PDF-1.4\n'; head -c 6000000 /dev/urandom; } >"$T/doc/big.pdf"
@@ -345,5 +349,7 @@ wait_for "EXIT=0"
 
 grep -qF "$PASSWORD" "$T/screens" && r=1 || r=0
 ok $r "the password never appeared on any captured screen"
+by_data tls 2 "the sends went by DATA, never BDAT (ms365)"
+by_data bad 0 "the refused send went by DATA, never BDAT (postfix)"
 
 done_testing
