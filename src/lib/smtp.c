@@ -716,6 +716,14 @@ judge(struct dm_smtp_mail *mail, struct dm_err *err)
 		err->smtp_code = bad->code;
 		return dm_err_hint(err, "check the addresses");
 	}
+	/* No reply to the data at all: never show the user "said: 0". */
+	if (mail->code == 0) {
+		dm_err_set(err, DM_ETEMP,
+		    "the session ended before the server answered the message");
+		return dm_err_hint(err, "%s", mail->maybe_delivered ?
+		    "the server may have accepted it: ask a recipient before sending it again" :
+		    "nothing was delivered; the message stays in the outbox: 'docmail outbox --retry' later");
+	}
 	dm_err_set(err, mail->code >= 500 ? DM_EREJECT : DM_ETEMP,
 	    "the server did not accept the message: server said: %d %s",
 	    mail->code, mail->reply);
