@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <docmail/buf.h>
 #include <docmail/err.h>
 #include <docmail/oauth2.h>
 
@@ -307,6 +308,21 @@ test_redirect(void)
 	    err.code == DM_EDATA, "redirect: a NUL in the code is refused");
 	ok(redir("/?error=%1b%5b2J&state=st4te", &code, &err) == -1 &&
 	    printable(err.msg), "redirect: an error's control characters are escaped");
+	{
+		char in[2048];
+		size_t i, o = 0;
+
+		o += (size_t)snprintf(in, sizeof in, "/?state=st4te&error=");
+		for (i = 0; i < 100; i++)
+			o += (size_t)snprintf(in + o, sizeof in - o, "%%01");
+		for (i = 0; i < 34; i++)
+			o += (size_t)snprintf(in + o, sizeof in - o,
+			    "%%e2%%82%%ac");
+		/* Found by fuzzing: escapes cut mid-character by dm_err. */
+		ok(redir(in, &code, &err) == -1 && printable(err.msg) &&
+		    dm_utf8_valid(err.msg, strlen(err.msg)),
+		    "redirect: a long escaped error stays valid UTF-8");
+	}
 }
 
 static int
@@ -443,7 +459,7 @@ main(void)
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
-	plan(93);
+	plan(94);
 	test_conf();
 	test_pkce();
 	test_parse_token();

@@ -236,12 +236,33 @@ dm_oauth2_token_release(struct dm_oauth2_token *tok)
 int
 oauth2_show(struct dm_buf *b, const char *s, size_t n, struct dm_err *err)
 {
-	if (n > OAUTH2_SHOW_MAX) {
-		if (dm_buf_add_printable(b, s, OAUTH2_SHOW_MAX, err) == -1)
-			return -1;
-		return dm_buf_addstr(b, "...", err);
+	struct dm_buf t;
+	size_t k;
+	int r = -1;
+
+	/*
+	 * Escapes make the text up to four times longer: cut the escaped
+	 * text, at a character boundary, so that the message that quotes
+	 * it stays within struct dm_err and valid UTF-8.
+	 */
+	dm_buf_init(&t, 0);
+	if (dm_buf_add_printable(&t, s, n < OAUTH2_SHOW_MAX ? n :
+	    OAUTH2_SHOW_MAX, err) == -1)
+		goto out;
+	k = t.len;
+	if (k > OAUTH2_SHOW_MAX) {
+		k = OAUTH2_SHOW_MAX;
+		while (k > 0 && ((unsigned char)t.data[k] & 0xc0) == 0x80)
+			k--;
 	}
-	return dm_buf_add_printable(b, s, n, err);
+	if (dm_buf_add(b, dm_buf_str(&t), k, err) == -1 ||
+	    (k < t.len || n > OAUTH2_SHOW_MAX ?
+	    dm_buf_addstr(b, "...", err) : 0) == -1)
+		goto out;
+	r = 0;
+out:
+	dm_buf_release(&t);
+	return r;
 }
 
 /* Wipes every string member of j: they may be tokens. */
