@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
 
 #include <docmail/buf.h>
 #include <docmail/err.h>

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 
 #include <docmail/buf.h>
 #include <docmail/err.h>
@@ -243,7 +242,7 @@ dm_oauth2_store_load(const char *sdir, const char *profile,
 	}
 	r = 0;
 out:
-	OPENSSL_cleanse(chunk, sizeof chunk);
+	explicit_bzero(chunk, sizeof chunk);
 	dm_buf_wipe(&b);
 	if (fd != -1)
 		close(fd);
