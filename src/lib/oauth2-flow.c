@@ -96,11 +96,9 @@ refresh_locked(const struct dm_oauth2_conf *conf, const char *profile,
 	    (ep->scope[0] != '\0' &&
 	    oauth2_form_add(&f, "scope", ep->scope, err) == -1))
 		goto out;
-	if (token_request(conf, ep->token_url, &f, &nt, NULL, err) == -1) {
-		if (err->code == DM_EAUTH)
-			dm_err_hint(err, "sign in again: docmail login");
+	/* invalid_grant's own hint says to sign in again (oauth2.c). */
+	if (token_request(conf, ep->token_url, &f, &nt, NULL, err) == -1)
 		goto out;
-	}
 	/* A provider that does not rotate keeps the old refresh token. */
 	if (nt.refresh == NULL) {
 		nt.refresh = tok->refresh;
