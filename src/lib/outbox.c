@@ -38,6 +38,7 @@
 
 #include <docmail/buf.h>
 #include <docmail/err.h>
+#include <docmail/file.h>
 #include <docmail/limits.h>
 #include <docmail/outbox.h>
 
@@ -133,82 +134,6 @@ shown(const char *s, char *out, size_t size)
 	return out;
 }
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, s, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-fsync_dir(const char *path)
-{
-	int fd, r, e;
-
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	r = fsync(fd);
-	e = errno;
-	(void)close(fd);
-	/* Some file systems cannot sync a directory; rename is all there is. */
-	if (r == -1 && e == EINVAL)
-		r = 0;
-	errno = e;
-	return r;
-}
-
-/*
- * Starts a temporary file for publish(): created (never through a link,
- * never over a file), *made set, head written.  Returns -1 with errno;
- * *fd is left for the caller to close, as is tmp to remove.
- */
-static int
-begin_tmp(int *fd, const char *tmp, const void *head, size_t len, int *made)
-{
-	*fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (*fd == -1)
-		return -1;
-	*made = 1;
-	return write_all(*fd, head, len);
-}
-
-/*
- * Makes a finished temporary file visible under its final name, and
- * durably so: fsync, close, rename, fsync of the directory.  *fd is
- * closed; *made is cleared once tmp is gone.  Returns -1 with errno.
- */
-static int
-publish(int *fd, const char *tmp, const char *path, const char *dir,
-    int *made)
-{
-	int c;
-
-	if (fsync(*fd) == -1)
-		return -1;
-	c = close(*fd);
-	*fd = -1;
-	if (c == -1 || rename(tmp, path) == -1)
-		return -1;
-	*made = 0;
-	return fsync_dir(dir);
-}
-
 /* "<unix seconds>.<16 hex digits>": unique without any lock. */
 static int
 new_id(char *id, size_t size, struct dm_err *err)
@@ -240,53 +165,6 @@ new_id(char *id, size_t size, struct dm_err *err)
 	if (len < 0 || (size_t)len >= size)
 		return dm_err_set(err, DM_EINTERNAL, "outbox id too long");
 	return 0;
-}
-
-/*
- * Creates path and its missing parents with mode 0700 whatever the
- * umask.  Existing directories keep their mode.  Sets errno on failure.
- */
-static int
-mkdirs(const char *path)
-{
-	struct stat st;
-	char *p, *s;
-	int r = -1, e = 0;
-
-	if (path[0] == '\0') {
-		errno = ENOENT;
-		return -1;
-	}
-	if ((p = strdup(path)) == NULL)
-		return -1;
-	for (s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		if (s[-1] != '/') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) == 0) {
-				if (chmod(p, 0700) == -1) {
-					e = errno;
-					goto out;
-				}
-			} else if (errno != EEXIST &&
-			    (stat(p, &st) == -1 || !S_ISDIR(st.st_mode))) {
-				/* EACCES on an existing parent is fine. */
-				e = errno == 0 ? ENOTDIR : errno;
-				goto out;
-			}
-			*s = c;
-		}
-		if (*s == '\0')
-			break;
-	}
-	r = 0;
-out:
-	free(p);
-	errno = e;
-	return r;
 }
 
 /*
@@ -338,7 +216,7 @@ ensure_maildir(const char *dir, const char *what, struct dm_err *err)
 	size_t i;
 	int r = -1;
 
-	if (mkdirs(dir) == -1) {
+	if (dm_file_mkdirs(dir) == -1) {
 		dm_err_set(err, DM_EIO, "cannot create the %s '%s': %s",
 		    what, dir, strerror(errno));
 		dm_err_hint(err, "check the permissions of '%s' and the directories above it",
@@ -935,7 +813,7 @@ copy_stream(int fd, const struct dm_stream *msg, char *head,
 			memcpy(head + headlen, chunk, k);
 			headlen += k;
 		}
-		if (write_all(fd, chunk, (size_t)n) == -1) {
+		if (dm_file_write_all(fd, chunk, (size_t)n) == -1) {
 			e = errno;
 			r = -2;
 			goto out;
@@ -1002,7 +880,7 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 		goto out;
 	it.offset = (off_t)env.len;
 
-	if (begin_tmp(&fd, tmp, env.data, env.len, &made) == -1) {
+	if (dm_file_begin_tmp(&fd, tmp, env.data, env.len, &made) == -1) {
 		store_failed(err, "outbox", dir, errno);
 		goto out;
 	}
@@ -1033,7 +911,7 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 		store_failed(err, "outbox", dir, w == -1 ? errno : ENOSPC);
 		goto out;
 	}
-	if (publish(&fd, tmp, it.path, newdir, &made) == -1) {
+	if (dm_file_publish(&fd, tmp, it.path, newdir, &made) == -1) {
 		/* Renamed but not durable: the caller must not send it. */
 		placed = !made;
 		store_failed(err, "outbox", dir, errno);
@@ -1322,7 +1200,7 @@ dm_outbox_update(const struct dm_outbox_item *item, struct dm_err *err)
 		dm_err_set(err, DM_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (begin_tmp(&fd, tmp, env.data, env.len, &made) == -1) {
+	if (dm_file_begin_tmp(&fd, tmp, env.data, env.len, &made) == -1) {
 		store_failed(err, "outbox", dir, errno);
 		goto out;
 	}
@@ -1339,12 +1217,12 @@ dm_outbox_update(const struct dm_outbox_item *item, struct dm_err *err)
 			    strerror(errno));
 			goto out;
 		}
-		if (write_all(fd, chunk, (size_t)n) == -1) {
+		if (dm_file_write_all(fd, chunk, (size_t)n) == -1) {
 			store_failed(err, "outbox", dir, errno);
 			goto out;
 		}
 	}
-	if (publish(&fd, tmp, item->path, parent, &made) == -1) {
+	if (dm_file_publish(&fd, tmp, item->path, parent, &made) == -1) {
 		store_failed(err, "outbox", dir, errno);
 		goto out;
 	}
@@ -1384,7 +1262,7 @@ remove_file(const struct dm_outbox_item *item, const char *hint,
 	}
 	if ((parent = parent_dir(item->path, err)) == NULL)
 		return -1;
-	if (fsync_dir(parent) == -1) {
+	if (dm_file_fsync_dir(parent) == -1) {
 		dm_err_set(err, DM_EIO, "cannot sync the outbox '%s': %s",
 		    parent, strerror(errno));
 		r = -1;
@@ -1547,7 +1425,7 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 
 	if ((parent = parent_dir(path, err)) == NULL)
 		goto out;
-	if (mkdirs(parent) == -1) {
+	if (dm_file_mkdirs(parent) == -1) {
 		store_failed(err, "sent log", path, errno);
 		goto out;
 	}
@@ -1830,7 +1708,7 @@ dm_maildir_deliver(const char *dir, const char *bcc,
 	    (newp = pathf(err, "%s/new/%s" SUFFIX, dir, id)) == NULL ||
 	    (newdir = pathf(err, "%s/new", dir)) == NULL)
 		goto out;
-	if (begin_tmp(&fd, tmp, hdr.data, hdr.len, &made) == -1) {
+	if (dm_file_begin_tmp(&fd, tmp, hdr.data, hdr.len, &made) == -1) {
 		store_failed(err, "maildir", dir, errno);
 		goto out;
 	}
@@ -1839,7 +1717,7 @@ dm_maildir_deliver(const char *dir, const char *bcc,
 			store_failed(err, "maildir", dir, errno);
 		goto out;
 	}
-	if (publish(&fd, tmp, newp, newdir, &made) == -1) {
+	if (dm_file_publish(&fd, tmp, newp, newdir, &made) == -1) {
 		store_failed(err, "maildir", dir, errno);
 		goto out;
 	}

@@ -1,0 +1,54 @@
+/*
+ * file.h - the one durable-file writer of the core
+ *
+ * Files we own appear only complete: a temporary file in the same
+ * directory, created 0600 with O_EXCL and O_NOFOLLOW, is written,
+ * synced and renamed over the final name, then the directory is synced
+ * (the Maildir and OpenSMTPD's queue_fs.c way).  The outbox and the
+ * OAuth2 token store both write through these functions.
+ *
+ * They report failures through errno, not struct dm_err: each caller
+ * words the message for its own file (outbox item, token store).
+ */
+#ifndef DOCMAIL_FILE_H
+#define DOCMAIL_FILE_H
+
+#include <stddef.h>
+
+/* Writes all n bytes, retrying on EINTR.  Returns 0, or -1 with errno. */
+int	dm_file_write_all(int fd, const void *, size_t n);
+
+/*
+ * Syncs the directory path (after a rename or unlink in it).  A file
+ * system that cannot sync a directory (EINVAL) counts as success.
+ * Returns 0, or -1 with errno.
+ */
+int	dm_file_fsync_dir(const char *path);
+
+/*
+ * Starts a temporary file for dm_file_publish(): creates tmp (never
+ * through a symbolic link, never over an existing file) with mode
+ * 0600, sets *made, writes len bytes of head.  Returns -1 with errno;
+ * *fd is then left for the caller to close, as is tmp to remove (when
+ * *made is set).
+ */
+int	dm_file_begin_tmp(int *fd, const char *tmp, const void *head,
+	    size_t len, int *made);
+
+/*
+ * Makes a finished temporary file visible under its final name, and
+ * durably so: fsync, close, rename(tmp, path), fsync of dir.  *fd is
+ * closed and set to -1; *made is cleared once tmp is gone.  Returns 0,
+ * or -1 with errno.
+ */
+int	dm_file_publish(int *fd, const char *tmp, const char *path,
+	    const char *dir, int *made);
+
+/*
+ * Creates path and its missing parents with mode 0700 whatever the
+ * umask.  Existing directories keep their mode.  Returns 0, or -1 with
+ * errno.
+ */
+int	dm_file_mkdirs(const char *path);
+
+#endif /* DOCMAIL_FILE_H */

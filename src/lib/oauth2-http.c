@@ -1,0 +1,245 @@
+/*
+ * oauth2-http.c - the one HTTPS POST of the OAuth2 module (libcurl)
+ *
+ * libcurl is touched here only.  Bounds: https only (the protocol list
+ * is "https", so neither a configured http:// address nor a redirect
+ * can reach plain HTTP), certificate and host verified, no redirects
+ * followed, a connect and a total timeout, the body capped at
+ * DM_OAUTH2_BODY_MAX (the write callback refuses more, so memory stays
+ * bounded whatever the server sends), verbose off: the form and the
+ * answer hold secrets.
+ *
+ * The trust store: with a ca_file, CURLOPT_CAINFO is that file and
+ * CURLOPT_CAPATH stays libcurl's built-in CA directory (Debian:
+ * /etc/ssl/certs), so the system store is trusted as well; OpenSSL
+ * looks in both.  Without one, libcurl's defaults (the system bundle)
+ * apply.
+ *
+ * NEEDSWORK: libcurl's own receive buffer also sees the token response
+ * and is freed without being wiped; only our copies are.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include <docmail/buf.h>
+#include <docmail/err.h>
+#include <docmail/oauth2.h>
+
+#include "oauth2-int.h"
+
+#define CONNECT_TIMEOUT	10
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void
+curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct sink {
+	struct dm_buf	*body;
+	int		 too_large;
+	int		 nomem;
+};
+
+static size_t
+sink_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	struct dm_err err;
+
+	n *= size;
+	if (s->body->len + n > DM_OAUTH2_BODY_MAX) {
+		s->too_large = 1;
+		return 0;
+	}
+	if (dm_buf_add(s->body, p, n, &err) == -1) {
+		s->nomem = 1;
+		return 0;
+	}
+	return n;
+}
+
+int
+oauth2_form_add(struct dm_buf *b, const char *name, const char *value,
+    struct dm_err *err)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *v;
+
+	if (b->len > 0 && dm_buf_addc(b, '&', err) == -1)
+		return -1;
+	if (dm_buf_addstr(b, name, err) == -1 || dm_buf_addc(b, '=', err) == -1)
+		return -1;
+	for (v = (const unsigned char *)value; *v != '\0'; v++) {
+		if ((*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') ||
+		    (*v >= '0' && *v <= '9') || *v == '-' || *v == '.' ||
+		    *v == '_' || *v == '~') {
+			if (dm_buf_addc(b, (char)*v, err) == -1)
+				return -1;
+		} else if (dm_buf_addc(b, '%', err) == -1 ||
+		    dm_buf_addc(b, hex[*v >> 4], err) == -1 ||
+		    dm_buf_addc(b, hex[*v & 15], err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The host part of an https:// URL, for messages. */
+static void
+url_host(const char *url, char *out, size_t size)
+{
+	const char *h = url + (strncmp(url, "https://", 8) == 0 ? 8 : 0);
+	size_t n = strcspn(h, "/?#");
+
+	snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), h);
+}
+
+static int
+curl_failed(CURLcode c, const struct sink *s, const char *host,
+    const char *ebuf, struct dm_err *err)
+{
+	const char *why = ebuf[0] != '\0' ? ebuf : curl_easy_strerror(c);
+
+	if (s->too_large)
+		return dm_err_set(err, DM_EPROTO, "the identity provider '%s' sent an answer that is too large (over %d bytes)",
+		    host, DM_OAUTH2_BODY_MAX);
+	if (s->nomem)
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	switch (c) {
+	case CURLE_OPERATION_TIMEDOUT:
+		dm_err_set(err, DM_ETEMP, "the identity provider '%s' did not answer in time",
+		    host);
+		return dm_err_hint(err, "try again later; check the network and oauth2_token_url");
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+		dm_err_set(err, DM_ECONN, "cannot connect to the identity provider '%s': %.200s",
+		    host, why);
+		return dm_err_hint(err, "check the network, then try again");
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		dm_err_set(err, DM_ETLS, "the identity provider '%s' has a certificate docmail cannot trust: %.200s",
+		    host, why);
+		return dm_err_hint(err, "check the date and time of this machine; behind a TLS-inspecting proxy, put its CA certificate in ca_file");
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		dm_err_set(err, DM_ECONFIG, "the identity provider's address must be https://");
+		return -1;
+	case CURLE_SSL_CONNECT_ERROR:
+		dm_err_set(err, DM_ETLS, "TLS with the identity provider '%s' failed: %.200s",
+		    host, why);
+		return -1;
+	default:
+		break;
+	}
+	return dm_err_set(err, DM_ECONN, "the connection to the identity provider '%s' failed: %.200s",
+	    host, why);
+}
+
+int
+oauth2_http_post(const struct dm_oauth2_conf *conf, const char *url,
+    const struct dm_buf *form, struct dm_buf *body, long *status,
+    struct dm_err *err)
+{
+	char ebuf[CURL_ERROR_SIZE], host[256];
+	struct curl_slist *hdr = NULL;
+	struct sink s = { body, 0, 0 };
+	CURL *c = NULL;
+	CURLcode cc;
+	long code = 0, tmo;
+	int r = -1;
+
+	*status = 0;
+	ebuf[0] = '\0';
+	url_host(url, host, sizeof host);
+	if (strncmp(url, "https://", 8) != 0)
+		return dm_err_set(err, DM_ECONFIG, "the identity provider's address must be https://");
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return dm_err_set(err, DM_EINTERNAL, "cannot initialise libcurl");
+	if ((c = curl_easy_init()) == NULL)
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	tmo = conf->timeout > 0 ? conf->timeout : DM_OAUTH2_TIMEOUT;
+	hdr = curl_slist_append(NULL, "Accept: application/json");
+	if (hdr == NULL) {
+		dm_err_set(err, DM_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") !=
+	    CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_VERBOSE, 0L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT <
+	    tmo ? (long)CONNECT_TIMEOUT : tmo) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT, tmo) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)DM_OAUTH2_BODY_MAX)
+	    != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_USERAGENT, "docmail/" PACKAGE_VERSION)
+	    != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_POSTFIELDS, dm_buf_str(form)) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)form->len) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s) != CURLE_OK) {
+		dm_err_set(err, DM_EINTERNAL, "cannot set up libcurl");
+		goto out;
+	}
+	if (conf->ca_file != NULL && conf->ca_file[0] != '\0' &&
+	    curl_easy_setopt(c, CURLOPT_CAINFO, conf->ca_file) != CURLE_OK) {
+		dm_err_set(err, DM_EINTERNAL, "cannot set up libcurl");
+		goto out;
+	}
+	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
+		if (cc == CURLE_FILESIZE_EXCEEDED)
+			s.too_large = 1;
+		curl_failed(cc, &s, host, ebuf, err);
+		goto out;
+	}
+	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	*status = code;
+	if (code >= 500 || code == 429) {
+		dm_err_set(err, DM_ETEMP, "the identity provider '%s' is unavailable (HTTP %ld)",
+		    host, code);
+		dm_err_hint(err, "try again in a few minutes");
+		goto out;
+	}
+	if (code >= 300 && code < 400) {
+		dm_err_set(err, DM_EPROTO, "the identity provider '%s' answered with a redirect (HTTP %ld), which docmail does not follow",
+		    host, code);
+		dm_err_hint(err, "check oauth2_token_url and oauth2_device_url");
+		goto out;
+	}
+	if (code != 200 && (code < 400 || code >= 500)) {
+		dm_err_set(err, DM_EPROTO, "the identity provider '%s' answered HTTP %ld",
+		    host, code);
+		goto out;
+	}
+	r = 0;
+out:
+	curl_slist_free_all(hdr);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	return r;
+}
