@@ -74,6 +74,7 @@ struct sess {
 	int				 dot_sent;	/* ...and left for the server */
 	int				 quit_sent;
 	int				 test_done;
+	int				 dropped;	/* test: commands kept back */
 	/*
 	 * Grown as needed: with PIPELINING libESMTP sends MAIL, every RCPT
 	 * and DATA at once, so a fixed size capped the recipients.
