@@ -5,7 +5,7 @@
 # not be.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 63
+plan 71
 
 cfg=$T/cfg.ini
 dm() { run "$DOCMAIL" --config "$cfg" "$@"; }
@@ -185,6 +185,29 @@ oprofile ms "$ms_port" "password=$PASSWORD"
 dm test; keep
 is_rc 78 "auth = oauth2 with a password is exit 78"
 has "$T/err" "auth = oauth2 and also a password" "and says why"
+
+# --- Microsoft's refusals of passwords
+start_server off --mode starttls --ehlo-profile ms365 --auth-file "$T/auth" \
+    --fault basic-auth-off
+profile "$cfg" off "$PORT" starttls
+dm test; keep
+is_rc 77 "550 5.7.30 (basic authentication off) is exit 77"
+has "$T/err" "5.7.30" "the server's words are shown"
+has "$T/err" "set auth = oauth2" "the hint says to switch to OAuth2"
+start_server t139 --mode starttls --ehlo-profile ms365 --auth-file "$T/auth" \
+    --fault auth-139
+profile "$cfg" t139 "$PORT" starttls
+dm test; keep
+is_rc 77 "535 5.7.139 is exit 77"
+has "$T/err" "Set-CASMailbox" "the hint names the administrator's switch"
+start_server o139 --mode starttls --ehlo-profile ms365 --token-file "$T/tokens" \
+    --fault auth-139
+oprofile o139 "$PORT"
+toks "$SHORT"
+dm test; keep
+is_rc 77 "5.7.139 on an OAuth2 login is exit 77"
+[ "$(calls)" -eq 1 ]; ok $? "not a token problem: no second token"
+has "$T/err" "Set-CASMailbox" "the same hint"
 
 # --- no token, nor its base64, anywhere it must not be
 leak=0

@@ -395,7 +395,8 @@ static int
 token_refused(const struct sess *s, int code, const char *text)
 {
 	if (strstr(text, "5.7.139") != NULL ||
-	    strcasestr(text, "SmtpClientAuthentication") != NULL)
+	    strcasestr(text, "SmtpClientAuthentication") != NULL ||
+	    strstr(text, "5.7.30") != NULL)
 		return 0;
 	return code == 535 || (s->oa_challenged && code >= 500) ||
 	    (code == 501 && strstr(text, "5.5.127") != NULL);
@@ -413,7 +414,12 @@ auth_failed(struct sess *s, int code, const char *text)
 	    text);
 	if (strstr(text, "5.7.139") != NULL ||
 	    strcasestr(text, "SmtpClientAuthentication") != NULL)
-		hint = "SMTP AUTH is switched off for this mailbox or tenant at the provider: an administrator must enable authenticated SMTP for it";
+		hint = "SMTP AUTH is switched off for this mailbox or tenant at the provider: an administrator must enable authenticated SMTP for it (Microsoft 365: Set-CASMailbox -SmtpClientAuthenticationDisabled $false, or the tenant's setting)";
+	else if (strstr(text, "5.7.30") != NULL ||
+	    strcasestr(text, "Basic authentication is not supported") != NULL)
+		hint = s->oauth ?
+		    "the server refuses this kind of login for the mailbox: check host, port and user" :
+		    "this tenant no longer takes passwords: set auth = oauth2 and sign in (oauth2_token_command now; docmail login later)";
 	else if (s->oauth && token_refused(s, code, text)) {
 		(void)snprintf(msg, sizeof msg,
 		    "the server refused the access token for '%s': server said: %d %s",
