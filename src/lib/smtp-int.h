@@ -21,14 +21,18 @@ enum pend {
 	PEND_GREETING,
 	PEND_EHLO,
 	PEND_AUTH,
-	PEND_OAUTH,		/* the relay's own AUTH: never libESMTP's */
 	PEND_MAIL,
 	PEND_RCPT,
 	PEND_DATA,
 	PEND_DOT,
 	PEND_RSET,
 	PEND_QUIT,
-	PEND_OTHER
+	PEND_OTHER,
+	/*
+	 * The relay's own AUTH, never libESMTP's.  Last, so that the fuzz
+	 * corpus keeps naming the others by the same numbers.
+	 */
+	PEND_OAUTH
 };
 
 /*

@@ -557,6 +557,10 @@ oauth_begin(struct sess *s, int refresh)
 
 	dm_secret_init(&tok);
 	dm_err_clear(&e);
+	if (s->p->token == NULL) {
+		fail(s, DM_EINTERNAL, 0, "no access token source", NULL);
+		return -1;
+	}
 	r = s->p->token(s->p->token_arg, refresh, &tok, how, sizeof how, &e);
 	if (r == 0 && (!dm_secret_isset(&tok) || tok.len == 0)) {
 		dm_err_set(&e, DM_EAUTH, "no access token was given");
@@ -869,6 +873,12 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		}
 		break;
 	case PEND_OAUTH:
+		if (!s->oauth) {
+			/* Only oauth_begin() queues it. */
+			fail(s, DM_EINTERNAL, code,
+			    "a reply to a login the relay did not start", NULL);
+			return -1;
+		}
 		return oauth_reply(s, code, text, out);
 	case PEND_AUTH:
 		if (code == 334)
