@@ -718,7 +718,10 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 		return -1;
 	case OA_NONE:
 	case OA_DONE:
-		break;
+		/* Only oauth_begin() and the 334 above queue PEND_OAUTH. */
+		fail(s, DM_EINTERNAL, code,
+		    "a reply to a login the relay did not start", NULL);
+		return -1;
 	}
 	oauth_wipe_payload(s);
 	s->auth_code = code;
@@ -867,13 +870,25 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 				sess_step(s, DM_STEP_EHLO, 1, NULL);
 			/* No AUTH at all: the MAIL rule below says so. */
 			if (s->oauth && s->oa == OA_NONE && s->auth_offered &&
-			    !s->authed)
+			    !s->authed) {
+				/*
+				 * libESMTP waits for this reply before its
+				 * next command: nothing else is pending, so
+				 * the login's replies are the next ones.
+				 */
+				if (s->npend > 0) {
+					fail(s, DM_EINTERNAL, code,
+					    "commands were pending behind EHLO at the login",
+					    NULL);
+					return -1;
+				}
 				return oauth_start(s, out);
+			}
 			return 1;
 		}
 		break;
 	case PEND_OAUTH:
-		if (!s->oauth) {
+		if (!s->oauth || s->oa_mech == NULL) {
 			/* Only oauth_begin() queues it. */
 			fail(s, DM_EINTERNAL, code,
 			    "a reply to a login the relay did not start", NULL);
@@ -1146,6 +1161,11 @@ on_command(struct sess *s, const char *l, size_t n)
 		sess_log(s, "C: ", "[redacted]", 10);
 		push(s, PEND_AUTH);
 		return 0;
+	}
+	/* With OAuth2 the relay logs in; libESMTP was offered no AUTH. */
+	if (strcmp(verb, "AUTH") == 0 && s->oauth) {
+		unmodelled(s, verb);
+		return -1;
 	}
 	if (strcmp(verb, "AUTH") == 0) {
 		/* Keep the mechanism, never what follows it. */
