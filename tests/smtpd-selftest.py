@@ -41,10 +41,15 @@ MESSAGE = (b"From: Anna <anna@example.test>\r\n"
 class Server:
     """One smtpd.py process with its own directory."""
 
-    def __init__(self, *args, auth=False, expect_exit=False):
+    def __init__(self, *args, auth=False, tokens=None, expect_exit=False):
         self.tmp = tempfile.mkdtemp(prefix="smtpd-selftest.")
         self.dir = os.path.join(self.tmp, "srv")
         cmd = [PYTHON, SMTPD, "--dir", self.dir, "--lifetime", "60", *args]
+        if tokens:
+            token_file = os.path.join(self.tmp, "tokens")
+            with open(token_file, "w") as f:
+                f.write("".join(f"{USER}:{t}\n" for t in tokens))
+            cmd += ["--token-file", token_file]
         if auth:
             # Outside DIR, so "the password is in no file of DIR" is testable.
             auth_file = os.path.join(self.tmp, "auth")
@@ -972,6 +977,115 @@ def ehlo_profiles_exact():
         got = ehlo_keywords(tls)
         want = ["SIZE 5000"] + PROFILE_EHLO["ms365"][1][1:]
         expect(got == want, f"ssl: {got}")
+        tls.close()
+
+
+TOKEN = "tok-" + "A" * 2990
+
+
+def xoauth2(user, token):
+    return base64.b64encode(
+        f"user={user}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+
+
+def oauthbearer(user, token):
+    return base64.b64encode(
+        f"n,a={user},\x01host=localhost\x01port=1\x01auth=Bearer "
+        f"{token}\x01\x01".encode()).decode()
+
+
+def tls_session(srv):
+    """Raw TLS session after EHLO; (socket, keywords)."""
+    sock = raw(srv)
+    read_reply(sock)
+    chat(sock, "EHLO localhost")
+    chat(sock, "STARTTLS")
+    tls = verifying_context(srv).wrap_socket(sock, server_hostname="localhost")
+    return tls, ehlo_keywords(tls)
+
+
+@case
+def oauth2_xoauth2_and_oauthbearer():
+    """--token-file: XOAUTH2, OAUTHBEARER; ms365 and gmail refusals"""
+    with Server("--ehlo-profile", "ms365", tokens=[TOKEN, "short"]) as srv:
+        tls, kw = tls_session(srv)
+        expect("AUTH LOGIN XOAUTH2" in kw, f"ms365 EHLO: {kw}")
+        expect(chat(tls, "MAIL FROM:<a@example.test>").startswith("530"),
+               "MAIL before AUTH")
+        # Long token: AUTH alone, 334, the response on its own line.
+        expect(chat(tls, "AUTH XOAUTH2").startswith("334"), "no 334")
+        r = chat(tls, xoauth2(USER, TOKEN))
+        expect(r.startswith("235"), f"long token: {r}")
+        tls.close()
+        tls, _ = tls_session(srv)
+        r = chat(tls, "AUTH XOAUTH2 " + xoauth2(USER, "wrong"))
+        expect(r.startswith("535 5.7.3"), f"ms365 refusal: {r}")
+        r = chat(tls, "AUTH XOAUTH2 " + xoauth2(USER, "short"))
+        expect(r.startswith("235"), f"retry in the same session: {r}")
+        r = chat(tls, "AUTH XOAUTH2 " + xoauth2(USER, "short"))
+        expect(r.startswith("503"), f"second login: {r}")
+        tls.close()
+        tls, _ = tls_session(srv)
+        # LOGIN is advertised but no password is configured.
+        expect(chat(tls, "AUTH LOGIN").startswith("504"), "LOGIN taken")
+        tls.close()
+        log = srv.log()
+        expect(f"auth-ok {USER} XOAUTH2" in log, "no auth-ok")
+        expect("auth-fail XOAUTH2" in log, "no auth-fail")
+        expect(any(l.startswith("[redacted] ") and l.endswith(" octets")
+                   for l in log), "no continuation length")
+        expect(not any(TOKEN in l for l in log), "token in the log")
+    with Server("--ehlo-profile", "gmail", tokens=["good"]) as srv:
+        tls, kw = tls_session(srv)
+        r = chat(tls, "AUTH OAUTHBEARER " + oauthbearer(USER, "good"))
+        expect(r.startswith("235"), f"OAUTHBEARER: {r}")
+        tls.close()
+        tls, _ = tls_session(srv)
+        r = chat(tls, "AUTH XOAUTH2 " + xoauth2(USER, "bad"))
+        expect(r.startswith("334 "), f"gmail refusal: {r}")
+        err = json.loads(base64.b64decode(r[4:].strip()))
+        expect(err["status"] == "401", f"json: {err}")
+        r = chat(tls, "")
+        expect(r.startswith("535 5.7.8"), f"after the empty line: {r}")
+        r = chat(tls, "AUTH OAUTHBEARER " + oauthbearer(USER, "bad"))
+        expect(r.startswith("334 "), f"gmail OAUTHBEARER refusal: {r}")
+        expect(chat(tls, "AQ==").startswith("535"), "no 535 after AQ==")
+        r = chat(tls, "AUTH XOAUTH2 " + xoauth2("other@example.test", "good"))
+        expect(r.startswith("334 "), f"wrong user taken: {r}")
+        chat(tls, "")
+        tls.close()
+        log = srv.log()
+        expect("oauth-error-answer empty" in log, "no empty answer logged")
+        expect("oauth-error-answer AQ==" in log, "no AQ== logged")
+
+
+@case
+def oauth2_faults():
+    """oauthbearer-only, auth-line-512, basic-auth-off"""
+    with Server("--ehlo-profile", "ms365", "--fault", "oauthbearer-only",
+                tokens=["t"]) as srv:
+        tls, kw = tls_session(srv)
+        expect("AUTH LOGIN OAUTHBEARER" in kw, f"EHLO: {kw}")
+        expect(chat(tls, "AUTH XOAUTH2 " + xoauth2(USER, "t"))
+               .startswith("504"), "XOAUTH2 taken")
+        expect(chat(tls, "AUTH OAUTHBEARER " + oauthbearer(USER, "t"))
+               .startswith("235"), "OAUTHBEARER refused")
+        tls.close()
+    with Server("--ehlo-profile", "ms365", "--fault", "auth-line-512",
+                tokens=[TOKEN]) as srv:
+        tls, _ = tls_session(srv)
+        r = chat(tls, "AUTH XOAUTH2 " + xoauth2(USER, TOKEN))
+        expect(r.startswith("500 5.5.6"), f"long line: {r}")
+        expect(chat(tls, "AUTH XOAUTH2").startswith("334"), "no 334")
+        expect(chat(tls, xoauth2(USER, TOKEN)).startswith("235"), "no 235")
+        tls.close()
+        expect("fault auth-line-512" in srv.log(), "fault not logged")
+    with Server("--ehlo-profile", "ms365", "--fault", "basic-auth-off",
+                auth=True) as srv:
+        tls, _ = tls_session(srv)
+        r = chat(tls, "AUTH LOGIN")
+        expect(r.startswith("550 5.7.30 Basic authentication is not "
+                            "supported"), f"basic-auth-off: {r}")
         tls.close()
 
 

@@ -86,6 +86,14 @@ FAULT_HELP = {
     "auth-534": "every AUTH fails with 534 5.7.9 (app password required)",
     "auth-139": "every AUTH fails with 535 5.7.139 (tenant disabled)",
     "no-auth": "do not offer AUTH (still required with --auth-file)",
+    "basic-auth-off": "refuse PLAIN, LOGIN and CRAM-MD5 with 550 5.7.30 "
+                      "(Microsoft 365 with basic authentication off)",
+    "oauthbearer-only": "offer OAUTHBEARER but not XOAUTH2 (the AUTH "
+                        "keyword without XOAUTH2 and XOAUTH, OAUTHBEARER "
+                        "added)",
+    "auth-line-512": "refuse an AUTH command line longer than 512 octets "
+                     "with 500 5.5.6 (an initial response that should "
+                     "have waited for the 334)",
     "rcpt-550": "ADDR: refuse that recipient with 550 5.1.1 (repeatable)",
     "rcpt-451": "ADDR: refuse that recipient with 451 4.7.1 (repeatable)",
     "mail-553": "refuse MAIL FROM with 553 5.7.1",
@@ -195,8 +203,17 @@ PROFILES = {
 # What the server answers EHLO with when no profile is chosen.
 DEFAULT_KEYWORDS = ["PIPELINING", "SIZE", "8BITMIME", "ENHANCEDSTATUSCODES",
                     "SMTPUTF8", "STARTTLS", "AUTH PLAIN LOGIN CRAM-MD5"]
-# The AUTH mechanisms this server can check.
-AUTH_IMPLEMENTED = ("PLAIN", "LOGIN", "CRAM-MD5")
+# The AUTH mechanisms this server can check.  XOAUTH2 and OAUTHBEARER
+# check the user and access token against --token-file; a refused token
+# is answered as the profile's real server does: gmail with a 334 whose
+# text is base64 JSON, then (after the client's answer) 535 5.7.8;
+# everyone else as Microsoft 365 does, 535 5.7.3 at once.
+AUTH_IMPLEMENTED = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER")
+# The client's answer to an OAuth2 continuation may be long: Microsoft's
+# tokens run to several KB.
+AUTH_LINE_MAX = 64 * 1024
+GMAIL_TOKEN_ERROR = (b'{"status":"401","schemes":"bearer",'
+                     b'"scope":"https://mail.google.com/"}')
 
 AUTH_FAULT_REPLIES = {
     "auth-535": "535 5.7.8 Authentication credentials invalid",
@@ -204,6 +221,29 @@ AUTH_FAULT_REPLIES = {
     "auth-139": "535 5.7.139 Authentication unsuccessful, "
                 "SmtpClientAuthentication is disabled for the Tenant.",
 }
+
+
+def parse_oauth2(mech, data):
+    """(user, token) from a decoded XOAUTH2 or OAUTHBEARER (RFC 7628)
+    initial response; None for what is missing or malformed."""
+    fields = data.split(b"\x01")
+    if len(fields) < 3 or fields[-1] != b"" or fields[-2] != b"":
+        return None, None
+    user = None
+    if mech == "OAUTHBEARER":
+        gs2 = fields.pop(0).split(b",")
+        if len(gs2) != 3 or gs2[0] != b"n" or not gs2[1].startswith(b"a="):
+            return None, None
+        user = (gs2[1][2:].replace(b"=2C", b",").replace(b"=3D", b"=")
+                .decode("utf-8", "replace"))
+    token = None
+    for f in fields:
+        key, sep, value = f.partition(b"=")
+        if mech == "XOAUTH2" and key == b"user" and sep:
+            user = value.decode("utf-8", "replace")
+        elif key == b"auth" and value.startswith(b"Bearer "):
+            token = value[7:].decode("utf-8", "replace")
+    return user, token
 
 
 # --------------------------------------------------------------------------
@@ -294,6 +334,10 @@ def parse_args(argv):
                         "(AUTH is then offered before TLS too)")
     p.add_argument("--auth-file",
                    help="file with one line user:password; AUTH is then required")
+    p.add_argument("--token-file",
+                   help="file with lines user:access-token (several per "
+                        "user allowed) for XOAUTH2 and OAUTHBEARER; AUTH "
+                        "is then required")
     p.add_argument("--cert", default="good",
                    choices=("good", "selfsigned", "expired", "wrongname",
                             "untrusted"))
@@ -342,6 +386,25 @@ def parse_args(argv):
         if not sep or not user:
             p.error("--auth-file must hold one line user:password")
         args.credentials = (user, password)
+    args.tokens = None
+    if args.token_file:
+        args.tokens = {}
+        try:
+            with open(args.token_file, encoding="utf-8") as f:
+                for line in f:
+                    user, sep, token = line.rstrip("\r\n").partition(":")
+                    if sep and user and token:
+                        args.tokens.setdefault(user, set()).add(token)
+        except OSError as e:
+            p.error(f"--token-file: {e}")
+        if not args.tokens:
+            p.error("--token-file must hold lines user:token")
+    if "oauthbearer-only" in args.faults:
+        args.keywords = [
+            ("AUTH " + " ".join([m for m in k.split()[1:]
+                                 if m not in ("XOAUTH2", "XOAUTH")] +
+                                ["OAUTHBEARER"] * ("OAUTHBEARER" not in k))
+             if k.startswith("AUTH ") else k) for k in args.keywords]
     return args
 
 
@@ -612,7 +675,7 @@ class Session:
             raise Closed()
         self.buf += data
 
-    async def readline(self):
+    async def readline(self, limit=MAX_LINE):
         """One line, terminator included.  LF alone also ends a command
         line (as postfix accepts); DATA is parsed separately and strictly."""
         while True:
@@ -621,7 +684,7 @@ class Session:
                 line = bytes(self.buf[:i + 1])
                 del self.buf[:i + 1]
                 return line
-            if len(self.buf) > MAX_LINE:
+            if len(self.buf) > limit:
                 await self.reply("500 5.5.2 Error: line too long")
                 raise Closed()
             await self._fill()
@@ -846,8 +909,13 @@ class Session:
     def offers_auth(self):
         # Like postfix with smtpd_tls_auth_only: no AUTH before TLS when
         # TLS is required.
-        return (self.args.credentials is not None
+        return (self.auth_required
                 and "no-auth" not in self.faults and not self.tls_required)
+
+    @property
+    def auth_required(self):
+        return (self.args.credentials is not None or
+                self.args.tokens is not None)
 
     async def command(self, line):
         self.check_renegotiation()
@@ -947,7 +1015,7 @@ class Session:
 
     async def smtp_AUTH(self, arg):
         self.log("tls-at-auth " + ("yes" if self.tls else "no"))
-        if self.args.credentials is None or "no-auth" in self.faults:
+        if not self.auth_required or "no-auth" in self.faults:
             return await self.reply("503 5.5.1 Error: authentication not enabled")
         if self.tls_required:
             return await self.reply("530 5.7.0 Must issue a STARTTLS command first")
@@ -959,6 +1027,19 @@ class Session:
             return await self.reply("503 5.5.1 Error: MAIL transaction in progress")
         mech, _, initial = arg.partition(" ")
         mech = mech.upper()
+        # The whole command line: "AUTH " and the CRLF included.
+        if mech in ("XOAUTH2", "OAUTHBEARER"):
+            self.log(f"auth-line-length {len(arg) + 7}")
+        if "auth-line-512" in self.faults and len(arg) + 7 > 512:
+            self.log("fault auth-line-512")
+            return await self.reply("500 5.5.6 line too long")
+        if mech in ("XOAUTH2", "OAUTHBEARER") and mech in self.auth_mechanisms:
+            return await self.auth_oauth2(mech, initial.strip())
+        if ("basic-auth-off" in self.faults and
+                mech in ("PLAIN", "LOGIN", "CRAM-MD5")):
+            self.log("auth-fail")
+            return await self.reply("550 5.7.30 Basic authentication is not "
+                                    "supported for Client Submission")
         method = {"PLAIN": self.auth_plain, "LOGIN": self.auth_login,
                   "CRAM-MD5": self.auth_cram_md5}.get(mech)
         if mech not in self.auth_mechanisms:
@@ -988,13 +1069,54 @@ class Session:
             self.log("auth-fail")
             await self.reply("535 5.7.8 Authentication credentials invalid")
 
+    async def auth_oauth2(self, mech, initial):
+        """XOAUTH2 or OAUTHBEARER against --token-file."""
+        if initial:
+            data = self.decode_response(initial.encode())
+            self.log("oauth-initial inline")
+        else:
+            await self.reply("334 ")
+            line = (await self.readline(AUTH_LINE_MAX)).rstrip(b"\r\n")
+            self.log(f"[redacted] {len(line) + 2} octets")
+            data = self.decode_response(line)
+        user, token = parse_oauth2(mech, data)
+        tokens = (self.args.tokens or {}).get(user, set())
+        ok = user is not None and token is not None and any(
+            hmac.compare_digest(token.encode(), t.encode()) for t in tokens)
+        for fault, text in AUTH_FAULT_REPLIES.items():
+            if fault in self.faults:
+                self.log("auth-fail")
+                return await self.reply(text)
+        if ok:
+            self.auth_user = user
+            self.log(f"auth-ok {user} {mech}")
+            return await self.step_reply("auth",
+                                         "235 2.7.0 Authentication successful")
+        self.log(f"auth-fail {mech}")
+        if self.args.ehlo_profile == "gmail":
+            await self.reply("334 " + base64.b64encode(
+                GMAIL_TOKEN_ERROR).decode())
+            answer = (await self.readline()).rstrip(b"\r\n")
+            self.log("oauth-error-answer " +
+                     ("empty" if not answer else
+                      answer.decode("ascii", "replace")[:8]))
+            return await self.reply("535 5.7.8 Username and Password not "
+                                    "accepted. For more information, go to "
+                                    "https://support.google.com/mail/?p="
+                                    "BadCredentials")
+        await self.reply("535 5.7.3 Authentication unsuccessful")
+
     @property
     def auth_mechanisms(self):
         """What AUTH really accepts: the advertised mechanisms that this
-        server can check (a profile's XOAUTH2 is shown, never taken)."""
+        server can check: a password's only with --auth-file, a token's
+        only with --token-file."""
         for kw in self.args.keywords:
             if kw.startswith("AUTH "):
-                return [m for m in kw.split()[1:] if m in AUTH_IMPLEMENTED]
+                return [m for m in kw.split()[1:] if m in AUTH_IMPLEMENTED
+                        and (self.args.tokens is not None
+                             if m in ("XOAUTH2", "OAUTHBEARER")
+                             else self.args.credentials is not None)]
         return []
 
     async def challenge(self, prompt):
@@ -1016,6 +1138,8 @@ class Session:
             raise AuthAbort("501 5.5.2 Cannot decode response")
 
     def check_password(self, user, password):
+        if self.args.credentials is None:
+            return False
         want_user, want_password = self.args.credentials
         return (hmac.compare_digest(user.encode(), want_user.encode()) and
                 hmac.compare_digest(password, want_password.encode()))
@@ -1060,7 +1184,7 @@ class Session:
             if what == "MAIL":
                 self.log("mail-before-tls")
             return "530 5.7.0 Must issue a STARTTLS command first"
-        if self.args.credentials is not None and self.auth_user is None:
+        if self.auth_required and self.auth_user is None:
             if what == "MAIL":
                 self.log("mail-before-auth")
             return "530 5.7.0 Authentication required"

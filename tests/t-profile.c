@@ -1387,12 +1387,142 @@ test_save_concurrent(void)
 	dm_config_release(&cfg);
 }
 
+/* auth and the OAuth2 keys: read, checked, saved, round trip. */
+static void
+test_oauth2(void)
+{
+	static const char text[] =
+	    "[profile work]\n"
+	    "email = anna@firma.example\n"
+	    "host = smtp.office365.com\n"
+	    "security = starttls\n"
+	    "user = anna@firma.example\n"
+	    "auth = oauth2 ; a comment\n"
+	    "oauth2_provider = microsoft\n"
+	    "oauth2_client_id = 0f1e2d3c\n"
+	    "oauth2_client_secret = s3cr3t\n"
+	    "oauth2_tenant = organizations\n"
+	    "oauth2_scope = https://outlook.office.com/SMTP.Send offline_access\n"
+	    "oauth2_device_url = https://login.example/devicecode\n"
+	    "oauth2_auth_url = http://127.0.0.1:8080/authorize\n"
+	    "oauth2_token_url = https://login.example/token\n"
+	    "oauth2_token_command = printf '%s\\n' tok-123\n";
+	struct dm_config cfg, again;
+	struct dm_err err;
+	struct dm_secret s;
+	const struct dm_profile *p, *q;
+	struct dm_profile np;
+	char *before, *after, big[6000];
+	int need = 1;
+
+	dm_config_init(&cfg);
+	dm_config_init(&again);
+	dm_secret_init(&s);
+	is_int(load(&cfg, text, &err), 0, "oauth2: every key of the contract loads");
+	if (err.msg[0] != '\0')
+		diag("%s / %s", err.msg, err.hint);
+	p = dm_config_profile(&cfg, NULL, &err);
+	ok(p != NULL && p->auth == DM_AUTH_OAUTH2 &&
+	    dm_profile_auth(p) == DM_AUTH_OAUTH2 &&
+	    contains(p->oauth2_provider, "microsoft") &&
+	    contains(p->oauth2_scope, "offline_access") &&
+	    contains(p->oauth2_auth_url, "127.0.0.1") &&
+	    contains(p->oauth2_token_command, "tok-123"), "oauth2: values read");
+	if (p != NULL) {
+		is_int(dm_profile_password(p, &s, &need, &err), 0,
+		    "oauth2 with a token command: no password wanted");
+		ok(need == 0 && !dm_secret_isset(&s), "... and no prompt");
+		/* A save of the loaded profile changes nothing. */
+		before = slurp(fx("c.ini"));
+		is_int(dm_profile_save(fx("c.ini"), p, &err), 0, "oauth2: save");
+		after = slurp(fx("c.ini"));
+		ok(before != NULL && after != NULL && strcmp(before, after) == 0,
+		    "oauth2: saving keeps every key byte for byte");
+		free(before);
+		free(after);
+		/* Into a new file: the same values come back. */
+		(void)unlink(fx("oa.ini"));
+		is_int(dm_profile_save(fx("oa.ini"), p, &err), 0,
+		    "oauth2: save to a new file");
+		is_int(dm_config_load(&again, fx("oa.ini"), &err), 0,
+		    "oauth2: which loads");
+		q = dm_config_profile(&again, NULL, &err);
+		ok(q != NULL && q->auth == DM_AUTH_OAUTH2 &&
+		    contains(q->oauth2_client_id, "0f1e2d3c") &&
+		    contains(q->oauth2_client_secret, "s3cr3t") &&
+		    contains(q->oauth2_tenant, "organizations") &&
+		    contains(q->oauth2_device_url, "devicecode") &&
+		    contains(q->oauth2_token_url, "/token") &&
+		    contains(q->oauth2_token_command, "tok-123"),
+		    "oauth2: round trip");
+	}
+	dm_config_release(&again);
+
+	/* Without a token command: 'docmail login' is not there yet. */
+	dm_profile_init(&np);
+	np.id = strdup("w");
+	np.user = strdup("anna");
+	np.auth = DM_AUTH_OAUTH2;
+	is_int(dm_profile_password(&np, &s, &need, &err), -1,
+	    "oauth2 without oauth2_token_command fails");
+	ok(err.code == DM_ECONFIG && contains(err.msg, "not available in this version yet") &&
+	    contains(err.hint, "oauth2_token_command"), "... saying what works now");
+	np.auth = DM_AUTH_DEFAULT;
+	is_int(dm_profile_auth(&np), DM_AUTH_PASSWORD, "default with user: password");
+	free(np.user);
+	np.user = NULL;
+	is_int(dm_profile_auth(&np), DM_AUTH_NONE, "default without user: none");
+	dm_profile_release(&np);
+
+	ok(fails_with("[profile x]\nhost = a.test\nemail = b@c.test\nauth = token\n",
+	    "c.ini:4: invalid auth 'token'", NULL), "invalid auth");
+	ok(fails_with("[profile x]\nhost = a.test\nemail = b@c.test\noauth2_provider = yahoo\n",
+	    "invalid oauth2_provider 'yahoo'", NULL), "invalid oauth2_provider");
+	ok(fails_with("[profile x]\nhost = a.test\nemail = b@c.test\noauth2_token_url = http://idp.example/token\n",
+	    "invalid oauth2_token_url", "https://"), "a token address in clear");
+	ok(fails_with("[profile x]\nhost = a.test\nemail = b@c.test\noauth2_tenantt = x\n",
+	    "unknown key 'oauth2_tenantt'", "'oauth2_tenant'"),
+	    "a misspelt oauth2 key is reported");
+	ok(fails_with("[profile x]\nhost = a.test\nemail = b@c.test\nuser = u\nauth = oauth2\npassword = p\n",
+	    "auth = oauth2 and also a password", "remove password"),
+	    "auth = oauth2 with a password is an error");
+	ok(fails_with("[profile x]\nhost = a.test\nemail = b@c.test\nuser = u\nauth = oauth2\npassword_command = pass x\n",
+	    "auth = oauth2 and also a password", NULL),
+	    "... and with a password_command");
+	ok(fails_with("[profile x]\nhost = a.test\nemail = b@c.test\nauth = oauth2\n",
+	    "auth = oauth2 but no 'user'", NULL), "auth = oauth2 needs user");
+	put("c.ini", text, 0644);
+	dm_err_clear(&err);
+	ok(dm_config_load(&cfg, fx("c.ini"), &err) == -1 &&
+	    contains(err.msg, "can be read by other users"),
+	    "a readable file with oauth2_client_secret is refused");
+
+	/* Tokens are longer than passwords may be. */
+	memset(big, 'T', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	put("tok", big, 0600);
+	(void)snprintf(big, sizeof big, "cat '%s'", fx("tok"));
+	dm_err_clear(&err);
+	is_int(dm_secret_from_token_command(&s, big, &err), 0,
+	    "a 5999-byte token from oauth2_token_command");
+	ok(s.len == 5999, "... whole");
+	is_int(dm_secret_from_token_command(&s, "exit 4", &err), -1,
+	    "a failing token command");
+	ok(err.code == DM_EAUTH && contains(err.msg, "oauth2_token_command") &&
+	    contains(err.msg, "exit status 4"), "... is an auth failure naming it");
+	is_int(dm_secret_from_token_command(&s, "true", &err), -1,
+	    "an empty token");
+	ok(contains(err.msg, "printed no access token"), "... says so");
+	dm_secret_release(&s);
+	dm_config_release(&cfg);
+}
+
 int
 main(void)
 {
 	int r;
 
-	plan(255);
+	plan(282);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));
@@ -1417,6 +1547,7 @@ main(void)
 	test_roundtrip_all();
 	test_sidecar();
 	test_save_concurrent();
+	test_oauth2();
 	ok(no_dotfiles(dir) && no_dotfiles(fx("new/sub")),
 	    "no temporary files anywhere");
 

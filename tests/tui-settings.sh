@@ -4,7 +4,7 @@
 # questions on leaving, resize, and that the password is never shown.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 36
+plan 41
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
@@ -144,6 +144,48 @@ keys C-q
 wait_for "EXIT="
 if grep -qaE "$(printf '\033')\\[[0-9;]*(3[0-7]|4[0-7]|38;5|48;5)[;m]" "$T/tty.raw"; then r=1; else r=0; fi
 ok $r "NO_COLOR: no colour escape sequences" || diag "$(od -c "$T/tty.raw" | head -5)"
+
+# --- an OAuth2 profile: Test connection runs its token command, and
+# Save keeps auth and the oauth2_* keys the screen has no fields for
+printf 'anna:tok-tui-1\n' >"$T/tokens"
+start_server otls --mode starttls --ehlo-profile ms365 --token-file "$T/tokens"
+cat >"$cfg" <<EOF
+[profile default]
+name = Anna Muster
+email = anna@example.test
+host = localhost
+port = $PORT
+security = starttls
+user = anna
+ca_file = $T/otls/ca.pem
+auth = oauth2
+oauth2_provider = microsoft
+oauth2_client_id = 0f1e2d
+oauth2_tenant = organizations
+oauth2_token_command = echo tok-tui-1
+EOF
+chmod 600 "$cfg"
+term "env $envs '$DOCMAIL' settings"
+wait_for "SMTP settings"
+keys F5
+wait_for "Test connection passed" 15
+ok $? "Test connection of an OAuth2 profile passes with its token command"
+grep -q "^auth-ok anna XOAUTH2$" "$T/otls/log"
+ok $? "the server saw an XOAUTH2 login"
+if screen | grep -qF "tok-tui-1"; then r=1; else r=0; fi
+ok $r "the token is not on the screen"
+keys End
+keys -l " X"
+keys C-s
+wait_for "saved to"
+ok $? "the OAuth2 profile saves"
+grep -q "^name = Anna Muster X$" "$cfg" && grep -q "^auth = oauth2$" "$cfg" &&
+    grep -q "^oauth2_provider = microsoft$" "$cfg" &&
+    grep -q "^oauth2_client_id = 0f1e2d$" "$cfg" &&
+    grep -q "^oauth2_tenant = organizations$" "$cfg" &&
+    grep -q "^oauth2_token_command = echo tok-tui-1$" "$cfg"
+ok $? "with auth and every oauth2_* key kept" || diag "$(cat "$cfg")"
+keys C-q
 
 # --- the terminal is restored when docmail is killed
 term "env $envs '$DOCMAIL' settings"

@@ -50,10 +50,22 @@ enum dm_outbox_state dm_delivery_state(const struct dm_delivery *,
 /*
  * The connection parameters of profile p: host, port, TLS, timeout
  * (the default when unset) and, when p has a user and pw is set, the
- * login; pw and p are borrowed.  event, arg and cancel are left NULL.
+ * login; for auth = oauth2 the user and dm_deliver_token_command() with
+ * p as its argument; pw and p are borrowed (p must outlive the
+ * session).  event, arg and cancel are left NULL.
  */
 void	dm_deliver_params(const struct dm_profile *p,
 	    const struct dm_secret *pw, struct dm_smtp_params *sp);
+
+/*
+ * A dm_smtp_params token callback: runs oauth2_token_command of the
+ * struct dm_profile at arg (again for a refresh), how = "command".
+ * Errors: DM_EAUTH (the command failed or printed nothing); DM_ECONFIG
+ *         (no command); DM_ENOMEM.
+ */
+int	dm_deliver_token_command(void *arg, int refresh,
+	    struct dm_secret *out, char *how, size_t howsize,
+	    struct dm_err *err);
 
 /*
  * Sends item it with the connection parameters sp (host, TLS, login,

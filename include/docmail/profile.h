@@ -26,6 +26,14 @@ enum dm_security {
 	DM_SEC_NONE
 };
 
+/* How a profile logs in: the auth key. */
+enum dm_auth {
+	DM_AUTH_DEFAULT = 0,	/* not in the file: password if user is set */
+	DM_AUTH_PASSWORD,
+	DM_AUTH_OAUTH2,
+	DM_AUTH_NONE
+};
+
 struct dm_profile {
 	char			*id;		/* section name: [profile ID] */
 	int			 line;		/* line of the section header, 0 if new */
@@ -43,6 +51,21 @@ struct dm_profile {
 	int			 allow_from_override;	/* 1 = yes (default) */
 	char			*sent_maildir;	/* may be NULL; ~ expanded */
 	char			*documents_dir;	/* may be NULL; ~ expanded */
+	enum dm_auth		 auth;	/* see dm_profile_auth() */
+	/*
+	 * OAuth2 (all may be NULL).  oauth2_token_command is what signs in
+	 * in this version; the others are read, checked and saved for
+	 * 'docmail login', which comes later.
+	 */
+	char			*oauth2_provider; /* microsoft, google, custom */
+	char			*oauth2_client_id;
+	char			*oauth2_client_secret;
+	char			*oauth2_tenant;
+	char			*oauth2_scope;
+	char			*oauth2_device_url;
+	char			*oauth2_auth_url;
+	char			*oauth2_token_url;
+	char			*oauth2_token_command;
 };
 
 struct dm_template {
@@ -142,10 +165,24 @@ const char *dm_security_name(enum dm_security);
 int	dm_security_parse(const char *, enum dm_security *out);
 
 /*
+ * How p logs in: its auth key, else password when user is set, else
+ * none.  Never DM_AUTH_DEFAULT.
+ */
+enum dm_auth dm_profile_auth(const struct dm_profile *);
+
+/* "password", "oauth2", "none"; parse returns -1 for an unknown name. */
+const char *dm_auth_name(enum dm_auth);
+int	dm_auth_parse(const char *, enum dm_auth *out);
+
+/*
  * Fills out with the password: the profile's own, else the output of
  * password_command.  Sets *need_prompt to 1 and returns 0 when neither
- * is configured (the front end then asks on the terminal).
- * Errors: DM_ECONFIG (password_command failed); DM_ENOMEM.
+ * is configured (the front end then asks on the terminal).  A profile
+ * that logs in without a password (auth = none or oauth2) gets none and
+ * no prompt; for oauth2 this checks that a token source is configured.
+ * Errors: DM_ECONFIG (password_command failed; auth = oauth2 without
+ *         oauth2_token_command, since 'docmail login' is not available
+ *         yet); DM_ENOMEM.
  */
 int	dm_profile_password(const struct dm_profile *, struct dm_secret *out,
 	    int *need_prompt, struct dm_err *);

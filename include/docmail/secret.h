@@ -13,6 +13,8 @@
 #include <docmail/err.h>
 
 #define DM_SECRET_MAX	1024
+/* Microsoft's access tokens run to several KB. */
+#define DM_TOKEN_MAX	(16 * 1024)
 
 struct dm_secret {
 	char	*s;	/* NUL-terminated; NULL when unset */
@@ -38,6 +40,16 @@ int	dm_secret_set(struct dm_secret *, const char *s, size_t len,
  *         its output); DM_ENOMEM.
  */
 int	dm_secret_from_command(struct dm_secret *, const char *cmd,
+	    struct dm_err *);
+
+/*
+ * The same for oauth2_token_command: the first line of the output is an
+ * OAuth2 access token of up to DM_TOKEN_MAX bytes.  Since no token means
+ * no login, failures are DM_EAUTH rather than DM_ECONFIG.
+ * Errors: DM_EAUTH (as above, messages name oauth2_token_command and
+ *         never its output); DM_ENOMEM.
+ */
+int	dm_secret_from_token_command(struct dm_secret *, const char *cmd,
 	    struct dm_err *);
 
 #endif /* DOCMAIL_SECRET_H */

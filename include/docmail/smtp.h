@@ -19,6 +19,7 @@
 
 #include <docmail/err.h>
 #include <docmail/profile.h>
+#include <docmail/secret.h>
 
 /* libESMTP's PLAIN plugin copies user and password into 513 bytes. */
 #define DM_SMTP_CRED_MAX	255
@@ -30,6 +31,7 @@ enum dm_smtp_step {
 	DM_STEP_GREETING,
 	DM_STEP_EHLO,
 	DM_STEP_TLS,
+	DM_STEP_TOKEN,		/* OAuth2: the access token was fetched */
 	DM_STEP_AUTH,
 	DM_STEP_SENDER,		/* MAIL FROM */
 	DM_STEP_RCPT,
@@ -66,6 +68,26 @@ struct dm_smtp_params {
 	int			 timeout;	/* seconds per step */
 	const char		*user;		/* NULL: no AUTH */
 	const char		*password;	/* borrowed; NULL: no AUTH */
+	/*
+	 * OAuth2 (SASL XOAUTH2 or OAUTHBEARER, run by docmail itself, not
+	 * libESMTP): set token and user, leave password NULL.  The relay
+	 * calls token once before AUTH and, after the server refused that
+	 * token, at most once more with refresh = 1 (run the helper again;
+	 * a token store refreshes).  On success it fills out (which it may
+	 * assume unset) and may put in how what to show after "token ok"
+	 * ("command", "cached", "refreshed"); on failure it fills err,
+	 * normally DM_EAUTH with a hint, and returns -1.  Called on the
+	 * relay thread; must not call back into this module.
+	 */
+	int			(*token)(void *arg, int refresh,
+				    struct dm_secret *out, char *how,
+				    size_t howsize, struct dm_err *err);
+	void			*token_arg;
+	/*
+	 * The hint for a token the server refused even after a refresh;
+	 * NULL: "sign in again: docmail login".
+	 */
+	const char		*token_hint;
 	const char		*helo;		/* NULL: "localhost" */
 	/*
 	 * Called from the session's threads (never concurrently); must
@@ -125,7 +147,7 @@ struct dm_smtp_report {
 	char	cert_subject[DM_SMTP_TEXT_MAX];
 	char	cert_issuer[DM_SMTP_TEXT_MAX];
 	char	cert_expiry[64];
-	char	auth_mech[32];
+	char	auth_mech[32];	/* incl. XOAUTH2, OAUTHBEARER */
 	char	sender_reply[DM_SMTP_TEXT_MAX];	/* reply to MAIL FROM */
 };
 

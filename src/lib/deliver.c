@@ -123,6 +123,31 @@ mark_maybe(void *arg)
 	return dm_outbox_update(c->it, &e);
 }
 
+/*
+ * The token source of an OAuth2 profile in this version: its
+ * oauth2_token_command, run again for a refresh (helpers such as pizauth
+ * and oama refresh by themselves when asked).
+ */
+int
+dm_deliver_token_command(void *arg, int refresh, struct dm_secret *out,
+    char *how, size_t howsize, struct dm_err *err)
+{
+	const struct dm_profile *p = arg;
+
+	(void)refresh;
+	if (p->oauth2_token_command == NULL ||
+	    *p->oauth2_token_command == '\0') {
+		dm_err_set(err, DM_ECONFIG,
+		    "profile '%s' has no oauth2_token_command", p->id);
+		return dm_err_hint(err, "signing in with 'docmail login' is not available in this version yet; set oauth2_token_command");
+	}
+	if (dm_secret_from_token_command(out, p->oauth2_token_command,
+	    err) == -1)
+		return -1;
+	dm_strlcpy(how, "command", howsize);
+	return 0;
+}
+
 void
 dm_deliver_params(const struct dm_profile *p, const struct dm_secret *pw,
     struct dm_smtp_params *sp)
@@ -134,9 +159,22 @@ dm_deliver_params(const struct dm_profile *p, const struct dm_secret *pw,
 	sp->ca_file = p->ca_file;
 	sp->fingerprint = p->tls_fingerprint;
 	sp->timeout = p->timeout > 0 ? p->timeout : DM_TIMEOUT_DEFAULT;
-	if (p->user != NULL && p->user[0] != '\0' && dm_secret_isset(pw)) {
+	switch (dm_profile_auth(p)) {
+	case DM_AUTH_OAUTH2:
 		sp->user = p->user;
-		sp->password = pw->s;
+		sp->token = dm_deliver_token_command;
+		sp->token_arg = (void *)p;
+		sp->token_hint = "check oauth2_token_command: it must print a current access token for this user, with the scope for SMTP (run it yourself to see)";
+		break;
+	case DM_AUTH_PASSWORD:
+		if (p->user != NULL && p->user[0] != '\0' &&
+		    dm_secret_isset(pw)) {
+			sp->user = p->user;
+			sp->password = pw->s;
+		}
+		break;
+	default:
+		break;
 	}
 }
 

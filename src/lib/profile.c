@@ -66,13 +66,26 @@ enum pkey {
 	K_ALLOW_FROM_OVERRIDE,
 	K_SENT_MAILDIR,
 	K_DOCUMENTS_DIR,
+	K_AUTH,
+	K_OAUTH2_PROVIDER,
+	K_OAUTH2_CLIENT_ID,
+	K_OAUTH2_CLIENT_SECRET,
+	K_OAUTH2_TENANT,
+	K_OAUTH2_SCOPE,
+	K_OAUTH2_DEVICE_URL,
+	K_OAUTH2_AUTH_URL,
+	K_OAUTH2_TOKEN_URL,
+	K_OAUTH2_TOKEN_COMMAND,
 	NPKEYS
 };
 
 static const char *const pkeys[NPKEYS + 1] = {
 	"name", "email", "host", "port", "security", "user", "password",
 	"password_command", "ca_file", "tls_fingerprint", "timeout",
-	"allow_from_override", "sent_maildir", "documents_dir", NULL
+	"allow_from_override", "sent_maildir", "documents_dir", "auth",
+	"oauth2_provider", "oauth2_client_id", "oauth2_client_secret",
+	"oauth2_tenant", "oauth2_scope", "oauth2_device_url",
+	"oauth2_auth_url", "oauth2_token_url", "oauth2_token_command", NULL
 };
 
 enum tkey {
@@ -737,6 +750,63 @@ set_str(char **dst, const char *v, int home, struct dm_err *err)
 	return 0;
 }
 
+/*
+ * An identity provider's address: https, or http to this machine only
+ * (a self-hosted test provider); a token must not cross a network in
+ * clear.
+ */
+static int
+oauth2_url_ok(const char *v)
+{
+	static const char *const local[] = {
+		"http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:",
+		"http://localhost/", "http://[::1]:", "http://[::1]/"
+	};
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if ((unsigned char)v[i] <= ' ' || v[i] == 0x7f)
+			return 0;
+	if (strncasecmp(v, "https://", 8) == 0 && v[8] != '\0')
+		return 1;
+	for (i = 0; i < sizeof local / sizeof local[0]; i++)
+		if (strncasecmp(v, local[i], strlen(local[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * What no profile may combine.  A password next to auth = oauth2 is an
+ * error rather than a warning: it would never be used, and the user
+ * who left it there likely believes it is.
+ */
+static int
+auth_conflict(const struct dm_profile *p, struct dm_err *err)
+{
+	if (p->auth != DM_AUTH_OAUTH2)
+		return 0;
+	if (dm_secret_isset(&p->password) || (p->password_command != NULL &&
+	    *p->password_command != '\0')) {
+		dm_err_set(err, DM_ECONFIG,
+		    "profile '%s' has auth = oauth2 and also a password or password_command",
+		    p->id);
+		return dm_err_hint(err, "an OAuth2 login uses an access token, never the password: remove password and password_command (or set auth = password)");
+	}
+	if (p->user == NULL || *p->user == '\0') {
+		dm_err_set(err, DM_ECONFIG,
+		    "profile '%s' has auth = oauth2 but no 'user'", p->id);
+		return dm_err_hint(err, "set user to the mailbox the token is for, e.g. 'user = anna@firma.example'");
+	}
+	return 0;
+}
+
+static int
+oauth2_provider_ok(const char *v)
+{
+	return strcmp(v, "microsoft") == 0 || strcmp(v, "google") == 0 ||
+	    strcmp(v, "custom") == 0;
+}
+
 static int
 profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 {
@@ -820,6 +890,43 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 		return set_str(&p->sent_maildir, v, 1, src->err);
 	case K_DOCUMENTS_DIR:
 		return set_str(&p->documents_dir, v, 1, src->err);
+	case K_AUTH:
+		p->auth = DM_AUTH_DEFAULT;
+		if (*v != '\0' && dm_auth_parse(v, &p->auth) == -1) {
+			src_err(src, DM_ECONFIG, "invalid auth '%s' (expected password, oauth2 or none)", v);
+			return dm_err_hint(src->err, "password logs in with user and password, oauth2 with an access token (Microsoft 365, Gmail), none does not log in");
+		}
+		return 0;
+	case K_OAUTH2_PROVIDER:
+		if (*v != '\0' && !oauth2_provider_ok(v)) {
+			src_err(src, DM_ECONFIG, "invalid oauth2_provider '%s' (expected microsoft, google or custom)", v);
+			return dm_err_hint(src->err, "custom takes its addresses from oauth2_device_url, oauth2_auth_url and oauth2_token_url");
+		}
+		return set_str(&p->oauth2_provider, v, 0, src->err);
+	case K_OAUTH2_CLIENT_ID:
+		return set_str(&p->oauth2_client_id, v, 0, src->err);
+	case K_OAUTH2_CLIENT_SECRET:
+		/* Hardly a secret for a public client; kept like one. */
+		if (*v != '\0')
+			st->password_seen = 1;
+		return set_str(&p->oauth2_client_secret, v, 0, src->err);
+	case K_OAUTH2_TENANT:
+		return set_str(&p->oauth2_tenant, v, 0, src->err);
+	case K_OAUTH2_SCOPE:
+		return set_str(&p->oauth2_scope, v, 0, src->err);
+	case K_OAUTH2_DEVICE_URL:
+	case K_OAUTH2_AUTH_URL:
+	case K_OAUTH2_TOKEN_URL:
+		if (*v != '\0' && !oauth2_url_ok(v)) {
+			src_err(src, DM_ECONFIG, "invalid %s '%s'", pkeys[k], v);
+			return dm_err_hint(src->err, "write the identity provider's https:// address (http:// only to this machine)");
+		}
+		return set_str(k == K_OAUTH2_DEVICE_URL ?
+		    &p->oauth2_device_url : k == K_OAUTH2_AUTH_URL ?
+		    &p->oauth2_auth_url : &p->oauth2_token_url, v, 0,
+		    src->err);
+	case K_OAUTH2_TOKEN_COMMAND:
+		return set_str(&p->oauth2_token_command, v, 0, src->err);
 	}
 	return 0;
 }
@@ -1087,6 +1194,10 @@ dm_config_load(struct dm_config *cfg, const char *path, struct dm_err *err)
 			    eg, p->id);
 			goto out;
 		}
+		if (auth_conflict(p, err) == -1) {
+			dm_err_prefix(err, "%s:%d", path, p->line);
+			goto out;
+		}
 	}
 
 	dm_config_release(cfg);
@@ -1193,6 +1304,18 @@ dm_profile_release(struct dm_profile *p)
 	free(p->tls_fingerprint);
 	free(p->sent_maildir);
 	free(p->documents_dir);
+	free(p->oauth2_provider);
+	free(p->oauth2_client_id);
+	if (p->oauth2_client_secret != NULL)
+		explicit_bzero(p->oauth2_client_secret,
+		    strlen(p->oauth2_client_secret));
+	free(p->oauth2_client_secret);
+	free(p->oauth2_tenant);
+	free(p->oauth2_scope);
+	free(p->oauth2_device_url);
+	free(p->oauth2_auth_url);
+	free(p->oauth2_token_url);
+	free(p->oauth2_token_command);
 	dm_profile_init(p);
 }
 
@@ -1240,11 +1363,63 @@ dm_security_parse(const char *s, enum dm_security *out)
 	return 0;
 }
 
+enum dm_auth
+dm_profile_auth(const struct dm_profile *p)
+{
+	if (p->auth != DM_AUTH_DEFAULT)
+		return p->auth;
+	return p->user != NULL && *p->user != '\0' ? DM_AUTH_PASSWORD :
+	    DM_AUTH_NONE;
+}
+
+const char *
+dm_auth_name(enum dm_auth a)
+{
+	switch (a) {
+	case DM_AUTH_OAUTH2:
+		return "oauth2";
+	case DM_AUTH_NONE:
+		return "none";
+	default:
+		break;
+	}
+	return "password";
+}
+
+int
+dm_auth_parse(const char *s, enum dm_auth *out)
+{
+	if (strcasecmp(s, "password") == 0)
+		*out = DM_AUTH_PASSWORD;
+	else if (strcasecmp(s, "oauth2") == 0)
+		*out = DM_AUTH_OAUTH2;
+	else if (strcasecmp(s, "none") == 0)
+		*out = DM_AUTH_NONE;
+	else
+		return -1;
+	return 0;
+}
+
 int
 dm_profile_password(const struct dm_profile *p, struct dm_secret *out,
     int *need_prompt, struct dm_err *err)
 {
 	*need_prompt = 0;
+	/* Only an explicit "none": without user the callers never ask. */
+	switch (p->auth) {
+	case DM_AUTH_NONE:
+		return 0;
+	case DM_AUTH_OAUTH2:
+		if (p->oauth2_token_command != NULL &&
+		    *p->oauth2_token_command != '\0')
+			return 0;	/* run by the session, see deliver.c */
+		dm_err_set(err, DM_ECONFIG,
+		    "profile '%s' signs in with OAuth2 (auth = oauth2), but signing in with 'docmail login' is not available in this version yet",
+		    p->id);
+		return dm_err_hint(err, "set oauth2_token_command to a helper that prints a current access token (e.g. 'pizauth show work' or 'oama access anna@firma.example'); see docmail.ini(5)");
+	default:
+		break;
+	}
 	if (dm_secret_isset(&p->password))
 		return dm_secret_set(out, p->password.s, p->password.len, err);
 	if (p->password_command != NULL && p->password_command[0] != '\0')
@@ -1360,6 +1535,15 @@ dm_profile_validate(const struct dm_profile *p, struct dm_err *err)
 	v[K_TLS_FINGERPRINT] = p->tls_fingerprint;
 	v[K_SENT_MAILDIR] = p->sent_maildir;
 	v[K_DOCUMENTS_DIR] = p->documents_dir;
+	v[K_OAUTH2_PROVIDER] = p->oauth2_provider;
+	v[K_OAUTH2_CLIENT_ID] = p->oauth2_client_id;
+	v[K_OAUTH2_CLIENT_SECRET] = p->oauth2_client_secret;
+	v[K_OAUTH2_TENANT] = p->oauth2_tenant;
+	v[K_OAUTH2_SCOPE] = p->oauth2_scope;
+	v[K_OAUTH2_DEVICE_URL] = p->oauth2_device_url;
+	v[K_OAUTH2_AUTH_URL] = p->oauth2_auth_url;
+	v[K_OAUTH2_TOKEN_URL] = p->oauth2_token_url;
+	v[K_OAUTH2_TOKEN_COMMAND] = p->oauth2_token_command;
 	for (k = 0; k < NPKEYS; k++)
 		if (check_storable(p, k, v[k], err) == -1)
 			return -1;
@@ -1396,7 +1580,19 @@ dm_profile_validate(const struct dm_profile *p, struct dm_err *err)
 		    p->tls_fingerprint, p->id);
 		return dm_err_hint(err, "write 'sha256:' and 32 hex byte pairs separated by ':'");
 	}
-	return 0;
+	if (p->oauth2_provider != NULL && *p->oauth2_provider != '\0' &&
+	    !oauth2_provider_ok(p->oauth2_provider)) {
+		dm_err_set(err, DM_ECONFIG, "invalid oauth2_provider '%s' in profile '%s'",
+		    p->oauth2_provider, p->id);
+		return dm_err_hint(err, "microsoft, google or custom");
+	}
+	for (k = K_OAUTH2_DEVICE_URL; k <= K_OAUTH2_TOKEN_URL; k++)
+		if (v[k] != NULL && *v[k] != '\0' && !oauth2_url_ok(v[k])) {
+			dm_err_set(err, DM_ECONFIG, "invalid %s '%s' in profile '%s'",
+			    pkeys[k], v[k], p->id);
+			return dm_err_hint(err, "write the identity provider's https:// address (http:// only to this machine)");
+		}
+	return auth_conflict(p, err);
 }
 
 /*
@@ -1468,6 +1664,38 @@ key_text(const struct dm_profile *p, int k, int present, char *tmp,
 	case K_DOCUMENTS_DIR:
 		s = p->documents_dir;
 		break;
+	case K_AUTH:
+		/* Only when chosen: the default follows user, as before. */
+		if (p->auth == DM_AUTH_DEFAULT)
+			return NULL;
+		return dm_auth_name(p->auth);
+	case K_OAUTH2_PROVIDER:
+		s = p->oauth2_provider;
+		break;
+	case K_OAUTH2_CLIENT_ID:
+		s = p->oauth2_client_id;
+		break;
+	case K_OAUTH2_CLIENT_SECRET:
+		s = p->oauth2_client_secret;
+		break;
+	case K_OAUTH2_TENANT:
+		s = p->oauth2_tenant;
+		break;
+	case K_OAUTH2_SCOPE:
+		s = p->oauth2_scope;
+		break;
+	case K_OAUTH2_DEVICE_URL:
+		s = p->oauth2_device_url;
+		break;
+	case K_OAUTH2_AUTH_URL:
+		s = p->oauth2_auth_url;
+		break;
+	case K_OAUTH2_TOKEN_URL:
+		s = p->oauth2_token_url;
+		break;
+	case K_OAUTH2_TOKEN_COMMAND:
+		s = p->oauth2_token_command;
+		break;
 	}
 	return s != NULL && *s != '\0' ? s : NULL;
 }
@@ -1478,6 +1706,7 @@ same_value(int k, const char *old, const char *new)
 {
 	char fa[FPR_LEN + 1], fb[FPR_LEN + 1];
 	enum dm_security sa, sb;
+	enum dm_auth aa, ab;
 	long long na, nb;
 	int ba, bb, same;
 	char *ea, *eb;
@@ -1490,6 +1719,9 @@ same_value(int k, const char *old, const char *new)
 	case K_SECURITY:
 		return dm_security_parse(old, &sa) == 0 &&
 		    dm_security_parse(new, &sb) == 0 && sa == sb;
+	case K_AUTH:
+		return dm_auth_parse(old, &aa) == 0 &&
+		    dm_auth_parse(new, &ab) == 0 && aa == ab;
 	case K_ALLOW_FROM_OVERRIDE:
 		return bool_parse(old, &ba) == 0 && bool_parse(new, &bb) == 0 &&
 		    ba == bb;

@@ -52,15 +52,13 @@ dm_secret_isset(const struct dm_secret *sec)
 	return sec->s != NULL;
 }
 
-int
-dm_secret_set(struct dm_secret *sec, const char *s, size_t len,
+/* dm_secret_set() without the password's length limit. */
+static int
+secret_copy(struct dm_secret *sec, const char *s, size_t len,
     struct dm_err *err)
 {
 	char *p;
 
-	if (len > DM_SECRET_MAX)
-		return dm_err_set(err, DM_EDATA,
-		    "password too long (more than %d bytes)", DM_SECRET_MAX);
 	if ((p = malloc(len + 1)) == NULL)
 		return dm_err_set(err, DM_ENOMEM, "out of memory");
 	if (len > 0)
@@ -70,6 +68,16 @@ dm_secret_set(struct dm_secret *sec, const char *s, size_t len,
 	sec->s = p;
 	sec->len = len;
 	return 0;
+}
+
+int
+dm_secret_set(struct dm_secret *sec, const char *s, size_t len,
+    struct dm_err *err)
+{
+	if (len > DM_SECRET_MAX)
+		return dm_err_set(err, DM_EDATA,
+		    "password too long (more than %d bytes)", DM_SECRET_MAX);
+	return secret_copy(sec, s, len, err);
 }
 
 /*
@@ -107,11 +115,15 @@ read_retry(int fd, char *p, size_t n)
 	return r;
 }
 
-int
-dm_secret_from_command(struct dm_secret *sec, const char *cmd,
-    struct dm_err *err)
+/*
+ * Runs cmd (the value of config key key) and keeps the first line of
+ * its output, at most max bytes, as a secret called what in messages.
+ */
+static int
+from_command(struct dm_secret *sec, const char *cmd, const char *key,
+    const char *what, size_t max, struct dm_err *err)
 {
-	char buf[DM_SECRET_MAX + 2], junk[4096], shown[CMD_SHOW_MAX * 4 + 8];
+	char *buf, junk[4096], shown[CMD_SHOW_MAX * 4 + 8];
 	size_t len = 0, drained = 0, line;
 	int fds[2] = { -1, -1 }, devnull = -1, status, r = -1, saved;
 	int toolong = 0, rerr = 0;
@@ -120,22 +132,24 @@ dm_secret_from_command(struct dm_secret *sec, const char *cmd,
 	char *nl;
 
 	show_cmd(shown, sizeof shown, cmd);
+	if ((buf = malloc(max + 2)) == NULL)
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
 	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
 		dm_err_set(err, DM_ECONFIG,
-		    "cannot run password_command '%s': /dev/null: %s", shown,
+		    "cannot run %s '%s': /dev/null: %s", key, shown,
 		    strerror(errno));
 		goto out;
 	}
 	if (pipe(fds) == -1 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) == -1 ||
 	    fcntl(fds[1], F_SETFD, FD_CLOEXEC) == -1) {
 		dm_err_set(err, DM_ECONFIG,
-		    "cannot run password_command '%s': %s", shown,
+		    "cannot run %s '%s': %s", key, shown,
 		    strerror(errno));
 		goto out;
 	}
 	if ((pid = fork()) == -1) {
 		dm_err_set(err, DM_ECONFIG,
-		    "cannot run password_command '%s': %s", shown,
+		    "cannot run %s '%s': %s", key, shown,
 		    strerror(errno));
 		goto out;
 	}
@@ -155,8 +169,8 @@ dm_secret_from_command(struct dm_secret *sec, const char *cmd,
 	fds[1] = -1;
 
 	/* One byte more than a password may have, to notice a longer one. */
-	while (len < DM_SECRET_MAX + 1) {
-		n = read_retry(fds[0], buf + len, DM_SECRET_MAX + 1 - len);
+	while (len < max + 1) {
+		n = read_retry(fds[0], buf + len, max + 1 - len);
 		if (n == -1) {
 			rerr = errno;
 			break;
@@ -172,7 +186,7 @@ dm_secret_from_command(struct dm_secret *sec, const char *cmd,
 	 * but only up to a limit: a command that never stops writing must
 	 * not hang us.
 	 */
-	if (len == DM_SECRET_MAX + 1 && rerr == 0) {
+	if (len == max + 1 && rerr == 0) {
 		while (drained < DRAIN_MAX &&
 		    (n = read_retry(fds[0], junk, sizeof junk)) > 0)
 			drained += (size_t)n;
@@ -186,7 +200,7 @@ dm_secret_from_command(struct dm_secret *sec, const char *cmd,
 	while (w == -1 && errno == EINTR);
 	if (w == -1) {
 		dm_err_set(err, DM_ECONFIG,
-		    "cannot run password_command '%s': %s", shown,
+		    "cannot run %s '%s': %s", key, shown,
 		    strerror(errno));
 		goto out;
 	}
@@ -195,14 +209,14 @@ dm_secret_from_command(struct dm_secret *sec, const char *cmd,
 		line = (size_t)(nl - buf);
 	else {
 		line = len;
-		toolong = len > DM_SECRET_MAX;
+		toolong = len > max;
 	}
 	if (line > 0 && buf[line - 1] == '\r')
 		line--;
 
 	if (WIFSIGNALED(status)) {
 		dm_err_set(err, DM_ECONFIG,
-		    "password_command '%s' was killed by signal %d", shown,
+		    "%s '%s' was killed by signal %d", key, shown,
 		    WTERMSIG(status));
 		dm_err_hint(err, "run the command yourself to see why");
 		goto out;
@@ -210,7 +224,7 @@ dm_secret_from_command(struct dm_secret *sec, const char *cmd,
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		dm_err_set(err, DM_ECONFIG,
-		    "password_command '%s' failed with exit status %d", shown,
+		    "%s '%s' failed with exit status %d", key, shown,
 		    status);
 		if (status == 127)
 			dm_err_hint(err, "the shell did not find the command; check its name and PATH");
@@ -220,29 +234,32 @@ dm_secret_from_command(struct dm_secret *sec, const char *cmd,
 	}
 	if (rerr != 0) {
 		dm_err_set(err, DM_ECONFIG,
-		    "cannot read the output of password_command '%s': %s",
-		    shown, strerror(rerr));
+		    "cannot read the output of %s '%s': %s",
+		    key, shown, strerror(rerr));
 		goto out;
 	}
 	if (toolong) {
 		dm_err_set(err, DM_ECONFIG,
-		    "password_command '%s' printed a line longer than %d bytes",
-		    shown, DM_SECRET_MAX);
-		dm_err_hint(err, "the password must be the first line of its output");
+		    "%s '%s' printed a line longer than %zu bytes",
+		    key, shown, max);
+		dm_err_hint(err, "the %s must be the first line of its output",
+		    what);
 		goto out;
 	}
 	if (line == 0) {
 		dm_err_set(err, DM_ECONFIG,
-		    "password_command '%s' printed no password", shown);
-		dm_err_hint(err, "the password must be the first line of its output");
+		    "%s '%s' printed no %s", key, shown, what);
+		dm_err_hint(err, "the %s must be the first line of its output",
+		    what);
 		goto out;
 	}
-	if (dm_secret_set(sec, buf, line, err) == -1)
+	if (secret_copy(sec, buf, line, err) == -1)
 		goto out;
 	r = 0;
 out:
 	saved = errno;
-	explicit_bzero(buf, sizeof buf);
+	explicit_bzero(buf, max + 2);
+	free(buf);
 	if (fds[0] != -1)
 		close(fds[0]);
 	if (fds[1] != -1)
@@ -251,4 +268,25 @@ out:
 		close(devnull);
 	errno = saved;
 	return r;
+}
+
+int
+dm_secret_from_command(struct dm_secret *sec, const char *cmd,
+    struct dm_err *err)
+{
+	return from_command(sec, cmd, "password_command", "password",
+	    DM_SECRET_MAX, err);
+}
+
+int
+dm_secret_from_token_command(struct dm_secret *sec, const char *cmd,
+    struct dm_err *err)
+{
+	if (from_command(sec, cmd, "oauth2_token_command", "access token",
+	    DM_TOKEN_MAX, err) == 0)
+		return 0;
+	/* No token is a failed login, not a broken file (contract: 77). */
+	if (err->code == DM_ECONFIG)
+		err->code = DM_EAUTH;
+	return -1;
 }

@@ -27,7 +27,24 @@ enum pend {
 	PEND_DOT,
 	PEND_RSET,
 	PEND_QUIT,
-	PEND_OTHER
+	PEND_OTHER,
+	/*
+	 * The relay's own AUTH, never libESMTP's.  Last, so that the fuzz
+	 * corpus keeps naming the others by the same numbers.
+	 */
+	PEND_OAUTH
+};
+
+/*
+ * The relay's own OAuth2 login (smtp-pump.c oauth_*), one state at a
+ * time; names in oauth_state_name().
+ */
+enum oauth_state {
+	OA_NONE,		/* not started (or no OAuth2) */
+	OA_WAIT_334,		/* "AUTH MECH" alone sent, payload to follow */
+	OA_WAIT_RESULT,		/* payload sent: 235, 334 or a refusal */
+	OA_WAIT_FINAL,		/* error challenge answered: refusal */
+	OA_DONE			/* 235 seen */
 };
 
 #define IOBUF_SIZE	(64 * 1024)
@@ -62,6 +79,14 @@ struct sess {
 	int				 auth_offered;
 	char				 auth_offer[128];	/* server's list */
 	int				 in_auth;
+	int				 oauth;	/* relay logs in, token */
+	enum oauth_state		 oa;
+	const char			*oa_mech;	/* XOAUTH2, OAUTHBEARER */
+	int				 oa_tries;	/* AUTH commands sent */
+	int				 oa_challenged;	/* error 334 seen */
+	char				*oa_payload;	/* base64; wiped */
+	size_t				 oa_payload_len;
+	struct dm_buf			 held;	/* EHLO reply, until 235 */
 	int				 auth_code;
 	char				 auth_reply[DM_SMTP_TEXT_MAX];
 	uint64_t			 size_limit;	/* EHLO SIZE, 0 = none */

@@ -25,6 +25,7 @@
 
 #include <auth-client.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "smtp-int.h"
 
@@ -361,8 +362,9 @@ ehlo_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		lens[nl] = ll;
 		nl++;
 	}
-	mech = s->auth_offered && s->need_auth ? choose_mech(s, s->auth_offer) :
-	    NULL;
+	/* With OAuth2 the relay logs in itself: libESMTP sees no AUTH. */
+	mech = s->auth_offered && s->need_auth && !s->oauth ?
+	    choose_mech(s, s->auth_offer) : NULL;
 	/* Rebuild with correct continuation marks: "250-" ... "250 ". */
 	for (i = 0; i < nl; i++) {
 		int last = i + 1 == nl && mech == NULL;
@@ -382,6 +384,24 @@ ehlo_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 	}
 }
 
+/*
+ * Whether a refusal of an OAuth2 AUTH says the token itself was not
+ * good (expired, revoked, wrong scope or user), which a fresh token may
+ * cure: 535 (Microsoft's 5.7.3, Gmail's 5.7.8 after its 334), Exchange's
+ * "501 5.5.127 ... Token will expire soon".  Not a tenant or mailbox
+ * that has SMTP AUTH off (5.7.139), nor a temporary failure.
+ */
+static int
+token_refused(const struct sess *s, int code, const char *text)
+{
+	if (strstr(text, "5.7.139") != NULL ||
+	    strcasestr(text, "SmtpClientAuthentication") != NULL ||
+	    strstr(text, "5.7.30") != NULL)
+		return 0;
+	return code == 535 || (s->oa_challenged && code >= 500) ||
+	    (code == 501 && strstr(text, "5.5.127") != NULL);
+}
+
 static void
 auth_failed(struct sess *s, int code, const char *text)
 {
@@ -394,19 +414,326 @@ auth_failed(struct sess *s, int code, const char *text)
 	    text);
 	if (strstr(text, "5.7.139") != NULL ||
 	    strcasestr(text, "SmtpClientAuthentication") != NULL)
-		hint = "SMTP AUTH is switched off for this mailbox or tenant at the provider: an administrator must enable authenticated SMTP for it";
-	else if (code == 534 || strstr(text, "5.7.9") != NULL)
+		hint = "SMTP AUTH is switched off for this mailbox or tenant at the provider: an administrator must enable authenticated SMTP for it (Microsoft 365: Set-CASMailbox -SmtpClientAuthenticationDisabled $false, or the tenant's setting)";
+	else if (strstr(text, "5.7.30") != NULL ||
+	    strcasestr(text, "Basic authentication is not supported") != NULL)
+		hint = s->oauth ?
+		    "the server refuses this kind of login for the mailbox: check host, port and user" :
+		    "this tenant no longer takes passwords: set auth = oauth2 and sign in (oauth2_token_command now; docmail login later)";
+	else if (s->oauth && token_refused(s, code, text)) {
+		(void)snprintf(msg, sizeof msg,
+		    "the server refused the access token for '%s': server said: %d %s",
+		    s->p->user, code, text);
+		hint = s->p->token_hint != NULL ? s->p->token_hint :
+		    "sign in again: docmail login";
+	} else if (code == 534 || strstr(text, "5.7.9") != NULL)
 		hint = "the provider wants an application-specific password: create an app password in the account's security settings and use it as the password";
 	else if (code == 530 || code == 538)
 		hint = "the server wants encryption first: use security = starttls (port 587) or ssl (port 465)";
-	else if (code == 535)
-		hint = "the password is wrong, or the provider has two-factor authentication on and needs an app password";
 	else if (code >= 400 && code < 500)
 		hint = "a temporary problem at the server: try again later";
+	else if (s->oauth)
+		hint = s->p->token_hint != NULL ? s->p->token_hint :
+		    "sign in again: docmail login";
+	else if (code == 535)
+		hint = "the password is wrong, or the provider has two-factor authentication on and needs an app password";
 	else
 		hint = "check the user name and password";
 	fail(s, ec, code, msg, hint);
 	sess_step(s, DM_STEP_AUTH, 0, msg);
+}
+
+/*
+ * OAuth2: the relay runs AUTH XOAUTH2 or OAUTHBEARER itself, because
+ * libESMTP cannot: it has no such mechanism, its AUTH buffer holds
+ * about 1.5 KB (Microsoft's tokens run to several KB), it always puts
+ * the initial response on the AUTH line, and after a refusal it goes on
+ * to MAIL without a login.  The relay holds libESMTP's EHLO reply (with
+ * AUTH removed) until the server said 235, so libESMTP waits, sends
+ * nothing and never sees the replies to commands it did not send.
+ */
+
+static const char *
+oauth_state_name(enum oauth_state st)
+{
+	static const char *const names[] = {
+		"none", "wait-334", "wait-result", "wait-final", "done"
+	};
+
+	return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "?";
+}
+
+static void
+oauth_wipe_payload(struct sess *s)
+{
+	if (s->oa_payload != NULL) {
+		explicit_bzero(s->oa_payload, s->oa_payload_len);
+		free(s->oa_payload);
+	}
+	s->oa_payload = NULL;
+	s->oa_payload_len = 0;
+}
+
+/* A transcript line naming the state the login moves to. */
+static void
+oauth_log(struct sess *s, const char *line)
+{
+	char buf[128];
+
+	(void)snprintf(buf, sizeof buf, "%s    (oauth2: %s)", line,
+	    oauth_state_name(s->oa));
+	sess_log(s, "C: ", buf, strlen(buf));
+}
+
+/*
+ * The base64 initial response for token tok: XOAUTH2 (Google's and
+ * Microsoft's format) or OAUTHBEARER (RFC 7628, GS2 header with the
+ * user, ',' and '=' escaped as =2C and =3D).
+ */
+static int
+oauth_payload(struct sess *s, const struct dm_secret *tok, struct dm_err *e)
+{
+	const char *u = s->p->user;
+	size_t cap, n = 0, i;
+	unsigned char *raw;
+	char port[16];
+	int r = -1, len;
+
+#define PUT(str, l) do { memcpy(raw + n, (str), (l)); n += (l); } while (0)
+	(void)snprintf(port, sizeof port, "%d", s->p->port);
+	cap = 3 * strlen(u) + strlen(s->p->host) + tok->len + 64;
+	if ((raw = malloc(cap)) == NULL)
+		return dm_err_set(e, DM_ENOMEM, "out of memory");
+	if (strcmp(s->oa_mech, "XOAUTH2") == 0) {
+		PUT("user=", 5);
+		PUT(u, strlen(u));
+		PUT("\001auth=Bearer ", 13);
+	} else {
+		PUT("n,a=", 4);
+		for (i = 0; u[i] != '\0'; i++) {
+			if (u[i] == ',')
+				PUT("=2C", 3);
+			else if (u[i] == '=')
+				PUT("=3D", 3);
+			else
+				raw[n++] = (unsigned char)u[i];
+		}
+		PUT(",\001host=", 7);
+		PUT(s->p->host, strlen(s->p->host));
+		PUT("\001port=", 6);
+		PUT(port, strlen(port));
+		PUT("\001auth=Bearer ", 13);
+	}
+	PUT(tok->s, tok->len);
+	PUT("\001\001", 2);
+#undef PUT
+	oauth_wipe_payload(s);
+	if ((s->oa_payload = malloc(4 * ((n + 2) / 3) + 1)) == NULL) {
+		dm_err_set(e, DM_ENOMEM, "out of memory");
+		goto out;
+	}
+	len = EVP_EncodeBlock((unsigned char *)s->oa_payload, raw, (int)n);
+	s->oa_payload_len = (size_t)len;
+	r = 0;
+out:
+	explicit_bzero(raw, cap);
+	free(raw);
+	return r;
+}
+
+/*
+ * Asks for a token (again, with refresh) and sends AUTH.  The initial
+ * response goes on the AUTH line only while the line stays within RFC
+ * 5321's 512 octets (RFC 4954 section 4); else after the 334.
+ */
+static int
+oauth_begin(struct sess *s, int refresh)
+{
+	struct dm_secret tok;
+	struct dm_err e;
+	char how[32] = "", line[64];
+	size_t i, ll;
+	int r;
+
+	dm_secret_init(&tok);
+	dm_err_clear(&e);
+	if (s->p->token == NULL) {
+		fail(s, DM_EINTERNAL, 0, "no access token source", NULL);
+		return -1;
+	}
+	r = s->p->token(s->p->token_arg, refresh, &tok, how, sizeof how, &e);
+	if (r == 0 && (!dm_secret_isset(&tok) || tok.len == 0)) {
+		dm_err_set(&e, DM_EAUTH, "no access token was given");
+		dm_err_hint(&e, "%s", s->p->token_hint != NULL ?
+		    s->p->token_hint : "sign in again: docmail login");
+		r = -1;
+	}
+	/* A token is base64url and a few signs: nothing that ends a field. */
+	for (i = 0; r == 0 && i < tok.len; i++)
+		if ((unsigned char)tok.s[i] <= ' ' ||
+		    (unsigned char)tok.s[i] >= 0x7f) {
+			dm_err_set(&e, DM_EAUTH,
+			    "the access token holds a blank or a control character");
+			dm_err_hint(&e, "%s", s->p->token_hint != NULL ?
+			    s->p->token_hint : "sign in again: docmail login");
+			r = -1;
+		}
+	if (r == 0 && oauth_payload(s, &tok, &e) == -1)
+		r = -1;
+	dm_secret_release(&tok);
+	if (r == -1) {
+		if (e.code == DM_EOK)
+			dm_err_set(&e, DM_EAUTH, "no access token was given");
+		sess_fail(s, &e);
+		sess_step(s, DM_STEP_TOKEN, 0, e.msg);
+		return -1;
+	}
+	sess_step(s, DM_STEP_TOKEN, 1, how[0] != '\0' ? how : NULL);
+	s->oa_tries++;
+	s->oa_challenged = 0;
+	ll = 5 + strlen(s->oa_mech) + 1 + s->oa_payload_len + 2;
+	(void)snprintf(line, sizeof line, "AUTH %s", s->oa_mech);
+	if (ll <= 512) {
+		if (iob_add(&s->c2s, line, strlen(line)) == -1 ||
+		    iob_add(&s->c2s, " ", 1) == -1 ||
+		    iob_add(&s->c2s, s->oa_payload, s->oa_payload_len) == -1 ||
+		    iob_add(&s->c2s, "\r\n", 2) == -1)
+			goto full;
+		oauth_wipe_payload(s);
+		s->oa = OA_WAIT_RESULT;
+		dm_strlcpy(line + strlen(line), " [redacted]",
+		    sizeof line - strlen(line));
+	} else {
+		if (iob_add(&s->c2s, line, strlen(line)) == -1 ||
+		    iob_add(&s->c2s, "\r\n", 2) == -1)
+			goto full;
+		s->oa = OA_WAIT_334;
+	}
+	oauth_log(s, line);
+	push(s, PEND_OAUTH);
+	return 0;
+full:
+	oauth_wipe_payload(s);
+	fail(s, DM_EINTERNAL, 0, "the SMTP relay could not queue the login",
+	    NULL);
+	return -1;
+}
+
+/* The server's EHLO reply (rewritten in out) on the final channel. */
+static int
+oauth_start(struct sess *s, struct dm_buf *out)
+{
+	char msg[DM_ERR_MSG_MAX], buf[sizeof s->auth_offer], *tok, *save;
+	struct dm_err e;
+	int x = 0, b = 0;
+
+	dm_strlcpy(buf, s->auth_offer, sizeof buf);
+	for (tok = strtok_r(buf, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		x |= strcasecmp(tok, "XOAUTH2") == 0;
+		b |= strcasecmp(tok, "OAUTHBEARER") == 0;
+	}
+	if (!x && !b) {
+		/* Never a token through PLAIN or LOGIN: it is not a password. */
+		(void)snprintf(msg, sizeof msg,
+		    "the server offers no OAuth2 login (it offers: %s)",
+		    s->auth_offer);
+		fail(s, DM_EAUTH, 0, msg,
+		    "docmail sends an access token only with XOAUTH2 or OAUTHBEARER: check host and port, or use auth = password where the provider still takes passwords");
+		sess_step(s, DM_STEP_AUTH, 0, msg);
+		return -1;
+	}
+	s->oa_mech = x ? "XOAUTH2" : "OAUTHBEARER";
+	if (s->rep != NULL)
+		dm_strlcpy(s->rep->auth_mech, s->oa_mech,
+		    sizeof s->rep->auth_mech);
+	dm_buf_reset(&s->held);
+	if (dm_buf_add(&s->held, out->data != NULL ? out->data : "", out->len,
+	    &e) == -1)
+		return sess_fail(s, &e);
+	dm_buf_reset(out);
+	return oauth_begin(s, 0) == -1 ? -1 : 1;
+}
+
+/* A reply to the relay's own AUTH: consumed here, never libESMTP's. */
+static int
+oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
+{
+	struct dm_err e;
+
+	switch (s->oa) {
+	case OA_WAIT_334:
+		if (code != 334)
+			break;
+		if (iob_add(&s->c2s, s->oa_payload, s->oa_payload_len) == -1 ||
+		    iob_add(&s->c2s, "\r\n", 2) == -1) {
+			oauth_wipe_payload(s);
+			fail(s, DM_EINTERNAL, 0,
+			    "the SMTP relay could not queue the login", NULL);
+			return -1;
+		}
+		oauth_wipe_payload(s);
+		s->oa = OA_WAIT_RESULT;
+		oauth_log(s, "[redacted]");
+		push(s, PEND_OAUTH);
+		return 1;
+	case OA_WAIT_RESULT:
+		if (code == 235) {
+			s->oa = OA_DONE;
+			s->authed = 1;
+			sess_step(s, DM_STEP_AUTH, 1, s->oa_mech);
+			/* Now libESMTP may go on, to MAIL. */
+			if (dm_buf_add(out, s->held.data != NULL ?
+			    s->held.data : "", s->held.len, &e) == -1)
+				return sess_fail(s, &e);
+			dm_buf_release(&s->held);
+			return 1;
+		}
+		if (code != 334)
+			break;
+		/*
+		 * An error challenge (Gmail: base64 JSON with the status):
+		 * the client must answer, with an empty response for XOAUTH2
+		 * and %x01 for OAUTHBEARER (RFC 7628 3.2.3), to get the 535.
+		 */
+		s->oa_challenged = 1;
+		s->oa = OA_WAIT_FINAL;
+		if (strcmp(s->oa_mech, "XOAUTH2") == 0) {
+			(void)iob_add(&s->c2s, "\r\n", 2);
+			oauth_log(s, "");
+		} else {
+			(void)iob_add(&s->c2s, "AQ==\r\n", 6);
+			oauth_log(s, "AQ==");
+		}
+		push(s, PEND_OAUTH);
+		return 1;
+	case OA_WAIT_FINAL:
+		if (code != 334)
+			break;
+		oauth_wipe_payload(s);
+		fail(s, DM_EPROTO, code,
+		    "the server sent another challenge after its refusal of the access token",
+		    HINT_BROKEN_SERVER);
+		sess_step(s, DM_STEP_AUTH, 0, NULL);
+		return -1;
+	case OA_NONE:
+	case OA_DONE:
+		/* Only oauth_begin() and the 334 above queue PEND_OAUTH. */
+		fail(s, DM_EINTERNAL, code,
+		    "a reply to a login the relay did not start", NULL);
+		return -1;
+	}
+	oauth_wipe_payload(s);
+	s->auth_code = code;
+	dm_strlcpy(s->auth_reply, text, sizeof s->auth_reply);
+	/* One more token, one more AUTH, in this session (RFC 4954 4). */
+	if (code != 334 && s->oa_tries < 2 && token_refused(s, code, text)) {
+		s->oa = OA_NONE;
+		return oauth_begin(s, 1) == -1 ? -1 : 1;
+	}
+	s->oa = OA_NONE;
+	auth_failed(s, code, text);
+	return -1;
 }
 
 static void
@@ -537,13 +864,37 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		s->ehlo_count++;
 		if (code / 100 == 2) {
 			ehlo_reply(s, r, n, out);
-			if (s->ehlo_count == 1 && s->ssl != NULL &&
-			    s->p->security == DM_SEC_STARTTLS)
-				return 1;	/* reported before TLS */
-			sess_step(s, DM_STEP_EHLO, 1, NULL);
+			/* With starttls it was reported before TLS. */
+			if (s->ehlo_count != 1 || s->ssl == NULL ||
+			    s->p->security != DM_SEC_STARTTLS)
+				sess_step(s, DM_STEP_EHLO, 1, NULL);
+			/* No AUTH at all: the MAIL rule below says so. */
+			if (s->oauth && s->oa == OA_NONE && s->auth_offered &&
+			    !s->authed) {
+				/*
+				 * libESMTP waits for this reply before its
+				 * next command: nothing else is pending, so
+				 * the login's replies are the next ones.
+				 */
+				if (s->npend > 0) {
+					fail(s, DM_EINTERNAL, code,
+					    "commands were pending behind EHLO at the login",
+					    NULL);
+					return -1;
+				}
+				return oauth_start(s, out);
+			}
 			return 1;
 		}
 		break;
+	case PEND_OAUTH:
+		if (!s->oauth || s->oa_mech == NULL) {
+			/* Only oauth_begin() queues it. */
+			fail(s, DM_EINTERNAL, code,
+			    "a reply to a login the relay did not start", NULL);
+			return -1;
+		}
+		return oauth_reply(s, code, text, out);
 	case PEND_AUTH:
 		if (code == 334)
 			break;
@@ -811,6 +1162,11 @@ on_command(struct sess *s, const char *l, size_t n)
 		push(s, PEND_AUTH);
 		return 0;
 	}
+	/* With OAuth2 the relay logs in; libESMTP was offered no AUTH. */
+	if (strcmp(verb, "AUTH") == 0 && s->oauth) {
+		unmodelled(s, verb);
+		return -1;
+	}
 	if (strcmp(verb, "AUTH") == 0) {
 		/* Keep the mechanism, never what follows it. */
 		for (i = 5; i < n && l[i] != ' ' && l[i] != '\r'; i++)
@@ -1067,6 +1423,7 @@ pend_step_name(const struct sess *s)
 	case PEND_EHLO:
 		return "EHLO";
 	case PEND_AUTH:
+	case PEND_OAUTH:
 		return "the login (AUTH)";
 	case PEND_MAIL:
 		return "MAIL FROM";
@@ -1344,6 +1701,7 @@ pump_start(struct sess *s, const char *greeting, size_t greeting_len,
 		return dm_err_set(err, DM_ENOMEM, "out of memory");
 	dm_buf_init(&s->cline, 0);
 	dm_buf_init(&s->sline, 0);
+	dm_buf_init(&s->held, 0);
 	if (reserve(s) == -1)
 		return dm_err_set(err, DM_ENOMEM, "out of memory");
 	if (greeting != NULL) {
@@ -1383,9 +1741,14 @@ pump_join(struct sess *s)
 	free(s->pend);
 	s->rcpt_q = NULL;
 	s->pend = NULL;
+	/* c2s carried the login, a token perhaps: wipe it. */
+	if (s->c2s.data != NULL)
+		explicit_bzero(s->c2s.data, IOBUF_SIZE);
 	free(s->c2s.data);
 	free(s->s2c.data);
 	s->c2s.data = s->s2c.data = NULL;
+	oauth_wipe_payload(s);
+	dm_buf_release(&s->held);
 	dm_buf_release(&s->cline);
 	dm_buf_release(&s->sline);
 }

@@ -141,7 +141,7 @@ const char *
 dm_smtp_step_name(enum dm_smtp_step step)
 {
 	static const char *const names[DM_STEP_COUNT] = {
-		"resolve", "connect", "greeting", "EHLO", "TLS", "AUTH",
+		"resolve", "connect", "greeting", "EHLO", "TLS", "token", "AUTH",
 		"sender check", "recipients", "data", "QUIT"
 	};
 
@@ -197,6 +197,11 @@ dm_smtp_check_params(const struct dm_smtp_params *p, struct dm_err *err)
 		dm_err_set(err, DM_ECONFIG,
 		    "the password is longer than %d bytes", DM_SMTP_CRED_MAX);
 		return dm_err_hint(err, "use a shorter password or app password");
+	}
+	if (p->token != NULL && (p->user == NULL || *p->user == '\0')) {
+		dm_err_set(err, DM_ECONFIG,
+		    "an OAuth2 login needs the user name the token is for");
+		return dm_err_hint(err, "set user in the profile, e.g. 'user = anna@firma.example'");
 	}
 	if (p->user != NULL && p->security == DM_SEC_NONE &&
 	    !is_loopback(p->host)) {
@@ -487,6 +492,13 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	size_t i;
 
 	dm_buf_init(&greeting, 0);
+	/*
+	 * With OAuth2 the relay holds libESMTP's EHLO reply while it runs
+	 * the token helper and up to two AUTH exchanges of its own: give
+	 * libESMTP room for all of that; the relay still times each reply.
+	 */
+	if (p->token != NULL)
+		tmo = ((long)p->timeout * 6 + 120) * 1000;
 	if (dm_smtp_check_params(p, err) == -1)
 		return -1;
 	sess_now(&s->t_step);
@@ -525,7 +537,9 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	for (which = Timeout_GREETING; which <= Timeout_DATA2; which++)
 		smtp_set_timeout(ss, which | Timeout_OVERRIDE_RFC2822_MINIMUM,
 		    tmo);
-	if (p->user != NULL && p->password != NULL) {
+	if (p->user != NULL && p->token != NULL)
+		s->need_auth = s->oauth = 1;	/* the relay logs in itself */
+	else if (p->user != NULL && p->password != NULL) {
 		s->need_auth = 1;
 		pthread_once(&auth_once, auth_init);
 		if ((actx = auth_create_context()) == NULL) {

@@ -451,11 +451,17 @@ start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
 	j->host = xstrdup(p->host, &fail);
 	j->ca_file = xstrdup(p->ca_file, &fail);
 	j->fingerprint = xstrdup(p->tls_fingerprint, &fail);
-	if (p->user != NULL && p->user[0] != '\0' && dm_secret_isset(pw)) {
+	if (p->user != NULL && p->user[0] != '\0' && (dm_secret_isset(pw) ||
+	    dm_profile_auth(p) == DM_AUTH_OAUTH2)) {
 		j->user = xstrdup(p->user, &fail);
-		if (dm_secret_set(&j->pw, pw->s, pw->len, &err) == -1)
+		if (dm_secret_isset(pw) &&
+		    dm_secret_set(&j->pw, pw->s, pw->len, &err) == -1)
 			fail = 1;
 	}
+	/* For dm_deliver_token_command(), which reads the profile. */
+	j->prof.auth = p->auth;
+	j->prof.user = xstrdup(p->user, &fail);
+	j->prof.oauth2_token_command = xstrdup(p->oauth2_token_command, &fail);
 	if (fail) {
 		job_free(j);
 		return SCR_HANDLED;
@@ -469,6 +475,8 @@ start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
 		j->sp.user = j->user;
 		j->sp.password = j->pw.s;
 	}
+	if (j->sp.token != NULL)
+		j->sp.token_arg = &j->prof;
 	j->sp.event = on_event;
 	j->sp.arg = j;
 	j->sp.cancel = &j->cancel;

@@ -385,7 +385,8 @@ draw_running(struct tui *t, struct progress *pg)
 			p += snprintf(p, sizeof line - (size_t)(p - line),
 			    "%s%s", p > line + 6 ? ", " : "",
 			    dm_smtp_step_name((enum dm_smtp_step)i));
-		else if (cur == -1 && i > DM_STEP_RESOLVE)
+		else if (cur == -1 && i > DM_STEP_RESOLVE &&
+		    i != DM_STEP_TOKEN)	/* only with OAuth2 */
 			cur = i;
 		if ((size_t)(p - line) > sizeof line - 64)
 			break;

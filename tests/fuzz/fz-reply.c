@@ -13,7 +13,9 @@
  * Beyond not crashing: the relay never ends a session without
  * recording why, passes on to libESMTP only whole reply lines, and an
  * EHLO reply that offers no STARTTLS and no AUTH mechanism but the one
- * it chose; and all server text kept for the user is printable.
+ * it chose (none when it logs in with OAuth2 itself); all server text
+ * kept for the user is printable, and no line docmail sends to the
+ * transcript holds the access token or the start of its base64 payload.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -38,8 +40,14 @@ enum {
 	F_REPORT	= 1 << 2,
 	F_MAIL		= 1 << 3,
 	F_TESTING	= 1 << 4,
-	F_EVENTS	= 1 << 5
+	F_EVENTS	= 1 << 5,
+	F_OAUTH		= 1 << 6	/* the relay logs in with a token */
 };
+
+#define TOKEN		"fz.token-123"
+/* base64 of "user=anna" and "n,a=anna,", how the payloads begin. */
+#define B64_XOAUTH2	"dXNlcj1hbm5h"
+#define B64_BEARER	"bixhPWFubmEs"
 
 #define NRCPT		3
 #define REPEAT_MAX	64
@@ -68,8 +76,30 @@ static void
 on_event(void *arg, const struct dm_smtp_event *ev)
 {
 	(void)arg;
-	if (ev->text != NULL)
-		check_text(ev->text, strlen(ev->text) + 1);
+	if (ev->text == NULL)
+		return;
+	check_text(ev->text, strlen(ev->text) + 1);
+	/* The server's lines may say anything; docmail's must not. */
+	if (strncmp(ev->text, "C: ", 3) != 0)
+		return;
+	FZ_CHECK(strstr(ev->text, TOKEN) == NULL);
+	FZ_CHECK(strstr(ev->text, B64_XOAUTH2) == NULL);
+	FZ_CHECK(strstr(ev->text, B64_BEARER) == NULL);
+}
+
+/* The token source: a token, or (every third call) a failure. */
+static int
+token(void *arg, int refresh, struct dm_secret *out, char *how,
+    size_t howsize, struct dm_err *err)
+{
+	int *calls = arg;
+
+	(void)refresh;
+	FZ_CHECK(!dm_secret_isset(out));
+	if (++*calls % 3 == 0)
+		return dm_err_set(err, DM_EAUTH, "no token this time");
+	dm_strlcpy(how, "fuzz", howsize);
+	return dm_secret_set(out, TOKEN, strlen(TOKEN), err);
 }
 
 /*
@@ -121,7 +151,7 @@ check_reply(const struct sess *s, enum pend what, const char *r, size_t n)
 		if (strcasecmp(kw, "AUTH") != 0 &&
 		    strncasecmp(kw, "AUTH=", 5) != 0)
 			continue;
-		FZ_CHECK(s->need_auth && !auth++);
+		FZ_CHECK(s->need_auth && !s->oauth && !auth++);
 		FZ_CHECK(nl + 1 == r + n);
 		FZ_CHECK(is(l, ll, "250 AUTH PLAIN\r\n") ||
 		    is(l, ll, "250 AUTH LOGIN\r\n") ||
@@ -246,6 +276,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dm_smtp_mail mail;
 	struct sess s;
 	unsigned int flags, npend, repeat, i, k, nr = 0;
+	int calls = 0;
 	size_t chunk, rlen, n;
 	struct dm_buf stream;
 	struct dm_err err;
@@ -264,6 +295,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.user = flags & F_USER ? "anna" : NULL;
 	p.password = flags & F_USER ? "secret" : NULL;
 	p.event = flags & F_EVENTS ? on_event : NULL;
+	if (flags & F_OAUTH) {
+		p.user = "anna";
+		p.password = NULL;
+		p.token = token;
+		p.token_arg = &calls;
+	}
 
 	memset(&s, 0, sizeof s);
 	pthread_mutex_init(&s.lock, NULL);
@@ -279,8 +316,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mail.rcpt = rcpt;
 	mail.nrcpt = NRCPT;
 	s.mail = flags & F_MAIL ? &mail : NULL;
-	s.testing = (flags & F_TESTING) != 0;
+	/* As run() does: a test always has its (empty) message. */
+	s.testing = (flags & F_TESTING) != 0 && s.mail != NULL;
 	s.need_auth = p.user != NULL;
+	s.oauth = (flags & F_OAUTH) != 0;
 
 	/* What the relay waits for, as on_command() would have queued it. */
 	npend = fz_byte(&in) % (PEND_START_MAX + 1);
@@ -289,7 +328,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.pend = fz_malloc(s.pend_cap * sizeof s.pend[0]);
 	s.rcpt_q = fz_malloc(s.rcpt_cap * sizeof s.rcpt_q[0]);
 	for (i = 0; i < npend; i++) {
-		k = fz_byte(&in) % (PEND_OTHER + 1);
+		k = fz_byte(&in) % (PEND_OAUTH + 1);
+		/* With OAuth2 libESMTP has no login to send: the relay's. */
+		if (s.oauth && k == PEND_AUTH)
+			k = PEND_OAUTH;
 		s.pend[s.npend++] = (enum pend)k;
 		if (k == PEND_RCPT) {
 			mb = mailboxes[nr++ % NRCPT];
@@ -314,6 +356,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.s2c.data = fz_malloc(IOBUF_SIZE);
 	dm_buf_init(&s.cline, 0);
 	dm_buf_init(&s.sline, 0);
+	dm_buf_init(&s.held, 0);
 	sess_now(&s.t_step);
 	sess_now(&s.t_io);
 
@@ -333,9 +376,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_text(s.auth_offer, sizeof s.auth_offer);
 	check_text(s.auth_reply, sizeof s.auth_reply);
 	if (rep.auth_mech[0] != '\0')
-		FZ_CHECK(strcmp(rep.auth_mech, "PLAIN") == 0 ||
+		FZ_CHECK(s.oauth ? strcmp(rep.auth_mech, "XOAUTH2") == 0 ||
+		    strcmp(rep.auth_mech, "OAUTHBEARER") == 0 :
+		    strcmp(rep.auth_mech, "PLAIN") == 0 ||
 		    strcmp(rep.auth_mech, "LOGIN") == 0 ||
 		    strcmp(rep.auth_mech, "CRAM-MD5") == 0);
+	/* No MAIL without a login: authed only after the relay's 235. */
+	if (s.oauth && s.authed)
+		FZ_CHECK(s.oa == OA_DONE);
 
 	/* Frees the queues and buffers; no thread was started. */
 	pump_join(&s);
