@@ -67,6 +67,9 @@ int	 dm_strtonum(const char *, long long min, long long max,
 /* strdup that returns NULL and sets DM_ENOMEM on failure; NULL in, NULL out. */
 char	*dm_strdup(const char *, struct dm_err *);
 
+/* The value of hexadecimal digit c (either case), or -1. */
+int	 dm_hexval(int c);
+
 /* 1 when s is valid UTF-8 of len bytes (no overlongs, no surrogates). */
 int	 dm_utf8_valid(const char *, size_t);
 

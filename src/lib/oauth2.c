@@ -499,18 +499,6 @@ out:
 
 /* --- the redirect address --------------------------------------- */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decodes s[0..n) ('+' is a space) into a malloc'd string;
  * NULL when it decodes to a NUL byte or memory is out.
@@ -526,8 +514,8 @@ pct_decode(const char *s, size_t n)
 		return NULL;
 	for (i = 0; i < n; i++) {
 		if (s[i] == '%' && i + 2 < n &&
-		    (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (l = hexval((unsigned char)s[i + 2])) >= 0) {
+		    (h = dm_hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (l = dm_hexval((unsigned char)s[i + 2])) >= 0) {
 			out[o++] = (char)(h << 4 | l);
 			i += 2;
 		} else if (s[i] == '+')

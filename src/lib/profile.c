@@ -499,18 +499,6 @@ expand_home(const char *v, struct dm_err *err)
 	return p;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Checks and upper-cases a "sha256:AB:CD:..." pin into out. */
 static int
 fingerprint_norm(const char *v, char out[FPR_LEN + 1])
@@ -526,7 +514,7 @@ fingerprint_norm(const char *v, char out[FPR_LEN + 1])
 				return -1;
 			out[i] = ':';
 		} else {
-			if (hexval((unsigned char)v[i]) == -1)
+			if (dm_hexval((unsigned char)v[i]) == -1)
 				return -1;
 			out[i] = (v[i] >= 'a' && v[i] <= 'f') ?
 			    (char)(v[i] - 'a' + 'A') : v[i];
