@@ -106,26 +106,32 @@ done_testing() {
 
 SERVERS=
 
-# start_server NAME ARGS...: starts a server with its files in $T/NAME,
-# waits until it listens and sets $PORT.  Stopped at exit.
-start_server() {
-	_name=$1
-	shift
+# start_daemon SCRIPT WHAT NAME ARGS...: starts tests/SCRIPT with its
+# files in $T/NAME, waits until it listens and sets $PORT.  Stopped at
+# exit; WHAT names it if it does not start.
+start_daemon() {
+	_script=$1 _what=$2 _name=$3
+	shift 3
 	mkdir -p "$T/$_name"
-	"$PYTHON3" "$top_srcdir/tests/smtpd.py" --dir "$T/$_name" \
+	"$PYTHON3" "$top_srcdir/tests/$_script" --dir "$T/$_name" \
 	    --lifetime 300 "$@" >"$T/$_name/stderr" 2>&1 &
 	SERVERS="$SERVERS $!"
 	_i=0
 	while [ ! -s "$T/$_name/port" ]; do
 		_i=$((_i + 1))
 		if [ $_i -gt 200 ]; then
-			echo "Bail out! test server '$_name' did not start"
+			echo "Bail out! $_what '$_name' did not start"
 			cat "$T/$_name/stderr" >&2
 			exit 1
 		fi
 		sleep 0.05
 	done
 	PORT=$(cat "$T/$_name/port")
+}
+
+# start_server NAME ARGS...: a test SMTP server (tests/smtpd.py).
+start_server() {
+	start_daemon smtpd.py "test server" "$@"
 }
 
 stop_servers() {

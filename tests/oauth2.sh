@@ -28,24 +28,9 @@ ALL=$T/all-output	# everything the driver printed, checked for tokens
 
 # start_idp NAME ARGS...: starts tests/idp.py in $T/NAME; sets $URL, $CA.
 start_idp() {
-	_name=$1
-	shift
-	mkdir -p "$T/$_name"
-	"$PYTHON3" "$top_srcdir/tests/idp.py" --dir "$T/$_name" \
-	    --lifetime 300 "$@" >"$T/$_name/stderr" 2>&1 &
-	SERVERS="$SERVERS $!"
-	_i=0
-	while [ ! -s "$T/$_name/port" ]; do
-		_i=$((_i + 1))
-		if [ $_i -gt 200 ]; then
-			echo "Bail out! identity provider '$_name' did not start"
-			cat "$T/$_name/stderr" >&2
-			exit 1
-		fi
-		sleep 0.05
-	done
-	URL=https://127.0.0.1:$(cat "$T/$_name/port")
-	CA=$T/$_name/ca.pem
+	start_daemon idp.py "identity provider" "$@"
+	URL=https://127.0.0.1:$PORT
+	CA=$T/$1/ca.pem
 }
 
 # drive [ARGS...] OP: runs the driver against $URL with $CA.
