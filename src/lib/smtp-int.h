@@ -154,6 +154,8 @@ int	net_read_reply_ms(struct sess *, struct dm_buf *out, int *code, int ms,
 	    struct dm_err *);
 int	net_write(struct sess *, const char *, size_t, struct dm_err *);
 int	net_wait(int fd, short events, int ms);
+/* net_wait() in slices that end early, -2, when the user cancels. */
+int	net_wait_cancellable(const struct sess *, int fd, short events, int ms);
 /*
  * A reply that breaks the protocol: DM_EPROTO naming what the server
  * did and quoting line l (n bytes) escaped, with HINT_BROKEN_SERVER.

@@ -37,8 +37,8 @@ net_wait(int fd, short events, int ms)
  * seen within a fifth of a second, not only at the deadline.  Returns
  * -2 when cancelled.
  */
-static int
-wait_cancellable(const struct sess *s, int fd, short events, int ms)
+int
+net_wait_cancellable(const struct sess *s, int fd, short events, int ms)
 {
 	struct timespec t0;
 	int left, r;
@@ -79,7 +79,7 @@ connect_one(const struct sess *s, const struct addrinfo *ai, int ms,
 		close(fd);
 		return -1;
 	}
-	switch (wait_cancellable(s, fd, POLLOUT, ms)) {
+	switch (net_wait_cancellable(s, fd, POLLOUT, ms)) {
 	case 0:
 		*eno = ETIMEDOUT;
 		close(fd);
@@ -171,7 +171,7 @@ net_write(struct sess *s, const char *p, size_t n, struct dm_err *err)
 	ssize_t w;
 
 	while (n > 0) {
-		switch (wait_cancellable(s, s->fd, POLLOUT,
+		switch (net_wait_cancellable(s, s->fd, POLLOUT,
 		    s->p->timeout * 1000)) {
 		case 0:
 		case -1:
@@ -241,7 +241,7 @@ net_read_reply_ms(struct sess *s, struct dm_buf *out, int *code, int ms,
 		for (;;) {
 			/* The whole reply within the timeout: a trickle too. */
 			left = ms - (int)sess_ms_since(&t0);
-			r = left <= 0 ? 0 : wait_cancellable(s, s->fd, POLLIN,
+			r = left <= 0 ? 0 : net_wait_cancellable(s, s->fd, POLLIN,
 			    left);
 			if (r == -2)
 				return dm_err_set(err, DM_ETEMP, "cancelled");
