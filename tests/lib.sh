@@ -108,19 +108,20 @@ SERVERS=
 
 # start_daemon SCRIPT WHAT NAME ARGS...: starts tests/SCRIPT with its
 # files in $T/NAME, waits until it listens and sets $PORT.  Stopped at
-# exit; WHAT names it if it does not start.
+# exit; WHAT names it if it does not start.  Its variables have a prefix
+# of their own: the callers' _what, _name ... are theirs.
 start_daemon() {
-	_script=$1 _what=$2 _name=$3
+	_sd_script=$1 _sd_what=$2 _name=$3
 	shift 3
 	mkdir -p "$T/$_name"
-	"$PYTHON3" "$top_srcdir/tests/$_script" --dir "$T/$_name" \
+	"$PYTHON3" "$top_srcdir/tests/$_sd_script" --dir "$T/$_name" \
 	    --lifetime 300 "$@" >"$T/$_name/stderr" 2>&1 &
 	SERVERS="$SERVERS $!"
-	_i=0
+	_sd_i=0
 	while [ ! -s "$T/$_name/port" ]; do
-		_i=$((_i + 1))
-		if [ $_i -gt 200 ]; then
-			echo "Bail out! $_what '$_name' did not start"
+		_sd_i=$((_sd_i + 1))
+		if [ $_sd_i -gt 200 ]; then
+			echo "Bail out! $_sd_what '$_name' did not start"
 			cat "$T/$_name/stderr" >&2
 			exit 1
 		fi
