@@ -270,6 +270,23 @@ out:
 	return r;
 }
 
+/*
+ * Stores the token a sign-in was granted, under the store's lock: the
+ * store is shared with refreshes in other processes.
+ */
+static int
+store_granted(const struct dm_oauth2_conf *conf, const char *profile,
+    const struct dm_oauth2_token *tok, struct dm_err *err)
+{
+	int fd = -1, r;
+
+	r = dm_oauth2_store_lock(conf->store_dir, profile, &fd, err) == -1 ||
+	    dm_oauth2_store_save(conf->store_dir, profile, tok, err) == -1 ?
+	    -1 : 0;
+	dm_oauth2_store_unlock(fd);
+	return r;
+}
+
 int
 dm_oauth2_device_poll(const struct dm_oauth2_conf *conf, const char *profile,
     struct dm_oauth2_device *dev, int *done, struct dm_err *err)
@@ -279,7 +296,7 @@ dm_oauth2_device_poll(const struct dm_oauth2_conf *conf, const char *profile,
 	struct dm_oauth2_ep ep;
 	struct dm_buf f;
 	struct dm_err e2;
-	int r = -1, fd = -1;
+	int r = -1;
 
 	*done = 0;
 	dm_buf_init(&f, FORM_MAX);
@@ -310,15 +327,11 @@ dm_oauth2_device_poll(const struct dm_oauth2_conf *conf, const char *profile,
 		*err = e2;
 		goto out;
 	}
-	/* The store is shared with refreshes in other processes. */
-	if (dm_oauth2_store_lock(conf->store_dir, profile, &fd, err) == -1)
-		goto out;
-	if (dm_oauth2_store_save(conf->store_dir, profile, &tok, err) == -1)
+	if (store_granted(conf, profile, &tok, err) == -1)
 		goto out;
 	*done = 1;
 	r = 0;
 out:
-	dm_oauth2_store_unlock(fd);
 	dm_oauth2_token_release(&tok);
 	dm_buf_wipe(&f);
 	dm_oauth2_ep_release(&ep);
@@ -586,7 +599,7 @@ dm_oauth2_auth_finish(const struct dm_oauth2_conf *conf, const char *profile,
 	struct dm_oauth2_token tok = { NULL, NULL, 0 };
 	struct dm_oauth2_ep ep;
 	struct dm_buf f;
-	int r = -1, fd = -1;
+	int r = -1;
 
 	dm_buf_init(&f, FORM_MAX);
 	if (!dm_oauth2_profile_valid(profile)) {
@@ -603,12 +616,10 @@ dm_oauth2_auth_finish(const struct dm_oauth2_conf *conf, const char *profile,
 		goto out;
 	if (token_request(conf, ep.token_url, &f, &tok, NULL, err) == -1)
 		goto out;
-	if (dm_oauth2_store_lock(conf->store_dir, profile, &fd, err) == -1 ||
-	    dm_oauth2_store_save(conf->store_dir, profile, &tok, err) == -1)
+	if (store_granted(conf, profile, &tok, err) == -1)
 		goto out;
 	r = 0;
 out:
-	dm_oauth2_store_unlock(fd);
 	dm_oauth2_token_release(&tok);
 	dm_buf_wipe(&f);
 	dm_oauth2_ep_release(&ep);
