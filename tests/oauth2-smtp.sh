@@ -5,7 +5,7 @@
 # not be.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 71
+plan 72
 
 cfg=$T/cfg.ini
 dm() { run "$DOCMAIL" --config "$cfg" "$@"; }
@@ -178,9 +178,10 @@ no_auth=$(grep -c '^AUTH' "$T/pf/log")
 # --- configuration
 oprofile ms "$ms_port" oauth2_token_command=
 dm test; keep
-is_rc 78 "auth = oauth2 without oauth2_token_command is exit 78"
-has "$T/err" "'docmail login' is not available in this version yet" "and says login is not there yet"
-has "$T/err" "oauth2_token_command" "and names what works now"
+is_rc 78 "auth = oauth2 without a token command or client id is exit 78"
+has "$T/err" "oauth2_client_id is not set" "and names the missing key"
+has "$T/err" "Allow public client flows" "with the steps to register one"
+hasnt "$T/err" "not available" "login is no longer said to be missing"
 oprofile ms "$ms_port" "password=$PASSWORD"
 dm test; keep
 is_rc 78 "auth = oauth2 with a password is exit 78"

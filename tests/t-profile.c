@@ -1455,18 +1455,31 @@ test_oauth2(void)
 		    contains(q->oauth2_token_url, "/token") &&
 		    contains(q->oauth2_token_command, "tok-123"),
 		    "oauth2: round trip");
+		if (q != NULL) {
+			struct dm_profile cp;
+
+			is_int(dm_profile_copy(&cp, q, &err), 0, "profile copy");
+			ok(cp.id != q->id && strcmp(cp.id, q->id) == 0 &&
+			    cp.auth == q->auth && cp.port == q->port &&
+			    strcmp(cp.oauth2_client_secret, q->oauth2_client_secret) == 0 &&
+			    cp.oauth2_client_secret != q->oauth2_client_secret &&
+			    strcmp(cp.oauth2_token_command, q->oauth2_token_command) == 0 &&
+			    (cp.email == NULL) == (q->email == NULL),
+			    "... holds its own copies of every string");
+			dm_profile_release(&cp);
+		}
 	}
 	dm_config_release(&again);
 
-	/* Without a token command: 'docmail login' is not there yet. */
+	/* Without a token command the token store serves: no password. */
 	dm_profile_init(&np);
 	np.id = strdup("w");
 	np.user = strdup("anna");
 	np.auth = DM_AUTH_OAUTH2;
-	is_int(dm_profile_password(&np, &s, &need, &err), -1,
-	    "oauth2 without oauth2_token_command fails");
-	ok(err.code == DM_ECONFIG && contains(err.msg, "not available in this version yet") &&
-	    contains(err.hint, "oauth2_token_command"), "... saying what works now");
+	need = 1;
+	is_int(dm_profile_password(&np, &s, &need, &err), 0,
+	    "oauth2 without oauth2_token_command needs no password");
+	ok(need == 0 && !dm_secret_isset(&s), "... and asks for none");
 	np.auth = DM_AUTH_DEFAULT;
 	is_int(dm_profile_auth(&np), DM_AUTH_PASSWORD, "default with user: password");
 	free(np.user);
@@ -1522,7 +1535,7 @@ main(void)
 {
 	int r;
 
-	plan(282);
+	plan(284);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include <docmail/err.h>
+#include <docmail/oauth2.h>
 #include <docmail/outbox.h>
 #include <docmail/profile.h>
 #include <docmail/secret.h>
@@ -50,22 +51,32 @@ enum dm_outbox_state dm_delivery_state(const struct dm_delivery *,
 /*
  * The connection parameters of profile p: host, port, TLS, timeout
  * (the default when unset) and, when p has a user and pw is set, the
- * login; for auth = oauth2 the user and dm_deliver_token_command() with
- * p as its argument; pw and p are borrowed (p must outlive the
+ * login; for auth = oauth2 the user and dm_deliver_token() with p as
+ * its argument; pw and p are borrowed (p must outlive the
  * session).  event, arg and cancel are left NULL.
  */
 void	dm_deliver_params(const struct dm_profile *p,
 	    const struct dm_secret *pw, struct dm_smtp_params *sp);
 
 /*
- * A dm_smtp_params token callback: runs oauth2_token_command of the
- * struct dm_profile at arg (again for a refresh), how = "command".
- * Errors: DM_EAUTH (the command failed or printed nothing); DM_ECONFIG
- *         (no command); DM_ENOMEM.
+ * The OAuth2 settings of profile p as the oauth2 module takes them
+ * (strings borrowed from p; store_dir NULL, the XDG location).
+ * Errors: DM_ECONFIG (an unknown oauth2_provider; a profile name that
+ *         cannot name a token store file).
  */
-int	dm_deliver_token_command(void *arg, int refresh,
-	    struct dm_secret *out, char *how, size_t howsize,
-	    struct dm_err *err);
+int	dm_deliver_oauth2_conf(const struct dm_profile *p,
+	    struct dm_oauth2_conf *, struct dm_err *);
+
+/*
+ * A dm_smtp_params token callback for the struct dm_profile at arg:
+ * its oauth2_token_command when set (run again for a refresh; how =
+ * "command"), else the token store of 'docmail login' (how = "cached"
+ * or "refreshed"; refresh = 1 refreshes even a token that looks valid).
+ * Errors: DM_EAUTH (the command failed or printed nothing; not signed
+ *         in; the refresh was refused), as dm_oauth2_access_token().
+ */
+int	dm_deliver_token(void *arg, int refresh, struct dm_secret *out,
+	    char *how, size_t howsize, struct dm_err *err);
 
 /*
  * Sends item it with the connection parameters sp (host, TLS, login,

@@ -257,6 +257,17 @@ void	dm_oauth2_store_unlock(int fd);
 int	dm_oauth2_access_token(const struct dm_oauth2_conf *,
 	    const char *profile, char **out, int *refreshed, struct dm_err *);
 
+/*
+ * A new access token after the server refused the token refused (NULL:
+ * whatever token was given): under the profile's lock the store is read
+ * again, and a token another process stored meanwhile (differing from
+ * refused, valid beyond the margin) is used without a request;
+ * otherwise the refresh token is sent and the answer stored
+ * (*refreshed = 1).  Errors: as dm_oauth2_access_token().
+ */
+int	dm_oauth2_refresh(const struct dm_oauth2_conf *, const char *profile,
+	    const char *refused, char **out, int *refreshed, struct dm_err *);
+
 /* A device sign-in in progress (RFC 8628). */
 struct dm_oauth2_device {
 	char	*device_code;		/* secret */

@@ -53,9 +53,8 @@ struct dm_profile {
 	char			*documents_dir;	/* may be NULL; ~ expanded */
 	enum dm_auth		 auth;	/* see dm_profile_auth() */
 	/*
-	 * OAuth2 (all may be NULL).  oauth2_token_command is what signs in
-	 * in this version; the others are read, checked and saved for
-	 * 'docmail login', which comes later.
+	 * OAuth2 (all may be NULL): what 'docmail login' signs in with,
+	 * or oauth2_token_command, an outside helper that gives the token.
 	 */
 	char			*oauth2_provider; /* microsoft, google, custom */
 	char			*oauth2_client_id;
@@ -170,6 +169,14 @@ int	dm_security_parse(const char *, enum dm_security *out);
  */
 enum dm_auth dm_profile_auth(const struct dm_profile *);
 
+/*
+ * A deep copy of src into dst (uninitialised), for a job that outlives
+ * the config src came from; dst is released with dm_profile_release().
+ * Errors: DM_ENOMEM (dst is then released).
+ */
+int	dm_profile_copy(struct dm_profile *dst, const struct dm_profile *src,
+	    struct dm_err *);
+
 /* "password", "oauth2", "none"; parse returns -1 for an unknown name. */
 const char *dm_auth_name(enum dm_auth);
 int	dm_auth_parse(const char *, enum dm_auth *out);
@@ -179,10 +186,8 @@ int	dm_auth_parse(const char *, enum dm_auth *out);
  * password_command.  Sets *need_prompt to 1 and returns 0 when neither
  * is configured (the front end then asks on the terminal).  A profile
  * that logs in without a password (auth = none or oauth2) gets none and
- * no prompt; for oauth2 this checks that a token source is configured.
- * Errors: DM_ECONFIG (password_command failed; auth = oauth2 without
- *         oauth2_token_command, since 'docmail login' is not available
- *         yet); DM_ENOMEM.
+ * no prompt (its token comes at AUTH: dm_deliver_token()).
+ * Errors: DM_ECONFIG (password_command failed); DM_ENOMEM.
  */
 int	dm_profile_password(const struct dm_profile *, struct dm_secret *out,
 	    int *need_prompt, struct dm_err *);

@@ -123,29 +123,66 @@ mark_maybe(void *arg)
 	return dm_outbox_update(c->it, &e);
 }
 
-/*
- * The token source of an OAuth2 profile in this version: its
- * oauth2_token_command, run again for a refresh (helpers such as pizauth
- * and oama refresh by themselves when asked).
- */
 int
-dm_deliver_token_command(void *arg, int refresh, struct dm_secret *out,
-    char *how, size_t howsize, struct dm_err *err)
+dm_deliver_oauth2_conf(const struct dm_profile *p, struct dm_oauth2_conf *c,
+    struct dm_err *err)
 {
-	const struct dm_profile *p = arg;
-
-	(void)refresh;
-	if (p->oauth2_token_command == NULL ||
-	    *p->oauth2_token_command == '\0') {
-		dm_err_set(err, DM_ECONFIG,
-		    "profile '%s' has no oauth2_token_command", p->id);
-		return dm_err_hint(err, "signing in with 'docmail login' is not available in this version yet; set oauth2_token_command");
-	}
-	if (dm_secret_from_token_command(out, p->oauth2_token_command,
+	memset(c, 0, sizeof *c);
+	c->provider = DM_OAUTH2_MICROSOFT;
+	if (p->oauth2_provider != NULL && *p->oauth2_provider != '\0' &&
+	    dm_oauth2_provider_parse(p->oauth2_provider, &c->provider,
 	    err) == -1)
 		return -1;
-	dm_strlcpy(how, "command", howsize);
+	c->client_id = p->oauth2_client_id;
+	c->client_secret = p->oauth2_client_secret;
+	c->tenant = p->oauth2_tenant;
+	c->scope = p->oauth2_scope;
+	c->device_url = p->oauth2_device_url;
+	c->auth_url = p->oauth2_auth_url;
+	c->token_url = p->oauth2_token_url;
+	c->ca_file = p->ca_file;
+	if (!dm_oauth2_profile_valid(p->id)) {
+		dm_err_set(err, DM_ECONFIG,
+		    "profile name '%s' cannot name a sign-in", p->id);
+		return dm_err_hint(err, "rename the profile to letters, digits, '.', '_' and '-' (at most %d), not starting with '.'",
+		    DM_OAUTH2_PROFILE_MAX);
+	}
 	return 0;
+}
+
+/*
+ * The access token of an OAuth2 profile: its oauth2_token_command (run
+ * again for a refresh: pizauth and oama refresh when asked), else the
+ * token store that 'docmail login' filled, refreshed when it is about
+ * to expire or the server refused it.
+ */
+int
+dm_deliver_token(void *arg, int refresh, struct dm_secret *out, char *how,
+    size_t howsize, struct dm_err *err)
+{
+	const struct dm_profile *p = arg;
+	struct dm_oauth2_conf c;
+	char *tok = NULL;
+	int refreshed = 0, r;
+
+	if (p->oauth2_token_command != NULL &&
+	    *p->oauth2_token_command != '\0') {
+		if (dm_secret_from_token_command(out,
+		    p->oauth2_token_command, err) == -1)
+			return -1;
+		dm_strlcpy(how, "command", howsize);
+		return 0;
+	}
+	if (dm_deliver_oauth2_conf(p, &c, err) == -1)
+		return -1;
+	r = refresh ? dm_oauth2_refresh(&c, p->id, NULL, &tok, &refreshed,
+	    err) : dm_oauth2_access_token(&c, p->id, &tok, &refreshed, err);
+	if (r == 0)
+		r = dm_secret_set(out, tok, strlen(tok), err);
+	dm_oauth2_secret_free(tok);
+	if (r == 0)
+		dm_strlcpy(how, refreshed ? "refreshed" : "cached", howsize);
+	return r;
 }
 
 void
@@ -162,9 +199,12 @@ dm_deliver_params(const struct dm_profile *p, const struct dm_secret *pw,
 	switch (dm_profile_auth(p)) {
 	case DM_AUTH_OAUTH2:
 		sp->user = p->user;
-		sp->token = dm_deliver_token_command;
+		sp->token = dm_deliver_token;
 		sp->token_arg = (void *)p;
-		sp->token_hint = "check oauth2_token_command: it must print a current access token for this user, with the scope for SMTP (run it yourself to see)";
+		/* NULL: the relay's own, "sign in again: docmail login". */
+		if (p->oauth2_token_command != NULL &&
+		    *p->oauth2_token_command != '\0')
+			sp->token_hint = "check oauth2_token_command: it must print a current access token for this user, with the scope for SMTP (run it yourself to see)";
 		break;
 	case DM_AUTH_PASSWORD:
 		if (p->user != NULL && p->user[0] != '\0' &&

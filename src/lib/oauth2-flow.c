@@ -116,9 +116,14 @@ out:
 	return r;
 }
 
-int
-dm_oauth2_access_token(const struct dm_oauth2_conf *conf, const char *profile,
-    char **out, int *refreshed, struct dm_err *err)
+/*
+ * The token behind dm_oauth2_access_token() and dm_oauth2_refresh():
+ * with force, the stored access token is not good enough unless it
+ * differs from refused (another process refreshed meanwhile).
+ */
+static int
+get_token(const struct dm_oauth2_conf *conf, const char *profile, int force,
+    const char *refused, char **out, int *refreshed, struct dm_err *err)
 {
 	struct dm_oauth2_token tok = { NULL, NULL, 0 };
 	struct dm_oauth2_ep ep;
@@ -130,7 +135,7 @@ dm_oauth2_access_token(const struct dm_oauth2_conf *conf, const char *profile,
 		return -1;
 	if (dm_oauth2_store_load(conf->store_dir, profile, &tok, err) == -1)
 		goto out;
-	if (!fresh(&tok, time(NULL))) {
+	if (force || !fresh(&tok, time(NULL))) {
 		/*
 		 * Another docmail may be refreshing right now; the refresh
 		 * token it sends is then rotated away, so read the store
@@ -143,7 +148,8 @@ dm_oauth2_access_token(const struct dm_oauth2_conf *conf, const char *profile,
 		if (dm_oauth2_store_load(conf->store_dir, profile, &tok,
 		    err) == -1)
 			goto out;
-		if (!fresh(&tok, time(NULL))) {
+		if (!fresh(&tok, time(NULL)) || (force && (refused == NULL ||
+		    strcmp(tok.access, refused) == 0))) {
 			if (refresh_locked(conf, profile, &ep, &tok, err) == -1)
 				goto out;
 			did = 1;
@@ -159,6 +165,20 @@ out:
 	dm_oauth2_token_release(&tok);
 	dm_oauth2_ep_release(&ep);
 	return r;
+}
+
+int
+dm_oauth2_access_token(const struct dm_oauth2_conf *conf, const char *profile,
+    char **out, int *refreshed, struct dm_err *err)
+{
+	return get_token(conf, profile, 0, NULL, out, refreshed, err);
+}
+
+int
+dm_oauth2_refresh(const struct dm_oauth2_conf *conf, const char *profile,
+    const char *refused, char **out, int *refreshed, struct dm_err *err)
+{
+	return get_token(conf, profile, 1, refused, out, refreshed, err);
 }
 
 /* --- device flow ------------------------------------------------ */

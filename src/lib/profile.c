@@ -1278,6 +1278,41 @@ dm_profile_init(struct dm_profile *p)
 	p->allow_from_override = 1;
 }
 
+int
+dm_profile_copy(struct dm_profile *dst, const struct dm_profile *src,
+    struct dm_err *err)
+{
+	char **const fields[] = {
+		&dst->id, &dst->name, &dst->email, &dst->host, &dst->user,
+		&dst->password_command, &dst->ca_file, &dst->tls_fingerprint,
+		&dst->sent_maildir, &dst->documents_dir, &dst->oauth2_provider,
+		&dst->oauth2_client_id, &dst->oauth2_client_secret,
+		&dst->oauth2_tenant, &dst->oauth2_scope,
+		&dst->oauth2_device_url, &dst->oauth2_auth_url,
+		&dst->oauth2_token_url, &dst->oauth2_token_command,
+	};
+	size_t i;
+	int fail = 0;
+
+	*dst = *src;
+	dm_secret_init(&dst->password);
+	/* dst's pointers are src's for now: replace each by a copy. */
+	for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (*fields[i] != NULL &&
+		    (*fields[i] = strdup(*fields[i])) == NULL)
+			fail = 1;
+	if (!fail && dm_secret_isset(&src->password) &&
+	    dm_secret_set(&dst->password, src->password.s, src->password.len,
+	    err) == -1)
+		fail = 1;
+	if (fail) {
+		/* Every field is a copy or NULL: the loop went on to the end. */
+		dm_profile_release(dst);
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 void
 dm_profile_release(struct dm_profile *p)
 {
@@ -1398,13 +1433,7 @@ dm_profile_password(const struct dm_profile *p, struct dm_secret *out,
 	case DM_AUTH_NONE:
 		return 0;
 	case DM_AUTH_OAUTH2:
-		if (p->oauth2_token_command != NULL &&
-		    *p->oauth2_token_command != '\0')
-			return 0;	/* run by the session, see deliver.c */
-		dm_err_set(err, DM_ECONFIG,
-		    "profile '%s' signs in with OAuth2 (auth = oauth2), but signing in with 'docmail login' is not available in this version yet",
-		    p->id);
-		return dm_err_hint(err, "set oauth2_token_command to a helper that prints a current access token (e.g. 'pizauth show work' or 'oama access anna@firma.example'); see docmail.ini(5)");
+		return 0;	/* a token, at AUTH: see dm_deliver_token() */
 	default:
 		break;
 	}

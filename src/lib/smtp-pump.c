@@ -419,7 +419,7 @@ auth_failed(struct sess *s, int code, const char *text)
 	    strcasestr(text, "Basic authentication is not supported") != NULL)
 		hint = s->oauth ?
 		    "the server refuses this kind of login for the mailbox: check host, port and user" :
-		    "this tenant no longer takes passwords: set auth = oauth2 and sign in (oauth2_token_command now; docmail login later)";
+		    "this tenant no longer takes passwords: set auth = oauth2 and run docmail login";
 	else if (s->oauth && token_refused(s, code, text)) {
 		(void)snprintf(msg, sizeof msg,
 		    "the server refused the access token for '%s': server said: %d %s",

@@ -47,9 +47,8 @@ struct retry_job {
 	struct tui		*t;
 	/* Owned copies of everything the thread reads. */
 	struct dm_outbox_item	 it;
-	struct dm_profile	 prof;		/* id and sent_maildir */
+	struct dm_profile	 prof;		/* sp points into it */
 	struct dm_smtp_params	 sp;
-	char			*host, *ca_file, *fingerprint, *user;
 	struct dm_secret	 pw;
 	/* Under lock. */
 	int			 done;
@@ -397,10 +396,6 @@ job_free(struct retry_job *j)
 	dm_outbox_item_release(&j->it);
 	dm_profile_release(&j->prof);
 	dm_secret_release(&j->pw);
-	free(j->host);
-	free(j->ca_file);
-	free(j->fingerprint);
-	free(j->user);
 	pthread_mutex_destroy(&j->lock);
 	free(j);
 }
@@ -415,18 +410,6 @@ job_stop(struct retry_job *j)
 	job_free(j);
 }
 
-static char *
-xstrdup(const char *s, int *fail)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = strdup(s)) == NULL)
-		*fail = 1;
-	return d;
-}
-
 /* Starts sending item it (taken over) with profile p and password pw. */
 static int
 start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
@@ -434,7 +417,6 @@ start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
 {
 	struct retry_job *j;
 	struct dm_err err;
-	int fail = 0;
 
 	if ((j = calloc(1, sizeof *j)) == NULL) {
 		dm_outbox_item_release(it);
@@ -446,37 +428,15 @@ start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
 	j->t = t;
 	j->it = *it;
 	memset(it, 0, sizeof *it);
-	j->prof.id = xstrdup(p->id, &fail);
-	j->prof.sent_maildir = xstrdup(p->sent_maildir, &fail);
-	j->host = xstrdup(p->host, &fail);
-	j->ca_file = xstrdup(p->ca_file, &fail);
-	j->fingerprint = xstrdup(p->tls_fingerprint, &fail);
-	if (p->user != NULL && p->user[0] != '\0' && (dm_secret_isset(pw) ||
-	    dm_profile_auth(p) == DM_AUTH_OAUTH2)) {
-		j->user = xstrdup(p->user, &fail);
-		if (dm_secret_isset(pw) &&
-		    dm_secret_set(&j->pw, pw->s, pw->len, &err) == -1)
-			fail = 1;
-	}
-	/* For dm_deliver_token_command(), which reads the profile. */
-	j->prof.auth = p->auth;
-	j->prof.user = xstrdup(p->user, &fail);
-	j->prof.oauth2_token_command = xstrdup(p->oauth2_token_command, &fail);
-	if (fail) {
+	if (dm_profile_copy(&j->prof, p, &err) == -1 ||
+	    (dm_secret_isset(pw) &&
+	    dm_secret_set(&j->pw, pw->s, pw->len, &err) == -1)) {
 		job_free(j);
-		return SCR_HANDLED;
+		tui_error(t, &err);
+		return SCR_HANDLED | SCR_REDRAW;
 	}
-	/* The job outlives p: the parameters point at its own copies. */
-	dm_deliver_params(p, pw, &j->sp);
-	j->sp.host = j->host;
-	j->sp.ca_file = j->ca_file;
-	j->sp.fingerprint = j->fingerprint;
-	if (j->sp.user != NULL) {
-		j->sp.user = j->user;
-		j->sp.password = j->pw.s;
-	}
-	if (j->sp.token != NULL)
-		j->sp.token_arg = &j->prof;
+	/* The job outlives p: the parameters point into its own copy. */
+	dm_deliver_params(&j->prof, &j->pw, &j->sp);
 	j->sp.event = on_event;
 	j->sp.arg = j;
 	j->sp.cancel = &j->cancel;

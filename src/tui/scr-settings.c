@@ -62,10 +62,9 @@ struct test_job {
 	int			 nlines;
 	struct tui		*t;
 	/* Owned copies of everything the thread reads. */
-	struct dm_smtp_params	 p;
-	char			*host, *user, *ca_file, *fingerprint, *sender;
+	struct dm_smtp_params	 p;	/* points into prof and pw */
 	struct dm_secret	 pw;
-	struct dm_profile	 prof;	/* OAuth2: for the token command */
+	struct dm_profile	 prof;	/* from the fields */
 };
 
 struct settings {
@@ -311,7 +310,7 @@ test_thread(void *arg)
 	int r;
 
 	dm_err_clear(&err);
-	r = dm_smtp_test(&j->p, j->sender, &j->rep, &err);
+	r = dm_smtp_test(&j->p, j->prof.email, &j->rep, &err);
 	dm_secret_release(&j->pw);
 	pthread_mutex_lock(&j->lock);
 	j->result = r;
@@ -332,11 +331,16 @@ job_free(struct test_job *j)
 	pthread_mutex_destroy(&j->lock);
 	dm_secret_release(&j->pw);
 	dm_profile_release(&j->prof);
-	free(j->host);
-	free(j->user);
-	free(j->ca_file);
-	free(j->fingerprint);
-	free(j->sender);
+	free(j);
+}
+
+/* Frees a job whose thread never started. */
+static void
+job_discard(struct test_job *j)
+{
+	pthread_mutex_destroy(&j->lock);
+	dm_secret_release(&j->pw);
+	dm_profile_release(&j->prof);
 	free(j);
 }
 
@@ -360,70 +364,31 @@ start_test(struct tui *t, struct settings *st)
 	}
 	pthread_mutex_init(&j->lock, NULL);
 	dm_secret_init(&j->pw);
-	dm_profile_init(&j->prof);
 	j->t = t;
-	if (dm_profile_auth(&p) == DM_AUTH_OAUTH2) {
-		/* The token command runs in the test; no password. */
-		if (dm_profile_password(&p, &j->pw, &(int){ 0 }, &err) == -1) {
-			dm_profile_release(&p);
-			pthread_mutex_destroy(&j->lock);
-			free(j);
+	/* The job owns the profile from here; its thread reads it. */
+	j->prof = p;
+	if (dm_profile_auth(&j->prof) == DM_AUTH_PASSWORD &&
+	    j->prof.user != NULL) {
+		if (password(t, st, &j->pw, &err) == -1) {
+			job_discard(j);
 			tui_error(t, &err);
 			return SCR_HANDLED | SCR_REDRAW;
 		}
-		j->prof.auth = p.auth;
-		j->prof.oauth2_token_command = p.oauth2_token_command;
-		p.oauth2_token_command = NULL;
-		j->p.token = dm_deliver_token_command;
-		j->p.token_arg = &j->prof;
-		j->p.token_hint = "check oauth2_token_command: it must print a current access token for this user, with the scope for SMTP (run it yourself to see)";
-	} else if (p.user != NULL && password(t, st, &j->pw, &err) == -1) {
-		dm_profile_release(&p);
-		pthread_mutex_destroy(&j->lock);
-		free(j);
-		tui_error(t, &err);
-		return SCR_HANDLED | SCR_REDRAW;
+		if (!dm_secret_isset(&j->pw)) {
+			job_discard(j);
+			tform_focus(st->form, SF_PASSWORD);
+			tui_status(t, "type the password (or app password) first");
+			t->status_error = 1;
+			return SCR_HANDLED | SCR_REDRAW;
+		}
 	}
-	if (p.user != NULL && !dm_secret_isset(&j->pw) && j->p.token == NULL) {
-		dm_profile_release(&p);
-		pthread_mutex_destroy(&j->lock);
-		free(j);
-		tform_focus(st->form, SF_PASSWORD);
-		tui_status(t, "type the password (or app password) first");
-		t->status_error = 1;
-		return SCR_HANDLED | SCR_REDRAW;
-	}
-	j->host = p.host;
-	j->user = p.user;
-	j->ca_file = p.ca_file;
-	j->sender = p.email;
-	p.host = p.user = p.ca_file = p.email = NULL;
-	j->fingerprint = p.tls_fingerprint;
-	p.tls_fingerprint = NULL;
-	j->p.host = j->host;
-	j->p.port = dm_profile_port(&p);
-	j->p.security = p.security;
-	j->p.ca_file = j->ca_file;
-	j->p.fingerprint = j->fingerprint;
-	j->p.timeout = p.timeout > 0 ? p.timeout : DM_TIMEOUT_DEFAULT;
-	if (j->user != NULL) {
-		j->p.user = j->user;
-		j->p.password = j->p.token == NULL ? j->pw.s : NULL;
-	}
+	/* OAuth2: the token command or the stored sign-in, in the test. */
+	dm_deliver_params(&j->prof, &j->pw, &j->p);
 	j->p.event = on_event;
 	j->p.arg = j;
 	j->p.cancel = &j->cancel;
-	dm_profile_release(&p);
 	if (pthread_create(&j->thread, NULL, test_thread, j) != 0) {
-		pthread_mutex_destroy(&j->lock);
-		dm_secret_release(&j->pw);
-		dm_profile_release(&j->prof);
-		free(j->host);
-		free(j->user);
-		free(j->ca_file);
-		free(j->fingerprint);
-		free(j->sender);
-		free(j);
+		job_discard(j);
 		return SCR_HANDLED;
 	}
 	st->job = j;
@@ -666,7 +631,7 @@ settings_tick(struct tui *t, void *state)
 		    j->rep.tls_version[0] ? j->rep.tls_version : "no TLS",
 		    j->rep.auth_mech[0] ? ", login " : "", j->rep.auth_mech);
 		(void)snprintf(st->result[1], sizeof st->result[1],
-		    "%s can send through this server. F2 saves.", j->sender);
+		    "%s can send through this server. F2 saves.", j->prof.email);
 		tui_status(t, "test passed");
 	} else {
 		dm_strlcpy(st->result[0], j->err.msg, sizeof st->result[0]);
