@@ -18,6 +18,10 @@ Listens on 127.0.0.1 only.  Writes into DIR:
                     valid now (rotation: each refresh issues a new one
                     and invalidates the old)
 
+With --issued FILE each access token issued is also appended to FILE as
+"USER:TOKEN" (--issued-user, default anna), the form of tests/smtpd.py's
+--token-file, so that the SMTP server takes exactly the tokens issued.
+
 Endpoints:
 
     POST /devicecode   client_id, scope -> device_code, user_code, ...
@@ -87,6 +91,10 @@ def parse_args(argv):
     p.add_argument("--expires-in", type=int, default=3600)
     p.add_argument("--interval", type=int, default=1)
     p.add_argument("--client-id", default="docmail-test")
+    p.add_argument("--issued", metavar="FILE",
+                   help="append USER:ACCESS_TOKEN for each token issued, "
+                   "as tests/smtpd.py's --token-file reads it")
+    p.add_argument("--issued-user", default="anna")
     p.add_argument("--fault", action="append", default=[])
     p.add_argument("--delay", type=float, default=0,
                    help="seconds /token waits before answering")
@@ -131,6 +139,9 @@ class State:
         self.refresh = refresh
         smtpd.write_atomic(os.path.join(self.args.dir, "refresh"),
                            (h(refresh) + "\n").encode())
+        if self.args.issued:
+            with open(self.args.issued, "a", encoding="utf-8") as f:
+                f.write(f"{self.args.issued_user}:{access}\n")
         return {"access_token": access, "refresh_token": refresh,
                 "token_type": "Bearer", "expires_in": self.args.expires_in,
                 "scope": "test"}

@@ -317,6 +317,17 @@ def loopback_host(value):
     return str(addr)
 
 
+def read_tokens(path):
+    """--token-file: lines user:token, as {user: {token, ...}}."""
+    tokens = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            user, sep, token = line.rstrip("\r\n").partition(":")
+            if sep and user and token:
+                tokens.setdefault(user, set()).add(token)
+    return tokens
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         description="Local SMTP test server for docmail (loopback only).",
@@ -336,8 +347,8 @@ def parse_args(argv):
                    help="file with one line user:password; AUTH is then required")
     p.add_argument("--token-file",
                    help="file with lines user:access-token (several per "
-                        "user allowed) for XOAUTH2 and OAUTHBEARER; AUTH "
-                        "is then required")
+                        "user allowed) for XOAUTH2 and OAUTHBEARER, read "
+                        "again at each AUTH; AUTH is then required")
     p.add_argument("--cert", default="good",
                    choices=("good", "selfsigned", "expired", "wrongname",
                             "untrusted"))
@@ -388,13 +399,8 @@ def parse_args(argv):
         args.credentials = (user, password)
     args.tokens = None
     if args.token_file:
-        args.tokens = {}
         try:
-            with open(args.token_file, encoding="utf-8") as f:
-                for line in f:
-                    user, sep, token = line.rstrip("\r\n").partition(":")
-                    if sep and user and token:
-                        args.tokens.setdefault(user, set()).add(token)
+            args.tokens = read_tokens(args.token_file)
         except OSError as e:
             p.error(f"--token-file: {e}")
         if not args.tokens:
@@ -1080,6 +1086,11 @@ class Session:
             self.log(f"[redacted] {len(line) + 2} octets")
             data = self.decode_response(line)
         user, token = parse_oauth2(mech, data)
+        # Read again: tests/idp.py adds each token it issues (--issued).
+        try:
+            self.args.tokens = read_tokens(self.args.token_file)
+        except OSError:
+            pass
         tokens = (self.args.tokens or {}).get(user, set())
         ok = user is not None and token is not None and any(
             hmac.compare_digest(token.encode(), t.encode()) for t in tokens)

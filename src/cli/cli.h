@@ -28,6 +28,8 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_send_entry;
 extern const struct cmd_entry cmd_test_entry;
 extern const struct cmd_entry cmd_outbox_entry;
+extern const struct cmd_entry cmd_login_entry;
+extern const struct cmd_entry cmd_logout_entry;
 
 /* The sysexits code for an error class (exitcode.c). */
 int	cli_exitcode(const struct dm_err *);

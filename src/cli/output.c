@@ -61,6 +61,7 @@ cli_usage(FILE *fp)
 "               [--set KEY=VALUE]... [--yes] [--dry-run] [--verbose] [FILE...]\n"
 "       docmail [--config FILE] [--profile NAME] outbox\n"
 "               [--retry [--force] [ID] | --drop ID [--yes]]\n"
+"       docmail [--config FILE] [--profile NAME] login | logout\n"
 "       docmail --help | --version\n", fp);
 }
 
