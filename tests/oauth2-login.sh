@@ -7,7 +7,7 @@
 # invalid_grant; Ctrl-C; no token in any output.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 66
+plan 70
 
 cfg=$T/cfg.ini
 STORE=$XDG_DATA_HOME/docmail/oauth2
@@ -245,6 +245,32 @@ is_rc 0 "docmail --profile work logout"
 [ ! -e "$STORE/work" ] && [ -f "$STORE/default" ]
 ok $? "removes that profile's tokens only"
 
+# --- in a real terminal, as over SSH -----------------------------------------
+envs="HOME='$HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' LC_ALL=C.UTF-8"
+# shown LABEL: the first word of the first non-blank line after LABEL,
+# wrapped lines joined (an address is longer than the terminal is wide).
+shown() {
+	tmux -L "$TMUX_SOCK" capture-pane -p -J |
+	    awk -v t="$1" 'f && NF { print $1; exit } index($0, t) { f = 1 }'
+}
+dm logout
+term "env $envs '$DOCMAIL' --config '$cfg' login"
+wait_for "address: "
+loc=$(browse idp "$(shown "open this address in a browser")")
+keys -l "$loc"
+keys Enter
+wait_for "signed in: profile 'default'"
+ok $? "in a terminal: the address pasted at the prompt signs in"
+wait_for "EXIT=0"
+ok $? "and login ends with exit 0"
+term "env $envs '$DOCMAIL' --config '$cfg' --profile work login"
+wait_for "enter the code"
+approve idp "$(shown "enter the code")"
+wait_for "signed in: profile 'work'"
+ok $? "in a terminal: the device code on the screen signs in"
+screen >>"$ALL"
+term_stop
+
 # --- profiles docmail does not sign in for --------------------------------
 profile "$cfg" ms "$PORT_MS" starttls
 dm login
@@ -271,5 +297,12 @@ done <"$T/tokens"
 [ $leaked -eq 0 ]; ok $? "no issued token appears in any output"
 rt=$(sed -n 's/^refresh //p' "$STORE/default")
 [ -n "$rt" ] && ! grep -qF -- "$rt" "$ALL"; ok $? "nor the stored refresh token"
+leaked=0
+while IFS=: read -r _u tok; do
+	[ "$tok" = none ] && continue
+	grep -rqF -- "$tok" "$XDG_DATA_HOME/docmail/outbox" "$XDG_STATE_HOME" \
+	    "$cfg" 2>/dev/null && leaked=1
+done <"$T/tokens"
+[ $leaked -eq 0 ]; ok $? "no token in the outbox, the sent log or the config"
 
 done_testing
