@@ -15,18 +15,24 @@
  * looks in both.  Without one, libcurl's defaults (the system bundle)
  * apply.
  *
- * NEEDSWORK: libcurl's own receive buffer also sees the token response
- * and is freed without being wiped; only our copies are.
+ * The token response passes through libcurl's buffers and OpenSSL's:
+ * libcurl allocates through functions of ours that wipe each block
+ * before freeing it (curl_global_init_mem), and OpenSSL is told to
+ * cleanse the plaintext it decrypted (SSL_OP_CLEANSE_PLAINTEXT), so no
+ * token is left behind in freed memory.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 #include <docmail/buf.h>
 #include <docmail/err.h>
@@ -39,10 +45,70 @@
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
 
+/* libcurl's allocator: every block is wiped whole before it is freed. */
+static void
+wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *
+wipe_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0) {
+		wipe_free(p);
+		return NULL;
+	}
+	/* Never realloc(): it may free the old block unwiped. */
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	wipe_free(p);
+	return q;
+}
+
+static void *
+plain_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void *
+plain_calloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
+static char *
+plain_strdup(const char *s)
+{
+	return strdup(s);
+}
+
 static void
 curl_init(void)
 {
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_init_rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, plain_malloc,
+	    wipe_free, wipe_realloc, plain_strdup, plain_calloc);
+}
+
+/* OpenSSL cleanses what it decrypted once it is handed over. */
+static CURLcode
+cleanse_plaintext(CURL *c, void *ctx, void *arg)
+{
+	(void)c;
+	(void)arg;
+	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
+	return CURLE_OK;
 }
 
 struct sink {
@@ -204,6 +270,12 @@ oauth2_http_post(const struct dm_oauth2_conf *conf, const char *url,
 	    CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s) != CURLE_OK) {
 		dm_err_set(err, DM_EINTERNAL, "cannot set up libcurl");
+		goto out;
+	}
+	/* libcurl4-openssl-dev: the context is OpenSSL's (configure.ac). */
+	if (curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, cleanse_plaintext)
+	    != CURLE_OK) {
+		dm_err_set(err, DM_EINTERNAL, "cannot set up libcurl: it is not built with OpenSSL");
 		goto out;
 	}
 	if (conf->ca_file != NULL && conf->ca_file[0] != '\0' &&
