@@ -5,7 +5,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux not installed"; exit 77; }
 
-plan 67
+plan 74
 
 # Every screen the tests look at is kept, to check that the password
 # never appears on any of them.
@@ -291,9 +291,38 @@ sleep 0.5
 wait_for "Not sent" 20
 [ "$(ls "$XDG_DATA_HOME/docmail/outbox/new/" "$XDG_DATA_HOME/docmail/outbox/cur/" 2>/dev/null | grep -vc ':$\|^$')" -eq 1 ]
 ok $? "r tries again with the same outbox item"
+
+# A retry from the command line races the screen: the item goes once.
+profile "$T/cfg-ok.ini" tls "$PORT_OK" starttls
+sent_ok=$(delivered tls)
+data_bad=$(grep -c '^DATA$' "$T/bad/log")
+run "$DOCMAIL" --config "$T/cfg-ok.ini" outbox --retry
+is_rc 0 "meanwhile 'docmail outbox --retry' sends the waiting item"
+[ "$(delivered tls)" -eq $((sent_ok + 1)) ]; ok $? "once"
+keys r
+wait_for "It is not in the outbox any more: another docmail sent or" 20
+ok $? "then r on the screen says another docmail sent it"
+screen | grep -q "r Retry" && r=1 || r=0
+ok $r "and offers no retry any more"
+[ "$(delivered tls)" -eq $((sent_ok + 1)) ] &&
+    [ "$(grep -c '^DATA$' "$T/bad/log")" -eq "$data_bad" ]
+ok $? "and sends nothing"
 keys Escape
 wait_for "Subject [Invoice"
 ok $? "Esc goes back to the dialog"
+# Sending the email again would replace the failed try's outbox item,
+# which is no longer there: sent by the other docmail, so not again.
+keys F3
+wait_for "Send this email to 1 recipient?"
+keys y
+wait_for "It is not in the outbox any more: another docmail sent or" 20
+ok $? "sending it again from the dialog is refused the same way"
+[ "$(delivered tls)" -eq $((sent_ok + 1)) ] &&
+    [ "$(grep -c '^DATA$' "$T/bad/log")" -eq "$data_bad" ] &&
+    [ -z "$(ls "$XDG_DATA_HOME/docmail/outbox/new/" "$XDG_DATA_HOME/docmail/outbox/cur/" 2>/dev/null | grep -v ':$\|^$')" ]
+ok $? "nothing is sent and no new copy waits in the outbox"
+keys Escape
+wait_for "Subject [Invoice"
 keys Escape
 wait_for "Discard this email?"
 keys y
@@ -349,14 +378,14 @@ keys -l "$PASSWORD"
 keys Enter
 wait_for "Sent." 20
 ok $? "the typed password is used (TERM=vt100)"
-[ "$(delivered tls)" -eq 2 ]
+[ "$(delivered tls)" -eq 3 ]
 ok $? "and the server received the message"
 keys Enter
 wait_for "EXIT=0"
 
 grep -qF "$PASSWORD" "$T/screens" && r=1 || r=0
 ok $r "the password never appeared on any captured screen"
-by_data tls 2 "the sends went by DATA, never BDAT (ms365)"
+by_data tls 3 "the sends went by DATA, never BDAT (ms365)"
 by_data bad 0 "the refused send went by DATA, never BDAT (postfix)"
 
 done_testing

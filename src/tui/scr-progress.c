@@ -10,12 +10,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <docmail/buf.h>
 #include <docmail/deliver.h>
@@ -106,6 +108,23 @@ mime_rewind(void *arg, struct dm_err *err)
 	return dm_mime_rewind(arg, err);
 }
 
+/* After a failure: is the last attempt's item still in the outbox? */
+static void
+note_gone(struct send_job *job)
+{
+	if (job->have_item && access(job->item.path, F_OK) == -1 &&
+	    errno == ENOENT)
+		job->item_gone = 1;
+}
+
+static int
+gone_error(struct dm_err *err)
+{
+	dm_err_set(err, DM_ETEMP,
+	    "this email's outbox item is gone: another docmail has sent or removed it");
+	return dm_err_hint(err, "'docmail outbox' and the sent log show what happened; to send it anyway, close this email and open the document again");
+}
+
 static int
 store(struct progress *pg, struct dm_err *err)
 {
@@ -119,12 +138,16 @@ store(struct progress *pg, struct dm_err *err)
 	/*
 	 * A failed try of the same email is replaced, unless it may be
 	 * out; under its lock, so that an "outbox --retry" sending it right
-	 * now does not send it a second time beside the new one.
+	 * now does not send it a second time beside the new one.  If it
+	 * cannot be removed, for whatever reason, no new copy is stored:
+	 * a later retry would send both.
 	 */
+	if (job->item_gone)
+		return gone_error(err);
 	if (job->have_item) {
 		if (job->item.state != DM_OB_MAYBE_SENT &&
-		    dm_outbox_drop(&job->item, &e2) == -1 &&
-		    e2.code == DM_ETEMP) {
+		    dm_outbox_drop(&job->item, &e2) == -1) {
+			note_gone(job);
 			*err = e2;
 			return -1;
 		}
@@ -182,13 +205,18 @@ run(void *arg)
 	pthread_mutex_unlock(&pg->mu);
 	tui_wake(pg->t);
 	params(pg, &sp);
-	r = dm_deliver(pg->job->profile, &sp, &pg->job->item, pg->bcc,
-	    &pg->d, &err);
-	pg->have_d = 1;
-	if (pg->d.removed) {
+	if (pg->job->item_gone)
+		r = gone_error(&err);
+	else {
+		r = dm_deliver(pg->job->profile, &sp, &pg->job->item,
+		    pg->bcc, &pg->d, &err);
+		pg->have_d = 1;
+	}
+	if (pg->have_d && pg->d.removed) {
 		dm_outbox_item_release(&pg->job->item);
 		pg->job->have_item = 0;
-	}
+	} else if (r == -1)
+		note_gone(pg->job);
 out:
 	pthread_mutex_lock(&pg->mu);
 	pg->rc = r;
@@ -478,7 +506,10 @@ build_result(struct tui *t, struct progress *pg)
 		return;
 	}
 	(void)tlines_add(l, "", 0, "", width, A_NORMAL);
-	if (job->have_item && job->item.state == DM_OB_MAYBE_SENT)
+	if (job->item_gone)
+		(void)snprintf(line, sizeof line,
+		    "It is not in the outbox any more: another docmail sent or removed it, so it is not sent again from here. Esc: back to the email.");
+	else if (job->have_item && job->item.state == DM_OB_MAYBE_SENT)
 		(void)snprintf(line, sizeof line,
 		    "The connection ended after the whole message was sent, before the server's answer: it may have been delivered. The message is in the outbox as '%s', marked so. r: send it again anyway; Esc: back to the email.",
 		    job->item.id);
@@ -612,6 +643,8 @@ pg_key(struct tui *t, void *state, int is_key, wint_t ch)
 		if (esc)
 			return SCR_HANDLED | SCR_CLOSE;
 		if (!is_key && (ch == 'r' || ch == 'R')) {
+			if (pg->job->item_gone)
+				return SCR_HANDLED;	/* see build_result() */
 			/* The outbox's rule for a named item: ask first. */
 			if (pg->job->have_item &&
 			    dm_outbox_retry_verdict(pg->job->item.state,
@@ -653,6 +686,7 @@ pg_keybar(struct tui *t, void *state)
 		return " Esc Cancel sending  F1 Help";
 	default:
 		return pg->rc == 0 ? " Enter/Esc Done  F1 Help" :
+		    pg->job->item_gone ? " Esc Back to the email  F1 Help" :
 		    " r Retry  Esc Back to the email  F1 Help";
 	}
 }

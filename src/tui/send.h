@@ -38,6 +38,11 @@ struct send_job {
 	 */
 	struct dm_outbox_item	 item;
 	int			 have_item;
+	/*
+	 * That item vanished under us: another docmail sent or removed
+	 * it.  This email is then not sent again from this dialog.
+	 */
+	int			 item_gone;
 };
 
 extern const struct dm_screen scr_preview;	/* arg: struct send_job * */
