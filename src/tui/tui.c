@@ -306,16 +306,145 @@ tui_wake(struct tui *t)
 	(void)write(t->wake[1], &c, 1);
 }
 
+/*
+ * How long the rest of an escape sequence may take after ncurses gave
+ * up on it (ESCDELAY): a loaded machine or a slow link splits a key's
+ * bytes.  A person does not type Esc and then '[' this fast.
+ */
+#define ESC_REST_MS	50
+#define ESC_SEQ_MAX	16
+
+/* The next character of an escape sequence, or -1 when none came. */
+static int
+esc_next(void)
+{
+	wint_t c;
+	int r;
+
+	timeout(ESC_REST_MS);
+	r = get_wch(&c);
+	if (r == ERR)
+		return -1;
+	if (r == KEY_CODE_YES || c > 0x7e) {
+		/* Not part of a sequence: give it back as it came. */
+		if (r == KEY_CODE_YES)
+			(void)ungetch((int)c);
+		else
+			(void)unget_wch((wchar_t)c);
+		return -1;
+	}
+	return (int)c;
+}
+
+/* "~" sequences: CSI number ~ (xterm, vt220, rxvt). */
+static int
+tilde_key(int n)
+{
+	switch (n) {
+	case 1: case 7:		return KEY_HOME;
+	case 2:			return KEY_IC;
+	case 3:			return KEY_DC;
+	case 4: case 8:		return KEY_END;
+	case 5:			return KEY_PPAGE;
+	case 6:			return KEY_NPAGE;
+	case 11: case 12: case 13: case 14: case 15:
+		return KEY_F(n - 10);
+	case 17: case 18: case 19: case 20: case 21:
+		return KEY_F(n - 11);
+	case 23: case 24:
+		return KEY_F(n - 12);
+	}
+	return 0;
+}
+
+/* The final letter of CSI or SS3 sequences. */
+static int
+letter_key(int c)
+{
+	switch (c) {
+	case 'A':	return KEY_UP;
+	case 'B':	return KEY_DOWN;
+	case 'C':	return KEY_RIGHT;
+	case 'D':	return KEY_LEFT;
+	case 'H':	return KEY_HOME;
+	case 'F':	return KEY_END;
+	case 'Z':	return KEY_BTAB;
+	case 'P': case 'Q': case 'R': case 'S':
+		return KEY_F(c - 'P' + 1);
+	case 'M':	return KEY_ENTER;	/* keypad Enter (SS3) */
+	}
+	return 0;
+}
+
+/*
+ * After an Esc that ncurses did not match: a sequence the terminal
+ * description lacks (TERM=vt100 has no End, F5 or Delete; inside tmux
+ * they come as xterm's) is decoded when it is a common one and dropped
+ * when not; it is never taken for Esc.  Returns the key (*is_key = 1),
+ * 27 for a bare Esc, or 0 for a dropped sequence.
+ */
+static int
+escape_seq(int *is_key)
+{
+	char seq[ESC_SEQ_MAX];
+	int c, intro, n = 0, key;
+
+	*is_key = 0;
+	if ((intro = esc_next()) == -1)
+		return 27;
+	if (intro != '[' && intro != 'O') {
+		/* Alt+key or Esc typed just before a key: Esc, then it. */
+		(void)unget_wch((wchar_t)intro);
+		return 27;
+	}
+	/* Parameters and intermediates, then one final byte. */
+	for (;;) {
+		if ((c = esc_next()) == -1)
+			return 0;	/* cut short: drop what came */
+		if (c >= 0x40 && c <= 0x7e && !(n == 0 && c == '[' &&
+		    intro == '['))
+			break;
+		if (n < ESC_SEQ_MAX - 1)
+			seq[n++] = (char)c;
+	}
+	seq[n] = '\0';
+	/* The Linux console's F1-F5: CSI [ A .. E. */
+	if (n == 1 && seq[0] == '[')
+		key = c >= 'A' && c <= 'E' ? KEY_F(c - 'A' + 1) : 0;
+	else if (c == '~')
+		key = tilde_key(atoi(seq));	/* "3;5~": 3, modifier ignored */
+	else
+		key = letter_key(c);	/* modifiers (";5") ignored */
+	if (key == 0)
+		return 0;
+	*is_key = 1;
+	return key;
+}
+
 /* One key, waiting for it; -1 on error.  *is_key as for dm_screen.key. */
 static int
 read_key(int *is_key, wint_t *ch)
 {
-	int r = get_wch(ch);
+	int r, nd, k;
 
-	if (r == ERR)
-		return -1;
-	*is_key = r == KEY_CODE_YES;
-	return 0;
+	for (;;) {
+		if ((r = get_wch(ch)) == ERR)
+			return -1;
+		*is_key = r == KEY_CODE_YES;
+		if (*is_key || *ch != 27)
+			return 0;
+		nd = is_nodelay(stdscr);
+		k = escape_seq(is_key);
+		if (nd)
+			nodelay(stdscr, TRUE);
+		else
+			timeout(-1);
+		if (k != 0) {
+			*ch = (wint_t)k;
+			return 0;
+		}
+		/* A dropped sequence: read on (in nodelay mode, maybe none). */
+	}
 }
 
 int
