@@ -5,7 +5,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux not installed"; exit 77; }
 
-plan 74
+plan 75
 
 # Every screen the tests look at is kept, to check that the password
 # never appears on any of them.
@@ -359,7 +359,8 @@ ok $? "and the message stays in the outbox"
 keys Escape
 wait_for "Subject [Invoice"
 keys Escape
-wait_for "Discard this email?"
+wait_for "Close this email? It stays in the outbox; 'docmail outbox --retry' sends it."
+ok $? "leaving then says the email stays in the outbox, not that it is discarded"
 keys y
 wait_for "EXIT="
 

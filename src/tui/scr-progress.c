@@ -53,6 +53,7 @@ struct progress {
 	int			 stage;		/* 0 outbox, 1 smtp, 2 end */
 	unsigned		 steps_done;	/* 1 << step */
 	int			 step_failed;	/* -1 or the step */
+	struct timespec		 since;		/* the last step or data */
 	uint64_t		 done;
 	uint64_t		 total;
 	int			 finished;
@@ -87,7 +88,11 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 			pg->steps_done |= 1u << ev->step;
 		else
 			pg->step_failed = (int)ev->step;
+		(void)clock_gettime(CLOCK_MONOTONIC, &pg->since);
 	} else {
+		/* Data moving is a sign of life: the seconds count silence. */
+		if (ev->done != pg->done)
+			(void)clock_gettime(CLOCK_MONOTONIC, &pg->since);
 		pg->done = ev->done;
 		pg->total = ev->total;
 	}
@@ -202,6 +207,7 @@ run(void *arg)
 	}
 	pthread_mutex_lock(&pg->mu);
 	pg->stage = 1;
+	(void)clock_gettime(CLOCK_MONOTONIC, &pg->since);
 	pthread_mutex_unlock(&pg->mu);
 	tui_wake(pg->t);
 	params(pg, &sp);
@@ -377,10 +383,13 @@ pg_leave(struct tui *t, void *state)
 static void
 draw_running(struct tui *t, struct progress *pg)
 {
-	char line[512], a[32], b[32], *p;
+	const struct dm_profile *prof = pg->job->profile;
+	char line[512], a[32], b[32], now[96], *p;
+	struct timespec since;
 	uint64_t done, total;
 	unsigned steps;
-	int stage, failed, i, w, fill, pct, cur = -1;
+	int stage, failed, i, w, fill, pct;
+	enum dm_smtp_step cur;
 
 	pthread_mutex_lock(&pg->mu);
 	done = pg->done;
@@ -388,7 +397,13 @@ draw_running(struct tui *t, struct progress *pg)
 	steps = pg->steps_done;
 	stage = pg->stage;
 	failed = pg->step_failed;
+	since = pg->since;
 	pthread_mutex_unlock(&pg->mu);
+	cur = tui_next_step(steps, prof->security,
+	    dm_profile_auth(prof) == DM_AUTH_OAUTH2);
+	tui_step_wait(now, sizeof now, cur == DM_STEP_DATA ?
+	    "data (sending the message)" : dm_smtp_step_name(cur), &since,
+	    prof->timeout > 0 ? prof->timeout : DM_TIMEOUT_DEFAULT);
 
 	/* Room for "] 100%  999.9 KB of 999.9 MB" at any size. */
 	w = COLS - 36;
@@ -413,9 +428,6 @@ draw_running(struct tui *t, struct progress *pg)
 			p += snprintf(p, sizeof line - (size_t)(p - line),
 			    "%s%s", p > line + 6 ? ", " : "",
 			    dm_smtp_step_name((enum dm_smtp_step)i));
-		else if (cur == -1 && i > DM_STEP_RESOLVE &&
-		    i != DM_STEP_TOKEN)	/* only with OAuth2 */
-			cur = i;
 		if ((size_t)(p - line) > sizeof line - 64)
 			break;
 	}
@@ -429,10 +441,7 @@ draw_running(struct tui *t, struct progress *pg)
 		(void)snprintf(line, sizeof line, "Failed at: %s",
 		    dm_smtp_step_name((enum dm_smtp_step)failed));
 	else if (stage == 1)
-		(void)snprintf(line, sizeof line, "Now: %s%s",
-		    cur >= 0 ? dm_smtp_step_name((enum dm_smtp_step)cur) :
-		    "resolve", cur == DM_STEP_DATA ? " (sending the message)" :
-		    "");
+		(void)snprintf(line, sizeof line, "Now: %s", now);
 	else
 		(void)snprintf(line, sizeof line, "Finished");
 	tui_put(ROW_NOW, 2, COLS - 4, line, failed >= 0 ?

@@ -1116,6 +1116,25 @@ text_key(struct tui *t, struct send *s, int is_key, wint_t ch)
 	return (r & SCR_HANDLED) | out;
 }
 
+/*
+ * Leaving with Esc: an email whose failed try waits in the outbox is
+ * not discarded, and the question says so.
+ */
+static const char *
+close_question(const struct send *s)
+{
+	if (!s->job.have_item || s->job.item_gone)
+		return "Discard this email? (y/n)";
+	switch (s->job.item.state) {
+	case DM_OB_MAYBE_SENT:
+		return "Close this email? It stays in the outbox, marked 'may have been delivered'. (y/n)";
+	case DM_OB_REFUSED:
+		return "Close this email? It stays in the outbox, marked refused. (y/n)";
+	default:
+		return "Close this email? It stays in the outbox; 'docmail outbox --retry' sends it. (y/n)";
+	}
+}
+
 static int
 send_key(struct tui *t, void *state, int is_key, wint_t ch)
 {
@@ -1136,8 +1155,7 @@ send_key(struct tui *t, void *state, int is_key, wint_t ch)
 	if (!is_key && ch == CTRL('O'))
 		return prompt_start(t, s);
 	if (!is_key && (ch == 27 || ch == 3)) {
-		if (s->dirty && tui_ask(t,
-		    "Discard this email? (y/n)", "yn") != 'y')
+		if (s->dirty && tui_ask(t, close_question(s), "yn") != 'y')
 			return SCR_HANDLED;
 		return SCR_HANDLED | SCR_CLOSE;
 	}

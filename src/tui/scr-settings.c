@@ -60,6 +60,8 @@ struct test_job {
 	struct dm_smtp_report	 rep;
 	char			 lines[STEP_LINES][120];
 	int			 nlines;
+	unsigned		 steps;		/* 1 << step, done */
+	struct timespec		 since;		/* the last step's end */
 	struct tui		*t;
 	/* Owned copies of everything the thread reads. */
 	struct dm_smtp_params	 p;	/* points into prof and pw */
@@ -298,6 +300,8 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	pthread_mutex_lock(&j->lock);
 	if (j->nlines < STEP_LINES)
 		memcpy(j->lines[j->nlines++], line, sizeof line);
+	j->steps |= 1u << ev->step;
+	(void)clock_gettime(CLOCK_MONOTONIC, &j->since);
 	pthread_mutex_unlock(&j->lock);
 	tui_wake(j->t);
 }
@@ -387,6 +391,7 @@ start_test(struct tui *t, struct settings *st)
 	j->p.event = on_event;
 	j->p.arg = j;
 	j->p.cancel = &j->cancel;
+	(void)clock_gettime(CLOCK_MONOTONIC, &j->since);
 	if (pthread_create(&j->thread, NULL, test_thread, j) != 0) {
 		job_discard(j);
 		return SCR_HANDLED;
@@ -589,15 +594,25 @@ settings_draw(struct tui *t, void *state)
 	}
 	tform_draw(t, st->form);
 	if (j != NULL) {
+		struct timespec since;
+		unsigned steps;
+		char now[96], sp[2] = { spinner[st->spin % 4], '\0' };
+		int col, w = (COLS - 8) / 2;
+
 		pthread_mutex_lock(&j->lock);
 		draw_steps(t, j->lines, j->nlines);
 		i = j->nlines;
+		steps = j->steps;
+		since = j->since;
 		pthread_mutex_unlock(&j->lock);
 		if (i < 8) {
-			char sp[2] = { spinner[st->spin % 4], '\0' };
-
-			tui_put(13 + i % 4, 2 + (i / 4) * ((COLS - 8) / 2 + 2),
-			    1, sp, A_NORMAL);
+			/* The step under way, and how long it has waited. */
+			tui_step_wait(now, sizeof now, dm_smtp_step_name(
+			    tui_next_step(steps, j->prof.security,
+			    j->p.token != NULL)), &since, j->p.timeout);
+			col = 2 + (i / 4) * (w + 2);
+			tui_put(13 + i % 4, col, 1, sp, A_NORMAL);
+			tui_put(13 + i % 4, col + 7, w - 5, now, A_NORMAL);
 		}
 		return;
 	}

@@ -488,6 +488,50 @@ tui_ask(struct tui *t, const char *question, const char *choices)
 	return answer;
 }
 
+enum dm_smtp_step
+tui_next_step(unsigned done, enum dm_security sec, int oauth)
+{
+	static const enum dm_smtp_step plain[] = {
+		DM_STEP_RESOLVE, DM_STEP_CONNECT, DM_STEP_GREETING,
+		DM_STEP_EHLO, DM_STEP_TLS, DM_STEP_TOKEN, DM_STEP_AUTH,
+		DM_STEP_SENDER, DM_STEP_RCPT, DM_STEP_DATA, DM_STEP_QUIT
+	};
+	static const enum dm_smtp_step ssl[] = {
+		DM_STEP_RESOLVE, DM_STEP_CONNECT, DM_STEP_TLS,
+		DM_STEP_GREETING, DM_STEP_EHLO, DM_STEP_TOKEN, DM_STEP_AUTH,
+		DM_STEP_SENDER, DM_STEP_RCPT, DM_STEP_DATA, DM_STEP_QUIT
+	};
+	const enum dm_smtp_step *order = sec == DM_SEC_SSL ? ssl : plain;
+	size_t i;
+
+	for (i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		if (order[i] == DM_STEP_TOKEN && !oauth)
+			continue;
+		if (order[i] == DM_STEP_TLS && sec == DM_SEC_NONE)
+			continue;
+		if (!(done & (1u << order[i])))
+			return order[i];
+	}
+	return DM_STEP_QUIT;
+}
+
+void
+tui_step_wait(char *buf, size_t size, const char *label,
+    const struct timespec *t0, int timeout)
+{
+	struct timespec now;
+	long s;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	s = (long)(now.tv_sec - t0->tv_sec) -
+	    (now.tv_nsec < t0->tv_nsec ? 1 : 0);
+	if (s >= 2)
+		(void)snprintf(buf, size, "%s ... %ld s (timeout %d s)", label,
+		    s, timeout);
+	else
+		(void)snprintf(buf, size, "%s", label);
+}
+
 /* --- help: a screen of its own ------------------------------------- */
 
 static int
@@ -624,7 +668,7 @@ run_loop(struct tui *t)
 	struct tui_frame *f;
 	char drain[64];
 	wint_t ch;
-	int r, is_key, full = 1;
+	int r, n, is_key, full = 1;
 
 	while (t->top != NULL) {
 		paint(t, full);
@@ -633,10 +677,16 @@ run_loop(struct tui *t)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = t->wake[0];
 		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
+		/*
+		 * A screen with background work also ticks once a second, so
+		 * that a step that takes long shows its seconds.
+		 */
+		n = poll(pfd, 2, t->top->scr->tick != NULL ? 1000 : -1);
+		if (n == -1 && errno != EINTR)
 			break;
-		if (pfd[1].revents & POLLIN) {
-			while (read(t->wake[0], drain, sizeof drain) > 0)
+		if (n == 0 || (pfd[1].revents & POLLIN)) {
+			while ((pfd[1].revents & POLLIN) &&
+			    read(t->wake[0], drain, sizeof drain) > 0)
 				;
 			f = t->top;
 			if (f->scr->tick != NULL) {

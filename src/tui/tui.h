@@ -14,11 +14,13 @@
 #include <curses.h>
 #include <form.h>
 #include <stdarg.h>
+#include <time.h>
 #include <wchar.h>
 
 #include <docmail/err.h>
 #include <docmail/profile.h>
 #include <docmail/secret.h>
+#include <docmail/smtp.h>
 
 /* 80x24 is the smallest size everything fits in. */
 #define TUI_MIN_COLS	80
@@ -131,6 +133,21 @@ void	tui_put(int row, int col, int width, const char *s, attr_t);
  */
 int	tui_put_wrap(int row, int col, int width, int rows, const char *s,
 	    attr_t);
+
+/*
+ * While an SMTP session runs: the step it is most likely in, from the
+ * steps done so far (1 << step) and the security mode (with ssl, TLS
+ * comes before the greeting); the token step only with oauth.
+ */
+enum dm_smtp_step tui_next_step(unsigned done, enum dm_security, int oauth);
+
+/*
+ * "greeting ... 4 s (timeout 30 s)" into buf (label, then the seconds
+ * since t0, CLOCK_MONOTONIC) when that is 2 seconds or more, else just
+ * the label.
+ */
+void	tui_step_wait(char *buf, size_t size, const char *label,
+	    const struct timespec *t0, int timeout);
 
 /* Reloads the config after a save; errors go to the status line. */
 int	tui_reload(struct tui *);
