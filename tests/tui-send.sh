@@ -5,7 +5,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux not installed"; exit 77; }
 
-plan 75
+plan 76
 
 # Every screen the tests look at is kept, to check that the password
 # never appears on any of them.
@@ -171,6 +171,7 @@ ok $? "nothing was sent"
 keys C-p
 wait_for "Send this email to 3 recipients?"
 ok $? "Ctrl-P is the preview too"
+pdate=$(screen | sed -n 's/^ *Date: *//p' | head -n 1)
 keys y
 wait_for "Sent." 20
 ok $? "y sends"
@@ -191,6 +192,9 @@ grep -q "^請求書 Dear Frau Keller,$" "$T/body" && grep -q "^Kind regards,$" "
 ok $? "with the text as typed, every line of it" || diag "$(cat "$T/body")"
 mail 1 headers | grep -qi '^bcc$' && r=1 || r=0
 ok $r "and no Bcc header"
+sdate=$(sed -n 's/^Date: //p' "$T/tls/mail/0001.eml" | tr -d '\r' | head -n 1)
+[ -n "$pdate" ] && [ "$sdate" = "$pdate" ]
+ok $? "the preview's Date is the very header sent" || diag "preview '$pdate', sent '$sdate'"
 keys Enter
 wait_for "EXIT=0"
 ok $? "Enter after sending leaves (exit 0)"

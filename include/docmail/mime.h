@@ -59,6 +59,11 @@ int	dm_mime_set_body(struct dm_mime *, const char *, size_t,
 
 /* Date header; without it, the time of dm_mime_finish(). */
 void	dm_mime_set_date(struct dm_mime *, time_t);
+/*
+ * t as the Date header writes it (RFC 5322, English names whatever the
+ * locale), into out.  Errors: DM_EDATA (a date it cannot represent).
+ */
+int	dm_mime_format_date(time_t t, char *out, size_t sz, struct dm_err *);
 
 /*
  * Message-ID without the brackets ("x@y"); without it one is made:

@@ -1219,6 +1219,12 @@ format_date(time_t t, char *out, size_t sz, struct dm_err *err)
 	return 0;
 }
 
+int
+dm_mime_format_date(time_t t, char *out, size_t sz, struct dm_err *err)
+{
+	return format_date(t, out, sz, err);
+}
+
 static int
 random_bytes(unsigned char *p, size_t n, struct dm_err *err)
 {

@@ -225,7 +225,6 @@ build(struct preview *pv, int width)
 	struct dm_buf b;
 	struct dm_err err;
 	struct stat st;
-	struct tm tm;
 	char line[1024], size[32], date[64];
 	const char *type;
 	size_t i;
@@ -242,8 +241,8 @@ build(struct preview *pv, int width)
 	    tlines_add(l, "Subject:", LABEL_W, c->subject, width,
 	    A_BOLD) == -1)
 		goto fail;
-	if (localtime_r(&pv->job->date, &tm) != NULL &&
-	    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm) > 0 &&
+	/* The header's own text: the locale's names would not be sent. */
+	if (dm_mime_format_date(pv->job->date, date, sizeof date, &err) == 0 &&
 	    tlines_add(l, "Date:", LABEL_W, date, width, A_NORMAL) == -1)
 		goto fail;
 	for (i = 0; i < pv->job->nfiles; i++) {
