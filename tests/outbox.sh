@@ -4,7 +4,7 @@
 # --drop ID" removes an item, asking on a terminal, under the item's lock.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 67
+plan 68
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 cfg=$T/cfg.ini
@@ -61,6 +61,9 @@ has "$T/out" "skipped $id: the server refused it for good" \
     "it says the refused item was skipped, and why"
 has "$T/out" "'docmail outbox --retry --force $id' sends it again" \
     "and how to send it deliberately"
+grep -A2 "^skipped $id" "$T/out" | grep -q "^    subject: Refused$" &&
+    grep -A2 "^skipped $id" "$T/out" | grep -q "^    to: a@x.test$"
+ok $? "naming its subject and recipients, as 'docmail outbox' does"
 [ "$(delivered good)" -eq 0 ]; ok $? "a plain retry sends nothing"
 dm outbox --retry --force
 is_rc 69 "--retry --force without an ID skips it too"

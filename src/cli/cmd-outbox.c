@@ -92,7 +92,7 @@ last_error(const struct dm_outbox_item *it, struct dm_buf *b)
 static int
 ask_resend(const struct dm_outbox_item *it)
 {
-	struct dm_buf b;
+	struct dm_buf b, s;
 	FILE *tty;
 
 	if ((tty = cli_tty_open()) == NULL)
@@ -105,24 +105,34 @@ ask_resend(const struct dm_outbox_item *it)
 	} else
 		fprintf(tty, "outbox item %s may already have been delivered (the connection ended after the whole message was sent).\n",
 		    it->id);
+	dm_buf_init(&b, 0);
+	dm_buf_init(&s, 0);
+	describe(it, &b, &s);
+	fprintf(tty, "    to: %s\n    subject: %s\n", dm_buf_str(&b),
+	    dm_buf_str(&s));
+	dm_buf_release(&b);
+	dm_buf_release(&s);
 	return cli_tty_ask(tty, "Send it again anyway?");
 }
 
-/* Why an item was not sent, with the command that sends it. */
+/* Why an item was not sent, which it is, and the command that sends it. */
 static void
 say_skipped(const struct dm_outbox_item *it)
 {
-	struct dm_buf b;
+	struct dm_buf b, s;
 
-	if (it->state != DM_OB_REFUSED) {
+	dm_buf_init(&b, 0);
+	dm_buf_init(&s, 0);
+	if (it->state != DM_OB_REFUSED)
 		printf("skipped %s: it may already have been delivered; 'docmail outbox --retry --force %s' sends it again\n",
 		    it->id, it->id);
-		return;
-	}
-	dm_buf_init(&b, 0);
-	printf("skipped %s: the server refused it for good (%s); once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it\n",
-	    it->id, last_error(it, &b), it->id, it->id);
+	else
+		printf("skipped %s: the server refused it for good (%s); once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it\n",
+		    it->id, last_error(it, &b), it->id, it->id);
+	describe(it, &b, &s);
+	printf("    to: %s\n    subject: %s\n", dm_buf_str(&b), dm_buf_str(&s));
 	dm_buf_release(&b);
+	dm_buf_release(&s);
 }
 
 /*
