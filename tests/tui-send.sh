@@ -5,7 +5,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux not installed"; exit 77; }
 
-plan 76
+plan 77
 
 # Every screen the tests look at is kept, to check that the password
 # never appears on any of them.
@@ -141,9 +141,13 @@ ok $? "at 100x30 the typed text is kept"
 tmux -L "$TMUX_SOCK" resize-window -x 60 -y 20
 wait_for "terminal too small"
 ok $? "at 60x20: terminal too small"
+keys -l 'Q7'
 tmux -L "$TMUX_SOCK" resize-window -x 80 -y 24
 wait_for "$SUBJ" && field_is Bcc h@hidden.test && field_is To 'Kunde <k@x.test>'
 ok $? "back at 80x24 the typed text is still there"
+wait_for "Q7"
+ok $? "and what was typed while it was too small arrives"
+keys BSpace BSpace
 
 # --- preview -------------------------------------------------------------
 keys F3
@@ -363,7 +367,7 @@ ok $? "and the message stays in the outbox"
 keys Escape
 wait_for "Subject [Invoice"
 keys Escape
-wait_for "Close this email? It stays in the outbox; 'docmail outbox --retry' sends it."
+wait_for "Close this email? It stays in the outbox for 'docmail outbox --retry'. (y/n)"
 ok $? "leaving then says the email stays in the outbox, not that it is discarded"
 keys y
 wait_for "EXIT="

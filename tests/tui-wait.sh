@@ -4,7 +4,7 @@
 # sending screen, with a server that accepts and never greets.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 5
+plan 7
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server silent --mode starttls --fault no-greeting
@@ -26,6 +26,15 @@ wait_for "greeting ... 5 s (timeout 9 s)" 10
 ok $? "and the seconds go on without any event"
 keys Escape
 wait_for "cancelled" 15
+# The status line is too short for the message and its hint: it says
+# so, and F1 shows all of it.
+wait_for "... F1: all"
+ok $? "a message longer than the status line says F1 shows all of it"
+keys F1
+wait_for "The last message, in full:"
+screen | tr -s ' \n' ' ' | grep -q "587 uses starttls"
+ok $? "F1 shows the message with its whole hint"
+keys Escape
 keys Escape
 wait_for "EXIT="
 

@@ -1127,11 +1127,11 @@ close_question(const struct send *s)
 		return "Discard this email? (y/n)";
 	switch (s->job.item.state) {
 	case DM_OB_MAYBE_SENT:
-		return "Close this email? It stays in the outbox, marked 'may have been delivered'. (y/n)";
+		return "Close this email? It stays in the outbox as 'may have been delivered'. (y/n)";
 	case DM_OB_REFUSED:
 		return "Close this email? It stays in the outbox, marked refused. (y/n)";
 	default:
-		return "Close this email? It stays in the outbox; 'docmail outbox --retry' sends it. (y/n)";
+		return "Close this email? It stays in the outbox for 'docmail outbox --retry'. (y/n)";
 	}
 }
 

@@ -207,6 +207,9 @@ tui_status_clear(struct tui *t)
 	t->status_error = 0;
 }
 
+#define STATUS_MORE	" ... F1: all"
+#define STATUS_MORE_W	13
+
 static void
 draw_frame(struct tui *t)
 {
@@ -217,8 +220,16 @@ draw_frame(struct tui *t)
 	(void)snprintf(title, sizeof title, " docmail %s -- %s", PACKAGE_VERSION,
 	    f != NULL ? f->scr->name : "");
 	tui_put(0, 0, COLS, title, tui_attr(t, TC_TITLE));
-	tui_put(LINES - 2, 0, COLS, t->status,
-	    t->status_error ? tui_attr(t, TC_ERROR) : A_NORMAL);
+	if (tui_width(t->status) <= COLS)
+		tui_put(LINES - 2, 0, COLS, t->status,
+		    t->status_error ? tui_attr(t, TC_ERROR) : A_NORMAL);
+	else {
+		/* Never a hint cut off unseen: F1 shows all of it. */
+		tui_put(LINES - 2, 0, COLS - STATUS_MORE_W, t->status,
+		    t->status_error ? tui_attr(t, TC_ERROR) : A_NORMAL);
+		tui_put(LINES - 2, COLS - STATUS_MORE_W, STATUS_MORE_W,
+		    STATUS_MORE, tui_attr(t, TC_KEYBAR));
+	}
 	kb = f != NULL && f->scr->keybar != NULL ?
 	    f->scr->keybar(t, f->state) : "";
 	tui_put(LINES - 1, 0, COLS, kb, tui_attr(t, TC_KEYBAR));
@@ -235,7 +246,7 @@ draw_too_small(void)
 	    TUI_MIN_COLS, TUI_MIN_ROWS, COLS, LINES);
 	mvaddnstr(0, 0, msg, COLS);
 	if (LINES > 1)
-		mvaddnstr(1, 0, "make the window larger (your input is kept)",
+		mvaddnstr(1, 0, "make the window larger (keys typed now wait for it)",
 		    COLS);
 	wnoutrefresh(stdscr);
 }
@@ -447,6 +458,23 @@ read_key(int *is_key, wint_t *ch)
 	}
 }
 
+/*
+ * The next key: first those held while the terminal was too small,
+ * in the order typed, then the terminal's.
+ */
+static int
+next_key(struct tui *t, int *is_key, wint_t *ch)
+{
+	if (!t->too_small && t->nheld > 0) {
+		*ch = t->held[0].ch;
+		*is_key = t->held[0].is_key;
+		memmove(&t->held[0], &t->held[1],
+		    (size_t)--t->nheld * sizeof t->held[0]);
+		return 0;
+	}
+	return read_key(is_key, ch);
+}
+
 int
 tui_ask(struct tui *t, const char *question, const char *choices)
 {
@@ -564,7 +592,9 @@ help_draw(struct tui *t, void *state)
 		nl = strchr(p, '\n');
 		(void)snprintf(line, sizeof line, "%.*s",
 		    (int)(nl != NULL ? (size_t)(nl - p) : strlen(p)), p);
-		tui_put(row++, 2, COLS - 4, line, A_NORMAL);
+		/* A long message wraps; a blank line still takes a row. */
+		row += line[0] == '\0' ? 1 : tui_put_wrap(row, 2, COLS - 4,
+		    LINES - 3 - row, line, A_NORMAL);
 		p = nl != NULL ? nl + 1 : NULL;
 	}
 }
@@ -597,8 +627,10 @@ show_help(struct tui *t)
 	static char text[4096];
 	const struct dm_screen *s = t->top->scr;
 
-	(void)snprintf(text, sizeof text, "%s%s", s->help != NULL ? s->help :
-	    "", global_help);
+	(void)snprintf(text, sizeof text, "%s%s%s%s%s",
+	    t->status[0] != '\0' ? "The last message, in full:\n" : "",
+	    t->status, t->status[0] != '\0' ? "\n\n" : "",
+	    s->help != NULL ? s->help : "", global_help);
 	(void)tui_push(t, &help_screen, text);
 }
 
@@ -641,13 +673,22 @@ dispatch(struct tui *t, int is_key, wint_t ch)
 	int r = 0;
 
 	if (is_key && ch == KEY_RESIZE) {
-		if (f->scr->resize != NULL && !(LINES < TUI_MIN_ROWS ||
-		    COLS < TUI_MIN_COLS))
+		t->too_small = LINES < TUI_MIN_ROWS || COLS < TUI_MIN_COLS;
+		if (f->scr->resize != NULL && !t->too_small)
 			f->scr->resize(t, f->state);
 		return SCR_REDRAW;
 	}
-	if (t->too_small)
-		return (!is_key && ch == 3) ? SCR_QUIT : 0;	/* Ctrl-C */
+	if (t->too_small) {
+		if (!is_key && ch == 3)		/* Ctrl-C */
+			return SCR_QUIT;
+		/* Kept for when the screen can show them (next_key()). */
+		if (t->nheld < TUI_HELD_MAX) {
+			t->held[t->nheld].ch = ch;
+			t->held[t->nheld++].is_key = is_key;
+		} else
+			beep();
+		return 0;
+	}
 	if (is_key && ch == KEY_F(1)) {
 		show_help(t);
 		return SCR_REDRAW;
@@ -702,7 +743,7 @@ run_loop(struct tui *t)
 		}
 		/* Everything ncurses has read, also keys it buffered. */
 		nodelay(stdscr, TRUE);
-		while (t->top != NULL && read_key(&is_key, &ch) == 0) {
+		while (t->top != NULL && next_key(t, &is_key, &ch) == 0) {
 			r = dispatch(t, is_key, ch);
 			if (r & SCR_QUIT) {
 				while (t->top != NULL)

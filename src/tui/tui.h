@@ -79,6 +79,8 @@ struct tui_opts {
 int	tui_main(const struct tui_opts *, struct dm_err *);
 
 /* For screens. */
+#define TUI_HELD_MAX	512
+
 struct tui {
 	const struct tui_opts	*opts;
 	char			*config_path;
@@ -90,6 +92,12 @@ struct tui {
 	char			 status[DM_ERR_MSG_MAX + DM_ERR_HINT_MAX + 8];
 	int			 status_error;
 	int			 too_small;
+	/* Keys typed while the terminal was too small, replayed after. */
+	struct {
+		wint_t	 ch;
+		int	 is_key;
+	}			 held[TUI_HELD_MAX];
+	int			 nheld;
 	struct tui_frame	*top;
 	/*
 	 * A password typed in this session and the profile it is for, so
