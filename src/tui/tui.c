@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <poll.h>
 #include <signal.h>
@@ -99,20 +100,45 @@ start_colors(struct tui *t)
 	t->color = 1;
 }
 
+/*
+ * s as wide characters, at most max - 1 and a NUL; a byte that does not
+ * decode (not UTF-8, or a locale that is not) becomes '?', so that a
+ * line is never dropped whole.
+ */
+static size_t
+to_wide(const char *s, wchar_t *out, size_t max)
+{
+	mbstate_t st;
+	size_t n = 0, len = strlen(s), r;
+
+	memset(&st, 0, sizeof st);
+	while (len > 0 && n < max - 1) {
+		r = mbrtowc(&out[n], s, len, &st);
+		if (r == (size_t)-1 || r == (size_t)-2) {
+			memset(&st, 0, sizeof st);
+			out[n++] = L'?';
+			s++;
+			len--;
+			continue;
+		}
+		if (r == 0)
+			break;
+		n++;
+		s += r;
+		len -= r;
+	}
+	out[n] = L'\0';
+	return n;
+}
+
 int
 tui_width(const char *s)
 {
 	wchar_t w[512];
-	mbstate_t st;
-	const char *p = s;
 	size_t n;
 	int width;
 
-	memset(&st, 0, sizeof st);
-	n = mbsrtowcs(w, &p, sizeof w / sizeof w[0] - 1, &st);
-	if (n == (size_t)-1)
-		return (int)strlen(s);
-	w[n] = L'\0';
+	n = to_wide(s, w, sizeof w / sizeof w[0]);
 	width = wcswidth(w, n);
 	return width < 0 ? (int)n : width;
 }
@@ -121,18 +147,11 @@ void
 tui_put(int row, int col, int width, const char *s, attr_t attr)
 {
 	wchar_t wbuf[512];
-	mbstate_t st;
-	const char *p = s;
-	size_t n;
 	int w = 0, cw, i;
 
 	if (width <= 0)
 		return;
-	memset(&st, 0, sizeof st);
-	n = mbsrtowcs(wbuf, &p, sizeof wbuf / sizeof wbuf[0] - 1, &st);
-	if (n == (size_t)-1)
-		n = 0;
-	wbuf[n] = L'\0';
+	(void)to_wide(s, wbuf, sizeof wbuf / sizeof wbuf[0]);
 	/* Cut at the last whole character that fits. */
 	for (i = 0; wbuf[i] != L'\0'; i++) {
 		cw = wcwidth(wbuf[i]);
@@ -764,11 +783,34 @@ run_loop(struct tui *t)
 
 #include "screens.h"
 
+/*
+ * An SSH login often comes without a UTF-8 locale (LANG unset, or C),
+ * and curses then cannot show or take a single umlaut.  Almost every
+ * terminal speaks UTF-8: the screens switch their character type to
+ * C.UTF-8 and say so.  Returns 1 when switched (old: the locale's
+ * name), 0 when the locale is UTF-8 already, -1 when it cannot switch
+ * (then what does not decode shows as '?').
+ */
+static int
+utf8_ctype(char *old, size_t size)
+{
+	const char *cs = nl_langinfo(CODESET), *cur;
+
+	if (cs != NULL && strcmp(cs, "UTF-8") == 0)
+		return 0;
+	cur = setlocale(LC_CTYPE, NULL);
+	(void)snprintf(old, size, "%s", cur != NULL ? cur : "C");
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL)
+		return -1;
+	return 1;
+}
+
 int
 tui_main(const struct tui_opts *opts, struct dm_err *err)
 {
 	struct tui t;
-	int r = -1;
+	char old_ctype[64];
+	int r = -1, utf8;
 
 	memset(&t, 0, sizeof t);
 	t.opts = opts;
@@ -794,6 +836,7 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 		goto out;
 	}
 	catch_signals();
+	utf8 = utf8_ctype(old_ctype, sizeof old_ctype);
 	if (initscr() == NULL) {
 		dm_err_set(err, DM_EUSAGE, "cannot use this terminal (TERM=%s)",
 		    getenv("TERM") ? getenv("TERM") : "");
@@ -821,6 +864,9 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 		if (tui_push(&t, &scr_list, NULL) == -1)
 			goto stop;
 	}
+	if (utf8 == 1)
+		tui_status(&t, "locale %s is not UTF-8: docmail uses UTF-8 (LANG=C.UTF-8 to match)",
+		    old_ctype);
 	run_loop(&t);
 	r = 0;
 stop:
