@@ -68,7 +68,7 @@ main(void)
 	const char *files[1];
 	char *m;
 
-	plan(38);
+	plan(42);
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(cfgpath, sizeof cfgpath, "%s/config.ini", dir);
@@ -173,6 +173,22 @@ main(void)
 	o.template_id = "nosuch";
 	is_int(build(&c, &cfg, NULL, &o, &err), -1, "unknown --template");
 	is_int(err.code, DM_EUSAGE, "is a usage error");
+
+	/* The sidecar names a template the config lacks. */
+	write_file(sidepath,
+	    "[document]\ntemplate = letter\nnumber = 42\ncustomer = Kunde\n");
+	o.template_id = NULL;
+	o.subject = "Nr {{number}}";
+	o.body = NULL;
+	is_int(build(&c, &cfg, NULL, &o, &err), -1,
+	    "a missing sidecar template is an error when the text is needed");
+	ok(strstr(err.msg, "'letter'") != NULL, "naming it: %s", err.msg);
+	o.body = "Dear {{customer}}";
+	is_int(build(&c, &cfg, NULL, &o, &err), 0,
+	    "with subject and text given it is not needed");
+	is_str(c.body, "Dear Kunde", "and the sidecar's values still fill them");
+	write_file(sidepath,
+	    "[document]\ntemplate = invoice\nnumber = 42\ncustomer = Kunde\n");
 
 	/* Header injection through a placeholder value. */
 	memset(&o, 0, sizeof o);

@@ -1530,12 +1530,74 @@ test_oauth2(void)
 	dm_config_release(&cfg);
 }
 
+/* dm_template_add: appended, read back as written; refusals. */
+static void
+test_template_add(void)
+{
+	static const char base[] =
+	    "[profile default]\nhost = a.test\nemail = b@c.test\n";
+	struct dm_template t = { "letter", "Re: {{number}} \\ ok",
+	    "Dear {{contact}},\n\n\nline with \\n kept\n  indented\nend\n\n" };
+	const struct dm_template *got;
+	struct dm_config cfg;
+	struct dm_err err;
+	char *before, *after;
+
+	dm_config_init(&cfg);
+	put("t.ini", base, 0600);
+	is_int(dm_template_add(fx("t.ini"), &t, &err), -1,
+	    "template_add: a line starting with a blank is refused");
+	t.body = "Dear {{contact}},\n\n\nline with \\n kept\nend\n\n";
+	before = slurp(fx("t.ini"));
+	ok(before != NULL && strcmp(before, base) == 0,
+	    "template_add: ... and the file is as it was");
+	free(before);
+	is_int(dm_template_add(fx("t.ini"), &t, &err), 0,
+	    "template_add: a multi-line template is added");
+	if (dm_config_load(&cfg, fx("t.ini"), &err) == -1)
+		diag("%s", err.msg);
+	got = dm_config_template(&cfg, "letter");
+	ok(got != NULL && strcmp(got->subject, t.subject) == 0 &&
+	    strcmp(got->body, t.body) == 0,
+	    "template_add: it reads back as the same text");
+	if (got != NULL && strcmp(got->body, t.body) != 0)
+		diag("body '%s'", got->body);
+	ok(dm_config_profile(&cfg, "default", &err) != NULL,
+	    "template_add: the profile is kept");
+	before = slurp(fx("t.ini"));
+	t.subject = "changed";
+	is_int(dm_template_add(fx("t.ini"), &t, &err), 0,
+	    "template_add: an existing template is no error");
+	after = slurp(fx("t.ini"));
+	ok(before != NULL && after != NULL && strcmp(before, after) == 0,
+	    "template_add: ... and is left as it was");
+	free(before);
+	free(after);
+	got = dm_template_builtin("invoice");
+	is_int(dm_template_add(fx("t.ini"), got, &err), 0,
+	    "template_add: the built-in invoice template is added");
+	dm_config_release(&cfg);
+	dm_config_init(&cfg);
+	(void)dm_config_load(&cfg, fx("t.ini"), &err);
+	ok(dm_config_template(&cfg, "invoice") != NULL &&
+	    strcmp(dm_config_template(&cfg, "invoice")->body, got->body) == 0,
+	    "template_add: ... and reads back whole");
+	ok(dm_template_builtin("offer") != NULL &&
+	    dm_template_builtin("reminder") != NULL &&
+	    dm_template_builtin("nonsense") == NULL,
+	    "template_builtin: invoice, offer and reminder");
+	t.id = "bad name";
+	is_int(dm_template_add(fx("t.ini"), &t, &err), -1,
+	    "template_add: an invalid name is refused");
+	dm_config_release(&cfg);
+}
+
 int
 main(void)
 {
 	int r;
 
-	plan(284);
+	plan(295);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));
@@ -1561,6 +1623,7 @@ main(void)
 	test_sidecar();
 	test_save_concurrent();
 	test_oauth2();
+	test_template_add();
 	ok(no_dotfiles(dir) && no_dotfiles(fx("new/sub")),
 	    "no temporary files anywhere");
 

@@ -150,6 +150,26 @@ int	dm_profile_validate(const struct dm_profile *, struct dm_err *);
 int	dm_profile_save(const char *path, const struct dm_profile *p,
 	    struct dm_err *);
 
+/*
+ * Adds template t as a [template ID] section at the end of the file at
+ * path (under the same lock as dm_profile_save(), atomically, 0600),
+ * unless the file has that template already (then nothing changes).
+ * Multi-line text is written as indented continuation lines, which
+ * dm_config_load() reads back as the same text (leading line breaks
+ * dropped).
+ * Errors: DM_ECONFIG (invalid name; a line that starts with ';', '#',
+ *         '[' or a blank, holds a control character or is too long;
+ *         the file does not load), DM_EIO, DM_ENOMEM.
+ */
+int	dm_template_add(const char *path, const struct dm_template *t,
+	    struct dm_err *);
+
+/*
+ * A built-in template: "invoice", "offer" or "reminder" (English, with
+ * {{number}}, {{contact}} and {{sender.name}}); NULL for other names.
+ */
+const struct dm_template *dm_template_builtin(const char *name);
+
 /* Frees the members of a profile (wiping the password). */
 void	dm_profile_release(struct dm_profile *);
 /* Sets defaults: port 0, starttls, timeout 30, allow_from_override 1. */

@@ -126,7 +126,11 @@ out:
 	return r;
 }
 
-/* Picks the template: --template, else the sidecar's, else "default". */
+/*
+ * Picks the template: --template, else the sidecar's, else "default".
+ * A sidecar's template that is missing is an error only when it is
+ * needed (no subject or no text given).
+ */
 static int
 pick_template(const struct dm_config *cfg, const struct dm_compose_opts *o,
     const char *sidecar_tmpl, const char *sidecar_path,
@@ -144,7 +148,15 @@ pick_template(const struct dm_config *cfg, const struct dm_compose_opts *o,
 		return 0;
 	}
 	if (sidecar_tmpl != NULL) {
-		if ((*out = dm_config_template(cfg, sidecar_tmpl)) == NULL) {
+		/*
+		 * Subject and text given (typed in the send dialog): the
+		 * sidecar's template is not needed, so its absence is not
+		 * a reason to refuse.
+		 */
+		if ((*out = dm_config_template(cfg, sidecar_tmpl)) == NULL &&
+		    o->subject != NULL && o->body != NULL)
+			return 0;
+		if (*out == NULL) {
 			dm_err_set(err, DM_EDATA,
 			    "'%s' names template '%s', which the config does not have",
 			    sidecar_path, sidecar_tmpl);

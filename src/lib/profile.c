@@ -2090,13 +2090,12 @@ static int save_locked(const char *, const struct dm_profile *,
  * a lock file would be left behind.  Without the directory there is
  * nothing to race on yet.
  */
-int
-dm_profile_save(const char *path, const struct dm_profile *p,
-    struct dm_err *err)
+static int
+config_lock(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	char dir[PATH_MAX];
-	int fd = -1, r, n;
+	int fd = -1, n;
 
 	n = slash != NULL ? snprintf(dir, sizeof dir, "%.*s",
 	    slash == path ? 1 : (int)(slash - path), path) :
@@ -2105,9 +2104,179 @@ dm_profile_save(const char *path, const struct dm_profile *p,
 	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1)
 		while (flock(fd, LOCK_EX) == -1 && errno == EINTR)
 			;
+	return fd;
+}
+
+int
+dm_profile_save(const char *path, const struct dm_profile *p,
+    struct dm_err *err)
+{
+	int fd = config_lock(path), r;
+
 	r = save_locked(path, p, err);
 	if (fd != -1)
 		close(fd);	/* releases the lock */
+	return r;
+}
+
+/*
+ * key = text as the loader reads it back: the first line after "key =",
+ * each further line indented on a line of its own (the loader joins
+ * them with a line break), blank lines as "\n" before the next one
+ * (inih skips blank lines).  A line the loader would take for something
+ * else (a comment, a section) or that is too long cannot be written.
+ */
+static int
+add_template_key(struct dm_buf *out, const char *key, const char *text,
+    int crlf, struct dm_err *err)
+{
+	const char *p = text, *nl, *c;
+	size_t len, start;
+	int first = 1, blanks = 0;
+
+	if (dm_buf_addf(out, err, "%s = ", key) == -1)
+		return -1;
+	/* "key =" alone would start the text on the next line anyway. */
+	while (*p == '\n' || *p == '\r')
+		p++;
+	for (;;) {
+		nl = strchr(p, '\n');
+		len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		if (len == 0 && !first && nl != NULL) {
+			blanks++;
+			p = nl + 1;
+			continue;
+		}
+		if (!first) {
+			if (len == 0) {		/* the text ends in a break */
+				for (blanks++; blanks > 0; blanks--)
+					if (dm_buf_addstr(out, "\\n", err) == -1)
+						return -1;
+				break;
+			}
+			if (add_eol(out, crlf, err) == -1 ||
+			    dm_buf_addstr(out, "    ", err) == -1)
+				return -1;
+			for (; blanks > 0; blanks--)
+				if (dm_buf_addstr(out, "\\n", err) == -1)
+					return -1;
+			if (*p == ';' || *p == '#' || *p == '[' ||
+			    *p == ' ' || *p == '\t')
+				return dm_err_set(err, DM_ECONFIG,
+				    "a %s line may not start with '%c' in the config file",
+				    key, *p);
+		}
+		start = out->len;
+		for (c = p; c < p + len; c++) {
+			if ((unsigned char)*c < ' ' && *c != '\t')
+				return dm_err_set(err, DM_ECONFIG,
+				    "the %s holds a control character", key);
+			if ((*c == '\\' && dm_buf_addc(out, '\\', err) == -1) ||
+			    dm_buf_addc(out, *c, err) == -1)
+				return -1;
+		}
+		if (out->len - start + 8 > LINE_MAX_CHARS)
+			return dm_err_set(err, DM_ECONFIG,
+			    "a %s line is too long for the config file (at most %d characters)",
+			    key, LINE_MAX_CHARS - 8);
+		first = 0;
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return add_eol(out, crlf, err);
+}
+
+static int
+template_add_locked(const char *path, const struct dm_template *t,
+    struct dm_err *err)
+{
+	struct dm_config cfg;
+	struct dm_buf in, out;
+	int r = -1, crlf;
+
+	dm_config_init(&cfg);
+	dm_buf_init(&in, FILE_MAX);
+	dm_buf_init(&out, 0);
+	/* Read under the lock: a template saved meanwhile stays as it is. */
+	if (dm_config_load(&cfg, path, err) == -1)
+		goto out;
+	if (dm_config_template(&cfg, t->id) != NULL) {
+		r = 0;
+		goto out;
+	}
+	if (read_whole(path, &in, err) == -1 ||
+	    dm_buf_add(&out, in.data, in.len, err) == -1)
+		goto out;
+	crlf = memchr(in.data, '\r', in.len) != NULL;
+	if (out.len > 0 && out.data[out.len - 1] != '\n' &&
+	    add_eol(&out, crlf, err) == -1)
+		goto out;
+	if ((out.len > 0 && add_eol(&out, crlf, err) == -1) ||
+	    dm_buf_addf(&out, err, "[template %s]", t->id) == -1 ||
+	    add_eol(&out, crlf, err) == -1)
+		goto out;
+	if (t->subject != NULL && strchr(t->subject, '\n') != NULL) {
+		dm_err_set(err, DM_ECONFIG, "a subject is one line");
+		goto out;
+	}
+	if ((t->subject != NULL && add_template_key(&out, "subject",
+	    t->subject, crlf, err) == -1) ||
+	    (t->body != NULL && add_template_key(&out, "body", t->body, crlf,
+	    err) == -1))
+		goto out;
+	if (write_atomic(path, dm_buf_str(&out), out.len, err) == -1)
+		goto out;
+	/* What was written must read back as it was meant. */
+	if (dm_config_load(&cfg, path, err) == -1)
+		goto out;
+	r = 0;
+out:
+	dm_config_release(&cfg);
+	dm_buf_wipe(&in);
+	dm_buf_wipe(&out);
+	return r;
+}
+
+const struct dm_template *
+dm_template_builtin(const char *name)
+{
+	static const struct dm_template builtin[] = {
+		{ "invoice", "Invoice {{number}} from {{sender.name}}",
+		  "Dear {{contact}},\n\nplease find attached our invoice "
+		  "{{number}}.\n\nKind regards,\n{{sender.name}}" },
+		{ "offer", "Offer {{number}} from {{sender.name}}",
+		  "Dear {{contact}},\n\nplease find attached our offer "
+		  "{{number}}.\n\nKind regards,\n{{sender.name}}" },
+		{ "reminder", "Reminder: invoice {{number}}",
+		  "Dear {{contact}},\n\nour invoice {{number}} is still open; "
+		  "please find it attached again.\n\nKind regards,\n"
+		  "{{sender.name}}" },
+	};
+	size_t i;
+
+	for (i = 0; name != NULL && i < sizeof builtin / sizeof builtin[0];
+	    i++)
+		if (strcmp(builtin[i].id, name) == 0)
+			return &builtin[i];
+	return NULL;
+}
+
+int
+dm_template_add(const char *path, const struct dm_template *t,
+    struct dm_err *err)
+{
+	int fd, r;
+
+	if (t->id == NULL || !id_valid(t->id, strlen(t->id)))
+		return dm_err_set(err, DM_ECONFIG, "invalid template name '%s'",
+		    t->id != NULL ? t->id : "");
+	fd = config_lock(path);
+	r = template_add_locked(path, t, err);
+	if (fd != -1)
+		close(fd);
 	return r;
 }
 

@@ -84,6 +84,7 @@ struct send {
 	struct dm_vars	 vars;		/* sidecar, then profile */
 	char		*sidecar;	/* the sidecar read, or NULL */
 	char		*tmpl_id;	/* the template used, or NULL */
+	char		*tmpl_missing;	/* the sidecar's, not in the config */
 	char		 unresolved[256];	/* "{{a}}, {{b}}" */
 	int		 from_empty;
 	/* The "Add file" prompt in the status line. */
@@ -295,33 +296,13 @@ fill_field(struct send *s, int i)
 	return changed;
 }
 
+/* Subject and Text from template tp, known placeholders filled. */
 static void
-load_template(struct tui *t, struct send *s)
+apply_template(struct send *s, const struct dm_template *tp)
 {
-	const struct dm_profile *p = s->job.profile;
-	const struct dm_template *tp;
-	struct dm_err err;
-	char *named = NULL, *v;
+	char *v;
 
-	if (s->natt > 0 && dm_sidecar_load(s->path[0], &s->vars, &named,
-	    &s->sidecar, &err) == -1)
-		tui_error(t, &err);
-	if (p->name != NULL && p->name[0] != '\0')
-		(void)dm_vars_add(&s->vars, "sender.name", p->name, "profile",
-		    &err);
-	(void)dm_vars_add(&s->vars, "sender.email", p->email, "profile", &err);
-	tp = dm_config_template(&t->cfg, named != NULL ? named : "default");
-	if (named != NULL && tp == NULL) {
-		dm_err_set(&err, DM_EDATA,
-		    "'%s' names template '%s', which the config does not have",
-		    s->sidecar, named);
-		dm_err_hint(&err, "add a [template %s] section to '%s'", named,
-		    t->config_path);
-		tui_error(t, &err);
-	}
-	free(named);
-	if (tp == NULL)
-		return;
+	free(s->tmpl_id);
 	s->tmpl_id = strdup(tp->id);
 	if (tp->subject != NULL && (v = fill_known(tp->subject,
 	    &s->vars)) != NULL) {
@@ -332,6 +313,93 @@ load_template(struct tui *t, struct send *s)
 		(void)tarea_set(s->text, v);
 		free(v);
 	}
+}
+
+static void
+load_template(struct tui *t, struct send *s)
+{
+	const struct dm_profile *p = s->job.profile;
+	const struct dm_template *tp;
+	struct dm_err err;
+	const char *base;
+	char *named = NULL;
+
+	if (s->natt > 0 && dm_sidecar_load(s->path[0], &s->vars, &named,
+	    &s->sidecar, &err) == -1)
+		tui_error(t, &err);
+	if (p->name != NULL && p->name[0] != '\0')
+		(void)dm_vars_add(&s->vars, "sender.name", p->name, "profile",
+		    &err);
+	(void)dm_vars_add(&s->vars, "sender.email", p->email, "profile", &err);
+	tp = dm_config_template(&t->cfg, named != NULL ? named : "default");
+	if (named != NULL && tp == NULL) {
+		/* Not a dead end: typed text sends, and ^N adds one. */
+		base = strrchr(s->sidecar, '/');
+		dm_err_set(&err, DM_EDATA,
+		    "no template '%s' in the config (%s names it)", named,
+		    base != NULL ? base + 1 : s->sidecar);
+		dm_err_hint(&err, "^N adds a ready-made one; or type Subject and Text");
+		tui_error(t, &err);
+		s->tmpl_missing = named;
+		named = NULL;
+	}
+	free(named);
+	if (tp != NULL)
+		apply_template(s, tp);
+}
+
+/*
+ * ^N: the missing template is added to the config, ready-made (the
+ * built-in of that name, else the invoice one under that name), and
+ * fills Subject and Text unless something was typed there.
+ */
+static int
+add_template(struct tui *t, struct send *s)
+{
+	const struct dm_template *b, *tp;
+	struct dm_template nt;
+	struct dm_err err;
+	char *subj, *text;
+	int typed;
+
+	if (s->tmpl_missing == NULL)
+		return SCR_HANDLED;
+	if ((b = dm_template_builtin(s->tmpl_missing)) == NULL)
+		b = dm_template_builtin("invoice");
+	nt = *b;
+	nt.id = s->tmpl_missing;
+	if (dm_template_add(t->config_path, &nt, &err) == -1) {
+		tui_error(t, &err);
+		return SCR_HANDLED | SCR_REDRAW;
+	}
+	/*
+	 * The profile is re-read with the file: point at the new copy.  A
+	 * reload that fails keeps the old config (and says why).
+	 */
+	if (tui_reload(t) == -1)
+		return SCR_HANDLED | SCR_REDRAW;
+	if ((s->job.profile = tui_profile(t)) == NULL)
+		return SCR_HANDLED | SCR_CLOSE;	/* its profile is gone */
+	subj = tform_get(s->tf, F_SUBJECT);
+	text = tarea_get(s->text);
+	typed = (subj != NULL && strspn(subj, " ") != strlen(subj)) ||
+	    (text != NULL && text[0] != '\0');
+	free(subj);
+	free(text);
+	if ((tp = dm_config_template(&t->cfg, s->tmpl_missing)) != NULL) {
+		if (!typed)
+			apply_template(s, tp);
+		else {
+			/* It is the sidecar's template now; the text stays. */
+			free(s->tmpl_id);
+			s->tmpl_id = strdup(tp->id);
+		}
+	}
+	tui_status(t, "template '%s' added%s to %s", s->tmpl_missing,
+	    typed ? " (what you typed is kept)" : "", t->config_path);
+	free(s->tmpl_missing);
+	s->tmpl_missing = NULL;
+	return SCR_HANDLED | SCR_REDRAW;
 }
 
 /* --- addresses --------------------------------------------------------- */
@@ -477,18 +545,23 @@ send_draw(struct tui *t, void *state)
 	struct dm_buf b;
 	struct dm_err err;
 
+	/* The template first: a long path may be cut, it may not. */
 	dm_buf_init(&b, 0);
+	if (s->tmpl_missing != NULL)
+		(void)dm_buf_addf(&b, &err, "Template: none ('%s' missing: ^N); ",
+		    s->tmpl_missing);
+	else
+		(void)dm_buf_addf(&b, &err, "Template: %s; ", s->tmpl_id != NULL ?
+		    s->tmpl_id : "none");
 	if (s->natt == 0)
-		(void)dm_buf_addstr(&b, "No document attached", &err);
+		(void)dm_buf_addstr(&b, "no document attached", &err);
 	else if (s->sidecar != NULL) {
-		(void)dm_buf_addstr(&b, "Data from ", &err);
+		(void)dm_buf_addstr(&b, "data from ", &err);
 		(void)dm_buf_add_printable(&b, s->sidecar, strlen(s->sidecar),
 		    &err);
 	} else
-		(void)dm_buf_addstr(&b, "No data file (.ini) for the document",
+		(void)dm_buf_addstr(&b, "no data file (.ini) for the document",
 		    &err);
-	(void)dm_buf_addf(&b, &err, "; template: %s", s->tmpl_id != NULL ?
-	    s->tmpl_id : "none");
 	tui_put(ROW_INFO, 2, COLS - 4, dm_buf_str(&b), A_NORMAL);
 	dm_buf_release(&b);
 	tform_draw(t, s->tf);
@@ -1025,6 +1098,7 @@ send_leave(struct tui *t, void *state)
 	dm_vars_release(&s->vars);
 	free(s->sidecar);
 	free(s->tmpl_id);
+	free(s->tmpl_missing);
 	dm_compose_release(&s->job.c);
 	if (s->job.have_item)
 		dm_outbox_item_release(&s->job.item);
@@ -1152,6 +1226,8 @@ send_key(struct tui *t, void *state, int is_key, wint_t ch)
 	}
 	if (!is_key && ch == CTRL('E'))
 		return edit_text(t, s);
+	if (!is_key && ch == CTRL('N') && s->tmpl_missing != NULL)
+		return add_template(t, s);
 	if (!is_key && ch == CTRL('O'))
 		return prompt_start(t, s);
 	if (!is_key && (ch == 27 || ch == 3)) {
@@ -1237,6 +1313,8 @@ send_keybar(struct tui *t, void *state)
 		return " Tab Complete  Enter Attach  Esc Cancel";
 	if (s->zone == Z_LIST)
 		return " F3/^P Preview  Del Remove  ^O/a Add file  Tab Fields  Esc Back  F1 Help";
+	if (s->tmpl_missing != NULL)
+		return " F3/^P Preview  ^N Add template  ^E Editor  ^O Add file  Esc Back  F1 Help";
 	return " F3/^P Preview  ^E Editor  ^O Add file  Tab Next  Esc Back  F1 Help";
 }
 

@@ -409,7 +409,7 @@ save(struct tui *t, struct settings *st)
 	struct dm_profile p;
 	struct dm_err err;
 	char *typed;
-	int r = -1;
+	int r = -1, starter;
 
 	if (profile_from_fields(t, st, &p, &err) == -1)
 		goto fail;
@@ -432,6 +432,10 @@ save(struct tui *t, struct settings *st)
 	if (dm_profile_save(t->config_path, &p, &err) == -1)
 		goto fail;
 	dm_profile_release(&p);
+	/* A config without templates gets one, for the first invoice. */
+	starter = (!t->have_cfg || t->cfg.ntemplates == 0) &&
+	    dm_template_add(t->config_path, dm_template_builtin("invoice"),
+	    &err) == 0;
 	if (tui_reload(t) == -1)
 		return SCR_HANDLED | SCR_REDRAW;
 	st->dirty = 0;
@@ -439,7 +443,8 @@ save(struct tui *t, struct settings *st)
 	tform_set(st->form, SF_PASSWORD, "");
 	if (st->saved_pw)
 		tform_note(st->form, SF_PASSWORD, "saved (type to replace)", 0);
-	tui_status(t, "saved to %s (mode 0600)", t->config_path);
+	tui_status(t, "saved to %s (mode 0600)%s", t->config_path,
+	    starter ? ", with a template 'invoice' to start from" : "");
 	return SCR_HANDLED | SCR_REDRAW;
 fail:
 	dm_profile_release(&p);
