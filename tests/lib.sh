@@ -272,6 +272,12 @@ wait_for() {
 	diag "timed out waiting for '$1'; the screen:" "$(screen)"
 	return 1
 }
+# type_field TEXT: types into the current field, replacing its value
+type_field() {
+	keys End
+	keys -N 60 BSpace
+	keys -l "$1"
+}
 term_stop() {
 	[ -z "$TMUX_SOCK" ] || tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
 	TMUX_SOCK=

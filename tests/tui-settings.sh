@@ -10,12 +10,6 @@ printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
 cfg=$XDG_CONFIG_HOME/docmail/config.ini
 envs="HOME='$HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' LC_ALL=C.UTF-8"
-# type FIELD-TEXT: types into the current field, replacing its value
-type_field() {
-	keys End
-	keys -N 60 BSpace
-	keys -l "$1"
-}
 
 # --- first run: no config, "docmail" opens the settings
 term "env $envs '$DOCMAIL'"

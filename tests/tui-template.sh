@@ -11,11 +11,6 @@ printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
 cfg=$XDG_CONFIG_HOME/docmail/config.ini
 envs="HOME='$HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' LC_ALL=C.UTF-8"
-type_field() {
-	keys End
-	keys -N 60 BSpace
-	keys -l "$1"
-}
 
 # --- the first Save writes a template to start from
 term "env $envs '$DOCMAIL'"
