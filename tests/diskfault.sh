@@ -7,7 +7,7 @@
 # fails for the chosen files only, and DM_FAULT_LOG shows it was hit.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 108
+plan 110
 
 shim=$(preload) || exit 1
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
@@ -75,6 +75,19 @@ wait_for "saved to"
 grep -q "^name = Anna Muster Changed$" "$cfg"
 ok $? "without a fault the same save works"
 keys C-q
+wait_for "EXIT="
+# The directory cannot be synced after the rename: saved, but said so.
+rm -f "$T/faults"
+term "env $envs LD_PRELOAD='$shim' DM_FAULT_OP=fsync DM_FAULT_PATH='$T' DM_FAULT_ERRNO=EIO DM_FAULT_AFTER=0 DM_FAULT_LOG='$T/faults' '$DOCMAIL' --config '$cfg' settings" 220 30
+wait_for "SMTP settings"
+keys End
+keys -l " Durable"
+keys C-s
+wait_for "was saved, but not made durable: $(cause EIO)"
+ok $? "config save, the directory's fsync fails: saved, but not durable, it says"
+injected && grep -q "^name = Anna Muster Changed Durable$" "$cfg"
+ok $? "config save, the directory's fsync fails: the new file is in place"
+keys Escape d
 wait_for "EXIT="
 profile "$cfg" srv "$PORT" none "sent_maildir=$sent"
 

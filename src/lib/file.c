@@ -73,6 +73,9 @@ dm_file_begin_tmp(int *fd, const char *tmp, const void *head, size_t len,
 	if (*fd == -1)
 		return -1;
 	*made = 1;
+	/* 0600 whatever the umask: one like 0277 would leave it 0400. */
+	if (fchmod(*fd, 0600) == -1)
+		return -1;
 	return dm_file_write_all(*fd, head, len);
 }
 

@@ -17,6 +17,7 @@
 #endif
 
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -28,12 +29,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ini.h>
 
 #include <docmail/buf.h>
 #include <docmail/err.h>
+#include <docmail/file.h>
 #include <docmail/profile.h>
 #include <docmail/secret.h>
 #include <docmail/tmpl.h>
@@ -1815,45 +1818,6 @@ rewrite_line(struct dm_buf *out, const char *data, const struct fline *l,
 	return dm_buf_add(out, s + l->len, l->eol, err);
 }
 
-/* Creates dir and its parents with mode 0700. */
-static int
-mkdir_p(const char *dir, struct dm_err *err)
-{
-	char path[PATH_MAX];
-	struct stat sb;
-	size_t i, n;
-
-	if ((n = dm_strlcpy(path, dir, sizeof path)) >= sizeof path)
-		return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
-		    dir, strerror(ENAMETOOLONG));
-	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-		return 0;
-	for (i = 1; i <= n; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		path[i] = '\0';
-		/* 0700 whatever the umask: one like 0277 would lock us out. */
-		if (mkdir(path, 0700) == 0) {
-			if (chmod(path, 0700) == -1)
-				return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
-				    path, strerror(errno));
-		} else if (errno != EEXIST) {
-			dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
-			    path, strerror(errno));
-			return -1;
-		}
-		if (i < n)
-			path[i] = '/';
-	}
-	if (stat(dir, &sb) == -1)
-		return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
-		    dir, strerror(errno));
-	if (!S_ISDIR(sb.st_mode))
-		return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
-		    dir, strerror(ENOTDIR));
-	return 0;
-}
-
 /* The error of a failed write_atomic(): what, why, and what to do. */
 static int
 write_failed(struct dm_err *err, const char *path, int e)
@@ -1867,22 +1831,20 @@ write_failed(struct dm_err *err, const char *path, int e)
 }
 
 /*
- * Replaces path with data: temporary file in the same directory, mode
- * 0600, fsync, rename, fsync of the directory.  The old file stays as
- * it was until the rename.
+ * Replaces path with data through the core's one durable writer
+ * (file.c): a temporary file beside it, mode 0600, synced, renamed,
+ * then the directory synced.  Until the rename the old file stays as it
+ * was; after it, a failure says the new file is in place.
  */
 static int
 write_atomic(const char *path, const char *data, size_t len,
     struct dm_err *err)
 {
-	char *dir = NULL, *tmp = NULL;
+	char *dir = NULL, tmp[PATH_MAX];
 	const char *slash, *base;
-	struct dm_buf b;
-	int fd = -1, dfd = -1, r = -1;
-	size_t done = 0;
-	ssize_t n;
+	unsigned int rnd;
+	int fd = -1, made = 0, r = -1, tries, e;
 
-	dm_buf_init(&b, 0);
 	if ((slash = strrchr(path, '/')) == NULL) {
 		dir = dm_strdup(".", err);
 		base = path;
@@ -1894,69 +1856,60 @@ write_atomic(const char *path, const char *data, size_t len,
 			dm_err_set(err, DM_ENOMEM, "out of memory");
 	}
 	if (dir == NULL)
-		goto out;
+		return -1;
 	if (*base == '\0') {
 		dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
 		    strerror(EISDIR));
 		goto out;
 	}
-	if (mkdir_p(dir, err) == -1)
-		goto out;
-	if (dm_buf_addf(&b, err, "%s/.%s.XXXXXX", dir, base) == -1)
-		goto out;
-	if ((tmp = dm_buf_detach(&b)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+	if (dm_file_mkdirs(dir) == -1) {
+		dm_err_set(err, DM_EIO, "cannot create directory '%s': %s", dir,
+		    strerror(errno));
 		goto out;
 	}
-	/* mkstemp opens with O_EXCL and mode 0600, whatever the umask. */
-	if ((fd = mkstemp(tmp)) == -1) {
-		write_failed(err, path, errno);
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 || fchmod(fd, 0600) == -1)
-		goto fail;
-	while (done < len) {
-		if ((n = write(fd, data + done, len - done)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
+	/* A name of our own beside it; another save's is never reused. */
+	for (tries = 0;; tries++) {
+		if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+			rnd = (unsigned int)time(NULL) ^ (unsigned int)tries;
+		if (snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%08x", dir, base,
+		    (long)getpid(), rnd) >= (int)sizeof tmp) {
+			dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
+			    strerror(ENAMETOOLONG));
+			goto out;
 		}
-		done += (size_t)n;
+		if (dm_file_begin_tmp(&fd, tmp, data, len, &made) == 0)
+			break;
+		e = errno;
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+		if (made)
+			(void)unlink(tmp);
+		made = 0;
+		if (e != EEXIST || tries >= 8) {
+			write_failed(err, path, e);
+			goto out;
+		}
 	}
-	if (fsync(fd) == -1)
-		goto fail;
-	n = close(fd);
-	fd = -1;
-	if (n == -1)
-		goto fail;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	free(tmp);
-	tmp = NULL;
-	/*
-	 * The rename itself must reach the disk too.  Its failure is not
-	 * reported: the new file is in place, so "not saved" would be
-	 * false, and a crash could at worst bring back the old file whole.
-	 */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(dfd);
-		close(dfd);
+	if (dm_file_publish(&fd, tmp, path, dir, &made) == -1) {
+		e = errno;
+		if (made)
+			write_failed(err, path, e);
+		else {
+			/* Renamed: the new file is there, maybe not for good. */
+			dm_err_set(err, DM_EIO, "'%s' was saved, but not made durable: %s",
+			    path, strerror(e));
+			dm_err_hint(err, "the new file is in place; check the disk (dmesg): a crash now could bring back the old one");
+		}
+		goto out;
 	}
 	r = 0;
-	goto out;
-fail:
-	write_failed(err, path, errno);
 out:
 	if (fd != -1)
 		close(fd);
-	if (tmp != NULL) {
+	if (made)
 		(void)unlink(tmp);
-		free(tmp);
-	}
 	free(dir);
-	dm_buf_release(&b);
 	return r;
 }
 
