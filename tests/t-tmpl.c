@@ -498,7 +498,7 @@ test_large(void)
 int
 main(void)
 {
-	plan(136);
+	plan(139);
 	test_names();
 	test_vars();
 	test_assignment();
@@ -506,5 +506,25 @@ main(void)
 	test_cap();
 	test_each();
 	test_large();
+		/* dm_tmpl_fill_known: known values in, the rest left as it is. */
+	{
+		struct dm_vars kv;
+		struct dm_err ke;
+		char *f;
+
+		dm_vars_init(&kv);
+		(void)dm_vars_add(&kv, "number", "42", "test", &ke);
+		f = dm_tmpl_fill_known("Nr {{number}} for {{customer}} {", &kv);
+		is_str(f, "Nr 42 for {{customer}} {",
+		    "fill_known: known filled, unknown and lone braces kept");
+		free(f);
+		f = dm_tmpl_fill_known("no placeholders", &kv);
+		is_str(f, "no placeholders", "fill_known: plain text as it is");
+		free(f);
+		f = dm_tmpl_fill_known("{{number}}{{number}}", &kv);
+		is_str(f, "4242", "fill_known: each occurrence");
+		free(f);
+		dm_vars_release(&kv);
+	}
 	return done_testing();
 }

@@ -91,4 +91,13 @@ int	dm_tmpl_each(const char *tmpl,
 	    int (*fn)(const char *name, size_t off, size_t len, void *),
 	    void *arg);
 
+/*
+ * tmpl with the placeholders that have a value filled in and the others
+ * left as they are (the send dialog's starting text, where the user
+ * fills the rest); malloc'd, NULL only without memory.
+ * NEEDSWORK: a value that itself holds "{{x}}" is filled again when the
+ * message is built from the text.
+ */
+char	*dm_tmpl_fill_known(const char *tmpl, const struct dm_vars *);
+
 #endif /* DOCMAIL_TMPL_H */

@@ -345,3 +345,47 @@ dm_tmpl_each(const char *tmpl,
 	}
 	return 0;
 }
+
+/* --- filling what is known -------------------------------------------- */
+
+struct fill {
+	const char		*src;
+	size_t			 at;
+	const struct dm_vars	*vars;
+	struct dm_buf		*out;
+	struct dm_err		*err;
+	int			 failed;
+};
+
+static int
+fill_one(const char *name, size_t off, size_t len, void *arg)
+{
+	struct fill *f = arg;
+	const char *v = dm_vars_get(f->vars, name);
+
+	if (v == NULL)
+		return 0;	/* stays {{name}}, for the caller to show */
+	if (dm_buf_add(f->out, f->src + f->at, off - f->at, f->err) == -1 ||
+	    dm_buf_addstr(f->out, v, f->err) == -1) {
+		f->failed = 1;
+		return 1;
+	}
+	f->at = off + len;
+	return 0;
+}
+
+char *
+dm_tmpl_fill_known(const char *tmpl, const struct dm_vars *vars)
+{
+	struct dm_buf b;
+	struct dm_err err;
+	struct fill f = { tmpl, 0, vars, &b, &err, 0 };
+
+	dm_buf_init(&b, 0);
+	(void)dm_tmpl_each(tmpl, fill_one, &f);
+	if (f.failed || dm_buf_addstr(&b, tmpl + f.at, &err) == -1) {
+		dm_buf_release(&b);
+		return strdup(tmpl);
+	}
+	return dm_buf_detach(&b);
+}

@@ -179,53 +179,6 @@ att_remove(struct send *s, size_t i)
 
 /* --- placeholders ------------------------------------------------------ */
 
-struct fill {
-	const char		*src;
-	size_t			 at;
-	const struct dm_vars	*vars;
-	struct dm_buf		*out;
-	struct dm_err		*err;
-	int			 failed;
-};
-
-static int
-fill_one(const char *name, size_t off, size_t len, void *arg)
-{
-	struct fill *f = arg;
-	const char *v = dm_vars_get(f->vars, name);
-
-	if (v == NULL)
-		return 0;	/* stays {{name}}: shown as unresolved */
-	if (dm_buf_add(f->out, f->src + f->at, off - f->at, f->err) == -1 ||
-	    dm_buf_addstr(f->out, v, f->err) == -1) {
-		f->failed = 1;
-		return 1;
-	}
-	f->at = off + len;
-	return 0;
-}
-
-/*
- * tmpl with the placeholders that have a value filled in; malloc'd.
- * NEEDSWORK: a value that itself holds "{{x}}" is filled again when the
- * message is built.
- */
-static char *
-fill_known(const char *tmpl, const struct dm_vars *vars)
-{
-	struct dm_buf b;
-	struct dm_err err;
-	struct fill f = { tmpl, 0, vars, &b, &err, 0 };
-
-	dm_buf_init(&b, 0);
-	(void)dm_tmpl_each(tmpl, fill_one, &f);
-	if (f.failed || dm_buf_addstr(&b, tmpl + f.at, &err) == -1) {
-		dm_buf_release(&b);
-		return strdup(tmpl);
-	}
-	return dm_buf_detach(&b);
-}
-
 static int
 note_unknown(const char *name, size_t off, size_t len, void *arg)
 {
@@ -287,7 +240,7 @@ fill_field(struct send *s, int i)
 
 	if ((v = get_value(s, i)) == NULL)
 		return 0;
-	if ((f = fill_known(v, &s->vars)) != NULL && strcmp(f, v) != 0) {
+	if ((f = dm_tmpl_fill_known(v, &s->vars)) != NULL && strcmp(f, v) != 0) {
 		(void)set_value(s, i, f);
 		changed = 1;
 	}
@@ -304,12 +257,12 @@ apply_template(struct send *s, const struct dm_template *tp)
 
 	free(s->tmpl_id);
 	s->tmpl_id = strdup(tp->id);
-	if (tp->subject != NULL && (v = fill_known(tp->subject,
+	if (tp->subject != NULL && (v = dm_tmpl_fill_known(tp->subject,
 	    &s->vars)) != NULL) {
 		(void)tform_set(s->tf, F_SUBJECT, v);
 		free(v);
 	}
-	if (tp->body != NULL && (v = fill_known(tp->body, &s->vars)) != NULL) {
+	if (tp->body != NULL && (v = dm_tmpl_fill_known(tp->body, &s->vars)) != NULL) {
 		(void)tarea_set(s->text, v);
 		free(v);
 	}
