@@ -41,7 +41,7 @@ ok $? "port 465 proposes security ssl"
 keys BTab
 type_field "$PORT"
 keys Tab Space Space
-keys Tab
+keys Tab Tab	# past Authentication: Password
 type_field anna
 keys Tab
 keys -l "wrong-password"
@@ -148,6 +148,9 @@ ok $r "NO_COLOR: no colour escape sequences" || diag "$(od -c "$T/tty.raw" | hea
 # --- an OAuth2 profile: Test connection runs its token command, and
 # Save keeps auth and the oauth2_* keys the screen has no fields for
 printf 'anna:tok-tui-1\n' >"$T/tokens"
+# The command is on the screen (Authentication: Token command), so it
+# must not hold the token itself.
+printf 'tok-tui-1\n' >"$T/tok1"
 start_server otls --mode starttls --ehlo-profile ms365 --token-file "$T/tokens"
 cat >"$cfg" <<EOF
 [profile default]
@@ -162,7 +165,7 @@ auth = oauth2
 oauth2_provider = microsoft
 oauth2_client_id = 0f1e2d
 oauth2_tenant = organizations
-oauth2_token_command = echo tok-tui-1
+oauth2_token_command = cat $T/tok1
 EOF
 chmod 600 "$cfg"
 term "env $envs '$DOCMAIL' settings"
@@ -183,7 +186,7 @@ grep -q "^name = Anna Muster X$" "$cfg" && grep -q "^auth = oauth2$" "$cfg" &&
     grep -q "^oauth2_provider = microsoft$" "$cfg" &&
     grep -q "^oauth2_client_id = 0f1e2d$" "$cfg" &&
     grep -q "^oauth2_tenant = organizations$" "$cfg" &&
-    grep -q "^oauth2_token_command = echo tok-tui-1$" "$cfg"
+    grep -q "^oauth2_token_command = cat $T/tok1$" "$cfg"
 ok $? "with auth and every oauth2_* key kept" || diag "$(cat "$cfg")"
 keys C-q
 

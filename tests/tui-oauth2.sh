@@ -1,0 +1,245 @@
+#!/bin/sh
+# tui-oauth2.sh - OAuth2 on the settings screen in a real terminal
+# (tmux), against the loopback identity provider (tests/idp.py) and SMTP
+# server (tests/smtpd.py): the Authentication choice, Sign in with the
+# device code read off the screen, Test connection with the stored
+# token, Save; denial, expiry, cancel and a missing client id; the
+# browser sign-in with a pasted address; no token ever on the screen.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+plan 45
+
+cfg=$XDG_CONFIG_HOME/docmail/config.ini
+STORE=$XDG_DATA_HOME/docmail/oauth2
+envs="HOME='$HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' LC_ALL=C.UTF-8"
+mkdir -p "$XDG_CONFIG_HOME/docmail"
+# Under valgrind every step is many times slower: generous waits, which
+# cost nothing when things go right.
+W=60
+
+type_field() {
+	keys End
+	keys -N 60 BSpace
+	keys -l "$1"
+}
+
+# config IDP [KEY=VALUE...]: the profile anna, port still unknown,
+# with the endpoints of idp IDP (as tests do instead of Microsoft's)
+# and ca_file $T/cas.pem, which trusts the idp and later the server.
+config() {
+	_idp=$1
+	shift
+	cat "$T/$_idp/ca.pem" >"$T/cas.pem"
+	profile "$cfg" "$_idp" 9 starttls "ca_file=$T/cas.pem" password= \
+	    "oauth2_device_url=https://127.0.0.1:$(cat "$T/$_idp/port")/devicecode" \
+	    "oauth2_token_url=https://127.0.0.1:$(cat "$T/$_idp/port")/token" "$@"
+}
+
+# code_on_screen: the user code the Sign in box shows.
+code_on_screen() {
+	screen | sed -n '/Enter this code/,/Sign in with/p' |
+	    grep -oE '[A-Z]{8}' | head -n 1
+}
+
+# no_token_shown DESCRIPTION: neither token of profile default's store
+# is on the screen.
+no_token_shown() {
+	_acc=$(sed -n 's/^access //p' "$STORE/default")
+	_ref=$(sed -n 's/^refresh //p' "$STORE/default")
+	_scr=$(screen | tr -d '\n')
+	case $_scr in
+	*"$_acc"*|*"$_ref"*) ok 1 "$1" ;;
+	*) ok "$([ -n "$_acc" ]; echo $?)" "$1" ;;
+	esac
+}
+
+# --- the device flow, chosen as Microsoft 365 ------------------------------
+
+start_idp idp
+config idp
+term "env $envs '$DOCMAIL' settings"
+wait_for "SMTP settings" $W
+screen | grep -q "Authentication \[Password"
+ok $? "a password profile shows Authentication: Password"
+keys Tab Tab Tab Tab Tab	# to Authentication
+keys Space
+wait_for "Client id" $W
+ok $? "Microsoft 365 shows Client id"
+screen | grep -q "Authentication \[Microsoft 365"
+ok $? "the choice reads Microsoft 365"
+screen | grep -q "Tenant"
+ok $? "... and Tenant"
+screen | grep -q "custom endpoints"
+ok $? "endpoints set in the file are pointed out"
+if screen | grep -q "Password"; then r=1; else r=0; fi
+ok $r "... and no Password field"
+screen | grep -q "F6/^G Sign in"
+ok $? "the key bar offers F6 and its alternative"
+
+# F6 before a client id: the steps to register one
+keys F6
+wait_for "oauth2_client_id is not set" $W
+ok $? "Sign in without a client id says so"
+screen | grep -q "Allow public client flows"
+ok $? "... with the registration steps"
+
+# the focus is on Client id now
+keys -l "docmail-test"
+keys F6
+wait_for "Enter this code" $W
+ok $? "Sign in shows the box with the code"
+screen | grep -qF "https://127.0.0.1:$(cat "$T/idp/port")/device"
+ok $? "... and the address to open"
+screen | grep -q "the code expires in"
+ok $? "... and how long the code lasts"
+uc=$(code_on_screen)
+grep -q "devicecode user_code=$uc " "$T/idp/log"
+ok $? "the code on the screen is the provider's ($uc)"
+approve idp "$uc"
+wait_for "Signed in" $W
+ok $? "approved at the provider: signed in"
+ok "$([ -s "$STORE/default" ]; echo $?)" "the token is stored for the profile"
+no_token_shown "no token on the screen after signing in"
+
+# Test connection takes the stored token
+printf 'anna:%s\n' "$(sed -n 's/^access //p' "$STORE/default")" >"$T/tokens"
+start_server smtp --mode starttls --ehlo-profile ms365 --token-file "$T/tokens"
+cat "$T/smtp/ca.pem" >>"$T/cas.pem"
+keys BTab BTab BTab BTab	# Client id -> Port
+type_field "$PORT"
+keys F5
+wait_for "Test connection passed" $W
+ok $? "Test connection passes with the stored token"
+grep -q "^auth-ok anna XOAUTH2$" "$T/smtp/log"
+ok $? "the server saw an XOAUTH2 login"
+screen | grep -qE "ok +token .*cached"
+ok $? "the steps show the token step (cached)"
+no_token_shown "no token on the screen after the test"
+
+keys C-s
+wait_for "saved to" $W
+ok $? "the Microsoft 365 profile saves"
+grep -q "^auth = oauth2$" "$cfg" && grep -q "^oauth2_provider = microsoft$" "$cfg" &&
+    grep -q "^oauth2_client_id = docmail-test$" "$cfg" &&
+    grep -q "^oauth2_device_url = " "$cfg"
+ok $? "with auth, provider, client id, and the endpoints kept" || diag "$(cat "$cfg")"
+if grep -q "^password" "$cfg"; then r=1; else r=0; fi
+ok $r "and no password key"
+if grep -qF -e "$(sed -n 's/^access //p' "$STORE/default")" "$cfg"; then r=1; else r=0; fi
+ok $r "and no token in the file"
+keys C-q
+wait_for "EXIT=0" $W
+term "env $envs '$DOCMAIL' settings"
+wait_for "SMTP settings" $W
+screen | grep -q "Authentication \[Microsoft 365"
+ok $? "opened again, the profile shows Microsoft 365"
+keys C-q
+
+# --- denied, expired, cancelled; TERM=vt100 and NO_COLOR with ^G ---------
+
+start_idp denied --fault access_denied
+config denied auth=oauth2 oauth2_provider=microsoft oauth2_client_id=docmail-test
+term "env $envs TERM=vt100 NO_COLOR=1 '$DOCMAIL' settings"
+wait_for "SMTP settings" $W
+keys C-g
+wait_for "sign-in was denied" $W
+ok $? "vt100, ^G: a denied sign-in says so"
+screen | grep -q "F6"
+ok $? "... and says how to sign in again"
+if screen | grep -q "Enter this code"; then r=1; else r=0; fi
+ok $r "... and the box is closed"
+keys C-q
+
+start_idp expired --fault expired_token
+config expired auth=oauth2 oauth2_provider=microsoft oauth2_client_id=docmail-test
+term "env $envs '$DOCMAIL' settings"
+wait_for "SMTP settings" $W
+keys F6
+wait_for "the sign-in code expired" $W
+ok $? "an expired code says so"
+screen | grep -q "sign in again"
+ok $? "... and what to do"
+keys C-q
+
+config idp auth=oauth2 oauth2_provider=microsoft oauth2_client_id=docmail-test
+term "env $envs '$DOCMAIL' settings"
+wait_for "SMTP settings" $W
+keys F6
+wait_for "Enter this code" $W
+keys Escape
+wait_for "sign-in cancelled" $W
+ok $? "Esc cancels the sign-in"
+if screen | grep -q "Enter this code"; then r=1; else r=0; fi
+ok $r "... and closes the box"
+keys C-q
+wait_for "EXIT=0" $W
+ok $? "and the screen is left normally afterwards"
+
+# --- a profile of its own endpoints shows as Custom OAuth2 ---------------
+
+config idp auth=oauth2 oauth2_provider=custom oauth2_client_id=docmail-test
+term "env $envs '$DOCMAIL' settings"
+wait_for "SMTP settings" $W
+screen | grep -q "Authentication \[Custom OAuth2"
+ok $? "oauth2_provider = custom shows as Custom OAuth2"
+keys C-q
+
+# --- the browser sign-in (Google): the address pasted ----------------------
+
+start_idp code
+cat "$T/code/ca.pem" >"$T/cas.pem"
+profile "$cfg" code 9 starttls "ca_file=$T/cas.pem" password= \
+    auth=oauth2 oauth2_provider=google oauth2_client_id=docmail-test \
+    "oauth2_auth_url=$URL/authorize" "oauth2_token_url=$URL/token"
+rm -f "$STORE/default"
+term "env $envs '$DOCMAIL' settings" 100 30
+wait_for "SMTP settings" $W
+screen | grep -q "Authentication \[Google"
+ok $? "a google profile shows Authentication: Google"
+screen | grep -q "Client secret"
+ok $? "Google shows Client secret"
+keys F6
+wait_for "Open this address" $W
+ok $? "Sign in shows the address to open"
+# The address fills whole rows, edge to edge: joined, it is one line.
+url=$(screen | sed -n '/Open this address/,/^ *$/p' | sed '1d;$d' | tr -d '\n')
+case $url in
+"$URL/authorize?"*) ok 0 "the whole address is on the screen" ;;
+*) ok 1 "the whole address is on the screen"; diag "read: $url" ;;
+esac
+loc=$(browse code "$url")
+case $loc in
+http://127.0.0.1:*code=*) ok 0 "the provider redirects to the loopback listener" ;;
+*) ok 1 "the provider redirects to the loopback listener"; diag "$loc" ;;
+esac
+keys -l "http://127.0.0.1:1/?code=abc&state=not-this-one"
+keys Enter
+wait_for "state does not match" $W
+ok $? "a pasted address of another sign-in says why"
+screen | grep -q "Open this address"
+ok $? "... and the box stays for another paste"
+keys -l "$loc"
+keys Enter
+wait_for "Signed in" $W
+ok $? "the pasted address signs in"
+grep -q "token authorization_code pkce=ok" "$T/code/log"
+ok $? "the provider checked the PKCE verifier"
+no_token_shown "no token on the screen after the browser sign-in"
+keys C-q
+
+# The browser on this machine reaches the listener itself.
+rm -f "$STORE/default"
+term "env $envs '$DOCMAIL' settings" 100 30
+wait_for "SMTP settings" $W
+keys F6
+wait_for "Open this address" $W
+url=$(screen | sed -n '/Open this address/,/^ *$/p' | sed '1d;$d' | tr -d '\n')
+"$PYTHON3" -c 'import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=30).read()' "$(browse code "$url")" \
+    >/dev/null 2>&1
+wait_for "Signed in" $W
+ok $? "the loopback listener catches a local browser's redirect"
+keys C-q
+wait_for "EXIT=0" $W
+
+done_testing
