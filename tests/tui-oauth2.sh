@@ -7,7 +7,7 @@
 # browser sign-in with a pasted address; no token ever on the screen.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 45
+plan 46
 
 cfg=$XDG_CONFIG_HOME/docmail/config.ini
 STORE=$XDG_DATA_HOME/docmail/oauth2
@@ -39,6 +39,12 @@ config() {
 code_on_screen() {
 	screen | sed -n '/Enter this code/,/Sign in with/p' |
 	    grep -oE '[A-Z]{8}' | head -n 1
+}
+
+# screen_url: the address the Sign in box shows; it fills whole rows,
+# edge to edge, so joined it is one line.
+screen_url() {
+	screen | sed -n '/Open this address/,/^ *$/p' | sed '1d;$d' | tr -d '\n'
 }
 
 # no_token_shown DESCRIPTION: neither token of profile default's store
@@ -199,10 +205,10 @@ ok $? "a google profile shows Authentication: Google"
 screen | grep -q "Client secret"
 ok $? "Google shows Client secret"
 keys F6
-wait_for "Open this address" $W
+# The paste field is painted after the address: then the address is whole.
+wait_for "Address [" $W
 ok $? "Sign in shows the address to open"
-# The address fills whole rows, edge to edge: joined, it is one line.
-url=$(screen | sed -n '/Open this address/,/^ *$/p' | sed '1d;$d' | tr -d '\n')
+url=$(screen_url)
 case $url in
 "$URL/authorize?"*) ok 0 "the whole address is on the screen" ;;
 *) ok 1 "the whole address is on the screen"; diag "read: $url" ;;
@@ -218,10 +224,19 @@ wait_for "state does not match" $W
 ok $? "a pasted address of another sign-in says why"
 screen | grep -q "Open this address"
 ok $? "... and the box stays for another paste"
+# A resize moves the paste field under the rewrapped address.
+tmux -L "$TMUX_SOCK" resize-window -x 80 -y 24
+n=0
+until [ "$(screen_url)" = "$url" ] || [ $n -ge $((W * 20)) ]; do
+	sleep 0.05
+	n=$((n + 1))
+done
+[ "$(screen_url)" = "$url" ]
+ok $? "after a resize the whole address is still on the screen"
 keys -l "$loc"
 keys Enter
 wait_for "Signed in" $W
-ok $? "the pasted address signs in"
+ok $? "the pasted address signs in (after the resize)"
 grep -q "token authorization_code pkce=ok" "$T/code/log"
 ok $? "the provider checked the PKCE verifier"
 no_token_shown "no token on the screen after the browser sign-in"
@@ -232,8 +247,8 @@ rm -f "$STORE/default"
 term "env $envs '$DOCMAIL' settings" 100 30
 wait_for "SMTP settings" $W
 keys F6
-wait_for "Open this address" $W
-url=$(screen | sed -n '/Open this address/,/^ *$/p' | sed '1d;$d' | tr -d '\n')
+wait_for "Address [" $W
+url=$(screen_url)
 "$PYTHON3" -c 'import sys, urllib.request
 urllib.request.urlopen(sys.argv[1], timeout=30).read()' "$(browse code "$url")" \
     >/dev/null 2>&1

@@ -1111,6 +1111,8 @@ settings_resize(struct tui *t, void *state)
 
 	(void)t;
 	(void)tform_resize(st->form);
+	if (st->signin != NULL)
+		signin_resize(st->signin);
 }
 
 static void

@@ -504,6 +504,12 @@ draw_code(struct tui *t, struct signin *s, enum signin_phase ph, int top,
 }
 
 void
+signin_resize(struct signin *s)
+{
+	(void)place_paste(s);
+}
+
+void
 signin_draw(struct tui *t, struct signin *s)
 {
 	enum signin_phase ph;
@@ -513,9 +519,6 @@ signin_draw(struct tui *t, struct signin *s)
 	pthread_mutex_lock(&s->lock);
 	ph = s->phase;
 	pthread_mutex_unlock(&s->lock);
-	/* The paste field sits below the address, which a resize moved. */
-	if (s->paste != NULL && s->paste_row != paste_row(s))
-		(void)place_paste(s);
 	clear_rows(top, bottom);
 	if (s->flow == DM_OAUTH2_DEVICE)
 		draw_device(s, ph, top, bottom);

@@ -50,6 +50,9 @@ int		 signin_done(struct signin *);
  */
 int		 signin_result(struct signin *, struct dm_err *);
 
+/* The terminal changed size: the paste field is made again. */
+void		 signin_resize(struct signin *);
+
 /* Paints the box over the screen's body. */
 void		 signin_draw(struct tui *, struct signin *);
 void		 signin_cursor(struct signin *);
