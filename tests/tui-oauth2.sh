@@ -7,7 +7,7 @@
 # browser sign-in with a pasted address; no token ever on the screen.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 46
+plan 49
 
 cfg=$XDG_CONFIG_HOME/docmail/config.ini
 STORE=$XDG_DATA_HOME/docmail/oauth2
@@ -58,6 +58,24 @@ no_token_shown() {
 	*) ok "$([ -n "$_acc" ]; echo $?)" "$1" ;;
 	esac
 }
+
+# --- first run: an address of a Microsoft 365 tenant picks its preset ----
+
+term "env $envs DOCMAIL_DATADIR='$top_srcdir/data' '$DOCMAIL'"
+wait_for "no configuration yet" $W
+keys Tab
+keys -l "anna@firma.onmicrosoft.com"
+keys Tab
+wait_for "smtp.office365.com" $W
+ok $? "a tenant's onmicrosoft.com address fills in Microsoft 365's server"
+screen | grep -q "Authentication \[Microsoft 365"
+ok $? "... and Authentication: Microsoft 365"
+screen | grep -q "Client id"
+ok $? "... with its Client id field"
+keys Escape
+wait_for "unsaved changes" $W
+keys d
+wait_for "EXIT=0" $W
 
 # --- the device flow, chosen as Microsoft 365 ------------------------------
 

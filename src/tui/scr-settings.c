@@ -836,6 +836,8 @@ auth_changed(struct tui *t, struct settings *st)
 	char *host, port[16];
 
 	if (build_form(st, m, SF_AUTH) == -1) {
+		/* The old fields stay: so does the choice they belong to. */
+		tform_set_choice(st->form, st->pos[SF_AUTH], (int)st->mode);
 		tui_status(t, "the terminal is too small for these fields");
 		t->status_error = 1;
 		return;
