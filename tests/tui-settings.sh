@@ -193,7 +193,9 @@ keys C-q
 # --- the terminal is restored when docmail is killed
 term "env $envs '$DOCMAIL' settings"
 wait_for "Test connection"
-pkill -TERM -f "$DOCMAIL_BIN settings"
+# Only this pane's docmail: tests running beside this one have theirs.
+pkill -TERM -P "$(tmux -L "$TMUX_SOCK" display -p '#{pane_pid}')" \
+    -f "$DOCMAIL_BIN settings"
 wait_for "EXIT="
 if screen | grep -q "Test connection"; then r=1; else r=0; fi
 ok $r "after a TERM signal the terminal is back to the shell"
