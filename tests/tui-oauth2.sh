@@ -7,7 +7,7 @@
 # browser sign-in with a pasted address; no token ever on the screen.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 49
+plan 52
 
 cfg=$XDG_CONFIG_HOME/docmail/config.ini
 STORE=$XDG_DATA_HOME/docmail/oauth2
@@ -211,8 +211,9 @@ keys C-q
 # --- the browser sign-in (Google): the address pasted ----------------------
 
 start_idp code
-cat "$T/code/ca.pem" >"$T/cas.pem"
-profile "$cfg" code 9 starttls "ca_file=$T/cas.pem" password= \
+start_server gmail --mode starttls --ehlo-profile gmail --token-file "$T/tokens"
+cat "$T/code/ca.pem" "$T/gmail/ca.pem" >"$T/cas.pem"
+profile "$cfg" code "$PORT" starttls "ca_file=$T/cas.pem" password= \
     auth=oauth2 oauth2_provider=google oauth2_client_id=docmail-test \
     "oauth2_auth_url=$URL/authorize" "oauth2_token_url=$URL/token"
 rm -f "$STORE/default"
@@ -222,6 +223,14 @@ screen | grep -q "Authentication \[Google"
 ok $? "a google profile shows Authentication: Google"
 screen | grep -q "Client secret"
 ok $? "Google shows Client secret"
+# Test connection before any sign-in
+keys F5
+wait_for "not signed in" $W
+ok $? "Test connection before signing in says not signed in"
+screen | grep -q "press F6 (Sign in)"
+ok $? "... and to press F6, not a command"
+if screen | grep -q "docmail login"; then r=1; else r=0; fi
+ok $r "... naming no command line"
 keys F6
 # The paste field is painted after the address: then the address is whole.
 wait_for "Address [" $W

@@ -570,22 +570,46 @@ password(struct tui *t, struct settings *st, struct dm_secret *out,
 }
 
 /*
- * The core's hints name the command line's sign-in; on this screen it
- * is F6.
+ * s with the command line's sign-in ("docmail login", "docmail
+ * --profile NAME login") named as this screen's: F6.
  */
+static void
+screen_words(char *s, size_t size)
+{
+	static const char to[] = "F6 (Sign in)";
+	char rest[DM_ERR_MSG_MAX], *at, *p;
+	size_t off = 0;
+	int run;
+
+	while ((at = strstr(s + off, "docmail ")) != NULL) {
+		p = at + 8;
+		if (strncmp(p, "--profile ", 10) == 0 &&
+		    (p = strchr(p + 10, ' ')) != NULL)
+			p++;
+		if (p == NULL || strncmp(p, "login", 5) != 0) {
+			off = (size_t)(at - s) + 8;
+			continue;
+		}
+		dm_strlcpy(rest, p + 5, sizeof rest);
+		/* "run docmail login" is a key to press here. */
+		run = at - s >= 4 && strncmp(at - 4, "run ", 4) == 0;
+		if (run)
+			at -= 4;
+		*at = '\0';
+		(void)snprintf(at, size - (size_t)(at - s), "%s%s%s",
+		    run ? "press " : "", to, rest);
+		off = (size_t)(at - s) + (run ? 6 : 0) + sizeof to - 1;
+		if (off >= size)
+			break;
+	}
+}
+
+/* An error of the core as this screen says it. */
 static void
 screen_hint(struct dm_err *err)
 {
-	static const char cli[] = "docmail login";
-	char *at = strstr(err->hint, cli);
-	char rest[DM_ERR_HINT_MAX];
-
-	if (at == NULL)
-		return;
-	dm_strlcpy(rest, at + sizeof cli - 1, sizeof rest);
-	*at = '\0';
-	(void)snprintf(at, sizeof err->hint - (size_t)(at - err->hint),
-	    "F6 (Sign in)%s", rest);
+	screen_words(err->msg, sizeof err->msg);
+	screen_words(err->hint, sizeof err->hint);
 }
 
 static void
