@@ -68,9 +68,9 @@ keys -l "anna@firma.onmicrosoft.com"
 keys Tab
 wait_for "smtp.office365.com" $W
 ok $? "a tenant's onmicrosoft.com address fills in Microsoft 365's server"
-screen | grep -q "Authentication \[Microsoft 365"
+wait_for "Authentication [Microsoft 365" $W
 ok $? "... and Authentication: Microsoft 365"
-screen | grep -q "Client id"
+wait_for "Client id" $W
 ok $? "... with its Client id field"
 keys Escape
 wait_for "unsaved changes" $W
@@ -83,28 +83,28 @@ start_idp idp
 config idp
 term "env $envs '$DOCMAIL' settings"
 wait_for "SMTP settings" $W
-screen | grep -q "Authentication \[Password"
+wait_for "Authentication [Password" $W
 ok $? "a password profile shows Authentication: Password"
 keys Tab Tab Tab Tab Tab	# to Authentication
 keys Space
 wait_for "Client id" $W
 ok $? "Microsoft 365 shows Client id"
-screen | grep -q "Authentication \[Microsoft 365"
+wait_for "Authentication [Microsoft 365" $W
 ok $? "the choice reads Microsoft 365"
-screen | grep -q "Tenant"
+wait_for "Tenant" $W
 ok $? "... and Tenant"
-screen | grep -q "custom endpoints"
+wait_for "custom endpoints" $W
 ok $? "endpoints set in the file are pointed out"
 if screen | grep -q "Password"; then r=1; else r=0; fi
 ok $r "... and no Password field"
-screen | grep -q "F6/^G Sign in"
+wait_for "F6/^G Sign in" $W
 ok $? "the key bar offers F6 and its alternative"
 
 # F6 before a client id: the steps to register one
 keys F6
 wait_for "oauth2_client_id is not set" $W
 ok $? "Sign in without a client id says so"
-screen | grep -q "Allow public client flows"
+wait_for "Allow public client flows" $W
 ok $? "... with the registration steps"
 
 # the focus is on Client id now
@@ -114,7 +114,7 @@ wait_for "Enter this code" $W
 ok $? "Sign in shows the box with the code"
 screen | grep -qF "https://127.0.0.1:$(cat "$T/idp/port")/device"
 ok $? "... and the address to open"
-screen | grep -q "the code expires in"
+wait_for "the code expires in" $W
 ok $? "... and how long the code lasts"
 uc=$(code_on_screen)
 grep -q "devicecode user_code=$uc " "$T/idp/log"
@@ -136,7 +136,7 @@ wait_for "Test connection passed" $W
 ok $? "Test connection passes with the stored token"
 grep -q "^auth-ok anna XOAUTH2$" "$T/smtp/log"
 ok $? "the server saw an XOAUTH2 login"
-screen | grep -qE "ok +token .*cached"
+wait_for "cached" $W && screen | grep -qE "ok +token .*cached"
 ok $? "the steps show the token step (cached)"
 no_token_shown "no token on the screen after the test"
 
@@ -155,7 +155,7 @@ keys C-q
 wait_for "EXIT=0" $W
 term "env $envs '$DOCMAIL' settings"
 wait_for "SMTP settings" $W
-screen | grep -q "Authentication \[Microsoft 365"
+wait_for "Authentication [Microsoft 365" $W
 ok $? "opened again, the profile shows Microsoft 365"
 keys C-q
 
@@ -168,7 +168,7 @@ wait_for "SMTP settings" $W
 keys C-g
 wait_for "sign-in was denied" $W
 ok $? "vt100, ^G: a denied sign-in says so"
-screen | grep -q "F6"
+wait_for "F6" $W
 ok $? "... and says how to sign in again"
 if screen | grep -q "Enter this code"; then r=1; else r=0; fi
 ok $r "... and the box is closed"
@@ -181,7 +181,7 @@ wait_for "SMTP settings" $W
 keys F6
 wait_for "the sign-in code expired" $W
 ok $? "an expired code says so"
-screen | grep -q "sign in again"
+wait_for "sign in again" $W
 ok $? "... and what to do"
 keys C-q
 
@@ -204,7 +204,7 @@ ok $? "and the screen is left normally afterwards"
 config idp auth=oauth2 oauth2_provider=custom oauth2_client_id=docmail-test
 term "env $envs '$DOCMAIL' settings"
 wait_for "SMTP settings" $W
-screen | grep -q "Authentication \[Custom OAuth2"
+wait_for "Authentication [Custom OAuth2" $W
 ok $? "oauth2_provider = custom shows as Custom OAuth2"
 keys C-q
 
@@ -219,15 +219,15 @@ profile "$cfg" code "$PORT" starttls "ca_file=$T/cas.pem" password= \
 rm -f "$STORE/default"
 term "env $envs '$DOCMAIL' settings" 100 30
 wait_for "SMTP settings" $W
-screen | grep -q "Authentication \[Google"
+wait_for "Authentication [Google" $W
 ok $? "a google profile shows Authentication: Google"
-screen | grep -q "Client secret"
+wait_for "Client secret" $W
 ok $? "Google shows Client secret"
 # Test connection before any sign-in
 keys F5
 wait_for "not signed in" $W
 ok $? "Test connection before signing in says not signed in"
-screen | grep -q "press F6 (Sign in)"
+wait_for "press F6 (Sign in)" $W
 ok $? "... and to press F6, not a command"
 if screen | grep -q "docmail login"; then r=1; else r=0; fi
 ok $r "... naming no command line"
@@ -249,7 +249,7 @@ keys -l "http://127.0.0.1:1/?code=abc&state=not-this-one"
 keys Enter
 wait_for "state does not match" $W
 ok $? "a pasted address of another sign-in says why"
-screen | grep -q "Open this address"
+wait_for "Open this address" $W
 ok $? "... and the box stays for another paste"
 # A resize moves the paste field under the rewrapped address.
 tmux -L "$TMUX_SOCK" resize-window -x 80 -y 24

@@ -21,7 +21,8 @@ type_field() {
 term "env $envs '$DOCMAIL'"
 wait_for "SMTP settings"
 ok $? "the first run opens the settings screen"
-screen | grep -q "no configuration yet"
+# The status line is painted after the title: wait, do not sample.
+wait_for "no configuration yet"
 ok $? "saying there is no configuration yet"
 for l in "Host" "Port" "Security" "User name" "Password" "Test connection" "Save"; do
 	screen | grep -q "$l"

@@ -710,7 +710,17 @@ start_test(struct tui *t, struct settings *st)
 			return SCR_HANDLED | SCR_REDRAW;
 		}
 	}
-	/* OAuth2: the token command or the stored sign-in, in the test. */
+	/*
+	 * OAuth2: the token command or the stored sign-in, in the test; a
+	 * refresh there uses libcurl, set up here in the main thread.
+	 */
+	if (dm_profile_auth(&j->prof) == DM_AUTH_OAUTH2 &&
+	    j->prof.oauth2_token_command == NULL &&
+	    dm_oauth2_init(&err) == -1) {
+		job_discard(j);
+		tui_error(t, &err);
+		return SCR_HANDLED | SCR_REDRAW;
+	}
 	dm_deliver_params(&j->prof, &j->pw, &j->p);
 	j->p.event = on_event;
 	j->p.arg = j;

@@ -247,7 +247,8 @@ signin_start(struct tui *t, const struct dm_profile *p, const char *title,
 		return NULL;
 	}
 	/* The settings' own faults show now, not after a network round. */
-	if (dm_deliver_oauth2_conf(&s->prof, &s->conf, err) == -1 ||
+	if (dm_oauth2_init(err) == -1 ||
+	    dm_deliver_oauth2_conf(&s->prof, &s->conf, err) == -1 ||
 	    dm_oauth2_resolve(&s->conf, &ep, err) == -1)
 		goto fail;
 	s->flow = ep.flow;
