@@ -146,37 +146,6 @@ stop_servers() {
 }
 trap 'term_stop 2>/dev/null; stop_servers; rm -rf "$T"' EXIT
 
-# --- tests/idp.py, the loopback identity provider -------------------
-
-# approve NAME CODE [deny]: the user approves (or denies) the device
-# code at the idp in $T/NAME.
-approve() {
-	"$PYTHON3" - "$T/$1" "$2" "${3:-approve}" <<'EOF'
-import ssl, sys, urllib.parse, urllib.request
-d, code, action = sys.argv[1:4]
-port = open(d + "/port").read().strip()
-ctx = ssl.create_default_context(cafile=d + "/ca.pem")
-data = urllib.parse.urlencode({"user_code": code, "action": action})
-urllib.request.urlopen(f"https://127.0.0.1:{port}/approve",
-                       data.encode(), context=ctx).read()
-EOF
-}
-
-# browse NAME URL: plays the browser: GET the authorization URL at idp
-# NAME, print where its redirect points (not followed).
-browse() {
-	"$PYTHON3" - "$T/$1" "$2" <<'EOF'
-import http.client, ssl, sys, urllib.parse
-d, url = sys.argv[1:3]
-u = urllib.parse.urlsplit(url)
-ctx = ssl.create_default_context(cafile=d + "/ca.pem")
-c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=10)
-c.request("GET", u.path + "?" + u.query)
-r = c.getresponse()
-print(r.getheader("Location", ""))
-EOF
-}
-
 # fetch URL: GET a loopback http:// address (the listener), print the body.
 fetch() {
 	"$PYTHON3" -c 'import sys, urllib.request
@@ -241,6 +210,43 @@ by_data() {
 rcpts() {
 	"$PYTHON3" -c 'import json, sys
 print(",".join(json.load(open(sys.argv[1]))["rcpt_tos"]))' "$1"
+}
+
+# --- the loopback identity provider (tests/idp.py) ------------------
+
+# start_idp NAME ARGS...: starts tests/idp.py in $T/NAME; sets $URL, $CA.
+start_idp() {
+	start_daemon idp.py "identity provider" "$@"
+	URL=https://127.0.0.1:$PORT
+	CA=$T/$1/ca.pem
+}
+
+# approve NAME CODE: the user approves the device code at idp NAME.
+approve() {
+	"$PYTHON3" - "$T/$1" "$2" "${3:-approve}" <<'EOF'
+import ssl, sys, urllib.parse, urllib.request
+d, code, action = sys.argv[1:4]
+port = open(d + "/port").read().strip()
+ctx = ssl.create_default_context(cafile=d + "/ca.pem")
+data = urllib.parse.urlencode({"user_code": code, "action": action})
+urllib.request.urlopen(f"https://127.0.0.1:{port}/approve",
+                       data.encode(), context=ctx).read()
+EOF
+}
+
+# browse NAME URL: plays the browser: GET the authorization URL at idp
+# NAME, print where its redirect points (not followed).
+browse() {
+	"$PYTHON3" - "$T/$1" "$2" <<'EOF'
+import http.client, ssl, sys, urllib.parse
+d, url = sys.argv[1:3]
+u = urllib.parse.urlsplit(url)
+ctx = ssl.create_default_context(cafile=d + "/ca.pem")
+c = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=10)
+c.request("GET", u.path + "?" + u.query)
+r = c.getresponse()
+print(r.getheader("Location", ""))
+EOF
 }
 
 # --- a real terminal: tmux on a private socket ------------------------

@@ -19,13 +19,6 @@ dm() { run "$DOCMAIL" --config "$cfg" "$@"; cat "$T/out" "$T/err" >>"$ALL"; }
 # for "nobody" only makes the file valid before the first sign-in.
 echo 'nobody:none' >"$T/tokens"
 
-# start_idp NAME ARGS...: tests/idp.py in $T/NAME; sets $URL.
-start_idp() {
-	_idp=$1
-	shift
-	start_daemon idp.py "identity provider" "$_idp" --issued "$T/tokens" "$@"
-	URL=https://127.0.0.1:$PORT
-}
 # after FILE TEXT: waits up to 20 s for TEXT in FILE; prints the line
 # after it that is not blank.
 after() {
@@ -59,9 +52,9 @@ expires() {
 }
 refreshes() { grep -c 'token refresh' "$T/idp/log"; }
 
-start_idp bad --fault invalid_grant
+start_idp bad --issued "$T/tokens" --fault invalid_grant
 URL_BAD=$URL
-start_idp idp
+start_idp idp --issued "$T/tokens"
 start_server ms --mode starttls --ehlo-profile ms365 --token-file "$T/tokens"
 cat "$T/ms/ca.pem" "$T/idp/ca.pem" "$T/bad/ca.pem" >"$T/ca.pem"
 oauth() {	# oauth FLOW [KEY=VALUE...]: the profile for idp.py

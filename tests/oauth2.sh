@@ -26,13 +26,6 @@ STORE=$XDG_DATA_HOME/docmail/oauth2
 ALL=$T/all-output	# everything the driver printed, checked for tokens
 : >"$ALL"
 
-# start_idp NAME ARGS...: starts tests/idp.py in $T/NAME; sets $URL, $CA.
-start_idp() {
-	start_daemon idp.py "identity provider" "$@"
-	URL=https://127.0.0.1:$PORT
-	CA=$T/$1/ca.pem
-}
-
 # drive [ARGS...] OP: runs the driver against $URL with $CA.
 drive() {
 	run "$DRIVE" -u "$URL" -c "$CA" "$@"

@@ -1387,6 +1387,35 @@ test_save_concurrent(void)
 	dm_config_release(&cfg);
 }
 
+/* Provider presets: exact domain, a parent domain, the OAuth2 keys. */
+static void
+test_preset(void)
+{
+	struct dm_preset pre;
+	struct dm_err err;
+
+	put("providers.ini",
+	    "[example.com]\nhost = smtp.example.com\nport = 465\n"
+	    "security = ssl\nnote = plain\n"
+	    "[onmicrosoft.com]\nhost = smtp.office365.com\nport = 587\n"
+	    "auth = oauth2\noauth2_provider = microsoft\n", 0644);
+	is_int(dm_preset_find(fx("providers.ini"), "example.com", &pre, &err),
+	    1, "preset: an exact domain");
+	ok(pre.port == 465 && pre.security == DM_SEC_SSL &&
+	    pre.auth == DM_AUTH_DEFAULT && pre.oauth2_provider[0] == '\0',
+	    "preset: a password provider says nothing of auth");
+	is_int(dm_preset_find(fx("providers.ini"), "firma.onmicrosoft.com",
+	    &pre, &err), 1, "preset: a subdomain finds its parent's");
+	ok(strcmp(pre.host, "smtp.office365.com") == 0 &&
+	    pre.auth == DM_AUTH_OAUTH2 &&
+	    strcmp(pre.oauth2_provider, "microsoft") == 0,
+	    "preset: with auth and oauth2_provider");
+	is_int(dm_preset_find(fx("providers.ini"), "example.org", &pre, &err),
+	    0, "preset: an unknown domain finds none");
+	is_int(dm_preset_find(fx("providers.ini"), "com", &pre, &err), 0,
+	    "preset: a top-level name alone finds none");
+}
+
 /* auth and the OAuth2 keys: read, checked, saved, round trip. */
 static void
 test_oauth2(void)
@@ -1597,7 +1626,7 @@ main(void)
 {
 	int r;
 
-	plan(295);
+	plan(301);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));
@@ -1622,6 +1651,7 @@ main(void)
 	test_roundtrip_all();
 	test_sidecar();
 	test_save_concurrent();
+	test_preset();
 	test_oauth2();
 	test_template_add();
 	ok(no_dotfiles(dir) && no_dotfiles(fx("new/sub")),

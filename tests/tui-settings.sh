@@ -15,7 +15,8 @@ envs="HOME='$HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_H
 term "env $envs '$DOCMAIL'"
 wait_for "SMTP settings"
 ok $? "the first run opens the settings screen"
-screen | grep -q "no configuration yet"
+# The status line is painted after the title: wait, do not sample.
+wait_for "no configuration yet"
 ok $? "saying there is no configuration yet"
 for l in "Host" "Port" "Security" "User name" "Password" "Test connection" "Save"; do
 	screen | grep -q "$l"
@@ -35,7 +36,7 @@ ok $? "port 465 proposes security ssl"
 keys BTab
 type_field "$PORT"
 keys Tab Space Space
-keys Tab
+keys Tab Tab	# past Authentication: Password
 type_field anna
 keys Tab
 keys -l "wrong-password"
@@ -142,6 +143,9 @@ ok $r "NO_COLOR: no colour escape sequences" || diag "$(od -c "$T/tty.raw" | hea
 # --- an OAuth2 profile: Test connection runs its token command, and
 # Save keeps auth and the oauth2_* keys the screen has no fields for
 printf 'anna:tok-tui-1\n' >"$T/tokens"
+# The command is on the screen (Authentication: Token command), so it
+# must not hold the token itself.
+printf 'tok-tui-1\n' >"$T/tok1"
 start_server otls --mode starttls --ehlo-profile ms365 --token-file "$T/tokens"
 cat >"$cfg" <<EOF
 [profile default]
@@ -156,7 +160,7 @@ auth = oauth2
 oauth2_provider = microsoft
 oauth2_client_id = 0f1e2d
 oauth2_tenant = organizations
-oauth2_token_command = echo tok-tui-1
+oauth2_token_command = cat $T/tok1
 EOF
 chmod 600 "$cfg"
 term "env $envs '$DOCMAIL' settings"
@@ -177,14 +181,16 @@ grep -q "^name = Anna Muster X$" "$cfg" && grep -q "^auth = oauth2$" "$cfg" &&
     grep -q "^oauth2_provider = microsoft$" "$cfg" &&
     grep -q "^oauth2_client_id = 0f1e2d$" "$cfg" &&
     grep -q "^oauth2_tenant = organizations$" "$cfg" &&
-    grep -q "^oauth2_token_command = echo tok-tui-1$" "$cfg"
+    grep -q "^oauth2_token_command = cat $T/tok1$" "$cfg"
 ok $? "with auth and every oauth2_* key kept" || diag "$(cat "$cfg")"
 keys C-q
 
 # --- the terminal is restored when docmail is killed
 term "env $envs '$DOCMAIL' settings"
 wait_for "Test connection"
-pkill -TERM -f "$DOCMAIL_BIN settings"
+# Only this pane's docmail: tests running beside this one have theirs.
+pkill -TERM -P "$(tmux -L "$TMUX_SOCK" display -p '#{pane_pid}')" \
+    -f "$DOCMAIL_BIN settings"
 wait_for "EXIT="
 if screen | grep -q "Test connection"; then r=1; else r=0; fi
 ok $r "after a TERM signal the terminal is back to the shell"

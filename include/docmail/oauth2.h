@@ -110,6 +110,17 @@ enum dm_oauth2_oerr {
 	DM_OAUTH2_E_OTHER
 };
 
+/* --- set-up (oauth2-http.c) ------------------------------------ */
+
+/*
+ * Initialises libcurl, and with it OpenSSL, once per process; every
+ * request does it too.  A program that signs in from threads of its own
+ * (the TUI) calls it first in its main thread: libcurl wants its global
+ * set-up done before threads use it.
+ * Errors: DM_EINTERNAL.
+ */
+int	dm_oauth2_init(struct dm_err *);
+
 /* --- configuration (oauth2.c) ---------------------------------- */
 
 /*

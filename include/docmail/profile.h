@@ -232,11 +232,15 @@ struct dm_preset {
 	char			host[256];
 	int			port;
 	enum dm_security	security;
+	enum dm_auth		auth;		/* DM_AUTH_DEFAULT when not said */
+	char			oauth2_provider[16];	/* "" when not said */
 	char			note[256];	/* e.g. about app passwords */
 };
 
 /*
- * Looks up the section [domain] of the preset file at path.
+ * Looks up the section [domain] of the preset file at path, else that
+ * of its nearest parent domain (a tenant's "firma.onmicrosoft.com"
+ * finds [onmicrosoft.com]).
  * Returns 1 and fills out when found, 0 when not.
  * Errors: DM_ECONFIG (file missing or malformed).
  */

@@ -111,6 +111,15 @@ cleanse_plaintext(CURL *c, void *ctx, void *arg)
 	return CURLE_OK;
 }
 
+int
+dm_oauth2_init(struct dm_err *err)
+{
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return dm_err_set(err, DM_EINTERNAL, "cannot initialise libcurl");
+	return 0;
+}
+
 struct sink {
 	struct dm_buf	*body;
 	int		 too_large;
@@ -232,9 +241,8 @@ oauth2_http_post(const struct dm_oauth2_conf *conf, const char *url,
 	url_host(url, host, sizeof host);
 	if (strncmp(url, "https://", 8) != 0)
 		return dm_err_set(err, DM_ECONFIG, "the identity provider's address must be https://");
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
-		return dm_err_set(err, DM_EINTERNAL, "cannot initialise libcurl");
+	if (dm_oauth2_init(err) == -1)
+		return -1;
 	if ((c = curl_easy_init()) == NULL)
 		return dm_err_set(err, DM_ENOMEM, "out of memory");
 	tmo = conf->timeout > 0 ? conf->timeout : DM_OAUTH2_TIMEOUT;

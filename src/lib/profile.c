@@ -2649,6 +2649,11 @@ preset_handler(void *arg, const char *section, const char *name,
 		p->port = (int)v;
 	else if (strcmp(name, "security") == 0)
 		(void)dm_security_parse(value, &p->security);
+	else if (strcmp(name, "auth") == 0)
+		(void)dm_auth_parse(value, &p->auth);
+	else if (strcmp(name, "oauth2_provider") == 0)
+		dm_strlcpy(p->oauth2_provider, value,
+		    sizeof p->oauth2_provider);
 	else if (strcmp(name, "note") == 0)
 		dm_strlcpy(p->note, value, sizeof p->note);
 	return 1;
@@ -2659,18 +2664,33 @@ dm_preset_find(const char *path, const char *domain, struct dm_preset *out,
     struct dm_err *err)
 {
 	struct preset_ctx c = { domain, out, 0 };
+	const char *dot;
 	int r;
 
-	memset(out, 0, sizeof *out);
-	out->security = DM_SEC_STARTTLS;
 	if (domain == NULL || domain[0] == '\0')
 		return 0;
-	r = ini_parse(path, preset_handler, &c);
-	if (r == -1)
-		return dm_err_set(err, DM_ECONFIG,
-		    "cannot read the provider list '%s'", path);
-	if (r != 0)
-		return dm_err_set(err, DM_ECONFIG, "%s:%d: syntax error",
-		    path, r);
-	return c.found && out->host[0] != '\0' ? 1 : 0;
+	/*
+	 * Parent domains too: Microsoft 365 tenants send from
+	 * NAME.onmicrosoft.com, and one section covers them all.  A
+	 * top-level name alone ("com") is never a provider.
+	 */
+	for (; domain != NULL && strchr(domain, '.') != NULL;
+	    domain = (dot = strchr(domain, '.')) != NULL ? dot + 1 : NULL) {
+		memset(out, 0, sizeof *out);
+		out->security = DM_SEC_STARTTLS;
+		c.domain = domain;
+		c.found = 0;
+		r = ini_parse(path, preset_handler, &c);
+		if (r == -1)
+			return dm_err_set(err, DM_ECONFIG,
+			    "cannot read the provider list '%s'", path);
+		if (r != 0)
+			return dm_err_set(err, DM_ECONFIG,
+			    "%s:%d: syntax error", path, r);
+		if (c.found && out->host[0] != '\0')
+			return 1;
+	}
+	memset(out, 0, sizeof *out);
+	out->security = DM_SEC_STARTTLS;
+	return 0;
 }

@@ -20,17 +20,40 @@
 #include <docmail/secret.h>
 #include <docmail/smtp.h>
 
+#include "signin.h"
 #include "tform.h"
 #include "tui.h"
 
+/*
+ * Every field the screen has; which of them the form shows depends on
+ * the Authentication choice (see shown()), and the form is rebuilt
+ * when it changes.  Values of fields not shown wait in st->val.
+ */
 enum {
-	SF_NAME, SF_EMAIL, SF_HOST, SF_PORT, SF_SECURITY, SF_USER, SF_PASSWORD,
-	SF_CAFILE, SF_TEST, SF_SAVE, SF_COUNT
+	SF_NAME, SF_EMAIL, SF_HOST, SF_PORT, SF_SECURITY, SF_AUTH, SF_USER,
+	SF_PASSWORD, SF_CLIENT_ID, SF_TENANT, SF_CLIENT_SECRET, SF_TOKEN_CMD,
+	SF_CAFILE, SF_TEST, SF_SIGNIN, SF_SAVE, SF_COUNT
+};
+
+/* The Authentication choice, in the order of its labels. */
+enum auth_mode {
+	AM_PASSWORD, AM_MICROSOFT, AM_GOOGLE, AM_TOKEN_CMD, AM_CUSTOM
 };
 
 static const char *const securities[] = { "starttls", "ssl", "none", NULL };
+static const char *const auths[] = {
+	"Password", "Microsoft 365", "Google", "Token command", NULL
+};
+/*
+ * A profile whose endpoints are its own (oauth2_provider = custom) is
+ * shown as what it is; the choice is offered only to such a profile.
+ */
+static const char *const auths_custom[] = {
+	"Password", "Microsoft 365", "Google", "Token command", "Custom OAuth2",
+	NULL
+};
 
-static const struct tf_spec spec[SF_COUNT] = {
+static const struct tf_spec spec_all[SF_COUNT] = {
 	/*
 	 * Wide enough that most values never scroll (each keystroke in a
 	 * scrolling field repaints it), narrow enough for a note beside.
@@ -40,12 +63,22 @@ static const struct tf_spec spec[SF_COUNT] = {
 	{ "Host", TF_TEXT, 52, 0, NULL },
 	{ "Port", TF_TEXT, 6, 0, NULL },
 	{ "Security", TF_CHOICE, 10, 0, securities },
+	{ "Authentication", TF_CHOICE, 15, 0, auths },
 	{ "User name", TF_TEXT, 52, 0, NULL },
 	{ "Password", TF_SECRET, 36, 0, NULL },
+	{ "Client id", TF_TEXT, 44, 0, NULL },
+	{ "Tenant", TF_TEXT, 36, 0, NULL },
+	{ "Client secret", TF_SECRET, 36, 0, NULL },
+	{ "Token command", TF_TEXT, 52, 0, NULL },
 	{ "CA file", TF_TEXT, 52, 0, NULL },
 	{ "Test connection", TF_BUTTON, 0, 0, NULL },
+	{ "Sign in", TF_BUTTON, 0, 0, NULL },
 	{ "Save", TF_BUTTON, 0, 0, NULL },
 };
+
+/* Form rows start right under the title: ten fields and the results fit. */
+#define FORM_ROW	1
+#define NOTE_MAX	160
 
 #define STEP_LINES	12
 
@@ -71,17 +104,167 @@ struct test_job {
 
 struct settings {
 	struct tform		*form;
+	enum auth_mode		 mode;
+	int			 custom;	/* offer "Custom OAuth2" */
+	struct tf_spec		 spec[SF_COUNT];	/* the fields shown */
+	int			 pos[SF_COUNT];	/* form index, -1: hidden */
+	int			 sf[SF_COUNT];	/* form index -> SF_* */
+	int			 nshown;
+	char			*val[SF_COUNT];	/* of hidden fields */
+	char			 note[SF_COUNT][NOTE_MAX];
+	int			 note_err[SF_COUNT];
 	char			*id;		/* profile section */
 	int			 dirty;
 	int			 saved_pw;	/* the file has a password */
+	int			 saved_secret;	/* ... a client secret */
 	char			*pw_command;	/* kept as it is */
 	struct test_job		*job;
+	struct signin		*signin;
 	int			 spin;
 	char			 result[2][DM_ERR_MSG_MAX];
 	char			 steps[STEP_LINES][120];	/* of the last test */
 	int			 nsteps;
 	int			 result_ok;
 };
+
+/* Is field f part of the form in mode m? */
+static int
+shown(enum auth_mode m, int f)
+{
+	switch (f) {
+	case SF_PASSWORD:
+		return m == AM_PASSWORD;
+	case SF_CLIENT_ID:
+	case SF_SIGNIN:
+		return m == AM_MICROSOFT || m == AM_GOOGLE || m == AM_CUSTOM;
+	case SF_TENANT:
+		return m == AM_MICROSOFT;
+	case SF_CLIENT_SECRET:
+		return m == AM_GOOGLE || m == AM_CUSTOM;
+	case SF_TOKEN_CMD:
+		return m == AM_TOKEN_CMD;
+	default:
+		return 1;
+	}
+}
+
+static void
+wipe_free(char *v)
+{
+	if (v != NULL)
+		explicit_bzero(v, strlen(v));
+	free(v);
+}
+
+/* The value of field f, shown or not; malloc'd. */
+static char *
+get(struct settings *st, int f)
+{
+	if (st->pos[f] >= 0)
+		return tform_get(st->form, st->pos[f]);
+	return strdup(st->val[f] != NULL ? st->val[f] : "");
+}
+
+static void
+set(struct settings *st, int f, const char *v)
+{
+	if (st->pos[f] >= 0) {
+		(void)tform_set(st->form, st->pos[f], v);
+		return;
+	}
+	wipe_free(st->val[f]);
+	st->val[f] = strdup(v);
+}
+
+static void
+note(struct settings *st, int f, const char *s, int is_error)
+{
+	if (s == NULL)
+		st->note[f][0] = '\0';
+	else
+		dm_strlcpy(st->note[f], s, sizeof st->note[f]);
+	st->note_err[f] = is_error;
+	if (st->pos[f] >= 0)
+		tform_note(st->form, st->pos[f], s, is_error);
+}
+
+static void
+focus(struct settings *st, int f)
+{
+	if (st->pos[f] >= 0)
+		tform_focus(st->form, st->pos[f]);
+}
+
+/* The SF_* field the focus is on. */
+static int
+current(struct settings *st)
+{
+	return st->sf[tform_current(st->form)];
+}
+
+/*
+ * Builds the form for mode m, carrying every value, note and (when it
+ * is still shown) the focus over from the old one.  The old form stays
+ * when the new one cannot be made.
+ */
+static int
+build_form(struct settings *st, enum auth_mode m, int focus_on)
+{
+	struct tf_spec spec[SF_COUNT], keep[SF_COUNT];
+	struct tform *nf;
+	int pos[SF_COUNT], sf[SF_COUNT], f, n = 0;
+	char *v;
+
+	for (f = 0; f < SF_COUNT; f++) {
+		pos[f] = -1;
+		if (!shown(m, f))
+			continue;
+		spec[n] = spec_all[f];
+		if (f == SF_AUTH && st->custom)
+			spec[n].choices = auths_custom;
+		sf[n] = f;
+		pos[f] = n++;
+	}
+	/* tform keeps the spec pointer: the array must stay where it is. */
+	if (st->form != NULL)
+		for (f = 0; f < SF_COUNT; f++)
+			if (st->pos[f] >= 0 && spec_all[f].kind != TF_BUTTON) {
+				v = tform_get(st->form, st->pos[f]);
+				if (v == NULL)
+					return -1;
+				wipe_free(st->val[f]);
+				st->val[f] = v;
+			}
+	/* The new form reads its spec from where it will stay. */
+	memcpy(keep, st->spec, sizeof keep);
+	memcpy(st->spec, spec, sizeof spec);
+	if ((nf = tform_new(st->spec, n, FORM_ROW)) == NULL) {
+		memcpy(st->spec, keep, sizeof keep);
+		return -1;
+	}
+	tform_free(st->form);
+	st->form = nf;
+	st->mode = m;
+	st->nshown = n;
+	memcpy(st->pos, pos, sizeof pos);
+	memcpy(st->sf, sf, sizeof sf);
+	for (f = 0; f < SF_COUNT; f++) {
+		if (pos[f] < 0)
+			continue;
+		if (st->val[f] != NULL) {
+			if (f != SF_AUTH)
+				(void)tform_set(st->form, pos[f], st->val[f]);
+			wipe_free(st->val[f]);
+			st->val[f] = NULL;
+		}
+		if (st->note[f][0] != '\0')
+			tform_note(st->form, pos[f], st->note[f],
+			    st->note_err[f]);
+	}
+	tform_set_choice(st->form, pos[SF_AUTH], (int)m);
+	focus(st, pos[focus_on] >= 0 ? focus_on : SF_AUTH);
+	return 0;
+}
 
 static const char *
 preset_path(void)
@@ -110,27 +293,55 @@ preset_path(void)
 	return path;
 }
 
+/* How profile p signs in, as the Authentication choice shows it. */
+static enum auth_mode
+mode_of(const struct dm_profile *p)
+{
+	if (dm_profile_auth(p) != DM_AUTH_OAUTH2)
+		return AM_PASSWORD;
+	/* As dm_deliver_token() does: a token command comes first. */
+	if (p->oauth2_token_command != NULL)
+		return AM_TOKEN_CMD;
+	if (p->oauth2_provider != NULL &&
+	    strcmp(p->oauth2_provider, "google") == 0)
+		return AM_GOOGLE;
+	if (p->oauth2_provider != NULL &&
+	    strcmp(p->oauth2_provider, "custom") == 0)
+		return AM_CUSTOM;
+	return AM_MICROSOFT;
+}
+
 static void
 fill(struct settings *st, const struct dm_profile *p)
 {
 	char port[16];
 
-	tform_set(st->form, SF_NAME, p->name ? p->name : "");
-	tform_set(st->form, SF_EMAIL, p->email ? p->email : "");
-	tform_set(st->form, SF_HOST, p->host ? p->host : "");
+	set(st, SF_NAME, p->name ? p->name : "");
+	set(st, SF_EMAIL, p->email ? p->email : "");
+	set(st, SF_HOST, p->host ? p->host : "");
 	(void)snprintf(port, sizeof port, "%d", dm_profile_port(p));
-	tform_set(st->form, SF_PORT, p->host ? port : "587");
-	tform_set(st->form, SF_SECURITY, dm_security_name(p->security));
-	tform_set(st->form, SF_USER, p->user ? p->user : "");
-	tform_set(st->form, SF_CAFILE, p->ca_file ? p->ca_file : "");
+	set(st, SF_PORT, p->host ? port : "587");
+	set(st, SF_SECURITY, dm_security_name(p->security));
+	set(st, SF_USER, p->user ? p->user : "");
+	set(st, SF_CAFILE, p->ca_file ? p->ca_file : "");
+	set(st, SF_CLIENT_ID, p->oauth2_client_id ? p->oauth2_client_id : "");
+	set(st, SF_TENANT, p->oauth2_tenant ? p->oauth2_tenant : "");
+	set(st, SF_TOKEN_CMD, p->oauth2_token_command ?
+	    p->oauth2_token_command : "");
 	/* Never the password itself, not even its length. */
 	st->saved_pw = dm_secret_isset(&p->password) && p->password.len > 0;
 	if (st->saved_pw)
-		tform_note(st->form, SF_PASSWORD, "saved (type to replace)", 0);
+		note(st, SF_PASSWORD, "saved (type to replace)", 0);
 	else if (p->password_command != NULL) {
-		tform_note(st->form, SF_PASSWORD, "from password_command", 0);
+		note(st, SF_PASSWORD, "from password_command", 0);
 		st->pw_command = strdup(p->password_command);
 	}
+	st->saved_secret = p->oauth2_client_secret != NULL;
+	if (st->saved_secret)
+		note(st, SF_CLIENT_SECRET, "saved (type to replace)", 0);
+	if (p->oauth2_device_url != NULL || p->oauth2_auth_url != NULL ||
+	    p->oauth2_token_url != NULL)
+		note(st, SF_CLIENT_ID, "custom endpoints", 0);
 }
 
 static int
@@ -138,15 +349,20 @@ settings_enter(struct tui *t, void *arg, void **state)
 {
 	struct settings *st;
 	const struct dm_profile *p;
+	int f;
 
 	(void)arg;
 	if ((st = calloc(1, sizeof *st)) == NULL)
 		return -1;
-	if ((st->form = tform_new(spec, SF_COUNT, 2)) == NULL) {
+	for (f = 0; f < SF_COUNT; f++)
+		st->pos[f] = -1;
+	p = tui_profile(t);
+	st->mode = p != NULL ? mode_of(p) : AM_PASSWORD;
+	st->custom = st->mode == AM_CUSTOM;
+	if (build_form(st, st->mode, SF_NAME) == -1) {
 		free(st);
 		return -1;
 	}
-	p = tui_profile(t);
 	if (p != NULL) {
 		st->id = strdup(p->id);
 		fill(st, p);
@@ -154,22 +370,15 @@ settings_enter(struct tui *t, void *arg, void **state)
 	} else {
 		st->id = strdup(t->opts->profile != NULL ? t->opts->profile :
 		    "default");
-		tform_set(st->form, SF_PORT, "587");
-		tform_set(st->form, SF_SECURITY, "starttls");
+		set(st, SF_PORT, "587");
+		set(st, SF_SECURITY, "starttls");
 		tui_status(t, "no configuration yet: fill in your SMTP account, then F5 to test and F2 to save");
 	}
-	tform_focus(st->form, SF_NAME);
+	focus(st, SF_NAME);
 	*state = st;
 	return 0;
 }
 
-static char *
-get(struct settings *st, int f)
-{
-	return tform_get(st->form, f);
-}
-
-/* A profile from the fields; the password is added by the caller. */
 /* The profile as the file has it now, if it is the one edited here. */
 static const struct dm_profile *
 loaded(struct tui *t, const struct settings *st)
@@ -193,8 +402,12 @@ keep_hidden(struct dm_profile *p, const struct dm_profile *old)
 		p->sent_maildir = strdup(old->sent_maildir);
 	if (old->documents_dir != NULL)
 		p->documents_dir = strdup(old->documents_dir);
-	/* No fields for these yet: a save must keep them as they are. */
 	p->auth = old->auth;
+	/*
+	 * The OAuth2 keys a mode has no field for stay as they are (the
+	 * endpoints and scope have none at all); set_mode() then writes
+	 * the ones the chosen mode shows.
+	 */
 #define KEEP(f) do { if (old->f != NULL) p->f = strdup(old->f); } while (0)
 	KEEP(oauth2_provider);
 	KEEP(oauth2_client_id);
@@ -206,6 +419,81 @@ keep_hidden(struct dm_profile *p, const struct dm_profile *old)
 	KEEP(oauth2_token_url);
 	KEEP(oauth2_token_command);
 #undef KEEP
+}
+
+/* *slot = the field's value, or unset when it is empty. */
+static void
+take(struct settings *st, int f, char **slot)
+{
+	char *v = get(st, f);
+
+	wipe_free(*slot);
+	*slot = NULL;
+	if (v != NULL && v[0] == '\0') {
+		free(v);
+		v = NULL;
+	}
+	*slot = v;
+}
+
+static void
+set_str(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = v != NULL ? strdup(v) : NULL;
+}
+
+/*
+ * The login keys of the Authentication choice.  OAuth2 takes no
+ * password (dm_profile_validate refuses both), and a token command
+ * would win over the sign-in (dm_deliver_token), so each mode drops
+ * what would contradict it.
+ */
+static int
+set_mode(struct settings *st, struct dm_profile *p, struct dm_err *err)
+{
+	char *v;
+
+	if (st->mode == AM_PASSWORD) {
+		if (p->auth == DM_AUTH_OAUTH2)
+			p->auth = DM_AUTH_PASSWORD;
+		if (st->pw_command != NULL)
+			p->password_command = strdup(st->pw_command);
+		return 0;
+	}
+	p->auth = DM_AUTH_OAUTH2;
+	if (p->user == NULL) {
+		dm_err_set(err, DM_ECONFIG, "User name is empty");
+		dm_err_hint(err, "OAuth2 logs in as the mailbox: type its address, e.g. anna@example.com");
+		focus(st, SF_USER);
+		return -1;
+	}
+	if (st->mode == AM_TOKEN_CMD) {
+		take(st, SF_TOKEN_CMD, &p->oauth2_token_command);
+		if (p->oauth2_token_command == NULL) {
+			dm_err_set(err, DM_ECONFIG, "Token command is empty");
+			dm_err_hint(err, "type the command that prints an access token, e.g. pizauth show work");
+			focus(st, SF_TOKEN_CMD);
+			return -1;
+		}
+		return 0;
+	}
+	set_str(&p->oauth2_token_command, NULL);
+	set_str(&p->oauth2_provider, st->mode == AM_MICROSOFT ? "microsoft" :
+	    st->mode == AM_GOOGLE ? "google" : "custom");
+	take(st, SF_CLIENT_ID, &p->oauth2_client_id);
+	if (st->mode == AM_MICROSOFT)
+		take(st, SF_TENANT, &p->oauth2_tenant);
+	else {
+		/* Typed replaces, empty keeps the saved one. */
+		v = get(st, SF_CLIENT_SECRET);
+		if (v != NULL && v[0] != '\0') {
+			wipe_free(p->oauth2_client_secret);
+			p->oauth2_client_secret = v;
+		} else
+			free(v);
+	}
+	return 0;
 }
 
 static int
@@ -223,25 +511,23 @@ profile_from_fields(struct tui *t, struct settings *st, struct dm_profile *p,
 	p->host = get(st, SF_HOST);
 	p->user = get(st, SF_USER);
 	p->ca_file = get(st, SF_CAFILE);
-	if (st->pw_command != NULL)
-		p->password_command = strdup(st->pw_command);
 	keep_hidden(p, loaded(t, st));
 	if (p->email == NULL || p->email[0] == '\0') {
 		dm_err_set(err, DM_ECONFIG, "Email is empty");
 		dm_err_hint(err, "type the address you send from, e.g. anna@example.com");
-		tform_focus(st->form, SF_EMAIL);
+		focus(st, SF_EMAIL);
 		goto out;
 	}
 	if (p->host == NULL || p->host[0] == '\0') {
 		dm_err_set(err, DM_ECONFIG, "Host is empty");
 		dm_err_hint(err, "type your provider's SMTP server, e.g. smtp.example.com");
-		tform_focus(st->form, SF_HOST);
+		focus(st, SF_HOST);
 		goto out;
 	}
 	if (dm_strtonum(port, 1, 65535, &v) == -1) {
 		dm_err_set(err, DM_ECONFIG, "invalid port '%s'", port);
 		dm_err_hint(err, "465 for ssl, 587 for starttls");
-		tform_focus(st->form, SF_PORT);
+		focus(st, SF_PORT);
 		goto out;
 	}
 	p->port = (int)v;
@@ -259,6 +545,8 @@ profile_from_fields(struct tui *t, struct settings *st, struct dm_profile *p,
 		free(p->ca_file);
 		p->ca_file = NULL;
 	}
+	if (set_mode(st, p, err) == -1)
+		goto out;
 	r = 0;
 out:
 	free(port);
@@ -279,11 +567,51 @@ password(struct tui *t, struct settings *st, struct dm_secret *out,
 		r = dm_secret_set(out, typed, strlen(typed), err);
 	else if (p != NULL)
 		r = dm_profile_password(p, out, &need, err);
-	if (typed != NULL) {
-		explicit_bzero(typed, strlen(typed));
-		free(typed);
-	}
+	wipe_free(typed);
 	return r;
+}
+
+/*
+ * s with the command line's sign-in ("docmail login", "docmail
+ * --profile NAME login") named as this screen's: F6.
+ */
+static void
+screen_words(char *s, size_t size)
+{
+	static const char to[] = "F6 (Sign in)";
+	char rest[DM_ERR_MSG_MAX], *at, *p;
+	size_t off = 0;
+	int run;
+
+	while ((at = strstr(s + off, "docmail ")) != NULL) {
+		p = at + 8;
+		if (strncmp(p, "--profile ", 10) == 0 &&
+		    (p = strchr(p + 10, ' ')) != NULL)
+			p++;
+		if (p == NULL || strncmp(p, "login", 5) != 0) {
+			off = (size_t)(at - s) + 8;
+			continue;
+		}
+		dm_strlcpy(rest, p + 5, sizeof rest);
+		/* "run docmail login" is a key to press here. */
+		run = at - s >= 4 && strncmp(at - 4, "run ", 4) == 0;
+		if (run)
+			at -= 4;
+		*at = '\0';
+		(void)snprintf(at, size - (size_t)(at - s), "%s%s%s",
+		    run ? "press " : "", to, rest);
+		off = (size_t)(at - s) + (run ? 6 : 0) + sizeof to - 1;
+		if (off >= size)
+			break;
+	}
+}
+
+/* An error of the core as this screen says it. */
+static void
+screen_hint(struct dm_err *err)
+{
+	screen_words(err->msg, sizeof err->msg);
+	screen_words(err->hint, sizeof err->hint);
 }
 
 static void
@@ -355,7 +683,7 @@ start_test(struct tui *t, struct settings *st)
 	struct test_job *j;
 	struct dm_err err;
 
-	if (st->job != NULL)
+	if (st->job != NULL || st->signin != NULL)
 		return SCR_HANDLED;
 	if (profile_from_fields(t, st, &p, &err) == -1) {
 		dm_profile_release(&p);
@@ -380,13 +708,23 @@ start_test(struct tui *t, struct settings *st)
 		}
 		if (!dm_secret_isset(&j->pw)) {
 			job_discard(j);
-			tform_focus(st->form, SF_PASSWORD);
+			focus(st, SF_PASSWORD);
 			tui_status(t, "type the password (or app password) first");
 			t->status_error = 1;
 			return SCR_HANDLED | SCR_REDRAW;
 		}
 	}
-	/* OAuth2: the token command or the stored sign-in, in the test. */
+	/*
+	 * OAuth2: the token command or the stored sign-in, in the test; a
+	 * refresh there uses libcurl, set up here in the main thread.
+	 */
+	if (dm_profile_auth(&j->prof) == DM_AUTH_OAUTH2 &&
+	    j->prof.oauth2_token_command == NULL &&
+	    dm_oauth2_init(&err) == -1) {
+		job_discard(j);
+		tui_error(t, &err);
+		return SCR_HANDLED | SCR_REDRAW;
+	}
 	dm_deliver_params(&j->prof, &j->pw, &j->p);
 	j->p.event = on_event;
 	j->p.arg = j;
@@ -403,6 +741,81 @@ start_test(struct tui *t, struct settings *st)
 	return SCR_HANDLED | SCR_REDRAW;
 }
 
+/* The provider's name for the box's title. */
+static const char *
+mode_name(enum auth_mode m)
+{
+	return auths_custom[m];
+}
+
+/*
+ * Sign in (F6) with the settings as they are on the screen, no save
+ * needed: the token goes to the store of this profile's id, which is
+ * what Test connection and every send of the profile read.
+ */
+static int
+start_signin(struct tui *t, struct settings *st)
+{
+	struct dm_profile p;
+	struct dm_err err;
+
+	if (st->job != NULL || st->signin != NULL)
+		return SCR_HANDLED;
+	if (st->mode == AM_PASSWORD || st->mode == AM_TOKEN_CMD) {
+		tui_status(t, "Sign in is for Microsoft 365 and Google: choose one in Authentication first");
+		t->status_error = 1;
+		focus(st, SF_AUTH);
+		return SCR_HANDLED | SCR_REDRAW;
+	}
+	if (profile_from_fields(t, st, &p, &err) == -1 ||
+	    (st->signin = signin_start(t, &p, mode_name(st->mode),
+	    &err)) == NULL) {
+		dm_profile_release(&p);
+		/* The steps to register a client id are long: the result area. */
+		dm_strlcpy(st->result[0], err.msg, sizeof st->result[0]);
+		dm_strlcpy(st->result[1], err.hint, sizeof st->result[1]);
+		st->result_ok = 0;
+		st->nsteps = 0;
+		if (strstr(err.msg, "client_id") != NULL)
+			focus(st, SF_CLIENT_ID);
+		tui_status(t, "%s", err.msg);
+		t->status_error = 1;
+		return SCR_HANDLED | SCR_REDRAW;
+	}
+	dm_profile_release(&p);
+	st->result[0][0] = st->result[1][0] = '\0';
+	st->nsteps = 0;
+	tui_status(t, "signing in as profile '%s'... (Esc cancels)", st->id);
+	return SCR_HANDLED | SCR_REDRAW;
+}
+
+/* The sign-in ended: its result goes where a test's goes. */
+static void
+end_signin(struct tui *t, struct settings *st)
+{
+	struct dm_err err;
+
+	st->nsteps = 0;
+	if (signin_result(st->signin, &err) == 0) {
+		st->result_ok = 1;
+		(void)snprintf(st->result[0], sizeof st->result[0],
+		    "Signed in: profile '%s' has its token.", st->id);
+		(void)snprintf(st->result[1], sizeof st->result[1],
+		    "F5 tests the connection with it%s.",
+		    st->dirty ? "; F2 saves the settings" : "");
+		tui_status(t, "signed in");
+	} else {
+		st->result_ok = 0;
+		screen_hint(&err);
+		dm_strlcpy(st->result[0], err.msg, sizeof st->result[0]);
+		dm_strlcpy(st->result[1], err.hint[0] != '\0' ? err.hint :
+		    "F6 signs in again", sizeof st->result[1]);
+		tui_error(t, &err);
+	}
+	signin_free(st->signin);
+	st->signin = NULL;
+}
+
 static int
 save(struct tui *t, struct settings *st)
 {
@@ -413,20 +826,17 @@ save(struct tui *t, struct settings *st)
 
 	if (profile_from_fields(t, st, &p, &err) == -1)
 		goto fail;
-	typed = get(st, SF_PASSWORD);
+	typed = st->mode == AM_PASSWORD ? get(st, SF_PASSWORD) : NULL;
 	if (typed != NULL && typed[0] != '\0')
 		r = dm_secret_set(&p.password, typed, strlen(typed), &err);
-	else if (st->saved_pw) {
+	else if (st->saved_pw && st->mode == AM_PASSWORD) {
 		const struct dm_profile *old = loaded(t, st);
 
 		r = old != NULL ? dm_secret_set(&p.password, old->password.s,
 		    old->password.len, &err) : 0;
 	} else
 		r = 0;
-	if (typed != NULL) {
-		explicit_bzero(typed, strlen(typed));
-		free(typed);
-	}
+	wipe_free(typed);
 	if (r == -1)
 		goto fail;
 	if (dm_profile_save(t->config_path, &p, &err) == -1)
@@ -440,9 +850,13 @@ save(struct tui *t, struct settings *st)
 		return SCR_HANDLED | SCR_REDRAW;
 	st->dirty = 0;
 	st->saved_pw = dm_secret_isset(&tui_profile(t)->password);
-	tform_set(st->form, SF_PASSWORD, "");
-	if (st->saved_pw)
-		tform_note(st->form, SF_PASSWORD, "saved (type to replace)", 0);
+	st->saved_secret = tui_profile(t)->oauth2_client_secret != NULL;
+	set(st, SF_PASSWORD, "");
+	set(st, SF_CLIENT_SECRET, "");
+	note(st, SF_PASSWORD, st->saved_pw ? "saved (type to replace)" : NULL,
+	    0);
+	note(st, SF_CLIENT_SECRET, st->saved_secret ?
+	    "saved (type to replace)" : NULL, 0);
 	tui_status(t, "saved to %s (mode 0600)%s", t->config_path,
 	    starter ? ", with a template 'invoice' to start from" : "");
 	return SCR_HANDLED | SCR_REDRAW;
@@ -450,6 +864,45 @@ fail:
 	dm_profile_release(&p);
 	tui_error(t, &err);
 	return SCR_HANDLED | SCR_REDRAW;
+}
+
+/*
+ * The Authentication choice changed: show its fields, and for a
+ * provider fill in its server when Host is still empty.
+ */
+static void
+auth_changed(struct tui *t, struct settings *st)
+{
+	enum auth_mode m = (enum auth_mode)tform_choice(st->form,
+	    st->pos[SF_AUTH]);
+	struct dm_preset pre;
+	struct dm_err err;
+	char *host, port[16];
+
+	if (build_form(st, m, SF_AUTH) == -1) {
+		/* The old fields stay: so does the choice they belong to. */
+		tform_set_choice(st->form, st->pos[SF_AUTH], (int)st->mode);
+		tui_status(t, "the terminal is too small for these fields");
+		t->status_error = 1;
+		return;
+	}
+	host = get(st, SF_HOST);
+	if (host != NULL && host[0] == '\0' && (m == AM_MICROSOFT ||
+	    m == AM_GOOGLE) && dm_preset_find(preset_path(),
+	    m == AM_MICROSOFT ? "office365.com" : "gmail.com", &pre,
+	    &err) == 1) {
+		set(st, SF_HOST, pre.host);
+		(void)snprintf(port, sizeof port, "%d", pre.port);
+		set(st, SF_PORT, port);
+		set(st, SF_SECURITY, dm_security_name(pre.security));
+	}
+	free(host);
+	if (m == AM_MICROSOFT || m == AM_GOOGLE || m == AM_CUSTOM)
+		tui_status(t, "fill in Client id, then F6 signs in");
+	else if (m == AM_TOKEN_CMD)
+		tui_status(t, "a command that prints an access token (pizauth, oama ...)");
+	else
+		tui_status_clear(t);
 }
 
 /* The focus left a field: check it, and offer what follows from it. */
@@ -464,41 +917,51 @@ left_field(struct tui *t, struct settings *st, int f)
 
 	if (f == SF_EMAIL && v != NULL && v[0] != '\0') {
 		if (dm_addr_parse_one(&a, v, &err) == -1) {
-			tform_note(st->form, SF_EMAIL, "invalid", 1);
+			note(st, SF_EMAIL, "invalid", 1);
 			tui_error(t, &err);
 			goto out;
 		}
-		tform_note(st->form, SF_EMAIL, NULL, 0);
+		note(st, SF_EMAIL, NULL, 0);
 		host = get(st, SF_HOST);
 		/* Fill in a known provider, only into an empty Host. */
 		if (host != NULL && host[0] == '\0' &&
 		    dm_preset_find(preset_path(), dm_addr_domain(a.mailbox),
 		    &pre, &err) == 1) {
-			tform_set(st->form, SF_HOST, pre.host);
+			set(st, SF_HOST, pre.host);
 			(void)snprintf(port, sizeof port, "%d", pre.port);
-			tform_set(st->form, SF_PORT, port);
-			tform_set(st->form, SF_SECURITY,
-			    dm_security_name(pre.security));
+			set(st, SF_PORT, port);
+			set(st, SF_SECURITY, dm_security_name(pre.security));
 			tui_status(t, "%s", pre.note);
+			/* A provider that takes no passwords: its sign-in. */
+			if (pre.auth == DM_AUTH_OAUTH2 && st->mode == AM_PASSWORD) {
+				enum auth_mode m = strcmp(pre.oauth2_provider,
+				    "google") == 0 ? AM_GOOGLE : AM_MICROSOFT;
+
+				if (build_form(st, m, SF_HOST) == -1)
+					tform_note(st->form, st->pos[SF_AUTH],
+					    "terminal too small", 1);
+				st->dirty = 1;
+			}
 		}
 		free(host);
 		host = get(st, SF_USER);
 		if (host != NULL && host[0] == '\0')
-			tform_set(st->form, SF_USER, a.mailbox);
+			set(st, SF_USER, a.mailbox);
 		free(host);
 	} else if (f == SF_PORT && v != NULL) {
 		if (dm_strtonum(v, 1, 65535, &n) == -1) {
-			tform_note(st->form, SF_PORT, "1 to 65535", 1);
+			note(st, SF_PORT, "1 to 65535", 1);
 			goto out;
 		}
-		tform_note(st->form, SF_PORT, NULL, 0);
+		note(st, SF_PORT, NULL, 0);
 		/* The port says which TLS mode it uses. */
-		if (n == 465 && tform_choice(st->form, SF_SECURITY) != 1) {
-			tform_set(st->form, SF_SECURITY, "ssl");
-			tform_note(st->form, SF_SECURITY, "465 uses ssl", 0);
-		} else if (n == 587 && tform_choice(st->form, SF_SECURITY) != 0) {
-			tform_set(st->form, SF_SECURITY, "starttls");
-			tform_note(st->form, SF_SECURITY, "587 uses starttls", 0);
+		if (n == 465 && tform_choice(st->form, st->pos[SF_SECURITY]) != 1) {
+			set(st, SF_SECURITY, "ssl");
+			note(st, SF_SECURITY, "465 uses ssl", 0);
+		} else if (n == 587 &&
+		    tform_choice(st->form, st->pos[SF_SECURITY]) != 0) {
+			set(st, SF_SECURITY, "starttls");
+			note(st, SF_SECURITY, "587 uses starttls", 0);
 		}
 	}
 out:
@@ -534,27 +997,41 @@ static int
 settings_key(struct tui *t, void *state, int is_key, wint_t ch)
 {
 	struct settings *st = state;
-	int r;
+	int r, f;
 
+	/* The Sign in box has every key while it is open. */
+	if (st->signin != NULL)
+		return signin_key(t, st->signin, is_key, ch);
 	if ((is_key && ch == KEY_F(5)) || (!is_key && ch == 20))  /* ^T */
 		return start_test(t, st);
 	if ((is_key && ch == KEY_F(2)) || (!is_key && ch == 19))  /* ^S */
 		return save(t, st);
+	if ((is_key && ch == KEY_F(6)) || (!is_key && ch == 7))  /* ^G */
+		return start_signin(t, st);
 	if (!is_key && (ch == 27 || ch == 17 || ch == 3))  /* Esc ^Q ^C */
 		return leave_screen(t, st);
 	r = tform_key(st->form, is_key, ch);
-	if (r & TF_ACTIVATE)
-		return tform_current(st->form) == SF_TEST ? start_test(t, st) :
-		    save(t, st);
+	if (r & TF_ACTIVATE) {
+		f = current(st);
+		return f == SF_TEST ? start_test(t, st) : f == SF_SIGNIN ?
+		    start_signin(t, st) : save(t, st);
+	}
 	if (r & TF_CHANGED) {
 		st->dirty = 1;
-		if (tform_current(st->form) == SF_PASSWORD)
-			tform_note(st->form, SF_PASSWORD, "new password", 0);
-		else if (tform_current(st->form) == SF_SECURITY)
-			tform_note(st->form, SF_SECURITY, NULL, 0);
+		f = current(st);
+		if (f == SF_PASSWORD)
+			note(st, SF_PASSWORD, "new password", 0);
+		else if (f == SF_CLIENT_SECRET)
+			note(st, SF_CLIENT_SECRET, "new secret", 0);
+		else if (f == SF_SECURITY)
+			note(st, SF_SECURITY, NULL, 0);
+		else if (f == SF_AUTH) {
+			auth_changed(t, st);
+			return SCR_HANDLED | SCR_REDRAW;
+		}
 	}
 	if (r & TF_LEFT) {
-		left_field(t, st, tform_left(st->form));
+		left_field(t, st, st->sf[tform_left(st->form)]);
 		r |= SCR_REDRAW;
 	}
 	return r;
@@ -562,14 +1039,24 @@ settings_key(struct tui *t, void *state, int is_key, wint_t ch)
 
 static int settings_tick(struct tui *, void *);
 
+/* Where the steps start: under the buttons, wherever they ended up. */
+static int
+steps_row(struct settings *st)
+{
+	int row, col, w;
+
+	tform_where(st->form, st->pos[SF_SAVE], &row, &col, &w);
+	return row + 2;
+}
+
 /* Steps in two columns of four: all eight fit above the result at 80x24. */
 static void
-draw_steps(struct tui *t, char (*lines)[120], int n)
+draw_steps(struct tui *t, int top, char (*lines)[120], int n)
 {
 	int i, w = (COLS - 8) / 2;
 
 	for (i = 0; i < n && i < 8; i++)
-		tui_put(13 + i % 4, 4 + (i / 4) * (w + 2), w, lines[i],
+		tui_put(top + i % 4, 4 + (i / 4) * (w + 2), w, lines[i],
 		    strncmp(lines[i], "FAIL", 4) == 0 ?
 		    tui_attr(t, TC_ERROR) : tui_attr(t, TC_OK));
 }
@@ -580,24 +1067,23 @@ settings_draw(struct tui *t, void *state)
 	struct settings *st = state;
 	struct test_job *j = st->job;
 	static const char spinner[] = "|/-\\";
-	int i;
+	int i, top = steps_row(st), res = LINES - 6;
 
 	/*
-	 * A test that ended while another screen (help) was on top: its
-	 * wake-up went there, so it is settled here.
+	 * A test or sign-in that ended while another screen (help) was on
+	 * top: its wake-up went there, so it is settled here.
 	 */
-	if (j != NULL) {
-		int done;
-
-		pthread_mutex_lock(&j->lock);
-		done = j->done;
-		pthread_mutex_unlock(&j->lock);
-		if (done) {
-			(void)settings_tick(t, st);
-			j = NULL;
-		}
+	if ((j != NULL && (pthread_mutex_lock(&j->lock), i = j->done,
+	    pthread_mutex_unlock(&j->lock), i)) ||
+	    (st->signin != NULL && signin_done(st->signin))) {
+		(void)settings_tick(t, st);
+		j = NULL;
 	}
 	tform_draw(t, st->form);
+	if (st->signin != NULL) {
+		signin_draw(t, st->signin);
+		return;
+	}
 	if (j != NULL) {
 		struct timespec since;
 		unsigned steps;
@@ -605,7 +1091,7 @@ settings_draw(struct tui *t, void *state)
 		int col, w = (COLS - 8) / 2;
 
 		pthread_mutex_lock(&j->lock);
-		draw_steps(t, j->lines, j->nlines);
+		draw_steps(t, top, j->lines, j->nlines);
 		i = j->nlines;
 		steps = j->steps;
 		since = j->since;
@@ -616,17 +1102,19 @@ settings_draw(struct tui *t, void *state)
 			    tui_next_step(steps, j->prof.security,
 			    j->p.token != NULL)), &since, j->p.timeout);
 			col = 2 + (i / 4) * (w + 2);
-			tui_put(13 + i % 4, col, 1, sp, A_NORMAL);
-			tui_put(13 + i % 4, col + 7, w - 5, now, A_NORMAL);
+			tui_put(top + i % 4, col, 1, sp, A_NORMAL);
+			tui_put(top + i % 4, col + 7, w - 5, now, A_NORMAL);
 		}
 		return;
 	}
-	draw_steps(t, st->steps, st->nsteps);
-	/* What failed, then what to do: two lines each at most. */
-	i = tui_put_wrap(18, 4, COLS - 6, 2, st->result[0],
+	draw_steps(t, top, st->steps, st->nsteps);
+	/* What failed, then what to do: two lines and the rest at most. */
+	if (res < top + (st->nsteps > 0 ? 4 : 0))
+		res = top + (st->nsteps > 0 ? 4 : 0);
+	i = tui_put_wrap(res, 4, COLS - 6, 2, st->result[0],
 	    st->result_ok ? tui_attr(t, TC_OK) : tui_attr(t, TC_ERROR));
-	(void)tui_put_wrap(18 + i, 4, COLS - 6, 4 - i, st->result[1],
-	    st->result_ok ? tui_attr(t, TC_OK) : A_NORMAL);
+	(void)tui_put_wrap(res + i, 4, COLS - 6, LINES - 2 - res - i,
+	    st->result[1], st->result_ok ? tui_attr(t, TC_OK) : A_NORMAL);
 }
 
 static int
@@ -636,6 +1124,12 @@ settings_tick(struct tui *t, void *state)
 	struct test_job *j = st->job;
 	int done;
 
+	if (st->signin != NULL) {
+		if (signin_done(st->signin))
+			end_signin(t, st);
+		/* The countdown moves on. */
+		return SCR_REDRAW;
+	}
 	if (j == NULL)
 		return 0;
 	st->spin++;
@@ -654,6 +1148,7 @@ settings_tick(struct tui *t, void *state)
 		    "%s can send through this server. F2 saves.", j->prof.email);
 		tui_status(t, "test passed");
 	} else {
+		screen_hint(&j->err);
 		dm_strlcpy(st->result[0], j->err.msg, sizeof st->result[0]);
 		dm_strlcpy(st->result[1], j->err.hint, sizeof st->result[1]);
 		tui_error(t, &j->err);
@@ -672,16 +1167,22 @@ settings_resize(struct tui *t, void *state)
 
 	(void)t;
 	(void)tform_resize(st->form);
+	if (st->signin != NULL)
+		signin_resize(st->signin);
 }
 
 static void
 settings_leave(struct tui *t, void *state)
 {
 	struct settings *st = state;
+	int f;
 
 	(void)t;
 	job_free(st->job);
+	signin_free(st->signin);
 	tform_free(st->form);
+	for (f = 0; f < SF_COUNT; f++)
+		wipe_free(st->val[f]);
 	free(st->pw_command);
 	free(st->id);
 	free(st);
@@ -693,8 +1194,13 @@ settings_keybar(struct tui *t, void *state)
 	struct settings *st = state;
 
 	(void)t;
+	if (st->signin != NULL)
+		return signin_keybar(st->signin);
 	if (st->job != NULL)
 		return " Esc cancel test";
+	if (st->mode == AM_MICROSOFT || st->mode == AM_GOOGLE ||
+	    st->mode == AM_CUSTOM)
+		return " F2/^S Save  F5/^T Test  F6/^G Sign in  Space Choose  F1 Help  Esc Back";
 	return " F2/^S Save  F5/^T Test  Tab Next  Space Choose  F1 Help  Esc Back";
 }
 
@@ -704,7 +1210,10 @@ settings_cursor(struct tui *t, void *state)
 	struct settings *st = state;
 
 	(void)t;
-	tform_cursor(st->form);
+	if (st->signin != NULL)
+		signin_cursor(st->signin);
+	else
+		tform_cursor(st->form);
 }
 
 const struct dm_screen scr_settings = {
@@ -712,11 +1221,15 @@ const struct dm_screen scr_settings = {
 	"SMTP settings: the account docmail sends through.\n"
 	"  Port 465 uses security ssl (TLS from the first byte),\n"
 	"  port 587 uses starttls; none is for this machine only.\n"
-	"  With two-factor authentication, the provider wants an app\n"
-	"  password in Password.\n"
+	"  Authentication: Password (with two-factor authentication,\n"
+	"  an app password), Microsoft 365 or Google (OAuth2: fill in\n"
+	"  Client id, then Sign in), or Token command (a helper such as\n"
+	"  pizauth prints the token).\n"
 	"  F5 / Ctrl-T  Test connection (nothing is sent)\n"
+	"  F6 / Ctrl-G  Sign in: shows an address and a code to enter\n"
+	"               there; no save needed, Esc cancels\n"
 	"  F2 / Ctrl-S  Save (the file is written with mode 0600)\n"
-	"  Space, Left/Right  change Security\n\n",
+	"  Space, Left/Right  change Security and Authentication\n\n",
 	settings_enter,
 	settings_key,
 	settings_draw,
