@@ -1012,6 +1012,16 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 	case PEND_OTHER:
 		break;
 	}
+	/*
+	 * A 421 to any command: the server is closing the channel (RFC 5321
+	 * 3.8).  Said as such, not as the lost connection that follows.
+	 */
+	if (code == 421 && what != PEND_QUIT) {
+		(void)snprintf(msg, sizeof msg,
+		    "the server ended the session: server said: 421 %s", text);
+		fail(s, DM_ETEMP, 421, msg, hint_retry(s));
+		return -1;
+	}
 	(void)dm_buf_add(out, r, n, &e);
 	return 0;
 }
