@@ -14,7 +14,7 @@ oauth2_tenant oauth2_scope oauth2_device_url oauth2_auth_url oauth2_token_url
 max_per_minute
 subject body template"
 codes="0 64 65 66 69 75 76 77 78"
-cmds="settings test send outbox"
+cmds="settings test send outbox batch"
 
 n=$((2 + $(echo "$opts" | wc -w) + $(echo "$keys" | wc -w) + \
     $(echo "$codes" | wc -w) + $(echo "$cmds" | wc -w)))

@@ -23,6 +23,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_send_entry,
 	&cmd_test_entry,
 	&cmd_outbox_entry,
+	&cmd_batch_entry,
 };
 
 
