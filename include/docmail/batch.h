@@ -123,8 +123,9 @@ struct dm_batch_run {
  * between two messages after taking some is connected to again.
  * Returns 0 when every message was accepted by every recipient.
  * Errors: DM_ETEMP when some wait in the outbox (the message says why
- *         the batch stopped, if it did), else DM_EREJECT when some were
- *         refused; DM_ENOMEM.
+ *         the batch stopped, if it did; DM_EIO when it stopped because
+ *         the outbox could not be written or locked), else DM_EREJECT
+ *         when some were refused; DM_ENOMEM.
  */
 int	dm_batch_send(const struct dm_profile *p,
 	    const struct dm_smtp_params *sp, struct dm_batch_msg *msgs,

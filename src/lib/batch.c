@@ -379,6 +379,17 @@ session(struct run_ctx *c, size_t n, size_t *begun, struct dm_err *err)
 	return r;
 }
 
+/*
+ * The class of a batch that stopped with messages waiting: temporary,
+ * unless this machine failed (a full disk, a lock): that is what the
+ * user must fix, as "send" says it.
+ */
+static enum dm_errcode
+local(enum dm_errcode code)
+{
+	return code == DM_EIO || code == DM_ENOMEM ? code : DM_ETEMP;
+}
+
 int
 dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
     struct dm_batch_msg *msgs, size_t n, const struct dm_batch_run *run,
@@ -454,10 +465,11 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	if (c.stopped && !c.stop_failed)
 		dm_err_set(err, DM_ETEMP, "the batch was stopped");
 	else if (c.stopped)
-		dm_err_set(err, DM_ETEMP, "the batch stopped: %s",
+		dm_err_set(err, local(c.stop_err.code), "the batch stopped: %s",
 		    c.stop_err.msg);
 	else if (broke)
-		dm_err_set(err, DM_ETEMP, "the batch stopped: %s", se.msg);
+		dm_err_set(err, local(se.code), "the batch stopped: %s",
+		    se.msg);
 	else
 		dm_err_set(err, DM_ETEMP, "%zu of %zu messages were not sent",
 		    waiting, n);
