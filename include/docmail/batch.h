@@ -92,6 +92,7 @@ struct dm_batch_msg {
 	struct dm_delivery	 d;	/* the last attempt's results */
 	struct dm_err		 err;	/* why not (all) delivered, if so */
 	int			 failed;	/* err is set */
+	int			 passed;	/* locked by another docmail: not tried */
 	/* The engine's own. */
 	int			 lockfd;
 	struct dm_stream	 st;
@@ -121,6 +122,11 @@ struct dm_batch_run {
  * dropped connection, a refused login or run->stop do, and what was
  * not accepted stays in the outbox.  A server that ends the session
  * between two messages after taking some is connected to again.
+ * Every item of a session is locked before it connects (another
+ * docmail neither sends nor drops it meanwhile); one that another
+ * docmail holds is passed over (passed, err says why) and stays.  As
+ * each lock is a file descriptor, a batch larger than the descriptor
+ * limit allows goes over one connection per that many messages.
  * Returns 0 when every message was accepted by every recipient.
  * Errors: DM_ETEMP when some wait in the outbox (the message says why
  *         the batch stopped, if it did; DM_EIO when it stopped because

@@ -5,6 +5,8 @@
 #include "config.h"
 #endif
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,8 +184,9 @@ struct run_ctx {
 	const struct dm_smtp_params	*sp;	/* the caller's */
 	const struct dm_batch_run	*run;
 	struct dm_batch_msg		*msgs;
-	struct dm_smtp_mail		*mails;	/* this session's, from base */
-	size_t				 base;
+	/* This session's messages: mails[k] is msgs[idx[k]]. */
+	struct dm_smtp_mail		*mails;
+	size_t				*idx;
 	size_t				 cur;	/* msgs index of the message begun last */
 	size_t				 settled;	/* in this session */
 	int				 stopped;	/* before_mail said stop */
@@ -239,7 +242,7 @@ static int
 before_mail(void *arg, size_t k)
 {
 	struct run_ctx *c = arg;
-	struct dm_batch_msg *m = &c->msgs[c->base + k];
+	struct dm_batch_msg *m = &c->msgs[c->idx[k]];
 	struct dm_smtp_mail *mail = &c->mails[k];
 	struct dm_err e;
 
@@ -247,12 +250,7 @@ before_mail(void *arg, size_t k)
 		c->stopped = 1;
 		return 1;
 	}
-	/* Another docmail (outbox --retry) must not send it meanwhile. */
-	if (dm_outbox_lock(m->it, &m->lockfd, &e) == -1 ||
-	    dm_outbox_stream_open(m->it, &m->st, &e) == -1) {
-		if (m->lockfd != -1)
-			dm_outbox_unlock(m->lockfd);
-		m->lockfd = -1;
+	if (dm_outbox_stream_open(m->it, &m->st, &e) == -1) {
 		c->stopped = c->stop_failed = 1;
 		c->stop_err = e;
 		return 1;
@@ -260,7 +258,7 @@ before_mail(void *arg, size_t k)
 	mail->read = m->st.read;
 	mail->rewind = m->st.rewind;
 	mail->arg = m->st.arg;
-	c->cur = c->base + k;
+	c->cur = c->idx[k];
 	c->seq++;
 	return 0;
 }
@@ -284,7 +282,7 @@ static void
 done(void *arg, size_t k, const struct dm_err *err)
 {
 	struct run_ctx *c = arg;
-	struct dm_batch_msg *m = &c->msgs[c->base + k];
+	struct dm_batch_msg *m = &c->msgs[c->idx[k]];
 	int r = 0;
 
 	m->d.mail = c->mails[k];
@@ -309,7 +307,7 @@ done(void *arg, size_t k, const struct dm_err *err)
 		return;		/* said at the end: it may go again */
 	c->settled++;
 	if (c->run->result != NULL)
-		c->run->result(c->run->arg, c->base + k, m);
+		c->run->result(c->run->arg, c->idx[k], m);
 }
 
 /* Notes which step failed for the message, and forwards the events. */
@@ -342,28 +340,72 @@ untouched(const struct dm_smtp_mail *m)
 	return 1;
 }
 
-/* One session over msgs[base..n-1].  Returns dm_smtp_send_many's. */
-static int
-session(struct run_ctx *c, size_t n, size_t *begun, struct dm_err *err)
+/*
+ * How many messages one session takes: each holds its item's lock, a
+ * file descriptor, from before the connection until its result, so
+ * that no other docmail sends or drops it meanwhile.  Beyond what the
+ * descriptor limit allows, the next ones go over a new connection.
+ */
+static size_t
+session_max(void)
 {
-	struct dm_smtp_params own;
-	size_t k, left = n - c->base;
-	int r;
+	struct rlimit rl;
 
-	*begun = 0;
-	if ((c->mails = calloc(left, sizeof *c->mails)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
-	for (k = 0; k < left; k++) {
-		struct dm_batch_msg *m = &c->msgs[c->base + k];
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return 1024;
+	return rl.rlim_cur > 64 + 16 ? (size_t)rl.rlim_cur - 64 : 16;
+}
 
+/*
+ * Takes the messages of the next session, from msgs[*next] on: those
+ * still waiting whose lock it gets (one another docmail holds is passed
+ * over, with why, and not tried again in this run).  Returns how many.
+ */
+static size_t
+claim(struct run_ctx *c, size_t n, size_t *next, size_t max,
+    struct dm_err *err)
+{
+	struct dm_batch_msg *m;
+	size_t k = 0;
+
+	for (; *next < n && k < max; (*next)++) {
+		m = &c->msgs[*next];
+		if (m->fate != DM_BATCH_WAITING || m->passed)
+			continue;
 		dm_delivery_release(&m->d);
-		if (dm_delivery_init(m->it, &m->d, err) == -1) {
-			free(c->mails);
-			c->mails = NULL;
-			return -1;
+		if (dm_delivery_init(m->it, &m->d, err) == -1)
+			break;
+		if (dm_outbox_lock(m->it, &m->lockfd, &m->err) == -1) {
+			m->lockfd = -1;
+			m->failed = m->passed = 1;
+			continue;
 		}
 		c->mails[k] = m->d.mail;
+		c->idx[k++] = *next;
 	}
+	return k;
+}
+
+/* The claimed messages that did not begin give their locks back. */
+static void
+unclaim(struct run_ctx *c, size_t from, size_t k)
+{
+	struct dm_batch_msg *m;
+
+	for (; from < k; from++) {
+		m = &c->msgs[c->idx[from]];
+		m->d.mail = c->mails[from];
+		if (m->lockfd != -1)
+			dm_outbox_unlock(m->lockfd);
+		m->lockfd = -1;
+	}
+}
+
+static int
+session(struct run_ctx *c, size_t k, size_t *begun, struct dm_err *err)
+{
+	struct dm_smtp_params own;
+
 	own = *c->sp;
 	own.event = on_event;
 	own.arg = c;
@@ -371,12 +413,8 @@ session(struct run_ctx *c, size_t n, size_t *begun, struct dm_err *err)
 	own.before_dot = before_dot;
 	own.done = done;
 	c->settled = 0;
-	c->cur = c->base;
-	r = dm_smtp_send_many(&own, c->mails, left, begun, err);
-	/* Each message's results stay in its d (done copied them). */
-	for (k = *begun; k < left; k++)
-		c->msgs[c->base + k].d.mail = c->mails[k];
-	return r;
+	c->cur = c->idx[0];
+	return dm_smtp_send_many(&own, c->mails, k, begun, err);
 }
 
 /*
@@ -397,8 +435,10 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 {
 	struct run_ctx c;
 	struct dm_err se;
-	size_t i, begun, waiting = 0, refused = 0;
-	int r, broke = 0, again;
+	const struct dm_err *passed = NULL;
+	size_t i, k, next = 0, begun, max = session_max();
+	size_t waiting = 0, refused = 0;
+	int r, broke = 0;
 
 	memset(&c, 0, sizeof c);
 	c.p = p;
@@ -409,18 +449,28 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	for (i = 0; i < n; i++) {
 		msgs[i].fate = DM_BATCH_WAITING;
 		msgs[i].lockfd = -1;
-		msgs[i].failed = 0;
+		msgs[i].failed = msgs[i].passed = 0;
 		memset(&msgs[i].st, 0, sizeof msgs[i].st);
 		memset(&msgs[i].d, 0, sizeof msgs[i].d);
 	}
-	while (c.base < n) {
-		r = session(&c, n, &begun, &se);
-		again = 0;
-		if (r == -1 && begun == 0 && se.code == DM_ENOMEM) {
-			free(c.mails);
-			*err = se;
-			return -1;
+	if (max > n)
+		max = n;
+	if (n > 0 && ((c.mails = calloc(max, sizeof *c.mails)) == NULL ||
+	    (c.idx = calloc(max, sizeof *c.idx)) == NULL)) {
+		free(c.mails);
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	}
+	while (next < n) {
+		dm_err_clear(&se);
+		if ((k = claim(&c, n, &next, max, &se)) == 0) {
+			if (se.code == DM_ENOMEM)
+				break;
+			continue;
 		}
+		r = session(&c, k, &begun, &se);
+		unclaim(&c, begun, k);
+		if (r == 0 && !c.stopped && begun == k)
+			continue;
 		/*
 		 * Ended between two messages after taking some (a limit of
 		 * messages per session): connect again for the rest.  Never
@@ -430,18 +480,27 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 		    untouched(&c.mails[begun - 1]) &&
 		    (se.code == DM_ETEMP || se.code == DM_ECONN) &&
 		    !stop_asked(&c)) {
-			c.base += begun - 1;
-			again = 1;
-		} else if (r == -1)
+			next = c.idx[begun - 1];
+			continue;
+		}
+		if (r == 0 && !c.stopped)
+			dm_err_set(&se, DM_EPROTO,
+			    "the SMTP session ended before every message was sent");
+		if (!c.stopped)
 			broke = 1;
-		free(c.mails);
-		c.mails = NULL;
-		if (!again)
-			break;
+		break;
+	}
+	free(c.mails);
+	free(c.idx);
+	if (se.code == DM_ENOMEM && !broke) {
+		*err = se;
+		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		if (msgs[i].fate == DM_BATCH_WAITING) {
 			waiting++;
+			if (msgs[i].passed && passed == NULL)
+				passed = &msgs[i].err;
 			if (run->result != NULL)
 				run->result(run->arg, i, &msgs[i]);
 		} else if (msgs[i].fate == DM_BATCH_REFUSED)
@@ -470,6 +529,8 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	else if (broke)
 		dm_err_set(err, local(se.code), "the batch stopped: %s",
 		    se.msg);
+	else if (passed != NULL)
+		dm_err_set(err, local(passed->code), "%s", passed->msg);
 	else
 		dm_err_set(err, DM_ETEMP, "%zu of %zu messages were not sent",
 		    waiting, n);
