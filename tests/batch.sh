@@ -5,7 +5,7 @@
 # server's limit of messages per session in the middle of a run; pacing.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 89
+plan 91
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 cfg=$T/cfg.ini
@@ -205,6 +205,9 @@ dm outbox --retry
 is_rc 0 "outbox --retry sends the rest"
 [ "$(delivered good)" -eq 3 ] && [ "$(items)" -eq 0 ]
 ok $? "each of the three once, and the outbox is empty"
+[ "$(count good connect)" -eq 1 ] && [ "$(count good auth-ok)" -eq 1 ]
+ok $? "over one connection and one login, as a batch"
+has "$T/out" "outbox: 3 sent, 0 failed, 0 skipped" "the retry's summary"
 [ "$( (ids r421; ids good) | sort | uniq | wc -l)" -eq 5 ] &&
     [ "$( (ids r421; ids good) | wc -l)" -eq 5 ]
 ok $? "five messages in all, no Message-ID twice"

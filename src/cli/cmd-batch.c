@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <getopt.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -34,6 +36,9 @@ on_signal(int sig)
 		atomic_store(&cancel_flag, 1);
 	atomic_store(&stop_flag, 1);
 }
+
+/* Descriptors a large batch may want: one lock per message, and some. */
+#define NOFILE_WANT	((rlim_t)65536)
 
 static void
 batch_usage(FILE *fp)
@@ -234,19 +239,31 @@ on_result(void *arg, size_t i, const struct dm_batch_msg *m)
 int
 cli_batch_send(const struct dm_profile *p, const struct dm_secret *pw,
     struct dm_outbox_item *items, char **bcc, size_t n, int rate,
-    int verbose, struct dm_err *err)
+    int verbose, struct cli_batch_count *count, struct dm_err *err)
 {
 	struct out o;
 	struct dm_batch_run run;
 	struct dm_batch_msg *msgs;
 	struct dm_smtp_params sp;
 	struct sigaction sa, old_int, old_term;
+	struct rlimit rl;
 	size_t i;
 	int r;
 
 	memset(&o, 0, sizeof o);
 	o.verbose = verbose;
 	o.progress = isatty(STDERR_FILENO);
+	/*
+	 * Each message of a session holds its item's lock, a descriptor:
+	 * the soft limit (often 1024) would split a large batch into
+	 * several connections where the hard limit allows one.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
+	    rl.rlim_cur < NOFILE_WANT) {
+		rl.rlim_cur = rl.rlim_max < NOFILE_WANT ? rl.rlim_max :
+		    NOFILE_WANT;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	o.n = n;
 	if ((msgs = calloc(n, sizeof *msgs)) == NULL)
 		return dm_err_set(err, DM_ENOMEM, "out of memory");
@@ -281,8 +298,13 @@ cli_batch_send(const struct dm_profile *p, const struct dm_secret *pw,
 		dm_batch_msg_release(&msgs[i]);
 	}
 	free(msgs);
-	printf("batch: %zu sent, %zu kept in the outbox, %zu refused\n",
-	    o.sent, o.kept, o.refused);
+	if (count != NULL) {
+		count->sent = o.sent;
+		count->kept = o.kept;
+		count->refused = o.refused;
+	} else
+		printf("batch: %zu sent, %zu kept in the outbox, %zu refused\n",
+		    o.sent, o.kept, o.refused);
 	return r;
 }
 
@@ -416,7 +438,7 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	}
 	/* --rate, else the profile's max_per_minute. */
 	r = cli_batch_send(p, &pw, items, bcc, n, rate >= 0 ? rate :
-	    p->max_per_minute, verbose, err);
+	    p->max_per_minute, verbose, NULL, err);
 out:
 	for (i = 0; docs != NULL && i < n; i++)
 		dm_batch_doc_release(&docs[i]);
