@@ -5,7 +5,7 @@
 # server's limit of messages per session in the middle of a run; pacing.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 91
+plan 98
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 cfg=$T/cfg.ini
@@ -302,5 +302,37 @@ sent=$(delivered intr)
     [ "$(grep -c '^kept ' "$T/out")" -eq $((5 - sent)) ]
 ok $? "it stopped after the message in flight ($sent sent), the rest waits"
 has "$T/err" "the batch was stopped" "saying so"
+
+# --- on a terminal: the table, the question, the progress line
+if command -v tmux >/dev/null 2>&1; then
+	start_server tty --mode plain --auth-file "$T/auth"
+	use tty none
+	reset_state
+	five
+	envs="HOME='$HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' LC_ALL=C.UTF-8"
+	term "env $envs '$DOCMAIL' --config '$cfg' batch $docs" 200 40
+	wait_for "Send 5 emails to 7 recipients? [y/N]"
+	ok $? "on a terminal it asks: Send 5 emails to 7 recipients?"
+	screen | grep -q '^c.pdf  To: c@x.test  Subject: Invoice 103 from Anna Muster'
+	ok $? "after the table of the messages"
+	keys y Enter
+	wait_for "EXIT=0" 30
+	ok $? "y sends them, exit 0"
+	screen | grep -q 'Sending: 100% (5/5)'
+	ok $? "with a progress line on the terminal"
+	[ "$(delivered tty)" -eq 5 ]; ok $? "all five delivered"
+	term "env $envs '$DOCMAIL' --config '$cfg' batch $docs" 200 40
+	wait_for "Send 5 emails" && keys n Enter
+	wait_for "EXIT=64"
+	ok $? "n sends nothing: exit 64"
+	[ "$(delivered tty)" -eq 5 ] && [ "$(items)" -eq 0 ]
+	ok $? "nothing sent or stored"
+	term_stop
+else
+	for i in 1 2 3 4 5 6 7; do
+		echo "ok $((tap_n + 1)) # SKIP tmux not installed"
+		tap_n=$((tap_n + 1))
+	done
+fi
 
 done_testing
