@@ -176,7 +176,7 @@ on_result(void *arg, size_t i, const struct dm_batch_msg *m)
 	struct out *o = arg;
 	struct dm_buf doc, who, why;
 	struct dm_err e;
-	const char *what;
+	const char *what, *reason;
 	size_t k;
 
 	(void)i;
@@ -212,9 +212,9 @@ on_result(void *arg, size_t i, const struct dm_batch_msg *m)
 		rcpt_list(&who, m, -1);
 		if (m->it->state == DM_OB_MAYBE_SENT)
 			(void)dm_buf_addstr(&why, "may have been delivered (the connection ended after the message, before the reply): resent only with --retry --force; ", &e);
-		(void)dm_buf_add_printable(&why, m->failed ? m->err.msg :
-		    "not sent: the batch stopped before it", m->failed ?
-		    strlen(m->err.msg) : 39, &e);
+		reason = m->failed ? m->err.msg :
+		    "not sent: the batch stopped before it";
+		(void)dm_buf_add_printable(&why, reason, strlen(reason), &e);
 	}
 	if (o->progress)
 		fputs("\r                                        \r", stderr);
