@@ -1530,12 +1530,31 @@ test_oauth2(void)
 	dm_config_release(&cfg);
 }
 
+/* Provider presets: the batch limit comes with the host. */
+static void
+test_presets(void)
+{
+	struct dm_preset pr;
+	struct dm_err err;
+
+	put("providers.ini", "[office365.com]\nhost = smtp.office365.com\n"
+	    "port = 587\nsecurity = starttls\nmax_per_minute = 30\n"
+	    "[example.com]\nhost = mail.example.com\nmax_per_minute = x\n",
+	    0644);
+	ok(dm_preset_find(fx("providers.ini"), "office365.com", &pr,
+	    &err) == 1 && pr.max_per_minute == 30 && pr.port == 587,
+	    "a preset's max_per_minute is read");
+	ok(dm_preset_find(fx("providers.ini"), "example.com", &pr,
+	    &err) == 1 && pr.max_per_minute == 0,
+	    "an invalid one is no limit");
+}
+
 int
 main(void)
 {
 	int r;
 
-	plan(287);
+	plan(289);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));
@@ -1561,6 +1580,7 @@ main(void)
 	test_sidecar();
 	test_save_concurrent();
 	test_oauth2();
+	test_presets();
 	ok(no_dotfiles(dir) && no_dotfiles(fx("new/sub")),
 	    "no temporary files anywhere");
 

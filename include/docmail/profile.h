@@ -211,6 +211,7 @@ struct dm_preset {
 	int			port;
 	enum dm_security	security;
 	char			note[256];	/* e.g. about app passwords */
+	int			max_per_minute;	/* the provider's limit, 0 = none */
 };
 
 /*

@@ -2530,6 +2530,9 @@ preset_handler(void *arg, const char *section, const char *name,
 		(void)dm_security_parse(value, &p->security);
 	else if (strcmp(name, "note") == 0)
 		dm_strlcpy(p->note, value, sizeof p->note);
+	else if (strcmp(name, "max_per_minute") == 0 &&
+	    dm_strtonum(value, 0, DM_MAX_PER_MINUTE_MAX, &v) == 0)
+		p->max_per_minute = (int)v;
 	return 1;
 }
 
