@@ -11,9 +11,10 @@ keys="name email host port security user password password_command ca_file
 tls_fingerprint timeout allow_from_override sent_maildir documents_dir auth
 oauth2_token_command oauth2_provider oauth2_client_id oauth2_client_secret
 oauth2_tenant oauth2_scope oauth2_device_url oauth2_auth_url oauth2_token_url
+max_per_minute
 subject body template"
 codes="0 64 65 66 69 75 76 77 78"
-cmds="settings test send outbox"
+cmds="settings test send outbox batch"
 
 n=$((2 + $(echo "$opts" | wc -w) + $(echo "$keys" | wc -w) + \
     $(echo "$codes" | wc -w) + $(echo "$cmds" | wc -w)))

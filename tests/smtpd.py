@@ -21,7 +21,9 @@ is written into DIR:
     mail/NNNN.eml       each accepted message, exactly as received (un-stuffed)
     mail/NNNN.json      its envelope and session facts, among them
                         "data_command": "DATA" or "BDAT", whichever
-                        carried the message
+                        carried the message, "session" (1 for the
+                        first connection, ...) and "received_at" (the
+                        time, for pacing)
     delivered           number of messages accepted by this run
 
 The SMTP protocol is implemented here on plain asyncio streams rather than
@@ -134,9 +136,23 @@ FAULT_HELP = {
                   "answering MAIL",
     "chain": "N: issue the good certificate through N intermediate CAs, "
              "all served with it",
+    # Faults of a session that carries several messages; N counts the
+    # messages of the session (finished, whatever their reply).
+    "rcpt-421-after": "N: after N messages, answer the next RCPT with "
+                      "421 4.7.0 and close (a 421 in the middle of a "
+                      "message)",
+    "session-limit": "N: after N messages, answer the next MAIL with "
+                     "421 4.7.0 and close (a limit of messages per "
+                     "session, as between two messages)",
+    "dot-550-nth": "N: answer the final dot of the Nth message of each "
+                   "session with 550 5.7.1, store nothing",
+    "drop-after-dot-nth": "N: read the whole Nth message of the first "
+                          "session, close without reply",
 }
 FAULTS_WITH_ADDR = {"rcpt-550", "rcpt-451"}
 FAULTS_WITH_NUMBER = {"delay-greeting", "slow", "chain"}
+FAULTS_WITH_COUNT = {"rcpt-421-after", "session-limit", "dot-550-nth",
+                     "drop-after-dot-nth"}
 FAULTS_WITH_STEP = {"long-line", "no-crlf", "endless-reply", "8bit-reply",
                     "trickle-reply", "early-talk", "mixed-reply"}
 STEPS = ("greeting", "ehlo", "auth", "mail", "rcpt", "data", "dot")
@@ -260,6 +276,7 @@ class Faults:
         self.slow = 0.0          # seconds before each reply
         self.chain = 0
         self.steps = {}
+        self.counts = {}         # FAULTS_WITH_COUNT: name -> N
         for spec in specs:
             name, _, arg = spec.partition(":")
             if name not in FAULT_HELP:
@@ -271,6 +288,10 @@ class Faults:
                 # postfix lookup table would.
                 (self.rcpt_550 if name == "rcpt-550" else
                  self.rcpt_451).add(arg.strip("<>").lower())
+            elif name in FAULTS_WITH_COUNT:
+                if not arg.isdigit() or not 1 <= int(arg) <= 100000:
+                    raise argparse.ArgumentTypeError(f"{name} needs :N")
+                self.counts[name] = int(arg)
             elif name == "chain":
                 if not arg.isdigit() or not 1 <= int(arg) <= 200:
                     raise argparse.ArgumentTypeError(f"{name} needs :N (1-200)")
@@ -660,6 +681,9 @@ class Session:
         self.auth_user = None
         self.tls_fault_done = False
         self.renegotiating = None  # SSL * while a renegotiation is pending
+        self.messages = 0          # messages finished in this session
+        self.server.sessions_begun += 1
+        self.number = self.server.sessions_begun
         self.reset_transaction()
 
     def reset_transaction(self):
@@ -1220,6 +1244,12 @@ class Session:
         if "mail-553" in self.faults:
             return await self.reply(
                 "553 5.7.1 Sender address rejected: not owned by user")
+        limit = self.faults.counts.get("session-limit")
+        if limit is not None and self.messages >= limit:
+            self.log("fault session-limit")
+            await self.reply("421 4.7.0 Too many messages in this session, "
+                             "closing transmission channel")
+            raise Closed()
         body = "7BIT"
         for param in (m.group(2) or "").split():
             key, _, value = param.partition("=")
@@ -1263,6 +1293,12 @@ class Session:
                 return await self.reply(
                     f"555 5.5.4 Unsupported option: {param}")
         addr = m.group(1)
+        after = self.faults.counts.get("rcpt-421-after")
+        if after is not None and self.messages >= after:
+            self.log("fault rcpt-421-after")
+            await self.reply("421 4.7.0 Temporary server error, "
+                             "closing transmission channel")
+            raise Closed()
         if addr.lower() in self.faults.rcpt_550:
             return await self.reply(f"550 5.1.1 <{addr}>: Recipient address "
                                     "rejected: User unknown")
@@ -1360,9 +1396,18 @@ class Session:
     async def finish_message(self, body, command):
         """The reply after the whole message (final dot or BDAT LAST):
         the faults that hit it, the size check, or the message stored."""
+        self.messages += 1
         if "drop-after-dot" in self.faults:
             self.log("fault drop-after-dot")
             raise Closed()
+        if (self.faults.counts.get("drop-after-dot-nth") == self.messages
+                and self.number == 1):
+            self.log("fault drop-after-dot-nth")
+            raise Closed()
+        if self.faults.counts.get("dot-550-nth") == self.messages:
+            self.log("fault dot-550-nth")
+            self.reset_transaction()
+            return await self.reply("550 5.7.1 Message rejected by policy")
         if "silent-after-dot" in self.faults:
             self.log("fault silent-after-dot")
             await self.discard_until_eof()
@@ -1391,6 +1436,8 @@ class Session:
             "data_command": command,
             "chunks": self.chunk_count,
             "body": self.body_type,
+            "session": self.number,
+            "received_at": time.time(),
         })
         self.reset_transaction()
         await self.step_reply("dot", f"250 2.0.0 Ok: queued as {queue_id}")
@@ -1484,6 +1531,7 @@ class Server:
         # can see the TLS object; park it here keyed by that object.
         self.sni_names = weakref.WeakKeyDictionary()
         self.sessions = set()
+        self.sessions_begun = 0
         self.stop = None
         self.ssl_context = None
         if args.mode != "plain":

@@ -450,6 +450,9 @@ test_values(void)
 		{ "port = -1", "invalid port '-1'" },
 		{ "timeout = 0", "invalid timeout '0'" },
 		{ "timeout = 3601", "invalid timeout '3601'" },
+		{ "max_per_minute = -1", "invalid max_per_minute '-1'" },
+		{ "max_per_minute = 6001", "invalid max_per_minute '6001'" },
+		{ "max_per_minute = 30/min", "invalid max_per_minute '30/min'" },
 		{ "security = tls", "invalid security 'tls' (expected ssl, starttls or none)" },
 		{ "allow_from_override = maybe", "invalid allow_from_override 'maybe'" },
 		{ "tls_fingerprint = AB:CD", "invalid tls_fingerprint" },
@@ -485,9 +488,12 @@ test_values(void)
 
 	dm_config_init(&cfg);
 	(void)snprintf(text, sizeof text, "%sport = 65535\ntimeout = 3600\n"
-	    "security = SSL\nallow_from_override = off\n", head);
+	    "security = SSL\nallow_from_override = off\n"
+	    "max_per_minute = 6000\n", head);
 	is_int(load(&cfg, text, &err), 0, "edge values load");
 	p = dm_config_profile(&cfg, NULL, &err);
+	ok(p != NULL && p->max_per_minute == 6000,
+	    "max_per_minute = 6000 loads");
 	ok(p != NULL && p->port == 65535 && p->timeout == 3600 &&
 	    p->security == DM_SEC_SSL && p->allow_from_override == 0,
 	    "... 65535, 3600, SSL, off");
@@ -667,6 +673,7 @@ full_profile(struct dm_profile *p, const char *id)
 	p->ca_file = strdup("/etc/ca.pem");
 	p->tls_fingerprint = strdup(FPR_UP);
 	p->timeout = 45;
+	p->max_per_minute = 30;
 	p->allow_from_override = 0;
 	p->sent_maildir = strdup("/m/Sent");
 	p->documents_dir = strdup("/d/invoices");
@@ -682,6 +689,7 @@ same_profile(const struct dm_profile *a, const struct dm_profile *b)
 	    S(password.s) && a->password.len == b->password.len &&
 	    S(password_command) && S(ca_file) && S(tls_fingerprint) &&
 	    a->timeout == b->timeout &&
+	    a->max_per_minute == b->max_per_minute &&
 	    a->allow_from_override == b->allow_from_override &&
 	    S(sent_maildir) && S(documents_dir);
 #undef S
@@ -741,7 +749,8 @@ test_save_new(void)
 	    "timeout = 45\n"
 	    "allow_from_override = no\n"
 	    "sent_maildir = /m/Sent\n"
-	    "documents_dir = /d/invoices\n", "the file, keys in order");
+	    "documents_dir = /d/invoices\n"
+	    "max_per_minute = 30\n", "the file, keys in order");
 	free(text);
 
 	/* Defaults are left out of a new section. */
@@ -752,7 +761,7 @@ test_save_new(void)
 	p.email = strdup("e@h.test");
 	is_int(save_load(path, &p, &cfg, &err), 0, "a second profile appended");
 	text = slurp(path);
-	ok(contains(text, "documents_dir = /d/invoices\n\n[profile min]\n"
+	ok(contains(text, "max_per_minute = 30\n\n[profile min]\n"
 	    "email = e@h.test\nhost = h.test\nsecurity = starttls\n") &&
 	    !contains(text, "timeout = 30") &&
 	    !contains(text, "allow_from_override = yes"),
@@ -1117,6 +1126,10 @@ test_save_misc(void)
 	ok(dm_profile_validate(&p, &err) == -1 && contains(err.msg, "timeout"),
 	    "validate: bad timeout");
 	p.timeout = 30;
+	p.max_per_minute = 6001;
+	ok(dm_profile_validate(&p, &err) == -1 &&
+	    contains(err.msg, "max_per_minute"), "validate: bad max_per_minute");
+	p.max_per_minute = 0;
 	free(p.email);
 	p.email = strdup("nobody");
 	ok(dm_profile_validate(&p, &err) == -1 && contains(err.msg, "email"),
@@ -1621,12 +1634,31 @@ test_template_add(void)
 	dm_config_release(&cfg);
 }
 
+/* Provider presets: the batch limit comes with the host. */
+static void
+test_presets(void)
+{
+	struct dm_preset pr;
+	struct dm_err err;
+
+	put("providers.ini", "[office365.com]\nhost = smtp.office365.com\n"
+	    "port = 587\nsecurity = starttls\nmax_per_minute = 30\n"
+	    "[example.com]\nhost = mail.example.com\nmax_per_minute = x\n",
+	    0644);
+	ok(dm_preset_find(fx("providers.ini"), "office365.com", &pr,
+	    &err) == 1 && pr.max_per_minute == 30 && pr.port == 587,
+	    "a preset's max_per_minute is read");
+	ok(dm_preset_find(fx("providers.ini"), "example.com", &pr,
+	    &err) == 1 && pr.max_per_minute == 0,
+	    "an invalid one is no limit");
+}
+
 int
 main(void)
 {
 	int r;
 
-	plan(301);
+	plan(308);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));
@@ -1654,6 +1686,7 @@ main(void)
 	test_preset();
 	test_oauth2();
 	test_template_add();
+	test_presets();
 	ok(no_dotfiles(dir) && no_dotfiles(fx("new/sub")),
 	    "no temporary files anywhere");
 

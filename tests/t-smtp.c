@@ -414,9 +414,137 @@ relay_free(struct sess *s)
 		free(s->rcpt_q[i]);
 	free(s->rcpt_q);
 	free(s->pend);
+	free(s->pend_msg);
 	free(s->c2s.data);
+	free(s->s2c.data);
 	dm_buf_release(&s->cline);
+	dm_buf_release(&s->sline);
 	pthread_mutex_destroy(&s->lock);
+}
+
+/* What the relay reported through the done and before_mail hooks. */
+struct many_log {
+	int	 ndone;
+	size_t	 done_msg[4];
+	int	 done_code[4];		/* DM_EOK when err was NULL */
+	int	 stop_at;		/* before_mail says stop here, -1 never */
+	int	 asked;
+};
+
+static void
+many_done(void *arg, size_t i, const struct dm_err *err)
+{
+	struct many_log *l = arg;
+
+	if (l->ndone < 4) {
+		l->done_msg[l->ndone] = i;
+		l->done_code[l->ndone] = err != NULL ? (int)err->code : DM_EOK;
+	}
+	l->ndone++;
+}
+
+static int
+many_before_mail(void *arg, size_t i)
+{
+	struct many_log *l = arg;
+
+	l->asked++;
+	return l->stop_at >= 0 && i == (size_t)l->stop_at;
+}
+
+/*
+ * Two messages in one session, fed to the relay as libESMTP and the
+ * server would: each reply lands on its message, each message is done
+ * once, in order, as soon as its fate is known.
+ */
+static void
+test_many(void)
+{
+	struct dm_smtp_params p;
+	struct dm_smtp_mail mails[2];
+	struct dm_smtp_rcpt r0[1], r1[2];
+	struct many_log l;
+	struct sess s;
+	uint64_t tx = 0, dot = UINT64_MAX;
+	const char *c;
+
+	memset(&l, 0, sizeof l);
+	l.stop_at = -1;
+	memset(mails, 0, sizeof mails);
+	memset(r0, 0, sizeof r0);
+	memset(r1, 0, sizeof r1);
+	r0[0].mailbox = "b@x.test";
+	r1[0].mailbox = "c@x.test";
+	r1[1].mailbox = "d@x.test";
+	mails[0].sender = mails[1].sender = "a@example.test";
+	mails[0].rcpt = r0;
+	mails[0].nrcpt = 1;
+	mails[1].rcpt = r1;
+	mails[1].nrcpt = 2;
+	(void)relay_line("", &s, &p);
+	s.s2c.data = malloc(IOBUF_SIZE);
+	dm_buf_init(&s.sline, 0);
+	p.done = many_done;
+	p.before_mail = many_before_mail;
+	p.arg = &l;
+	s.mails = mails;
+	s.nmails = 2;
+	s.mail = &mails[0];
+	s.cmd_msg = SIZE_MAX;
+
+	c = "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n";
+	ok(from_client(&s, c, strlen(c), &tx, &dot) == 0 && l.asked == 1 &&
+	    s.begun == 1, "the first MAIL begins message 0");
+	c = "250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n";
+	ok(from_server(&s, c, strlen(c)) == 0 && r0[0].status == DM_RCPT_OK,
+	    "its recipient's reply lands on it");
+	c = "Subject: one\r\n\r\nbody\r\n.\r\n";
+	(void)from_client(&s, c, strlen(c), &tx, &dot);
+	is_int(l.ndone, 0, "not done while its dot is unanswered");
+	c = "250 2.0.0 queued as ONE\r\n";
+	ok(from_server(&s, c, strlen(c)) == 0 && mails[0].accepted &&
+	    strcmp(mails[0].reply, "2.0.0 queued as ONE") == 0,
+	    "the dot's reply is message 0's");
+	ok(l.ndone == 1 && l.done_msg[0] == 0 && l.done_code[0] == DM_EOK,
+	    "message 0 is done, accepted, before libESMTP hears of it");
+
+	/* Pipelined: MAIL, both RCPTs, DATA, then all their replies. */
+	c = "MAIL FROM:<a@example.test>\r\nRCPT TO:<c@x.test>\r\n"
+	    "RCPT TO:<d@x.test>\r\nDATA\r\n";
+	ok(from_client(&s, c, strlen(c), &tx, &dot) == 0 && s.begun == 2 &&
+	    s.mail == &mails[1], "the second MAIL begins message 1");
+	c = "250 2.1.0 ok\r\n550 5.1.1 no such user\r\n"
+	    "550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n";
+	ok(from_server(&s, c, strlen(c)) == 0 &&
+	    r1[0].status == DM_RCPT_PERM && r1[1].status == DM_RCPT_PERM &&
+	    mails[1].code == 554 && r0[0].status == DM_RCPT_OK &&
+	    mails[0].accepted, "its refusals land on it, not on message 0");
+	sess_done(&s, s.begun, NULL);
+	ok(l.ndone == 2 && l.done_msg[1] == 1 &&
+	    l.done_code[1] == DM_EREJECT,
+	    "message 1 is done once, refused: %d", l.done_code[1]);
+	sess_done(&s, s.begun, NULL);
+	is_int(l.ndone, 2, "and never twice");
+	relay_free(&s);
+
+	/* before_mail says stop: no MAIL leaves, the relay says QUIT. */
+	memset(&l, 0, sizeof l);
+	l.stop_at = 0;
+	(void)relay_line("", &s, &p);
+	p.done = many_done;
+	p.before_mail = many_before_mail;
+	p.arg = &l;
+	s.mails = mails;
+	s.nmails = 2;
+	s.cmd_msg = SIZE_MAX;
+	c = "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n";
+	ok(from_client(&s, c, strlen(c), &tx, &dot) == 0 && s.stopping &&
+	    s.begun == 0, "a stop before a message begins nothing");
+	ok(memmem(s.c2s.data, s.c2s.len, "MAIL", 4) == NULL &&
+	    memmem(s.c2s.data, s.c2s.len, "RCPT", 4) == NULL &&
+	    memmem(s.c2s.data, s.c2s.len, "QUIT\r\n", 6) != NULL,
+	    "nothing of it leaves; QUIT does");
+	relay_free(&s);
 }
 
 /* A command the relay does not model never reaches the server. */
@@ -461,7 +589,7 @@ main(void)
 	char longpw[300];
 
 	signal(SIGPIPE, SIG_IGN);
-	plan(53 + 23 + 7);
+	plan(53 + 23 + 7 + 11);
 
 	/* Reply lines. */
 	is_int(reply_code("250 ok\r\n", 8), 250, "reply code of a final line");
@@ -611,6 +739,7 @@ main(void)
 
 	test_real_ehlo();
 	test_unmodelled();
+	test_many();
 
 	/* Every address of the host is tried: ::1 refuses, 127.0.0.1 answers. */
 	{

@@ -7,7 +7,7 @@
 # browser sign-in with a pasted address; no token ever on the screen.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 52
+plan 53
 
 cfg=$XDG_CONFIG_HOME/docmail/config.ini
 STORE=$XDG_DATA_HOME/docmail/oauth2
@@ -66,9 +66,11 @@ wait_for "Authentication [Microsoft 365" $W
 ok $? "... and Authentication: Microsoft 365"
 wait_for "Client id" $W
 ok $? "... with its Client id field"
+keys F2
+wait_for "saved to" $W
+grep -q "^max_per_minute = 30$" "$XDG_CONFIG_HOME/docmail/config.ini"
+ok $? "... and saving keeps the preset's batch limit (max_per_minute = 30)"
 keys Escape
-wait_for "unsaved changes" $W
-keys d
 wait_for "EXIT=0" $W
 
 # --- the device flow, chosen as Microsoft 365 ------------------------------

@@ -18,6 +18,7 @@
 #include <docmail/addr.h>
 #include <docmail/err.h>
 #include <docmail/mime.h>
+#include <docmail/outbox.h>
 #include <docmail/profile.h>
 #include <docmail/tmpl.h>
 
@@ -36,6 +37,12 @@ struct dm_compose_opts {
 	size_t			 nfiles;
 	time_t			 date;		/* 0 = now */
 	const char		*message_id;	/* NULL = made up */
+	/*
+	 * A batch: to, cc and bcc above are ignored; the recipients come
+	 * from the first file's sidecar keys to, cc and bcc, and a sidecar
+	 * without to is an error (DM_EDATA).
+	 */
+	int			 sidecar_rcpt;
 };
 
 struct dm_compose {
@@ -73,5 +80,21 @@ void	dm_compose_release(struct dm_compose *);
 int	dm_compose_build(struct dm_compose *out, const struct dm_config *cfg,
 	    const struct dm_profile *p, const struct dm_compose_opts *o,
 	    struct dm_err *err);
+
+/*
+ * Stores the built message c of profile p as a new item of the outbox
+ * dir (dm_outbox_add: fsync before it returns), its envelope and listing
+ * fields taken from c; out as for dm_outbox_add.
+ * Errors: those of dm_outbox_add.
+ */
+int	dm_compose_store(const struct dm_compose *c,
+	    const struct dm_profile *p, const char *dir,
+	    struct dm_outbox_item *out, struct dm_err *err);
+
+/*
+ * The Bcc recipients as "a@x, b@y" for the sent copy (malloc'd), or
+ * NULL without Bcc or on error (DM_ENOMEM).
+ */
+char	*dm_compose_bcc(const struct dm_compose *c, struct dm_err *err);
 
 #endif /* DOCMAIL_COMPOSE_H */

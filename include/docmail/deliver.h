@@ -92,4 +92,27 @@ int	dm_deliver(const struct dm_profile *p,
 	    const struct dm_smtp_params *sp, struct dm_outbox_item *it,
 	    const char *bcc, struct dm_delivery *d, struct dm_err *err);
 
+/*
+ * The parts of dm_deliver(), for a caller that sends several items over
+ * one session (batch.h).  dm_delivery_init() prepares d for item it:
+ * recipients copied, d->mail's sender, recipients and size set; the
+ * caller locks the item, opens its stream and sets d->mail's read,
+ * rewind and arg, and marks the item DM_OB_MAYBE_SENT before the dot.
+ * d must be released even on error.  Errors: DM_ENOMEM.
+ */
+int	dm_delivery_init(const struct dm_outbox_item *it,
+	    struct dm_delivery *d, struct dm_err *err);
+
+/*
+ * Settles item it after its attempt ended with r (0, or -1 and err):
+ * accepted, the sent log and sent copy are written and it leaves the
+ * outbox (or keeps the recipients still to reach); otherwise its state,
+ * attempts and last error are updated.  Warnings go into d->warn.  The
+ * caller still holds the lock and closes the stream.  Returns r; may
+ * change err's hint.
+ */
+int	dm_delivery_settle(const struct dm_profile *p,
+	    struct dm_outbox_item *it, const char *bcc, struct dm_delivery *d,
+	    int r, struct dm_err *err);
+
 #endif /* DOCMAIL_DELIVER_H */

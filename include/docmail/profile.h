@@ -19,6 +19,8 @@
 #define DM_INI_LINE_MAX		200
 
 #define DM_TIMEOUT_DEFAULT	30
+/* max_per_minute: beyond this, pacing would be no pacing at all. */
+#define DM_MAX_PER_MINUTE_MAX	6000
 
 enum dm_security {
 	DM_SEC_STARTTLS = 0,
@@ -48,6 +50,7 @@ struct dm_profile {
 	char			*ca_file;	/* may be NULL; ~ expanded */
 	char			*tls_fingerprint;	/* "sha256:AB:CD:..." or NULL */
 	int			 timeout;	/* seconds per protocol step */
+	int			 max_per_minute; /* batch pacing; 0 = none */
 	int			 allow_from_override;	/* 1 = yes (default) */
 	char			*sent_maildir;	/* may be NULL; ~ expanded */
 	char			*documents_dir;	/* may be NULL; ~ expanded */
@@ -235,6 +238,7 @@ struct dm_preset {
 	enum dm_auth		auth;		/* DM_AUTH_DEFAULT when not said */
 	char			oauth2_provider[16];	/* "" when not said */
 	char			note[256];	/* e.g. about app passwords */
+	int			max_per_minute;	/* the provider's limit, 0 = none */
 };
 
 /*

@@ -57,6 +57,7 @@ struct dm_smtp_event {
 	const char		*text;		/* detail or transcript line */
 	uint64_t		 done;		/* DM_EV_PROGRESS */
 	uint64_t		 total;
+	size_t			 msg;		/* dm_smtp_send_many: which message */
 };
 
 struct dm_smtp_params {
@@ -103,6 +104,20 @@ struct dm_smtp_params {
 	 * a blind resend).  Returning -1 stops without the dot.  May be NULL.
 	 */
 	int			(*before_dot)(void *);
+	/*
+	 * dm_smtp_send_many() only; both called on the relay thread with
+	 * arg.  before_mail runs as message msg is about to begin, before
+	 * its MAIL FROM leaves: it may wait there (pacing) and returns 0
+	 * to send the message, 1 to end the session cleanly instead (QUIT;
+	 * msg and those after it are not begun).  done runs once for each
+	 * message begun, as soon as its fate is known and before libESMTP
+	 * hears of it: err NULL when every recipient accepted it, else why
+	 * not (mail->accepted tells whether some did).  The relay waits
+	 * while they run.  May be NULL.
+	 */
+	int			(*before_mail)(void *, size_t msg);
+	void			(*done)(void *, size_t msg,
+				    const struct dm_err *err);
 };
 
 enum dm_rcpt_status {
@@ -179,5 +194,21 @@ int	dm_smtp_test(const struct dm_smtp_params *, const char *sender,
  */
 int	dm_smtp_send(const struct dm_smtp_params *, struct dm_smtp_mail *,
 	    struct dm_smtp_report *, struct dm_err *);
+
+/*
+ * Sends mails[0..n-1] in order over one connection and one login
+ * (several messages in one libESMTP session), with params->before_mail
+ * and params->done called per message (see above); a message refused
+ * (5xx for it or a recipient) does not stop the others.  Returns 0 when
+ * the session ran to its end, or ended because before_mail asked; -1
+ * when it broke off (a 421, a 4xx for the session, a timeout, a dropped
+ * connection, a refused login ...): err says why, and the message in
+ * flight, if any, got done() with that error.  *begun (may be NULL) is
+ * the number of messages begun.
+ * Errors: as dm_smtp_send.
+ */
+int	dm_smtp_send_many(const struct dm_smtp_params *,
+	    struct dm_smtp_mail *mails, size_t n, size_t *begun,
+	    struct dm_err *);
 
 #endif /* DOCMAIL_SMTP_H */

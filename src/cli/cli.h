@@ -30,6 +30,7 @@ extern const struct cmd_entry cmd_test_entry;
 extern const struct cmd_entry cmd_outbox_entry;
 extern const struct cmd_entry cmd_login_entry;
 extern const struct cmd_entry cmd_logout_entry;
+extern const struct cmd_entry cmd_batch_entry;
 
 /* The sysexits code for an error class (exitcode.c). */
 int	cli_exitcode(const struct dm_err *);
@@ -67,6 +68,25 @@ struct dm_outbox_item;
 int	cli_deliver(struct cli *, const struct dm_profile *,
 	    const struct dm_secret *, struct dm_outbox_item *,
 	    const char *bcc, int verbose, struct dm_err *);
+
+/* What a batch did with its messages. */
+struct cli_batch_count {
+	size_t	 sent, kept, refused;
+};
+
+/*
+ * Sends outbox items[0..n-1] over one session (batch.h), pacing to rate
+ * messages a minute (0: none): a line per message on stdout as its
+ * result arrives, a progress line on stderr when that is a terminal,
+ * and the summary "batch: N sent, M kept in the outbox, K refused", or
+ * instead the counts in *count when count is not NULL.  bcc[i] (bcc
+ * may be NULL) is item i's Bcc line for the sent copy.  Ctrl-C stops
+ * after the message in flight.
+ * Errors: those of dm_batch_send.
+ */
+int	cli_batch_send(const struct dm_profile *, const struct dm_secret *,
+	    struct dm_outbox_item *items, char **bcc, size_t n, int rate,
+	    int verbose, struct cli_batch_count *count, struct dm_err *);
 
 /* The terminal to talk to, whatever stdin is; NULL when there is none. */
 FILE	*cli_tty_open(void);

@@ -137,7 +137,8 @@ say_skipped(const struct dm_outbox_item *it)
 
 /*
  * Sends items again as dm_outbox_retry_verdict() says; flags are its
- * DM_RETRY_*.
+ * DM_RETRY_*.  Every decision (and question) comes first; then the
+ * items of each profile go over one session, as a batch does.
  */
 static int
 retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
@@ -145,10 +146,12 @@ retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
 {
 	struct dm_config cfg;
 	struct dm_secret pw;
-	const struct dm_profile *p = NULL;
-	char *pw_for = NULL;
-	struct dm_err e1;
-	size_t i, sent = 0, skipped = 0, refused = 0, failed = 0;
+	const struct dm_profile *p, **prof = NULL;
+	struct dm_outbox_item *group = NULL;
+	struct cli_batch_count cnt;
+	struct dm_err e1, e;
+	size_t i, j, k, *gi = NULL;
+	size_t sent = 0, skipped = 0, refused = 0, failed = 0;
 	enum dm_outbox_verdict v;
 	int r = 0;
 
@@ -166,9 +169,15 @@ retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
 		if (r == -1)
 			return -1;
 	}
+	r = -1;
+	if ((prof = calloc(n + 1, sizeof *prof)) == NULL ||
+	    (group = calloc(n + 1, sizeof *group)) == NULL ||
+	    (gi = calloc(n + 1, sizeof *gi)) == NULL) {
+		dm_err_set(err, DM_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		struct dm_outbox_item *it = &items[i];
-		struct dm_err e;
 
 		v = dm_outbox_retry_verdict(it->state, flags);
 		if (v == DM_RETRY_SKIP || (v == DM_RETRY_ASK && !ask_resend(it))) {
@@ -180,48 +189,46 @@ retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
 			continue;
 		}
 		/* The profile as it is configured now. */
-		p = dm_config_profile(&cfg, cli->profile != NULL ?
+		prof[i] = dm_config_profile(&cfg, cli->profile != NULL ?
 		    cli->profile : it->profile, &e);
-		if (p == NULL) {
+		if (prof[i] == NULL) {
 			failed++;
 			if (e1.code == DM_EOK)
 				e1 = e;
-			continue;
 		}
-		if (pw_for == NULL || strcmp(pw_for, p->id) != 0) {
-			dm_secret_release(&pw);
-			free(pw_for);
-			pw_for = strdup(p->id);
-			if (cli_password(p, &pw, &e) == -1) {
-				failed++;
-				if (e1.code == DM_EOK)
-					e1 = e;
-				continue;
-			}
-		}
-		printf("sending %s (%s)\n", it->id, it->subject ? it->subject : "");
-		cli->note[0] = '\0';
-		if (cli_deliver(cli, p, &pw, it, NULL, verbose, &e) == -1) {
-			cli_print_error(&e);
-			if (cli->note[0] != '\0')
-				fprintf(stderr, "docmail: %s\n", cli->note);
-			cli->note[0] = '\0';
-			failed++;
-			if (e1.code == DM_EOK)
-				e1 = e;
-			continue;
-		}
-		sent++;
 	}
-	dm_secret_release(&pw);
-	free(pw_for);
-	dm_config_release(&cfg);
+	for (i = 0; i < n; i++) {
+		if ((p = prof[i]) == NULL)
+			continue;
+		/* Shallow copies, taken back after: the batch updates them. */
+		for (j = i, k = 0; j < n; j++)
+			if (prof[j] == p) {
+				group[k] = items[j];
+				gi[k++] = j;
+				prof[j] = NULL;
+			}
+		if (cli_password(p, &pw, &e) == -1) {
+			failed += k;
+			if (e1.code == DM_EOK)
+				e1 = e;
+			continue;
+		}
+		memset(&cnt, 0, sizeof cnt);
+		if (cli_batch_send(p, &pw, group, NULL, k, p->max_per_minute,
+		    verbose, &cnt, &e) == -1 && e1.code == DM_EOK)
+			e1 = e;
+		for (j = 0; j < k; j++)
+			items[gi[j]] = group[j];
+		dm_secret_release(&pw);
+		sent += cnt.sent;
+		failed += cnt.kept + cnt.refused;
+	}
 	printf("outbox: %zu sent, %zu failed, %zu skipped\n", sent, failed,
 	    skipped + refused);
 	if (failed > 0) {
-		*err = e1;
 		/* Each failure was shown above; main prints the first again. */
-		return -1;
+		*err = e1;
+		goto out;
 	}
 	/* As batch: 75 while something may still go, else 69. */
 	if (skipped > 0) {
@@ -229,16 +236,25 @@ retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
 		    "%zu outbox item%s may already have been delivered and %s not resent",
 		    skipped, skipped == 1 ? "" : "s",
 		    skipped == 1 ? "was" : "were");
-		return dm_err_hint(err, "check with the recipients, then use --retry --force ID, or leave it");
+		dm_err_hint(err, "check with the recipients, then use --retry --force ID, or leave it");
+		goto out;
 	}
 	if (refused > 0) {
 		dm_err_set(err, DM_EREJECT,
 		    "%zu outbox item%s refused by the server for good %s not resent",
 		    refused, refused == 1 ? "" : "s",
 		    refused == 1 ? "was" : "were");
-		return dm_err_hint(err, "fix the cause, then use --retry --force ID; or remove it with --drop ID");
+		dm_err_hint(err, "fix the cause, then use --retry --force ID; or remove it with --drop ID");
+		goto out;
 	}
-	return 0;
+	r = 0;
+out:
+	dm_secret_release(&pw);
+	dm_config_release(&cfg);
+	free(prof);
+	free(group);
+	free(gi);
+	return r;
 }
 
 /* Removes one item, after asking on the terminal unless yes. */

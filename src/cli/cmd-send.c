@@ -197,36 +197,18 @@ confirm(const struct dm_compose *c, const struct dm_compose_opts *o)
 	return cli_tty_ask(tty, question);
 }
 
-/* The message as one stream for the outbox (dm_mime_read, rewound). */
-static ssize_t
-mime_read(void *arg, char *buf, size_t n, struct dm_err *err)
-{
-	return dm_mime_read(arg, buf, n, err);
-}
-
-static int
-mime_rewind(void *arg, struct dm_err *err)
-{
-	return dm_mime_rewind(arg, err);
-}
-
 static int
 send_it(struct cli *cli, const struct dm_profile *p, struct dm_compose *c,
     const struct dm_compose_opts *o, int yes, int verbose,
     struct dm_err *err)
 {
-	struct dm_outbox_item meta, item;
-	struct dm_stream st = { mime_read, mime_rewind, c->mime };
+	struct dm_outbox_item item;
 	struct dm_secret pw;
-	struct dm_buf bcc;
-	char *dir = NULL, **rcpt = NULL;
-	size_t i;
+	char *dir = NULL, *bcc = NULL;
 	int r = -1;
 
-	memset(&meta, 0, sizeof meta);
 	memset(&item, 0, sizeof item);
 	dm_secret_init(&pw);
-	dm_buf_init(&bcc, 0);
 	if (!yes && !confirm(c, o)) {
 		dm_err_set(err, DM_EUSAGE, "not sent: not confirmed");
 		dm_err_hint(err, "answer y to send, or give --yes");
@@ -237,37 +219,20 @@ send_it(struct cli *cli, const struct dm_profile *p, struct dm_compose *c,
 		goto out;
 	if ((dir = dm_outbox_open(NULL, err)) == NULL)
 		goto out;
-	if ((rcpt = calloc(c->rcpt.n, sizeof *rcpt)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < c->rcpt.n; i++)
-		rcpt[i] = c->rcpt.v[i].mailbox;
-	meta.created = time(NULL);
-	meta.profile = p->id;
-	meta.sender = c->sender;
-	meta.rcpt = rcpt;
-	meta.nrcpt = c->rcpt.n;
-	meta.message_id = (char *)dm_mime_message_id(c->mime);
-	meta.subject = c->subject;
-	meta.document = c->documents;
-	if (dm_outbox_add(dir, &meta, &st, &item, err) == -1) {
+	if (dm_compose_store(c, p, dir, &item, err) == -1) {
 		/* Only a stored message is sent: a full disk sends nothing. */
 		if (err->code == DM_EIO)
 			(void)snprintf(cli->note, sizeof cli->note,
 			    "nothing was sent: a message goes out only once it is safely in the outbox");
 		goto out;
 	}
-	for (i = 0; i < c->bcc.n; i++)
-		(void)dm_buf_addf(&bcc, err, "%s%s", i > 0 ? ", " : "",
-		    c->bcc.v[i].mailbox);
-	r = cli_deliver(cli, p, &pw, &item, bcc.len > 0 ? dm_buf_str(&bcc) :
-	    NULL, verbose, err);
+	if (c->bcc.n > 0 && (bcc = dm_compose_bcc(c, err)) == NULL)
+		goto out;
+	r = cli_deliver(cli, p, &pw, &item, bcc, verbose, err);
 out:
 	dm_secret_release(&pw);
 	dm_outbox_item_release(&item);
-	dm_buf_release(&bcc);
-	free(rcpt);
+	free(bcc);
 	free(dir);
 	return r;
 }

@@ -25,6 +25,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_outbox_entry,
 	&cmd_login_entry,
 	&cmd_logout_entry,
+	&cmd_batch_entry,
 };
 
 

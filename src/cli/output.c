@@ -62,6 +62,9 @@ cli_usage(FILE *fp)
 "       docmail [--config FILE] [--profile NAME] outbox\n"
 "               [--retry [--force] [ID] | --drop ID [--yes]]\n"
 "       docmail [--config FILE] [--profile NAME] login | logout\n"
+"       docmail [--config FILE] [--profile NAME] batch [--template NAME]\n"
+"               [--set KEY=VALUE]... [--rate N] [--yes] [--dry-run] [--verbose]\n"
+"               DOC...\n"
 "       docmail --help | --version\n", fp);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <docmail/compose.h>
 
@@ -171,21 +172,31 @@ pick_template(const struct dm_config *cfg, const struct dm_compose_opts *o,
 }
 
 static int
-fill_vars(struct dm_vars *vars, const struct dm_profile *p,
-    const struct dm_compose_opts *o, char **sidecar_tmpl,
-    char **sidecar_path, struct dm_err *err)
+add_vars(struct dm_vars *dst, const struct dm_vars *src, struct dm_err *err)
 {
 	size_t i;
 
-	if (o->vars != NULL) {
-		for (i = 0; i < o->vars->n; i++)
-			if (dm_vars_add(vars, o->vars->v[i].name,
-			    o->vars->v[i].value, o->vars->v[i].source,
-			    err) == -1)
-				return -1;
-	}
-	if (o->nfiles > 0 && dm_sidecar_load(o->files[0], vars, sidecar_tmpl,
+	for (i = 0; i < src->n; i++)
+		if (dm_vars_add(dst, src->v[i].name, src->v[i].value,
+		    src->v[i].source, err) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * --set values first, then the sidecar's (kept apart in sc as well, for
+ * the recipients it names), then the profile's.
+ */
+static int
+fill_vars(struct dm_vars *vars, struct dm_vars *sc, const struct dm_profile *p,
+    const struct dm_compose_opts *o, char **sidecar_tmpl,
+    char **sidecar_path, struct dm_err *err)
+{
+	if (o->nfiles > 0 && dm_sidecar_load(o->files[0], sc, sidecar_tmpl,
 	    sidecar_path, err) == -1)
+		return -1;
+	if ((o->vars != NULL && add_vars(vars, o->vars, err) == -1) ||
+	    add_vars(vars, sc, err) == -1)
 		return -1;
 	if (p->name != NULL && p->name[0] != '\0' &&
 	    dm_vars_add(vars, "sender.name", p->name, "profile", err) == -1)
@@ -193,6 +204,40 @@ fill_vars(struct dm_vars *vars, const struct dm_profile *p,
 	if (dm_vars_add(vars, "sender.email", p->email, "profile", err) == -1)
 		return -1;
 	return 0;
+}
+
+/*
+ * A batch: To, Cc and Bcc come from the sidecar's keys of the same names
+ * (never from --set, which applies to every document), and To is a
+ * must: a document without it is for nobody in particular.
+ */
+static int
+sidecar_rcpts(struct dm_compose *c, const struct dm_vars *sc,
+    const char *doc, const char *sidecar_path, struct dm_err *err)
+{
+	static const char *const keys[] = { "to", "cc", "bcc" };
+	struct dm_addrlist *lists[] = { &c->to, &c->cc, &c->bcc };
+	const struct dm_var *v;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if ((v = dm_vars_find(sc, keys[i])) == NULL)
+			continue;
+		if (parse_opt(lists[i], v->value, v->source, err) == -1 ||
+		    add_all(&c->rcpt, lists[i], err) == -1)
+			return -1;
+	}
+	if (c->to.n > 0)
+		return 0;
+	if (sidecar_path == NULL) {
+		dm_err_set(err, DM_EDATA,
+		    "'%s' has no sidecar naming its recipient", doc);
+		return dm_err_hint(err, "create '%s.ini' with a line '[document]' and a line 'to = customer@example.test'",
+		    doc);
+	}
+	dm_err_set(err, DM_EDATA, "'%s' has no 'to' in its sidecar '%s'", doc,
+	    sidecar_path);
+	return dm_err_hint(err, "add a line 'to = customer@example.test' under [document]; every document needs its own To");
 }
 
 static int
@@ -260,29 +305,40 @@ dm_compose_build(struct dm_compose *c, const struct dm_config *cfg,
     const struct dm_profile *p, const struct dm_compose_opts *o,
     struct dm_err *err)
 {
-	struct dm_vars vars;
+	struct dm_vars vars, sc;
 	const struct dm_template *t;
 	char *sidecar_tmpl = NULL, *sidecar_path = NULL;
 	const char *subject, *body;
 	int r = -1;
 
 	dm_vars_init(&vars);
-	if (parse_opt(&c->to, o->to, "--to", err) == -1 ||
-	    parse_opt(&c->cc, o->cc, "--cc", err) == -1 ||
-	    parse_opt(&c->bcc, o->bcc, "--bcc", err) == -1)
+	dm_vars_init(&sc);
+	if (o->sidecar_rcpt && o->nfiles == 0) {
+		dm_err_set(err, DM_EUSAGE, "no document to take recipients from");
 		goto out;
-	if (add_all(&c->rcpt, &c->to, err) == -1 ||
-	    add_all(&c->rcpt, &c->cc, err) == -1 ||
-	    add_all(&c->rcpt, &c->bcc, err) == -1)
-		goto out;
-	if (c->rcpt.n == 0) {
-		dm_err_set(err, DM_EUSAGE, "no recipient");
-		dm_err_hint(err, "give at least one address with --to, --cc or --bcc");
-		goto out;
+	}
+	if (!o->sidecar_rcpt) {
+		if (parse_opt(&c->to, o->to, "--to", err) == -1 ||
+		    parse_opt(&c->cc, o->cc, "--cc", err) == -1 ||
+		    parse_opt(&c->bcc, o->bcc, "--bcc", err) == -1)
+			goto out;
+		if (add_all(&c->rcpt, &c->to, err) == -1 ||
+		    add_all(&c->rcpt, &c->cc, err) == -1 ||
+		    add_all(&c->rcpt, &c->bcc, err) == -1)
+			goto out;
+		if (c->rcpt.n == 0) {
+			dm_err_set(err, DM_EUSAGE, "no recipient");
+			dm_err_hint(err, "give at least one address with --to, --cc or --bcc");
+			goto out;
+		}
 	}
 	if (set_from(c, p, o, err) == -1)
 		goto out;
-	if (fill_vars(&vars, p, o, &sidecar_tmpl, &sidecar_path, err) == -1)
+	if (fill_vars(&vars, &sc, p, o, &sidecar_tmpl, &sidecar_path,
+	    err) == -1)
+		goto out;
+	if (o->sidecar_rcpt && sidecar_rcpts(c, &sc, o->files[0], sidecar_path,
+	    err) == -1)
 		goto out;
 	if (pick_template(cfg, o, sidecar_tmpl, sidecar_path, &t, err) == -1)
 		goto out;
@@ -307,5 +363,65 @@ out:
 	free(sidecar_tmpl);
 	free(sidecar_path);
 	dm_vars_release(&vars);
+	dm_vars_release(&sc);
 	return r;
+}
+
+/* The message as one stream for the outbox (dm_mime_read, rewound). */
+static ssize_t
+mime_read(void *arg, char *buf, size_t n, struct dm_err *err)
+{
+	return dm_mime_read(arg, buf, n, err);
+}
+
+static int
+mime_rewind(void *arg, struct dm_err *err)
+{
+	return dm_mime_rewind(arg, err);
+}
+
+int
+dm_compose_store(const struct dm_compose *c, const struct dm_profile *p,
+    const char *dir, struct dm_outbox_item *out, struct dm_err *err)
+{
+	struct dm_outbox_item meta;
+	struct dm_stream st = { mime_read, mime_rewind, c->mime };
+	char **rcpt;
+	size_t i;
+	int r;
+
+	memset(&meta, 0, sizeof meta);
+	if ((rcpt = calloc(c->rcpt.n + 1, sizeof *rcpt)) == NULL)
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	for (i = 0; i < c->rcpt.n; i++)
+		rcpt[i] = c->rcpt.v[i].mailbox;
+	meta.created = time(NULL);
+	meta.profile = p->id;
+	meta.sender = c->sender;
+	meta.rcpt = rcpt;
+	meta.nrcpt = c->rcpt.n;
+	meta.message_id = (char *)dm_mime_message_id(c->mime);
+	meta.subject = c->subject;
+	meta.document = c->documents;
+	r = dm_outbox_add(dir, &meta, &st, out, err);
+	free(rcpt);
+	return r;
+}
+
+char *
+dm_compose_bcc(const struct dm_compose *c, struct dm_err *err)
+{
+	struct dm_buf b;
+	size_t i;
+
+	if (c->bcc.n == 0)
+		return NULL;
+	dm_buf_init(&b, 0);
+	for (i = 0; i < c->bcc.n; i++)
+		if (dm_buf_addf(&b, err, "%s%s", i > 0 ? ", " : "",
+		    c->bcc.v[i].mailbox) == -1) {
+			dm_buf_release(&b);
+			return NULL;
+		}
+	return dm_buf_detach(&b);
 }

@@ -219,16 +219,10 @@ dm_deliver_params(const struct dm_profile *p, const struct dm_secret *pw,
 }
 
 int
-dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
-    struct dm_outbox_item *it, const char *bcc, struct dm_delivery *d,
+dm_delivery_init(const struct dm_outbox_item *it, struct dm_delivery *d,
     struct dm_err *err)
 {
-	struct dm_stream st = { NULL, NULL, NULL };
-	struct dm_smtp_params own;
-	struct dot_ctx dc;
-	struct dm_err e;
-	size_t i, left;
-	int r = -1, lockfd = -1;
+	size_t i;
 
 	memset(d, 0, sizeof *d);
 	d->failed_step = -1;
@@ -241,16 +235,31 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 			return dm_err_set(err, DM_ENOMEM, "out of memory");
 		d->rcpt[i].mailbox = d->mailbox[i];
 	}
+	d->mail.sender = it->sender;
+	d->mail.rcpt = d->rcpt;
+	d->mail.nrcpt = d->nrcpt;
+	d->mail.size = it->size;
+	return 0;
+}
+
+int
+dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
+    struct dm_outbox_item *it, const char *bcc, struct dm_delivery *d,
+    struct dm_err *err)
+{
+	struct dm_stream st = { NULL, NULL, NULL };
+	struct dm_smtp_params own;
+	struct dot_ctx dc;
+	int r = -1, lockfd = -1;
+
+	if (dm_delivery_init(it, d, err) == -1)
+		return -1;
 	if (dm_outbox_lock(it, &lockfd, err) == -1)
 		return -1;
 	if (dm_outbox_stream_open(it, &st, err) == -1) {
 		dm_outbox_unlock(lockfd);
 		return -1;
 	}
-	d->mail.sender = it->sender;
-	d->mail.rcpt = d->rcpt;
-	d->mail.nrcpt = d->nrcpt;
-	d->mail.size = it->size;
 	d->mail.read = st.read;
 	d->mail.rewind = st.rewind;
 	d->mail.arg = st.arg;
@@ -263,6 +272,17 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	dc.d = d;
 	r = dm_smtp_send(&own, &d->mail, NULL, err);
 	dm_outbox_stream_close(&st);
+	r = dm_delivery_settle(p, it, bcc, d, r, err);
+	dm_outbox_unlock(lockfd);
+	return r;
+}
+
+int
+dm_delivery_settle(const struct dm_profile *p, struct dm_outbox_item *it,
+    const char *bcc, struct dm_delivery *d, int r, struct dm_err *err)
+{
+	struct dm_err e;
+	size_t i, left;
 
 	if (d->mail.accepted) {
 		record_sent(p, it, bcc, d);
@@ -285,7 +305,6 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 				warn(d, "the message was sent, but it stays in the outbox marked 'may have been delivered' (a retry skips it; delete the file)", &e);
 			else
 				d->removed = 1;
-			dm_outbox_unlock(lockfd);
 			return r;
 		}
 	}
@@ -300,6 +319,5 @@ dm_deliver(const struct dm_profile *p, const struct dm_smtp_params *sp,
 		warn(d, d->mail.accepted ?
 		    "the message reached some recipients, but its outbox item still lists them all, marked 'may have been delivered'" :
 		    "the outbox item could not be updated", &e);
-	dm_outbox_unlock(lockfd);
 	return r;
 }

@@ -79,6 +79,7 @@ enum pkey {
 	K_OAUTH2_AUTH_URL,
 	K_OAUTH2_TOKEN_URL,
 	K_OAUTH2_TOKEN_COMMAND,
+	K_MAX_PER_MINUTE,
 	NPKEYS
 };
 
@@ -88,7 +89,8 @@ static const char *const pkeys[NPKEYS + 1] = {
 	"allow_from_override", "sent_maildir", "documents_dir", "auth",
 	"oauth2_provider", "oauth2_client_id", "oauth2_client_secret",
 	"oauth2_tenant", "oauth2_scope", "oauth2_device_url",
-	"oauth2_auth_url", "oauth2_token_url", "oauth2_token_command", NULL
+	"oauth2_auth_url", "oauth2_token_url", "oauth2_token_command",
+	"max_per_minute", NULL
 };
 
 enum tkey {
@@ -869,6 +871,17 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 		}
 		p->timeout = (int)n;
 		return 0;
+	case K_MAX_PER_MINUTE:
+		p->max_per_minute = 0;
+		if (*v == '\0')
+			return 0;
+		if (dm_strtonum(v, 0, DM_MAX_PER_MINUTE_MAX, &n) == -1) {
+			src_err(src, DM_ECONFIG, "invalid max_per_minute '%s'", v);
+			return dm_err_hint(src->err, "max_per_minute is a number of messages a minute from 1 to %d, or 0 for no pacing",
+			    DM_MAX_PER_MINUTE_MAX);
+		}
+		p->max_per_minute = (int)n;
+		return 0;
 	case K_ALLOW_FROM_OVERRIDE:
 		p->allow_from_override = 1;
 		if (*v != '\0' &&
@@ -1588,6 +1601,14 @@ dm_profile_validate(const struct dm_profile *p, struct dm_err *err)
 		    p->timeout, p->id);
 		return dm_err_hint(err, "timeout is a number of seconds from 1 to 3600");
 	}
+	if (p->max_per_minute < 0 ||
+	    p->max_per_minute > DM_MAX_PER_MINUTE_MAX) {
+		dm_err_set(err, DM_ECONFIG,
+		    "invalid max_per_minute %d in profile '%s'",
+		    p->max_per_minute, p->id);
+		return dm_err_hint(err, "max_per_minute is a number of messages a minute from 1 to %d, or 0 for no pacing",
+		    DM_MAX_PER_MINUTE_MAX);
+	}
 	if (p->security != DM_SEC_STARTTLS && p->security != DM_SEC_SSL &&
 	    p->security != DM_SEC_NONE) {
 		return dm_err_set(err, DM_EINTERNAL,
@@ -1674,6 +1695,11 @@ key_text(const struct dm_profile *p, int k, int present, char *tmp,
 			return NULL;
 		(void)snprintf(tmp, tmpsize, "%d", p->timeout);
 		return tmp;
+	case K_MAX_PER_MINUTE:
+		if (p->max_per_minute == 0 && !present)
+			return NULL;
+		(void)snprintf(tmp, tmpsize, "%d", p->max_per_minute);
+		return tmp;
 	case K_ALLOW_FROM_OVERRIDE:
 		if (p->allow_from_override && !present)
 			return NULL;
@@ -1736,6 +1762,10 @@ same_value(int k, const char *old, const char *new)
 	case K_TIMEOUT:
 		return dm_strtonum(old, 1, 65535, &na) == 0 &&
 		    dm_strtonum(new, 1, 65535, &nb) == 0 && na == nb;
+	case K_MAX_PER_MINUTE:
+		return dm_strtonum(old, 0, DM_MAX_PER_MINUTE_MAX, &na) == 0 &&
+		    dm_strtonum(new, 0, DM_MAX_PER_MINUTE_MAX, &nb) == 0 &&
+		    na == nb;
 	case K_SECURITY:
 		return dm_security_parse(old, &sa) == 0 &&
 		    dm_security_parse(new, &sb) == 0 && sa == sb;
@@ -2656,6 +2686,9 @@ preset_handler(void *arg, const char *section, const char *name,
 		    sizeof p->oauth2_provider);
 	else if (strcmp(name, "note") == 0)
 		dm_strlcpy(p->note, value, sizeof p->note);
+	else if (strcmp(name, "max_per_minute") == 0 &&
+	    dm_strtonum(value, 0, DM_MAX_PER_MINUTE_MAX, &v) == 0)
+		p->max_per_minute = (int)v;
 	return 1;
 }
 

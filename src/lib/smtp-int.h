@@ -57,7 +57,24 @@ struct iobuf {
 
 struct sess {
 	const struct dm_smtp_params	*p;
-	struct dm_smtp_mail		*mail;	/* NULL when testing */
+	/*
+	 * The message the reply or command being handled belongs to; NULL
+	 * only before run() set up the test's empty one.
+	 */
+	struct dm_smtp_mail		*mail;
+	/*
+	 * Every message of the session, in libESMTP's order: each MAIL
+	 * from libESMTP begins the next one, and each pending reply keeps
+	 * the number of the message its command was for (pend_msg), so
+	 * replies land on the right message even when pipelined.
+	 */
+	struct dm_smtp_mail		*mails;
+	size_t				 nmails;
+	size_t				 cmd_msg;	/* SIZE_MAX before the first MAIL */
+	size_t				 begun;		/* messages begun */
+	size_t				 ndone;		/* 0..ndone-1 reported done */
+	size_t				 dot_msg;	/* whose final dot is queued */
+	int				 stopping;	/* before_mail said stop: QUIT */
 	struct dm_smtp_report		*rep;
 	struct dm_err			 err;	/* first failure */
 	int				 failed;
@@ -105,6 +122,7 @@ struct sess {
 	 * and DATA at once, so a fixed size capped the recipients.
 	 */
 	enum pend			*pend;
+	size_t				*pend_msg;	/* same length as pend */
 	size_t				 npend, pend_cap;
 	char				**rcpt_q;	/* RCPT mailboxes */
 	size_t				 nrcpt_q, rcpt_cap;
@@ -128,6 +146,12 @@ void	sess_now(struct timespec *);
 void	sess_step(struct sess *, enum dm_smtp_step, int ok, const char *);
 /* A transcript line (already redacted) through params->event. */
 void	sess_log(struct sess *, const char *dir, const char *, size_t);
+/*
+ * dm_smtp_send_many(): reports messages ndone..upto-1 done through
+ * params->done, each with failed when not NULL, else with its own
+ * verdict.  Does nothing for dm_smtp_send().
+ */
+void	sess_done(struct sess *, size_t upto, const struct dm_err *failed);
 /* Records the first failure; later ones are dropped.  Returns -1. */
 int	sess_fail(struct sess *, const struct dm_err *);
 int	sess_cancelled(const struct sess *);

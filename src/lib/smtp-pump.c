@@ -64,13 +64,25 @@ sanitize(char *dst, size_t dsize, const char *src, size_t n)
 	dst[o] = '\0';
 }
 
+/* Message number i of the session; the only one when there is no list. */
+static struct dm_smtp_mail *
+msg_at(struct sess *s, size_t i)
+{
+	if (s->mails == NULL || s->nmails == 0)
+		return s->mail;
+	return &s->mails[i < s->nmails ? i : s->nmails - 1];
+}
+
 static void
 push(struct sess *s, enum pend what)
 {
 	if (s->npend == 0)
 		sess_now(&s->t_io);	/* the reply clock starts */
-	if (s->npend < s->pend_cap)	/* reserve() made room */
-		s->pend[s->npend++] = what;
+	if (s->npend >= s->pend_cap)	/* reserve() made room */
+		return;
+	if (s->pend_msg != NULL)
+		s->pend_msg[s->npend] = s->cmd_msg == SIZE_MAX ? 0 : s->cmd_msg;
+	s->pend[s->npend++] = what;
 }
 
 /* Room for two more pending replies and one more RCPT; -1 out of memory. */
@@ -85,6 +97,13 @@ reserve(struct sess *s)
 		if ((p = realloc(s->pend, n * sizeof s->pend[0])) == NULL)
 			return -1;
 		s->pend = p;
+		if ((p = realloc(s->pend_msg, n * sizeof s->pend_msg[0])) ==
+		    NULL)
+			return -1;
+		/* Entries queued without it (the fuzz target) were message 0. */
+		if (s->pend_msg == NULL)
+			memset(p, 0, s->npend * sizeof s->pend_msg[0]);
+		s->pend_msg = p;
 		s->pend_cap = n;
 	}
 	if (s->nrcpt_q + 1 > s->rcpt_cap) {
@@ -98,14 +117,18 @@ reserve(struct sess *s)
 }
 
 static enum pend
-pop(struct sess *s)
+pop(struct sess *s, size_t *msg)
 {
 	enum pend p;
 
+	*msg = s->npend > 0 && s->pend_msg != NULL ? s->pend_msg[0] : 0;
 	if (s->npend == 0)
 		return PEND_OTHER;
 	p = s->pend[0];
 	memmove(s->pend, s->pend + 1, --s->npend * sizeof s->pend[0]);
+	if (s->pend_msg != NULL)
+		memmove(s->pend_msg, s->pend_msg + 1,
+		    s->npend * sizeof s->pend_msg[0]);
 	sess_now(&s->t_io);	/* the next reply's clock starts now */
 	return p;
 }
@@ -839,10 +862,14 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 {
 	char text[DM_SMTP_TEXT_MAX], msg[2 * DM_ERR_MSG_MAX];
 	int code = reply_code(r, n);
-	enum pend what = pop(s);
+	size_t mi;
+	enum pend what = pop(s, &mi);
 	struct dm_err e;
 
 	reply_text(r, n, text, sizeof text);
+	s->mail = msg_at(s, mi);
+	/* A reply for a later message: the earlier ones are over. */
+	sess_done(s, mi, NULL);
 	switch (what) {
 	case PEND_GREETING:
 		if (s->rep != NULL)
@@ -962,7 +989,11 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			dm_strlcpy(s->mail->reply, text, sizeof s->mail->reply);
 			s->mail->accepted = code / 100 == 2;
 		}
+		/* Answered: a break from here on is no longer "maybe". */
+		s->dot_sent = s->dot_queued = 0;
 		sess_step(s, DM_STEP_DATA, code / 100 == 2, text);
+		/* Settled before libESMTP moves on to the next message. */
+		sess_done(s, mi + 1, NULL);
 		break;
 	case PEND_RSET:
 		if (s->testing) {
@@ -973,13 +1004,23 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		break;
 	case PEND_QUIT:
 		sess_step(s, DM_STEP_QUIT, 1, NULL);
-		if (s->testing) {
+		if (s->testing || s->stopping) {
 			s->test_done = 1;
 			return 1;
 		}
 		break;
 	case PEND_OTHER:
 		break;
+	}
+	/*
+	 * A 421 to any command: the server is closing the channel (RFC 5321
+	 * 3.8).  Said as such, not as the lost connection that follows.
+	 */
+	if (code == 421 && what != PEND_QUIT) {
+		(void)snprintf(msg, sizeof msg,
+		    "the server ended the session: server said: 421 %s", text);
+		fail(s, DM_ETEMP, 421, msg, hint_retry(s));
+		return -1;
 	}
 	(void)dm_buf_add(out, r, n, &e);
 	return 0;
@@ -1144,6 +1185,39 @@ unmodelled(struct sess *s, const char *verb)
 	    "nothing was sent; this is a bug in docmail: please report it with the output of 'docmail test --verbose'");
 }
 
+/*
+ * libESMTP's MAIL begins its next message: the relay follows it there,
+ * and asks the caller whether to go on (pacing, a stop request).  To
+ * stop, the MAIL is kept back and the relay says QUIT itself.  Returns
+ * as on_command().
+ */
+static int
+begin_message(struct sess *s)
+{
+	size_t next = s->cmd_msg == SIZE_MAX ? 0 : s->cmd_msg + 1;
+
+	if (next >= s->nmails) {
+		fail(s, DM_EINTERNAL, 0,
+		    "docmail's SMTP engine began more messages than it was given",
+		    "nothing more was sent; this is a bug in docmail: please report it");
+		return -1;
+	}
+	if (s->p->before_mail != NULL &&
+	    s->p->before_mail(s->p->arg, next) != 0) {
+		s->stopping = 1;
+		s->dropped++;
+		inject(s, "QUIT\r\n", PEND_QUIT);
+		return 1;
+	}
+	s->cmd_msg = next;
+	s->begun = next + 1;
+	s->mail = &s->mails[next];
+	s->rcpt_left = (int)s->mail->nrcpt;
+	s->rcpt_refused = 0;
+	s->data_sent = 0;
+	return 0;
+}
+
 /* A command line from libESMTP; returns 0 to forward, 1 to drop, -1 stop. */
 static int
 on_command(struct sess *s, const char *l, size_t n)
@@ -1151,6 +1225,7 @@ on_command(struct sess *s, const char *l, size_t n)
 	char verb[16] = "", mb[DM_SMTP_TEXT_MAX], msg[DM_ERR_MSG_MAX];
 	const char *a, *b;
 	size_t i;
+	int r;
 
 	/* The whole first word: "MAILX" is not MAIL. */
 	for (i = 0; i < n && i + 1 < sizeof verb && l[i] != ' ' &&
@@ -1181,6 +1256,16 @@ on_command(struct sess *s, const char *l, size_t n)
 	if (!command_modelled(verb)) {
 		unmodelled(s, verb);
 		return -1;
+	}
+	/* The relay ended the session (before_mail): nothing more leaves. */
+	if (s->stopping) {
+		s->dropped++;	/* libESMTP waits for its reply */
+		return 1;
+	}
+	if (strcmp(verb, "MAIL") == 0 && s->mails != NULL && !s->testing) {
+		r = begin_message(s);
+		if (r != 0)
+			return r;
 	}
 	/*
 	 * The test ends after MAIL and one RCPT to the sender's own address:
@@ -1252,6 +1337,7 @@ static size_t
 data_bytes(struct sess *s, const char *p, size_t n)
 {
 	struct dm_smtp_event ev;
+	struct dm_smtp_mail *m;
 	size_t i;
 	uint64_t before = s->data_sent;
 
@@ -1285,13 +1371,15 @@ data_bytes(struct sess *s, const char *p, size_t n)
 		}
 	}
 	s->data_sent += i;
-	if (s->p->event != NULL && s->mail != NULL &&
+	m = msg_at(s, s->cmd_msg == SIZE_MAX ? 0 : s->cmd_msg);
+	if (s->p->event != NULL && m != NULL &&
 	    (s->data_sent / 65536 != before / 65536 || s->dot_queued)) {
 		memset(&ev, 0, sizeof ev);
 		ev.kind = DM_EV_PROGRESS;
 		ev.step = DM_STEP_DATA;
 		ev.done = s->data_sent;
-		ev.total = s->mail->size;
+		ev.total = m->size;
+		ev.msg = s->cmd_msg == SIZE_MAX ? 0 : s->cmd_msg;
 		s->p->event(s->p->arg, &ev);
 	}
 	return i;
@@ -1324,6 +1412,8 @@ from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
 				sess_log(s, "C: ", "[message data]", 14);
 				sess_log(s, "C: ", ".", 1);
 				*dot_at = *tx_total + (s->c2s.len - s->c2s.off);
+				s->dot_msg = s->cmd_msg == SIZE_MAX ? 0 :
+				    s->cmd_msg;
 				push(s, PEND_DOT);
 			}
 			p += used;
@@ -1680,8 +1770,9 @@ pump_main(void *arg)
 		}
 	}
 done:
-	if (s->mail != NULL && s->dot_sent && s->mail->code == 0)
-		s->mail->maybe_delivered = 1;
+	if (s->dot_sent && msg_at(s, s->dot_msg) != NULL &&
+	    msg_at(s, s->dot_msg)->code == 0)
+		msg_at(s, s->dot_msg)->maybe_delivered = 1;
 	if (s->ssl != NULL && !s->failed)
 		(void)SSL_shutdown(s->ssl);
 	shutdown(s->fd, SHUT_RDWR);
@@ -1739,8 +1830,10 @@ pump_join(struct sess *s)
 	s->nrcpt_q = s->rcpt_cap = s->npend = s->pend_cap = 0;
 	free(s->rcpt_q);
 	free(s->pend);
+	free(s->pend_msg);
 	s->rcpt_q = NULL;
 	s->pend = NULL;
+	s->pend_msg = NULL;
 	/* c2s carried the login, a token perhaps: wipe it. */
 	if (s->c2s.data != NULL)
 		explicit_bzero(s->c2s.data, IOBUF_SIZE);

@@ -88,6 +88,13 @@ sess_ms_since(const struct timespec *t)
 	    (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
+/* The message libESMTP is at, for events: 0 before the first MAIL. */
+static size_t
+sess_msg(const struct sess *s)
+{
+	return s->cmd_msg == SIZE_MAX ? 0 : s->cmd_msg;
+}
+
 void
 sess_step(struct sess *s, enum dm_smtp_step step, int ok, const char *text)
 {
@@ -99,6 +106,7 @@ sess_step(struct sess *s, enum dm_smtp_step step, int ok, const char *text)
 	ev.ok = ok;
 	ev.ms = sess_ms_since(&s->t_step);
 	ev.text = text;
+	ev.msg = sess_msg(s);
 	sess_now(&s->t_step);
 	if (s->p->event != NULL)
 		s->p->event(s->p->arg, &ev);
@@ -117,6 +125,7 @@ sess_log(struct sess *s, const char *dir, const char *line, size_t n)
 	memset(&ev, 0, sizeof ev);
 	ev.kind = DM_EV_LOG;
 	ev.text = buf;
+	ev.msg = sess_msg(s);
 	s->p->event(s->p->arg, &ev);
 }
 
@@ -419,10 +428,18 @@ struct msgsrc {
 	char		 buf[64 * 1024];
 };
 
+/* What libESMTP's message callback of one message is given. */
+struct msgref {
+	struct sess	*s;
+	size_t		 i;
+};
+
 static const char *
 message_cb(void **ctx, int *len, void *arg)
 {
-	struct sess *s = arg;
+	struct msgref *ref = arg;
+	struct sess *s = ref->s;
+	struct dm_smtp_mail *mail = &s->mails[ref->i];
 	struct msgsrc *m = *ctx;
 	struct dm_err e;
 	ssize_t n;
@@ -435,7 +452,7 @@ message_cb(void **ctx, int *len, void *arg)
 		*ctx = m;
 	}
 	if (len == NULL) {
-		if (s->mail->rewind(s->mail->arg, &e) == -1)
+		if (mail->rewind(mail->arg, &e) == -1)
 			sess_fail(s, &e);
 		return NULL;
 	}
@@ -445,7 +462,7 @@ message_cb(void **ctx, int *len, void *arg)
 		*len = 0;
 		return NULL;
 	}
-	n = s->mail->read(s->mail->arg, m->buf, sizeof m->buf, &e);
+	n = mail->read(mail->arg, m->buf, sizeof m->buf, &e);
 	if (n < 0) {
 		sess_fail(s, &e);
 		errno = ECANCELED;
@@ -491,11 +508,12 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	struct dm_buf greeting;
 	smtp_session_t ss = NULL;
 	smtp_message_t m;
+	struct msgref *refs = NULL;
 	auth_context_t actx = NULL;
 	int sv[2] = { -1, -1 }, ret = -1, which;
 	/* Milliseconds (libESMTP's documentation says seconds; it is not). */
 	long tmo = ((long)p->timeout * 2 + 5) * 1000;
-	size_t i;
+	size_t i, k;
 
 	dm_buf_init(&greeting, 0);
 	/*
@@ -505,6 +523,9 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	 */
 	if (p->token != NULL)
 		tmo = ((long)p->timeout * 6 + 120) * 1000;
+	/* Pacing holds a MAIL back in the relay; libESMTP waits meanwhile. */
+	if (p->before_mail != NULL)
+		tmo += 3600L * 1000;
 	if (dm_smtp_check_params(p, err) == -1)
 		return -1;
 	sess_now(&s->t_step);
@@ -516,14 +537,16 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	if (p->security != DM_SEC_NONE && tls_handshake(s, err) == -1)
 		goto out;
 
-	if (s->mail == NULL) {
+	if (s->mails == NULL) {
 		memset(&test_mail, 0, sizeof test_mail);
 		test_mail.read = empty_read;
 		test_mail.rewind = empty_rewind;
 		test_mail.sender = sender;
-		s->mail = &test_mail;
+		s->mails = &test_mail;
+		s->nmails = 1;
 		s->testing = 1;
 	}
+	s->mail = &s->mails[0];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		dm_err_set(err, DM_EINTERNAL, "socketpair: %s", strerror(errno));
 		goto out;
@@ -532,7 +555,7 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	(void)fcntl(s->app, F_SETFL, fcntl(s->app, F_GETFL) | O_NONBLOCK);
 
 	if ((ss = smtp_create_session()) == NULL ||
-	    (m = smtp_add_message(ss)) == NULL) {
+	    (refs = calloc(s->nmails, sizeof *refs)) == NULL) {
 		dm_err_set(err, DM_ENOMEM, "cannot create the SMTP session");
 		goto out;
 	}
@@ -557,18 +580,29 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 		auth_set_interact_cb(actx, interact, s);
 		smtp_auth_set_context(ss, actx);
 	}
-	smtp_set_reverse_path(m, s->mail->sender);
-	smtp_set_header_option(m, "Bcc", Hdr_PROHIBIT, 1);
-	smtp_set_messagecb(m, message_cb, s);
-	if (s->mail->size > 0)
-		smtp_size_set_estimate(m, (unsigned long)s->mail->size);
-	if (s->testing)
-		smtp_add_recipient(m, sender);
-	for (i = 0; !s->testing && i < s->mail->nrcpt; i++)
-		if (smtp_add_recipient(m, s->mail->rcpt[i].mailbox) == NULL) {
-			dm_err_set(err, DM_ENOMEM, "out of memory");
+	for (k = 0; k < s->nmails; k++) {
+		struct dm_smtp_mail *mail = &s->mails[k];
+
+		if ((m = smtp_add_message(ss)) == NULL) {
+			dm_err_set(err, DM_ENOMEM, "cannot create the SMTP session");
 			goto out;
 		}
+		refs[k].s = s;
+		refs[k].i = k;
+		smtp_set_reverse_path(m, mail->sender);
+		smtp_set_header_option(m, "Bcc", Hdr_PROHIBIT, 1);
+		smtp_set_messagecb(m, message_cb, &refs[k]);
+		if (mail->size > 0)
+			smtp_size_set_estimate(m, (unsigned long)mail->size);
+		if (s->testing)
+			smtp_add_recipient(m, sender);
+		for (i = 0; !s->testing && i < mail->nrcpt; i++)
+			if (smtp_add_recipient(m, mail->rcpt[i].mailbox) ==
+			    NULL) {
+				dm_err_set(err, DM_ENOMEM, "out of memory");
+				goto out;
+			}
+	}
 	s->rcpt_left = s->testing ? 1 : (int)s->mail->nrcpt;
 
 	if (pump_start(s, greeting.len > 0 ? greeting.data : NULL, greeting.len,
@@ -586,6 +620,8 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 		goto out;
 	}
 	pump_join(s);
+	/* The message in flight when the session ended, if any. */
+	sess_done(s, s->begun, s->failed ? &s->err : NULL);
 	if (s->failed) {
 		*err = s->err;
 		goto out;
@@ -603,7 +639,8 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	ret = 0;
 out:
 	if (s->testing)
-		s->mail = NULL;
+		s->mail = s->mails = NULL;
+	free(refs);
 	if (ss != NULL)
 		smtp_destroy_session(ss);
 	if (actx != NULL)
@@ -626,7 +663,9 @@ sess_init(struct sess *s, const struct dm_smtp_params *p,
 {
 	memset(s, 0, sizeof *s);
 	s->p = p;
-	s->mail = mail;
+	s->mail = s->mails = mail;
+	s->nmails = mail != NULL ? 1 : 0;
+	s->cmd_msg = SIZE_MAX;
 	s->rep = rep;
 	s->fd = -1;
 	s->app = -1;
@@ -776,4 +815,53 @@ dm_smtp_send(const struct dm_smtp_params *p, struct dm_smtp_mail *mail,
 	if (r == -1)
 		return -1;
 	return judge(mail, err);
+}
+
+void
+sess_done(struct sess *s, size_t upto, const struct dm_err *failed)
+{
+	struct dm_err e;
+	struct dm_smtp_mail *mail;
+
+	if (s->p->done == NULL || s->testing)
+		return;
+	for (; s->ndone < upto && s->ndone < s->nmails; s->ndone++) {
+		mail = &s->mails[s->ndone];
+		if (failed != NULL && !mail->accepted)
+			s->p->done(s->p->arg, s->ndone, failed);
+		else
+			s->p->done(s->p->arg, s->ndone,
+			    judge(mail, &e) == 0 ? NULL : &e);
+	}
+}
+
+int
+dm_smtp_send_many(const struct dm_smtp_params *p, struct dm_smtp_mail *mails,
+    size_t n, size_t *begun, struct dm_err *err)
+{
+	struct sess s;
+	size_t i, k;
+	int r;
+
+	if (begun != NULL)
+		*begun = 0;
+	if (n == 0)
+		return 0;
+	for (k = 0; k < n; k++) {
+		for (i = 0; i < mails[k].nrcpt; i++) {
+			mails[k].rcpt[i].status = DM_RCPT_PENDING;
+			mails[k].rcpt[i].code = 0;
+			mails[k].rcpt[i].text[0] = '\0';
+		}
+		mails[k].accepted = mails[k].maybe_delivered = 0;
+		mails[k].code = 0;
+		mails[k].reply[0] = '\0';
+	}
+	sess_init(&s, p, mails, NULL);
+	s.nmails = n;
+	r = run(&s, mails[0].sender, err);
+	pthread_mutex_destroy(&s.lock);
+	if (begun != NULL)
+		*begun = s.begun;
+	return r;
 }

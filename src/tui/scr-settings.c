@@ -117,6 +117,7 @@ struct settings {
 	int			 dirty;
 	int			 saved_pw;	/* the file has a password */
 	int			 saved_secret;	/* ... a client secret */
+	int			 preset_rate;	/* a preset's max_per_minute */
 	char			*pw_command;	/* kept as it is */
 	struct test_job		*job;
 	struct signin		*signin;
@@ -396,6 +397,7 @@ keep_hidden(struct dm_profile *p, const struct dm_profile *old)
 		return;
 	p->timeout = old->timeout;
 	p->allow_from_override = old->allow_from_override;
+	p->max_per_minute = old->max_per_minute;
 	if (old->tls_fingerprint != NULL)
 		p->tls_fingerprint = strdup(old->tls_fingerprint);
 	if (old->sent_maildir != NULL)
@@ -512,6 +514,9 @@ profile_from_fields(struct tui *t, struct settings *st, struct dm_profile *p,
 	p->user = get(st, SF_USER);
 	p->ca_file = get(st, SF_CAFILE);
 	keep_hidden(p, loaded(t, st));
+	/* A provider's limit for batches comes with its preset. */
+	if (p->max_per_minute == 0)
+		p->max_per_minute = st->preset_rate;
 	if (p->email == NULL || p->email[0] == '\0') {
 		dm_err_set(err, DM_ECONFIG, "Email is empty");
 		dm_err_hint(err, "type the address you send from, e.g. anna@example.com");
@@ -895,6 +900,7 @@ auth_changed(struct tui *t, struct settings *st)
 		(void)snprintf(port, sizeof port, "%d", pre.port);
 		set(st, SF_PORT, port);
 		set(st, SF_SECURITY, dm_security_name(pre.security));
+		st->preset_rate = pre.max_per_minute;
 	}
 	free(host);
 	if (m == AM_MICROSOFT || m == AM_GOOGLE || m == AM_CUSTOM)
@@ -931,6 +937,7 @@ left_field(struct tui *t, struct settings *st, int f)
 			(void)snprintf(port, sizeof port, "%d", pre.port);
 			set(st, SF_PORT, port);
 			set(st, SF_SECURITY, dm_security_name(pre.security));
+			st->preset_rate = pre.max_per_minute;
 			tui_status(t, "%s", pre.note);
 			/* A provider that takes no passwords: its sign-in. */
 			if (pre.auth == DM_AUTH_OAUTH2 && st->mode == AM_PASSWORD) {

@@ -1,0 +1,544 @@
+/*
+ * batch.c - one message per document, all over one SMTP session
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <docmail/batch.h>
+
+void
+dm_batch_doc_release(struct dm_batch_doc *d)
+{
+	size_t i;
+
+	free(d->to);
+	free(d->subject);
+	free(d->sender);
+	for (i = 0; d->rcpt != NULL && i < d->nrcpt; i++)
+		free(d->rcpt[i]);
+	free(d->rcpt);
+	d->to = d->subject = d->sender = NULL;
+	d->rcpt = NULL;
+	d->nrcpt = 0;
+}
+
+static int
+build(struct dm_compose *c, const struct dm_config *cfg,
+    const struct dm_profile *p, const struct dm_batch_opts *o,
+    const char *path, struct dm_err *err)
+{
+	struct dm_compose_opts co;
+	struct dm_mime *m;
+	int r;
+
+	/*
+	 * The file first: a missing document is that, not one without a
+	 * sidecar (the mime module's checks and words, on a scratch message).
+	 */
+	if ((m = dm_mime_new(err)) == NULL)
+		return -1;
+	r = dm_mime_add_file(m, path, NULL, err);
+	dm_mime_free(m);
+	if (r == -1)
+		return -1;
+	memset(&co, 0, sizeof co);
+	co.template_id = o->template_id;
+	co.vars = o->vars;
+	co.files = &path;
+	co.nfiles = 1;
+	co.date = o->date;
+	co.sidecar_rcpt = 1;
+	return dm_compose_build(c, cfg, p, &co, err);
+}
+
+/* What the table and the dry run show of a good document. */
+static int
+describe(struct dm_batch_doc *d, const struct dm_compose *c,
+    struct dm_err *err)
+{
+	struct dm_buf b;
+	size_t i;
+
+	dm_buf_init(&b, 0);
+	for (i = 0; i < c->to.n; i++)
+		if ((i > 0 && dm_buf_addstr(&b, ", ", err) == -1) ||
+		    dm_addr_format_display(&c->to.v[i], &b, err) == -1) {
+			dm_buf_release(&b);
+			return -1;
+		}
+	if ((d->to = dm_buf_detach(&b)) == NULL ||
+	    (d->subject = dm_strdup(c->subject, err)) == NULL ||
+	    (d->sender = dm_strdup(c->sender, err)) == NULL ||
+	    (d->rcpt = calloc(c->rcpt.n + 1, sizeof *d->rcpt)) == NULL)
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	for (i = 0; i < c->rcpt.n; i++, d->nrcpt++)
+		if ((d->rcpt[i] = dm_strdup(c->rcpt.v[i].mailbox, err)) ==
+		    NULL)
+			return -1;
+	d->size = dm_mime_size(c->mime);
+	return 0;
+}
+
+int
+dm_batch_check(const struct dm_config *cfg, const struct dm_profile *p,
+    const struct dm_batch_opts *o, struct dm_batch_doc *docs, size_t n,
+    struct dm_err *err)
+{
+	struct dm_compose c;
+	const struct dm_err *first = NULL;
+	size_t i, bad = 0;
+
+	for (i = 0; i < n; i++) {
+		struct dm_batch_doc *d = &docs[i];
+
+		dm_err_clear(&d->err);
+		dm_compose_init(&c);
+		if (build(&c, cfg, p, o, d->path, &d->err) == -1 ||
+		    describe(d, &c, &d->err) == -1) {
+			if (d->err.code == DM_ENOMEM) {
+				dm_compose_release(&c);
+				*err = d->err;
+				return -1;
+			}
+			/* Each line names its document, whatever failed. */
+			if (strstr(d->err.msg, d->path) == NULL)
+				dm_err_prefix(&d->err, "'%s'", d->path);
+			dm_batch_doc_release(d);
+			if (first == NULL)
+				first = &d->err;
+			bad++;
+		}
+		dm_compose_release(&c);
+	}
+	if (bad == 0)
+		return 0;
+	dm_err_set(err, first->code,
+	    "%zu of %zu documents cannot be sent: nothing was stored or sent",
+	    bad, n);
+	return dm_err_hint(err, "fix what is said above for each document, then run the batch again");
+}
+
+int
+dm_batch_store(const char *dir, const struct dm_config *cfg,
+    const struct dm_profile *p, const struct dm_batch_opts *o,
+    const struct dm_batch_doc *docs, size_t n,
+    struct dm_outbox_item *items, char **bcc, struct dm_err *err)
+{
+	struct dm_compose c;
+	struct dm_err e;
+	size_t i, k;
+	int r, stored;
+
+	for (i = 0; i < n; i++) {
+		memset(&items[i], 0, sizeof items[i]);
+		bcc[i] = NULL;
+	}
+	for (i = 0; i < n; i++) {
+		dm_compose_init(&c);
+		r = build(&c, cfg, p, o, docs[i].path, err);
+		if (r == 0)
+			r = dm_compose_store(&c, p, dir, &items[i], err);
+		stored = r == 0;
+		if (r == 0 && c.bcc.n > 0 &&
+		    (bcc[i] = dm_compose_bcc(&c, err)) == NULL)
+			r = -1;
+		dm_compose_release(&c);
+		if (r == 0)
+			continue;
+		/* All or nothing: a batch half in the outbox is a trap. */
+		for (k = 0; k < i + (size_t)stored; k++) {
+			(void)dm_outbox_remove(&items[k], &e);
+			dm_outbox_item_release(&items[k]);
+			free(bcc[k]);
+			bcc[k] = NULL;
+		}
+		return dm_err_prefix(err, "'%s'", docs[i].path);
+	}
+	return 0;
+}
+
+void
+dm_batch_msg_release(struct dm_batch_msg *m)
+{
+	dm_delivery_release(&m->d);
+	if (m->st.arg != NULL)
+		dm_outbox_stream_close(&m->st);
+	if (m->lockfd != -1)
+		dm_outbox_unlock(m->lockfd);
+	m->lockfd = -1;
+	memset(&m->st, 0, sizeof m->st);
+}
+
+/* The engine's state, shared with the session's callbacks. */
+struct run_ctx {
+	const struct dm_profile		*p;
+	const struct dm_smtp_params	*sp;	/* the caller's */
+	const struct dm_batch_run	*run;
+	struct dm_batch_msg		*msgs;
+	/* This session's messages: mails[k] is msgs[idx[k]]. */
+	struct dm_smtp_mail		*mails;
+	size_t				*idx;
+	size_t				 cur;	/* msgs index of the message begun last */
+	size_t				 settled;	/* in this session */
+	int				 stopped;	/* before_mail said stop */
+	struct dm_err			 stop_err;	/* why, when not the user */
+	int				 stop_failed;
+	struct timespec			 t0;	/* first message's start */
+	unsigned long			 seq;	/* messages begun so far */
+};
+
+static int
+stop_asked(const struct run_ctx *c)
+{
+	return (c->run->stop != NULL && atomic_load(c->run->stop)) ||
+	    (c->sp->cancel != NULL && atomic_load(c->sp->cancel));
+}
+
+static long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000L +
+	    (now.tv_nsec - t->tv_nsec) / 1000000L;
+}
+
+/*
+ * Pacing: message k (counted over the whole run) starts no earlier
+ * than k minutes / rate after the first, on one clock, so that a
+ * reconnection or a slow message does not shift the rest.  Waits in
+ * short slices to notice a stop.  Returns -1 when asked to stop.
+ */
+static int
+pace(struct run_ctx *c)
+{
+	long due, left;
+
+	if (c->seq == 0)
+		clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	if (c->run->rate <= 0 || c->seq == 0)
+		return stop_asked(c) ? -1 : 0;
+	due = (long)(c->seq * 60000UL / (unsigned long)c->run->rate);
+	for (;;) {
+		if (stop_asked(c))
+			return -1;
+		if ((left = due - ms_since(&c->t0)) <= 0)
+			return 0;
+		(void)usleep((useconds_t)(left > 50 ? 50000 : left * 1000));
+	}
+}
+
+static int
+before_mail(void *arg, size_t k)
+{
+	struct run_ctx *c = arg;
+	struct dm_batch_msg *m = &c->msgs[c->idx[k]];
+	struct dm_smtp_mail *mail = &c->mails[k];
+	struct dm_err e;
+
+	if (pace(c) == -1) {
+		c->stopped = 1;
+		return 1;
+	}
+	if (dm_outbox_stream_open(m->it, &m->st, &e) == -1) {
+		c->stopped = c->stop_failed = 1;
+		c->stop_err = e;
+		return 1;
+	}
+	mail->read = m->st.read;
+	mail->rewind = m->st.rewind;
+	mail->arg = m->st.arg;
+	c->cur = c->idx[k];
+	c->seq++;
+	return 0;
+}
+
+/*
+ * Before the final dot: the item says "may have been delivered",
+ * durably (see mark_maybe in deliver.c).  The dot always belongs to the
+ * message begun last.
+ */
+static int
+before_dot(void *arg)
+{
+	struct run_ctx *c = arg;
+	struct dm_err e;
+
+	c->msgs[c->cur].it->state = DM_OB_MAYBE_SENT;
+	return dm_outbox_update(c->msgs[c->cur].it, &e);
+}
+
+static void
+done(void *arg, size_t k, const struct dm_err *err)
+{
+	struct run_ctx *c = arg;
+	struct dm_batch_msg *m = &c->msgs[c->idx[k]];
+	int r = 0;
+
+	m->d.mail = c->mails[k];
+	if (m->st.arg != NULL)
+		dm_outbox_stream_close(&m->st);
+	memset(&m->st, 0, sizeof m->st);
+	m->failed = 0;
+	if (err != NULL) {
+		m->err = *err;
+		m->failed = 1;
+		r = -1;
+	}
+	(void)dm_delivery_settle(c->p, m->it, m->bcc, &m->d, r, &m->err);
+	if (m->lockfd != -1)
+		dm_outbox_unlock(m->lockfd);
+	m->lockfd = -1;
+	if (m->d.mail.accepted)
+		m->fate = DM_BATCH_SENT;
+	else if (m->it->state == DM_OB_REFUSED)
+		m->fate = DM_BATCH_REFUSED;
+	else
+		return;		/* said at the end: it may go again */
+	c->settled++;
+	if (c->run->result != NULL)
+		c->run->result(c->run->arg, c->idx[k], m);
+}
+
+/* Notes which step failed for the message, and forwards the events. */
+static void
+on_event(void *arg, const struct dm_smtp_event *ev)
+{
+	struct run_ctx *c = arg;
+	struct dm_delivery *d;
+
+	if (ev->kind == DM_EV_STEP && !ev->ok) {
+		d = &c->msgs[c->cur].d;
+		if (d->failed_step == -1)
+			d->failed_step = (int)ev->step;
+	}
+	if (c->sp->event != NULL)
+		c->sp->event(c->sp->arg, ev);
+}
+
+/* Whether message m of a broken session was still untouched. */
+static int
+untouched(const struct dm_smtp_mail *m)
+{
+	size_t i;
+
+	if (m->code != 0 || m->maybe_delivered || m->accepted)
+		return 0;
+	for (i = 0; i < m->nrcpt; i++)
+		if (m->rcpt[i].status != DM_RCPT_PENDING)
+			return 0;
+	return 1;
+}
+
+/*
+ * How many messages one session takes: each holds its item's lock, a
+ * file descriptor, from before the connection until its result, so
+ * that no other docmail sends or drops it meanwhile.  Beyond what the
+ * descriptor limit allows, the next ones go over a new connection.
+ */
+static size_t
+session_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return 1024;
+	return rl.rlim_cur > 64 + 16 ? (size_t)rl.rlim_cur - 64 : 16;
+}
+
+/*
+ * Takes the messages of the next session, from msgs[*next] on: those
+ * still waiting whose lock it gets (one another docmail holds is passed
+ * over, with why, and not tried again in this run).  Returns how many.
+ */
+static size_t
+claim(struct run_ctx *c, size_t n, size_t *next, size_t max,
+    struct dm_err *err)
+{
+	struct dm_batch_msg *m;
+	size_t k = 0;
+
+	for (; *next < n && k < max; (*next)++) {
+		m = &c->msgs[*next];
+		if (m->fate != DM_BATCH_WAITING || m->passed)
+			continue;
+		dm_delivery_release(&m->d);
+		if (dm_delivery_init(m->it, &m->d, err) == -1)
+			break;
+		if (dm_outbox_lock(m->it, &m->lockfd, &m->err) == -1) {
+			m->lockfd = -1;
+			m->failed = m->passed = 1;
+			continue;
+		}
+		c->mails[k] = m->d.mail;
+		c->idx[k++] = *next;
+	}
+	return k;
+}
+
+/* The claimed messages that did not begin give their locks back. */
+static void
+unclaim(struct run_ctx *c, size_t from, size_t k)
+{
+	struct dm_batch_msg *m;
+
+	for (; from < k; from++) {
+		m = &c->msgs[c->idx[from]];
+		m->d.mail = c->mails[from];
+		if (m->lockfd != -1)
+			dm_outbox_unlock(m->lockfd);
+		m->lockfd = -1;
+	}
+}
+
+static int
+session(struct run_ctx *c, size_t k, size_t *begun, struct dm_err *err)
+{
+	struct dm_smtp_params own;
+
+	own = *c->sp;
+	own.event = on_event;
+	own.arg = c;
+	own.before_mail = before_mail;
+	own.before_dot = before_dot;
+	own.done = done;
+	c->settled = 0;
+	c->cur = c->idx[0];
+	return dm_smtp_send_many(&own, c->mails, k, begun, err);
+}
+
+/*
+ * The class of a batch that stopped with messages waiting: temporary,
+ * unless this machine failed (a full disk, a lock): that is what the
+ * user must fix, as "send" says it.
+ */
+static enum dm_errcode
+local(enum dm_errcode code)
+{
+	return code == DM_EIO || code == DM_ENOMEM ? code : DM_ETEMP;
+}
+
+int
+dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
+    struct dm_batch_msg *msgs, size_t n, const struct dm_batch_run *run,
+    struct dm_err *err)
+{
+	struct run_ctx c;
+	struct dm_err se;
+	const struct dm_err *passed = NULL;
+	size_t i, k, next = 0, begun, max = session_max();
+	size_t waiting = 0, refused = 0;
+	int r, broke = 0;
+
+	memset(&c, 0, sizeof c);
+	c.p = p;
+	c.sp = sp;
+	c.run = run;
+	c.msgs = msgs;
+	dm_err_clear(&se);
+	for (i = 0; i < n; i++) {
+		msgs[i].fate = DM_BATCH_WAITING;
+		msgs[i].lockfd = -1;
+		msgs[i].failed = msgs[i].passed = 0;
+		memset(&msgs[i].st, 0, sizeof msgs[i].st);
+		memset(&msgs[i].d, 0, sizeof msgs[i].d);
+	}
+	if (max > n)
+		max = n;
+	if (n > 0 && ((c.mails = calloc(max, sizeof *c.mails)) == NULL ||
+	    (c.idx = calloc(max, sizeof *c.idx)) == NULL)) {
+		free(c.mails);
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	}
+	while (next < n) {
+		dm_err_clear(&se);
+		if ((k = claim(&c, n, &next, max, &se)) == 0) {
+			if (se.code == DM_ENOMEM)
+				break;
+			continue;
+		}
+		r = session(&c, k, &begun, &se);
+		unclaim(&c, begun, k);
+		if (r == 0 && !c.stopped && begun == k)
+			continue;
+		/*
+		 * Ended between two messages after taking some (a limit of
+		 * messages per session): connect again for the rest.  Never
+		 * when the new session took none: that would hammer.
+		 */
+		if (r == -1 && !c.stopped && c.settled > 0 && begun > 0 &&
+		    untouched(&c.mails[begun - 1]) &&
+		    (se.code == DM_ETEMP || se.code == DM_ECONN) &&
+		    !stop_asked(&c)) {
+			next = c.idx[begun - 1];
+			continue;
+		}
+		if (r == 0 && !c.stopped)
+			dm_err_set(&se, DM_EPROTO,
+			    "the SMTP session ended before every message was sent");
+		if (!c.stopped)
+			broke = 1;
+		break;
+	}
+	free(c.mails);
+	free(c.idx);
+	if (se.code == DM_ENOMEM && !broke) {
+		*err = se;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (msgs[i].fate == DM_BATCH_WAITING) {
+			waiting++;
+			if (msgs[i].passed && passed == NULL)
+				passed = &msgs[i].err;
+			if (run->result != NULL)
+				run->result(run->arg, i, &msgs[i]);
+		} else if (msgs[i].fate == DM_BATCH_REFUSED)
+			refused++;
+		else if (!msgs[i].d.removed) {
+			/* Sent, but not to every recipient. */
+			if (msgs[i].it->state == DM_OB_REFUSED)
+				refused++;
+			else
+				waiting++;
+		}
+	}
+	if (waiting == 0 && refused == 0)
+		return 0;
+	if (waiting == 0) {
+		dm_err_set(err, DM_EREJECT,
+		    "%zu of %zu messages were refused, for some or all of their recipients",
+		    refused, n);
+		return dm_err_hint(err, "they stay in the outbox marked refused: 'docmail outbox' lists them with the server's reason");
+	}
+	if (c.stopped && !c.stop_failed)
+		dm_err_set(err, DM_ETEMP, "the batch was stopped");
+	else if (c.stopped)
+		dm_err_set(err, local(c.stop_err.code), "the batch stopped: %s",
+		    c.stop_err.msg);
+	else if (broke)
+		dm_err_set(err, local(se.code), "the batch stopped: %s",
+		    se.msg);
+	else if (passed != NULL)
+		dm_err_set(err, local(passed->code), "%s", passed->msg);
+	else
+		dm_err_set(err, DM_ETEMP, "%zu of %zu messages were not sent",
+		    waiting, n);
+	err->smtp_code = se.smtp_code;
+	if (broke && se.hint[0] != '\0')
+		return dm_err_hint(err, "%s; %zu message%s wait%s in the outbox: 'docmail outbox --retry' sends them",
+		    se.hint, waiting, waiting == 1 ? "" : "s",
+		    waiting == 1 ? "s" : "");
+	return dm_err_hint(err, "%zu message%s wait%s in the outbox: 'docmail outbox --retry' sends them",
+	    waiting, waiting == 1 ? "" : "s", waiting == 1 ? "s" : "");
+}
