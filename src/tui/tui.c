@@ -414,6 +414,7 @@ static const char global_help[] =
     "  Tab / Shift-Tab, Up / Down   move between fields\n"
     "  Left / Right / Home / End     move inside a field\n"
     "  Backspace / Delete           delete\n"
+    "  Ctrl-A/E, Ctrl-K/W/U         start/end; delete to end/word/all\n"
     "  F1 or ?                      this help (? outside text fields)\n"
     "  Esc                          back\n"
     "Every F-key has a Ctrl alternative, shown in the key bar.\n\n";
