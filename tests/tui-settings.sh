@@ -21,10 +21,11 @@ type_field() {
 term "env $envs '$DOCMAIL'"
 wait_for "SMTP settings"
 ok $? "the first run opens the settings screen"
-screen | grep -q "no configuration yet"
+# The title may come before the body under valgrind: wait for each.
+wait_for "no configuration yet"
 ok $? "saying there is no configuration yet"
 for l in "Host" "Port" "Security" "User name" "Password" "Test connection" "Save"; do
-	screen | grep -q "$l"
+	wait_for "$l"
 	ok $? "the screen has '$l'"
 done
 
