@@ -4,7 +4,7 @@
 # questions on leaving, resize, and that the password is never shown.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 55
+plan 58
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
@@ -78,10 +78,29 @@ ok $? "with the values typed" || diag "$(cat "$cfg")"
 run "$DOCMAIL" test
 is_rc 0 "the saved profile passes 'docmail test'"
 
-# Esc without changes leaves with exit 0
+# A first run goes on to the documents once saved (issue 12, item 2)
+keys Escape
+wait_for "-- Documents"
+ok $? "after the first Save, Esc goes on to the document list"
+keys q
+wait_for "EXIT=0"
+ok $? "where q leaves, exit 0"
+
+# "docmail FILE" on a first run goes on to the send dialog for FILE
+term "env $envs '$DOCMAIL' --config '$T/first.ini' '$SAMPLES/invoice-2026-001.pdf'"
+wait_for "no configuration yet"
+keys -l "Anna"
+keys Tab
+keys -l "anna@example.test"
+keys Tab
+type_field localhost
+keys C-s
+wait_for "saved to"
+keys Escape
+wait_for "-- Send" && wait_for "invoice-2026-001.pdf"
+ok $? "a first run with a document goes on to its send dialog once saved"
 keys Escape
 wait_for "EXIT=0"
-ok $? "Esc without unsaved changes leaves, exit 0"
 
 # --- reopen: the saved password shows as a placeholder only
 term "env $envs '$DOCMAIL' settings"
@@ -220,7 +239,9 @@ sleep 3
 keys Escape
 wait_for "Test connection passed" 5
 ok $? "a test that finished under the help screen shows its result"
-keys C-q
+keys Escape
+wait_for "EXIT=0"
+ok $? "'docmail settings': Esc without unsaved changes leaves, exit 0"
 
 # --- other terminals: each draws the screen and leaves cleanly
 for tt in vt100 linux screen-256color tmux-256color xterm-256color; do

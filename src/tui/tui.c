@@ -489,7 +489,10 @@ dispatch(struct tui *t, int is_key, wint_t ch)
 	return r;
 }
 
-static void
+#include "screens.h"
+
+/* Runs the screens until none is left; 1 when one asked to quit. */
+static int
 run_loop(struct tui *t)
 {
 	struct pollfd pfd[2];
@@ -506,7 +509,7 @@ run_loop(struct tui *t)
 		pfd[1].fd = t->wake[0];
 		pfd[1].events = POLLIN;
 		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
-			break;
+			return 1;
 		if (pfd[1].revents & POLLIN) {
 			while (read(t->wake[0], drain, sizeof drain) > 0)
 				;
@@ -515,7 +518,7 @@ run_loop(struct tui *t)
 				r = f->scr->tick(t, f->state);
 				full |= (r & SCR_REDRAW) != 0;
 				if (r & SCR_QUIT)
-					break;
+					return 1;
 				if (r & SCR_CLOSE) {
 					pop(t);
 					full = 1;
@@ -529,7 +532,8 @@ run_loop(struct tui *t)
 			if (r & SCR_QUIT) {
 				while (t->top != NULL)
 					pop(t);
-				break;
+				nodelay(stdscr, FALSE);
+				return 1;
 			}
 			if (r & SCR_CLOSE) {
 				pop(t);
@@ -541,15 +545,25 @@ run_loop(struct tui *t)
 		}
 		nodelay(stdscr, FALSE);
 	}
+	return 0;
 }
 
-#include "screens.h"
+/* The screen plain "docmail" starts with when there is a profile. */
+static int
+push_start(struct tui *t)
+{
+	struct scr_send_arg sa = { t->opts->files, t->opts->nfiles };
+
+	if (t->opts->nfiles > 0)
+		return tui_push(t, &scr_send, &sa);
+	return tui_push(t, &scr_list, NULL);
+}
 
 int
 tui_main(const struct tui_opts *opts, struct dm_err *err)
 {
 	struct tui t;
-	int r = -1;
+	int r = -1, first_run;
 
 	memset(&t, 0, sizeof t);
 	t.opts = opts;
@@ -590,19 +604,19 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 	start_colors(&t);
 
 	/* First run, or "docmail settings": the settings screen. */
+	first_run = !opts->settings && !t.have_cfg;
 	if (opts->settings || !t.have_cfg) {
 		if (tui_push(&t, &scr_settings, NULL) == -1)
 			goto stop;
-	} else if (opts->nfiles > 0) {
-		struct scr_send_arg sa = { opts->files, opts->nfiles };
-
-		if (tui_push(&t, &scr_send, &sa) == -1)
-			goto stop;
-	} else {
-		if (tui_push(&t, &scr_list, NULL) == -1)
-			goto stop;
-	}
-	run_loop(&t);
+	} else if (push_start(&t) == -1)
+		goto stop;
+	/*
+	 * A first run whose settings were saved goes on where "docmail"
+	 * starts, so that a newcomer never has to start it again.
+	 */
+	if (run_loop(&t) == 0 && first_run && t.have_cfg &&
+	    push_start(&t) == 0)
+		(void)run_loop(&t);
 	r = 0;
 stop:
 	while (t.top != NULL)
