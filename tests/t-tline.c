@@ -120,12 +120,15 @@ test_moves(void)
 	(void)tline_edit(&l, TL_RIGHT);
 	(void)tline_edit(&l, TL_RIGHT);
 	ok(tline_edit(&l, TL_DELETE) == 1, "Delete changes the text");
-	is_str(value(&l), "annaexample.test", "Delete takes the character under the cursor");
+	is_str(value(&l), "annaexample.test",
+	    "Delete takes the character under the cursor");
 	type(&l, "+x@");
-	is_str(value(&l), "anna+x@example.test", "typing inserts at the cursor");
+	is_str(value(&l), "anna+x@example.test",
+	    "typing inserts at the cursor");
 	ok(tline_edit(&l, TL_KILL_END) == 1, "Ctrl-K changes the text");
 	is_str(value(&l), "anna+x@", "Ctrl-K deletes to the end");
-	ok(tline_edit(&l, TL_KILL_END) == 0, "Ctrl-K at the end changes nothing");
+	ok(tline_edit(&l, TL_KILL_END) == 0,
+	    "Ctrl-K at the end changes nothing");
 	(void)tline_edit(&l, TL_END);
 	is_int(l.cur, 7, "End goes to the end");
 	tline_release(&l);
@@ -133,7 +136,8 @@ test_moves(void)
 	tline_init(&l, 40, 0);
 	(void)tline_set(&l, "a@b.test, Kunde <k@x.test>  ");
 	ok(tline_edit(&l, TL_KILL_WORD) == 1, "Ctrl-W changes the text");
-	is_str(value(&l), "a@b.test, Kunde ", "Ctrl-W deletes the word and the blanks after it");
+	is_str(value(&l), "a@b.test, Kunde ",
+	    "Ctrl-W deletes the word and the blanks after it");
 	(void)tline_edit(&l, TL_KILL_WORD);
 	is_str(value(&l), "a@b.test, ", "and the word before");
 	(void)tline_edit(&l, TL_KILL_WORD);
@@ -166,28 +170,35 @@ test_scroll(void)
 			last_off = l.off;
 		}
 	}
-	is_int(bad, 0, "typing on keeps the cursor in the field, jumping half a field");
-	is_int(jumps, 7, "40 characters into 10 columns scroll 7 times, not 31");
+	is_int(bad, 0,
+	    "typing on keeps the cursor in the field, jumping half a field");
+	is_int(jumps, 7,
+	    "40 characters into 10 columns scroll 7 times, not 31");
 	for (i = 0; i < 40; i++)
 		text[i] = (char)('a' + i % 26);
 	text[40] = '\0';
 	is_str(value(&l), text, "the value is all that was typed");
-	is_str(shown(&l), "<jklmn     ]", "the end shows, the start is marked hidden");
+	is_str(shown(&l), "<jklmn     ]",
+	    "the end shows, the start is marked hidden");
 	(void)tline_edit(&l, TL_HOME);
-	is_str(shown(&l), "[abcdefghij>", "Home shows the start, the end is marked hidden");
+	is_str(shown(&l), "[abcdefghij>",
+	    "Home shows the start, the end is marked hidden");
 	for (i = 0; i < 10; i++)
 		(void)tline_edit(&l, TL_RIGHT);
 	is_int(l.off, 5, "Right at the right edge jumps half a field");
 	is_str(shown(&l), "<fghijklmno>", "with marks at both edges");
 	(void)tline_edit(&l, TL_END);
-	is_str(shown(&l), "<fghijklmn ]", "End shows as much as fits, the cursor last");
+	is_str(shown(&l), "<fghijklmn ]",
+	    "End shows as much as fits, the cursor last");
 	is_int(col(&l), 9, "on the field's last column");
 	tline_blur(&l);
-	is_str(shown(&l), "[abcdefghij>", "a field without the focus shows the start");
+	is_str(shown(&l), "[abcdefghij>",
+	    "a field without the focus shows the start");
 	(void)tline_edit(&l, TL_END);
 	for (i = 0; i < 31; i++)
 		(void)tline_edit(&l, TL_BACKSPACE);
-	is_str(shown(&l), "[abcdefghi ]", "deleting down to what fits shows it all");
+	is_str(shown(&l), "[abcdefghi ]",
+	    "deleting down to what fits shows it all");
 	tline_resize(&l, 5);
 	tline_view(&l, &v);
 	ok(v.col < 5 && v.left, "a narrower field keeps the cursor in sight");
@@ -205,7 +216,8 @@ test_wide(void)
 	tline_init(&l, 60, 0);
 	type(&l, subj);
 	is_str(value(&l), subj, "a UTF-8 subject with CJK is kept as typed");
-	is_int(col(&l), 35, "the cursor stands after 32 characters in 35 columns");
+	is_int(col(&l), 35,
+	    "the cursor stands after 32 characters in 35 columns");
 	(void)tline_edit(&l, TL_LEFT);
 	is_int(col(&l), 33, "Left over a wide character moves two columns");
 	(void)tline_edit(&l, TL_BACKSPACE);
@@ -223,7 +235,8 @@ test_wide(void)
 	tline_init(&l, 5, 0);
 	(void)tline_set(&l, "ab請求書");
 	tline_blur(&l);
-	is_str(shown(&l), "[ab請 >", "a wide character that does not fit is hidden, and marked");
+	is_str(shown(&l), "[ab請 >",
+	    "a wide character that does not fit is hidden, and marked");
 	(void)tline_edit(&l, TL_END);
 	is_str(shown(&l), "<求書 ]", "the end shows whole characters");
 	tline_release(&l);
@@ -233,7 +246,8 @@ test_wide(void)
 	(void)tline_set(&l, "Re\xcc\x81sume\xcc\x81");	/* e + U+0301 */
 	is_int(col(&l), 6, "combining marks take no column");
 	(void)tline_edit(&l, TL_BACKSPACE);
-	is_str(value(&l), "Re\xcc\x81sum", "Backspace deletes a letter with its mark");
+	is_str(value(&l), "Re\xcc\x81sum",
+	    "Backspace deletes a letter with its mark");
 	(void)tline_edit(&l, TL_HOME);
 	(void)tline_edit(&l, TL_RIGHT);
 	(void)tline_edit(&l, TL_RIGHT);

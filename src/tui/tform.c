@@ -198,8 +198,9 @@ tform_free(struct tform *tf)
 
 	if (tf == NULL)
 		return;
+	/* Wiped: one may be a password. */
 	for (i = 0; tf->line != NULL && i < tf->n; i++)
-		tline_release(&tf->line[i]);	/* wiped: one may be a password */
+		tline_release(&tf->line[i]);
 	free(tf->line);
 	free(tf->choice);
 	free(tf->note);
