@@ -4,7 +4,7 @@
 # the outbox, and what must never leak.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 225
+plan 226
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # the sample without its sidecar, which names a template these configs lack
@@ -66,6 +66,8 @@ dm test
 is_rc 77 "a wrong password is exit 77"
 has "$T/err" "535" "the server's code is shown"
 has "$T/err" "app password" "the hint names app passwords"
+has "$T/err" "check the user name (often the full e-mail address) and the password" \
+    "and the user name, the commonest cause after the password"
 no_cmd tls "MAIL" "no MAIL after a failed AUTH"
 n=$(grep -c '^AUTH' "$T/tls/log")
 [ "$n" -eq 1 ]; ok $? "exactly one login attempt, not one per mechanism (got $n)"

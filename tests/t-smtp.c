@@ -589,7 +589,7 @@ main(void)
 	char longpw[300];
 
 	signal(SIGPIPE, SIG_IGN);
-	plan(53 + 23 + 7 + 11);
+	plan(54 + 23 + 7 + 11);
 
 	/* Reply lines. */
 	is_int(reply_code("250 ok\r\n", 8), 250, "reply code of a final line");
@@ -663,6 +663,8 @@ main(void)
 	is_int(err.code, DM_EAUTH, "as DM_EAUTH");
 	is_int(err.smtp_code, 535, "with the server's code");
 	ok(strstr(err.hint, "app password") != NULL, "and the hint: %s", err.hint);
+	ok(strstr(err.hint, "check the user name (often the full e-mail address) and the password") != NULL,
+	    "which names the user name first");
 	ok(strstr(sc.log, "MAIL") == NULL, "no MAIL after the failed login");
 	is_int(mail.accepted, 0, "nothing accepted");
 

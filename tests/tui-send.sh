@@ -5,7 +5,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux not installed"; exit 77; }
 
-plan 77
+plan 81
 
 # Every screen the tests look at is kept, to check that the password
 # never appears on any of them.
@@ -119,6 +119,12 @@ for i in $(seq 40); do keys BSpace; done
 keys -l "$SUBJ"
 wait_for "$SUBJ"
 ok $? "a UTF-8 subject is typed and shown"
+# Left over the three wide characters, then Backspace: the blank before
+# them goes, and only it (the cursor is where the screen shows it).
+keys Left Left Left BSpace
+wait_for "Subject [Rechnung Nr. 7 für Sie – 5 €請求書 "
+ok $? "Left steps over wide characters whole, Backspace deletes before them"
+keys Space End
 # The note is redrawn with the field; under valgrind that may lag the
 # subject, so wait for it rather than sample once.
 r=1
@@ -132,6 +138,9 @@ keys Tab
 keys -l '請求書 '
 wait_for "[請求書 Dear Frau Keller,"
 ok $? "Tab goes on into the text, where wide characters are typed"
+tmux -L "$TMUX_SOCK" capture-pane -p -e | grep -qF "$(printf '\033[7m')Text" &&
+    ! tmux -L "$TMUX_SOCK" capture-pane -p -e | grep -qF "$(printf '\033[7m')Subject"
+ok $? "the Text label is highlighted, Subject's no longer"
 
 # --- resize keeps what was typed ---------------------------------------
 tmux -L "$TMUX_SOCK" resize-window -x 100 -y 30
@@ -219,6 +228,13 @@ wait_for "unresolved placeholder {{contact}}"
 ok $? "it blocks the preview with a message naming it"
 screen | grep -q "Send this email" && r=1 || r=0
 ok $r "no preview is shown"
+# In a one-line field Ctrl-E is End, as in a shell; in the text, the editor.
+keys Home C-e
+keys -l '.de'
+wait_for "[k@x.test.de "
+ok $? "Ctrl-E in a field goes to the end of its value"
+keys BSpace BSpace BSpace Tab Tab Tab Tab Tab
+wait_for " ^E Editor "
 keys C-e
 wait_for "the editor 'false' failed"
 ok $? "a failing editor is reported"
@@ -232,6 +248,8 @@ wait_for "EXIT=0"
 
 term "env $envs EDITOR='$T/editor' VISUAL= '$DOCMAIL' --config '$cfg' '$doc'"
 wait_for "Unresolved: {{contact}}"
+keys BTab BTab
+wait_for " ^E Editor "
 keys C-e
 wait_for "Dear Herr Beispiel,"
 ok $? "Ctrl-E takes the text back from the editor"
@@ -241,6 +259,7 @@ ok $? "and the placeholder is no longer unresolved"
 ok $? "the editor's file had mode 0600" || diag "mode $(cat "$T/editor-mode" 2>/dev/null)"
 
 # --- attachments: add with Tab completion, remove -----------------------
+keys Tab Tab	# from the text over the list back to To
 keys C-o
 wait_for "Add file:"
 keys -l "$T/doc/ext"
@@ -384,6 +403,8 @@ keys y
 wait_for "Password for anna at localhost"
 ok $? "without a password in the profile it is asked in the screen"
 keys -l "$PASSWORD"
+wait_for "[$(printf '%s' "$PASSWORD" | tr -c '' '*') "
+ok $? "the typed password shows as one '*' a character"
 keys Enter
 wait_for "Sent." 20
 ok $? "the typed password is used (TERM=vt100)"

@@ -4,7 +4,7 @@
 # questions on leaving, resize, and that the password is never shown.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 41
+plan 58
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
@@ -15,11 +15,11 @@ envs="HOME='$HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_H
 term "env $envs '$DOCMAIL'"
 wait_for "SMTP settings"
 ok $? "the first run opens the settings screen"
-# The status line is painted after the title: wait, do not sample.
+# The title may come before the body under valgrind: wait for each.
 wait_for "no configuration yet"
 ok $? "saying there is no configuration yet"
 for l in "Host" "Port" "Security" "User name" "Password" "Test connection" "Save"; do
-	screen | grep -q "$l"
+	wait_for "$l"
 	ok $? "the screen has '$l'"
 done
 
@@ -72,10 +72,29 @@ ok $? "with the values typed" || diag "$(cat "$cfg")"
 run "$DOCMAIL" test
 is_rc 0 "the saved profile passes 'docmail test'"
 
-# Esc without changes leaves with exit 0
+# A first run goes on to the documents once saved (issue 12, item 2)
+keys Escape
+wait_for "-- Documents"
+ok $? "after the first Save, Esc goes on to the document list"
+keys q
+wait_for "EXIT=0"
+ok $? "where q leaves, exit 0"
+
+# "docmail FILE" on a first run goes on to the send dialog for FILE
+term "env $envs '$DOCMAIL' --config '$T/first.ini' '$SAMPLES/invoice-2026-001.pdf'"
+wait_for "no configuration yet"
+keys -l "Anna"
+keys Tab
+keys -l "anna@example.test"
+keys Tab
+type_field localhost
+keys C-s
+wait_for "saved to"
+keys Escape
+wait_for "-- Send" && wait_for "invoice-2026-001.pdf"
+ok $? "a first run with a document goes on to its send dialog once saved"
 keys Escape
 wait_for "EXIT=0"
-ok $? "Esc without unsaved changes leaves, exit 0"
 
 # --- reopen: the saved password shows as a placeholder only
 term "env $envs '$DOCMAIL' settings"
@@ -109,6 +128,98 @@ wait_for "Anna Müller Ärger"
 ok $? "back at 80x24 the typed text is still there"
 keys Escape d
 
+# --- a field shows its true value (issue 12, item 4)
+# shows LABEL TEXT: the field LABEL reads TEXT, its brackets (or the
+# '<' '>' marks of hidden text) included; waits for it.
+shows() {
+	_n=200
+	while [ $_n -gt 0 ]; do
+		screen | grep -m1 "^  $1  *[[<]" | sed "s/^  $1  *//" |
+		    grep -qF -- "$2" && return 0
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+	diag "the field $1 does not show '$2':" "$(screen)"
+	return 1
+}
+# focused TEXT: TEXT (a label or a button) is drawn in reverse video
+focused() {
+	_n=200
+	while [ $_n -gt 0 ]; do
+		tmux -L "$TMUX_SOCK" capture-pane -p -e |
+		    grep -qF -- "$(printf '\033[7m')$1" && return 0
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+	diag "'$1' is not highlighted:" "$(tmux -L "$TMUX_SOCK" capture-pane -p -e | cat -v)"
+	return 1
+}
+fcfg=$T/field.ini
+profile "$fcfg" tls 587 starttls "name=Anna Muster" "user=anna@example.test"
+LONG=anna.maria.mustermann-mit-einem-langen-namen@buchhaltung.example.test
+term "env $envs '$DOCMAIL' --config '$fcfg' settings"
+wait_for "SMTP settings"
+focused "Sender name"
+ok $? "the focused field's label is highlighted"
+keys Tab Tab Tab
+focused "Port" && ! focused "Sender name" 2>/dev/null >/dev/null
+ok $? "the highlight moves with the focus"
+shows Port "[587   ]"
+keys -l 25
+shows Port "[58725 ]"
+ok $? "typing into a prefilled Port appends at the end, in sight"
+keys -l 587
+shows Port "<25587 ]"
+ok $? "a value longer than the field marks its hidden start with '<'"
+keys Right Right Right
+keys BSpace
+shows Port "<2558  ]"
+ok $? "Right stops at the end: Backspace deletes the last digit, not a blank"
+keys C-u
+shows Port "[      ]"
+ok $? "Ctrl-U clears the field"
+keys -l 2525
+shows Port "[2525  ]"
+keys BTab
+keys C-a
+keys -l mail.
+keys C-e
+keys -l x
+shows Host "[mail.localhostx "
+ok $? "Ctrl-A and Ctrl-E go to the start and the end"
+keys C-w
+shows Host "[      "
+keys -l localhost
+keys C-a C-k
+shows Host "[      "
+ok $? "Ctrl-W and Ctrl-K delete"
+keys -l localhost
+keys Tab Tab Tab Tab	# Port, Security, Authentication, User name
+keys C-u
+keys -l "$LONG"
+shows "User name" "<einem-langen-namen@buchhaltung.example.test         ]"
+ok $? "a long value scrolls by half a field, its hidden start marked"
+keys Home
+shows "User name" "[anna.maria.mustermann-mit-einem-langen-namen@buchhal>"
+ok $? "Home shows its start, the hidden end marked with '>'"
+keys Tab
+keys -l "Xy1"
+shows Password "[***  "
+ok $? "the password shows one '*' a character"
+keys C-u
+shows Password "[     "
+keys Tab Tab Tab
+focused " Save "
+ok $? "the focused button is highlighted"
+keys Enter
+wait_for "saved to"
+grep -q "^port = 2525$" "$fcfg" && grep -q "^host = localhost$" "$fcfg" &&
+    grep -q "^user = $LONG$" "$fcfg" &&
+    grep -q "^password = $PASSWORD$" "$fcfg"
+ok $? "what is saved is what the fields showed" || diag "$(cat "$fcfg")"
+keys Escape
+wait_for "EXIT=0"
+
 # --- a test that ends while the help is open is shown on return
 start_server late --mode starttls --auth-file "$T/auth" --fault delay-greeting:2
 sed -i "s/^port = .*/port = $PORT/; s|^ca_file = .*|ca_file = $T/late/ca.pem|" "$cfg"
@@ -122,19 +233,24 @@ sleep 3
 keys Escape
 wait_for "Test connection passed" 5
 ok $? "a test that finished under the help screen shows its result"
-keys C-q
+keys Escape
+wait_for "EXIT=0"
+ok $? "'docmail settings': Esc without unsaved changes leaves, exit 0"
 
 # --- other terminals: each draws the screen and leaves cleanly
 for tt in vt100 linux screen-256color tmux-256color xterm-256color; do
 	term "env $envs TERM=$tt '$DOCMAIL' settings"
-	wait_for "Test connection" && keys C-q && wait_for "EXIT=0"
-	ok $? "TERM=$tt works"
+	wait_for "Test connection" && focused "Sender name" && keys Up &&
+	    focused " Save " && keys C-q && wait_for "EXIT=0"
+	ok $? "TERM=$tt works, the focus highlighted"
 done
 
 # --- NO_COLOR: not a single colour sequence reaches the terminal
 rm -f "$T/tty.raw"
 term "env $envs NO_COLOR=1 TERM=xterm-256color script -qfec '$DOCMAIL settings' '$T/tty.raw'"
 wait_for "Test connection"
+focused "Sender name"
+ok $? "NO_COLOR: the focused field is highlighted all the same"
 keys C-q
 wait_for "EXIT="
 if grep -qaE "$(printf '\033')\\[[0-9;]*(3[0-7]|4[0-7]|38;5|48;5)[;m]" "$T/tty.raw"; then r=1; else r=0; fi

@@ -119,9 +119,12 @@ main(int argc, char **argv)
 			return cli_exitcode(&err);
 		}
 	}
-	/* No command and no config yet: the first run opens the settings. */
+	/*
+	 * No command and no config yet: the first run opens the settings
+	 * (tui_main does, without a config), then the documents once saved.
+	 */
 	if (name == NULL) {
-		struct tui_opts to = { cli.config_path, cli.profile, NULL, 0, 1 };
+		struct tui_opts to = { cli.config_path, cli.profile, NULL, 0, 0 };
 		char *path = dm_config_default_path(cli.config_path, &err);
 
 		if (path == NULL) {

@@ -459,7 +459,7 @@ auth_failed(struct sess *s, int code, const char *text)
 		hint = s->p->token_hint != NULL ? s->p->token_hint :
 		    "sign in again: docmail login";
 	else if (code == 535)
-		hint = "the password is wrong, or the provider has two-factor authentication on and needs an app password";
+		hint = "check the user name (often the full e-mail address) and the password, or use an app password if two-factor authentication is on";
 	else
 		hint = "check the user name and password";
 	fail(s, ec, code, msg, hint);

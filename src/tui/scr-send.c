@@ -440,6 +440,14 @@ left_field(struct tui *t, struct send *s, int i)
 
 /* --- drawing ----------------------------------------------------------- */
 
+/* The Text label, highlighted as the form's are when the text has the focus. */
+static void
+text_label(struct tui *t, struct send *s)
+{
+	tui_put(ROW_TEXT, 2, 4, "Text", s->zone == Z_TEXT && !s->prompting ?
+	    A_REVERSE : tui_attr(t, TC_LABEL));
+}
+
 static void
 draw_list(struct tui *t, struct send *s)
 {
@@ -518,7 +526,7 @@ send_draw(struct tui *t, void *state)
 	tui_put(ROW_INFO, 2, COLS - 4, dm_buf_str(&b), A_NORMAL);
 	dm_buf_release(&b);
 	tform_draw(t, s->tf);
-	tui_put(ROW_TEXT, 2, 4, "Text", tui_attr(t, TC_LABEL));
+	text_label(t, s);
 	tarea_draw(s->text);
 	draw_unresolved(t, s);
 	draw_list(t, s);
@@ -1177,7 +1185,8 @@ send_key(struct tui *t, void *state, int is_key, wint_t ch)
 			(void)left_field(t, s, F_TEXT);
 		return to_preview(t, s);
 	}
-	if (!is_key && ch == CTRL('E'))
+	/* In a field, Ctrl-E goes to the end of the line, as in a shell. */
+	if (!is_key && ch == CTRL('E') && s->zone != Z_FORM)
 		return edit_text(t, s);
 	if (!is_key && ch == CTRL('N') && s->tmpl_missing != NULL)
 		return add_template(t, s);
@@ -1267,7 +1276,11 @@ send_keybar(struct tui *t, void *state)
 	if (s->zone == Z_LIST)
 		return " F3/^P Preview  Del Remove  ^O/a Add file  Tab Fields  Esc Back  F1 Help";
 	if (s->tmpl_missing != NULL)
-		return " F3/^P Preview  ^N Add template  ^E Editor  ^O Add file  Esc Back  F1 Help";
+		return s->zone == Z_FORM ?
+		    " F3/^P Preview  ^N Add template  ^O Add file  Tab Next  Esc Back  F1 Help" :
+		    " F3/^P Preview  ^N Add template  ^E Editor  ^O Add file  Esc Back  F1 Help";
+	if (s->zone == Z_FORM)
+		return " F3/^P Preview  ^O Add file  Tab Next  Esc Back  F1 Help";
 	return " F3/^P Preview  ^E Editor  ^O Add file  Tab Next  Esc Back  F1 Help";
 }
 
@@ -1277,7 +1290,9 @@ send_cursor(struct tui *t, void *state)
 	struct send *s = state;
 	int w;
 
-	(void)t;
+	/* Only what has the focus is highlighted. */
+	tform_active(s->tf, s->zone == Z_FORM && !s->prompting);
+	text_label(t, s);
 	if (s->prompting) {
 		w = wcswidth(s->typed, s->ntyped);
 		w = 10 + (w > COLS - 14 ? COLS - 14 + 3 : w);
@@ -1302,7 +1317,7 @@ const struct dm_screen scr_send = {
 	"  Subject/Text  filled from the template; {{name}} placeholders\n"
 	"                come from the document's .ini and the profile\n"
 	"  F3 or Ctrl-P  preview, then y sends\n"
-	"  Ctrl-E        edit the text in $VISUAL / $EDITOR\n"
+	"  Ctrl-E        in Text: edit it in $VISUAL / $EDITOR\n"
 	"  Ctrl-O        attach a file (Tab completes the path)\n"
 	"  Del           in the attachment list: remove the file\n"
 	"  Esc           back (asks when something was typed)\n\n",

@@ -1,5 +1,5 @@
 /*
- * tform.c - labelled fields on libform, shared by the screens
+ * tform.c - labelled fields, shared by the screens
  */
 #include "config.h"
 
@@ -8,26 +8,35 @@
 #include <wchar.h>
 
 #include "tform.h"
+#include "tline.h"
 
 #define NOTE_MAX	160
+#define CTRL(c)		((c) & 0x1f)
 
 struct tform {
 	const struct tf_spec	*spec;
 	int			 n;
 	int			 row0;		/* first body row */
 	int			 label_w;
-	FORM			*form;
-	FIELD			**fields;	/* n + 1, NULL-terminated */
-	WINDOW			*sub;
+	int			 cur;		/* the focused field */
+	int			 left;		/* field the focus left */
+	int			 active;	/* the form holds the focus */
+	struct tui		*t;		/* set by the first draw */
+	struct tline		*line;		/* per field; text fields only */
 	int			*choice;	/* per field */
 	char			(*note)[NOTE_MAX];
 	int			*note_err;
+	int			*note_shown;	/* a note is on the screen */
 	int			*row;		/* screen row of each field */
 	int			*col;		/* screen column of each field */
 	int			*width;
-	int			 left;		/* field the focus left */
-	char			**val;		/* last known values */
 };
+
+static int
+is_text(const struct tform *tf, int i)
+{
+	return tf->spec[i].kind == TF_TEXT || tf->spec[i].kind == TF_SECRET;
+}
 
 /* Where each field goes at the current size. */
 static void
@@ -61,153 +70,88 @@ layout(struct tform *tf)
 		tf->row[i] = r;
 		tf->col[i] = c;
 		tf->width[i] = w;
-		r += s->kind == TF_AREA ? (s->height > 1 ? s->height : 2) : 1;
-	}
-}
-
-static char *
-buffer_utf8(FIELD *f)
-{
-	const char *b = field_buffer(f, 0);
-	size_t n;
-	char *s;
-
-	if (b == NULL)
-		return strdup("");
-	n = strlen(b);
-	while (n > 0 && b[n - 1] == ' ')
-		n--;
-	if ((s = malloc(n + 1)) == NULL)
-		return NULL;
-	memcpy(s, b, n);
-	s[n] = '\0';
-	return s;
-}
-
-static void
-show_choice(struct tform *tf, int i)
-{
-	set_field_buffer(tf->fields[i], 0, tf->spec[i].choices[tf->choice[i]]);
-}
-
-static int
-build(struct tform *tf, char **keep)
-{
-	const struct tf_spec *s;
-	FIELD *f;
-	int i, h;
-
-	layout(tf);
-	for (i = 0; i < tf->n; i++) {
-		s = &tf->spec[i];
-		h = s->kind == TF_AREA ? (s->height > 1 ? s->height : 2) : 1;
-		f = new_field(h, tf->width[i], tf->row[i] - tf->row0,
-		    tf->col[i], 0, 0);
-		if (f == NULL)
-			return -1;
-		tf->fields[i] = f;
-		/* No colour, no underline: brackets mark fields (cheap). */
-		set_field_fore(f, A_NORMAL);
-		set_field_back(f, A_NORMAL);
-		set_field_pad(f, ' ');
-		field_opts_off(f, O_AUTOSKIP | O_BLANK);
-		switch (s->kind) {
-		case TF_TEXT:
-		case TF_SECRET:
-			field_opts_off(f, O_STATIC);
-			set_max_field(f, 1024);
-			if (s->kind == TF_SECRET)
-				field_opts_off(f, O_PUBLIC);
-			break;
-		case TF_AREA:
-			field_opts_off(f, O_STATIC);
-			set_max_field(f, 0);
-			break;
-		case TF_CHOICE:
-			field_opts_off(f, O_EDIT);
-			break;
-		case TF_BUTTON: {
-			char b[128];
-
-			field_opts_off(f, O_EDIT);
-			(void)snprintf(b, sizeof b, " %s", s->label);
-			set_field_buffer(f, 0, b);
-			break;
+		if (is_text(tf, i)) {
+			tline_resize(&tf->line[i], w);
+			if (i != tf->cur)
+				tline_blur(&tf->line[i]);
 		}
+		r++;
+	}
+}
+
+/* Paints the part of a text field's value that is in sight. */
+static void
+paint_text(struct tform *tf, int i)
+{
+	const struct tline *l = &tf->line[i];
+	struct tline_view v;
+	wchar_t buf[128];
+	size_t k, n = 0;
+	int used = 0, w;
+
+	tline_view(l, &v);
+	mvaddch(tf->row[i], tf->col[i] - 1, v.left ? '<' : '[');
+	move(tf->row[i], tf->col[i]);
+	for (k = v.start; k < v.end; k++) {
+		if (n + 1 == sizeof buf / sizeof buf[0]) {
+			buf[n] = L'\0';
+			addwstr(buf);
+			n = 0;
 		}
-		if (keep != NULL && keep[i] != NULL &&
-		    s->kind != TF_BUTTON)
-			set_field_buffer(f, 0, keep[i]);
-		if (s->kind == TF_CHOICE)
-			show_choice(tf, i);
+		buf[n] = tline_shown(l, k);
+		w = wcwidth(buf[n]);
+		used += w < 0 ? 1 : w;
+		n++;
 	}
-	tf->fields[tf->n] = NULL;
-	h = LINES - 2 - tf->row0;
-	if (h < 1)
-		return -1;
-	if ((tf->sub = derwin(stdscr, h, COLS, tf->row0, 0)) == NULL)
-		return -1;
-	if ((tf->form = new_form(tf->fields)) == NULL)
-		return -1;
-	/* Backspace at the start of a field must not jump to another. */
-	form_opts_off(tf->form, O_BS_OVERLOAD | O_NL_OVERLOAD);
-	set_form_win(tf->form, stdscr);
-	set_form_sub(tf->form, tf->sub);
-	return 0;
-}
-
-static void
-teardown(struct tform *tf)
-{
-	int i;
-
-	if (tf->form != NULL) {
-		unpost_form(tf->form);
-		free_form(tf->form);
-		tf->form = NULL;
-	}
-	for (i = 0; i < tf->n; i++) {
-		if (tf->fields[i] != NULL)
-			free_field(tf->fields[i]);
-		tf->fields[i] = NULL;
-	}
-	if (tf->sub != NULL) {
-		delwin(tf->sub);
-		tf->sub = NULL;
-	}
-}
-
-/* Drops the cached values, wiping them (one may be a password). */
-static void
-forget(struct tform *tf)
-{
-	int i;
-
-	for (i = 0; tf->val != NULL && i < tf->n; i++) {
-		if (tf->val[i] != NULL)
-			explicit_bzero(tf->val[i], strlen(tf->val[i]));
-		free(tf->val[i]);
-		tf->val[i] = NULL;
-	}
+	buf[n] = L'\0';
+	addwstr(buf);
+	for (; used < tf->width[i]; used++)
+		addch(' ');
+	mvaddch(tf->row[i], tf->col[i] + tf->width[i], v.right ? '>' : ']');
 }
 
 /*
- * Copies the current field's value out of libform while its window is
- * intact: after the terminal shrinks, the window may no longer hold it.
+ * Paints field i: label, brackets, value, note.  Only the label is
+ * highlighted, never the value: ncurses ends each update in plain
+ * video, so every character typed into a highlighted value would cost
+ * two attribute changes besides itself.
  */
 static void
-remember(struct tform *tf)
+paint(struct tform *tf, int i)
 {
-	int i = tform_current(tf);
-	char *v;
+	const struct tf_spec *s = &tf->spec[i];
+	attr_t hl = tf->active && i == tf->cur ? A_REVERSE : A_NORMAL;
+	int r = tf->row[i], lw, end;
+	char b[128];
 
-	form_driver(tf->form, REQ_VALIDATION);
-	if ((v = buffer_utf8(tf->fields[i])) == NULL)
+	if (tf->t == NULL)
+		return;		/* not on the screen yet */
+	if (s->kind == TF_BUTTON) {
+		(void)snprintf(b, sizeof b, " %s ", s->label);
+		mvaddch(r, tf->col[i] - 1, '<');
+		tui_put(r, tf->col[i], tf->width[i], b, hl);
+		mvaddch(r, tf->col[i] + tf->width[i], '>');
 		return;
-	if (tf->val[i] != NULL)
-		explicit_bzero(tf->val[i], strlen(tf->val[i]));
-	free(tf->val[i]);
-	tf->val[i] = v;
+	}
+	lw = tui_width(s->label);
+	tui_put(r, 2, lw, s->label, hl != A_NORMAL ? hl :
+	    tui_attr(tf->t, TC_LABEL));
+	tui_put(r, 2 + lw, tf->label_w - lw, "", A_NORMAL);
+	if (is_text(tf, i))
+		paint_text(tf, i);
+	else {
+		mvaddch(r, tf->col[i] - 1, '[');
+		tui_put(r, tf->col[i], tf->width[i],
+		    s->choices[tf->choice[i]], A_NORMAL);
+		mvaddch(r, tf->col[i] + tf->width[i], ']');
+	}
+	/* The note, or blanks where one was. */
+	end = tf->col[i] + tf->width[i] + 2;
+	if (end < COLS && (tf->note[i][0] != '\0' || tf->note_shown[i]))
+		tui_put(r, end, COLS - end, tf->note[i],
+		    tf->note_err[i] ? tui_attr(tf->t, TC_ERROR) :
+		    tui_attr(tf->t, TC_MARK));
+	tf->note_shown[i] = tf->note[i][0] != '\0';
 }
 
 struct tform *
@@ -222,143 +166,119 @@ tform_new(const struct tf_spec *spec, int n, int row)
 	tf->n = n;
 	tf->row0 = row;
 	tf->left = -1;
-	tf->fields = calloc((size_t)n + 1, sizeof *tf->fields);
+	tf->active = 1;
+	tf->line = calloc((size_t)n, sizeof *tf->line);
 	tf->choice = calloc((size_t)n, sizeof *tf->choice);
 	tf->note = calloc((size_t)n, sizeof *tf->note);
 	tf->note_err = calloc((size_t)n, sizeof *tf->note_err);
+	tf->note_shown = calloc((size_t)n, sizeof *tf->note_shown);
 	tf->row = calloc((size_t)n, sizeof *tf->row);
 	tf->col = calloc((size_t)n, sizeof *tf->col);
 	tf->width = calloc((size_t)n, sizeof *tf->width);
-	tf->val = calloc((size_t)n, sizeof *tf->val);
-	if (tf->val == NULL || tf->fields == NULL || tf->choice == NULL || tf->note == NULL ||
-	    tf->note_err == NULL || tf->row == NULL || tf->col == NULL ||
-	    tf->width == NULL)
-		goto fail;
-	for (i = 0; i < n; i++)
+	if (tf->line == NULL || tf->choice == NULL || tf->note == NULL ||
+	    tf->note_err == NULL || tf->note_shown == NULL ||
+	    tf->row == NULL || tf->col == NULL || tf->width == NULL) {
+		tform_free(tf);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
 		if (spec[i].kind != TF_BUTTON &&
 		    (w = tui_width(spec[i].label)) > tf->label_w)
 			tf->label_w = w;
-	if (build(tf, NULL) == -1)
-		goto fail;
-	post_form(tf->form);
+		tline_init(&tf->line[i], 4, spec[i].kind == TF_SECRET);
+	}
+	layout(tf);
 	return tf;
-fail:
-	tform_free(tf);
-	return NULL;
 }
 
 void
 tform_free(struct tform *tf)
 {
+	int i;
+
 	if (tf == NULL)
 		return;
-	if (tf->fields != NULL)
-		teardown(tf);
-	free(tf->fields);
+	/* Wiped: one may be a password. */
+	for (i = 0; tf->line != NULL && i < tf->n; i++)
+		tline_release(&tf->line[i]);
+	free(tf->line);
 	free(tf->choice);
 	free(tf->note);
 	free(tf->note_err);
+	free(tf->note_shown);
 	free(tf->row);
 	free(tf->col);
 	free(tf->width);
-	forget(tf);
-	free(tf->val);
 	free(tf);
 }
 
 int
 tform_resize(struct tform *tf)
 {
-	char **keep;
-	int i, cur = tform_current(tf), r = 0;
-
-	if (tf->n <= 0 || (keep = calloc((size_t)tf->n, sizeof *keep)) == NULL)
-		return -1;
-	/* The cache, not the windows: they may have been cut by a resize. */
-	for (i = 0; i < tf->n; i++)
-		keep[i] = tf->val[i] != NULL ? strdup(tf->val[i]) :
-		    buffer_utf8(tf->fields[i]);
-	teardown(tf);
-	if (build(tf, keep) == -1)
-		r = -1;
-	else {
-		post_form(tf->form);
-		tform_focus(tf, cur);
-	}
-	for (i = 0; i < tf->n; i++) {
-		if (keep[i] != NULL)
-			explicit_bzero(keep[i], strlen(keep[i]));
-		free(keep[i]);
-	}
-	free(keep);
-	return r;
+	layout(tf);
+	return 0;
 }
 
 void
 tform_draw(struct tui *t, struct tform *tf)
 {
-	const struct tf_spec *s;
-	int i, h, cur = tform_current(tf), end;
+	int i;
 
-	/*
-	 * Re-post: a full repaint erased what libform had drawn.  Posting
-	 * puts the cursor at the start; the end is where typing goes on.
-	 */
-	unpost_form(tf->form);
-	post_form(tf->form);
-	tform_focus(tf, cur);
-	form_driver(tf->form, REQ_END_LINE);
-	for (i = 0; i < tf->n; i++) {
-		s = &tf->spec[i];
-		h = s->kind == TF_AREA ? (s->height > 1 ? s->height : 2) : 1;
-		if (s->kind == TF_BUTTON) {
-			mvaddch(tf->row[i], tf->col[i] - 1, '<');
-			mvaddch(tf->row[i], tf->col[i] + tf->width[i], '>');
-		} else {
-			tui_put(tf->row[i], 2, tf->label_w, s->label,
-			    tui_attr(t, TC_LABEL));
-			if (h == 1) {
-				mvaddch(tf->row[i], tf->col[i] - 1, '[');
-				mvaddch(tf->row[i], tf->col[i] + tf->width[i],
-				    ']');
-			} else {
-				mvaddch(tf->row[i], tf->col[i] - 1, '[');
-				mvaddch(tf->row[i] + h - 1,
-				    tf->col[i] + tf->width[i], ']');
-			}
-		}
-		end = tf->col[i] + tf->width[i] + 2;
-		if (tf->note[i][0] != '\0' && end < COLS)
-			tui_put(tf->row[i], end, COLS - end, tf->note[i],
-			    tf->note_err[i] ? tui_attr(t, TC_ERROR) :
-			    tui_attr(t, TC_MARK));
-	}
+	tf->t = t;
+	for (i = 0; i < tf->n; i++)
+		paint(tf, i);
 }
 
 void
 tform_cursor(struct tform *tf)
 {
-	pos_form_cursor(tf->form);
-	wnoutrefresh(tf->sub);
+	struct tline_view v;
+	int c = tf->col[tf->cur];
+
+	if (is_text(tf, tf->cur)) {
+		tline_view(&tf->line[tf->cur], &v);
+		c += v.col;
+	}
+	move(tf->row[tf->cur], c);
+	wnoutrefresh(stdscr);
+}
+
+void
+tform_active(struct tform *tf, int on)
+{
+	if (tf->active == !!on)
+		return;
+	tf->active = !!on;
+	paint(tf, tf->cur);
 }
 
 int
 tform_current(const struct tform *tf)
 {
-	FIELD *f = current_field(tf->form);
-	int i;
+	return tf->cur;
+}
 
-	for (i = 0; i < tf->n; i++)
-		if (tf->fields[i] == f)
-			return i;
-	return 0;
+/* The focus goes to field i, the cursor to the end of its value. */
+static void
+move_focus(struct tform *tf, int i)
+{
+	int from = tf->cur;
+
+	if (from != i && is_text(tf, from))
+		tline_blur(&tf->line[from]);
+	tf->cur = i;
+	if (is_text(tf, i))
+		(void)tline_edit(&tf->line[i], TL_END);
+	if (from != i)
+		paint(tf, from);
+	paint(tf, i);
 }
 
 void
 tform_focus(struct tform *tf, int i)
 {
 	if (i >= 0 && i < tf->n)
-		set_current_field(tf->form, tf->fields[i]);
+		move_focus(tf, i);
 }
 
 int
@@ -378,9 +298,7 @@ tform_where(const struct tform *tf, int i, int *row, int *col, int *width)
 int
 tform_typing(const struct tform *tf)
 {
-	enum tf_kind k = tf->spec[tform_current(tf)].kind;
-
-	return k == TF_TEXT || k == TF_SECRET || k == TF_AREA;
+	return is_text(tf, tf->cur);
 }
 
 void
@@ -393,6 +311,7 @@ tform_note(struct tform *tf, int i, const char *s, int is_error)
 	else
 		(void)snprintf(tf->note[i], NOTE_MAX, "%s", s);
 	tf->note_err[i] = is_error;
+	paint(tf, i);
 }
 
 int
@@ -409,18 +328,28 @@ tform_set_choice(struct tform *tf, int i, int c)
 	while (tf->spec[i].choices[n] != NULL)
 		n++;
 	tf->choice[i] = ((c % n) + n) % n;
-	show_choice(tf, i);
+	paint(tf, i);
 }
 
 char *
 tform_get(struct tform *tf, int i)
 {
-	/* The buffer is synced only after validation. */
-	if (tform_current(tf) == i)
-		form_driver(tf->form, REQ_VALIDATION);
+	char *s;
+	size_t n;
+
 	if (tf->spec[i].kind == TF_CHOICE)
 		return strdup(tf->spec[i].choices[tf->choice[i]]);
-	return buffer_utf8(tf->fields[i]);
+	if (!is_text(tf, i))
+		return strdup("");
+	if ((s = tline_get(&tf->line[i])) == NULL)
+		return NULL;
+	/* A password is taken as typed, blanks and all. */
+	if (tf->spec[i].kind == TF_TEXT) {
+		n = strlen(s);
+		while (n > 0 && s[n - 1] == ' ')
+			s[--n] = '\0';
+	}
+	return s;
 }
 
 int
@@ -435,62 +364,105 @@ tform_set(struct tform *tf, int i, const char *s)
 		tform_set_choice(tf, i, tf->spec[i].choices[c] != NULL ? c : 0);
 		return 0;
 	}
-	if (set_field_buffer(tf->fields[i], 0, s) != E_OK)
+	if (!is_text(tf, i))
+		return 0;
+	if (tline_set(&tf->line[i], s) == -1)
 		return -1;
-	if (tf->val[i] != NULL)
-		explicit_bzero(tf->val[i], strlen(tf->val[i]));
-	free(tf->val[i]);
-	tf->val[i] = strdup(s);
+	if (i != tf->cur)
+		tline_blur(&tf->line[i]);
+	paint(tf, i);
 	return 0;
 }
 
-/* Moves the focus; reports the field left. */
+/* Moves the focus by one field, round; reports the field left. */
 static int
-goto_field(struct tform *tf, int req)
+step(struct tform *tf, int by)
 {
-	tf->left = tform_current(tf);
-	if (form_driver(tf->form, req) != E_OK)
+	int to = ((tf->cur + by) % tf->n + tf->n) % tf->n;
+
+	if (to == tf->cur)
 		return SCR_HANDLED;
-	form_driver(tf->form, REQ_END_LINE);
-	return SCR_HANDLED | (tf->left != tform_current(tf) ? TF_LEFT : 0);
+	tf->left = tf->cur;
+	move_focus(tf, to);
+	return SCR_HANDLED | TF_LEFT;
 }
 
-static int edit_key(struct tform *, int, wint_t);
+/* A key for a text field; 0 when it is none. */
+static int
+text_op(int is_key, wint_t ch, enum tline_op *op)
+{
+	if (!is_key) {
+		switch (ch) {
+		case 127:
+		case 8:
+			*op = TL_BACKSPACE;
+			return 1;
+		case CTRL('A'):
+			*op = TL_HOME;
+			return 1;
+		case CTRL('E'):
+			*op = TL_END;
+			return 1;
+		case CTRL('K'):
+			*op = TL_KILL_END;
+			return 1;
+		case CTRL('U'):
+			*op = TL_CLEAR;
+			return 1;
+		case CTRL('W'):
+			*op = TL_KILL_WORD;
+			return 1;
+		}
+		return 0;
+	}
+	switch (ch) {
+	case KEY_LEFT:
+		*op = TL_LEFT;
+		return 1;
+	case KEY_RIGHT:
+		*op = TL_RIGHT;
+		return 1;
+	case KEY_HOME:
+		*op = TL_HOME;
+		return 1;
+	case KEY_END:
+		*op = TL_END;
+		return 1;
+	case KEY_BACKSPACE:
+		*op = TL_BACKSPACE;
+		return 1;
+	case KEY_DC:
+		*op = TL_DELETE;
+		return 1;
+	}
+	return 0;
+}
 
 int
 tform_key(struct tform *tf, int is_key, wint_t ch)
 {
-	int r = edit_key(tf, is_key, ch);
+	const struct tf_spec *s = &tf->spec[tf->cur];
+	enum tline_op op;
+	int changed;
 
-	if (r & TF_CHANGED)
-		remember(tf);
-	return r;
-}
-
-static int
-edit_key(struct tform *tf, int is_key, wint_t ch)
-{
-	const struct tf_spec *s = &tf->spec[tform_current(tf)];
-	int edit = s->kind == TF_TEXT || s->kind == TF_SECRET ||
-	    s->kind == TF_AREA;
-
+	if (is_text(tf, tf->cur) && text_op(is_key, ch, &op)) {
+		changed = tline_edit(&tf->line[tf->cur], op);
+		paint(tf, tf->cur);
+		return SCR_HANDLED | (changed ? TF_CHANGED : 0);
+	}
 	if (!is_key) {
 		switch (ch) {
 		case '\t':
-			return goto_field(tf, REQ_NEXT_FIELD);
+			return step(tf, 1);
 		case '\r':
 		case '\n':
 			if (s->kind == TF_BUTTON)
 				return SCR_HANDLED | TF_ACTIVATE;
-			if (s->kind == TF_AREA) {
-				form_driver(tf->form, REQ_NEW_LINE);
-				return SCR_HANDLED | TF_CHANGED;
-			}
-			return goto_field(tf, REQ_NEXT_FIELD);
+			return step(tf, 1);
 		case ' ':
 			if (s->kind == TF_CHOICE) {
-				tform_set_choice(tf, tform_current(tf),
-				    tf->choice[tform_current(tf)] + 1);
+				tform_set_choice(tf, tf->cur,
+				    tf->choice[tf->cur] + 1);
 				return SCR_HANDLED | TF_CHANGED;
 			}
 			if (s->kind == TF_BUTTON)
@@ -498,63 +470,37 @@ edit_key(struct tform *tf, int is_key, wint_t ch)
 			break;
 		case 127:
 		case 8:
-			if (!edit)
-				return SCR_HANDLED;
-			form_driver(tf->form, REQ_DEL_PREV);
-			return SCR_HANDLED | TF_CHANGED;
-		case 1:		/* Ctrl-A */
-			form_driver(tf->form, REQ_BEG_LINE);
 			return SCR_HANDLED;
 		}
 		/* Other control characters belong to the screen. */
-		if (ch < 0x20 || ch == 0x7f || !edit)
+		if (ch < 0x20 || ch == 0x7f || !is_text(tf, tf->cur))
 			return 0;
-		if (form_driver_w(tf->form, OK, (wchar_t)ch) != E_OK)
-			return SCR_HANDLED;
+		if (!tline_insert(&tf->line[tf->cur], (wchar_t)ch))
+			return SCR_HANDLED;	/* full */
+		paint(tf, tf->cur);
 		return SCR_HANDLED | TF_CHANGED;
 	}
 	switch (ch) {
 	case KEY_BTAB:
-		return goto_field(tf, REQ_PREV_FIELD);
-	case KEY_DOWN:
-		if (s->kind == TF_AREA && form_driver(tf->form,
-		    REQ_NEXT_LINE) == E_OK)
-			return SCR_HANDLED;
-		return goto_field(tf, REQ_NEXT_FIELD);
 	case KEY_UP:
-		if (s->kind == TF_AREA && form_driver(tf->form,
-		    REQ_PREV_LINE) == E_OK)
-			return SCR_HANDLED;
-		return goto_field(tf, REQ_PREV_FIELD);
+		return step(tf, -1);
+	case KEY_DOWN:
+		return step(tf, 1);
 	case KEY_LEFT:
 	case KEY_RIGHT:
 		if (s->kind == TF_CHOICE) {
-			tform_set_choice(tf, tform_current(tf),
-			    tf->choice[tform_current(tf)] +
+			tform_set_choice(tf, tf->cur, tf->choice[tf->cur] +
 			    (ch == KEY_LEFT ? -1 : 1));
 			return SCR_HANDLED | TF_CHANGED;
 		}
-		form_driver(tf->form, ch == KEY_LEFT ? REQ_PREV_CHAR :
-		    REQ_NEXT_CHAR);
 		return SCR_HANDLED;
 	case KEY_HOME:
-		form_driver(tf->form, REQ_BEG_LINE);
-		return SCR_HANDLED;
 	case KEY_END:
-		form_driver(tf->form, REQ_END_LINE);
-		return SCR_HANDLED;
 	case KEY_BACKSPACE:
-		if (!edit)
-			return SCR_HANDLED;
-		form_driver(tf->form, REQ_DEL_PREV);
-		return SCR_HANDLED | TF_CHANGED;
 	case KEY_DC:
-		if (!edit)
-			return SCR_HANDLED;
-		form_driver(tf->form, REQ_DEL_CHAR);
-		return SCR_HANDLED | TF_CHANGED;
+		return SCR_HANDLED;
 	case KEY_ENTER:
-		return edit_key(tf, 0, '\n');
+		return tform_key(tf, 0, '\n');
 	}
 	return 0;
 }

@@ -636,6 +636,7 @@ static const char global_help[] =
     "  Tab / Shift-Tab, Up / Down   move between fields\n"
     "  Left / Right / Home / End     move inside a field\n"
     "  Backspace / Delete           delete\n"
+    "  Ctrl-A/E, Ctrl-K/W/U         start/end; delete to end/word/all\n"
     "  F1 or ?                      this help (? outside text fields)\n"
     "  Esc                          back\n"
     "Every F-key has a Ctrl alternative, shown in the key bar.\n\n";
@@ -721,7 +722,10 @@ dispatch(struct tui *t, int is_key, wint_t ch)
 	return r;
 }
 
-static void
+#include "screens.h"
+
+/* Runs the screens until none is left; 1 when one asked to quit. */
+static int
 run_loop(struct tui *t)
 {
 	struct pollfd pfd[2];
@@ -743,7 +747,7 @@ run_loop(struct tui *t)
 		 */
 		n = poll(pfd, 2, t->top->scr->tick != NULL ? 1000 : -1);
 		if (n == -1 && errno != EINTR)
-			break;
+			return 1;
 		if (n == 0 || (pfd[1].revents & POLLIN)) {
 			while ((pfd[1].revents & POLLIN) &&
 			    read(t->wake[0], drain, sizeof drain) > 0)
@@ -753,7 +757,7 @@ run_loop(struct tui *t)
 				r = f->scr->tick(t, f->state);
 				full |= (r & SCR_REDRAW) != 0;
 				if (r & SCR_QUIT)
-					break;
+					return 1;
 				if (r & SCR_CLOSE) {
 					pop(t);
 					full = 1;
@@ -767,7 +771,8 @@ run_loop(struct tui *t)
 			if (r & SCR_QUIT) {
 				while (t->top != NULL)
 					pop(t);
-				break;
+				nodelay(stdscr, FALSE);
+				return 1;
 			}
 			if (r & SCR_CLOSE) {
 				pop(t);
@@ -779,9 +784,19 @@ run_loop(struct tui *t)
 		}
 		nodelay(stdscr, FALSE);
 	}
+	return 0;
 }
 
-#include "screens.h"
+/* The screen plain "docmail" starts with when there is a profile. */
+static int
+push_start(struct tui *t)
+{
+	struct scr_send_arg sa = { t->opts->files, t->opts->nfiles };
+
+	if (t->opts->nfiles > 0)
+		return tui_push(t, &scr_send, &sa);
+	return tui_push(t, &scr_list, NULL);
+}
 
 /*
  * An SSH login often comes without a UTF-8 locale (LANG unset, or C),
@@ -810,7 +825,7 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 {
 	struct tui t;
 	char old_ctype[64];
-	int r = -1, utf8;
+	int r = -1, utf8, first_run;
 
 	memset(&t, 0, sizeof t);
 	t.opts = opts;
@@ -852,22 +867,22 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 	start_colors(&t);
 
 	/* First run, or "docmail settings": the settings screen. */
+	first_run = !opts->settings && !t.have_cfg;
 	if (opts->settings || !t.have_cfg) {
 		if (tui_push(&t, &scr_settings, NULL) == -1)
 			goto stop;
-	} else if (opts->nfiles > 0) {
-		struct scr_send_arg sa = { opts->files, opts->nfiles };
-
-		if (tui_push(&t, &scr_send, &sa) == -1)
-			goto stop;
-	} else {
-		if (tui_push(&t, &scr_list, NULL) == -1)
-			goto stop;
-	}
+	} else if (push_start(&t) == -1)
+		goto stop;
 	if (utf8 == 1)
 		tui_status(&t, "locale %s is not UTF-8: docmail uses UTF-8 (LANG=C.UTF-8 to match)",
 		    old_ctype);
-	run_loop(&t);
+	/*
+	 * A first run whose settings were saved goes on where "docmail"
+	 * starts, so that a newcomer never has to start it again.
+	 */
+	if (run_loop(&t) == 0 && first_run && t.have_cfg &&
+	    push_start(&t) == 0)
+		(void)run_loop(&t);
 	r = 0;
 stop:
 	while (t.top != NULL)
