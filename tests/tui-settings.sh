@@ -4,7 +4,7 @@
 # questions on leaving, resize, and that the password is never shown.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 58
+plan 59
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
@@ -54,6 +54,8 @@ type_field "$PASSWORD"
 keys F5
 wait_for "Test connection passed" 15
 ok $? "Test connection with the right password passes"
+screen | grep -q "ok   greeting  *[0-9]* ms localhost~"
+ok $? "the greeting's host is shown whole, and the cut marked"
 grep -q "tls-at-auth yes" "$T/tls/log"
 ok $? "the server saw AUTH over TLS"
 if screen | grep -qF "$PASSWORD"; then r=1; else r=0; fi

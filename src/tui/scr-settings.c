@@ -627,7 +627,7 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 
 	if (ev->kind != DM_EV_STEP)
 		return;
-	(void)snprintf(line, sizeof line, "%-4s %-12s %5ld ms  %.40s",
+	(void)snprintf(line, sizeof line, "%-4s %-12s %4ld ms %.40s",
 	    ev->ok ? "ok" : "FAIL", dm_smtp_step_name(ev->step), ev->ms,
 	    ev->ok && ev->text != NULL ? ev->text : "");
 	pthread_mutex_lock(&j->lock);
@@ -1062,10 +1062,16 @@ draw_steps(struct tui *t, int top, char (*lines)[120], int n)
 {
 	int i, w = (COLS - 8) / 2;
 
-	for (i = 0; i < n && i < 8; i++)
-		tui_put(top + i % 4, 4 + (i / 4) * (w + 2), w, lines[i],
-		    strncmp(lines[i], "FAIL", 4) == 0 ?
-		    tui_attr(t, TC_ERROR) : tui_attr(t, TC_OK));
+	for (i = 0; i < n && i < 8; i++) {
+		attr_t a = strncmp(lines[i], "FAIL", 4) == 0 ?
+		    tui_attr(t, TC_ERROR) : tui_attr(t, TC_OK);
+		int col = 4 + (i / 4) * (w + 2);
+
+		tui_put(top + i % 4, col, w, lines[i], a);
+		/* A server's words cut short say so: never "localhos". */
+		if (tui_width(lines[i]) > w)
+			tui_put(top + i % 4, col + w - 1, 1, "~", a);
+	}
 }
 
 static void
