@@ -7,7 +7,7 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 TERMS="vt100 linux screen-256color tmux-256color xterm-256color"
-plan 30
+plan 32
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
@@ -58,5 +58,21 @@ for tt in $TERMS; do
 	wait_for "EXIT="
 	ok $? "$tt: the dialog leaves as it should"
 done
+
+# A long To, seen from another field: whole addresses, then "+N more".
+term "env $envs '$DOCMAIL' --config '$cfg' '$T/doc/invoice-2026-001.pdf'"
+wait_for "Subject [Invoice 2026-001"
+keys -l 'Buchhaltung Beispiel <buchhaltung@beispiel.test>, "Keller, Anna" <anna.keller@beispiel.test>, ap@kunde.test, einkauf@kunde.test'
+keys Tab
+wait_for "+3 more"
+row "To *\[" | grep -q '\[Buchhaltung Beispiel <buchhaltung@beispiel.test> +3 more *\]'
+ok $? "a long To shows whole addresses and how many more when not focused" || diag "$(row "To *\[")"
+keys BTab
+wait_for "einkauf@kunde.test"
+ok $? "focused again, it shows the text being edited"
+keys C-c
+wait_for "Discard this email?"
+keys y
+wait_for "EXIT="
 
 done_testing

@@ -63,10 +63,10 @@ static const struct tf_spec fields[F_NFORM] = {
 	 * every key; their errors also go to the status line.  From keeps
 	 * room for its note.
 	 */
-	{ "To", TF_TEXT, LIST_W, 0, NULL },
+	{ "To", TF_ADDRS, LIST_W, 0, NULL },
 	{ "From", TF_TEXT, ADDR_W, 0, NULL },
-	{ "Cc", TF_TEXT, LIST_W, 0, NULL },
-	{ "Bcc", TF_TEXT, LIST_W, 0, NULL },
+	{ "Cc", TF_ADDRS, LIST_W, 0, NULL },
+	{ "Bcc", TF_ADDRS, LIST_W, 0, NULL },
 	{ "Subject", TF_TEXT, 0, 0, NULL },
 };
 

@@ -35,7 +35,8 @@ struct tform {
 static int
 is_text(const struct tform *tf, int i)
 {
-	return tf->spec[i].kind == TF_TEXT || tf->spec[i].kind == TF_SECRET;
+	return tf->spec[i].kind == TF_TEXT || tf->spec[i].kind == TF_ADDRS ||
+	    tf->spec[i].kind == TF_SECRET;
 }
 
 /* Where each field goes at the current size. */
@@ -111,6 +112,80 @@ paint_text(struct tform *tf, int i)
 }
 
 /*
+ * An address list too long for its field, while another field has the
+ * focus: as many whole addresses as fit, then "+N more", never one cut
+ * in the middle.  Separators are ',' and ';' outside quotes and <>.
+ * Returns 0 when the list fits as it is (paint it as text).
+ */
+static int
+paint_addrs(struct tform *tf, int i)
+{
+	char *v = tline_get(&tf->line[i]), *p, *start, out[512], more[32];
+	int quote = 0, angle = 0, n = 0, shown = 0, total = 0, w, mw;
+	size_t len = 0;
+
+	if (v == NULL)
+		return 0;
+	if (tui_width(v) <= tf->width[i]) {
+		free(v);
+		return 0;
+	}
+	for (p = v; *p != '\0'; p++)	/* how many addresses */
+		if (*p == '"')
+			quote = !quote;
+		else if (!quote && (*p == '<' || *p == '>'))
+			angle = *p == '<';
+		else if (!quote && !angle && (*p == ',' || *p == ';'))
+			total++;
+	total++;
+	out[0] = '\0';
+	quote = angle = 0;
+	for (p = start = v;; p++) {
+		if (*p == '"')
+			quote = !quote;
+		else if (!quote && (*p == '<' || *p == '>'))
+			angle = *p == '<';
+		else if (*p != '\0' && (quote || angle ||
+		    (*p != ',' && *p != ';')))
+			continue;
+		if (*p == '"' || *p == '<' || *p == '>')
+			continue;
+		/* One address: [start, p). */
+		while (*start == ' ')
+			start++;
+		if (p > start) {
+			mw = 0;
+			(void)snprintf(more, sizeof more, " +%d more",
+			    total - shown - 1);
+			if (shown + 1 < total)
+				mw = (int)strlen(more);
+			n = snprintf(out + len, sizeof out - len, "%s%.*s",
+			    shown > 0 ? ", " : "", (int)(p - start), start);
+			if (n < 0 || (size_t)n >= sizeof out - len ||
+			    (w = tui_width(out)) + mw > tf->width[i]) {
+				out[len] = '\0';
+				break;
+			}
+			len += (size_t)n;
+			shown++;
+		}
+		if (*p == '\0')
+			break;
+		start = p + 1;
+	}
+	if (shown < total) {
+		(void)snprintf(more, sizeof more, "%s+%d more",
+		    shown > 0 ? " " : "", total - shown);
+		dm_strlcpy(out + len, more, sizeof out - len);
+	}
+	mvaddch(tf->row[i], tf->col[i] - 1, '[');
+	tui_put(tf->row[i], tf->col[i], tf->width[i], out, A_NORMAL);
+	mvaddch(tf->row[i], tf->col[i] + tf->width[i], ']');
+	free(v);
+	return 1;
+}
+
+/*
  * Paints field i: label, brackets, value, note.  Only the label is
  * highlighted, never the value: ncurses ends each update in plain
  * video, so every character typed into a highlighted value would cost
@@ -137,7 +212,10 @@ paint(struct tform *tf, int i)
 	tui_put(r, 2, lw, s->label, hl != A_NORMAL ? hl :
 	    tui_attr(tf->t, TC_LABEL));
 	tui_put(r, 2 + lw, tf->label_w - lw, "", A_NORMAL);
-	if (is_text(tf, i))
+	if (s->kind == TF_ADDRS && !(tf->active && i == tf->cur) &&
+	    paint_addrs(tf, i))
+		;	/* summed up */
+	else if (is_text(tf, i))
 		paint_text(tf, i);
 	else {
 		mvaddch(r, tf->col[i] - 1, '[');
@@ -344,7 +422,7 @@ tform_get(struct tform *tf, int i)
 	if ((s = tline_get(&tf->line[i])) == NULL)
 		return NULL;
 	/* A password is taken as typed, blanks and all. */
-	if (tf->spec[i].kind == TF_TEXT) {
+	if (tf->spec[i].kind != TF_SECRET) {
 		n = strlen(s);
 		while (n > 0 && s[n - 1] == ' ')
 			s[--n] = '\0';

@@ -18,6 +18,7 @@
 
 enum tf_kind {
 	TF_TEXT,
+	TF_ADDRS,	/* text; unfocused, a long list is cut between addresses */
 	TF_SECRET,	/* one '*' a typed character */
 	TF_CHOICE,
 	TF_BUTTON
