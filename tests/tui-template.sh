@@ -5,7 +5,7 @@
 # ready-made template (keeping what was typed).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 14
+plan 15
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
@@ -32,7 +32,9 @@ ok $? "and says it added a template to start from"
 keys Escape
 grep -q '^\[template invoice\]' "$cfg"
 ok $? "the config has [template invoice]"
-keys C-q
+keys C-q	# after the first Save, on to the document list
+wait_for "Documents"
+keys q
 wait_for "EXIT="
 
 # --- a config without templates, a sidecar naming one -----------------
@@ -88,5 +90,22 @@ ok $? "the command line uses the added template too"
 keys Escape
 wait_for "EXIT=0"
 ok $? "and the dialog leaves cleanly"
+
+# --- a template added by hand while docmail runs is used without a restart
+mkdir -p "$T/docs"
+cp "$SAMPLES/invoice-2026-001.pdf" "$T/docs/"
+sed 's/^template = .*/template = note/' "$SAMPLES/invoice-2026-001.pdf.ini" \
+    >"$T/docs/invoice-2026-001.pdf.ini"
+profile "$cfg" tls "$PORT" starttls "documents_dir=$T/docs"
+term "env $envs '$DOCMAIL' --config '$cfg'"
+wait_for "invoice-2026-001.pdf"
+printf '\n[template note]\nsubject = Note {{number}} by hand\nbody = Hello\n' >>"$cfg"
+keys Enter
+wait_for "Subject [Note 2026-001 by hand"
+ok $? "the send dialog reads a config changed on disk meanwhile"
+keys Escape
+wait_for "invoice-2026-001.pdf"
+keys q
+wait_for "EXIT="
 
 done_testing

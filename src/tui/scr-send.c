@@ -1006,6 +1006,8 @@ send_enter(struct tui *t, void *arg, void **state)
 	struct dm_err err;
 	int i;
 
+	/* A template added by hand meanwhile is there without a restart. */
+	(void)tui_reload_if_changed(t);
 	if ((p = tui_profile(t)) == NULL) {
 		dm_err_set(&err, DM_ECONFIG, "there is no profile to send with");
 		dm_err_hint(&err, "set up the account first: docmail settings");

@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <langinfo.h>
@@ -656,6 +658,19 @@ show_help(struct tui *t)
 
 /* --- config ------------------------------------------------------------ */
 
+/* What the config file was when read, to see a change by another hand. */
+static void
+note_config(struct tui *t)
+{
+	struct stat sb;
+
+	if (stat(t->config_path, &sb) == 0) {
+		t->cfg_ino = sb.st_ino;
+		t->cfg_size = sb.st_size;
+		t->cfg_mtime = sb.st_mtim;
+	}
+}
+
 int
 tui_reload(struct tui *t)
 {
@@ -671,7 +686,21 @@ tui_reload(struct tui *t)
 	dm_config_release(&t->cfg);
 	t->cfg = cfg;
 	t->have_cfg = 1;
+	note_config(t);
 	return 0;
+}
+
+int
+tui_reload_if_changed(struct tui *t)
+{
+	struct stat sb;
+
+	if (stat(t->config_path, &sb) == -1 || (t->have_cfg &&
+	    sb.st_ino == t->cfg_ino && sb.st_size == t->cfg_size &&
+	    sb.st_mtim.tv_sec == t->cfg_mtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == t->cfg_mtime.tv_nsec))
+		return 0;
+	return tui_reload(t);
 }
 
 const struct dm_profile *
@@ -842,6 +871,7 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 		if (dm_config_load(&t.cfg, t.config_path, err) == -1)
 			goto out;
 		t.have_cfg = 1;
+		note_config(&t);
 		if (opts->profile != NULL &&
 		    dm_config_profile(&t.cfg, opts->profile, err) == NULL)
 			goto out;

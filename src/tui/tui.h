@@ -11,6 +11,8 @@
 #ifndef DOCMAIL_TUI_H
 #define DOCMAIL_TUI_H
 
+#include <sys/types.h>
+
 #include <curses.h>
 #include <form.h>
 #include <stdarg.h>
@@ -92,6 +94,10 @@ struct tui {
 	char			 status[DM_ERR_MSG_MAX + DM_ERR_HINT_MAX + 8];
 	int			 status_error;
 	int			 too_small;
+	/* The config file as last read (tui_reload_if_changed()). */
+	ino_t			 cfg_ino;
+	off_t			 cfg_size;
+	struct timespec		 cfg_mtime;
 	/* Keys typed while the terminal was too small, replayed after. */
 	struct {
 		wint_t	 ch;
@@ -156,6 +162,14 @@ enum dm_smtp_step tui_next_step(unsigned done, enum dm_security, int oauth);
  */
 void	tui_step_wait(char *buf, size_t size, const char *label,
 	    const struct timespec *t0, int timeout);
+
+/*
+ * Reloads the config when its file changed since it was read (edited
+ * by hand, or saved by another docmail): only where no screen holds a
+ * profile or template of the old one.  Errors go to the status line and
+ * keep the old config.
+ */
+int	tui_reload_if_changed(struct tui *);
 
 /* Reloads the config after a save; errors go to the status line. */
 int	tui_reload(struct tui *);
