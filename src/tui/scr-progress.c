@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <docmail/buf.h>
+#include <docmail/compose.h>
 #include <docmail/deliver.h>
 #include <docmail/outbox.h>
 #include <docmail/secret.h>
@@ -40,7 +41,6 @@ struct progress {
 	enum pstate		 state;
 	struct tform		*pwform;
 	struct dm_secret	 pw;
-	char			**rcpt;		/* the mailboxes */
 	char			*bcc;		/* for the sent copy */
 	pthread_t		 thread;
 	int			 joinable;
@@ -100,19 +100,6 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	tui_wake(pg->t);
 }
 
-/* The message as one stream for the outbox. */
-static ssize_t
-mime_read(void *arg, char *buf, size_t n, struct dm_err *err)
-{
-	return dm_mime_read(arg, buf, n, err);
-}
-
-static int
-mime_rewind(void *arg, struct dm_err *err)
-{
-	return dm_mime_rewind(arg, err);
-}
-
 /* After a failure: is the last attempt's item still in the outbox? */
 static void
 note_gone(struct send_job *job)
@@ -134,8 +121,6 @@ static int
 store(struct progress *pg, struct dm_err *err)
 {
 	struct send_job *job = pg->job;
-	struct dm_outbox_item meta;
-	struct dm_stream st;
 	struct dm_err e2;
 	char *dir;
 	int r;
@@ -161,20 +146,8 @@ store(struct progress *pg, struct dm_err *err)
 	}
 	if ((dir = dm_outbox_open(NULL, err)) == NULL)
 		return -1;
-	memset(&meta, 0, sizeof meta);
-	meta.created = time(NULL);
-	meta.profile = job->profile->id;
-	meta.sender = job->c.sender;
-	meta.rcpt = pg->rcpt;
-	meta.nrcpt = job->c.rcpt.n;
-	meta.message_id = (char *)dm_mime_message_id(job->c.mime);
-	meta.subject = job->c.subject;
-	meta.document = job->c.documents;
-	st.read = mime_read;
-	st.rewind = mime_rewind;
-	st.arg = job->c.mime;
 	memset(&job->item, 0, sizeof job->item);
-	r = dm_outbox_add(dir, &meta, &st, &job->item, err);
+	r = dm_compose_store(&job->c, job->profile, dir, &job->item, err);
 	if (r == 0)
 		job->have_item = 1;
 	free(dir);
@@ -308,9 +281,7 @@ static int
 pg_enter(struct tui *t, void *arg, void **state)
 {
 	struct progress *pg;
-	struct dm_buf b;
 	struct dm_err err;
-	size_t i;
 	int ask;
 
 	if ((pg = calloc(1, sizeof *pg)) == NULL)
@@ -321,18 +292,8 @@ pg_enter(struct tui *t, void *arg, void **state)
 	dm_secret_init(&pg->pw);
 	pthread_mutex_init(&pg->mu, NULL);
 	atomic_init(&pg->cancel, 0);
-	if ((pg->rcpt = calloc(pg->job->c.rcpt.n + 1, sizeof *pg->rcpt)) ==
-	    NULL)
-		goto fail;
-	for (i = 0; i < pg->job->c.rcpt.n; i++)
-		pg->rcpt[i] = pg->job->c.rcpt.v[i].mailbox;
-	dm_buf_init(&b, 0);
-	for (i = 0; i < pg->job->c.bcc.n; i++)
-		(void)dm_buf_addf(&b, &err, "%s%s", i > 0 ? ", " : "",
-		    pg->job->c.bcc.v[i].mailbox);
-	if (b.len > 0)
-		pg->bcc = dm_buf_detach(&b);
-	dm_buf_release(&b);
+	/* For the sent copy's Bcc line; NULL without Bcc (or memory). */
+	pg->bcc = dm_compose_bcc(&pg->job->c, &err);
 	if (get_password(t, pg, &ask) == -1)
 		goto fail;
 	*state = pg;
@@ -347,7 +308,6 @@ pg_enter(struct tui *t, void *arg, void **state)
 	return 0;
 fail:
 	dm_secret_release(&pg->pw);
-	free(pg->rcpt);
 	free(pg->bcc);
 	pthread_mutex_destroy(&pg->mu);
 	free(pg);
@@ -373,7 +333,6 @@ pg_leave(struct tui *t, void *state)
 		dm_delivery_release(&pg->d);
 	dm_secret_release(&pg->pw);
 	tlines_free(&pg->result);
-	free(pg->rcpt);
 	free(pg->bcc);
 	pthread_mutex_destroy(&pg->mu);
 	free(pg);
