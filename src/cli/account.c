@@ -52,7 +52,9 @@ prompt_password(const struct dm_profile *p, struct dm_secret *out,
 			line[n++] = c;
 	}
 	(void)tcsetattr(fd, TCSANOW, &old);
-	(void)write(fd, "\n", 1);
+	/* The newline the hidden Enter did not echo; cosmetic if lost. */
+	if (write(fd, "\n", 1) == -1)
+		(void)0;
 	close(fd);
 	if (n == 0) {
 		dm_err_set(err, DM_EAUTH, "no password given");

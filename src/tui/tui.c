@@ -335,7 +335,8 @@ tui_wake(struct tui *t)
 	char c = 1;
 
 	/* A full pipe already means "wake up". */
-	(void)write(t->wake[1], &c, 1);
+	if (write(t->wake[1], &c, 1) == -1)
+		return;		/* full (EAGAIN): a wake-up is pending */
 }
 
 /*
