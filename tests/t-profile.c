@@ -1307,6 +1307,18 @@ test_sidecar(void)
 	put("docs/x.ini", "[document]\nx = 1\n", 0600);
 	ok(dm_sidecar_load(fx("docs/x.ini"), &vars, &tmpl, &sp, &err) == 0 &&
 	    sp == NULL, "a document named .ini is not its own sidecar");
+	/* 251 + ".pdf" fills NAME_MAX: "x.pdf.ini" cannot exist. */
+	{
+		char longname[300];
+
+		memcpy(longname, "docs/", 5);
+		memset(longname + 5, 'n', 251);
+		memcpy(longname + 256, ".pdf", 5);
+		dm_err_clear(&err);
+		ok(dm_sidecar_load(fx(longname), &vars, &tmpl, &sp, &err) ==
+		    0 && sp == NULL, "a 255-byte document name: no sidecar, "
+		    "no error: %s", err.msg);
+	}
 	dm_vars_release(&vars);
 }
 
@@ -1535,7 +1547,7 @@ main(void)
 {
 	int r;
 
-	plan(284);
+	plan(285);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));

@@ -2405,7 +2405,8 @@ sidecar_open(const char *docpath, FILE **fp, char **pathp,
 	}
 	for (i = 0; i < 2 && cand[i] != NULL; i++) {
 		if ((*fp = fopen(cand[i], "re")) == NULL) {
-			if (errno == ENOENT)
+			/* A document whose name fills NAME_MAX has no x.pdf.ini. */
+			if (errno == ENOENT || errno == ENAMETOOLONG)
 				continue;
 			dm_err_set(err, DM_EDATA, "cannot read sidecar '%s': %s",
 			    cand[i], strerror(errno));
