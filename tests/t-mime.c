@@ -1258,7 +1258,7 @@ test_attachments(void)
 	struct part pt;
 	unsigned char *rnd;
 	const char *p, *pdf, *bin, *cur;
-	char *s, *v, *dec, name[400];
+	char *s, *v, name[400];
 	size_t n, i, k;
 	int ok_lines;
 	static char uml200[512], cjk200[1024], along[128];
