@@ -1014,7 +1014,7 @@ dm_mime_add_file(struct dm_mime *m, const char *path, const char *name,
 {
 	struct attachment *a, *v;
 	struct stat st;
-	char q[80], magic[5];
+	char q[DM_ERR_PATH_MAX], magic[5];
 	const char *slash;
 	size_t got = 0, ncap;
 	ssize_t r;
@@ -1023,7 +1023,7 @@ dm_mime_add_file(struct dm_mime *m, const char *path, const char *name,
 	if (path == NULL || *path == '\0')
 		return dm_err_set(err, DM_ENOINPUT,
 		    "cannot attach '': empty file name");
-	quote(q, sizeof q, path, strlen(path));
+	dm_err_path(path, q, sizeof q);
 	if (name == NULL) {
 		slash = strrchr(path, '/');
 		name = slash == NULL ? path : slash + 1;
@@ -1716,9 +1716,9 @@ b64_lines(const char (*pairs)[2], const unsigned char *in, size_t n,
 static int
 changed(struct dm_mime *m, struct dm_err *err)
 {
-	char q[80];
+	char q[DM_ERR_PATH_MAX];
 
-	quote(q, sizeof q, m->att[m->cur].path, strlen(m->att[m->cur].path));
+	dm_err_path(m->att[m->cur].path, q, sizeof q);
 	dm_err_set(err, DM_EIO,
 	    "attachment '%s' changed while the message was being sent", q);
 	return dm_err_hint(err,
@@ -1728,9 +1728,9 @@ changed(struct dm_mime *m, struct dm_err *err)
 static int
 read_error(struct dm_mime *m, int e, struct dm_err *err)
 {
-	char q[80];
+	char q[DM_ERR_PATH_MAX];
 
-	quote(q, sizeof q, m->att[m->cur].path, strlen(m->att[m->cur].path));
+	dm_err_path(m->att[m->cur].path, q, sizeof q);
 	return dm_err_set(err, DM_EIO, "cannot read attachment '%s': %s", q,
 	    strerror(e));
 }
@@ -1765,7 +1765,7 @@ fill(struct dm_mime *m, struct dm_err *err)
 	struct attachment *a = &m->att[m->cur];
 	struct stat st;
 	unsigned char extra;
-	char q[80];
+	char q[DM_ERR_PATH_MAX];
 	size_t want;
 	ssize_t r;
 
@@ -1776,7 +1776,7 @@ fill(struct dm_mime *m, struct dm_err *err)
 	if (m->fd == -1) {
 		m->fd = open(a->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (m->fd == -1) {
-			quote(q, sizeof q, a->path, strlen(a->path));
+			dm_err_path(a->path, q, sizeof q);
 			dm_err_set(err, DM_ENOINPUT,
 			    "cannot read attachment '%s': %s", q,
 			    strerror(errno));

@@ -375,8 +375,8 @@ src_err(struct src *src, enum dm_errcode code, const char *fmt, ...)
 	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	src->failed = 1;
-	return dm_err_set(src->err, code, "%s:%d: %s", src->path, src->lineno,
-	    msg);
+	return dm_err_set(src->err, code, "%s:%d: %s",
+	    DM_ERR_PATH(src->path), src->lineno, msg);
 }
 
 static char *
@@ -404,7 +404,7 @@ reader(char *str, int num, void *stream)
 	if (ferror(src->fp)) {
 		src->failed = 1;
 		dm_err_set(src->err, src->code, "cannot read '%s': %s",
-		    src->path, strerror(errno));
+		    DM_ERR_PATH(src->path), strerror(errno));
 		return NULL;
 	}
 	if (c == EOF && len == 0 && !toolong)
@@ -463,11 +463,11 @@ parse(struct src *src, ini_handler handler, void *arg)
 		return dm_err_set(src->err, DM_ENOMEM, "out of memory");
 	if (rc == -1)
 		return dm_err_set(src->err, src->code, "cannot read '%s'",
-		    src->path);
+		    DM_ERR_PATH(src->path));
 	if (rc > 0) {
 		/* Our reader catches these first; this is a safety net. */
 		dm_err_set(src->err, src->code, "%s:%d: syntax error",
-		    src->path, rc);
+		    DM_ERR_PATH(src->path), rc);
 		return dm_err_hint(src->err, "expected 'key = value', a [section] line or a comment starting with ';' or '#'");
 	}
 	return 0;
@@ -1028,8 +1028,8 @@ config_handler(void *user, const char *section, const char *name,
 		if (profile_value(st, p, k, value) == -1) {
 			/* Errors from helpers lack the place. */
 			if (!src->failed && src->err->code != DM_ENOMEM)
-				dm_err_prefix(src->err, "%s:%d", src->path,
-				    src->lineno);
+				dm_err_prefix(src->err, "%s:%d",
+				    DM_ERR_PATH(src->path), src->lineno);
 			goto fail;
 		}
 		return 1;
@@ -1128,19 +1128,19 @@ dm_config_load(struct dm_config *cfg, const char *path, struct dm_err *err)
 		goto out;
 	if ((fp = fopen(path, "re")) == NULL) {
 		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
-		    path, strerror(errno));
+		    DM_ERR_PATH(path), strerror(errno));
 		if (errno == ENOENT)
 			dm_err_hint(err, "run 'docmail settings' to create it, or give --config FILE");
 		goto out;
 	}
 	if (fstat(fileno(fp), &sb) == -1) {
 		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
-		    path, strerror(errno));
+		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(sb.st_mode)) {
 		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
-		    path, strerror(EISDIR));
+		    DM_ERR_PATH(path), strerror(EISDIR));
 		dm_err_hint(err, "give the file's path with --config FILE");
 		goto out;
 	}
@@ -1160,7 +1160,7 @@ dm_config_load(struct dm_config *cfg, const char *path, struct dm_err *err)
 	/* Like msmtp and ssh: a password others can read is not secret. */
 	if (st.password_seen && (sb.st_mode & 077) != 0) {
 		dm_err_set(err, DM_ECONFIG, "'%s' holds a password and can be read by other users (mode 0%03o)",
-		    path, (unsigned int)(sb.st_mode & 0777));
+		    DM_ERR_PATH(path), (unsigned int)(sb.st_mode & 0777));
 		dm_err_hint(err, "run: chmod 600 '%s'", path);
 		goto out;
 	}
@@ -1177,13 +1177,13 @@ dm_config_load(struct dm_config *cfg, const char *path, struct dm_err *err)
 		}
 		if (miss != NULL) {
 			dm_err_set(err, DM_ECONFIG, "%s:%d: profile '%s' has no '%s'",
-			    path, p->line, p->id, miss);
+			    DM_ERR_PATH(path), p->line, p->id, miss);
 			dm_err_hint(err, "add '%s = %s' to [profile %s]", miss,
 			    eg, p->id);
 			goto out;
 		}
 		if (auth_conflict(p, err) == -1) {
-			dm_err_prefix(err, "%s:%d", path, p->line);
+			dm_err_prefix(err, "%s:%d", DM_ERR_PATH(path), p->line);
 			goto out;
 		}
 	}
@@ -1825,7 +1825,7 @@ mkdir_p(const char *dir, struct dm_err *err)
 
 	if ((n = dm_strlcpy(path, dir, sizeof path)) >= sizeof path)
 		return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
-		    dir, strerror(ENAMETOOLONG));
+		    DM_ERR_PATH(dir), strerror(ENAMETOOLONG));
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return 0;
 	for (i = 1; i <= n; i++) {
@@ -1836,10 +1836,10 @@ mkdir_p(const char *dir, struct dm_err *err)
 		if (mkdir(path, 0700) == 0) {
 			if (chmod(path, 0700) == -1)
 				return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
-				    path, strerror(errno));
+				    DM_ERR_PATH(path), strerror(errno));
 		} else if (errno != EEXIST) {
 			dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
-			    path, strerror(errno));
+			    DM_ERR_PATH(path), strerror(errno));
 			return -1;
 		}
 		if (i < n)
@@ -1847,10 +1847,10 @@ mkdir_p(const char *dir, struct dm_err *err)
 	}
 	if (stat(dir, &sb) == -1)
 		return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
-		    dir, strerror(errno));
+		    DM_ERR_PATH(dir), strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
 		return dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
-		    dir, strerror(ENOTDIR));
+		    DM_ERR_PATH(dir), strerror(ENOTDIR));
 	return 0;
 }
 
@@ -1858,7 +1858,8 @@ mkdir_p(const char *dir, struct dm_err *err)
 static int
 write_failed(struct dm_err *err, const char *path, int e)
 {
-	dm_err_set(err, DM_EIO, "cannot write '%s': %s", path, strerror(e));
+	dm_err_set(err, DM_EIO, "cannot write '%s': %s",
+	    DM_ERR_PATH(path), strerror(e));
 	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
 		return dm_err_hint(err, "free some disk space, then save again; the file is as it was");
 	if (e == EIO)
@@ -1896,8 +1897,8 @@ write_atomic(const char *path, const char *data, size_t len,
 	if (dir == NULL)
 		goto out;
 	if (*base == '\0') {
-		dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
-		    strerror(EISDIR));
+		dm_err_set(err, DM_EIO, "cannot write '%s': %s",
+		    DM_ERR_PATH(path), strerror(EISDIR));
 		goto out;
 	}
 	if (mkdir_p(dir, err) == -1)
@@ -1972,16 +1973,17 @@ read_whole(const char *path, struct dm_buf *b, struct dm_err *err)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		return dm_err_set(err, DM_EIO, "cannot read '%s': %s", path,
-		    strerror(errno));
+		return dm_err_set(err, DM_EIO, "cannot read '%s': %s",
+		    DM_ERR_PATH(path), strerror(errno));
 	}
 	if (fstat(fd, &sb) == -1) {
-		dm_err_set(err, DM_EIO, "cannot read '%s': %s", path,
-		    strerror(errno));
+		dm_err_set(err, DM_EIO, "cannot read '%s': %s",
+		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
+		dm_err_set(err, DM_EIO, "cannot write '%s': %s",
+		    DM_ERR_PATH(path),
 		    strerror(S_ISDIR(sb.st_mode) ? EISDIR : EINVAL));
 		goto out;
 	}
@@ -1989,15 +1991,15 @@ read_whole(const char *path, struct dm_buf *b, struct dm_err *err)
 		if ((n = read(fd, chunk, sizeof chunk)) == -1) {
 			if (errno == EINTR)
 				continue;
-			dm_err_set(err, DM_EIO, "cannot read '%s': %s", path,
-			    strerror(errno));
+			dm_err_set(err, DM_EIO, "cannot read '%s': %s",
+			    DM_ERR_PATH(path), strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if (b->len + (size_t)n > FILE_MAX) {
 			dm_err_set(err, DM_EIO, "cannot read '%s': the file is larger than %d bytes",
-			    path, FILE_MAX);
+			    DM_ERR_PATH(path), FILE_MAX);
 			goto out;
 		}
 		if (dm_buf_add(b, chunk, (size_t)n, err) == -1)
@@ -2472,7 +2474,7 @@ dm_sidecar_load(const char *docpath, struct dm_vars *vars, char **template,
 		if (snprintf(src_name, sizeof src_name, "%s:%d", path,
 		    st.v[i].line) >= (int)sizeof src_name) {
 			dm_err_set(err, DM_EDATA, "sidecar path too long: '%s'",
-			    path);
+			    DM_ERR_PATH(path));
 			goto out;
 		}
 		if (dm_vars_add(vars, st.v[i].name, st.v[i].value, src_name,
@@ -2547,9 +2549,9 @@ dm_preset_find(const char *path, const char *domain, struct dm_preset *out,
 	r = ini_parse(path, preset_handler, &c);
 	if (r == -1)
 		return dm_err_set(err, DM_ECONFIG,
-		    "cannot read the provider list '%s'", path);
+		    "cannot read the provider list '%s'", DM_ERR_PATH(path));
 	if (r != 0)
 		return dm_err_set(err, DM_ECONFIG, "%s:%d: syntax error",
-		    path, r);
+		    DM_ERR_PATH(path), r);
 	return c.found && out->host[0] != '\0' ? 1 : 0;
 }

@@ -157,7 +157,7 @@ tls_setup(struct sess *s, struct dm_err *err)
 		ERR_clear_error();
 		dm_err_set(err, DM_ECONFIG,
 		    "cannot load the certificates in ca_file '%s'",
-		    p->ca_file);
+		    DM_ERR_PATH(p->ca_file));
 		return dm_err_hint(err, "ca_file must name a readable file of PEM certificates");
 	}
 	if ((s->ssl = SSL_new(s->ctx)) == NULL ||
