@@ -4,7 +4,7 @@
 # the outbox, and what must never leak.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 232
+plan 233
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # the sample without its sidecar, which names a template these configs lack
@@ -166,6 +166,11 @@ profile "$cfg" s454 "$PORT" starttls
 dm test
 is_rc 75 "STARTTLS answered with 454 is a temporary failure"
 no_cmd s454 "AUTH" "and nothing follows in clear"
+# "250- STARTTLS": a blank after the dash still offers STARTTLS.
+start_server ehloblank --mode starttls --auth-file "$T/auth" --fault ehlo-blank
+profile "$cfg" ehloblank "$PORT" starttls
+dm test
+is_rc 0 "'250- STARTTLS' with a blank is recognised"
 
 # --- wrong security for the port, both ways
 profile "$cfg" tls "$tls_port" ssl
