@@ -795,13 +795,43 @@ oauth2_provider_ok(const char *v)
 	    strcmp(v, "custom") == 0;
 }
 
+/*
+ * A path key: a leading "~/" expanded, and refused when that makes it
+ * too long for a line, since a save writes the expanded path.
+ */
+static int
+set_path(struct src *src, int k, char **dst, const char *v)
+{
+	size_t max = LINE_MAX_CHARS - strlen(pkeys[k]) - 3;
+
+	if (set_str(dst, v, 1, src->err) == -1)
+		return -1;
+	if (*dst != NULL && strlen(*dst) > max) {
+		src_err(src, DM_ECONFIG,
+		    "%s is longer than %zu characters once '~' is expanded",
+		    pkeys[k], max);
+		return dm_err_hint(src->err, "write a shorter path; a symbolic link can stand for a deep directory");
+	}
+	return 0;
+}
+
 static int
 profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 {
 	struct src *src = &st->src;
 	char fpr[FPR_LEN + 1];
 	long long n;
+	size_t i;
 
+	/* What a save refuses is refused here too (see unstorable()). */
+	for (i = 0; v[i] != '\0'; i++)
+		if (((unsigned char)v[i] < 0x20 && v[i] != '\t') ||
+		    v[i] == 0x7f) {
+			src_err(src, DM_ECONFIG,
+			    "the value of %s holds a control character",
+			    pkeys[k]);
+			return dm_err_hint(src->err, "remove it (a tab is fine)");
+		}
 	switch (k) {
 	case K_NAME:
 		return set_str(&p->name, v, 0, src->err);
@@ -845,7 +875,7 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 	case K_PASSWORD_COMMAND:
 		return set_str(&p->password_command, v, 0, src->err);
 	case K_CA_FILE:
-		return set_str(&p->ca_file, v, 1, src->err);
+		return set_path(src, K_CA_FILE, &p->ca_file, v);
 	case K_TLS_FINGERPRINT:
 		free(p->tls_fingerprint);
 		p->tls_fingerprint = NULL;
@@ -875,9 +905,9 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 		}
 		return 0;
 	case K_SENT_MAILDIR:
-		return set_str(&p->sent_maildir, v, 1, src->err);
+		return set_path(src, K_SENT_MAILDIR, &p->sent_maildir, v);
 	case K_DOCUMENTS_DIR:
-		return set_str(&p->documents_dir, v, 1, src->err);
+		return set_path(src, K_DOCUMENTS_DIR, &p->documents_dir, v);
 	case K_AUTH:
 		p->auth = DM_AUTH_DEFAULT;
 		if (*v != '\0' && dm_auth_parse(v, &p->auth) == -1) {
@@ -1459,9 +1489,10 @@ unstorable(const char *key, const char *v, size_t len, const char **fix,
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)v[i];
 
-		if (c < 0x20 || c == 0x7f) {
-			*fix = "remove the line breaks, tabs and other control characters";
-			return "it holds a control character (such as a line break or tab)";
+		/* A tab inside reads back (the loader takes it too). */
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			*fix = "remove the line breaks and other control characters";
+			return "it holds a control character (such as a line break)";
 		}
 	}
 	if (is_ws((unsigned char)v[0])) {
@@ -1472,9 +1503,13 @@ unstorable(const char *key, const char *v, size_t len, const char **fix,
 		*fix = "remove the space at the end";
 		return "it ends with a space";
 	}
-	if (v[0] == ';' || v[0] == '#') {
+	/*
+	 * "key = ;x" is an inline comment; "key = #x" is not ('#' starts a
+	 * comment at the start of a line only) and the loader takes it.
+	 */
+	if (v[0] == ';') {
 		*fix = "the file would read it as a comment";
-		return "it begins with ';' or '#'";
+		return "it begins with ';'";
 	}
 	for (i = 1; i < len; i++)
 		if (v[i] == ';' && is_ws((unsigned char)v[i - 1])) {
