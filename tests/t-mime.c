@@ -1273,6 +1273,8 @@ test_attachments(void)
 		{ "200 CJK characters", cjk200, 0, 1 },
 		{ "a long ASCII name", along, 0, 1 },
 		{ "umlauts, euro signs and spaces", name, 0, 1 },
+		{ "an ASCII name like an encoded word",
+		    "=?UTF-8?B?eA==?=.pdf", 0, 0 },
 	};
 
 	for (i = 0; i < 200; i++) {
@@ -1630,7 +1632,7 @@ test_stream(void)
 int
 main(void)
 {
-	plan(179);
+	plan(184);
 	/* A fixed zone without tzdata: CET, UTC+1, no DST rules. */
 	setenv("TZ", "CET-1", 1);
 	tzset();

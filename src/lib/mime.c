@@ -1345,14 +1345,18 @@ hash_id(const char *s, uint64_t salt)
 /*
  * The name as the inside of a quoted string, '"' and '\' as quoted
  * pairs (RFC 2045 5.1, RFC 5322 3.2.4), into q of size sz.  Returns 0
- * when the name is not all printable ASCII or would not fit sz: such a
- * name needs RFC 2231 instead.
+ * when the name is not all printable ASCII, would not fit sz, or holds
+ * "=?", which readers decoding encoded words in name= would misread:
+ * such a name needs RFC 2231 instead.
  */
 static int
 quoted_name(const char *s, char *q, size_t sz)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
+
+	if (strstr(s, "=?") != NULL)
+		return 0;
 
 	for (; *p != '\0'; p++) {
 		if (*p < 0x20 || *p > 0x7e || o + 3 > sz)
