@@ -21,10 +21,13 @@
 # which matters when (b) takes a few milliseconds.
 set -eu
 
-# Measure as on a stock Debian system: some environments point OpenSSL
-# at the whole CA bundle file, which every tool would then parse (about
-# 20 ms) instead of looking up the one CA it needs by hash.
-unset SSL_CERT_FILE SSL_CERT_DIR
+# Measure as on a stock Debian system, unless the caller sets
+# SSL_CERT_FILE: some systems and containers point OpenSSL at the whole
+# CA bundle file, and docmail must stay as fast there (it parses the
+# bundle only when the hash directory lacks a CA it needs), so run it
+# both ways:  bench/send.sh  and
+#   SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt bench/send.sh
+unset SSL_CERT_DIR
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top}
 runs=${2:-${RUNS:-10}}
@@ -378,6 +381,7 @@ row() {
 
 echo
 echo "$("$docmail" --version 2>&1 | head -n 1), $(nproc) CPUs, sink tests/smtpd.py on 127.0.0.1:$port (STARTTLS + AUTH PLAIN, test CA)"
+echo "SSL_CERT_FILE=${SSL_CERT_FILE:-(unset)}"
 echo "message: 5 MiB PDF -> $(stat -c %s "$w/message.eml") bytes as docmail composes it; $runs runs each, round robin"
 echo
 printf '  %-32s %10s %9s %9s %10s %10s\n' "" "verified" "best ms" "median ms" "RSS KiB" "max RSS"

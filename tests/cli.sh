@@ -3,7 +3,7 @@
 # "send --dry-run" output, and the contract's exit code for each failure.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 73
+plan 78
 
 cfg=$T/config.ini
 cat >"$cfg" <<'INI'
@@ -140,6 +140,19 @@ is_rc 66 "a directory as attachment is exit 66"
 send --to a@x.test --subject S "$T/empty.bin"
 is_rc 0 "a zero-byte attachment is fine"
 has "$T/out" "Content-Type: application/octet-stream" "unknown content is octet-stream"
+
+# --- a long directory is shortened in the middle, never the file's name
+deep=$T/home/anna/Dokumente/Buchhaltung/2026/Kunden/Rechnungen-November
+mkdir -p "$deep"
+send --to a@x.test --subject S "$deep/invoice-2026-001.pdf"
+is_rc 66 "a missing attachment in a deep directory is exit 66"
+has "$T/err" "/.../" "the path loses its middle"
+has "$T/err" "/Rechnungen-November/invoice-2026-001.pdf': No such file or directory" \
+    "the file's name and the reason stay whole"
+run "$DOCMAIL" --config "$deep/docmail-config.ini" send --dry-run --to a@x.test --subject S
+is_rc 78 "a missing config file in a deep directory is exit 78"
+has "$T/err" "/Rechnungen-November/docmail-config.ini': No such file or directory" \
+    "its name and the reason stay whole"
 
 # --- configuration errors are exit 78 and name the file
 run "$DOCMAIL" --config "$T/nope.ini" send --dry-run --to a@x.test --subject S

@@ -301,7 +301,7 @@ if command -v tmux >/dev/null 2>&1; then
 	wait_for "server said: 535" 15
 	ok $? "tui: Test connection fails at the login"
 	screen >"$T/screen"
-	grep -q 'ok   greeting .* ms  ?\[2J?\[31' "$T/screen"
+	grep -q 'ok   greeting .* ms  *?\[2J?\[31' "$T/screen"
 	ok $? "tui: the greeting is shown escaped" || diag "$(cat "$T/screen")"
 	has "$T/screen" "server said: 535 5.7.1 ?[2J?[31mred" "tui: so is the login failure"
 	keys Escape

@@ -109,13 +109,15 @@ SERVERS=
 # start_daemon SCRIPT WHAT NAME ARGS...: starts tests/SCRIPT with its
 # files in $T/NAME, waits until it listens and sets $PORT.  Stopped at
 # exit; WHAT names it if it does not start.  Its variables have a prefix
-# of their own: the callers' _what, _name ... are theirs.
+# of their own: the callers' _what, _name ... are theirs.  The lifetime
+# only bounds a server left behind: smtp.sh under valgrind takes about
+# 280 s on two CPUs, and its first server must last to the end.
 start_daemon() {
 	_sd_script=$1 _sd_what=$2 _name=$3
 	shift 3
 	mkdir -p "$T/$_name"
 	"$PYTHON3" "$top_srcdir/tests/$_sd_script" --dir "$T/$_name" \
-	    --lifetime 300 "$@" >"$T/$_name/stderr" 2>&1 &
+	    --lifetime 900 "$@" >"$T/$_name/stderr" 2>&1 &
 	SERVERS="$SERVERS $!"
 	_sd_i=0
 	while [ ! -s "$T/$_name/port" ]; do

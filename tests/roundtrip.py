@@ -138,5 +138,59 @@ ok(rc == 0 and [a.get_filename() for a in atts] == [fname, "leer.txt"],
 ok(len(atts) == 2 and atts[1].get_content() in ("", b"") and atts[0].get_content() == payload,
    "an empty document round-trips")
 
+# File names as each kind of reader gets them: Content-Disposition names
+# the file once (filename* for anything but short printable ASCII, which
+# a duplicate filename= would shadow for some readers); Content-Type's
+# name= carries it too, RFC 2047 encoded for readers without RFC 2231.
+# Python notes encoded words in a quoted string as a defect of
+# Content-Type (RFC 2047 5 does not allow them there): that, and only
+# that, is accepted, since old Outlook reads nothing else.
+EW_IN_QUOTES = {"encoded word inside quoted string",
+                "missing trailing whitespace after encoded-word"}
+names = [
+    ("plain ASCII", "invoice-2026-001.pdf"),
+    ("ASCII with blanks", "Rechnung 2026 Nr 1.pdf"),
+    ("quotes, backslash and ';'", 'a "b" c\\d; e.pdf'),
+    ("umlauts", "Rechnung Müller.pdf"),
+    ("an emoji", "Rechnung \U0001F9FE 2026.pdf"),
+    # The longest names a Linux file system takes: 255 bytes.
+    ("127 umlauts", "ü" * 125 + ".pdf"),
+    ("83 CJK characters", "請求書" * 27 + "請求.pdf"),
+    ("a long ASCII name", "a" * 200 + ".pdf"),
+]
+for what, name in names:
+    path = os.path.join(work, name)
+    with open(path, "wb") as f:
+        f.write(b"%PDF-1.4\n" + name.encode())
+    rc, out, err = compose(["--to", "a@x.test", "--subject", "Name", path])
+    msg = email.message_from_bytes(out, policy=email.policy.default)
+    atts = list(msg.iter_attachments())
+    a = atts[0] if len(atts) == 1 else None
+    ok(rc == 0 and a is not None, what + ": composed", err)
+    if a is None:
+        continue
+    ascii_plain = name.isascii() and len(name) < 60
+    ct_defects = [str(d) for d in a["Content-Type"].defects]
+    ok(msg.defects == [] and a.defects == [] and
+       a["Content-Disposition"].defects == () and
+       (ct_defects == [] if ascii_plain else set(ct_defects) <= EW_IN_QUOTES),
+       what + ": no defects (but encoded words in name=)",
+       "%r %r %r %r" % (msg.defects, a.defects,
+                        a["Content-Disposition"].defects, ct_defects))
+    ok(a.get_filename() == name, what + ": Content-Disposition gives the name",
+       "%r" % a.get_filename())
+    ok(a.get_param("name") == name, what + ": Content-Type name= gives it too",
+       "%r" % a.get_param("name"))
+    cd = a["Content-Disposition"].params
+    ok(list(cd) == ["filename"], what + ": one file name parameter", cd)
+    ph = out.split(b"\r\n--")[2].split(b"\r\n\r\n", 1)[0]
+    raw_cd = ph.split(b"Content-Disposition:")[1].split(b"Content-Transfer")[0]
+    ok((b" filename=" in raw_cd) == ascii_plain and
+       (b"filename*" in raw_cd) != ascii_plain,
+       what + (": plain filename=" if ascii_plain else ": filename* alone"),
+       raw_cd)
+    ok(all(len(l) <= 78 and max(l, default=0) < 0x80 for l in ph.split(b"\r\n")),
+       what + ": part header lines under 78, 7-bit", ph)
+
 print("1..%d" % n)
 sys.exit(1 if failed else 0)

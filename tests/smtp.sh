@@ -4,7 +4,7 @@
 # the outbox, and what must never leak.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 226
+plan 234
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 # the sample without its sidecar, which names a template these configs lack
@@ -118,6 +118,31 @@ ok $? "an unknown issuer is named so"
 profile "$cfg" tls "$tls_port" starttls "ca_file="
 dm test
 is_rc 77 "without ca_file the test CA is not trusted"
+# SSL_CERT_FILE (set by some systems and containers) is honoured, but
+# parsed only when the hash directory has no anchor for the chain.
+cat "$T/cert-wrongname/ca.pem" "$T/tls/ca.pem" >"$T/bundle-with.pem"
+cp "$T/cert-wrongname/ca.pem" "$T/bundle-without.pem"
+echo "no certificate here" >"$T/bundle-none.pem"
+mkdir "$T/hashdir"
+cp "$T/tls/ca.pem" "$T/hashdir/test-ca.pem"
+openssl rehash "$T/hashdir" 2>/dev/null ||
+    ln -s test-ca.pem "$T/hashdir/$(openssl x509 -hash -noout -in "$T/tls/ca.pem").0"
+run env SSL_CERT_FILE="$T/bundle-with.pem" "$DOCMAIL" --config "$cfg" test
+is_rc 0 "SSL_CERT_FILE holding the test CA: the server is trusted"
+run env SSL_CERT_FILE="$T/bundle-without.pem" "$DOCMAIL" --config "$cfg" test
+is_rc 77 "SSL_CERT_FILE without it: verification still fails"
+has "$T/err" "unknown authority" "... as an unknown issuer"
+run env SSL_CERT_FILE="$T/missing.pem" "$DOCMAIL" --config "$cfg" test
+is_rc 77 "SSL_CERT_FILE naming no file: not trusted"
+run env SSL_CERT_DIR="$T/hashdir" SSL_CERT_FILE="$T/bundle-none.pem" \
+    "$DOCMAIL" --config "$cfg" test
+is_rc 0 "the hash directory answers first: the bundle is not even parsed"
+run env SSL_CERT_DIR="$T/hashdir" SSL_CERT_FILE="$T/bundle-without.pem" \
+    "$DOCMAIL" --config "$cfg" test
+is_rc 0 "the hash directory and a bundle without the CA: trusted"
+run env SSL_CERT_DIR="$T/bundle-none.pem" SSL_CERT_FILE="$T/bundle-with.pem" \
+    "$DOCMAIL" --config "$cfg" test
+is_rc 0 "no hash directory: the bundle is loaded as before"
 # A pin trusts exactly that certificate.
 fp=$(cat "$T/cert-selfsigned/fingerprint")
 profile "$cfg" cert-selfsigned "$(cat "$T/cert-selfsigned/port")" starttls \
@@ -143,6 +168,11 @@ profile "$cfg" s454 "$PORT" starttls
 dm test
 is_rc 75 "STARTTLS answered with 454 is a temporary failure"
 no_cmd s454 "AUTH" "and nothing follows in clear"
+# "250- STARTTLS": a blank after the dash still offers STARTTLS.
+start_server ehloblank --mode starttls --auth-file "$T/auth" --fault ehlo-blank
+profile "$cfg" ehloblank "$PORT" starttls
+dm test
+is_rc 0 "'250- STARTTLS' with a blank is recognised"
 
 # --- wrong security for the port, both ways
 profile "$cfg" tls "$tls_port" ssl

@@ -84,6 +84,8 @@ FAULT_HELP = {
     "garbage": "greet with an HTTP error and close",
     "no-starttls": "do not offer STARTTLS (502 to it; plaintext then allowed)",
     "starttls-454": "offer STARTTLS but answer 454",
+    "ehlo-blank": "a blank after the dash of each EHLO keyword line "
+                  "before TLS (\"250- STARTTLS\"), as some servers send",
     "auth-535": "every AUTH fails with 535 5.7.8",
     "auth-534": "every AUTH fails with 534 5.7.9 (app password required)",
     "auth-139": "every AUTH fails with 535 5.7.139 (tenant disabled)",
@@ -972,12 +974,14 @@ class Session:
             hello = PROFILES[self.args.ehlo_profile]["hello"].format(
                 host=HOSTNAME, helo=arg.split()[0], ip=peer[0])
         lines = [f"250 {hello}"]
+        blank = " " if ("ehlo-blank" in self.faults and
+                        not self.tls) else ""
         for kw in self.args.keywords:
             if kw == "STARTTLS" and not self.offers_starttls:
                 continue
             if kw.startswith("AUTH ") and not self.offers_auth:
                 continue
-            lines.append(f"250 {kw}")
+            lines.append(f"250 {blank}{kw}")
         await self.step_reply("ehlo", *lines)
 
     def offers(self, keyword):

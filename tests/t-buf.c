@@ -2,7 +2,9 @@
  * t-buf.c - tests for the bounded buffer, the string helpers and the
  * error value
  */
+#include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,10 +414,67 @@ test_err(void)
 	is_str(e.hint, "first outer: inner", "err: hint may quote the message");
 }
 
+static void
+test_err_path(void)
+{
+	char out[DM_ERR_PATH_MAX], small[40], name[400], path[1200];
+	const char *deep = "/home/anna/Dokumente/Buchhaltung/2026/Kunden/"
+	    "Rechnungen-November/invoice-2026-001.pdf";
+	size_t i;
+
+	is_str(dm_err_path("/tmp/offer.pdf", out, sizeof out),
+	    "/tmp/offer.pdf", "path: a short path stays as it is");
+	is_str(dm_err_path(deep, out, sizeof out),
+	    "/home/anna/.../2026/Kunden/Rechnungen-November/"
+	    "invoice-2026-001.pdf",
+	    "path: a deep path loses its middle, keeps both ends");
+	ok(strlen(out) <= DM_ERR_PATH_SHOWN, "path: ... within %d bytes",
+	    DM_ERR_PATH_SHOWN);
+	is_str(dm_err_path("Dokumente/Buchhaltung/2026/Kunden/Rechnungen-"
+	    "November/Einzelrechnungen/invoice-2026-001.pdf", out, sizeof out),
+	    "Dokumente/.../Rechnungen-November/Einzelrechnungen/"
+	    "invoice-2026-001.pdf", "path: a relative one too");
+	is_str(dm_err_path("/a/b\033[2Jc/d.pdf", out, sizeof out),
+	    "/a/b\\x1b[2Jc/d.pdf", "path: control characters as \\xNN");
+
+	/* The base name is never cut while it fits the buffer. */
+	memset(name, 'n', 200);
+	memcpy(name + 200, ".pdf", 5);
+	(void)snprintf(path, sizeof path, "/srv/share/%s", name);
+	dm_err_path(path, out, sizeof out);
+	ok(strcmp(out, path) == 0 || (strncmp(out, "/", 1) == 0 &&
+	    strcmp(out + strlen(out) - strlen(name), name) == 0),
+	    "path: a 204-byte base name stays whole");
+	(void)snprintf(path, sizeof path, "/x/%s/%s", name, name);
+	dm_err_path(path, out, sizeof out);
+	ok(strcmp(out, "/.../") > 0 && strncmp(out, "/.../", 5) == 0 &&
+	    strcmp(out + 5, name) == 0,
+	    "path: a long directory goes, the base name stays: %s", out);
+
+	/* A name longer than the buffer keeps its start and its end. */
+	for (i = 0; i < 150; i++)
+		memcpy(name + 2 * i, "\xc3\xbc", 2);
+	memcpy(name + 300, "-Ende.pdf", 10);
+	dm_err_path(name, small, sizeof small);
+	ok(strlen(small) < sizeof small && strstr(small, "...") != NULL &&
+	    strcmp(small + strlen(small) - 9, "-Ende.pdf") == 0 &&
+	    dm_utf8_valid(small, strlen(small)),
+	    "path: an over-long name keeps its end, whole UTF-8: %s", small);
+	(void)snprintf(path, sizeof path, "/home/anna/%s", name);
+	dm_err_path(path, small, sizeof small);
+	ok(strncmp(small, "/.../", 5) == 0 &&
+	    strcmp(small + strlen(small) - 9, "-Ende.pdf") == 0,
+	    "path: ... also after a directory: %s", small);
+
+	errno = ENOENT;
+	dm_err_path(deep, out, sizeof out);
+	is_int(errno, ENOENT, "path: errno is left alone");
+}
+
 int
 main(void)
 {
-	plan(163);
+	plan(173);
 	test_buf();
 	test_strlcpy();
 	test_strtonum();
@@ -423,5 +482,6 @@ main(void)
 	test_utf8();
 	test_printable();
 	test_err();
+	test_err_path();
 	return done_testing();
 }

@@ -427,6 +427,41 @@ decode_2231(const char *v)
 	return dm_buf_detach(&out);
 }
 
+/* The value of ' key="..."' in v with its quoted pairs undone; malloc'd. */
+static char *
+quoted_param(const char *v, const char *key)
+{
+	struct dm_buf b;
+	struct dm_err err;
+	char pat[32];
+	const char *p;
+
+	snprintf(pat, sizeof pat, " %s=\"", key);
+	if (v == NULL || (p = strstr(v, pat)) == NULL)
+		return NULL;
+	dm_buf_init(&b, 0);
+	for (p += strlen(pat); *p != '\0' && *p != '"'; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		dm_buf_addc(&b, *p, &err);
+	}
+	if (*p != '"') {
+		dm_buf_release(&b);
+		return NULL;
+	}
+	return dm_buf_detach(&b);
+}
+
+static int
+count(const char *s, const char *what)
+{
+	int n = 0;
+
+	for (; s != NULL && (s = strstr(s, what)) != NULL; s++)
+		n++;
+	return n;
+}
+
 struct part {
 	const char	*hdr;
 	const char	*body;
@@ -1157,6 +1192,63 @@ test_boundary_clash(void)
 	dm_mime_free(m);
 }
 
+struct name_case {
+	const char	*what;
+	const char	*name;
+	int		 plain;		/* quoted filename=, else filename* */
+	int		 split;		/* filename*0*= continuations */
+};
+
+/*
+ * The name of the one attachment of s, read back as a reader of RFC
+ * 2231 takes it (Content-Disposition) and as one of RFC 2047 only
+ * (Content-Type name=): each header names the file exactly once.
+ */
+static void
+check_name(const char *s, size_t n, const struct name_case *c)
+{
+	struct part pt;
+	char *ct = NULL, *cd = NULL, *v = NULL, *dec = NULL;
+	int bad = 0, qbad = 0;
+
+	if (s != NULL && get_part(s, 1, &pt) == 0) {
+		ct = header(pt.hdr, "Content-Type");
+		cd = header(pt.hdr, "Content-Disposition");
+	}
+	ok(ct != NULL && cd != NULL && count(ct, " name=") == 1 &&
+	    (c->split || count(cd, " filename") == 1),
+	    "%s: one name per header", c->what);
+	if (c->plain) {
+		v = quoted_param(cd, "filename");
+		is_str(v, c->name, "%s: plain quoted filename=", c->what);
+		free(v);
+		v = quoted_param(ct, "name");
+		is_str(v, c->name, "%s: the same name=", c->what);
+	} else {
+		ok(cd != NULL && strstr(cd, "filename=") == NULL &&
+		    strstr(cd, c->split ? "filename*0*=UTF-8''" :
+		    "filename*=UTF-8''") != NULL &&
+		    (!c->split || strstr(cd, "filename*1*=") != NULL),
+		    "%s: filename* alone%s", c->what,
+		    c->split ? ", in continuations" : "");
+		dec = cd == NULL ? NULL : decode_2231(cd);
+		is_str(dec, c->name, "%s: filename* decodes to the name",
+		    c->what);
+		free(dec);
+		v = quoted_param(ct, "name");
+		dec = v == NULL ? NULL : decode_2047(v, &bad, &qbad);
+		ok(dec != NULL && strcmp(dec, c->name) == 0 && bad == 0 &&
+		    qbad == 0, "%s: name= is RFC 2047 of the name", c->what);
+		free(dec);
+	}
+	free(v);
+	ok(s != NULL && get_part(s, 1, &pt) == 0 &&
+	    longest_line(pt.hdr) <= 78 && well_formed(s, n, 998),
+	    "%s: header lines under 78, no 8-bit", c->what);
+	free(ct);
+	free(cd);
+}
+
 static void
 test_attachments(void)
 {
@@ -1166,11 +1258,38 @@ test_attachments(void)
 	struct part pt;
 	unsigned char *rnd;
 	const char *p, *pdf, *bin, *cur;
-	char *s, *v, *dec, name[400];
+	char *s, *v, name[400];
 	size_t n, i, k;
 	int ok_lines;
-	static const char *const fb_plain = "Rechnung M_ller _2026_.pdf";
-	const char *umlaut = "Rechnung M\xc3\xbcller \"2026\".pdf";
+	static char uml200[512], cjk200[1024], along[128];
+	struct name_case names[] = {
+		{ "umlaut and quotes", "Rechnung M\xc3\xbcller \"2026\".pdf",
+		    0, 0 },
+		{ "ASCII with quotes, backslash, ';'",
+		    "a \"b\" c\\d; e.pdf", 1, 0 },
+		{ "plain ASCII", "plain name.pdf", 1, 0 },
+		{ "an emoji", "Rechnung \xf0\x9f\xa7\xbe 2026.pdf", 0, 0 },
+		{ "200 umlauts", uml200, 0, 1 },
+		{ "200 CJK characters", cjk200, 0, 1 },
+		{ "a long ASCII name", along, 0, 1 },
+		{ "umlauts, euro signs and spaces", name, 0, 1 },
+		{ "an ASCII name like an encoded word",
+		    "=?UTF-8?B?eA==?=.pdf", 0, 0 },
+	};
+
+	for (i = 0; i < 200; i++) {
+		memcpy(uml200 + 2 * i, "\xc3\xbc", 2);
+		memcpy(cjk200 + 3 * i, "\xe8\xab\x8b", 3);
+		if (i < 100)
+			along[i] = 'a';
+	}
+	memcpy(uml200 + 400, ".pdf", 5);
+	memcpy(cjk200 + 600, ".pdf", 5);
+	memcpy(along + 100, ".pdf", 5);
+	for (i = 0, name[0] = '\0'; i < 40; i++)
+		dm_strlcpy(name + strlen(name), "\xc3\xbc\xe2\x82\xac ",
+		    sizeof name - strlen(name));
+	dm_strlcpy(name + strlen(name), "Ende.pdf", sizeof name - strlen(name));
 
 	/* Zero-byte and small files. */
 	m = new_msg("b", "x");
@@ -1265,53 +1384,16 @@ test_attachments(void)
 	free(s);
 	dm_mime_free(m);
 
-	/* Names needing RFC 2231. */
-	m = new_msg("b", "x");
-	dm_mime_add_file(m, pdf, umlaut, &err);
-	dm_mime_add_file(m, pdf, "plain name.pdf", &err);
-	for (i = 0, name[0] = '\0'; i < 40; i++)
-		dm_strlcpy(name + strlen(name), "\xc3\xbc\xe2\x82\xac ",
-		    sizeof name - strlen(name));
-	dm_strlcpy(name + strlen(name), "Ende.pdf", sizeof name - strlen(name));
-	if (dm_mime_add_file(m, pdf, name, &err) == -1)
-		diag("%s", err.msg);
-	s = render(m, &n);
-	v = s != NULL && get_part(s, 1, &pt) == 0 ?
-	    header(pt.hdr, "Content-Disposition") : NULL;
-	dec = v == NULL ? NULL : decode_2231(v);
-	ok(v != NULL && strstr(v, "filename*=UTF-8''") != NULL,
-	    "quotes and umlauts: filename* present");
-	is_str(dec, umlaut, "filename* decodes to the exact name");
-	ok(v != NULL &&
-	    strstr(v, "filename=\"Rechnung M_ller _2026_.pdf\"") != NULL,
-	    "the fallback is '%s'", fb_plain);
-	free(v);
-	free(dec);
-	v = s != NULL && get_part(s, 1, &pt) == 0 ?
-	    header(pt.hdr, "Content-Type") : NULL;
-	ok(v != NULL && strcmp(v, "application/pdf; name=\"Rechnung M_ller "
-	    "_2026_.pdf\"") == 0, "Content-Type name is the fallback");
-	free(v);
-	v = s != NULL && get_part(s, 2, &pt) == 0 ?
-	    header(pt.hdr, "Content-Disposition") : NULL;
-	is_str(v, "attachment; filename=\"plain name.pdf\"",
-	    "a plain ASCII name has no filename*");
-	free(v);
-	v = s != NULL && get_part(s, 3, &pt) == 0 ?
-	    header(pt.hdr, "Content-Disposition") : NULL;
-	dec = v == NULL ? NULL : decode_2231(v);
-	ok(v != NULL && strstr(v, "filename*0*=UTF-8''") != NULL &&
-	    strstr(v, "filename*1*=") != NULL &&
-	    strstr(v, "filename*=") == NULL,
-	    "a very long name uses continuations");
-	is_str(dec, name, "the continuations decode to the name");
-	ok(s != NULL && get_part(s, 3, &pt) == 0 &&
-	    longest_line(pt.hdr) <= 78 && well_formed(s, n, 998),
-	    "its part header keeps lines under 78, no 8-bit");
-	free(v);
-	free(dec);
-	free(s);
-	dm_mime_free(m);
+	/* File names: how each kind of name is written. */
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		m = new_msg("b", "x");
+		if (dm_mime_add_file(m, pdf, names[i].name, &err) == -1)
+			diag("%s", err.msg);
+		s = render(m, &n);
+		check_name(s, n, &names[i]);
+		free(s);
+		dm_mime_free(m);
+	}
 }
 
 static void
@@ -1319,7 +1401,7 @@ test_add_errors(void)
 {
 	struct dm_mime *m;
 	struct dm_err err;
-	char path[400];
+	char path[1200];
 	const char *p;
 
 	m = new_msg("b", "x");
@@ -1373,12 +1455,12 @@ test_add_errors(void)
 	err.code = DM_EOK;
 	ok(dm_mime_add_file(m, p, "bad\xc3.pdf", &err) == -1 &&
 	    err.code == DM_EDATA, "invalid UTF-8 in a file name: data error");
-	memset(path, 'n', 300);
-	memcpy(path + 296, ".pdf", 5);
+	memset(path, 'n', 1100);
+	memcpy(path + 1096, ".pdf", 5);
 	err.code = DM_EOK;
 	ok(dm_mime_add_file(m, p, path, &err) == -1 &&
 	    err.code == DM_EDATA && strstr(err.msg, "too long") != NULL,
-	    "a 300-byte attachment name: data error");
+	    "a 1100-byte attachment name: data error");
 	p = fixture("new\nline.pdf", "%PDF-", 5);
 	err.code = DM_EOK;
 	ok(p != NULL && dm_mime_add_file(m, p, NULL, &err) == -1 &&
@@ -1550,7 +1632,7 @@ test_stream(void)
 int
 main(void)
 {
-	plan(149);
+	plan(184);
 	/* A fixed zone without tzdata: CET, UTC+1, no DST rules. */
 	setenv("TZ", "CET-1", 1);
 	tzset();

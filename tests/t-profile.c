@@ -341,6 +341,42 @@ test_format(void)
 	ok(p != NULL && strcmp(p->name, "Anna # not a comment") == 0,
 	    "'#' inside a value stays");
 
+	/* The loader takes what a save can write back, and only that. */
+	is_int(load(&cfg, "[profile default]\nhost = h.test\nemail = e@h.test\n"
+	    "password = #secret\nname = Anna\tMuster\n", &err), 0,
+	    "'#' first and a tab inside load");
+	p = dm_config_profile(&cfg, NULL, &err);
+	ok(p != NULL && strcmp(p->password.s, "#secret") == 0 &&
+	    strcmp(p->name, "Anna\tMuster") == 0, "... as written");
+	dm_err_clear(&err);
+	is_int(load(&cfg, "[profile default]\nhost = h.test\nemail = e@h.test\n"
+	    "name = Anna\x01Muster\n", &err), -1,
+	    "a control character in a value is refused");
+	ok(err.code == DM_ECONFIG && contains(err.msg, ":4: ") &&
+	    contains(err.msg, "name"), "... naming line and key: %s", err.msg);
+	{
+		char longp[300], *home = getenv("HOME");
+		int c;
+
+		/* The line fits 199 characters; $HOME makes the value longer. */
+		home = home == NULL ? NULL : strdup(home);
+		setenv("HOME", "/home/anna-with-a-long-home", 1);
+		c = snprintf(longp, sizeof longp, "[profile default]\n"
+		    "host = h.test\nemail = e@h.test\ndocuments_dir = ~/%0178d\n",
+		    7);
+		dm_err_clear(&err);
+		is_int(c > 0 && (size_t)c < sizeof longp ? load(&cfg, longp,
+		    &err) : 0, -1, "a path too long once '~' is expanded is "
+		    "refused");
+		ok(err.code == DM_ECONFIG && contains(err.msg, "documents_dir") &&
+		    contains(err.msg, "'~'"), "... saying so: %s", err.msg);
+		if (home != NULL)
+			setenv("HOME", home, 1);
+		else
+			unsetenv("HOME");
+		free(home);
+	}
+
 	/* 199 characters: the longest line inih reads whole. */
 	(void)snprintf(line, sizeof line,
 	    "[profile default]\nhost = h.test\nemail = e@h.test\nname = %0192d\n",
@@ -860,7 +896,7 @@ test_save_update(void)
 	char *text, *before;
 	size_t i;
 	static const char *const hostile[] = {
-		" lead", "trail ", "a ;b", "a\rb", "a\nb", "a\tb", ";x", "#x",
+		" lead", "trail ", "a ;b", "a\rb", "a\nb", "a\x01b", ";x", "a\x7f",
 	};
 
 	dm_config_init(&cfg);
@@ -1168,11 +1204,10 @@ test_roundtrip_all(void)
 	static const char *const storable[] = {
 		"a;b", "x = y", "k: v", "mid #hash", "\xc3\xbc\xe2\x82\xac",
 		"back\\slash\\n", "[bracket]", "\"quoted\"", "trailing;",
-		"=", "a\xc2\xa0" "b",
+		"=", "a\xc2\xa0" "b", "#a", "a\tb",
 	};
 	static const char *const hostile[] = {
-		" a", "a ", "a ;b", "a\rb", "a\nb", "a\tb", ";a", "#a",
-		"a\x7f",
+		" a", "a ", "a ;b", "a\rb", "a\nb", ";a", "a\x7f", "a\x01b",
 	};
 	static const char *const names[] = {
 		"name", "user", "password_command", "ca_file", "sent_maildir",
@@ -1320,6 +1355,18 @@ test_sidecar(void)
 	put("docs/x.ini", "[document]\nx = 1\n", 0600);
 	ok(dm_sidecar_load(fx("docs/x.ini"), &vars, &tmpl, &sp, &err) == 0 &&
 	    sp == NULL, "a document named .ini is not its own sidecar");
+	/* 251 + ".pdf" fills NAME_MAX: "x.pdf.ini" cannot exist. */
+	{
+		char longname[300];
+
+		memcpy(longname, "docs/", 5);
+		memset(longname + 5, 'n', 251);
+		memcpy(longname + 256, ".pdf", 5);
+		dm_err_clear(&err);
+		ok(dm_sidecar_load(fx(longname), &vars, &tmpl, &sp, &err) ==
+		    0 && sp == NULL, "a 255-byte document name: no sidecar, "
+		    "no error: %s", err.msg);
+	}
 	dm_vars_release(&vars);
 }
 
@@ -1658,7 +1705,7 @@ main(void)
 {
 	int r;
 
-	plan(308);
+	plan(315);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));

@@ -9,6 +9,8 @@
 #ifndef DOCMAIL_ERR_H
 #define DOCMAIL_ERR_H
 
+#include <stddef.h>
+
 /* What the caller can do about a failure, not where it happened. */
 enum dm_errcode {
 	DM_EOK = 0,
@@ -58,6 +60,36 @@ int	dm_err_hint(struct dm_err *, const char *, ...)
  */
 int	dm_err_prefix(struct dm_err *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * A path as it goes into a message: DM_ERR_PATH_MAX is the size of the
+ * buffer to give dm_err_path(), DM_ERR_PATH_SHOWN the width a path is
+ * shortened to when it is longer.
+ */
+#define DM_ERR_PATH_MAX		320
+#define DM_ERR_PATH_SHOWN	72
+
+/*
+ * Writes path into out (of size bytes, at least 16) for a message:
+ * control characters and invalid UTF-8 as \xNN, and a path longer than
+ * DM_ERR_PATH_SHOWN bytes shortened in the middle, never at its end:
+ * "/home/anna/.../Rechnungen-November/invoice-2026-001.pdf".  The base
+ * name is kept whole (only one longer than out loses its own middle),
+ * with as many directories from either end as fit.  Every path in a
+ * message goes through here, so that a long directory never pushes the
+ * file's name, or the reason after it, out of the message.  Leaves
+ * errno alone, so it can sit in an argument list with strerror(errno).
+ * Returns out.
+ */
+const char *dm_err_path(const char *path, char *out, size_t size);
+
+/*
+ * dm_err_path() into a buffer that lives to the end of the enclosing
+ * block, for an argument list: dm_err_set(err, DM_EIO,
+ * "cannot read '%s': %s", DM_ERR_PATH(path), strerror(errno)).
+ */
+#define DM_ERR_PATH(p)	\
+	dm_err_path((p), (char [DM_ERR_PATH_MAX]){ 0 }, DM_ERR_PATH_MAX)
 
 /* The class's name, for tests and diagnostics ("data", "config", ...). */
 const char *dm_err_name(enum dm_errcode);

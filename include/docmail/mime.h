@@ -7,10 +7,12 @@
  * from disk as it goes: a 50 MB PDF is never held in memory.
  *
  * Output is CRLF throughout, with no line over 998 octets and no raw
- * 8-bit byte in any header: header text is RFC 2047 encoded, file names
- * use RFC 2231 (plus an ASCII fallback).  A CR, LF or NUL in any header
- * value is refused (DM_EDATA), never written.  There is never a Bcc
- * header: Bcc recipients belong to the envelope only.
+ * 8-bit byte in any header: header text is RFC 2047 encoded; a file
+ * name that is not short printable ASCII is in filename* alone (RFC
+ * 2231, continued over lines when long) and RFC 2047 encoded in the
+ * Content-Type's name= for readers that know no RFC 2231.  A CR, LF or
+ * NUL in any header value is refused (DM_EDATA), never written.  There
+ * is never a Bcc header: Bcc recipients belong to the envelope only.
  *
  * This is the only module that writes header lines.
  */

@@ -39,7 +39,7 @@ read_body_file(const char *path, char **out, struct dm_err *err)
 		fd = STDIN_FILENO;
 	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		dm_err_set(err, DM_ENOINPUT, "cannot read body file '%s': %s",
-		    path, strerror(errno));
+		    DM_ERR_PATH(path), strerror(errno));
 		return dm_err_hint(err, "check the path given to --body-file");
 	}
 	for (;;) {
@@ -48,7 +48,7 @@ read_body_file(const char *path, char **out, struct dm_err *err)
 			continue;
 		if (n == -1) {
 			dm_err_set(err, DM_ENOINPUT,
-			    "cannot read body file '%s': %s", path,
+			    "cannot read body file '%s': %s", DM_ERR_PATH(path),
 			    strerror(errno));
 			goto out;
 		}
@@ -56,13 +56,14 @@ read_body_file(const char *path, char **out, struct dm_err *err)
 			break;
 		if (dm_buf_add(&b, chunk, (size_t)n, err) == -1) {
 			dm_err_set(err, DM_EDATA,
-			    "body file '%s' is larger than %d bytes", path,
-			    BODY_FILE_MAX);
+			    "body file '%s' is larger than %d bytes",
+			    DM_ERR_PATH(path), BODY_FILE_MAX);
 			goto out;
 		}
 	}
 	if (memchr(dm_buf_str(&b), '\0', b.len) != NULL) {
-		dm_err_set(err, DM_EDATA, "body file '%s' is not text", path);
+		dm_err_set(err, DM_EDATA, "body file '%s' is not text",
+		    DM_ERR_PATH(path));
 		dm_err_hint(err, "attach binary files as documents instead");
 		goto out;
 	}

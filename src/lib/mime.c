@@ -16,9 +16,9 @@
  *   every other C0 control character, DEL and the C1 controls are
  *   refused (DM_EDATA) rather than encoded: no legitimate subject, name
  *   or file name holds one, and an encoded ESC would reach terminals.
- * - The ASCII fallback file name replaces each non-ASCII character and
- *   each '"' and '\' by '_' (rather than quoted-pairs, which several
- *   clients mishandle in file names); the exact name is in filename*.
+ * - A file name is never given twice in one header: filename* and
+ *   filename= together are a duplicate parameter (Python's email
+ *   package says so) and some readers then pick the ASCII stand-in.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -52,8 +52,12 @@
 #define EW_OVERHEAD	12	/* "=?UTF-8?Q?" and "?=" */
 /* An encoded word with room for the widest character. */
 #define EW_MIN		(EW_OVERHEAD + 12)
-#define NAME_BYTES_MAX	255	/* attachment names, like NAME_MAX */
-#define FALLBACK_MAX	60	/* keeps ' filename="..."' under 78 */
+/*
+ * Attachment names: NAME_MAX is 255 bytes on ext4, but NTFS and exFAT
+ * allow 255 UTF-16 units, up to 1020 bytes of UTF-8 (200 CJK characters
+ * make 600).  RFC 2231 continuations keep any of them under 78 columns.
+ */
+#define NAME_BYTES_MAX	1020
 #define MSGID_MAX	255
 #define MAILBOX_MAX	(DM_LOCALPART_MAX + 2 + 1 + DM_DOMAIN_MAX)
 #define LONG_ATOM	400	/* longer name atoms are encoded instead */
@@ -388,6 +392,62 @@ b64_small(const unsigned char *in, size_t n, char *out)
 }
 
 /*
+ * How far from i one encoded word of at most avail encoded characters
+ * reaches: to the end of the last whole UTF-8 sequence that fits, so
+ * that each word decodes on its own.
+ */
+static size_t
+ew_fit(const char *t, size_t n, size_t i, size_t avail, int b64)
+{
+	const unsigned char *p = (const unsigned char *)t;
+	size_t j, k, used, cost;
+
+	for (j = i, used = 0; j < n; j += k, used = cost) {
+		k = u8len(p[j]);
+		cost = b64 ? 4 * ((j + k - i + 2) / 3) :
+		    used + q_cost(t + j, k);
+		if (cost > avail)
+			break;
+	}
+	return j;
+}
+
+/* Writes bytes i..j of t as one encoded word into ew; returns its length. */
+static size_t
+ew_write(const char *t, size_t i, size_t j, int b64, char *ew)
+{
+	const unsigned char *p = (const unsigned char *)t;
+	size_t k, o;
+
+	memcpy(ew, b64 ? "=?UTF-8?B?" : "=?UTF-8?Q?", 10);
+	o = 10;
+	if (b64)
+		o += b64_small(p + i, j - i, ew + o);
+	else
+		for (k = i; k < j; k++) {
+			if (p[k] == ' ')
+				ew[o++] = '_';
+			else if (q_safe(p[k]))
+				ew[o++] = (char)p[k];
+			else {
+				ew[o++] = '=';
+				ew[o++] = hexdig[p[k] >> 4];
+				ew[o++] = hexdig[p[k] & 15];
+			}
+		}
+	ew[o++] = '?';
+	ew[o++] = '=';
+	return o;
+}
+
+/* B when base64 is shorter than Q for the whole text. */
+static int
+ew_b64(const char *t, size_t n)
+{
+	return 4 * ((n + 2) / 3) < q_cost(t, n);
+}
+
+/*
  * Appends text t as encoded words, the first after white space wsc.
  * Each word fills what is left of the line (at most 75 characters) and
  * ends on a whole UTF-8 sequence, so each decodes on its own.  The
@@ -401,12 +461,11 @@ static int
 hdr_encoded(struct hdr *h, char wsc, const char *t, size_t n, int whole,
     struct dm_err *err)
 {
-	const unsigned char *p = (const unsigned char *)t;
 	char ew[DM_ENCWORD_MAX + 1];
-	size_t i = 0, j, k, avail, used, cost, o, one;
+	size_t i = 0, j, k, avail, o, one;
 	int b64;
 
-	b64 = 4 * ((n + 2) / 3) < q_cost(t, n);
+	b64 = ew_b64(t, n);
 	one = EW_OVERHEAD + (b64 ? 4 * ((n + 2) / 3) : q_cost(t, n));
 	if (whole && one <= DM_ENCWORD_MAX &&
 	    h->col + 1 + one > DM_HEADER_FOLD && hdr_fold(h, err) == -1)
@@ -419,13 +478,7 @@ hdr_encoded(struct hdr *h, char wsc, const char *t, size_t n, int whole,
 		if (avail > DM_ENCWORD_MAX)
 			avail = DM_ENCWORD_MAX;
 		avail -= EW_OVERHEAD;
-		for (j = i, used = 0; j < n; j += k, used = cost) {
-			k = u8len(p[j]);
-			cost = b64 ? 4 * ((j + k - i + 2) / 3) :
-			    used + q_cost(t + j, k);
-			if (cost > avail)
-				break;
-		}
+		j = ew_fit(t, n, i, avail, b64);
 		/*
 		 * In a phrase, end the word before one of the text's own
 		 * spaces where there is one: those parsers then show a
@@ -437,24 +490,7 @@ hdr_encoded(struct hdr *h, char wsc, const char *t, size_t n, int whole,
 			if (k > i)
 				j = k;
 		}
-		memcpy(ew, b64 ? "=?UTF-8?B?" : "=?UTF-8?Q?", 10);
-		o = 10;
-		if (b64)
-			o += b64_small(p + i, j - i, ew + o);
-		else
-			for (k = i; k < j; k++) {
-				if (p[k] == ' ')
-					ew[o++] = '_';
-				else if (q_safe(p[k]))
-					ew[o++] = (char)p[k];
-				else {
-					ew[o++] = '=';
-					ew[o++] = hexdig[p[k] >> 4];
-					ew[o++] = hexdig[p[k] & 15];
-				}
-			}
-		ew[o++] = '?';
-		ew[o++] = '=';
+		o = ew_write(t, i, j, b64, ew);
 		if (hdr_unit(h, &wsc, 1, ew, o, 0, err) == -1)
 			return -1;
 		wsc = ' ';
@@ -978,7 +1014,7 @@ dm_mime_add_file(struct dm_mime *m, const char *path, const char *name,
 {
 	struct attachment *a, *v;
 	struct stat st;
-	char q[80], magic[5];
+	char q[DM_ERR_PATH_MAX], magic[5];
 	const char *slash;
 	size_t got = 0, ncap;
 	ssize_t r;
@@ -987,7 +1023,7 @@ dm_mime_add_file(struct dm_mime *m, const char *path, const char *name,
 	if (path == NULL || *path == '\0')
 		return dm_err_set(err, DM_ENOINPUT,
 		    "cannot attach '': empty file name");
-	quote(q, sizeof q, path, strlen(path));
+	dm_err_path(path, q, sizeof q);
 	if (name == NULL) {
 		slash = strrchr(path, '/');
 		name = slash == NULL ? path : slash + 1;
@@ -1307,47 +1343,80 @@ hash_id(const char *s, uint64_t salt)
 	return h;
 }
 
-/* Printable ASCII without '"' and '\': fine inside a quoted string. */
+/* The inside of ' filename="..."' on a line of its own. */
+#define QNAME_MAX	(DM_HEADER_FOLD - 12)
+/* One encoded word of ' name="..."' on a line of its own. */
+#define NAME_EW_MAX	(DM_HEADER_FOLD - 8)
+
+/*
+ * The name as the inside of a quoted string, '"' and '\' as quoted
+ * pairs (RFC 2045 5.1, RFC 5322 3.2.4), into q of size sz.  Returns 0
+ * when the name is not all printable ASCII, would not fit sz, or holds
+ * "=?", which readers decoding encoded words in name= would misread:
+ * such a name needs RFC 2231 instead.
+ */
 static int
-plain_filename(const char *s)
+quoted_name(const char *s, char *q, size_t sz)
 {
-	for (; *s != '\0'; s++)
-		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	if (strstr(s, "=?") != NULL)
+		return 0;
+
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p > 0x7e || o + 3 > sz)
 			return 0;
+		if (*p == '"' || *p == '\\')
+			q[o++] = '\\';
+		q[o++] = (char)*p;
+	}
+	q[o] = '\0';
 	return 1;
 }
 
-/*
- * The ASCII stand-in for clients without RFC 2231, cut to FALLBACK_MAX
- * keeping the extension.
- */
-static void
-make_fallback(const char *name, char *out, size_t sz)
+/* Appends ' key="q"', q already quoted by quoted_name(). */
+static int
+add_quoted(struct hdr *h, const char *key, const char *q, struct dm_err *err)
 {
-	const unsigned char *p = (const unsigned char *)name;
-	char full[NAME_BYTES_MAX + 1];
-	const char *dot;
-	size_t i = 0, o = 0, ext;
+	char unit[QNAME_MAX + 16];
+	int c;
 
-	while (p[i] != '\0' && o < sizeof full - 1) {
-		if (p[i] >= 0x80 || p[i] == '"' || p[i] == '\\')
-			full[o++] = '_';
-		else
-			full[o++] = (char)p[i];
-		i += u8len(p[i]);
+	c = snprintf(unit, sizeof unit, "%s=\"%s\"", key, q);
+	if (c < 0 || (size_t)c >= sizeof unit)
+		return dm_err_set(err, DM_EINTERNAL, "file name too long");
+	return hdr_unit(h, " ", 1, unit, (size_t)c, 1, err);
+}
+
+/*
+ * ' name="=?UTF-8?B?...?= =?UTF-8?B?...?="', one word per line, for the
+ * readers that know no RFC 2231 (Outlook up to 2007 among them): what
+ * Thunderbird writes.  RFC 2047 does not allow encoded words inside a
+ * quoted string, and Python's email package notes them as a defect of
+ * Content-Type; the readers that know better take filename* from
+ * Content-Disposition.  A second filename= there instead would be a
+ * duplicate parameter, and some readers then show the stand-in.
+ */
+static int
+add_name_encoded(struct hdr *h, const char *name, struct dm_err *err)
+{
+	char ew[DM_ENCWORD_MAX + 1], unit[DM_ENCWORD_MAX + 8];
+	size_t n = strlen(name), i = 0, j, o;
+	int b64 = ew_b64(name, n), c;
+
+	while (i < n) {
+		j = ew_fit(name, n, i, NAME_EW_MAX - EW_OVERHEAD, b64);
+		o = ew_write(name, i, j, b64, ew);
+		c = snprintf(unit, sizeof unit, "%s%.*s%s",
+		    i == 0 ? "name=\"" : "", (int)o, ew, j == n ? "\"" : "");
+		if (c < 0 || (size_t)c >= sizeof unit)
+			return dm_err_set(err, DM_EINTERNAL,
+			    "file name too long");
+		if (hdr_unit(h, " ", 1, unit, (size_t)c, 1, err) == -1)
+			return -1;
+		i = j;
 	}
-	full[o] = '\0';
-	if (o <= FALLBACK_MAX) {
-		dm_strlcpy(out, full, sz);
-		return;
-	}
-	dot = strrchr(full, '.');
-	ext = dot == NULL || dot == full ? 0 : strlen(dot);
-	if (ext > 16)
-		ext = 0;
-	memcpy(out, full, FALLBACK_MAX - ext);
-	memcpy(out + FALLBACK_MAX - ext, full + o - ext, ext);
-	out[FALLBACK_MAX] = '\0';
+	return 0;
 }
 
 /* RFC 2231 attribute-char: sent as itself in filename*. */
@@ -1393,9 +1462,9 @@ pct_add(struct dm_buf *b, const unsigned char *s, size_t n,
 
 /*
  * filename*=UTF-8''...; or when that does not fit a line, one
- * filename*N*= continuation per line; segments end on whole UTF-8
- * sequences so that clients decoding them one by one still cope.
- * Every unit ends in ';' since the fallback filename= follows.
+ * filename*N*= continuation per line (RFC 2231 3 and 4); segments end
+ * on whole UTF-8 sequences so that clients decoding them one by one
+ * still cope.  It is the only file name parameter.
  */
 static int
 add_filename_star(struct hdr *h, const char *name, struct dm_err *err)
@@ -1408,10 +1477,9 @@ add_filename_star(struct hdr *h, const char *name, struct dm_err *err)
 	char pre[32];
 
 	dm_buf_init(&u, 0);
-	if (1 + 17 + pct_len(p, n) + 1 <= DM_HEADER_FOLD) {
+	if (1 + 17 + pct_len(p, n) <= DM_HEADER_FOLD) {
 		if (dm_buf_addstr(&u, "filename*=UTF-8''", err) == -1 ||
 		    pct_add(&u, p, n, err) == -1 ||
-		    dm_buf_addc(&u, ';', err) == -1 ||
 		    hdr_unit(h, " ", 1, u.data, u.len, 1, err) == -1)
 			goto out;
 		r = 0;
@@ -1424,6 +1492,7 @@ add_filename_star(struct hdr *h, const char *name, struct dm_err *err)
 			dm_err_set(err, DM_EINTERNAL, "file name too long");
 			goto out;
 		}
+		/* A blank before, a ';' after. */
 		room = DM_HEADER_FOLD - 1 - (size_t)c - 1;
 		for (j = i, used = 0; j < n; j += k) {
 			k = u8len(p[j]);
@@ -1434,7 +1503,7 @@ add_filename_star(struct hdr *h, const char *name, struct dm_err *err)
 		dm_buf_reset(&u);
 		if (dm_buf_add(&u, pre, (size_t)c, err) == -1 ||
 		    pct_add(&u, p + i, j - i, err) == -1 ||
-		    dm_buf_addc(&u, ';', err) == -1 ||
+		    (j < n && dm_buf_addc(&u, ';', err) == -1) ||
 		    hdr_fold(h, err) == -1 ||
 		    hdr_unit(h, " ", 1, u.data, u.len, 0, err) == -1)
 			goto out;
@@ -1447,41 +1516,33 @@ out:
 	return r;
 }
 
+/*
+ * A name of printable ASCII that fits a line goes out quoted, the same
+ * in name= and filename=.  Any other name is in filename* alone
+ * (RFC 2231) and as encoded words in name= (see add_name_encoded()).
+ */
 static int
 render_part(struct dm_mime *m, struct attachment *a, struct dm_err *err)
 {
 	struct hdr h;
-	char fb[FALLBACK_MAX + 1], unit[FALLBACK_MAX + 20];
-	int c, star;
+	char q[QNAME_MAX + 1];
+	int plain;
 
 	dm_buf_reset(&a->hdr);
-	star = !plain_filename(a->name) || strlen(a->name) > FALLBACK_MAX;
-	make_fallback(a->name, fb, sizeof fb);
+	plain = quoted_name(a->name, q, sizeof q);
 	if (dm_buf_addf(&a->hdr, err, "\r\n--%s\r\n", m->boundary) == -1 ||
 	    hdr_start(&h, &a->hdr, "Content-Type", err) == -1 ||
 	    dm_buf_addf(&a->hdr, err, " %s;", a->type) == -1)
 		return -1;
 	h.first = 0;
 	h.col += strlen(a->type) + 2;
-	c = snprintf(unit, sizeof unit, "name=\"%s\"", fb);
-	if (c < 0 || (size_t)c >= sizeof unit)
-		return dm_err_set(err, DM_EINTERNAL, "file name too long");
-	if (hdr_unit(&h, " ", 1, unit, (size_t)c, 1, err) == -1 ||
+	if ((plain ? add_quoted(&h, "name", q, err) :
+	    add_name_encoded(&h, a->name, err)) == -1 ||
 	    hdr_end(&h, err) == -1 ||
 	    hdr_start(&h, &a->hdr, "Content-Disposition", err) == -1 ||
-	    hdr_unit(&h, " ", 1, "attachment;", 11, 0, err) == -1)
-		return -1;
-	/*
-	 * filename* goes first: parsers that know RFC 2231 but take the
-	 * first parameter of a name (Python's email package) then get the
-	 * real name, and the rest skip it and find the fallback.
-	 */
-	if (star && add_filename_star(&h, a->name, err) == -1)
-		return -1;
-	c = snprintf(unit, sizeof unit, "filename=\"%s\"", fb);
-	if (c < 0 || (size_t)c >= sizeof unit)
-		return dm_err_set(err, DM_EINTERNAL, "file name too long");
-	if (hdr_unit(&h, " ", 1, unit, (size_t)c, 1, err) == -1 ||
+	    hdr_unit(&h, " ", 1, "attachment;", 11, 0, err) == -1 ||
+	    (plain ? add_quoted(&h, "filename", q, err) :
+	    add_filename_star(&h, a->name, err)) == -1 ||
 	    hdr_end(&h, err) == -1 ||
 	    dm_buf_addstr(&a->hdr,
 	    "Content-Transfer-Encoding: base64\r\n\r\n", err) == -1)
@@ -1665,9 +1726,9 @@ b64_lines(const char (*pairs)[2], const unsigned char *in, size_t n,
 static int
 changed(struct dm_mime *m, struct dm_err *err)
 {
-	char q[80];
+	char q[DM_ERR_PATH_MAX];
 
-	quote(q, sizeof q, m->att[m->cur].path, strlen(m->att[m->cur].path));
+	dm_err_path(m->att[m->cur].path, q, sizeof q);
 	dm_err_set(err, DM_EIO,
 	    "attachment '%s' changed while the message was being sent", q);
 	return dm_err_hint(err,
@@ -1677,9 +1738,9 @@ changed(struct dm_mime *m, struct dm_err *err)
 static int
 read_error(struct dm_mime *m, int e, struct dm_err *err)
 {
-	char q[80];
+	char q[DM_ERR_PATH_MAX];
 
-	quote(q, sizeof q, m->att[m->cur].path, strlen(m->att[m->cur].path));
+	dm_err_path(m->att[m->cur].path, q, sizeof q);
 	return dm_err_set(err, DM_EIO, "cannot read attachment '%s': %s", q,
 	    strerror(e));
 }
@@ -1714,7 +1775,7 @@ fill(struct dm_mime *m, struct dm_err *err)
 	struct attachment *a = &m->att[m->cur];
 	struct stat st;
 	unsigned char extra;
-	char q[80];
+	char q[DM_ERR_PATH_MAX];
 	size_t want;
 	ssize_t r;
 
@@ -1725,7 +1786,7 @@ fill(struct dm_mime *m, struct dm_err *err)
 	if (m->fd == -1) {
 		m->fd = open(a->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (m->fd == -1) {
-			quote(q, sizeof q, a->path, strlen(a->path));
+			dm_err_path(a->path, q, sizeof q);
 			dm_err_set(err, DM_ENOINPUT,
 			    "cannot read attachment '%s': %s", q,
 			    strerror(errno));

@@ -138,8 +138,8 @@ dm_oauth2_store_path(const char *sdir, const char *profile,
 static int
 damaged(const char *path, const char *why, struct dm_err *err)
 {
-	dm_err_set(err, DM_EIO, "the token store '%s' is damaged: %s", path,
-	    why);
+	dm_err_set(err, DM_EIO, "the token store '%s' is damaged: %s",
+	    DM_ERR_PATH(path), why);
 	return dm_err_hint(err, "sign in again: docmail login");
 }
 
@@ -207,16 +207,16 @@ dm_oauth2_store_load(const char *sdir, const char *profile,
 			    profile, profile);
 		} else if (errno == ELOOP) {
 			dm_err_set(err, DM_EIO, "refusing to read the token store '%s': it is a symbolic link",
-			    path);
+			    DM_ERR_PATH(path));
 			dm_err_hint(err, "remove the link, then sign in again: docmail login");
 		} else
 			dm_err_set(err, DM_EIO, "cannot read the token store '%s': %s",
-			    path, strerror(errno));
+			    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		dm_err_set(err, DM_EIO, "cannot read the token store '%s': not a regular file",
-		    path);
+		    DM_ERR_PATH(path));
 		goto out;
 	}
 	for (;;) {
@@ -224,7 +224,7 @@ dm_oauth2_store_load(const char *sdir, const char *profile,
 			if (errno == EINTR)
 				continue;
 			dm_err_set(err, DM_EIO, "cannot read the token store '%s': %s",
-			    path, strerror(errno));
+			    DM_ERR_PATH(path), strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -253,8 +253,8 @@ out:
 static int
 store_failed(struct dm_err *err, const char *path, int e)
 {
-	dm_err_set(err, DM_EIO, "cannot write the token store '%s': %s", path,
-	    strerror(e));
+	dm_err_set(err, DM_EIO, "cannot write the token store '%s': %s",
+	    DM_ERR_PATH(path), strerror(e));
 	if (e == ENOSPC || e == EDQUOT)
 		return dm_err_hint(err, "free some disk space, then sign in again");
 	return dm_err_hint(err, "check the permissions of '%s' and the directories above it",
@@ -335,7 +335,7 @@ dm_oauth2_store_remove(const char *sdir, const char *profile,
 	if (unlink(path) == -1) {
 		if (errno != ENOENT) {
 			dm_err_set(err, DM_EIO, "cannot remove the token store '%s': %s",
-			    path, strerror(errno));
+			    DM_ERR_PATH(path), strerror(errno));
 			goto out;
 		}
 	} else
@@ -367,15 +367,15 @@ dm_oauth2_store_lock(const char *sdir, const char *profile, int *fdp,
 		goto out;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
 	    O_NOCTTY, 0600)) == -1) {
-		dm_err_set(err, DM_EIO, "cannot open the lock '%s': %s", path,
-		    strerror(errno));
+		dm_err_set(err, DM_EIO, "cannot open the lock '%s': %s",
+		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	while (flock(fd, LOCK_EX) == -1) {
 		if (errno == EINTR)
 			continue;
-		dm_err_set(err, DM_EIO, "cannot lock '%s': %s", path,
-		    strerror(errno));
+		dm_err_set(err, DM_EIO, "cannot lock '%s': %s",
+		    DM_ERR_PATH(path), strerror(errno));
 		close(fd);
 		fd = -1;
 		goto out;

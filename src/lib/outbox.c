@@ -189,18 +189,18 @@ check_dir(const char *path, const char *what, struct dm_err *err)
 	free(p);
 	if (r == -1)
 		return dm_err_set(err, DM_EIO, "cannot use the %s '%s': %s",
-		    what, path, strerror(errno));
+		    what, DM_ERR_PATH(path), strerror(errno));
 	if (S_ISLNK(st.st_mode) && st.st_uid != geteuid()) {
 		dm_err_set(err, DM_EIO, "refusing to use the %s '%s': it is a symbolic link owned by another user",
-		    what, path);
+		    what, DM_ERR_PATH(path));
 		return dm_err_hint(err, "remove the link, or make it a directory of your own");
 	}
 	if (stat(path, &st) == -1)
 		return dm_err_set(err, DM_EIO, "cannot use the %s '%s': %s",
-		    what, path, strerror(errno));
+		    what, DM_ERR_PATH(path), strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
 		dm_err_set(err, DM_EIO, "cannot use the %s '%s': not a directory",
-		    what, path);
+		    what, DM_ERR_PATH(path));
 		return dm_err_hint(err, "move the file '%s' out of the way",
 		    path);
 	}
@@ -218,7 +218,7 @@ ensure_maildir(const char *dir, const char *what, struct dm_err *err)
 
 	if (dm_file_mkdirs(dir) == -1) {
 		dm_err_set(err, DM_EIO, "cannot create the %s '%s': %s",
-		    what, dir, strerror(errno));
+		    what, DM_ERR_PATH(dir), strerror(errno));
 		dm_err_hint(err, "check the permissions of '%s' and the directories above it",
 		    dir);
 		goto out;
@@ -232,12 +232,12 @@ ensure_maildir(const char *dir, const char *what, struct dm_err *err)
 		if (mkdir(p, 0700) == 0) {
 			if (chmod(p, 0700) == -1) {
 				dm_err_set(err, DM_EIO, "cannot create the %s '%s': %s",
-				    what, p, strerror(errno));
+				    what, DM_ERR_PATH(p), strerror(errno));
 				goto out;
 			}
 		} else if (errno != EEXIST) {
 			dm_err_set(err, DM_EIO, "cannot create the %s '%s': %s",
-			    what, p, strerror(errno));
+			    what, DM_ERR_PATH(p), strerror(errno));
 			dm_err_hint(err, "check the permissions of '%s'", dir);
 			goto out;
 		}
@@ -766,8 +766,8 @@ dm_outbox_open(const char *dir, struct dm_err *err)
 static int
 store_failed(struct dm_err *err, const char *what, const char *dir, int e)
 {
-	dm_err_set(err, DM_EIO, "cannot write to the %s '%s': %s", what, dir,
-	    strerror(e));
+	dm_err_set(err, DM_EIO, "cannot write to the %s '%s': %s", what,
+	    DM_ERR_PATH(dir), strerror(e));
 	/* "Free some space" would send the user the wrong way after EIO. */
 	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
 		return dm_err_hint(err, "free some disk space (or raise the quota or file size limit) for %s",
@@ -1045,7 +1045,7 @@ dm_outbox_list(const char *dir, struct dm_outbox_item **items, size_t *n,
 			if (errno == ENOENT && i > 0)
 				continue;
 			dm_err_set(err, DM_EIO, "cannot read the outbox '%s': %s",
-			    sdir, strerror(errno));
+			    DM_ERR_PATH(sdir), strerror(errno));
 			dm_err_hint(err, "check the permissions of %s", dir);
 			goto out;
 		}
@@ -1054,7 +1054,7 @@ dm_outbox_list(const char *dir, struct dm_outbox_item **items, size_t *n,
 			if ((de = readdir(d)) == NULL) {
 				if (errno != 0) {
 					dm_err_set(err, DM_EIO, "cannot read the outbox '%s': %s",
-					    sdir, strerror(errno));
+					    DM_ERR_PATH(sdir), strerror(errno));
 					goto out;
 				}
 				break;
@@ -1154,7 +1154,7 @@ reopen_item(const struct dm_outbox_item *item, int *fdp,
 	if (fd == -1) {
 		e = errno;
 		dm_err_set(err, DM_EIO, "cannot read the outbox item '%s': %s",
-		    item->path, strerror(e));
+		    DM_ERR_PATH(item->path), strerror(e));
 		if (e == ENOENT)
 			dm_err_hint(err, "it was sent or removed meanwhile; 'docmail outbox' lists what is left");
 		return -1;
@@ -1166,7 +1166,7 @@ reopen_item(const struct dm_outbox_item *item, int *fdp,
 			return -1;
 		dm_outbox_item_release(cur);
 		dm_err_set(err, DM_EIO, "the outbox item '%s' is damaged or has changed",
-		    item->path);
+		    DM_ERR_PATH(item->path));
 		return dm_err_hint(err, "move the file out of the outbox and send the document again");
 	}
 	*fdp = fd;
@@ -1257,14 +1257,14 @@ remove_file(const struct dm_outbox_item *item, const char *hint,
 	/* Already gone is what we want. */
 	if (unlink(item->path) == -1 && errno != ENOENT) {
 		dm_err_set(err, DM_EIO, "cannot remove the outbox item '%s': %s",
-		    item->path, strerror(errno));
+		    DM_ERR_PATH(item->path), strerror(errno));
 		return dm_err_hint(err, "%s", hint);
 	}
 	if ((parent = parent_dir(item->path, err)) == NULL)
 		return -1;
 	if (dm_file_fsync_dir(parent) == -1) {
 		dm_err_set(err, DM_EIO, "cannot sync the outbox '%s': %s",
-		    parent, strerror(errno));
+		    DM_ERR_PATH(parent), strerror(errno));
 		r = -1;
 	}
 	/*
@@ -1301,12 +1301,12 @@ reader_read(void *arg, char *buf, size_t len, struct dm_err *err)
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
 		dm_err_set(err, DM_EIO, "cannot read the outbox item '%s': %s",
-		    rd->path, strerror(errno));
+		    DM_ERR_PATH(rd->path), strerror(errno));
 		return -1;
 	}
 	if (n == 0) {
 		dm_err_set(err, DM_EIO, "the outbox item '%s' is shorter than its envelope says",
-		    rd->path);
+		    DM_ERR_PATH(rd->path));
 		dm_err_hint(err, "the file was cut short; move it out of the outbox and send the document again");
 		return -1;
 	}
@@ -1448,7 +1448,7 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	if (!S_ISREG(st.st_mode)) {
 		dm_err_set(err, DM_EIO,
 		    "cannot write to the sent log '%s': not a regular file",
-		    path);
+		    DM_ERR_PATH(path));
 		goto out;
 	}
 	if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
@@ -1615,17 +1615,18 @@ dm_sentlog_load(const char *path, struct dm_sent **out, size_t *n,
 			goto out;
 		}
 		dm_err_set(err, DM_EIO, "cannot read the sent log '%s': %s",
-		    path, strerror(errno));
+		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
 		dm_err_set(err, DM_EIO, "cannot read the sent log '%s': %s",
-		    path, strerror(errno));
+		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		dm_err_set(err, DM_EIO,
-		    "cannot read the sent log '%s': not a regular file", path);
+		    "cannot read the sent log '%s': not a regular file",
+		    DM_ERR_PATH(path));
 		goto out;
 	}
 	if ((fp = fdopen(fd, "r")) == NULL) {
@@ -1660,7 +1661,7 @@ dm_sentlog_load(const char *path, struct dm_sent **out, size_t *n,
 	}
 	if (ferror(fp)) {
 		dm_err_set(err, errno == ENOMEM ? DM_ENOMEM : DM_EIO,
-		    "cannot read the sent log '%s': %s", path,
+		    "cannot read the sent log '%s': %s", DM_ERR_PATH(path),
 		    strerror(errno != 0 ? errno : EIO));
 		goto out;
 	}
@@ -1695,7 +1696,7 @@ dm_maildir_deliver(const char *dir, const char *bcc,
 	dm_buf_init(&hdr, 0);
 	if (bcc != NULL && strpbrk(bcc, "\r\n") != NULL) {
 		dm_err_set(err, DM_EDATA, "cannot write a Bcc line with a line break into the maildir '%s'",
-		    dir);
+		    DM_ERR_PATH(dir));
 		dm_err_hint(err, "remove the line break from the Bcc addresses");
 		goto out;
 	}

@@ -380,8 +380,8 @@ src_err(struct src *src, enum dm_errcode code, const char *fmt, ...)
 	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	src->failed = 1;
-	return dm_err_set(src->err, code, "%s:%d: %s", src->path, src->lineno,
-	    msg);
+	return dm_err_set(src->err, code, "%s:%d: %s",
+	    DM_ERR_PATH(src->path), src->lineno, msg);
 }
 
 static char *
@@ -409,7 +409,7 @@ reader(char *str, int num, void *stream)
 	if (ferror(src->fp)) {
 		src->failed = 1;
 		dm_err_set(src->err, src->code, "cannot read '%s': %s",
-		    src->path, strerror(errno));
+		    DM_ERR_PATH(src->path), strerror(errno));
 		return NULL;
 	}
 	if (c == EOF && len == 0 && !toolong)
@@ -468,11 +468,11 @@ parse(struct src *src, ini_handler handler, void *arg)
 		return dm_err_set(src->err, DM_ENOMEM, "out of memory");
 	if (rc == -1)
 		return dm_err_set(src->err, src->code, "cannot read '%s'",
-		    src->path);
+		    DM_ERR_PATH(src->path));
 	if (rc > 0) {
 		/* Our reader catches these first; this is a safety net. */
 		dm_err_set(src->err, src->code, "%s:%d: syntax error",
-		    src->path, rc);
+		    DM_ERR_PATH(src->path), rc);
 		return dm_err_hint(src->err, "expected 'key = value', a [section] line or a comment starting with ';' or '#'");
 	}
 	return 0;
@@ -800,13 +800,43 @@ oauth2_provider_ok(const char *v)
 	    strcmp(v, "custom") == 0;
 }
 
+/*
+ * A path key: a leading "~/" expanded, and refused when that makes it
+ * too long for a line, since a save writes the expanded path.
+ */
+static int
+set_path(struct src *src, int k, char **dst, const char *v)
+{
+	size_t max = LINE_MAX_CHARS - strlen(pkeys[k]) - 3;
+
+	if (set_str(dst, v, 1, src->err) == -1)
+		return -1;
+	if (*dst != NULL && strlen(*dst) > max) {
+		src_err(src, DM_ECONFIG,
+		    "%s is longer than %zu characters once '~' is expanded",
+		    pkeys[k], max);
+		return dm_err_hint(src->err, "write a shorter path; a symbolic link can stand for a deep directory");
+	}
+	return 0;
+}
+
 static int
 profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 {
 	struct src *src = &st->src;
 	char fpr[FPR_LEN + 1];
 	long long n;
+	size_t i;
 
+	/* What a save refuses is refused here too (see unstorable()). */
+	for (i = 0; v[i] != '\0'; i++)
+		if (((unsigned char)v[i] < 0x20 && v[i] != '\t') ||
+		    v[i] == 0x7f) {
+			src_err(src, DM_ECONFIG,
+			    "the value of %s holds a control character",
+			    pkeys[k]);
+			return dm_err_hint(src->err, "remove it (a tab is fine)");
+		}
 	switch (k) {
 	case K_NAME:
 		return set_str(&p->name, v, 0, src->err);
@@ -850,7 +880,7 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 	case K_PASSWORD_COMMAND:
 		return set_str(&p->password_command, v, 0, src->err);
 	case K_CA_FILE:
-		return set_str(&p->ca_file, v, 1, src->err);
+		return set_path(src, K_CA_FILE, &p->ca_file, v);
 	case K_TLS_FINGERPRINT:
 		free(p->tls_fingerprint);
 		p->tls_fingerprint = NULL;
@@ -891,9 +921,9 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 		}
 		return 0;
 	case K_SENT_MAILDIR:
-		return set_str(&p->sent_maildir, v, 1, src->err);
+		return set_path(src, K_SENT_MAILDIR, &p->sent_maildir, v);
 	case K_DOCUMENTS_DIR:
-		return set_str(&p->documents_dir, v, 1, src->err);
+		return set_path(src, K_DOCUMENTS_DIR, &p->documents_dir, v);
 	case K_AUTH:
 		p->auth = DM_AUTH_DEFAULT;
 		if (*v != '\0' && dm_auth_parse(v, &p->auth) == -1) {
@@ -1044,8 +1074,8 @@ config_handler(void *user, const char *section, const char *name,
 		if (profile_value(st, p, k, value) == -1) {
 			/* Errors from helpers lack the place. */
 			if (!src->failed && src->err->code != DM_ENOMEM)
-				dm_err_prefix(src->err, "%s:%d", src->path,
-				    src->lineno);
+				dm_err_prefix(src->err, "%s:%d",
+				    DM_ERR_PATH(src->path), src->lineno);
 			goto fail;
 		}
 		return 1;
@@ -1144,19 +1174,19 @@ dm_config_load(struct dm_config *cfg, const char *path, struct dm_err *err)
 		goto out;
 	if ((fp = fopen(path, "re")) == NULL) {
 		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
-		    path, strerror(errno));
+		    DM_ERR_PATH(path), strerror(errno));
 		if (errno == ENOENT)
 			dm_err_hint(err, "run 'docmail settings' to create it, or give --config FILE");
 		goto out;
 	}
 	if (fstat(fileno(fp), &sb) == -1) {
 		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
-		    path, strerror(errno));
+		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(sb.st_mode)) {
 		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
-		    path, strerror(EISDIR));
+		    DM_ERR_PATH(path), strerror(EISDIR));
 		dm_err_hint(err, "give the file's path with --config FILE");
 		goto out;
 	}
@@ -1176,7 +1206,7 @@ dm_config_load(struct dm_config *cfg, const char *path, struct dm_err *err)
 	/* Like msmtp and ssh: a password others can read is not secret. */
 	if (st.password_seen && (sb.st_mode & 077) != 0) {
 		dm_err_set(err, DM_ECONFIG, "'%s' holds a password and can be read by other users (mode 0%03o)",
-		    path, (unsigned int)(sb.st_mode & 0777));
+		    DM_ERR_PATH(path), (unsigned int)(sb.st_mode & 0777));
 		dm_err_hint(err, "run: chmod 600 '%s'", path);
 		goto out;
 	}
@@ -1193,13 +1223,13 @@ dm_config_load(struct dm_config *cfg, const char *path, struct dm_err *err)
 		}
 		if (miss != NULL) {
 			dm_err_set(err, DM_ECONFIG, "%s:%d: profile '%s' has no '%s'",
-			    path, p->line, p->id, miss);
+			    DM_ERR_PATH(path), p->line, p->id, miss);
 			dm_err_hint(err, "add '%s = %s' to [profile %s]", miss,
 			    eg, p->id);
 			goto out;
 		}
 		if (auth_conflict(p, err) == -1) {
-			dm_err_prefix(err, "%s:%d", path, p->line);
+			dm_err_prefix(err, "%s:%d", DM_ERR_PATH(path), p->line);
 			goto out;
 		}
 	}
@@ -1475,9 +1505,10 @@ unstorable(const char *key, const char *v, size_t len, const char **fix,
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)v[i];
 
-		if (c < 0x20 || c == 0x7f) {
-			*fix = "remove the line breaks, tabs and other control characters";
-			return "it holds a control character (such as a line break or tab)";
+		/* A tab inside reads back (the loader takes it too). */
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			*fix = "remove the line breaks and other control characters";
+			return "it holds a control character (such as a line break)";
 		}
 	}
 	if (is_ws((unsigned char)v[0])) {
@@ -1488,9 +1519,13 @@ unstorable(const char *key, const char *v, size_t len, const char **fix,
 		*fix = "remove the space at the end";
 		return "it ends with a space";
 	}
-	if (v[0] == ';' || v[0] == '#') {
+	/*
+	 * "key = ;x" is an inline comment; "key = #x" is not ('#' starts a
+	 * comment at the start of a line only) and the loader takes it.
+	 */
+	if (v[0] == ';') {
 		*fix = "the file would read it as a comment";
-		return "it begins with ';' or '#'";
+		return "it begins with ';'";
 	}
 	for (i = 1; i < len; i++)
 		if (v[i] == ';' && is_ws((unsigned char)v[i - 1])) {
@@ -1852,7 +1887,8 @@ rewrite_line(struct dm_buf *out, const char *data, const struct fline *l,
 static int
 write_failed(struct dm_err *err, const char *path, int e)
 {
-	dm_err_set(err, DM_EIO, "cannot write '%s': %s", path, strerror(e));
+	dm_err_set(err, DM_EIO, "cannot write '%s': %s",
+	    DM_ERR_PATH(path), strerror(e));
 	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
 		return dm_err_hint(err, "free some disk space, then save again; the file is as it was");
 	if (e == EIO)
@@ -1888,13 +1924,13 @@ write_atomic(const char *path, const char *data, size_t len,
 	if (dir == NULL)
 		return -1;
 	if (*base == '\0') {
-		dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
-		    strerror(EISDIR));
+		dm_err_set(err, DM_EIO, "cannot write '%s': %s",
+		    DM_ERR_PATH(path), strerror(EISDIR));
 		goto out;
 	}
 	if (dm_file_mkdirs(dir) == -1) {
-		dm_err_set(err, DM_EIO, "cannot create directory '%s': %s", dir,
-		    strerror(errno));
+		dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
+		    DM_ERR_PATH(dir), strerror(errno));
 		goto out;
 	}
 	/* A name of our own beside it; another save's is never reused. */
@@ -1903,8 +1939,8 @@ write_atomic(const char *path, const char *data, size_t len,
 			rnd = (unsigned int)time(NULL) ^ (unsigned int)tries;
 		if (snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%08x", dir, base,
 		    (long)getpid(), rnd) >= (int)sizeof tmp) {
-			dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
-			    strerror(ENAMETOOLONG));
+			dm_err_set(err, DM_EIO, "cannot write '%s': %s",
+			    DM_ERR_PATH(path), strerror(ENAMETOOLONG));
 			goto out;
 		}
 		if (dm_file_begin_tmp(&fd, tmp, data, len, &made) == 0)
@@ -1928,7 +1964,7 @@ write_atomic(const char *path, const char *data, size_t len,
 		else {
 			/* Renamed: the new file is there, maybe not for good. */
 			dm_err_set(err, DM_EIO, "'%s' was saved, but not made durable: %s",
-			    path, strerror(e));
+			    DM_ERR_PATH(path), strerror(e));
 			dm_err_hint(err, "the new file is in place; check the disk (dmesg): a crash now could bring back the old one");
 		}
 		goto out;
@@ -1955,16 +1991,17 @@ read_whole(const char *path, struct dm_buf *b, struct dm_err *err)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		return dm_err_set(err, DM_EIO, "cannot read '%s': %s", path,
-		    strerror(errno));
+		return dm_err_set(err, DM_EIO, "cannot read '%s': %s",
+		    DM_ERR_PATH(path), strerror(errno));
 	}
 	if (fstat(fd, &sb) == -1) {
-		dm_err_set(err, DM_EIO, "cannot read '%s': %s", path,
-		    strerror(errno));
+		dm_err_set(err, DM_EIO, "cannot read '%s': %s",
+		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		dm_err_set(err, DM_EIO, "cannot write '%s': %s", path,
+		dm_err_set(err, DM_EIO, "cannot write '%s': %s",
+		    DM_ERR_PATH(path),
 		    strerror(S_ISDIR(sb.st_mode) ? EISDIR : EINVAL));
 		goto out;
 	}
@@ -1972,15 +2009,15 @@ read_whole(const char *path, struct dm_buf *b, struct dm_err *err)
 		if ((n = read(fd, chunk, sizeof chunk)) == -1) {
 			if (errno == EINTR)
 				continue;
-			dm_err_set(err, DM_EIO, "cannot read '%s': %s", path,
-			    strerror(errno));
+			dm_err_set(err, DM_EIO, "cannot read '%s': %s",
+			    DM_ERR_PATH(path), strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if (b->len + (size_t)n > FILE_MAX) {
 			dm_err_set(err, DM_EIO, "cannot read '%s': the file is larger than %d bytes",
-			    path, FILE_MAX);
+			    DM_ERR_PATH(path), FILE_MAX);
 			goto out;
 		}
 		if (dm_buf_add(b, chunk, (size_t)n, err) == -1)
@@ -2557,7 +2594,8 @@ sidecar_open(const char *docpath, FILE **fp, char **pathp,
 	}
 	for (i = 0; i < 2 && cand[i] != NULL; i++) {
 		if ((*fp = fopen(cand[i], "re")) == NULL) {
-			if (errno == ENOENT)
+			/* A document whose name fills NAME_MAX has no x.pdf.ini. */
+			if (errno == ENOENT || errno == ENAMETOOLONG)
 				continue;
 			dm_err_set(err, DM_EDATA, "cannot read sidecar '%s': %s",
 			    cand[i], strerror(errno));
@@ -2623,7 +2661,7 @@ dm_sidecar_load(const char *docpath, struct dm_vars *vars, char **template,
 		if (snprintf(src_name, sizeof src_name, "%s:%d", path,
 		    st.v[i].line) >= (int)sizeof src_name) {
 			dm_err_set(err, DM_EDATA, "sidecar path too long: '%s'",
-			    path);
+			    DM_ERR_PATH(path));
 			goto out;
 		}
 		if (dm_vars_add(vars, st.v[i].name, st.v[i].value, src_name,
@@ -2716,10 +2754,11 @@ dm_preset_find(const char *path, const char *domain, struct dm_preset *out,
 		r = ini_parse(path, preset_handler, &c);
 		if (r == -1)
 			return dm_err_set(err, DM_ECONFIG,
-			    "cannot read the provider list '%s'", path);
+			    "cannot read the provider list '%s'",
+			    DM_ERR_PATH(path));
 		if (r != 0)
 			return dm_err_set(err, DM_ECONFIG,
-			    "%s:%d: syntax error", path, r);
+			    "%s:%d: syntax error", DM_ERR_PATH(path), r);
 		if (c.found && out->host[0] != '\0')
 			return 1;
 	}

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -28,6 +29,7 @@ struct verify_note {
 	int	 depth;
 	X509	*leaf;		/* the server's certificate, referenced */
 	int	 hello_request;	/* the server asked to renegotiate */
+	char	*bundle;	/* SSL_CERT_FILE, not loaded yet; owned */
 };
 
 /*
@@ -107,28 +109,112 @@ tls_renegotiation_asked(const struct sess *s)
 	return n != NULL && n->hello_request;
 }
 
+/* The session's note, from inside a verification. */
+static struct verify_note *
+note_of(X509_STORE_CTX *xs)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+
+	return ssl == NULL ? NULL : SSL_get_ex_data(ssl, note_index);
+}
+
+/* Whether the server's own chain holds an issuer of x. */
+static int
+sent_issuer(X509_STORE_CTX *xs, X509 *x)
+{
+	STACK_OF(X509) *sent = X509_STORE_CTX_get0_untrusted(xs);
+	X509 *c;
+	int i;
+
+	for (i = 0; sent != NULL && i < sk_X509_num(sent); i++) {
+		c = sk_X509_value(sent, i);
+		if (c != x && X509_check_issued(c, x) == X509_V_OK)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The chain builder's issuer lookup in the trust store, with the
+ * SSL_CERT_FILE bundle parsed on first need: when the store so far (the
+ * hash directory, ca_file) has no issuer of x, or only one outside its
+ * validity period that the bundle might replace.  A miss that the
+ * server's own chain fills (the intermediate sent with the leaf) does
+ * not count: the builder goes on through that certificate, and the
+ * bundle is loaded at the top of the chain if the anchor is not found
+ * there either.  Once loaded, the bundle is in the store as
+ * SSL_CTX_load_verify_file() put it before.  Trust never widens: every
+ * anchor still comes from the directory, ca_file or the bundle.  The
+ * one verdict that changes is where the old order stumbled: a bundle CA
+ * with the name but not the key of a directory CA hid the latter from
+ * OpenSSL's lookup, whose cache answers by name.  Only this lookup is
+ * hooked; the others serve partial chains, CRLs and DANE, which docmail
+ * does not use.
+ */
+static int
+lazy_get_issuer(X509 **issuer, X509_STORE_CTX *xs, X509 *x)
+{
+	struct verify_note *n = note_of(xs);
+	int r;
+
+	r = X509_STORE_CTX_get1_issuer(issuer, xs, x);
+	if (r < 0 || n == NULL || n->bundle == NULL)
+		return r;
+	if (r > 0) {
+		if (X509_cmp_current_time(X509_get0_notBefore(*issuer)) < 0 &&
+		    X509_cmp_current_time(X509_get0_notAfter(*issuer)) > 0)
+			return r;
+		X509_free(*issuer);
+		*issuer = NULL;
+	} else if (sent_issuer(xs, x))
+		return r;
+	/* Its errors are not the handshake's: it failed before too. */
+	ERR_set_mark();
+	(void)X509_STORE_load_file(X509_STORE_CTX_get0_store(xs), n->bundle);
+	ERR_pop_to_mark();
+	free(n->bundle);
+	n->bundle = NULL;
+	return X509_STORE_CTX_get1_issuer(issuer, xs, x);
+}
+
 /*
  * The system's trust anchors, looked up by hash in the certificate
  * directory when needed: parsing the whole bundle file costs ~20 ms per
  * session, more than the rest of a Test connection.  SSL_CERT_FILE and
- * SSL_CERT_DIR are honoured as OpenSSL does; without a directory the
- * defaults are loaded the usual way.
+ * SSL_CERT_DIR are honoured as OpenSSL does, the file through
+ * lazy_get_issuer(): *bundle is set to it (the caller's to free) and
+ * the store to that lookup.  An unreadable SSL_CERT_FILE fails, as it
+ * did when it was loaded at once (one that reads but does not parse is
+ * only found out when needed, and the directory then stays trusted, as
+ * with OpenSSL's own default paths); without a directory the defaults
+ * are loaded the usual way.
  */
 static int
-system_store(SSL_CTX *ctx)
+system_store(SSL_CTX *ctx, char **bundle)
 {
 	const char *dir = getenv(X509_get_default_cert_dir_env());
 	const char *file = getenv(X509_get_default_cert_file_env());
 	struct stat st;
 
-	if (file != NULL && file[0] != '\0' &&
-	    SSL_CTX_load_verify_file(ctx, file) != 1)
-		return -1;
+	*bundle = NULL;
 	if (dir == NULL || dir[0] == '\0')
 		dir = X509_get_default_cert_dir();
-	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return SSL_CTX_load_verify_dir(ctx, dir) == 1 ? 0 : -1;
-	return SSL_CTX_set_default_verify_paths(ctx) == 1 ? 0 : -1;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		if (file != NULL && file[0] != '\0' &&
+		    SSL_CTX_load_verify_file(ctx, file) != 1)
+			return -1;
+		return SSL_CTX_set_default_verify_paths(ctx) == 1 ? 0 : -1;
+	}
+	if (file != NULL && file[0] != '\0') {
+		if (access(file, R_OK) != 0)
+			return -1;
+		if ((*bundle = strdup(file)) == NULL)
+			return -1;
+		X509_STORE_set_get_issuer(SSL_CTX_get_cert_store(ctx),
+		    lazy_get_issuer);
+	}
+	return SSL_CTX_load_verify_dir(ctx, dir) == 1 ? 0 : -1;
 }
 
 int
@@ -137,6 +223,7 @@ tls_setup(struct sess *s, struct dm_err *err)
 	const struct dm_smtp_params *p = s->p;
 	struct verify_note *n;
 	X509_VERIFY_PARAM *vp;
+	char *bundle = NULL;
 
 	(void)pthread_once(&note_once, note_index_init);
 	if ((s->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
@@ -150,20 +237,29 @@ tls_setup(struct sess *s, struct dm_err *err)
 	SSL_CTX_set_options(s->ctx, SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(s->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (system_store(s->ctx) == -1)
+	if (system_store(s->ctx, &bundle) == -1) {
 		ERR_clear_error();	/* no system store: ca_file may do */
+		free(bundle);
+		bundle = NULL;
+		X509_STORE_set_get_issuer(SSL_CTX_get_cert_store(s->ctx),
+		    NULL);
+	}
 	if (p->ca_file != NULL && p->ca_file[0] != '\0' &&
 	    SSL_CTX_load_verify_locations(s->ctx, p->ca_file, NULL) != 1) {
 		ERR_clear_error();
+		free(bundle);
 		dm_err_set(err, DM_ECONFIG,
 		    "cannot load the certificates in ca_file '%s'",
-		    p->ca_file);
+		    DM_ERR_PATH(p->ca_file));
 		return dm_err_hint(err, "ca_file must name a readable file of PEM certificates");
 	}
 	if ((s->ssl = SSL_new(s->ctx)) == NULL ||
-	    (n = calloc(1, sizeof *n)) == NULL)
+	    (n = calloc(1, sizeof *n)) == NULL) {
+		free(bundle);
 		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	}
 	n->error = X509_V_OK;
+	n->bundle = bundle;
 	SSL_set_ex_data(s->ssl, note_index, n);
 	SSL_set_msg_callback(s->ssl, msg_cb);
 	SSL_set_msg_callback_arg(s->ssl, n);
@@ -199,6 +295,7 @@ tls_free(struct sess *s)
 		n = SSL_get_ex_data(s->ssl, note_index);
 		if (n != NULL) {
 			X509_free(n->leaf);
+			free(n->bundle);
 			free(n);
 		}
 		SSL_free(s->ssl);

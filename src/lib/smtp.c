@@ -340,11 +340,17 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 	}
 	for (l = r.data; l != NULL && l < r.data + r.len; ) {
 		const char *e = memchr(l, '\n', (size_t)(r.data + r.len - l));
+		const char *end = r.data + r.len;
+		const char *k = (size_t)(end - l) >= 4 ? l + 4 : end;
 
 		sess_log(s, "S: ", l, e != NULL ? (size_t)(e - l) : strlen(l));
-		if ((size_t)(r.data + r.len - l) >= 12 &&
-		    strncasecmp(l + 4, "STARTTLS", 8) == 0 &&
-		    (l[12] == '\r' || l[12] == '\n' || l[12] == ' '))
+		/* Some servers put a blank after the dash: "250- STARTTLS". */
+		while (k < end && (*k == ' ' || *k == '\t'))
+			k++;
+		if ((size_t)(end - k) >= 8 &&
+		    strncasecmp(k, "STARTTLS", 8) == 0 &&
+		    (k + 8 == end || k[8] == '\r' ||
+		    k[8] == '\n' || k[8] == ' '))
 			offered = 1;
 		l = e != NULL ? e + 1 : NULL;
 	}

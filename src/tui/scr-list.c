@@ -269,7 +269,7 @@ scan(const char *dir, struct doc **out, size_t *nout, struct dm_err *err)
 	*nout = 0;
 	if ((d = opendir(dir)) == NULL) {
 		dm_err_set(err, DM_EIO, "cannot read the documents directory '%s': %s",
-		    dir, strerror(errno));
+		    DM_ERR_PATH(dir), strerror(errno));
 		return dm_err_hint(err, "set documents_dir in the profile (docmail.ini(5)), or start docmail in the directory of your invoices");
 	}
 	dfd = dirfd(d);

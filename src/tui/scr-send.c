@@ -132,18 +132,18 @@ att_add(struct send *s, const char *path, struct dm_err *err)
 	size_t ncap;
 
 	if (stat(path, &st) == -1) {
-		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': %s", path,
-		    strerror(errno));
+		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': %s",
+		    DM_ERR_PATH(path), strerror(errno));
 		return dm_err_hint(err, "check the path");
 	}
 	if (!S_ISREG(st.st_mode)) {
 		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': not a file",
-		    path);
+		    DM_ERR_PATH(path));
 		return dm_err_hint(err, "give the path of a document, not of a directory");
 	}
 	if (access(path, R_OK) == -1) {
-		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': %s", path,
-		    strerror(errno));
+		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': %s",
+		    DM_ERR_PATH(path), strerror(errno));
 		return dm_err_hint(err, "check the file's permissions");
 	}
 	if (s->natt == s->attcap) {
@@ -874,7 +874,7 @@ edit_text(struct tui *t, struct send *s)
 	umask(old);
 	if (fd == -1) {
 		dm_err_set(&err, DM_EIO, "cannot create a file for the editor in '%s': %s",
-		    tmp, strerror(errno));
+		    DM_ERR_PATH(tmp), strerror(errno));
 		tui_error(t, &err);
 		return SCR_HANDLED;
 	}
@@ -882,8 +882,8 @@ edit_text(struct tui *t, struct send *s)
 		len = strlen(now);
 		if (write(fd, now, len) != (ssize_t)len ||
 		    write(fd, "\n", 1) != 1) {
-			dm_err_set(&err, DM_EIO, "cannot write '%s': %s", path,
-			    strerror(errno));
+			dm_err_set(&err, DM_EIO, "cannot write '%s': %s",
+			    DM_ERR_PATH(path), strerror(errno));
 			close(fd);
 			(void)unlink(path);
 			free(now);

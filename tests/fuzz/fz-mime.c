@@ -492,19 +492,44 @@ text(const char *cte, const char *c, size_t n, const struct expect *e)
 	dm_buf_release(&got);
 }
 
-/* name="..." or filename="...": the ASCII stand-in. */
-static int
-fallback_ok(const char *fb, size_t n)
+/*
+ * The inside of the quoted string at p (just after its '"'), quoted
+ * pairs undone, into out; returns its closing '"'.
+ */
+static const char *
+unquote(const char *p, struct dm_buf *out)
 {
-	size_t i;
+	for (; *p != '\0' && *p != '"'; p++) {
+		if (*p == '\\') {
+			p++;
+			FZ_CHECK(*p == '"' || *p == '\\');
+		}
+		FZ_CHECK(*p >= 0x20 && *p < 0x7f);
+		add(out, p, 1);
+	}
+	FZ_CHECK(*p == '"');
+	return p;
+}
 
-	if (n == 0 || n > 60)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (fb[i] < 0x20 || fb[i] > 0x7e || fb[i] == '"' ||
-		    fb[i] == '\\')
-			return 0;
-	return 1;
+/* name="=?...?= =?...?=": encoded words only, one space apart. */
+static void
+name_words(const char *s, size_t n, struct dm_buf *out)
+{
+	const char *e;
+
+	while (n > 0) {
+		e = memchr(s, ' ', n);
+		if (e == NULL)
+			e = s + n;
+		FZ_CHECK(ew_decode(s, (size_t)(e - s), out));
+		n -= (size_t)(e - s);
+		s = e;
+		if (n > 0) {
+			s++;
+			n--;
+			FZ_CHECK(n > 0);
+		}
+	}
 }
 
 static int
@@ -528,15 +553,20 @@ pct_decode(const char *s, size_t n, struct dm_buf *out)
 	return 0;
 }
 
-/* One attachment part: its header fields and its base64. */
+/*
+ * One attachment part: its header fields and its base64.  A short name
+ * of printable ASCII is quoted in name= and filename=; any other is in
+ * filename* alone and in encoded words inside name=.
+ */
 static void
 attachment(const struct field *f, size_t nf, const char *c, size_t n,
     const struct att *a)
 {
-	struct dm_buf star = buf_new(), got = buf_new(), fb = buf_new();
+	struct dm_buf star = buf_new(), got = buf_new(), nm = buf_new(),
+	    dec = buf_new();
 	const char *v, *p, *q, *attr;
 	size_t alen, ll, seg = 0;
-	int has_star = 0, has_fb = 0;
+	int has_star = 0, has_plain = 0, plain;
 	char want[32];
 
 	v = get(f, nf, "Content-Transfer-Encoding");
@@ -545,11 +575,22 @@ attachment(const struct field *f, size_t nf, const char *c, size_t n,
 	FZ_CHECK(v != NULL && v[0] == ' ');
 	FZ_CHECK(strncmp(v + 1, a->type, strlen(a->type)) == 0);
 	p = v + 1 + strlen(a->type);
-	FZ_CHECK(strncmp(p, "; name=\"", 8) == 0);
-	p += 8;
-	q = strchr(p, '"');
-	FZ_CHECK(q != NULL && q[1] == '\0' && fallback_ok(p, (size_t)(q - p)));
-	add(&fb, p, (size_t)(q - p));
+	FZ_CHECK(strncmp(p, ";", 1) == 0 && is_wsp(p[1]));
+	for (p++; is_wsp(*p); p++)
+		;
+	FZ_CHECK(strncmp(p, "name=\"", 6) == 0);
+	q = unquote(p + 6, &nm);
+	FZ_CHECK(q[1] == '\0');
+	/* A plain name never looks like an encoded word. */
+	plain = memmem(nm.data != NULL ? nm.data : "", nm.len, "=?", 2) ==
+	    NULL;
+	if (plain)
+		FZ_CHECK(nm.len > 0 && nm.len <= 66 &&
+		    strcmp(dm_buf_str(&nm), a->name) == 0);
+	else {
+		name_words(nm.data, nm.len, &dec);
+		FZ_CHECK(strcmp(dm_buf_str(&dec), a->name) == 0);
+	}
 
 	v = get(f, nf, "Content-Disposition");
 	FZ_CHECK(v != NULL && strncmp(v, " attachment;", 12) == 0);
@@ -564,21 +605,27 @@ attachment(const struct field *f, size_t nf, const char *c, size_t n,
 		alen = (size_t)(p - attr);
 		p++;
 		if (alen == 8 && memcmp(attr, "filename", 8) == 0) {
-			/* The stand-in, last, and the same as name=. */
-			FZ_CHECK(*p == '"');
-			q = strchr(p + 1, '"');
-			FZ_CHECK(q != NULL && q[1] == '\0');
-			FZ_CHECK((size_t)(q - p - 1) == fb.len &&
-			    memcmp(p + 1, fb.data, fb.len) == 0);
-			has_fb = 1;
+			/* The one parameter, the same as name=. */
+			FZ_CHECK(plain && !has_plain && !has_star && *p == '"');
+			dm_buf_reset(&dec);
+			q = unquote(p + 1, &dec);
+			FZ_CHECK(q[1] == '\0' &&
+			    strcmp(dm_buf_str(&dec), a->name) == 0);
+			has_plain = 1;
 			p = q + 1;
 			continue;
 		}
-		/* filename*=UTF-8''... or filename*N*=..., N in order. */
-		q = strchr(p, ';');
-		FZ_CHECK(q != NULL && !has_fb);
+		/*
+		 * filename*=UTF-8''... or filename*N*=..., N in order, each
+		 * but the last ending in ';'.
+		 */
+		FZ_CHECK(!plain);
+		if ((q = strchr(p, ';')) == NULL)
+			q = p + strlen(p);
+		else
+			FZ_CHECK(q[1] != '\0');
 		if (alen == 9 && memcmp(attr, "filename*", 9) == 0) {
-			FZ_CHECK(seg == 0 && !has_star);
+			FZ_CHECK(seg == 0 && !has_star && *q == '\0');
 			FZ_CHECK(strncmp(p, "UTF-8''", 7) == 0);
 			p += 7;
 		} else {
@@ -593,13 +640,11 @@ attachment(const struct field *f, size_t nf, const char *c, size_t n,
 		}
 		has_star = 1;
 		FZ_CHECK(pct_decode(p, (size_t)(q - p), &star) == 0);
-		p = q + 1;
+		p = *q == '\0' ? q : q + 1;
 	}
-	FZ_CHECK(has_fb);
+	FZ_CHECK(plain ? has_plain : has_star);
 	if (has_star)
 		FZ_CHECK(strcmp(dm_buf_str(&star), a->name) == 0);
-	else
-		FZ_CHECK(strcmp(dm_buf_str(&fb), a->name) == 0);
 
 	/* 76-column base64 lines. */
 	for (p = c; p < c + n; p = q + 2) {
@@ -614,7 +659,8 @@ attachment(const struct field *f, size_t nf, const char *c, size_t n,
 	    (a->len == 0 || memcmp(got.data, a->data, a->len) == 0));
 	dm_buf_release(&star);
 	dm_buf_release(&got);
-	dm_buf_release(&fb);
+	dm_buf_release(&nm);
+	dm_buf_release(&dec);
 }
 
 static void
