@@ -70,7 +70,9 @@ keys F2
 wait_for "saved to" $W
 grep -q "^max_per_minute = 30$" "$XDG_CONFIG_HOME/docmail/config.ini"
 ok $? "... and saving keeps the preset's batch limit (max_per_minute = 30)"
-keys Escape
+keys Escape	# after the first Save, on to the document list
+wait_for "Documents" $W
+keys q
 wait_for "EXIT=0" $W
 
 # --- the device flow, chosen as Microsoft 365 ------------------------------

@@ -175,6 +175,13 @@ struct dm_smtp_report {
 int	dm_smtp_check_params(const struct dm_smtp_params *, struct dm_err *);
 
 /*
+ * Sets OpenSSL up now, in the calling thread: a front end that runs
+ * sessions in threads calls it before starting any.
+ * Errors: DM_EINTERNAL.
+ */
+int	dm_smtp_init(struct dm_err *);
+
+/*
  * "Test connection": resolve, connect, greeting, EHLO, TLS, AUTH,
  * MAIL FROM:<sender> then RSET, QUIT.  Sends nothing.  Each step is
  * reported through params->event.  report may be NULL.

@@ -19,9 +19,25 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "smtp-int.h"
+
+int
+dm_smtp_init(struct dm_err *err)
+{
+	/*
+	 * OpenSSL sets itself up on first use, in whichever thread that
+	 * is; done at once in two threads (a TUI test and a sign-in), its
+	 * error-string table is built twice and half of it lost.  The
+	 * front end calls this before it starts any thread.
+	 */
+	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
+	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1)
+		return dm_err_set(err, DM_EINTERNAL, "cannot initialise OpenSSL");
+	return 0;
+}
 
 /* What the verify callback saw first; per session through ex_data. */
 struct verify_note {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <docmail/buf.h>
+#include <docmail/oauth2.h>
 
 #include "tui.h"
 
@@ -881,6 +882,12 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 		dm_err_set(err, DM_EINTERNAL, "pipe: %s", strerror(errno));
 		goto out;
 	}
+	/*
+	 * The screens run tests, sends and sign-ins in threads: OpenSSL
+	 * and libcurl are set up here, before the first one starts.
+	 */
+	if (dm_smtp_init(err) == -1 || dm_oauth2_init(err) == -1)
+		goto out;
 	catch_signals();
 	utf8 = utf8_ctype(old_ctype, sizeof old_ctype);
 	if (initscr() == NULL) {
