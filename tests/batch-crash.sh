@@ -135,8 +135,14 @@ before=$(awk '$2 == "before"' "$T/phases" | wc -l)
 data=$(awk '$2 == "data"' "$T/phases" | wc -l)
 after=$(awk '$2 == "between" && $3 > 0 && $3 < 4' "$T/phases" | wc -l)
 diag "kills (server's view): before the session $before, in a message's data $data, between messages after some $after"
-[ "$before" -ge 3 ] && [ "$data" -ge 3 ] && [ "$after" -ge 3 ]
-ok $? "kills landed before the session, in the data and between messages"
+if [ "$N" -ge 50 ]; then
+	[ "$before" -ge 3 ] && [ "$data" -ge 3 ] && [ "$after" -ge 3 ]
+	ok $? "kills landed before the session, in the data and between messages"
+else
+	# A few runs (CI's valgrind stage) check leaks, not the spread.
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n # SKIP only $N runs: too few to expect every phase"
+fi
 
 # delivered: "I-J COUNT" per message the servers accepted
 delivered_list() {

@@ -286,6 +286,18 @@ type_field() {
 	keys -N 60 BSpace
 	keys -l "$1"
 }
+# wait_joined TEXT [SECONDS]: as wait_for, with the screen's lines and
+# runs of blanks joined into one line (for text a field or a message wraps)
+wait_joined() {
+	_n=$(( ${2:-10} * 20 ))
+	while [ $_n -gt 0 ]; do
+		screen | tr -s ' \n' ' ' | grep -qF -- "$1" && return 0
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+	diag "timed out waiting for '$1' (lines joined); the screen:" "$(screen)"
+	return 1
+}
 term_stop() {
 	[ -z "$TMUX_SOCK" ] || tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
 	TMUX_SOCK=

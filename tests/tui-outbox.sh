@@ -115,7 +115,7 @@ sleep 0.3
 pick "Busy one" && keys d && wait_for "It will not be sent. (y/n)" &&
     keys y && wait_for "another docmail is sending outbox item" &&
     keys F1 && wait_for "The last message, in full:" &&
-    screen | tr -d '\n' | grep -q "another docmail is sending outbox item *'$busy'"
+    wait_joined "another docmail is sending outbox item '$busy'"
 ok $? "d on an item being sent elsewhere says so (all of it under F1)"
 keys Escape
 [ -f "$box/new/$busy.docmail" ]; ok $? "and does not remove it"

@@ -27,7 +27,7 @@ wait_for "saved to"
 ok $? "the first Save saves"
 keys F1
 wait_for "The last message, in full:"
-screen | tr -s ' \n' ' ' | grep -q "with a template 'invoice' to start from"
+wait_joined "with a template 'invoice' to start from"
 ok $? "and says it added a template to start from"
 keys Escape
 grep -q '^\[template invoice\]' "$cfg"
@@ -44,8 +44,8 @@ cp "$SAMPLES/invoice-2026-001.pdf" "$SAMPLES/invoice-2026-001.pdf.ini" "$T/doc/"
 term "env $envs '$DOCMAIL' --config '$cfg' '$T/doc/invoice-2026-001.pdf'"
 wait_for "no template 'invoice' in the config (invoice-2026-001.pdf.ini"
 ok $? "a missing template is said"
-screen | grep -q "\^N Add template" &&
-    screen | grep -q "^  Template: none ('invoice' missing: \^N); data from "
+wait_for "^N Add template" &&
+    wait_for "Template: none ('invoice' missing: ^N); data from "
 ok $? "with ^N to add one in the key bar and beside the template's name"
 keys -l 'k@x.test'
 keys Tab Tab Tab Tab
@@ -60,8 +60,8 @@ wait_for "Subject [Typed subject"
 keys C-n
 wait_for "template 'invoice' added"
 ok $? "^N adds the template"
-screen | grep -q "what you typed is kept" && screen | grep -q "Subject \[Typed subject" &&
-    screen | grep -q "^  Template: invoice; data from "
+wait_for "what you typed is kept" && wait_for "Subject [Typed subject" &&
+    wait_for "Template: invoice; data from "
 ok $? "and keeps what was typed"
 grep -q '^\[template invoice\]' "$cfg"
 ok $? "the config has it now"
@@ -81,7 +81,7 @@ wait_for "no template 'offer' in the config"
 keys C-n
 wait_for "Subject [Offer 2026-001 from Anna Muster"
 ok $? "^N on an empty dialog fills Subject from the ready-made offer"
-screen | grep -q "please find attached our offer 2026-001"
+wait_for "please find attached our offer 2026-001"
 ok $? "and the Text"
 "$DOCMAIL" --config "$cfg" send --dry-run --to k@x.test \
     "$T/doc/invoice-2026-001.pdf" >"$T/out" 2>"$T/err"

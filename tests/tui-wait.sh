@@ -32,7 +32,7 @@ wait_for "... F1: all"
 ok $? "a message longer than the status line says F1 shows all of it"
 keys F1
 wait_for "The last message, in full:"
-screen | tr -s ' \n' ' ' | grep -q "587 uses starttls"
+wait_joined "587 uses starttls"
 ok $? "F1 shows the message with its whole hint"
 keys Escape
 keys Escape
@@ -49,7 +49,7 @@ wait_for "Now: greeting ... 3 s (timeout 9 s)" 10
 ok $? "sending shows the step that hangs and its seconds"
 wait_for "Not sent" 30
 ok $? "until the step times out and the result says so"
-screen | grep -q "did not answer within"
+wait_for "did not answer within"
 ok $? "naming the silence as the cause"
 keys Escape
 wait_for "Subject [Invoice"
