@@ -16,6 +16,21 @@ mkdir -p "$XDG_CONFIG_HOME/docmail"
 # Under valgrind every step is many times slower: generous waits, which
 # cost nothing when things go right.
 W=60
+# leave: quits the settings and waits until docmail has exited, so that
+# the next session's start never kills one still exiting (under valgrind
+# a process killed in its exit handlers shows half-freed memory).
+leave() {
+	keys C-q
+	_i=0
+	while [ $_i -lt $((W * 20)) ]; do
+		screen | grep -q "EXIT=" && return 0
+		screen | grep -q "unsaved changes" && keys d
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	diag "docmail did not leave; the screen:" "$(screen)"
+	return 1
+}
 
 # config IDP [KEY=VALUE...]: the profile anna, port still unknown,
 # with the endpoints of idp IDP (as tests do instead of Microsoft's)
@@ -155,7 +170,7 @@ term "env $envs '$DOCMAIL' settings"
 wait_for "SMTP settings" $W
 wait_for "Authentication [Microsoft 365" $W
 ok $? "opened again, the profile shows Microsoft 365"
-keys C-q
+leave
 
 # --- denied, expired, cancelled; TERM=vt100 and NO_COLOR with ^G ---------
 
@@ -170,7 +185,7 @@ wait_for "F6" $W
 ok $? "... and says how to sign in again"
 if screen | grep -q "Enter this code"; then r=1; else r=0; fi
 ok $r "... and the box is closed"
-keys C-q
+leave
 
 start_idp expired --fault expired_token
 config expired auth=oauth2 oauth2_provider=microsoft oauth2_client_id=docmail-test
@@ -181,7 +196,7 @@ wait_for "the sign-in code expired" $W
 ok $? "an expired code says so"
 wait_for "sign in again" $W
 ok $? "... and what to do"
-keys C-q
+leave
 
 config idp auth=oauth2 oauth2_provider=microsoft oauth2_client_id=docmail-test
 term "env $envs '$DOCMAIL' settings"
@@ -204,7 +219,7 @@ term "env $envs '$DOCMAIL' settings"
 wait_for "SMTP settings" $W
 wait_for "Authentication [Custom OAuth2" $W
 ok $? "oauth2_provider = custom shows as Custom OAuth2"
-keys C-q
+leave
 
 # --- the browser sign-in (Google): the address pasted ----------------------
 
@@ -265,7 +280,7 @@ ok $? "the pasted address signs in (after the resize)"
 grep -q "token authorization_code pkce=ok" "$T/code/log"
 ok $? "the provider checked the PKCE verifier"
 no_token_shown "no token on the screen after the browser sign-in"
-keys C-q
+leave
 
 # The browser on this machine reaches the listener itself.
 rm -f "$STORE/default"

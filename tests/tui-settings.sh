@@ -302,6 +302,7 @@ grep -q "^name = Anna Muster X$" "$cfg" && grep -q "^auth = oauth2$" "$cfg" &&
     grep -q "^oauth2_token_command = cat $T/tok1$" "$cfg"
 ok $? "with auth and every oauth2_* key kept" || diag "$(cat "$cfg")"
 keys C-q
+wait_for "EXIT="
 
 # --- the terminal is restored when docmail is killed
 term "env $envs '$DOCMAIL' settings"
