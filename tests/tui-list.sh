@@ -62,6 +62,12 @@ term "cd '$T' && env $envs '$DOCMAIL' --config '$T/tui.ini'"
 wait_for "Documents" && wait_for "3 documents"
 ok $? "docmail with a config and no files shows the document list"
 row() { screen | grep -F -- "$1"; }
+# The list is painted row by row: wait for its last row before reading.
+_i=0
+until row "inv-001" | grep -q "2001-01-01" || [ $_i -ge 200 ]; do
+	sleep 0.05
+	_i=$((_i + 1))
+done
 row "inv-001" | grep -q "R-001 *Alpen AG *CHF 100.50 2001-01-01"
 ok $? "a row shows number, customer, amount and date from the sidecar" ||
     diag "$(screen)"
