@@ -355,8 +355,14 @@ pv_draw(struct tui *t, void *state)
 	if (pv->l.n > (size_t)rows)
 		tui_put(LINES - 4, 2, COLS - 4, pv->top + rows < pv->l.n ?
 		    "(more below: Down / PgDn)" : "(end)", A_NORMAL);
-	(void)snprintf(q, sizeof q, "Send this email to %zu recipient%s? (y/n)",
-	    pv->job->c.rcpt.n, pv->job->c.rcpt.n == 1 ? "" : "s");
+	if (pv->job->view_only)
+		(void)snprintf(q, sizeof q,
+		    "One email of the batch, to %zu recipient%s: Esc goes back to the table",
+		    pv->job->c.rcpt.n, pv->job->c.rcpt.n == 1 ? "" : "s");
+	else
+		(void)snprintf(q, sizeof q,
+		    "Send this email to %zu recipient%s? (y/n)",
+		    pv->job->c.rcpt.n, pv->job->c.rcpt.n == 1 ? "" : "s");
 	tui_put(LINES - 3, 2, COLS - 4, q, tui_attr(t, TC_MARK) | A_BOLD);
 }
 
@@ -372,8 +378,15 @@ pv_key(struct tui *t, void *state, int is_key, wint_t ch)
 		switch (ch) {
 		case 'y':
 		case 'Y':
+			if (pv->job->view_only)
+				return SCR_HANDLED;
 			pv->job->action = SEND_GO;
 			return SCR_HANDLED | SCR_CLOSE;
+		case 'q':
+		case '\r':
+		case '\n':
+			/* Back, in a batch's; the question's keys are y and n. */
+			return pv->job->view_only ? SCR_HANDLED | SCR_CLOSE : 0;
 		case 'n':
 		case 'N':
 		case 27:
@@ -387,6 +400,8 @@ pv_key(struct tui *t, void *state, int is_key, wint_t ch)
 		}
 	}
 	switch (ch) {
+	case KEY_ENTER:
+		return pv->job->view_only ? SCR_HANDLED | SCR_CLOSE : 0;
 	case KEY_UP:
 		if (pv->top > 0)
 			pv->top--;
@@ -416,8 +431,11 @@ pv_key(struct tui *t, void *state, int is_key, wint_t ch)
 static const char *
 pv_keybar(struct tui *t, void *state)
 {
+	struct preview *pv = state;
+
 	(void)t;
-	(void)state;
+	if (pv->job->view_only)
+		return " Esc Back to the batch  Up/Down PgUp/PgDn Scroll  F1 Help";
 	return " y Send  n/Esc Back to the email  Up/Down PgUp/PgDn Scroll  F1 Help";
 }
 
