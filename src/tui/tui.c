@@ -724,6 +724,11 @@ dispatch(struct tui *t, int is_key, wint_t ch)
 	int r = 0;
 
 	if (is_key && ch == KEY_RESIZE) {
+		/*
+		 * The terminal may have rewrapped what it showed (tmux does):
+		 * what curses thinks is there is not, so all of it is sent.
+		 */
+		clearok(curscr, TRUE);
 		t->too_small = LINES < TUI_MIN_ROWS || COLS < TUI_MIN_COLS;
 		if (f->scr->resize != NULL && !t->too_small)
 			f->scr->resize(t, f->state);
