@@ -643,7 +643,7 @@ static const char global_help[] =
     "  Ctrl-A/E, Ctrl-K/W/U         start/end; delete to end/word/all\n"
     "  F1 or ?                      this help (? outside text fields)\n"
     "  Esc                          back\n"
-    "Every F-key has a Ctrl alternative, shown in the key bar.\n\n";
+    "Every F-key has a Ctrl or letter alternative, shown in the key bar.\n\n";
 
 static void
 show_help(struct tui *t)
