@@ -11,7 +11,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux is missing"; exit 77; }
 
-plan 58
+plan 60
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server good --mode plain --auth-file "$T/auth" --ehlo-profile ms365
@@ -67,7 +67,7 @@ mkcfg() {
 }
 mkcfg "$T/good.ini" good "password="
 mkcfg "$T/slow.ini" slow
-mkcfg "$T/r550.ini" r550
+mkcfg "$T/r550.ini" r550 "max_per_minute=120"
 
 envs="HOME='$HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' LC_ALL=C.UTF-8"
 start() {	# start CONFIG [ENV...]: docmail's list on CONFIG
@@ -255,6 +255,8 @@ ok $? "marks work with TERM=vt100 and NO_COLOR"
 ok $? "and show as * there"
 keys F9
 wait_for "Send 2 emails to 3 recipients? (y/n)" 30
+screen | grep -q "2 documents, one email each, via localhost:[0-9]* (none), at most 120 a minute"
+ok $? "the table says the profile's max_per_minute paces the run"
 tmux -L "$TMUX_SOCK" resize-window -x 120 -y 30
 shown "nobody@x.test                               Invoice 2026-001 from Anna Muster" 10 &&
     tmux -L "$TMUX_SOCK" resize-window -x 80 -y 24 &&
@@ -264,6 +266,8 @@ ok $? "the table is laid out again for a larger terminal and back"
 keys y
 wait_for "batch: 1 sent, 0 kept in the outbox, 1 refused" 60
 ok $? "a refused message is counted as refused"
+screen | grep -q "2 emails via localhost:[0-9]* (none), at most 120 a minute"
+ok $? "so does the run"
 row "refused  nobody.pdf  nobody@x.test  " | grep -q "^> "
 ok $? "its line names the document and the recipient, selected" ||
     diag "$(screen)"

@@ -404,14 +404,16 @@ draw_table(struct tui *t, struct batch *b)
 {
 	const struct dm_batch_doc *d;
 	struct cols c;
-	char line[256], q[128];
+	char line[256], q[128], pace[48];
 	size_t i;
 
+	(void)snprintf(pace, sizeof pace, ", at most %d a minute",
+	    b->p->max_per_minute);
 	(void)snprintf(line, sizeof line,
 	    "%zu document%s, one email each, via %s:%d (%s)%s", b->n,
 	    b->n == 1 ? "" : "s", b->p->host, dm_profile_port(b->p),
 	    dm_security_name(b->p->security),
-	    b->p->max_per_minute > 0 ? ", paced" : "");
+	    b->p->max_per_minute > 0 ? pace : "");
 	put_cut(ROW_INFO, 0, COLS, line, A_NORMAL);
 	columns(b, &c);
 	tui_put(ROW_HEAD, c.x[0], c.w[0], "Document", A_BOLD);

@@ -957,6 +957,11 @@ open_batch(struct tui *t, struct list *l)
 	}
 	l->batch.paths = paths;
 	l->batch.n = n;
+	/* Every message is built once to check it: that takes a moment. */
+	if (n > 1) {
+		tui_status(t, "checking %zu documents...", n);
+		tui_status_flush(t);
+	}
 	tui_status_clear(t);
 	/* The screen copies the paths; enter() reports a refusal. */
 	if (tui_push(t, &scr_batch, &l->batch) == -1)

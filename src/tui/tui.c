@@ -257,6 +257,16 @@ draw_frame(struct tui *t)
 	tui_put(LINES - 1, 0, COLS, kb, tui_attr(t, TC_KEYBAR));
 }
 
+void
+tui_status_flush(struct tui *t)
+{
+	if (t->too_small)
+		return;
+	draw_frame(t);
+	wnoutrefresh(stdscr);
+	doupdate();
+}
+
 static void
 draw_too_small(void)
 {

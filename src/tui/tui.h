@@ -122,6 +122,12 @@ void	tui_status(struct tui *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	tui_error(struct tui *, const struct dm_err *);
 void	tui_status_clear(struct tui *);
+/*
+ * Paints the status line now, before work that takes a moment in the
+ * loop's thread (checking a few hundred documents), so that the screen
+ * says what it is doing instead of looking stuck.
+ */
+void	tui_status_flush(struct tui *);
 
 /*
  * Asks a question in the status line and waits for one of the keys in
