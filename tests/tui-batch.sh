@@ -11,7 +11,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux is missing"; exit 77; }
 
-plan 60
+plan 65
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server good --mode plain --auth-file "$T/auth" --ehlo-profile ms365
@@ -86,6 +86,27 @@ until row "invoice-2026-001" | grep -q "2026-11-25" || [ $_i -ge 200 ]; do
 	sleep 0.05
 	_i=$((_i + 1))
 done
+keys '?'
+wait_for "F9 or b      a batch: each marked document (or the selected" 10
+ok $? "the list's help names F9 and its alternative b"
+keys Escape
+wait_for "5 documents" 10
+# Without marks, F9 takes the selected document, or says why not.
+keys Home F9
+wait_joined "has no 'to' in its sidecar" 30
+ok $? "F9 without marks on a document without a to says why"
+screen | grep -q "docmail .* -- Documents"
+ok $? "and stays in the list"
+keys Down F9
+wait_for "Send 1 email to 2 recipients? (y/n)" 30
+ok $? "F9 without marks on a good document: a batch of that one (to and bcc)"
+keys F1
+wait_for "A batch: each document becomes its own email" 10
+ok $? "F1 in the table explains it"
+keys Escape
+wait_for "Send 1 email to 2 recipients? (y/n)" 10
+keys n
+wait_for "not sent: nothing was stored in the outbox" 10
 keys Home Space
 wait_joined "has no 'to' in its sidecar" 30
 ok $? "Space on a document without a to says why it cannot be sent"
