@@ -53,11 +53,11 @@ struct batch {
 	enum bstate		 state;
 	struct dm_batch_opts	 bo;
 	char			**path;		/* owned copies */
-	char			**name;		/* base names, escaped */
+	char			**name;		/* base names, printable */
 	struct dm_batch_doc	*docs;
 	size_t			 n;
 	size_t			 nbad;		/* cannot be sent */
-	size_t			 nrcpt;		/* envelope recipients, all */
+	size_t			 nrcpt;		/* envelope recipients */
 	int			 namew;		/* the widest name */
 	size_t			 sel, top;	/* the table */
 	/* One message in full (the preview). */
@@ -71,10 +71,10 @@ struct batch {
 	struct dm_batch_msg	*msgs;
 	pthread_t		 thread;
 	int			 joinable;
-	atomic_int		 stop;		/* after the message in flight */
+	atomic_int		 stop;		/* after the one in flight */
 	atomic_int		 cancel;	/* that one too */
-	size_t			 ltop;		/* first result line shown */
-	size_t			 lsel;		/* after the run: the one in full */
+	size_t			 ltop;		/* first line shown */
+	size_t			 lsel;		/* the line shown in full */
 
 	pthread_mutex_t		 mu;
 	/* Under mu, written by the thread. */
@@ -82,10 +82,10 @@ struct batch {
 	size_t			 nlines;
 	size_t			 sent, kept, refused;
 	int			 stage;		/* 0 outbox, 1 smtp */
-	struct timespec		 since;		/* the last sign of life */
+	struct timespec		 since;		/* last sign of life */
 	int			 finished;
 	/* Written by the thread before finished; read after the join. */
-	int			 stored;	/* every message is in the outbox */
+	int			 stored;	/* all are in the outbox */
 	int			 rc;
 	struct dm_err		 err;
 };
@@ -614,8 +614,8 @@ draw_run(struct tui *t, struct batch *b)
 	*p++ = '[';
 	for (i = 0; i < (size_t)w; i++)
 		*p++ = (int)i < fill ? '#' : '.';
-	(void)snprintf(p, sizeof line - (size_t)(p - line), "] %3d%%  %zu of %zu",
-	    b->n > 0 ? (int)(seen * 100 / b->n) : 0, seen, b->n);
+	(void)snprintf(p, sizeof line - (size_t)(p - line),
+	    "] %3d%%  %zu of %zu", b->n > 0 ? (int)(seen * 100 / b->n) : 0, seen, b->n);
 	tui_put(ROW_BAR, 2, COLS - 4, line, A_NORMAL);
 
 	if (b->state == B_DONE) {
