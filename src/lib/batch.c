@@ -426,7 +426,7 @@ before_dot(void *arg)
 	struct dm_err e;
 
 	c->msgs[c->cur].it->state = DM_OB_MAYBE_SENT;
-	return dm_outbox_update(c->msgs[c->cur].it, &e);
+	return dm_outbox_update_state(c->msgs[c->cur].it, &e);
 }
 
 static void

@@ -120,7 +120,7 @@ mark_maybe(void *arg)
 	struct dm_err e;
 
 	c->it->state = DM_OB_MAYBE_SENT;
-	return dm_outbox_update(c->it, &e);
+	return dm_outbox_update_state(c->it, &e);
 }
 
 int
