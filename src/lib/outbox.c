@@ -1284,6 +1284,11 @@ dm_outbox_update_state(const struct dm_outbox_item *item, struct dm_err *err)
 	if (pwrite(fd, word, STATE_WIDTH, at - head) != STATE_WIDTH ||
 	    fdatasync(fd) == -1) {
 		e = errno;
+		/*
+		 * Not durable, so not true: the old state goes back (the
+		 * caller acts on the failure, e.g. sends no final dot).
+		 */
+		(void)pwrite(fd, at, STATE_WIDTH, at - head);
 		(void)close(fd);
 		dm_err_set(err, DM_EIO, "cannot write the outbox item '%s': %s",
 		    DM_ERR_PATH(item->path), strerror(e));
