@@ -325,7 +325,7 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct dm_batch_opts bo;
-	struct dm_batch_doc *docs = NULL, *go = NULL;
+	struct dm_batch_doc *docs = NULL;
 	struct dm_outbox_item *items = NULL;
 	struct dm_config cfg;
 	struct dm_vars vars;
@@ -423,15 +423,21 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	if ((dir = dm_outbox_open(NULL, err)) == NULL ||
 	    dm_batch_earlier(dir, NULL, docs, n, resend, &nskip, err) == -1)
 		goto out;
-	if ((go = calloc(n, sizeof *go)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
-		goto out;
-	}
-	/* go[] borrows docs[]' fields: only docs[] is released. */
+	/*
+	 * The ones to send move to the front (in order), so that docs[0]
+	 * .. docs[ngo-1] are the batch; all n are still released at the
+	 * end.
+	 */
 	for (i = 0; i < n; i++) {
-		if (docs[i].skip == DM_BATCH_NEW)
-			go[ngo++] = docs[i];
-		else {
+		if (docs[i].skip == DM_BATCH_NEW) {
+			if (i != ngo) {
+				struct dm_batch_doc tmp = docs[ngo];
+
+				docs[ngo] = docs[i];
+				docs[i] = tmp;
+			}
+			ngo++;
+		} else {
 			struct dm_buf a, b;
 
 			dm_buf_init(&a, 0);
@@ -457,11 +463,11 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		goto out;
 	}
 	if (dry) {
-		dry_run(go, ngo);
+		dry_run(docs, ngo);
 		r = 0;
 		goto out;
 	}
-	if (!yes && !confirm(go, ngo)) {
+	if (!yes && !confirm(docs, ngo)) {
 		dm_err_set(err, DM_EUSAGE, "not sent: not confirmed");
 		dm_err_hint(err, "answer y to send, or give --yes");
 		goto out;
@@ -474,11 +480,16 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		dm_err_set(err, DM_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (dm_batch_store(dir, &cfg, p, &bo, go, ngo, items, bcc, err) == -1) {
+	if (dm_batch_store(dir, &cfg, p, &bo, docs, ngo, items, bcc, err) == -1) {
 		(void)snprintf(cli->note, sizeof cli->note,
 		    "nothing was stored or sent: a batch goes out only once every message is safely in the outbox");
 		goto out;
 	}
+	/* The check's results are spent: the outbox items carry the rest. */
+	for (i = 0; i < n; i++)
+		dm_batch_doc_release(&docs[i]);
+	free(docs);
+	docs = NULL;
 	/* --rate, else the profile's max_per_minute. */
 	r = cli_batch_send(p, &pw, items, bcc, ngo, rate >= 0 ? rate :
 	    p->max_per_minute, verbose, NULL, err);
@@ -492,7 +503,6 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		r = dm_err_hint(err, "'docmail outbox --retry' sends them");
 	}
 out:
-	free(go);
 	for (i = 0; docs != NULL && i < n; i++)
 		dm_batch_doc_release(&docs[i]);
 	free(docs);
