@@ -11,8 +11,9 @@
 #      sending alone, nothing composed or stored.
 # For each: whole-process wall time (best of RUNS), peak RSS (GNU time
 # %M, for (a) and the largest of (b)), and the connections the sink
-# saw.  A measurement, not a test: it never fails on numbers, but it
-# checks that every timed run delivered all N messages.
+# saw.  Then pacing: 31 of them at --rate 30 (PACE=0 skips that minute).
+# A measurement, not a test: it never fails on numbers, but it checks
+# that every timed run delivered all N messages.
 #     usage: bench/batch.sh [BUILDDIR] [N] [SIZE_KIB] [RUNS]
 set -eu
 
@@ -174,6 +175,27 @@ for t in batch send smtplib; do
 	printf '  %-34s %10s %12s %12s\n' "$(label "$t")" "$(ms "$(best "$w/wall.$t")")" \
 	    "$(sort -n "$w/rssl.$t" | tail -n 1)" "$(sort -n "$w/conn.$t" | tail -n 1)"
 done
+
+# Pacing: 31 messages at --rate 30 should span 60 s (the k-th starts
+# k * 2 s after the first), not 0 s and not 2 minutes.  The span is the
+# sink's arrival times of the first and the last.  PACE=0 skips it.
+if [ "${PACE:-1}" != 0 ] && [ "$n" -ge 31 ]; then
+	echo "measuring pacing: 31 messages at --rate 30 (a minute) ..." >&2
+	rm -rf "$XDG_DATA_HOME" "$XDG_STATE_HOME" "$srv/mail"
+	mkdir -p "$srv/mail"
+	t0=$EPOCHREALTIME
+	if "$docmail" --config "$w/docmail.ini" batch --yes --rate 30 \
+	    "${docs[@]:0:31}" >"$w/out" 2>"$w/err" </dev/null; then
+		t1=$EPOCHREALTIME
+		span=$("$python" -c 'import json, sys
+t = sorted(json.load(open(f))["received_at"] for f in sys.argv[1:])
+print("%d %.3f" % (len(t), t[-1] - t[0]))' "$srv"/mail/*.json)
+		echo
+		echo "  pacing, --rate 30, 31 messages: ${span#* } s from the first to the last (want 60 +- 1), $(ms $((${t1/./} - ${t0/./}))) ms wall, ${span%% *} received"
+	else
+		note "pacing: the batch failed: $(head -c 300 "$w/err")"
+	fi
+fi
 if [ -n "$notes" ]; then
 	echo
 	printf '%s' "$notes" | sed 's/^/  note: /'

@@ -5,7 +5,7 @@
 # server's limit of messages per session in the middle of a run; pacing.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 98
+plan 109
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 cfg=$T/cfg.ini
@@ -201,6 +201,19 @@ has "$T/err" "docmail outbox --retry" "with what to do"
 [ "$(items)" -eq 3 ]; ok $? "three wait in the outbox"
 start_server good --mode plain --auth-file "$T/auth" --ehlo-profile postfix
 use good none
+# the same batch run again before the retry (as after a crash): the two
+# sent are skipped as sent, the three waiting as waiting
+# shellcheck disable=SC2086
+dm batch --yes $docs
+is_rc 75 "the same batch again before the retry: exit 75, three wait"
+[ "$(grep -c '^skipped  [ab]\.pdf  sent to [ab]@x.test on .* (sent log): add --resend' "$T/out")" -eq 2 ] &&
+    [ "$(grep -c "^skipped  [cde]\.pdf  waits in the outbox for [cde]@x.test, from an earlier run: 'docmail outbox --retry' sends it" "$T/out")" -eq 3 ]
+ok $? "the two sent are skipped as sent, the three kept as waiting" ||
+    diag "$(cat "$T/out")"
+[ "$(items)" -eq 3 ] && [ ! -s "$T/good/log" ]
+ok $? "nothing was stored twice, no connection made"
+has "$T/err" "3 of them wait in the outbox" "it says three wait"
+has "$T/err" "docmail outbox --retry" "and what sends them"
 dm outbox --retry
 is_rc 0 "outbox --retry sends the rest"
 [ "$(delivered good)" -eq 3 ] && [ "$(items)" -eq 0 ]
@@ -211,6 +224,20 @@ has "$T/out" "outbox: 3 sent, 0 failed, 0 skipped" "the retry's summary"
 [ "$( (ids r421; ids good) | sort | uniq | wc -l)" -eq 5 ] &&
     [ "$( (ids r421; ids good) | wc -l)" -eq 5 ]
 ok $? "five messages in all, no Message-ID twice"
+# all five in the sent log now: running the batch again sends nothing
+# shellcheck disable=SC2086
+dm batch --yes $docs
+is_rc 0 "the batch once more after everything was sent: exit 0"
+[ "$(grep -c '^skipped  .*(sent log): add --resend' "$T/out")" -eq 5 ] &&
+    [ "$(delivered good)" -eq 3 ] && [ "$(count good connect)" -eq 1 ]
+ok $? "every document skipped as sent, nothing delivered, no connection"
+has "$T/out" "nothing to send" "saying there is nothing to send"
+dm batch --yes --dry-run $docs
+grep -q '^skipped  a.pdf' "$T/out" && ! grep -q 'To: ' "$T/out"
+ok $? "the dry run shows the same"
+dm batch --yes --resend "$T/docs/a.pdf" "$T/docs/b.pdf"
+is_rc 0 "--resend sends sent documents again"
+[ "$(delivered good)" -eq 5 ]; ok $? "each once more"
 
 # --- a server that ends each session after two messages: connected to
 # again, everything goes
@@ -272,6 +299,7 @@ s=$(spread pace)
 # the profile's max_per_minute does the same
 start_server pace2 --mode plain --auth-file "$T/auth"
 use pace2 none max_per_minute=120
+reset_state
 dm batch --yes "$T/docs/p1.pdf" "$T/docs/p2.pdf" "$T/docs/p3.pdf"
 is_rc 0 "a batch paced by the profile's max_per_minute is sent"
 s=$(spread pace2)
@@ -318,6 +346,7 @@ if command -v tmux >/dev/null 2>&1; then
 	keys y Enter
 	wait_for "EXIT=0" 30
 	ok $? "y sends them, exit 0"
+	reset_state
 	screen | grep -q 'Sending: 100% (5/5)'
 	ok $? "with a progress line on the terminal"
 	[ "$(delivered tty)" -eq 5 ]; ok $? "all five delivered"

@@ -7,7 +7,7 @@
 # fails for the chosen files only, and DM_FAULT_LOG shows it was hit.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 110
+plan 111
 
 shim=$(preload) || exit 1
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
@@ -135,8 +135,9 @@ is_rc 74 "the size field cannot be written: exit 74"
 has "$T/err" "cannot write to the outbox '$box': No space left on device" \
     "the error names the cause of the short write"
 
-# marking "may have been delivered" fails: the dot is not sent
-faulty fsync "$box/tmp/*.docmail" EIO 1 "$DOCMAIL" --config "$cfg" send --yes \
+# marking "may have been delivered" (in place, in the stored item)
+# fails: the dot is not sent
+faulty fsync "$box/new/*.docmail" EIO 0 "$DOCMAIL" --config "$cfg" send --yes \
     --to a@x.test --subject "Mark" --body B
 is_rc 74 "the mark before the final dot cannot be written: exit 74"
 has "$T/err" "could not record in the outbox that the message is being sent" \
@@ -218,9 +219,12 @@ injected && [ "$(cat "$T/victim")" = precious ] && [ -z "$(ls "$box/new")" ] &&
 ok $? "the link's target is untouched, nothing is sent"
 find "$box/tmp" -type l -delete
 
-faulty plant "$box/tmp/*.docmail" ENOSPC 1 "$DOCMAIL" --config "$cfg" send \
-    --yes --to a@x.test --subject "Plant update" --body B
-is_rc 74 "a link planted at the outbox update's temporary name: exit 74"
+# the update after a failed attempt (no server on port 1) writes a new
+# file in tmp/ and renames it over the item
+faulty plant "$box/tmp/*.docmail" ENOSPC 1 "$DOCMAIL" --config "$T/dead.ini" \
+    send --yes --to a@x.test --subject "Plant update" --body B
+is_rc 75 "a link planted at the outbox update's temporary name: the send's own exit 75"
+has "$T/err" "warning: the outbox item could not be updated" "and a warning about the item"
 injected && [ "$(cat "$T/victim")" = precious ] && [ "$(delivered srv)" -eq $n ] &&
     [ "$(items waiting)" -eq 1 ]
 ok $? "the target is untouched, the message not sent but waiting"

@@ -186,6 +186,20 @@ delivered() {
 	ls "$T/$1/mail/" 2>/dev/null | grep -c '\.json$'
 }
 
+# wait_log NAME TEXT [N]: wait (up to 60 s) until server NAME's log has
+# N (default 1) lines with TEXT: a test that signals a running docmail
+# waits until it is talking to the server, however slowly it started
+# (valgrind).
+wait_log() {
+	_wl_i=0
+	while [ "$(grep -c "$2" "$T/$1/log" 2>/dev/null)" -lt "${3:-1}" ]; do
+		_wl_i=$((_wl_i + 1))
+		[ $_wl_i -gt 600 ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
 # The real servers' EHLO replies (smtpd.py --ehlo-profile) that every
 # scenario reaching the data phase runs against: both advertise
 # CHUNKING, Microsoft 365 BINARYMIME too, and docmail must still send

@@ -4,7 +4,7 @@
 # --drop ID" removes an item, asking on a terminal, under the item's lock.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 68
+plan 69
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 cfg=$T/cfg.ini
@@ -52,6 +52,13 @@ has "$T/out" "refused for good: a plain --retry passes it over" \
 has "$T/out" "--drop $id" "and how to remove it"
 grep -q '^X-Docmail-State: refused' "$box/new/$id.docmail"
 ok $? "the state is in the item's file, so it survives a crash"
+# the listing names the document, the bookkeeper's word for a message
+cp "$SAMPLES/invoice-2026-001.pdf" "$T/rechnung-42.pdf"
+dm send --yes --to a@x.test --subject WithDoc --body B "$T/rechnung-42.pdf"
+dm outbox
+grep -A3 '^    subject: WithDoc$' "$T/out" | grep -q '^    document: rechnung-42.pdf$'
+ok $? "the outbox lists the document a waiting message carries"
+rm -f "$box"/new/"$(id_of WithDoc)".docmail
 
 # --- a plain retry skips it, even with --force; naming it needs --force
 use good

@@ -83,7 +83,7 @@ main(void)
 	struct dm_err err;
 	size_t i;
 
-	plan(25);
+	plan(34);
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	write_file(fx("config.ini"),
@@ -223,6 +223,60 @@ main(void)
 	    strstr(err.msg, "vanished.pdf") != NULL,
 	    "a document gone since the check fails the store: %s", err.msg);
 	is_int(stored(box), 0, "and what was stored before it is removed");
+
+	/*
+	 * An earlier run: a.pdf waits in the outbox, b.pdf went to B (the
+	 * sent log), c.pdf to someone else.  Running it again skips a and
+	 * b, and sends b again only with resend; c is not theirs.
+	 */
+	{
+		const char *to_b[] = { "B@X.test" }, *to_z[] = { "z@x.test" };
+		struct dm_batch_doc again[3];
+		size_t nskip = 9;
+
+		memset(again, 0, sizeof again);
+		again[0].path = fx("a.pdf");
+		is_int(dm_batch_store(box, &cfg, p, &o, again, 1, items, bcc,
+		    &err), 0, "an earlier run stored a.pdf");
+		dm_outbox_item_release(&items[0]);
+		free(bcc[0]);
+		ok(dm_sentlog_append(fx("sent.log"), 1764000000, "id1@x",
+		    "b.pdf", to_b, 1, "250 ok", &err) == 0 &&
+		    dm_sentlog_append(fx("sent.log"), 1764000000, "id2@x",
+		    "a.pdf", to_z, 1, "250 ok", &err) == 0,
+		    "and the sent log has b.pdf");
+		again[1].path = fx("b.pdf");
+		doc("c.pdf", "[document]\ntemplate = invoice\nnumber = 4\n"
+		    "contact = C\nto = c@x.test\n");
+		again[2].path = fx("c.pdf");
+		again[0].path = fx("a.pdf");
+		is_int(dm_batch_check(&cfg, p, &o, again, 3, &err), 0,
+		    "the documents are good");
+		is_int(dm_batch_earlier(box, fx("sent.log"), again, 3, 0,
+		    &nskip, &err), 0, "what an earlier run did is found");
+		ok(nskip == 2 && again[0].skip == DM_BATCH_SKIP_OUTBOX &&
+		    again[1].skip == DM_BATCH_SKIP_SENT &&
+		    again[2].skip == DM_BATCH_NEW,
+		    "a waits, b was sent (any case of the address), c is new");
+		ok(again[0].skip_why != NULL &&
+		    strstr(again[0].skip_why, "docmail outbox --retry") != NULL,
+		    "the waiting one says what sends it: %s", again[0].skip_why);
+		ok(again[1].skip_why != NULL &&
+		    strstr(again[1].skip_why, "sent to B@X.test on ") != NULL &&
+		    strstr(again[1].skip_why, "--resend") != NULL,
+		    "the sent one says to whom, when, and --resend: %s",
+		    again[1].skip_why);
+		for (i = 0; i < 3; i++)
+			dm_batch_doc_release(&again[i]);
+		(void)dm_batch_check(&cfg, p, &o, again, 3, &err);
+		is_int(dm_batch_earlier(box, fx("sent.log"), again, 3, 1,
+		    &nskip, &err), 0, "with resend");
+		ok(nskip == 1 && again[0].skip == DM_BATCH_SKIP_OUTBOX &&
+		    again[1].skip == DM_BATCH_NEW,
+		    "the sent one goes again, the waiting one never");
+		for (i = 0; i < 3; i++)
+			dm_batch_doc_release(&again[i]);
+	}
 
 	free(box);
 	dm_config_release(&cfg);

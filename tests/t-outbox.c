@@ -376,7 +376,7 @@ test_roundtrip(const char *dir)
 	r = snprintf(want, sizeof want,
 	    "X-Docmail-Id: %s\r\n"
 	    "X-Docmail-Created: 1700000000\r\n"
-	    "X-Docmail-State: queued\r\n"
+	    "X-Docmail-State: queued    \r\n"
 	    "X-Docmail-Attempts: 0\r\n"
 	    "X-Docmail-Profile: default\r\n"
 	    "X-Docmail-Sender: anna@example.test\r\n"
@@ -1232,7 +1232,7 @@ state_line_is(const char *path, const char *want)
 
 	if ((file = slurp(path, &len)) == NULL)
 		return 0;
-	snprintf(line, sizeof line, "\r\nX-Docmail-State: %s\r\n", want);
+	snprintf(line, sizeof line, "\r\nX-Docmail-State: %-10s\r\n", want);
 	r = strstr(file, line) != NULL;
 	free(file);
 	return r;
@@ -1446,12 +1446,67 @@ test_drop(const char *dir)
 	dm_outbox_item_release(&out);
 }
 
+/*
+ * The mark before the final dot rewrites the State field in place: the
+ * same file (inode), the same size, whatever the message's size; a file
+ * of an older docmail (an unpadded field) is rewritten whole.
+ */
+static void
+test_state_in_place(const char *dir)
+{
+	struct dm_outbox_item m, out, *v;
+	struct stat a, b;
+	size_t n, bad, len, flen;
+	char *file, *p, *got;
+	int r;
+
+	meta_init(&m, 1700000000);
+	r = add(dir, &m, MSG, sizeof MSG - 1, 7, &out);
+	is_int(r, 0, "state in place: an item");
+	ok(stat(out.path, &a) == 0, "state in place: its file");
+	out.state = DM_OB_MAYBE_SENT;
+	dm_err_clear(&err);
+	ok(dm_outbox_update_state(&out, &err) == 0 && stat(out.path, &b) == 0 &&
+	    a.st_ino == b.st_ino && a.st_size == b.st_size,
+	    "state in place: the same file, the same size");
+	r = dm_outbox_list(dir, &v, &n, &bad, &err);
+	ok(r == 0 && n == 1 && bad == 0 && v[0].state == DM_OB_MAYBE_SENT &&
+	    v[0].offset == out.offset,
+	    "state in place: listed as may have been delivered");
+	got = n == 1 ? drain(&v[0], 4096, &len) : NULL;
+	ok(got != NULL && len == sizeof MSG - 1 && memcmp(got, MSG, len) == 0,
+	    "state in place: message bytes unchanged");
+	free(got);
+	dm_outbox_list_free(v, n);
+
+	/* An older file: "State: queued" unpadded. */
+	file = slurp(out.path, &flen);
+	p = strstr(file, "State: maybe-sent\r\n");
+	if (p != NULL) {
+		memcpy(p, "State: queued\r\n", 15);
+		memmove(p + 15, p + 19, flen - (size_t)(p + 19 - file) + 1);
+		spew(out.path, file, flen - 4);
+	}
+	free(file);
+	out.state = DM_OB_MAYBE_SENT;
+	dm_err_clear(&err);
+	ok(p != NULL && dm_outbox_update_state(&out, &err) == 0 &&
+	    stat(out.path, &b) == 0 && a.st_ino != b.st_ino,
+	    "state in place: an older file is rewritten whole");
+	r = dm_outbox_list(dir, &v, &n, &bad, &err);
+	ok(r == 0 && n == 1 && bad == 0 && v[0].state == DM_OB_MAYBE_SENT,
+	    "state in place: and reads as may have been delivered");
+	dm_outbox_list_free(v, n);
+	(void)dm_outbox_remove(&out, &err);
+	dm_outbox_item_release(&out);
+}
+
 int
 main(void)
 {
 	char *dir;
 
-	plan(163);
+	plan(170);
 	if (snprintf(top, sizeof top, "/tmp/t-outbox.XXXXXX") >=
 	    (int)sizeof top || mkdtemp(top) == NULL)
 		return 1;
@@ -1473,6 +1528,7 @@ main(void)
 	test_add_errors(dir);
 	test_sweep(dir);
 	test_states(dir);
+	test_state_in_place(dir);
 	test_delivery_state();
 	test_drop(dir);
 	test_sentlog();

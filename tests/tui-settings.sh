@@ -4,7 +4,7 @@
 # questions on leaving, resize, and that the password is never shown.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 59
+plan 60
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
@@ -290,6 +290,14 @@ grep -q "^auth-ok anna XOAUTH2$" "$T/otls/log"
 ok $? "the server saw an XOAUTH2 login"
 if screen | grep -qF "tok-tui-1"; then r=1; else r=0; fi
 ok $r "the token is not on the screen"
+# nine steps with the token's: every one shown at 80x24, QUIT too
+screen >"$T/steps"
+r=0
+for st in resolve connect greeting EHLO TLS token AUTH "sender check" QUIT; do
+	grep -q "ok   $st " "$T/steps" || r=1
+done
+[ $r -eq 0 ] || diag "$(cat "$T/steps")"
+ok $r "all nine steps of an OAuth2 test are shown at 80x24, QUIT included"
 keys End
 keys -l " X"
 keys C-s

@@ -4,7 +4,7 @@
 # sending screen, with a server that accepts and never greets.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 7
+plan 8
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server silent --mode starttls --fault no-greeting
@@ -24,17 +24,22 @@ wait_for "greeting ... 3 s (timeout 9 s)" 10
 ok $? "Test connection shows the step that hangs and its seconds"
 wait_for "greeting ... 5 s (timeout 9 s)" 10
 ok $? "and the seconds go on without any event"
-keys Escape
-wait_for "cancelled" 15
-# The status line is too short for the message and its hint: it says
+# The timeout's message and hint do not fit the status line: it says
 # so, and F1 shows all of it.
-wait_for "... F1: all"
+wait_for "... F1: all" 20
 ok $? "a message longer than the status line says F1 shows all of it"
 keys F1
 wait_for "The last message, in full:"
-wait_joined "587 uses starttls"
+wait_joined "try again later"
 ok $? "F1 shows the message with its whole hint"
 keys Escape
+# Esc cancels a test that waits: said plainly, with no hint that blames
+# host or port
+keys F5
+wait_for "greeting ... 2 s (timeout 9 s)" 10
+keys Escape
+wait_for "cancelled by the user" 15 && ! screen | grep -q "check host"
+ok $? "Esc cancels a waiting test and says so, blaming nothing"
 keys Escape
 wait_for "EXIT="
 

@@ -37,10 +37,19 @@ struct dm_batch_opts {
 	time_t			 date;		/* 0 = now */
 };
 
+/* Why an earlier run leaves a good document out (dm_batch_earlier). */
+enum dm_batch_skip {
+	DM_BATCH_NEW = 0,	/* not dealt with before: send it */
+	DM_BATCH_SKIP_SENT,	/* the sent log has it, to these recipients */
+	DM_BATCH_SKIP_OUTBOX	/* it waits in the outbox already */
+};
+
 /* One document: what the check found, and the table's columns. */
 struct dm_batch_doc {
 	const char	*path;		/* borrowed, as given */
 	struct dm_err	 err;		/* code DM_EOK when it can be sent */
+	enum dm_batch_skip skip;	/* set by dm_batch_earlier() */
+	char		*skip_why;	/* why it is skipped, or NULL */
 	char		*to;		/* the To header's addresses, displayed */
 	char		*subject;	/* expanded, UTF-8 */
 	char		*sender;	/* envelope: MAIL FROM */
@@ -63,6 +72,26 @@ void	dm_batch_doc_release(struct dm_batch_doc *);
  */
 int	dm_batch_check(const struct dm_config *cfg, const struct dm_profile *p,
 	    const struct dm_batch_opts *o, struct dm_batch_doc *docs, size_t n,
+	    struct dm_err *err);
+
+/*
+ * Marks the good documents (err DM_EOK) that an earlier run already
+ * dealt with, so that running the same batch again after a crash, a
+ * stop or by mistake sends no invoice twice.  A document is matched by
+ * its file name (without directory) and any one of its recipients:
+ * - one that waits in the outbox dir (in any state: waiting, may have
+ *   been delivered, refused) is skipped, always: "docmail outbox
+ *   --retry" owns it, and storing it again would send it twice;
+ * - one the sent log (sentlog, or the default when NULL) lists as
+ *   sent is skipped unless resend.
+ * skip and skip_why (what happened, to whom, when, and what to do;
+ * not the document's name) are set for each skipped one; *nskip
+ * counts them.
+ * Errors: DM_EIO (the outbox or the sent log cannot be read: then
+ *         nothing can be known, and nothing should be sent), DM_ENOMEM.
+ */
+int	dm_batch_earlier(const char *dir, const char *sentlog,
+	    struct dm_batch_doc *docs, size_t n, int resend, size_t *nskip,
 	    struct dm_err *err);
 
 /*

@@ -30,7 +30,8 @@ struct dm_delivery {
 	int			 removed;	/* the item left the outbox */
 	int			 failed_step;	/* enum dm_smtp_step, -1: none */
 	/* What went wrong after the server accepted (sent log, copy). */
-	char			 warn[DM_DELIVER_WARN_MAX][DM_ERR_MSG_MAX];
+	/* Malloc'd when they happen: a batch holds one of these a message. */
+	char			*warn[DM_DELIVER_WARN_MAX];
 	int			 nwarn;
 };
 

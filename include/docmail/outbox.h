@@ -143,6 +143,17 @@ int	dm_outbox_find(const char *dir, const char *id,
 int	dm_outbox_update(const struct dm_outbox_item *, struct dm_err *);
 
 /*
+ * Writes item's state into its file in place (the State field has a
+ * fixed width: pwrite and fdatasync), so that the mark made between a
+ * message's last byte and its final dot costs the same for 30 MiB as
+ * for 30 KiB; a file written by an older docmail, whose field is
+ * narrower, is rewritten whole by dm_outbox_update().
+ * Errors: as dm_outbox_update().
+ */
+int	dm_outbox_update_state(const struct dm_outbox_item *,
+	    struct dm_err *);
+
+/*
  * Removes the item's file (after the server accepted it); a file
  * already gone is no error.  Errors: DM_EIO, DM_ENOMEM.
  */

@@ -45,7 +45,7 @@ batch_usage(FILE *fp)
 {
 	fputs(
 "usage: docmail batch [--template NAME] [--set KEY=VALUE]... [--rate N]\n"
-"                     [--yes] [--dry-run] [--verbose] DOC...\n", fp);
+"                     [--resend] [--yes] [--dry-run] [--verbose] DOC...\n", fp);
 }
 
 /* s made printable, into b (reset first); returns b's text. */
@@ -259,12 +259,13 @@ cli_batch_send(const struct dm_profile *p, const struct dm_secret *pw,
 static int
 cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 {
-	enum { O_TEMPLATE = 256, O_SET, O_RATE, O_YES, O_DRY_RUN, O_VERBOSE,
-	    O_HELP };
+	enum { O_TEMPLATE = 256, O_SET, O_RATE, O_RESEND, O_YES, O_DRY_RUN,
+	    O_VERBOSE, O_HELP };
 	static const struct option opts[] = {
 		{ "template", required_argument, NULL, O_TEMPLATE },
 		{ "set", required_argument, NULL, O_SET },
 		{ "rate", required_argument, NULL, O_RATE },
+		{ "resend", no_argument, NULL, O_RESEND },
 		{ "yes", no_argument, NULL, O_YES },
 		{ "dry-run", no_argument, NULL, O_DRY_RUN },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
@@ -279,9 +280,9 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	struct dm_secret pw;
 	const struct dm_profile *p;
 	char *dir = NULL, **bcc = NULL;
-	size_t i, n = 0;
+	size_t i, n = 0, ngo = 0, nskip = 0, waiting = 0;
 	long long v;
-	int ch, dry = 0, yes = 0, verbose = 0, rate = -1, r = -1;
+	int ch, dry = 0, yes = 0, verbose = 0, resend = 0, rate = -1, r = -1;
 
 	memset(&bo, 0, sizeof bo);
 	dm_vars_init(&vars);
@@ -305,6 +306,9 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 				goto out;
 			}
 			rate = (int)v;
+			break;
+		case O_RESEND:
+			resend = 1;
 			break;
 		case O_YES:
 			yes = 1;
@@ -359,12 +363,59 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 				cli_print_error(&docs[i].err);
 		goto out;
 	}
+	/*
+	 * What an earlier run (killed, stopped, or the same command run
+	 * twice) already sent or left in the outbox is skipped: sending it
+	 * again is the one mistake a batch must never make.
+	 */
+	if ((dir = dm_outbox_open(NULL, err)) == NULL ||
+	    dm_batch_earlier(dir, NULL, docs, n, resend, &nskip, err) == -1)
+		goto out;
+	/*
+	 * The ones to send move to the front (in order), so that docs[0]
+	 * .. docs[ngo-1] are the batch; all n are still released at the
+	 * end.
+	 */
+	for (i = 0; i < n; i++) {
+		if (docs[i].skip == DM_BATCH_NEW) {
+			if (i != ngo) {
+				struct dm_batch_doc tmp = docs[ngo];
+
+				docs[ngo] = docs[i];
+				docs[i] = tmp;
+			}
+			ngo++;
+		} else {
+			struct dm_buf a, b;
+
+			dm_buf_init(&a, 0);
+			dm_buf_init(&b, 0);
+			printf("%-8s %s  %s\n", "skipped",
+			    show(&a, base_name(docs[i].path)),
+			    show(&b, docs[i].skip_why));
+			dm_buf_release(&a);
+			dm_buf_release(&b);
+			waiting += docs[i].skip == DM_BATCH_SKIP_OUTBOX;
+		}
+	}
+	fflush(stdout);
+	if (ngo == 0) {
+		printf("batch: nothing to send: all %zu documents were dealt with by an earlier run\n",
+		    n);
+		r = 0;
+		if (waiting > 0) {
+			dm_err_set(err, DM_ETEMP,
+			    "%zu of them wait in the outbox", waiting);
+			r = dm_err_hint(err, "'docmail outbox --retry' sends them");
+		}
+		goto out;
+	}
 	if (dry) {
-		dry_run(docs, n);
+		dry_run(docs, ngo);
 		r = 0;
 		goto out;
 	}
-	if (!yes && !confirm(docs, n)) {
+	if (!yes && !confirm(docs, ngo)) {
 		dm_err_set(err, DM_EUSAGE, "not sent: not confirmed");
 		dm_err_hint(err, "answer y to send, or give --yes");
 		goto out;
@@ -372,29 +423,41 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	/* The password before the outbox: a failed prompt stores nothing. */
 	if (cli_password(p, &pw, err) == -1)
 		goto out;
-	if ((dir = dm_outbox_open(NULL, err)) == NULL)
-		goto out;
-	if ((items = calloc(n, sizeof *items)) == NULL ||
-	    (bcc = calloc(n, sizeof *bcc)) == NULL) {
+	if ((items = calloc(ngo, sizeof *items)) == NULL ||
+	    (bcc = calloc(ngo, sizeof *bcc)) == NULL) {
 		dm_err_set(err, DM_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (dm_batch_store(dir, &cfg, p, &bo, docs, n, items, bcc, err) == -1) {
+	if (dm_batch_store(dir, &cfg, p, &bo, docs, ngo, items, bcc, err) == -1) {
 		(void)snprintf(cli->note, sizeof cli->note,
 		    "nothing was stored or sent: a batch goes out only once every message is safely in the outbox");
 		goto out;
 	}
+	/* The check's results are spent: the outbox items carry the rest. */
+	for (i = 0; i < n; i++)
+		dm_batch_doc_release(&docs[i]);
+	free(docs);
+	docs = NULL;
 	/* --rate, else the profile's max_per_minute. */
-	r = cli_batch_send(p, &pw, items, bcc, n, rate >= 0 ? rate :
+	r = cli_batch_send(p, &pw, items, bcc, ngo, rate >= 0 ? rate :
 	    p->max_per_minute, verbose, NULL, err);
+	if (nskip > 0)
+		printf("batch: %zu skipped (dealt with by an earlier run, see above)\n",
+		    nskip);
+	if (r == 0 && waiting > 0) {
+		dm_err_set(err, DM_ETEMP,
+		    "%zu skipped document%s wait%s in the outbox from an earlier run",
+		    waiting, waiting == 1 ? "" : "s", waiting == 1 ? "s" : "");
+		r = dm_err_hint(err, "'docmail outbox --retry' sends them");
+	}
 out:
 	for (i = 0; docs != NULL && i < n; i++)
 		dm_batch_doc_release(&docs[i]);
 	free(docs);
-	for (i = 0; items != NULL && i < n; i++)
+	for (i = 0; items != NULL && i < ngo; i++)
 		dm_outbox_item_release(&items[i]);
 	free(items);
-	for (i = 0; bcc != NULL && i < n; i++)
+	for (i = 0; bcc != NULL && i < ngo; i++)
 		free(bcc[i]);
 	free(bcc);
 	free(dir);

@@ -61,6 +61,12 @@ list_item(const struct dm_outbox_item *it)
 	describe(it, &b, &s);
 	printf("    to: %s\n", dm_buf_str(&b));
 	printf("    subject: %s\n", dm_buf_str(&s));
+	if (it->document != NULL) {
+		dm_buf_reset(&b);
+		(void)dm_buf_add_printable(&b, it->document,
+		    strlen(it->document), &err);
+		printf("    document: %s\n", dm_buf_str(&b));
+	}
 	if (it->last_error != NULL && it->last_error[0] != '\0') {
 		dm_buf_reset(&b);
 		(void)dm_buf_add_printable(&b, it->last_error,

@@ -21,6 +21,9 @@ dm_batch_doc_release(struct dm_batch_doc *d)
 	size_t i;
 
 	free(d->to);
+	free(d->skip_why);
+	d->skip_why = NULL;
+	d->skip = DM_BATCH_NEW;
 	free(d->subject);
 	free(d->sender);
 	for (i = 0; d->rcpt != NULL && i < d->nrcpt; i++)
@@ -125,6 +128,154 @@ dm_batch_check(const struct dm_config *cfg, const struct dm_profile *p,
 	    "%zu of %zu documents cannot be sent: nothing was stored or sent",
 	    bad, n);
 	return dm_err_hint(err, "fix what is said above for each document, then run the batch again");
+}
+
+static const char *
+file_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
+/* Whether mailbox a is one of d's recipients (domains ignore case). */
+static int
+is_rcpt(const struct dm_batch_doc *d, const char *a, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < d->nrcpt; i++)
+		if (strlen(d->rcpt[i]) == len &&
+		    strncasecmp(d->rcpt[i], a, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first of the comma-separated list that is one of d's, or NULL. */
+static const char *
+logged_rcpt(const struct dm_batch_doc *d, const char *list, size_t *len)
+{
+	const char *p = list, *end;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ')
+			p++;
+		end = strchr(p, ',');
+		*len = end != NULL ? (size_t)(end - p) : strlen(p);
+		while (*len > 0 && p[*len - 1] == ' ')
+			(*len)--;
+		if (*len > 0 && is_rcpt(d, p, *len))
+			return p;
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+static int
+skip_outbox(struct dm_batch_doc *d, const struct dm_outbox_item *it,
+    const char *who, size_t wlen, struct dm_err *err)
+{
+	struct dm_buf b;
+	int r;
+
+	dm_buf_init(&b, 0);
+	r = dm_buf_addf(&b, err, "waits in the outbox for %.*s, from an earlier run: ",
+	    (int)wlen, who);
+	if (r == 0 && it->state == DM_OB_MAYBE_SENT)
+		r = dm_buf_addf(&b, err, "it may have been delivered (the connection ended before the server's answer); 'docmail outbox --retry --force %s' sends it again",
+		    it->id);
+	else if (r == 0 && it->state == DM_OB_REFUSED)
+		r = dm_buf_addf(&b, err, "the server refused it for good ('docmail outbox' shows why); 'docmail outbox --retry --force %s' sends it again",
+		    it->id);
+	else if (r == 0)
+		r = dm_buf_addf(&b, err, "'docmail outbox --retry' sends it (item %s)",
+		    it->id);
+	if (r == -1 ||
+	    (d->skip_why = dm_buf_detach(&b)) == NULL) {
+		dm_buf_release(&b);
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	}
+	d->skip = DM_BATCH_SKIP_OUTBOX;
+	return 0;
+}
+
+static int
+skip_sent(struct dm_batch_doc *d, const struct dm_sent *s, const char *who,
+    size_t wlen, struct dm_err *err)
+{
+	struct dm_buf b;
+	struct tm tm;
+	char when[32] = "earlier";
+
+	if (localtime_r(&s->when, &tm) != NULL)
+		(void)strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+	dm_buf_init(&b, 0);
+	if (dm_buf_addf(&b, err, "sent to %.*s on %s (sent log): add --resend to send it again",
+	    (int)wlen, who, when) == -1 ||
+	    (d->skip_why = dm_buf_detach(&b)) == NULL) {
+		dm_buf_release(&b);
+		return dm_err_set(err, DM_ENOMEM, "out of memory");
+	}
+	d->skip = DM_BATCH_SKIP_SENT;
+	return 0;
+}
+
+int
+dm_batch_earlier(const char *dir, const char *sentlog,
+    struct dm_batch_doc *docs, size_t n, int resend, size_t *nskip,
+    struct dm_err *err)
+{
+	struct dm_outbox_item *items = NULL;
+	struct dm_sent *sent = NULL;
+	size_t nitems = 0, nsent = 0, i, k, j, len;
+	const char *who;
+	int r = -1;
+
+	*nskip = 0;
+	if (dm_outbox_list(dir, &items, &nitems, NULL, err) == -1)
+		return dm_err_prefix(err, "cannot tell which documents an earlier run left in the outbox");
+	if (!resend && dm_sentlog_load(sentlog, &sent, &nsent, NULL, err) == -1) {
+		dm_err_prefix(err, "cannot tell which documents were sent before");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct dm_batch_doc *d = &docs[i];
+		const char *name = file_name(d->path);
+
+		if (d->err.code != DM_EOK || d->skip != DM_BATCH_NEW)
+			continue;
+		for (k = 0; k < nitems && d->skip == DM_BATCH_NEW; k++) {
+			if (items[k].document == NULL ||
+			    strcmp(items[k].document, name) != 0)
+				continue;
+			for (j = 0; j < items[k].nrcpt; j++) {
+				who = items[k].rcpt[j];
+				if (!is_rcpt(d, who, strlen(who)))
+					continue;
+				if (skip_outbox(d, &items[k], who, strlen(who),
+				    err) == -1)
+					goto out;
+				break;
+			}
+		}
+		/* The newest first: the date said is the last sending. */
+		for (k = nsent; k > 0 && d->skip == DM_BATCH_NEW; k--) {
+			const struct dm_sent *s = &sent[k - 1];
+
+			if (s->document == NULL || strcmp(s->document, name) != 0 ||
+			    (who = logged_rcpt(d, s->rcpt, &len)) == NULL)
+				continue;
+			if (skip_sent(d, s, who, len, err) == -1)
+				goto out;
+		}
+		if (d->skip != DM_BATCH_NEW)
+			(*nskip)++;
+	}
+	r = 0;
+out:
+	dm_outbox_list_free(items, nitems);
+	dm_sentlog_free(sent, nsent);
+	return r;
 }
 
 int
@@ -336,7 +487,7 @@ before_dot(void *arg)
 	struct dm_err e;
 
 	c->msgs[c->cur].it->state = DM_OB_MAYBE_SENT;
-	return dm_outbox_update(c->msgs[c->cur].it, &e);
+	return dm_outbox_update_state(c->msgs[c->cur].it, &e);
 }
 
 static void

@@ -17,10 +17,14 @@ dm_delivery_release(struct dm_delivery *d)
 {
 	size_t i;
 
+	int n;
+
 	for (i = 0; d->mailbox != NULL && i < d->nrcpt; i++)
 		free(d->mailbox[i]);
 	free(d->mailbox);
 	free(d->rcpt);
+	for (n = 0; n < d->nwarn; n++)
+		free(d->warn[n]);
 	memset(d, 0, sizeof *d);
 }
 
@@ -29,13 +33,14 @@ warn(struct dm_delivery *d, const char *what, const struct dm_err *e)
 {
 	char *w;
 
-	if (d->nwarn >= DM_DELIVER_WARN_MAX)
+	if (d->nwarn >= DM_DELIVER_WARN_MAX ||
+	    (w = malloc(DM_ERR_MSG_MAX)) == NULL)
 		return;
 	/* Cut if need be: a warning's gist is at its start. */
-	w = d->warn[d->nwarn++];
-	dm_strlcpy(w, what, sizeof d->warn[0]);
-	dm_strlcpy(w + strlen(w), ": ", sizeof d->warn[0] - strlen(w));
-	dm_strlcpy(w + strlen(w), e->msg, sizeof d->warn[0] - strlen(w));
+	dm_strlcpy(w, what, DM_ERR_MSG_MAX);
+	dm_strlcpy(w + strlen(w), ": ", DM_ERR_MSG_MAX - strlen(w));
+	dm_strlcpy(w + strlen(w), e->msg, DM_ERR_MSG_MAX - strlen(w));
+	d->warn[d->nwarn++] = w;
 }
 
 /* The accepted message: sent log, sent copy.  Failures only warn. */
@@ -120,7 +125,7 @@ mark_maybe(void *arg)
 	struct dm_err e;
 
 	c->it->state = DM_OB_MAYBE_SENT;
-	return dm_outbox_update(c->it, &e);
+	return dm_outbox_update_state(c->it, &e);
 }
 
 int

@@ -20,11 +20,17 @@
  * before freeing it (curl_global_init_mem), and OpenSSL is told to
  * cleanse the plaintext it decrypted (SSL_OP_CLEANSE_PLAINTEXT), so no
  * token is left behind in freed memory.
+ *
+ * libcurl is loaded (dlopen) when an exchange first needs it, not
+ * linked: linked, it and what it pulls in (LDAP, Kerberos, SSH, HTTP/2,
+ * IDN ...) cost every docmail process 6.5 MB of memory and their start,
+ * while only a sign-in or a token renewal speaks HTTPS.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -41,9 +47,26 @@
 #include "oauth2-int.h"
 
 #define CONNECT_TIMEOUT	10
+#define CURL_SONAME	"libcurl.so.4"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
+static char curl_load_error[256];	/* why it could not be loaded */
+
+/* The libcurl functions used, from the loaded library. */
+static struct {
+	CURLcode	(*global_init_mem)(long, curl_malloc_callback,
+			    curl_free_callback, curl_realloc_callback,
+			    curl_strdup_callback, curl_calloc_callback);
+	CURL		*(*easy_init)(void);
+	CURLcode	(*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode	(*easy_perform)(CURL *);
+	CURLcode	(*easy_getinfo)(CURL *, CURLINFO, ...);
+	void		(*easy_cleanup)(CURL *);
+	const char	*(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void		(*slist_free_all)(struct curl_slist *);
+} cu;
 
 /* libcurl's allocator: every block is wiped whole before it is freed. */
 static void
@@ -94,10 +117,57 @@ plain_strdup(const char *s)
 	return strdup(s);
 }
 
+/* dlsym into a function pointer, without a cast ISO C frowns upon. */
+static int
+sym(void *h, const char *name, void *fp, size_t size)
+{
+	void *p = dlsym(h, name);
+
+	if (p == NULL || size != sizeof p) {
+		(void)snprintf(curl_load_error, sizeof curl_load_error,
+		    "%s lacks %s", CURL_SONAME, name);
+		return -1;
+	}
+	memcpy(fp, &p, sizeof p);
+	return 0;
+}
+
+static int
+curl_load(void)
+{
+	const char *e;
+	void *h;
+
+	if ((h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		e = dlerror();
+		(void)snprintf(curl_load_error, sizeof curl_load_error, "%s",
+		    e != NULL ? e : CURL_SONAME);
+		return -1;
+	}
+#define SYM(f, name)	sym(h, name, &cu.f, sizeof cu.f)
+	if (SYM(global_init_mem, "curl_global_init_mem") == -1 ||
+	    SYM(easy_init, "curl_easy_init") == -1 ||
+	    SYM(easy_setopt, "curl_easy_setopt") == -1 ||
+	    SYM(easy_perform, "curl_easy_perform") == -1 ||
+	    SYM(easy_getinfo, "curl_easy_getinfo") == -1 ||
+	    SYM(easy_cleanup, "curl_easy_cleanup") == -1 ||
+	    SYM(easy_strerror, "curl_easy_strerror") == -1 ||
+	    SYM(slist_append, "curl_slist_append") == -1 ||
+	    SYM(slist_free_all, "curl_slist_free_all") == -1)
+		return -1;
+#undef SYM
+	/* Never closed: libcurl keeps global state until exit. */
+	return 0;
+}
+
 static void
 curl_init(void)
 {
-	curl_init_rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, plain_malloc,
+	if (curl_load() == -1) {
+		curl_init_rc = CURLE_FAILED_INIT;
+		return;
+	}
+	curl_init_rc = cu.global_init_mem(CURL_GLOBAL_DEFAULT, plain_malloc,
 	    wipe_free, wipe_realloc, plain_strdup, plain_calloc);
 }
 
@@ -115,6 +185,12 @@ int
 dm_oauth2_init(struct dm_err *err)
 {
 	pthread_once(&curl_once, curl_init);
+	if (curl_load_error[0] != '\0') {
+		dm_err_set(err, DM_ECONFIG,
+		    "OAuth2 sign-in needs libcurl, which cannot be loaded: %s",
+		    curl_load_error);
+		return dm_err_hint(err, "install it (Debian: apt-get install libcurl4), or use a password or oauth2_token_command");
+	}
 	if (curl_init_rc != CURLE_OK)
 		return dm_err_set(err, DM_EINTERNAL, "cannot initialise libcurl");
 	return 0;
@@ -183,7 +259,7 @@ static int
 curl_failed(CURLcode c, const struct sink *s, const char *host,
     const char *ebuf, struct dm_err *err)
 {
-	const char *why = ebuf[0] != '\0' ? ebuf : curl_easy_strerror(c);
+	const char *why = ebuf[0] != '\0' ? ebuf : cu.easy_strerror(c);
 
 	if (s->too_large)
 		return dm_err_set(err, DM_EPROTO, "the identity provider '%s' sent an answer that is too large (over %d bytes)",
@@ -243,61 +319,61 @@ oauth2_http_post(const struct dm_oauth2_conf *conf, const char *url,
 		return dm_err_set(err, DM_ECONFIG, "the identity provider's address must be https://");
 	if (dm_oauth2_init(err) == -1)
 		return -1;
-	if ((c = curl_easy_init()) == NULL)
+	if ((c = cu.easy_init()) == NULL)
 		return dm_err_set(err, DM_ENOMEM, "out of memory");
 	tmo = conf->timeout > 0 ? conf->timeout : DM_OAUTH2_TIMEOUT;
-	hdr = curl_slist_append(NULL, "Accept: application/json");
+	hdr = cu.slist_append(NULL, "Accept: application/json");
 	if (hdr == NULL) {
 		dm_err_set(err, DM_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") !=
+	if (cu.easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") !=
 	    CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_VERBOSE, 0L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT <
+	    cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_VERBOSE, 0L) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_NOPROGRESS, 1L) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT <
 	    tmo ? (long)CONNECT_TIMEOUT : tmo) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT, tmo) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)DM_OAUTH2_BODY_MAX)
+	    cu.easy_setopt(c, CURLOPT_TIMEOUT, tmo) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_MAXFILESIZE, (long)DM_OAUTH2_BODY_MAX)
 	    != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_USERAGENT, "docmail/" PACKAGE_VERSION)
+	    cu.easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_HTTPHEADER, hdr) != CURLE_OK ||
+	    cu.easy_setopt(c, CURLOPT_USERAGENT, "docmail/" PACKAGE_VERSION)
 	    != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_POSTFIELDS, dm_buf_str(form)) !=
+	    cu.easy_setopt(c, CURLOPT_POSTFIELDS, dm_buf_str(form)) !=
 	    CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)form->len) !=
+	    cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)form->len) !=
 	    CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write) !=
+	    cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write) !=
 	    CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s) != CURLE_OK) {
+	    cu.easy_setopt(c, CURLOPT_WRITEDATA, &s) != CURLE_OK) {
 		dm_err_set(err, DM_EINTERNAL, "cannot set up libcurl");
 		goto out;
 	}
 	/* libcurl4-openssl-dev: the context is OpenSSL's (configure.ac). */
-	if (curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, cleanse_plaintext)
+	if (cu.easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, cleanse_plaintext)
 	    != CURLE_OK) {
 		dm_err_set(err, DM_EINTERNAL, "cannot set up libcurl: it is not built with OpenSSL");
 		goto out;
 	}
 	if (conf->ca_file != NULL && conf->ca_file[0] != '\0' &&
-	    curl_easy_setopt(c, CURLOPT_CAINFO, conf->ca_file) != CURLE_OK) {
+	    cu.easy_setopt(c, CURLOPT_CAINFO, conf->ca_file) != CURLE_OK) {
 		dm_err_set(err, DM_EINTERNAL, "cannot set up libcurl");
 		goto out;
 	}
-	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
+	if ((cc = cu.easy_perform(c)) != CURLE_OK) {
 		if (cc == CURLE_FILESIZE_EXCEEDED)
 			s.too_large = 1;
 		curl_failed(cc, &s, host, ebuf, err);
 		goto out;
 	}
-	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	(void)cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	*status = code;
 	if (code >= 500 || code == 429) {
 		dm_err_set(err, DM_ETEMP, "the identity provider '%s' is unavailable (HTTP %ld)",
@@ -318,8 +394,8 @@ oauth2_http_post(const struct dm_oauth2_conf *conf, const char *url,
 	}
 	r = 0;
 out:
-	curl_slist_free_all(hdr);
+	cu.slist_free_all(hdr);
 	if (c != NULL)
-		curl_easy_cleanup(c);
+		cu.easy_cleanup(c);
 	return r;
 }

@@ -53,6 +53,8 @@
 #define NAME_MAX_ENV	998		/* profile name, Message-ID */
 #define ENV_LINE_MAX	4096		/* above anything we write */
 #define ENV_MAX		(8u * 1024 * 1024)	/* 30000 recipients */
+#define STATE_WIDTH	10		/* "maybe-sent", the longest word */
+#define STATE_FIELD	"\r\n" PREFIX "State: "
 
 /* Envelope fields seen while parsing. */
 enum {
@@ -443,7 +445,8 @@ build_envelope(struct dm_buf *b, const char *id,
 	if (dm_buf_addf(b, err, PREFIX "Id: %s\r\n", id) == -1 ||
 	    dm_buf_addf(b, err, PREFIX "Created: %lld\r\n",
 	    (long long)created) == -1 ||
-	    dm_buf_addf(b, err, PREFIX "State: %s\r\n",
+	    /* Padded: dm_outbox_update_state() rewrites it in place. */
+	    dm_buf_addf(b, err, PREFIX "State: %-*s\r\n", STATE_WIDTH,
 	    state_word(it->state)) == -1 ||
 	    dm_buf_addf(b, err, PREFIX "Attempts: %d\r\n",
 	    it->attempts) == -1 ||
@@ -559,6 +562,9 @@ parse_line(struct dm_outbox_item *it, const char *line, size_t len,
 		if (*seen & F_STATE)
 			return LOAD_BAD;
 		*seen |= F_STATE;
+		/* The padding of the fixed-width field. */
+		for (colon = v + strlen(v); colon > v && colon[-1] == ' ';)
+			*--colon = '\0';
 		if (strcmp(v, "queued") == 0)
 			it->state = DM_OB_QUEUED;
 		else if (strcmp(v, "maybe-sent") == 0)
@@ -1241,6 +1247,59 @@ out:
 	free(dir);
 	free(tmp);
 	return r;
+}
+
+int
+dm_outbox_update_state(const struct dm_outbox_item *item, struct dm_err *err)
+{
+	char head[512], word[STATE_WIDTH + 1];
+	const char *at, *eol;
+	ssize_t n;
+	int fd, e;
+
+	if (state_word(item->state) == NULL)
+		return dm_err_set(err, DM_EINTERNAL, "invalid outbox state");
+	fd = open(item->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd == -1)
+		return dm_outbox_update(item, err);
+	do
+		n = pread(fd, head, sizeof head, 0);
+	while (n == -1 && errno == EINTR);
+	/*
+	 * The Id and Created lines come first, both short: the State line
+	 * lies within the first sector, so its rewrite cannot be torn.
+	 */
+	at = n > 0 ? memmem(head, (size_t)n, STATE_FIELD,
+	    sizeof STATE_FIELD - 1) : NULL;
+	if (at != NULL)
+		at += sizeof STATE_FIELD - 1;
+	eol = at != NULL ? memmem(at, (size_t)(head + n - at), "\r\n", 2) :
+	    NULL;
+	if (eol == NULL || eol - at != STATE_WIDTH) {
+		(void)close(fd);
+		return dm_outbox_update(item, err);
+	}
+	(void)snprintf(word, sizeof word, "%-*s", STATE_WIDTH,
+	    state_word(item->state));
+	if (pwrite(fd, word, STATE_WIDTH, at - head) != STATE_WIDTH ||
+	    fdatasync(fd) == -1) {
+		e = errno;
+		/*
+		 * Not durable, so not true: the old state goes back (the
+		 * caller acts on the failure, e.g. sends no final dot).
+		 */
+		(void)pwrite(fd, at, STATE_WIDTH, at - head);
+		(void)close(fd);
+		dm_err_set(err, DM_EIO, "cannot write the outbox item '%s': %s",
+		    DM_ERR_PATH(item->path), strerror(e));
+		return dm_err_hint(err, "check that the disk is not full and the outbox is writable");
+	}
+	if (close(fd) == -1) {
+		dm_err_set(err, DM_EIO, "cannot write the outbox item '%s': %s",
+		    DM_ERR_PATH(item->path), strerror(errno));
+		return dm_err_hint(err, "check that the disk is not full and the outbox is writable");
+	}
+	return 0;
 }
 
 /*

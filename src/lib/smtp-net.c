@@ -178,7 +178,7 @@ net_write(struct sess *s, const char *p, size_t n, struct dm_err *err)
 			return dm_err_set(err, DM_ETEMP,
 			    "timeout writing to the server");
 		case -2:
-			return dm_err_set(err, DM_ETEMP, "cancelled");
+			return dm_err_set(err, DM_ETEMP, "cancelled by the user");
 		}
 		w = send(s->fd, p, n, MSG_NOSIGNAL);
 		if (w == -1 && (errno == EINTR || errno == EAGAIN))
@@ -244,7 +244,7 @@ net_read_reply_ms(struct sess *s, struct dm_buf *out, int *code, int ms,
 			r = left <= 0 ? 0 : net_wait_cancellable(s, s->fd, POLLIN,
 			    left);
 			if (r == -2)
-				return dm_err_set(err, DM_ETEMP, "cancelled");
+				return dm_err_set(err, DM_ETEMP, "cancelled by the user");
 			if (r == 0 && out->len > 0) {
 				/* A trickle: the clock is for the whole reply. */
 				dm_err_set(err, DM_ETEMP,

@@ -1343,8 +1343,22 @@ data_bytes(struct sess *s, const char *p, size_t n)
 
 	/* CRLF "." CRLF ends the data; dot_state counts its bytes. */
 	for (i = 0; i < n; i++) {
-		char c = p[i];
+		char c;
 
+		/*
+		 * Inside a line only a CR can begin the end: skip to it
+		 * (the byte-by-byte scan was a tenth of a batch's time).
+		 */
+		if (s->dot_state == 0) {
+			const char *cr = memchr(p + i, '\r', n - i);
+
+			if (cr == NULL) {
+				i = n;
+				break;
+			}
+			i = (size_t)(cr - p);
+		}
+		c = p[i];
 		switch (s->dot_state) {
 		case 0:
 			s->dot_state = c == '\r' ? 1 : 0;

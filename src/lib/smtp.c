@@ -289,7 +289,8 @@ greeting_wait(struct sess *s, struct dm_buf *greeting, int *code,
 		    s->p->host, s->p->port, s->p->timeout);
 		return dm_err_hint(err, "try again later");
 	}
-	if (err->code == DM_ETEMP && err->hint[0] == '\0')
+	if (err->code == DM_ETEMP && err->hint[0] == '\0' &&
+	    !sess_cancelled(s))
 		dm_err_hint(err, "check host and port; port 465 uses security = ssl, 587 uses starttls");
 	return -1;
 }

@@ -1056,21 +1056,27 @@ steps_row(struct settings *st)
 	return row + 2;
 }
 
-/* Steps in two columns of four: all eight fit above the result at 80x24. */
+/*
+ * Steps in two columns of four, or of five when there are nine (an
+ * OAuth2 login adds the token step): every step, QUIT included, fits
+ * above the result at 80x24.
+ */
+#define STEP_ROWS(n)	((n) > 8 ? 5 : 4)
+
 static void
-draw_steps(struct tui *t, int top, char (*lines)[120], int n)
+draw_steps(struct tui *t, int top, char (*lines)[120], int n, int rows)
 {
 	int i, w = (COLS - 8) / 2;
 
-	for (i = 0; i < n && i < 8; i++) {
+	for (i = 0; i < n && i < 2 * rows; i++) {
 		attr_t a = strncmp(lines[i], "FAIL", 4) == 0 ?
 		    tui_attr(t, TC_ERROR) : tui_attr(t, TC_OK);
-		int col = 4 + (i / 4) * (w + 2);
+		int col = 4 + (i / rows) * (w + 2);
 
-		tui_put(top + i % 4, col, w, lines[i], a);
+		tui_put(top + i % rows, col, w, lines[i], a);
 		/* A server's words cut short say so: never "localhos". */
 		if (tui_width(lines[i]) > w)
-			tui_put(top + i % 4, col + w - 1, 1, "~", a);
+			tui_put(top + i % rows, col + w - 1, 1, "~", a);
 	}
 }
 
@@ -1102,28 +1108,30 @@ settings_draw(struct tui *t, void *state)
 		unsigned steps;
 		char now[96], sp[2] = { spinner[st->spin % 4], '\0' };
 		int col, w = (COLS - 8) / 2;
+		/* With a token step there will be nine. */
+		int rows = STEP_ROWS(j->p.token != NULL ? 9 : j->nlines);
 
 		pthread_mutex_lock(&j->lock);
-		draw_steps(t, top, j->lines, j->nlines);
+		draw_steps(t, top, j->lines, j->nlines, rows);
 		i = j->nlines;
 		steps = j->steps;
 		since = j->since;
 		pthread_mutex_unlock(&j->lock);
-		if (i < 8) {
+		if (i < 2 * rows) {
 			/* The step under way, and how long it has waited. */
 			tui_step_wait(now, sizeof now, dm_smtp_step_name(
 			    tui_next_step(steps, j->prof.security,
 			    j->p.token != NULL)), &since, j->p.timeout);
-			col = 2 + (i / 4) * (w + 2);
-			tui_put(top + i % 4, col, 1, sp, A_NORMAL);
-			tui_put(top + i % 4, col + 7, w - 5, now, A_NORMAL);
+			col = 2 + (i / rows) * (w + 2);
+			tui_put(top + i % rows, col, 1, sp, A_NORMAL);
+			tui_put(top + i % rows, col + 7, w - 5, now, A_NORMAL);
 		}
 		return;
 	}
-	draw_steps(t, top, st->steps, st->nsteps);
+	draw_steps(t, top, st->steps, st->nsteps, STEP_ROWS(st->nsteps));
 	/* What failed, then what to do: two lines and the rest at most. */
-	if (res < top + (st->nsteps > 0 ? 4 : 0))
-		res = top + (st->nsteps > 0 ? 4 : 0);
+	if (res < top + (st->nsteps > 0 ? STEP_ROWS(st->nsteps) : 0))
+		res = top + (st->nsteps > 0 ? STEP_ROWS(st->nsteps) : 0);
 	i = tui_put_wrap(res, 4, COLS - 6, 2, st->result[0],
 	    st->result_ok ? tui_attr(t, TC_OK) : tui_attr(t, TC_ERROR));
 	(void)tui_put_wrap(res + i, 4, COLS - 6, LINES - 2 - res - i,
