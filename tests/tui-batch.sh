@@ -11,7 +11,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux is missing"; exit 77; }
 
-plan 65
+plan 76
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server good --mode plain --auth-file "$T/auth" --ehlo-profile ms365
@@ -260,53 +260,88 @@ screen | grep -q "marked"
 [ $? -ne 0 ]; ok $? "the documents now in the outbox are not marked again"
 keys q
 wait_for "EXIT=0" 30
-rm -rf "$box"
 
-# --- a 550 for one recipient, vt100 without colours, resizing
-cp "$SAMPLES/invoice-2026-001.pdf" "$docs/nobody.pdf"
-sed 's/^to = .*/to = nobody@x.test/' "$SAMPLES/invoice-2026-001.pdf.ini" \
-    >"$docs/nobody.pdf.ini"
+# --- what an earlier run dealt with is skipped; a 550 for one
+# recipient; vt100 without colours; resizing.  invoice-2026-004 went
+# out in the stopped run above and invoice-2026-001 waits in the outbox
+# from it (it was last): both are skipped.
+for d in nobody fresh; do
+	cp "$SAMPLES/invoice-2026-001.pdf" "$docs/$d.pdf"
+	sed "s/^to = .*/to = $d@x.test/" "$SAMPLES/invoice-2026-001.pdf.ini" \
+	    >"$docs/$d.pdf.ini"
+done
 touch -d "2001-01-10 12:00" "$docs/nobody.pdf"
+touch -d "2001-01-11 12:00" "$docs/fresh.pdf"
+waiting=$(items)
 start "$T/r550.ini" "TERM=vt100 NO_COLOR=1"
-wait_for "6 documents" 30
-keys Home Space Down Space
-wait_for "6 documents, 2 marked" 30
+wait_for "7 documents" 30
+keys Home Space Space Down Space End Space
+wait_for "7 documents, 4 marked" 30
 ok $? "marks work with TERM=vt100 and NO_COLOR"
-[ "$(screen | grep -c '^\* ')" -eq 2 ]
+[ "$(screen | grep -c '^\* ')" -eq 4 ]
 ok $? "and show as * there"
 keys F9
-wait_for "Send 2 emails to 3 recipients? (y/n)" 30
-screen | grep -q "2 documents, one email each, via localhost:[0-9]* (none), at most 120 a minute"
-ok $? "the table says the profile's max_per_minute paces the run"
+wait_for "Send 2 emails to 2 recipients? (y/n)" 30
+ok $? "the two an earlier run dealt with are not counted"
+screen | grep -q "4 documents, 2 skipped, via localhost:[0-9]* (none), at most 120 a minute"
+ok $? "the table says so, and that max_per_minute paces the run" ||
+    diag "$(screen)"
+row "invoice-2026-004.pdf" | grep -q "skipped: sent to buchhaltung@nordlicht.example"
+ok $? "a document in the sent log is skipped, saying to whom it was sent" ||
+    diag "$(screen)"
+row "invoice-2026-001.pdf" | grep -q "skipped: waits in the outbox for"
+ok $? "one waiting in the outbox is skipped, saying so"
+keys End
+wait_joined "Skipped: waits in the outbox for buchhaltung@beispiel.test, from an earlier run:" 10
+ok $? "selected, the line under the table says it in full"
+keys Home
 tmux -L "$TMUX_SOCK" resize-window -x 120 -y 30
 shown "nobody@x.test                               Invoice 2026-001 from Anna Muster" 10 &&
     tmux -L "$TMUX_SOCK" resize-window -x 80 -y 24 &&
     shown "nobody@x.test           Invoice 2026-001 fro...   2.6 KB" 10 &&
-    shown "Send 2 emails to 3 recipients? (y/n)" 10
+    shown "Send 2 emails to 2 recipients? (y/n)" 10
 ok $? "the table is laid out again for a larger terminal and back"
 keys y
-wait_for "batch: 1 sent, 0 kept in the outbox, 1 refused" 60
-ok $? "a refused message is counted as refused"
+wait_for "batch: 1 sent, 0 kept in the outbox, 1 refused, 2 skipped" 60
+ok $? "a refused message is counted as refused, the skipped ones apart"
 screen | grep -q "2 emails via localhost:[0-9]* (none), at most 120 a minute"
-ok $? "so does the run"
+ok $? "the run sends two, paced"
+[ "$(delivered r550)" -eq 1 ] && [ "$(count r550 connect)" -eq 1 ]
+ok $? "the server got one message over one connection: no skipped one"
+[ "$(items)" -eq $((waiting + 1)) ]
+ok $? "the refused one stays in the outbox beside the earlier run's"
 row "refused  nobody.pdf  nobody@x.test  " | grep -q "^> "
 ok $? "its line names the document and the recipient, selected" ||
     diag "$(screen)"
 wait_joined "refused nobody.pdf nobody@x.test every recipient was refused" 10 &&
     wait_joined "550 5.1.1" 10
 ok $? "and under the lines it is shown in full, with the 550"
-screen | grep -q "^ *ok       invoice-2026-004.pdf"
+screen | grep -q "^ *ok       fresh.pdf  fresh@x.test  250 "
 ok $? "the other message went out" || diag "$(screen)"
-keys Down
-wait_joined "ok invoice-2026-004.pdf buchhaltung@nordlicht.example, archiv@muster-consulting.example 250 2.0.0" 10
-ok $? "Down shows the next line in full"
+[ "$(screen | grep -c '^ *skipped  invoice-2026-00[14].pdf  ')" -eq 2 ]
+ok $? "each skipped document has its line"
+keys Up
+wait_joined "ok fresh.pdf fresh@x.test 250 2.0.0" 10
+ok $? "Up shows the line above in full"
 tmux -L "$TMUX_SOCK" resize-window -x 60 -y 20
 shown "terminal too small" 10 &&
     tmux -L "$TMUX_SOCK" resize-window -x 80 -y 24 &&
-    shown "batch: 1 sent, 0 kept in the outbox, 1 refused" 10
+    shown "batch: 1 sent, 0 kept in the outbox, 1 refused, 2 skipped" 10
 ok $? "the result survives a resize too small and back"
 keys Escape
-wait_for "6 documents" 10
+wait_for "7 documents" 10
+screen | grep -q "marked"
+[ $? -ne 0 ]; ok $? "no document stays marked: each was sent, refused or skipped"
+keys Home F9
+wait_joined "Nothing to send: an earlier run dealt with every document" 30
+ok $? "a document sent by the run before is skipped at once"
+row "fresh.pdf" | grep -q "skipped: sent to fresh@x.test on "
+ok $? "with when and to whom it was sent"
+keys y
+wait_joined "nothing to send: an earlier run sent every document" 10
+ok $? "and y says there is nothing to send"
+keys Escape
+wait_for "7 documents" 10
 keys q
 wait_for "EXIT=" 30
 screen | grep -q "EXIT=0"

@@ -43,6 +43,7 @@ enum bstate {
 struct bline {
 	char			*text;
 	enum dm_batch_fate	 fate;
+	int			 skipped;	/* an earlier run's */
 };
 
 struct batch {
@@ -58,6 +59,13 @@ struct batch {
 	size_t			 n;
 	size_t			 nbad;		/* cannot be sent */
 	size_t			 nrcpt;		/* envelope recipients */
+	size_t			 nskip;		/* an earlier run's */
+	size_t			 nwait;		/* of those, in the outbox */
+	/* What goes: go[k] is docs[goidx[k]], its fields borrowed. */
+	struct dm_batch_doc	*go;
+	size_t			*goidx;
+	size_t			 ngo;
+	char			*dir;		/* the outbox */
 	int			 namew;		/* the widest name */
 	size_t			 sel, top;	/* the table */
 	/* One message in full (the preview). */
@@ -98,7 +106,7 @@ static const struct tf_spec pw_spec[] = {
 #define ROW_INFO	1
 #define ROW_HEAD	2
 #define ROW_FIRST	3
-#define ROW_DETAIL	(LINES - 4)
+#define ROW_DETAIL	(LINES - 5)	/* two rows */
 #define ROW_QUESTION	(LINES - 3)
 #define TABLE_ROWS	(ROW_DETAIL - ROW_FIRST)
 
@@ -182,8 +190,8 @@ on_result(void *arg, size_t i, const struct dm_batch_msg *m)
 	dm_buf_init(&why, 0);
 	dm_buf_init(&line, 0);
 	what = dm_batch_msg_result(m, &who, &why);
-	(void)dm_buf_addf(&line, &e, "%-8s %s  %s  %s", what, b->name[i],
-	    dm_buf_str(&who), dm_buf_str(&why));
+	(void)dm_buf_addf(&line, &e, "%-8s %s  %s  %s", what,
+	    b->name[b->goidx[i]], dm_buf_str(&who), dm_buf_str(&why));
 	pthread_mutex_lock(&b->mu);
 	if (m->fate == DM_BATCH_SENT)
 		b->sent++;
@@ -212,17 +220,14 @@ run(void *arg)
 	struct dm_smtp_params sp;
 	struct dm_batch_run br;
 	struct dm_err err;
-	char *dir = NULL;
 	size_t i;
 	int r = -1;
 
 	dm_err_clear(&err);
-	if ((dir = dm_outbox_open(NULL, &err)) == NULL)
+	if (dm_batch_store(b->dir, b->cfg, b->p, &b->bo, b->go, b->ngo,
+	    b->items, b->bcc, &err) == -1)
 		goto out;
-	if (dm_batch_store(dir, b->cfg, b->p, &b->bo, b->docs, b->n, b->items,
-	    b->bcc, &err) == -1)
-		goto out;
-	for (i = 0; i < b->n; i++) {
+	for (i = 0; i < b->ngo; i++) {
 		b->msgs[i].it = &b->items[i];
 		b->msgs[i].bcc = b->bcc[i];
 	}
@@ -241,9 +246,8 @@ run(void *arg)
 	br.stop = &b->stop;
 	br.result = on_result;
 	br.arg = b;
-	r = dm_batch_send(b->p, &sp, b->msgs, b->n, &br, &err);
+	r = dm_batch_send(b->p, &sp, b->msgs, b->ngo, &br, &err);
 out:
-	free(dir);
 	pthread_mutex_lock(&b->mu);
 	b->rc = r;
 	b->err = err;
@@ -260,11 +264,11 @@ run_release(struct batch *b)
 {
 	size_t i;
 
-	for (i = 0; b->msgs != NULL && i < b->n; i++)
+	for (i = 0; b->msgs != NULL && i < b->ngo; i++)
 		dm_batch_msg_release(&b->msgs[i]);
-	for (i = 0; b->items != NULL && i < b->n; i++)
+	for (i = 0; b->items != NULL && i < b->ngo; i++)
 		dm_outbox_item_release(&b->items[i]);
-	for (i = 0; b->bcc != NULL && i < b->n; i++)
+	for (i = 0; b->bcc != NULL && i < b->ngo; i++)
 		free(b->bcc[i]);
 	free(b->msgs);
 	free(b->items);
@@ -280,9 +284,9 @@ start(struct tui *t, struct batch *b)
 	struct dm_err err;
 	size_t i;
 
-	b->items = calloc(b->n, sizeof *b->items);
-	b->bcc = calloc(b->n, sizeof *b->bcc);
-	b->msgs = calloc(b->n, sizeof *b->msgs);
+	b->items = calloc(b->ngo, sizeof *b->items);
+	b->bcc = calloc(b->ngo, sizeof *b->bcc);
+	b->msgs = calloc(b->ngo, sizeof *b->msgs);
 	b->lines = calloc(b->n, sizeof *b->lines);
 	if (b->items == NULL || b->bcc == NULL || b->msgs == NULL ||
 	    b->lines == NULL) {
@@ -291,8 +295,22 @@ start(struct tui *t, struct batch *b)
 		tui_error(t, &err);
 		return -1;
 	}
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->ngo; i++)
 		b->msgs[i].lockfd = -1;
+	/* The skipped ones first, as the CLI lists them. */
+	for (i = 0; i < b->n; i++) {
+		struct bline *l = &b->lines[b->nlines];
+
+		if (b->docs[i].skip == DM_BATCH_NEW)
+			continue;
+		if (asprintf(&l->text, "%-8s %s  %s", "skipped", b->name[i],
+		    b->docs[i].skip_why) == -1) {
+			l->text = NULL;
+			continue;
+		}
+		l->skipped = 1;
+		b->nlines++;
+	}
 	b->stage = 0;
 	(void)clock_gettime(CLOCK_MONOTONIC, &b->since);
 	if (pthread_create(&b->thread, NULL, run, b) != 0) {
@@ -307,6 +325,26 @@ start(struct tui *t, struct batch *b)
 	return 0;
 }
 
+/*
+ * For the list: what is now sent or waits in the outbox, also what an
+ * earlier run dealt with, loses its mark (marked again, it would only
+ * be skipped again, or, stored twice, sent twice).
+ */
+static void
+mark_done(struct batch *b)
+{
+	size_t k;
+
+	b->arg->finished = 1;
+	if (b->arg->stored == NULL)
+		return;
+	for (k = 0; k < b->n; k++)
+		if (b->docs[k].skip != DM_BATCH_NEW)
+			b->arg->stored[k] = 1;
+	for (k = 0; b->stored && k < b->ngo; k++)
+		b->arg->stored[b->goidx[k]] = 1;
+}
+
 /* After the join: the summary, as the CLI's, and what to do next. */
 static void
 finish(struct tui *t, struct batch *b)
@@ -318,15 +356,11 @@ finish(struct tui *t, struct batch *b)
 	b->state = B_DONE;
 	if (b->rc != 0 && b->err.code == DM_EAUTH)
 		send_password_forget(t);
-	/* The list unmarks what is now sent or waits in the outbox. */
-	if (b->stored && b->arg->stored != NULL)
-		for (i = 0; i < b->n; i++)
-			b->arg->stored[i] = 1;
-	b->arg->finished = 1;
+	mark_done(b);
 	run_release(b);
 	/* The first line that did not go well is the one shown whole. */
 	for (i = 0; i < b->nlines; i++)
-		if (b->lines[i].fate != DM_BATCH_SENT) {
+		if (b->lines[i].fate != DM_BATCH_SENT && !b->lines[i].skipped) {
 			b->lsel = i;
 			break;
 		}
@@ -334,7 +368,11 @@ finish(struct tui *t, struct batch *b)
 		tui_error(t, &b->err);
 		return;
 	}
-	if (b->rc == 0)
+	if (b->rc == 0 && b->nwait > 0)
+		tui_status(t, "%zu skipped document%s wait%s in the outbox from an earlier run: o shows the outbox",
+		    b->nwait, b->nwait == 1 ? "" : "s",
+		    b->nwait == 1 ? "s" : "");
+	else if (b->rc == 0)
 		tui_status(t, "batch: %zu sent, %zu kept in the outbox, %zu refused",
 		    b->sent, b->kept, b->refused);
 	else
@@ -374,7 +412,7 @@ draw_row(struct tui *t, struct batch *b, size_t i)
 {
 	const struct dm_batch_doc *d = &b->docs[i];
 	struct cols c;
-	char size[32];
+	char size[32], line[512];
 	int row = ROW_FIRST + (int)(i - b->top), k;
 	attr_t a = i == b->sel ? A_REVERSE : A_NORMAL;
 
@@ -391,6 +429,12 @@ draw_row(struct tui *t, struct batch *b, size_t i)
 		    a | tui_attr(t, TC_ERROR));
 		return;
 	}
+	if (d->skip != DM_BATCH_NEW) {
+		(void)snprintf(line, sizeof line, "skipped: %s", d->skip_why);
+		put_cut(row, c.x[1], COLS - 1 - c.x[1], line,
+		    a | tui_attr(t, TC_MARK));
+		return;
+	}
 	put_cut(row, c.x[1], c.w[1], d->to, a);
 	put_cut(row, c.x[2], c.w[2], d->subject, a);
 	send_size(size, sizeof size, (unsigned long long)d->size);
@@ -404,15 +448,16 @@ draw_table(struct tui *t, struct batch *b)
 {
 	const struct dm_batch_doc *d;
 	struct cols c;
-	char line[256], q[128], pace[48];
+	char line[512], q[128], pace[48], skip[48];
 	size_t i;
 
 	(void)snprintf(pace, sizeof pace, ", at most %d a minute",
 	    b->p->max_per_minute);
+	(void)snprintf(skip, sizeof skip, ", %zu skipped", b->nskip);
 	(void)snprintf(line, sizeof line,
-	    "%zu document%s, one email each, via %s:%d (%s)%s", b->n,
-	    b->n == 1 ? "" : "s", b->p->host, dm_profile_port(b->p),
-	    dm_security_name(b->p->security),
+	    "%zu document%s%s, via %s:%d (%s)%s", b->n,
+	    b->n == 1 ? "" : "s", b->nskip > 0 ? skip : "", b->p->host,
+	    dm_profile_port(b->p), dm_security_name(b->p->security),
 	    b->p->max_per_minute > 0 ? pace : "");
 	put_cut(ROW_INFO, 0, COLS, line, A_NORMAL);
 	columns(b, &c);
@@ -422,23 +467,31 @@ draw_table(struct tui *t, struct batch *b)
 	tui_put(ROW_HEAD, c.x[3] + c.w[3] - 4, 4, "Size", A_BOLD);
 	for (i = b->top; i < b->n && i < b->top + (size_t)TABLE_ROWS; i++)
 		draw_row(t, b, i);
-	/* The selected message in a line: all of To, or why it cannot go. */
+	/* The selected message in two lines: To, or why it does not go. */
 	d = &b->docs[b->sel];
 	if (d->err.code != DM_EOK)
-		put_cut(ROW_DETAIL, 2, COLS - 4, d->err.hint[0] != '\0' ?
-		    d->err.hint : d->err.msg, tui_attr(t, TC_ERROR));
-	else {
+		(void)tui_put_wrap(ROW_DETAIL, 2, COLS - 4, 2,
+		    d->err.hint[0] != '\0' ? d->err.hint : d->err.msg,
+		    tui_attr(t, TC_ERROR));
+	else if (d->skip != DM_BATCH_NEW) {
+		(void)snprintf(line, sizeof line, "Skipped: %s", d->skip_why);
+		(void)tui_put_wrap(ROW_DETAIL, 2, COLS - 4, 2, line,
+		    tui_attr(t, TC_MARK));
+	} else {
 		(void)snprintf(line, sizeof line, "To: %s", d->to);
-		put_cut(ROW_DETAIL, 2, COLS - 4, line, A_NORMAL);
+		(void)tui_put_wrap(ROW_DETAIL, 2, COLS - 4, 2, line, A_NORMAL);
 	}
 	if (b->nbad > 0)
 		(void)snprintf(q, sizeof q,
 		    "%zu of %zu cannot be sent: nothing will be (Esc, then fix or unmark them)",
 		    b->nbad, b->n);
+	else if (b->ngo == 0)
+		(void)snprintf(q, sizeof q,
+		    "Nothing to send: an earlier run dealt with every document");
 	else
 		(void)snprintf(q, sizeof q,
-		    "Send %zu email%s to %zu recipient%s? (y/n)", b->n,
-		    b->n == 1 ? "" : "s", b->nrcpt, b->nrcpt == 1 ? "" : "s");
+		    "Send %zu email%s to %zu recipient%s? (y/n)", b->ngo,
+		    b->ngo == 1 ? "" : "s", b->nrcpt, b->nrcpt == 1 ? "" : "s");
 	put_cut(ROW_QUESTION, 2, COLS - 4, q, b->nbad > 0 ?
 	    tui_attr(t, TC_ERROR) : tui_attr(t, TC_MARK) | A_BOLD);
 }
@@ -503,6 +556,10 @@ confirm(struct tui *t, struct batch *b)
 		    b->nbad, b->n);
 		dm_err_hint(&err, "Esc goes back to the list: fix their sidecars, or unmark them with Space");
 		tui_error(t, &err);
+		return SCR_HANDLED | SCR_REDRAW;
+	}
+	if (b->ngo == 0) {
+		tui_status(t, "nothing to send: an earlier run sent every document, or left it in the outbox (o shows it)");
 		return SCR_HANDLED | SCR_REDRAW;
 	}
 	/* The password before the outbox: a failed prompt stores nothing. */
@@ -581,47 +638,49 @@ table_key(struct tui *t, struct batch *b, int is_key, wint_t ch)
 static void
 draw_run(struct tui *t, struct batch *b)
 {
-	char line[512], now[160], label[96], *p;
+	char line[512], now[160], label[96], skip[64], *p;
 	struct timespec since;
 	size_t seen, sent, kept, refused, nlines, i;
 	int stage, w, fill, row, rows = LINE_ROWS > 1 ? LINE_ROWS : 1;
 	attr_t a;
 
 	pthread_mutex_lock(&b->mu);
-	seen = b->nlines;
+	seen = b->sent + b->kept + b->refused;
 	sent = b->sent;
 	kept = b->kept;
 	refused = b->refused;
 	stage = b->stage;
 	since = b->since;
 	pthread_mutex_unlock(&b->mu);
+	(void)snprintf(skip, sizeof skip, ", %zu skipped", b->nskip);
 
 	if (b->p->max_per_minute > 0)
 		(void)snprintf(line, sizeof line,
-		    "%zu email%s via %s:%d (%s), at most %d a minute", b->n,
-		    b->n == 1 ? "" : "s", b->p->host, dm_profile_port(b->p),
+		    "%zu email%s via %s:%d (%s), at most %d a minute", b->ngo,
+		    b->ngo == 1 ? "" : "s", b->p->host, dm_profile_port(b->p),
 		    dm_security_name(b->p->security), b->p->max_per_minute);
 	else
 		(void)snprintf(line, sizeof line, "%zu email%s via %s:%d (%s)",
-		    b->n, b->n == 1 ? "" : "s", b->p->host,
+		    b->ngo, b->ngo == 1 ? "" : "s", b->p->host,
 		    dm_profile_port(b->p), dm_security_name(b->p->security));
 	put_cut(ROW_WHAT, 2, COLS - 4, line, A_NORMAL);
 
 	/* The bar counts messages settled, whatever their fate. */
 	w = COLS - 30;
-	fill = b->n > 0 ? (int)((size_t)w * seen / b->n) : 0;
+	fill = b->ngo > 0 ? (int)((size_t)w * seen / b->ngo) : 0;
 	p = line;
 	*p++ = '[';
 	for (i = 0; i < (size_t)w; i++)
 		*p++ = (int)i < fill ? '#' : '.';
 	(void)snprintf(p, sizeof line - (size_t)(p - line),
-	    "] %3d%%  %zu of %zu", b->n > 0 ? (int)(seen * 100 / b->n) : 0, seen, b->n);
+	    "] %3d%%  %zu of %zu", b->ngo > 0 ? (int)(seen * 100 / b->ngo) :
+	    0, seen, b->ngo);
 	tui_put(ROW_BAR, 2, COLS - 4, line, A_NORMAL);
 
 	if (b->state == B_DONE) {
 		(void)snprintf(line, sizeof line,
-		    "batch: %zu sent, %zu kept in the outbox, %zu refused",
-		    sent, kept, refused);
+		    "batch: %zu sent, %zu kept in the outbox, %zu refused%s",
+		    sent, kept, refused, b->nskip > 0 ? skip : "");
 		if (!b->stored)
 			(void)snprintf(line, sizeof line,
 			    "Nothing was stored or sent: a batch goes out only once every message is safely in the outbox.");
@@ -630,21 +689,21 @@ draw_run(struct tui *t, struct batch *b)
 		if (b->rc != 0)
 			put_cut(ROW_WHY, 2, COLS - 4, b->err.msg,
 			    tui_attr(t, TC_ERROR));
-		if (kept > 0)
+		if (kept > 0 || b->nwait > 0)
 			put_cut(ROW_WHY + 1, 2, COLS - 4,
 			    "What was kept waits in the outbox: o in the list shows it, a sends it all.",
 			    A_NORMAL);
 	} else {
 		if (stage == 0)
 			(void)snprintf(label, sizeof label,
-			    "storing %zu messages in the outbox", b->n);
+			    "storing %zu messages in the outbox", b->ngo);
 		else if (atomic_load(&b->stop))
 			(void)snprintf(label, sizeof label,
 			    "stopping after message %zu of %zu", seen + 1,
-			    b->n);
+			    b->ngo);
 		else
 			(void)snprintf(label, sizeof label,
-			    "sending message %zu of %zu", seen + 1, b->n);
+			    "sending message %zu of %zu", seen + 1, b->ngo);
 		tui_step_wait(now, sizeof now, label, &since,
 		    b->p->timeout > 0 ? b->p->timeout : DM_TIMEOUT_DEFAULT);
 		(void)snprintf(line, sizeof line, "Now: %s", now);
@@ -662,7 +721,8 @@ draw_run(struct tui *t, struct batch *b)
 		b->ltop = b->lsel - (size_t)rows + 1;
 	for (i = b->ltop, row = ROW_LINES; i < nlines && row < ROW_LINES + rows;
 	    i++, row++) {
-		a = b->lines[i].fate == DM_BATCH_SENT ? A_NORMAL :
+		a = b->lines[i].skipped ? tui_attr(t, TC_MARK) :
+		    b->lines[i].fate == DM_BATCH_SENT ? A_NORMAL :
 		    b->lines[i].fate == DM_BATCH_REFUSED ?
 		    tui_attr(t, TC_ERROR) : tui_attr(t, TC_MARK);
 		if (b->state == B_DONE && i == b->lsel) {
@@ -781,10 +841,7 @@ batch_leave(struct tui *t, void *state)
 		atomic_store(&b->stop, 1);
 		atomic_store(&b->cancel, 1);
 		pthread_join(b->thread, NULL);
-		b->arg->finished = 1;
-		if (b->stored && b->arg->stored != NULL)
-			for (i = 0; i < b->n; i++)
-				b->arg->stored[i] = 1;
+		mark_done(b);
 	}
 	run_release(b);
 	if (b->pwform != NULL) {
@@ -804,6 +861,9 @@ batch_leave(struct tui *t, void *state)
 	for (i = 0; b->lines != NULL && i < b->nlines; i++)
 		free(b->lines[i].text);
 	free(b->lines);
+	free(b->go);
+	free(b->goidx);
+	free(b->dir);
 	free(b->docs);
 	free(b->path);
 	free(b->name);
@@ -855,21 +915,43 @@ batch_enter(struct tui *t, void *arg, void **state)
 	if (dm_batch_check(b->cfg, b->p, &b->bo, b->docs, b->n, &err) == -1 &&
 	    err.code == DM_ENOMEM)
 		goto fail;
+	/*
+	 * What an earlier run (this screen's, the CLI's, one killed or
+	 * stopped) sent or left in the outbox is skipped: sending it again
+	 * is the one mistake a batch must never make.  When that cannot be
+	 * known, nothing goes.
+	 */
+	if ((b->dir = dm_outbox_open(NULL, &err)) == NULL ||
+	    dm_batch_earlier(b->dir, NULL, b->docs, b->n, 0, &b->nskip,
+	    &err) == -1)
+		goto fail;
+	b->go = calloc(b->n, sizeof *b->go);
+	b->goidx = calloc(b->n, sizeof *b->goidx);
+	if (b->go == NULL || b->goidx == NULL)
+		goto nomem;
 	for (i = 0; i < b->n; i++) {
 		if (b->docs[i].err.code != DM_EOK) {
 			b->nbad++;
 			continue;
 		}
 		/* What the table shows comes from files: made printable. */
-		for (k = 0; k < 2; k++) {
-			char **f = k == 0 ? &b->docs[i].to :
-			    &b->docs[i].subject, *s;
+		for (k = 0; k < 3; k++) {
+			char **f = k == 0 ? &b->docs[i].to : k == 1 ?
+			    &b->docs[i].subject : &b->docs[i].skip_why, *s;
 
+			if (*f == NULL)
+				continue;
 			if ((s = printable(*f)) == NULL)
 				goto nomem;
 			free(*f);
 			*f = s;
 		}
+		if (b->docs[i].skip != DM_BATCH_NEW) {
+			b->nwait += b->docs[i].skip == DM_BATCH_SKIP_OUTBOX;
+			continue;
+		}
+		b->goidx[b->ngo] = i;
+		b->go[b->ngo++] = b->docs[i];
 		b->nrcpt += b->docs[i].nrcpt;
 	}
 	/* The first that cannot go is where the eye should fall. */
@@ -879,7 +961,11 @@ batch_enter(struct tui *t, void *arg, void **state)
 			tui_error(t, &b->docs[i].err);
 			break;
 		}
-	if (b->nbad == 0)
+	if (b->nbad == 0 && b->nskip > 0)
+		tui_status(t, "%zu of %zu skipped: an earlier run sent %s or left %s in the outbox",
+		    b->nskip, b->n, b->nskip == 1 ? "it" : "them",
+		    b->nskip == 1 ? "it" : "them");
+	else if (b->nbad == 0)
 		tui_status(t, "Enter shows one email in full; y sends them all, n goes back");
 	scroll_to_sel(b);
 	*state = b;
@@ -978,7 +1064,7 @@ batch_keybar(struct tui *t, void *state)
 	(void)t;
 	switch (b->state) {
 	case B_TABLE:
-		return b->nbad > 0 ?
+		return b->nbad > 0 || b->ngo == 0 ?
 		    " Esc Back to the list  Up/Down Move  F1 Help" :
 		    " y Send all  n/Esc Back  Enter Show one  Up/Down PgUp/PgDn Move  F1 Help";
 	case B_PASSWORD:
