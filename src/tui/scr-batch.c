@@ -137,14 +137,6 @@ printable(const char *s)
 	return dm_buf_detach(&b);
 }
 
-static const char *
-base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s != NULL && s[1] != '\0' ? s + 1 : path;
-}
-
 /*
  * s at row, col in width columns; when it does not fit, it ends in
  * "..." so that a cut is never taken for the whole text.
@@ -158,6 +150,40 @@ put_cut(int row, int col, int width, const char *s, attr_t a)
 	}
 	tui_put(row, col, width - 3, s, a);
 	tui_put(row, col + width - 3, 3, "...", a);
+}
+
+/*
+ * Up/Down/PgUp/PgDn/Home/End (and k, j) move *pos among n rows, page at
+ * a time; returns 0 when ch is none of them.
+ */
+static int
+move_key(int is_key, wint_t ch, size_t *pos, size_t n, size_t page)
+{
+	size_t last = n > 0 ? n - 1 : 0;
+
+	if (!is_key)
+		ch = ch == 'k' ? KEY_UP : ch == 'j' ? KEY_DOWN : 0;
+	switch (ch) {
+	case KEY_UP:
+		*pos = *pos > 0 ? *pos - 1 : 0;
+		return 1;
+	case KEY_DOWN:
+		*pos = *pos < last ? *pos + 1 : last;
+		return 1;
+	case KEY_PPAGE:
+		*pos = *pos > page ? *pos - page : 0;
+		return 1;
+	case KEY_NPAGE:
+		*pos = *pos + page < last ? *pos + page : last;
+		return 1;
+	case KEY_HOME:
+		*pos = 0;
+		return 1;
+	case KEY_END:
+		*pos = last;
+		return 1;
+	}
+	return 0;
 }
 
 /* --- the run: the thread's side ----------------------------------------- */
@@ -595,40 +621,11 @@ table_key(struct tui *t, struct batch *b, int is_key, wint_t ch)
 		case '\r':
 		case '\n':
 			return show_one(t, b);
-		case 'k':
-			ch = KEY_UP;
-			break;
-		case 'j':
-			ch = KEY_DOWN;
-			break;
-		default:
-			return 0;
 		}
-	}
-	switch (ch) {
-	case KEY_ENTER:
+	} else if (ch == KEY_ENTER)
 		return show_one(t, b);
-	case KEY_UP:
-		b->sel = b->sel > 0 ? b->sel - 1 : 0;
-		break;
-	case KEY_DOWN:
-		b->sel = b->sel + 1 < b->n ? b->sel + 1 : b->sel;
-		break;
-	case KEY_PPAGE:
-		b->sel = b->sel > page ? b->sel - page : 0;
-		break;
-	case KEY_NPAGE:
-		b->sel = b->sel + page < b->n ? b->sel + page : b->n - 1;
-		break;
-	case KEY_HOME:
-		b->sel = 0;
-		break;
-	case KEY_END:
-		b->sel = b->n - 1;
-		break;
-	default:
+	if (!move_key(is_key, ch, &b->sel, b->n, page))
 		return 0;
-	}
 	scroll_to_sel(b);
 	return SCR_HANDLED | SCR_REDRAW;
 }
@@ -746,43 +743,12 @@ static int
 done_key(struct batch *b, int is_key, wint_t ch)
 {
 	size_t rows = LINE_ROWS > 1 ? (size_t)LINE_ROWS : 1;
-	size_t last = b->nlines > 0 ? b->nlines - 1 : 0;
 
-	if (!is_key) {
-		if (ch == 27 || ch == 3 || ch == '\r' || ch == '\n' ||
-		    ch == 'q')
-			return SCR_HANDLED | SCR_CLOSE;
-		if (ch == 'k')
-			ch = KEY_UP;
-		else if (ch == 'j')
-			ch = KEY_DOWN;
-		else
-			return 0;
-	}
-	switch (ch) {
-	case KEY_ENTER:
+	if ((!is_key && (ch == 27 || ch == 3 || ch == '\r' || ch == '\n' ||
+	    ch == 'q')) || (is_key && ch == KEY_ENTER))
 		return SCR_HANDLED | SCR_CLOSE;
-	case KEY_UP:
-		b->lsel = b->lsel > 0 ? b->lsel - 1 : 0;
-		break;
-	case KEY_DOWN:
-		b->lsel = b->lsel < last ? b->lsel + 1 : last;
-		break;
-	case KEY_PPAGE:
-		b->lsel = b->lsel > rows ? b->lsel - rows : 0;
-		break;
-	case KEY_NPAGE:
-		b->lsel = b->lsel + rows < last ? b->lsel + rows : last;
-		break;
-	case KEY_HOME:
-		b->lsel = 0;
-		break;
-	case KEY_END:
-		b->lsel = last;
-		break;
-	default:
+	if (!move_key(is_key, ch, &b->lsel, b->nlines, rows))
 		return 0;
-	}
 	return SCR_HANDLED | SCR_REDRAW;
 }
 
@@ -904,7 +870,7 @@ batch_enter(struct tui *t, void *arg, void **state)
 		goto nomem;
 	for (i = 0; i < b->n; i++) {
 		if ((b->path[i] = strdup(a->paths[i])) == NULL ||
-		    (b->name[i] = printable(base_name(a->paths[i]))) == NULL)
+		    (b->name[i] = printable(send_base_name(a->paths[i]))) == NULL)
 			goto nomem;
 		if (tui_width(b->name[i]) > b->namew)
 			b->namew = tui_width(b->name[i]);

@@ -193,8 +193,8 @@ add_list(struct tlines *l, const char *label, const struct dm_addrlist *al,
 	return r;
 }
 
-static const char *
-base_name(const char *path)
+const char *
+send_base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
 
@@ -253,7 +253,7 @@ build(struct preview *pv, int width)
 		else
 			(void)snprintf(size, sizeof size, "missing");
 		(void)snprintf(line, sizeof line, "%s  (%s, %s)",
-		    base_name(pv->job->files[i]), size,
+		    send_base_name(pv->job->files[i]), size,
 		    type != NULL ? type : "?");
 		if (tlines_add(l, i == 0 ? "Attached:" : "", LABEL_W, line,
 		    width, A_NORMAL) == -1)

@@ -86,6 +86,9 @@ void	send_password_keep(struct tui *, const struct dm_profile *p,
 /* ...and forgotten when the server refused the login. */
 void	send_password_forget(struct tui *);
 
+/* The file name of path (borrowed from it), or path when it ends in '/'. */
+const char *send_base_name(const char *path);
+
 /* "12.3 KB" and the like. */
 void	send_size(char *, size_t, unsigned long long);
 
