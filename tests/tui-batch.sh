@@ -11,7 +11,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux is missing"; exit 77; }
 
-plan 76
+plan 78
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server good --mode plain --auth-file "$T/auth" --ehlo-profile ms365
@@ -174,6 +174,12 @@ ok $? "the marks stay"
 keys b
 wait_for "Send 3 emails to 5 recipients? (y/n)" 30
 ok $? "b opens the table too (where F9 does not arrive)"
+keys y
+wait_for "Password for anna" 30 && keys Escape
+wait_for "Send 3 emails to 5 recipients? (y/n)" 10
+ok $? "Esc at the password goes back to the table"
+[ "$(items)" -eq 0 ] && [ "$(count good connect)" -eq 0 ]
+ok $? "having stored nothing"
 keys y
 wait_for "Password for anna" 30 && keys -l "$PASSWORD" && keys Enter
 wait_for "batch: 3 sent, 0 kept in the outbox, 0 refused" 60
