@@ -310,6 +310,11 @@ start(struct tui *t, struct batch *b)
 	struct dm_err err;
 	size_t i;
 
+	/* A start that failed before may have left lines. */
+	for (i = 0; b->lines != NULL && i < b->nlines; i++)
+		free(b->lines[i].text);
+	free(b->lines);
+	b->nlines = 0;
 	b->items = calloc(b->ngo, sizeof *b->items);
 	b->bcc = calloc(b->ngo, sizeof *b->bcc);
 	b->msgs = calloc(b->ngo, sizeof *b->msgs);
