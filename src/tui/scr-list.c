@@ -1142,7 +1142,10 @@ list_keybar(struct tui *t, void *state)
 	(void)t;
 	if (l->typing)
 		return " type to filter  Enter done  Esc clear  Up/Down move";
-	return " Enter send  Space mark  F9/b batch  / filter  o outbox  s settings  q quit";
+	/* At 80 columns "? help" gives way; F1 and ? work all the same. */
+	return COLS >= 84 ?
+	    " Enter send  Space mark  F9/b batch  / filter  o outbox  s settings  ? help  q quit" :
+	    " Enter send  Space mark  F9/b batch  / filter  o outbox  s settings  q quit";
 }
 
 static void
