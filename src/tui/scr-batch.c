@@ -863,6 +863,8 @@ batch_enter(struct tui *t, void *arg, void **state)
 	pthread_mutex_init(&b->mu, NULL);
 	atomic_init(&b->stop, 0);
 	atomic_init(&b->cancel, 0);
+	/* A template or profile fixed by hand counts without a restart. */
+	(void)tui_reload_if_changed(t);
 	if ((b->p = tui_profile(t)) == NULL) {
 		dm_err_set(&err, DM_ECONFIG, "there is no profile to send with");
 		dm_err_hint(&err, "set up the account first: s opens the settings");

@@ -871,13 +871,15 @@ open_send(struct tui *t, struct list *l)
 static int
 can_batch(struct tui *t, const struct doc *d)
 {
-	const struct dm_profile *p = tui_profile(t);
+	const struct dm_profile *p;
 	struct dm_batch_opts bo;
 	struct dm_batch_doc bd;
 	struct dm_err err;
 	int r;
 
-	if (p == NULL) {
+	/* A template or profile fixed by hand counts without a restart. */
+	(void)tui_reload_if_changed(t);
+	if ((p = tui_profile(t)) == NULL) {
 		dm_err_set(&err, DM_ECONFIG, "there is no profile to send with");
 		dm_err_hint(&err, "set up the account first: s opens the settings");
 		tui_error(t, &err);
