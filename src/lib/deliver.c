@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <docmail/deliver.h>
+#include <docmail/i18n.h>
 
 void
 dm_delivery_release(struct dm_delivery *d)
@@ -143,8 +144,8 @@ dm_deliver_oauth2_conf(const struct dm_profile *p, struct dm_oauth2_conf *c,
 	c->ca_file = p->ca_file;
 	if (!dm_oauth2_profile_valid(p->id)) {
 		dm_err_set(err, DM_ECONFIG,
-		    "profile name '%s' cannot name a sign-in", p->id);
-		return dm_err_hint(err, "rename the profile to letters, digits, '.', '_' and '-' (at most %d), not starting with '.'",
+		    _("profile name '%s' cannot name a sign-in"), p->id);
+		return dm_err_hint(err, _("rename the profile to letters, digits, '.', '_' and '-' (at most %d), not starting with '.'"),
 		    DM_OAUTH2_PROFILE_MAX);
 	}
 	return 0;
@@ -228,11 +229,11 @@ dm_delivery_init(const struct dm_outbox_item *it, struct dm_delivery *d,
 	d->failed_step = -1;
 	if ((d->rcpt = calloc(it->nrcpt + 1, sizeof *d->rcpt)) == NULL ||
 	    (d->mailbox = calloc(it->nrcpt + 1, sizeof *d->mailbox)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	d->nrcpt = it->nrcpt;
 	for (i = 0; i < it->nrcpt; i++) {
 		if ((d->mailbox[i] = strdup(it->rcpt[i])) == NULL)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		d->rcpt[i].mailbox = d->mailbox[i];
 	}
 	d->mail.sender = it->sender;
@@ -312,7 +313,7 @@ dm_delivery_settle(const struct dm_profile *p, struct dm_outbox_item *it,
 	it->state = dm_delivery_state(d, r == -1 ? err : NULL);
 	if (it->state == DM_OB_REFUSED && d->mail.accepted)
 		/* smtp's hint would send the user to a plain --retry. */
-		dm_err_hint(err, "the others received it; the refused recipients stay in the outbox as refused, not resent by a plain retry");
+		dm_err_hint(err, _("the others received it; the refused recipients stay in the outbox as refused, not resent by a plain retry"));
 	free(it->last_error);
 	it->last_error = strdup(r == -1 ? err->msg : "");
 	if (dm_outbox_update(it, &e) == -1)

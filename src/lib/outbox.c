@@ -39,6 +39,7 @@
 #include <docmail/buf.h>
 #include <docmail/err.h>
 #include <docmail/file.h>
+#include <docmail/i18n.h>
 #include <docmail/limits.h>
 #include <docmail/outbox.h>
 
@@ -151,7 +152,7 @@ new_id(char *id, size_t size, struct dm_err *err)
 			if (errno == EINTR)
 				continue;
 			return dm_err_set(err, DM_EIO,
-			    "cannot get random bytes for a file name: %s",
+			    _("cannot get random bytes for a file name: %s"),
 			    strerror(errno));
 		}
 		got += (size_t)n;
@@ -163,7 +164,7 @@ new_id(char *id, size_t size, struct dm_err *err)
 	h[2 * sizeof rnd] = '\0';
 	len = snprintf(id, size, "%lld.%s", (long long)time(NULL), h);
 	if (len < 0 || (size_t)len >= size)
-		return dm_err_set(err, DM_EINTERNAL, "outbox id too long");
+		return dm_err_set(err, DM_EINTERNAL, _("outbox id too long"));
 	return 0;
 }
 
@@ -188,20 +189,20 @@ check_dir(const char *path, const char *what, struct dm_err *err)
 	r = lstat(p, &st);
 	free(p);
 	if (r == -1)
-		return dm_err_set(err, DM_EIO, "cannot use the %s '%s': %s",
+		return dm_err_set(err, DM_EIO, _("cannot use the %s '%s': %s"),
 		    what, DM_ERR_PATH(path), strerror(errno));
 	if (S_ISLNK(st.st_mode) && st.st_uid != geteuid()) {
-		dm_err_set(err, DM_EIO, "refusing to use the %s '%s': it is a symbolic link owned by another user",
+		dm_err_set(err, DM_EIO, _("refusing to use the %s '%s': it is a symbolic link owned by another user"),
 		    what, DM_ERR_PATH(path));
-		return dm_err_hint(err, "remove the link, or make it a directory of your own");
+		return dm_err_hint(err, _("remove the link, or make it a directory of your own"));
 	}
 	if (stat(path, &st) == -1)
-		return dm_err_set(err, DM_EIO, "cannot use the %s '%s': %s",
+		return dm_err_set(err, DM_EIO, _("cannot use the %s '%s': %s"),
 		    what, DM_ERR_PATH(path), strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
-		dm_err_set(err, DM_EIO, "cannot use the %s '%s': not a directory",
+		dm_err_set(err, DM_EIO, _("cannot use the %s '%s': not a directory"),
 		    what, DM_ERR_PATH(path));
-		return dm_err_hint(err, "move the file '%s' out of the way",
+		return dm_err_hint(err, _("move the file '%s' out of the way"),
 		    path);
 	}
 	return 0;
@@ -217,9 +218,9 @@ ensure_maildir(const char *dir, const char *what, struct dm_err *err)
 	int r = -1;
 
 	if (dm_file_mkdirs(dir) == -1) {
-		dm_err_set(err, DM_EIO, "cannot create the %s '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot create the %s '%s': %s"),
 		    what, DM_ERR_PATH(dir), strerror(errno));
-		dm_err_hint(err, "check the permissions of '%s' and the directories above it",
+		dm_err_hint(err, _("check the permissions of '%s' and the directories above it"),
 		    dir);
 		goto out;
 	}
@@ -231,14 +232,14 @@ ensure_maildir(const char *dir, const char *what, struct dm_err *err)
 			goto out;
 		if (mkdir(p, 0700) == 0) {
 			if (chmod(p, 0700) == -1) {
-				dm_err_set(err, DM_EIO, "cannot create the %s '%s': %s",
+				dm_err_set(err, DM_EIO, _("cannot create the %s '%s': %s"),
 				    what, DM_ERR_PATH(p), strerror(errno));
 				goto out;
 			}
 		} else if (errno != EEXIST) {
-			dm_err_set(err, DM_EIO, "cannot create the %s '%s': %s",
+			dm_err_set(err, DM_EIO, _("cannot create the %s '%s': %s"),
 			    what, DM_ERR_PATH(p), strerror(errno));
-			dm_err_hint(err, "check the permissions of '%s'", dir);
+			dm_err_hint(err, _("check the permissions of '%s'"), dir);
 			goto out;
 		}
 		if (check_dir(p, what, err) == -1)
@@ -263,9 +264,9 @@ xdg_path(const char *env, const char *fallback, const char *leaf,
 	if ((v = getenv(env)) != NULL && v[0] == '/')
 		return pathf(err, "%s/%s", v, leaf);
 	if ((home = getenv("HOME")) == NULL || home[0] == '\0') {
-		dm_err_set(err, DM_ECONFIG, "cannot find the %s: neither %s nor HOME is set",
+		dm_err_set(err, DM_ECONFIG, _("cannot find the %s: neither %s nor HOME is set"),
 		    what, env);
-		dm_err_hint(err, "set HOME, or %s to an absolute directory",
+		dm_err_hint(err, _("set HOME, or %s to an absolute directory"),
 		    env);
 		return NULL;
 	}
@@ -402,9 +403,9 @@ bad_field(struct dm_err *err, const char *what, const char *value)
 {
 	char q[128];
 
-	dm_err_set(err, DM_EDATA, "cannot store the message in the outbox: invalid %s '%s'",
+	dm_err_set(err, DM_EDATA, _("cannot store the message in the outbox: invalid %s '%s'"),
 	    what, shown(value, q, sizeof q));
-	return dm_err_hint(err, "this is a bug in the caller; check the address or name");
+	return dm_err_hint(err, _("this is a bug in the caller; check the address or name"));
 }
 
 /*
@@ -421,24 +422,24 @@ build_envelope(struct dm_buf *b, const char *id,
 	size_t i;
 
 	if (!valid_addr(it->sender, DM_MAILBOX_MAX))
-		return bad_field(err, "sender address",
+		return bad_field(err, _("sender address"),
 		    it->sender != NULL ? it->sender : "");
 	if (it->nrcpt == 0 || it->rcpt == NULL) {
-		dm_err_set(err, DM_EDATA, "cannot store the message in the outbox: no recipients");
-		return dm_err_hint(err, "give at least one recipient");
+		dm_err_set(err, DM_EDATA, _("cannot store the message in the outbox: no recipients"));
+		return dm_err_hint(err, _("give at least one recipient"));
 	}
 	for (i = 0; i < it->nrcpt; i++)
 		if (!valid_addr(it->rcpt[i], DM_MAILBOX_MAX))
-			return bad_field(err, "recipient address",
+			return bad_field(err, _("recipient address"),
 			    it->rcpt[i] != NULL ? it->rcpt[i] : "");
 	if (!valid_addr(it->message_id, NAME_MAX_ENV))
 		return bad_field(err, "Message-ID",
 		    it->message_id != NULL ? it->message_id : "");
 	if (!valid_name(profile, NAME_MAX_ENV))
-		return bad_field(err, "profile name", profile);
+		return bad_field(err, _("profile name"), profile);
 	if (it->attempts < 0 || state_word(it->state) == NULL)
 		return dm_err_set(err, DM_EINTERNAL,
-		    "invalid outbox state or attempt count");
+		    _("invalid outbox state or attempt count"));
 
 	if (dm_buf_addf(b, err, PREFIX "Id: %s\r\n", id) == -1 ||
 	    dm_buf_addf(b, err, PREFIX "Created: %lld\r\n",
@@ -585,7 +586,7 @@ parse_line(struct dm_outbox_item *it, const char *line, size_t len,
 			return LOAD_BAD;
 		rcpt = realloc(it->rcpt, (it->nrcpt + 1) * sizeof *rcpt);
 		if (rcpt == NULL)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		it->rcpt = rcpt;
 		if ((rcpt[it->nrcpt] = dm_strdup(v, err)) == NULL)
 			return -1;
@@ -670,7 +671,7 @@ parse_file(int fd, const char *id, struct dm_outbox_item *it,
 		else if (dm_buf_add(&b, chunk, (size_t)n, &berr) == -1) {
 			/* Over the cap is a bad file, not our failure. */
 			if (berr.code == DM_ENOMEM)
-				r = dm_err_set(err, DM_ENOMEM, "out of memory");
+				r = dm_err_set(err, DM_ENOMEM, _("out of memory"));
 			goto out;
 		}
 	}
@@ -766,15 +767,15 @@ dm_outbox_open(const char *dir, struct dm_err *err)
 static int
 store_failed(struct dm_err *err, const char *what, const char *dir, int e)
 {
-	dm_err_set(err, DM_EIO, "cannot write to the %s '%s': %s", what,
+	dm_err_set(err, DM_EIO, _("cannot write to the %s '%s': %s"), what,
 	    DM_ERR_PATH(dir), strerror(e));
 	/* "Free some space" would send the user the wrong way after EIO. */
 	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
-		return dm_err_hint(err, "free some disk space (or raise the quota or file size limit) for %s",
+		return dm_err_hint(err, _("free some disk space (or raise the quota or file size limit) for %s"),
 		    dir);
 	if (e == EACCES || e == EPERM || e == EROFS)
-		return dm_err_hint(err, "check the permissions of %s", dir);
-	return dm_err_hint(err, "the disk reported an error; check it (dmesg) before trusting %s",
+		return dm_err_hint(err, _("check the permissions of %s"), dir);
+	return dm_err_hint(err, _("the disk reported an error; check it (dmesg) before trusting %s"),
 	    dir);
 }
 
@@ -794,7 +795,7 @@ copy_stream(int fd, const struct dm_stream *msg, char *head,
 
 	*size = 0;
 	if ((chunk = malloc(CHUNK)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	if (msg->rewind != NULL && msg->rewind(msg->arg, err) == -1)
 		goto out;
 	for (;;) {
@@ -804,7 +805,7 @@ copy_stream(int fd, const struct dm_stream *msg, char *head,
 			break;
 		if (n < 0 || (size_t)n > CHUNK) {
 			dm_err_set(err, DM_EINTERNAL,
-			    "message stream returned %zd bytes", n);
+			    _("message stream returned %zd bytes"), n);
 			goto out;
 		}
 		if (headlen < PREFIX_LEN) {
@@ -848,7 +849,7 @@ parse_envelope(const struct dm_buf *b, struct dm_outbox_item *it,
 			return -1;
 		if (r != LOAD_OK)
 			return dm_err_set(err, DM_EINTERNAL,
-			    "cannot read back an outbox envelope");
+			    _("cannot read back an outbox envelope"));
 		pos = (size_t)(nl - b->data) + 1;
 	}
 	return 0;
@@ -891,14 +892,14 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 	}
 	if (memcmp(head, PREFIX, PREFIX_LEN) == 0) {
 		/* It would read as part of the envelope. */
-		dm_err_set(err, DM_EDATA, "cannot store a message that starts with 'X-Docmail-' in the outbox");
-		dm_err_hint(err, "remove the X-Docmail- header lines from the message");
+		dm_err_set(err, DM_EDATA, _("cannot store a message that starts with 'X-Docmail-' in the outbox"));
+		dm_err_hint(err, _("remove the X-Docmail- header lines from the message"));
 		goto out;
 	}
 	/* Fill in the Size placeholder, the last envelope line. */
 	c = snprintf(digits, sizeof digits, "%0*" PRIu64, ENV_SIZE_DIGITS, size);
 	if (c != ENV_SIZE_DIGITS) {
-		dm_err_set(err, DM_EINTERNAL, "outbox size field overflow");
+		dm_err_set(err, DM_EINTERNAL, _("outbox size field overflow"));
 		goto out;
 	}
 	w = pwrite(fd, digits, ENV_SIZE_DIGITS,
@@ -1044,16 +1045,16 @@ dm_outbox_list(const char *dir, struct dm_outbox_item **items, size_t *n,
 			/* cur/ is only read when a mail reader made it. */
 			if (errno == ENOENT && i > 0)
 				continue;
-			dm_err_set(err, DM_EIO, "cannot read the outbox '%s': %s",
+			dm_err_set(err, DM_EIO, _("cannot read the outbox '%s': %s"),
 			    DM_ERR_PATH(sdir), strerror(errno));
-			dm_err_hint(err, "check the permissions of %s", dir);
+			dm_err_hint(err, _("check the permissions of %s"), dir);
 			goto out;
 		}
 		for (;;) {
 			errno = 0;
 			if ((de = readdir(d)) == NULL) {
 				if (errno != 0) {
-					dm_err_set(err, DM_EIO, "cannot read the outbox '%s': %s",
+					dm_err_set(err, DM_EIO, _("cannot read the outbox '%s': %s"),
 					    DM_ERR_PATH(sdir), strerror(errno));
 					goto out;
 				}
@@ -1077,7 +1078,7 @@ dm_outbox_list(const char *dir, struct dm_outbox_item **items, size_t *n,
 				if (nv == NULL) {
 					dm_outbox_item_release(&it);
 					dm_err_set(err, DM_ENOMEM,
-					    "out of memory");
+					    _("out of memory"));
 					goto out;
 				}
 				v = nv;
@@ -1133,11 +1134,11 @@ dm_outbox_find(const char *dir, const char *id, struct dm_outbox_item *out,
 	dm_outbox_list_free(v, n);
 	shown(id, q, sizeof q);
 	if (exact + prefix == 0) {
-		dm_err_set(err, DM_EUSAGE, "no outbox item '%s'", q);
-		return dm_err_hint(err, "'docmail outbox' lists the waiting messages with their IDs");
+		dm_err_set(err, DM_EUSAGE, _("no outbox item '%s'"), q);
+		return dm_err_hint(err, _("'docmail outbox' lists the waiting messages with their IDs"));
 	}
-	dm_err_set(err, DM_EUSAGE, "'%s' matches several outbox items", q);
-	return dm_err_hint(err, "give more of the ID; 'docmail outbox' lists them");
+	dm_err_set(err, DM_EUSAGE, _("'%s' matches several outbox items"), q);
+	return dm_err_hint(err, _("give more of the ID; 'docmail outbox' lists them"));
 }
 
 /*
@@ -1153,10 +1154,10 @@ reopen_item(const struct dm_outbox_item *item, int *fdp,
 	fd = open(item->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1) {
 		e = errno;
-		dm_err_set(err, DM_EIO, "cannot read the outbox item '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot read the outbox item '%s': %s"),
 		    DM_ERR_PATH(item->path), strerror(e));
 		if (e == ENOENT)
-			dm_err_hint(err, "it was sent or removed meanwhile; 'docmail outbox' lists what is left");
+			dm_err_hint(err, _("it was sent or removed meanwhile; 'docmail outbox' lists what is left"));
 		return -1;
 	}
 	if ((r = parse_file(fd, item->id, cur, err)) != LOAD_OK ||
@@ -1165,9 +1166,9 @@ reopen_item(const struct dm_outbox_item *item, int *fdp,
 		if (r == -1)
 			return -1;
 		dm_outbox_item_release(cur);
-		dm_err_set(err, DM_EIO, "the outbox item '%s' is damaged or has changed",
+		dm_err_set(err, DM_EIO, _("the outbox item '%s' is damaged or has changed"),
 		    DM_ERR_PATH(item->path));
-		return dm_err_hint(err, "move the file out of the outbox and send the document again");
+		return dm_err_hint(err, _("move the file out of the outbox and send the document again"));
 	}
 	*fdp = fd;
 	return 0;
@@ -1197,7 +1198,7 @@ dm_outbox_update(const struct dm_outbox_item *item, struct dm_err *err)
 	    (tmp = pathf(err, "%s/tmp/%s" SUFFIX, dir, id)) == NULL)
 		goto out;
 	if ((chunk = malloc(CHUNK)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	if (dm_file_begin_tmp(&fd, tmp, env.data, env.len, &made) == -1) {
@@ -1212,7 +1213,7 @@ dm_outbox_update(const struct dm_outbox_item *item, struct dm_err *err)
 			continue;
 		}
 		if (n <= 0) {
-			dm_err_set(err, DM_EIO, "cannot read the outbox item '%s': %s",
+			dm_err_set(err, DM_EIO, _("cannot read the outbox item '%s': %s"),
 			    item->path, n == 0 ? "file shorter than expected" :
 			    strerror(errno));
 			goto out;
@@ -1256,14 +1257,14 @@ remove_file(const struct dm_outbox_item *item, const char *hint,
 
 	/* Already gone is what we want. */
 	if (unlink(item->path) == -1 && errno != ENOENT) {
-		dm_err_set(err, DM_EIO, "cannot remove the outbox item '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot remove the outbox item '%s': %s"),
 		    DM_ERR_PATH(item->path), strerror(errno));
 		return dm_err_hint(err, "%s", hint);
 	}
 	if ((parent = parent_dir(item->path, err)) == NULL)
 		return -1;
 	if (dm_file_fsync_dir(parent) == -1) {
-		dm_err_set(err, DM_EIO, "cannot sync the outbox '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot sync the outbox '%s': %s"),
 		    DM_ERR_PATH(parent), strerror(errno));
 		r = -1;
 	}
@@ -1300,14 +1301,14 @@ reader_read(void *arg, char *buf, size_t len, struct dm_err *err)
 		n = pread(rd->fd, buf, len, rd->offset + (off_t)rd->pos);
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
-		dm_err_set(err, DM_EIO, "cannot read the outbox item '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot read the outbox item '%s': %s"),
 		    DM_ERR_PATH(rd->path), strerror(errno));
 		return -1;
 	}
 	if (n == 0) {
-		dm_err_set(err, DM_EIO, "the outbox item '%s' is shorter than its envelope says",
+		dm_err_set(err, DM_EIO, _("the outbox item '%s' is shorter than its envelope says"),
 		    DM_ERR_PATH(rd->path));
-		dm_err_hint(err, "the file was cut short; move it out of the outbox and send the document again");
+		dm_err_hint(err, _("the file was cut short; move it out of the outbox and send the document again"));
 		return -1;
 	}
 	rd->pos += (uint64_t)n;
@@ -1340,7 +1341,7 @@ dm_outbox_stream_open(const struct dm_outbox_item *item,
 		free(rd);
 		(void)close(fd);
 		dm_outbox_item_release(&cur);
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
 	rd->fd = fd;
 	rd->offset = cur.offset;
@@ -1399,7 +1400,7 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 		goto out;
 	if (gmtime_r(&when, &tm) == NULL ||
 	    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-		dm_err_set(err, DM_EINTERNAL, "cannot format the time %lld",
+		dm_err_set(err, DM_EINTERNAL, _("cannot format the time %lld"),
 		    (long long)when);
 		goto out;
 	}
@@ -1447,7 +1448,7 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		dm_err_set(err, DM_EIO,
-		    "cannot write to the sent log '%s': not a regular file",
+		    _("cannot write to the sent log '%s': not a regular file"),
 		    DM_ERR_PATH(path));
 		goto out;
 	}
@@ -1546,7 +1547,7 @@ sent_field(char **slot, const char *s, size_t len, int dash_null,
 	if (dash_null && len == 1 && s[0] == '-')
 		return 0;
 	if ((*slot = malloc(len + 1)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	memcpy(*slot, s, len);
 	(*slot)[len] = '\0';
 	return 0;
@@ -1614,23 +1615,23 @@ dm_sentlog_load(const char *path, struct dm_sent **out, size_t *n,
 			r = 0;
 			goto out;
 		}
-		dm_err_set(err, DM_EIO, "cannot read the sent log '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot read the sent log '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
-		dm_err_set(err, DM_EIO, "cannot read the sent log '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot read the sent log '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		dm_err_set(err, DM_EIO,
-		    "cannot read the sent log '%s': not a regular file",
+		    _("cannot read the sent log '%s': not a regular file"),
 		    DM_ERR_PATH(path));
 		goto out;
 	}
 	if ((fp = fdopen(fd, "r")) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	fd = -1;
@@ -1647,7 +1648,7 @@ dm_sentlog_load(const char *path, struct dm_sent **out, size_t *n,
 		if (cnt == cap) {
 			cap = cap == 0 ? 64 : cap * 2;
 			if ((nv = reallocarray(v, cap, sizeof *v)) == NULL) {
-				dm_err_set(err, DM_ENOMEM, "out of memory");
+				dm_err_set(err, DM_ENOMEM, _("out of memory"));
 				goto out;
 			}
 			v = nv;
@@ -1661,7 +1662,7 @@ dm_sentlog_load(const char *path, struct dm_sent **out, size_t *n,
 	}
 	if (ferror(fp)) {
 		dm_err_set(err, errno == ENOMEM ? DM_ENOMEM : DM_EIO,
-		    "cannot read the sent log '%s': %s", DM_ERR_PATH(path),
+		    _("cannot read the sent log '%s': %s"), DM_ERR_PATH(path),
 		    strerror(errno != 0 ? errno : EIO));
 		goto out;
 	}
@@ -1695,9 +1696,9 @@ dm_maildir_deliver(const char *dir, const char *bcc,
 
 	dm_buf_init(&hdr, 0);
 	if (bcc != NULL && strpbrk(bcc, "\r\n") != NULL) {
-		dm_err_set(err, DM_EDATA, "cannot write a Bcc line with a line break into the maildir '%s'",
+		dm_err_set(err, DM_EDATA, _("cannot write a Bcc line with a line break into the maildir '%s'"),
 		    DM_ERR_PATH(dir));
-		dm_err_hint(err, "remove the line break from the Bcc addresses");
+		dm_err_hint(err, _("remove the line break from the Bcc addresses"));
 		goto out;
 	}
 	if (bcc != NULL && *bcc != '\0' &&
@@ -1767,9 +1768,9 @@ take_lock(const struct dm_outbox_item *item, int *fdp, int *why,
 		goto out;
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1) {
-		dm_err_set(err, DM_EIO, "cannot lock the outbox item '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot lock the outbox item '%s': %s"),
 		    item->id, strerror(errno));
-		dm_err_hint(err, "check the permissions of the outbox");
+		dm_err_hint(err, _("check the permissions of the outbox"));
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -1812,18 +1813,18 @@ dm_outbox_lock(const struct dm_outbox_item *item, int *fdp,
 	switch (why) {
 	case LK_BUSY:
 		dm_err_set(err, DM_ETEMP,
-		    "outbox item '%s' is being sent by another docmail right now",
+		    _("outbox item '%s' is being sent by another docmail right now"),
 		    item->id);
-		return dm_err_hint(err, "let that one finish; 'docmail outbox' shows what is left");
+		return dm_err_hint(err, _("let that one finish; 'docmail outbox' shows what is left"));
 	case LK_GONE:
 		return dm_err_set(err, DM_ETEMP,
-		    "outbox item '%s' is gone: another docmail has sent or removed it",
+		    _("outbox item '%s' is gone: another docmail has sent or removed it"),
 		    item->id);
 	case LK_CHANGED:
 		dm_err_set(err, DM_ETEMP,
-		    "outbox item '%s' changed while waiting (another docmail tried it)",
+		    _("outbox item '%s' changed while waiting (another docmail tried it)"),
 		    item->id);
-		return dm_err_hint(err, "look at it again with 'docmail outbox'");
+		return dm_err_hint(err, _("look at it again with 'docmail outbox'"));
 	}
 	return -1;
 }
@@ -1837,19 +1838,19 @@ dm_outbox_drop(const struct dm_outbox_item *item, struct dm_err *err)
 		switch (why) {
 		case LK_BUSY:
 			dm_err_set(err, DM_ETEMP,
-			    "another docmail is sending outbox item '%s' right now: not removed",
+			    _("another docmail is sending outbox item '%s' right now: not removed"),
 			    item->id);
-			return dm_err_hint(err, "let that one finish; if it fails, 'docmail outbox' still lists the item");
+			return dm_err_hint(err, _("let that one finish; if it fails, 'docmail outbox' still lists the item"));
 		case LK_GONE:
 			dm_err_set(err, DM_ETEMP,
-			    "outbox item '%s' is gone: another docmail has sent or removed it",
+			    _("outbox item '%s' is gone: another docmail has sent or removed it"),
 			    item->id);
-			return dm_err_hint(err, "'docmail outbox' lists what is left");
+			return dm_err_hint(err, _("'docmail outbox' lists what is left"));
 		case LK_CHANGED:
 			dm_err_set(err, DM_ETEMP,
-			    "outbox item '%s' changed meanwhile (another docmail tried it): not removed",
+			    _("outbox item '%s' changed meanwhile (another docmail tried it): not removed"),
 			    item->id);
-			return dm_err_hint(err, "look at it again with 'docmail outbox', then decide");
+			return dm_err_hint(err, _("look at it again with 'docmail outbox', then decide"));
 		}
 		return -1;
 	}
