@@ -118,7 +118,7 @@ main(int argc, char **argv)
 
 			if (argc > 1) {
 				dm_err_set(&err, DM_EUSAGE,
-				    "'settings' takes no arguments");
+				    _("'settings' takes no arguments"));
 				cli_print_error(&err);
 				return cli_exitcode(&err);
 			}
