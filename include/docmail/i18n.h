@@ -33,4 +33,7 @@
  */
 int	dm_answer_yes(int ch);
 
+/* The same for no: n or N, and the translation's no-letter. */
+int	dm_answer_no(int ch);
+
 #endif /* DOCMAIL_I18N_H */
