@@ -145,7 +145,7 @@ pick_template(const struct dm_config *cfg, const struct dm_compose_opts *o,
 			    _("unknown template '%s'"), o->template_id);
 			return dm_err_hint(err,
 			    _("add a [template %s] section to '%s'"),
-			    o->template_id, cfg->path ? cfg->path : "the config");
+			    o->template_id, cfg->path ? cfg->path : _("the config"));
 		}
 		return 0;
 	}
@@ -164,7 +164,7 @@ pick_template(const struct dm_config *cfg, const struct dm_compose_opts *o,
 			    sidecar_path, sidecar_tmpl);
 			return dm_err_hint(err,
 			    _("add a [template %s] section to '%s'"),
-			    sidecar_tmpl, cfg->path ? cfg->path : "the config");
+			    sidecar_tmpl, cfg->path ? cfg->path : _("the config"));
 		}
 		return 0;
 	}

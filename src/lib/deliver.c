@@ -55,14 +55,14 @@ record_sent(const struct dm_profile *p, const struct dm_outbox_item *it,
 				ok[n++] = d->rcpt[i].mailbox;
 		if (dm_sentlog_append(NULL, time(NULL), it->message_id,
 		    it->document, ok, n, d->mail.reply, &e) == -1)
-			warn(d, "the message was sent, but the sent log was not written", &e);
+			warn(d, _("the message was sent, but the sent log was not written"), &e);
 		free(ok);
 	}
 	if (p->sent_maildir == NULL || p->sent_maildir[0] == '\0')
 		return;
 	if (dm_outbox_stream_open(it, &st, &e) == -1 ||
 	    dm_maildir_deliver(p->sent_maildir, bcc, &st, &e) == -1)
-		warn(d, "the message was sent, but no copy was kept in sent_maildir", &e);
+		warn(d, _("the message was sent, but no copy was kept in sent_maildir"), &e);
 	dm_outbox_stream_close(&st);
 }
 
@@ -205,7 +205,7 @@ dm_deliver_params(const struct dm_profile *p, const struct dm_secret *pw,
 		/* NULL: the relay's own, "sign in again: docmail login". */
 		if (p->oauth2_token_command != NULL &&
 		    *p->oauth2_token_command != '\0')
-			sp->token_hint = "check oauth2_token_command: it must print a current access token for this user, with the scope for SMTP (run it yourself to see)";
+			sp->token_hint = _("check oauth2_token_command: it must print a current access token for this user, with the scope for SMTP (run it yourself to see)");
 		break;
 	case DM_AUTH_PASSWORD:
 		if (p->user != NULL && p->user[0] != '\0' &&
@@ -303,7 +303,7 @@ dm_delivery_settle(const struct dm_profile *p, struct dm_outbox_item *it,
 			 * passes it over unless forced.
 			 */
 			if (dm_outbox_remove(it, &e) == -1)
-				warn(d, "the message was sent, but it stays in the outbox marked 'may have been delivered' (a retry skips it; delete the file)", &e);
+				warn(d, _("the message was sent, but it stays in the outbox marked 'may have been delivered' (a retry skips it; delete the file)"), &e);
 			else
 				d->removed = 1;
 			return r;
@@ -318,7 +318,7 @@ dm_delivery_settle(const struct dm_profile *p, struct dm_outbox_item *it,
 	it->last_error = strdup(r == -1 ? err->msg : "");
 	if (dm_outbox_update(it, &e) == -1)
 		warn(d, d->mail.accepted ?
-		    "the message reached some recipients, but its outbox item still lists them all, marked 'may have been delivered'" :
-		    "the outbox item could not be updated", &e);
+		    _("the message reached some recipients, but its outbox item still lists them all, marked 'may have been delivered'") :
+		    _("the outbox item could not be updated"), &e);
 	return r;
 }

@@ -264,7 +264,7 @@ check_addr(const struct dm_addr *a, struct dm_err *err)
 	if (check_mailbox(a->mailbox, err) == -1)
 		return -1;
 	if (a->name != NULL && check_text(a->name, strlen(a->name),
-	    "the display name", TXT_TAB, err) == -1)
+	    _("the display name"), TXT_TAB, err) == -1)
 		return -1;
 	return 0;
 }
@@ -878,7 +878,7 @@ dm_mime_set_subject(struct dm_mime *m, const char *s, struct dm_err *err)
 
 	if (s == NULL)
 		s = "";
-	if (check_text(s, strlen(s), "the subject", TXT_TAB, err) == -1 ||
+	if (check_text(s, strlen(s), _("the subject"), TXT_TAB, err) == -1 ||
 	    (p = dm_strdup(s, err)) == NULL)
 		return -1;
 	free(m->subject);
@@ -1060,7 +1060,7 @@ dm_mime_add_file(struct dm_mime *m, const char *path, const char *name,
 		dm_err_hint(err, _("give the attachment a name"));
 		goto out;
 	}
-	if (check_text(name, strlen(name), "the attachment name", 0,
+	if (check_text(name, strlen(name), _("the attachment name"), 0,
 	    err) == -1)
 		goto out;
 	if (strlen(name) > NAME_BYTES_MAX) {

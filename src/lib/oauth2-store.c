@@ -287,8 +287,8 @@ dm_oauth2_store_save(const char *sdir, const char *profile,
 	}
 	if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
 		dm_err_set(err, DM_EIO, _("refusing to write the token store '%s': it is %s"),
-		    path, S_ISLNK(sb.st_mode) ? "a symbolic link" :
-		    "not a regular file");
+		    path, S_ISLNK(sb.st_mode) ? _("a symbolic link") :
+		    _("not a regular file"));
 		dm_err_hint(err, _("remove it, then sign in again: docmail login"));
 		goto out;
 	}

@@ -325,7 +325,7 @@ oauth2_json_parse(const char *body, size_t len, struct json_object **jp,
 			return dm_err_set(err, DM_EPROTO, _("the identity provider answered with HTML, not JSON"));
 		return dm_err_set(err, DM_EPROTO, _("the identity provider's answer is not JSON (%s)"),
 		    e != json_tokener_success ?
-		    json_tokener_error_desc(e) : "data after the end");
+		    json_tokener_error_desc(e) : _("data after the end"));
 	}
 	if (!json_object_is_type(j, json_type_object)) {
 		oauth2_json_free(j);
@@ -377,15 +377,15 @@ static const struct {
 	const char		*hint;
 } oerrs[] = {
 	{ "authorization_pending", DM_OAUTH2_E_PENDING, DM_ETEMP,
-	    "sign-in not finished yet", "" },
+	    N_("sign-in not finished yet"), "" },
 	{ "slow_down", DM_OAUTH2_E_SLOW_DOWN, DM_ETEMP,
-	    "the identity provider asks to poll more slowly", "" },
+	    N_("the identity provider asks to poll more slowly"), "" },
 	{ "access_denied", DM_OAUTH2_E_DENIED, DM_EAUTH,
-	    "sign-in was denied", "sign in again and accept: docmail login" },
+	    N_("sign-in was denied"), N_("sign in again and accept: docmail login") },
 	{ "expired_token", DM_OAUTH2_E_EXPIRED, DM_EAUTH,
-	    "the sign-in code expired", "sign in again, a little faster: docmail login" },
+	    N_("the sign-in code expired"), N_("sign in again, a little faster: docmail login") },
 	{ "invalid_grant", DM_OAUTH2_E_INVALID_GRANT, DM_EAUTH,
-	    "the sign-in is no longer valid", "sign in again: docmail login (the sign-in was revoked, unused too long, or the password changed)" },
+	    N_("the sign-in is no longer valid"), N_("sign in again: docmail login (the sign-in was revoked, unused too long, or the password changed)") },
 };
 
 int
@@ -397,8 +397,8 @@ oauth2_error(struct json_object *j, enum dm_oauth2_oerr *oerr,
 	struct dm_buf b;
 	struct dm_err tmp;
 	enum dm_errcode code = DM_EAUTH;
-	const char *msg = "the identity provider refused", *hint =
-	    "check oauth2_client_id, oauth2_tenant and oauth2_scope, then sign in again: docmail login";
+	const char *msg = _("the identity provider refused"), *hint =
+	    _("check oauth2_client_id, oauth2_tenant and oauth2_scope, then sign in again: docmail login");
 
 	e = oauth2_json_str(j, "error", &elen);
 	d = oauth2_json_str(j, "error_description", &dlen);
@@ -409,8 +409,10 @@ oauth2_error(struct json_object *j, enum dm_oauth2_oerr *oerr,
 			if (oerr != NULL)
 				*oerr = oerrs[i].oerr;
 			code = oerrs[i].code;
-			msg = oerrs[i].msg;
-			hint = oerrs[i].hint;
+			msg = _(oerrs[i].msg);
+			/* Not _(""): that is the catalogue's header. */
+			hint = oerrs[i].hint[0] != '\0' ? _(oerrs[i].hint) :
+			    "";
 			break;
 		}
 	dm_buf_init(&b, 4 * OAUTH2_SHOW_MAX);
@@ -614,8 +616,8 @@ dm_oauth2_parse_redirect(const char *text, size_t len, const char *state,
 	}
 	if (vals[1] == NULL || state == NULL || strcmp(vals[1], state) != 0) {
 		dm_err_set(err, DM_EDATA, vals[1] == NULL ?
-		    "that address has no state: it is not from this sign-in" :
-		    "that address is from another sign-in (its state does not match)");
+		    _("that address has no state: it is not from this sign-in") :
+		    _("that address is from another sign-in (its state does not match)"));
 		dm_err_hint(err, _("paste the address the browser shows after this sign-in, not an older one"));
 		goto out;
 	}

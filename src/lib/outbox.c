@@ -350,9 +350,9 @@ static const struct {
 	const char		*word;
 	const char		*name;
 } states[] = {
-	{ DM_OB_QUEUED,		"queued",	"waiting" },
-	{ DM_OB_MAYBE_SENT,	"maybe-sent",	"may have been delivered" },
-	{ DM_OB_REFUSED,	"refused",	"refused" }
+	{ DM_OB_QUEUED,		"queued",	N_("waiting") },
+	{ DM_OB_MAYBE_SENT,	"maybe-sent",	N_("may have been delivered") },
+	{ DM_OB_REFUSED,	"refused",	N_("refused") }
 };
 
 static const char *
@@ -373,8 +373,8 @@ dm_outbox_state_name(enum dm_outbox_state st)
 
 	for (i = 0; i < sizeof states / sizeof states[0]; i++)
 		if (states[i].state == st)
-			return states[i].name;
-	return "unknown";
+			return _(states[i].name);
+	return _("unknown");
 }
 
 enum dm_outbox_verdict
@@ -754,10 +754,10 @@ dm_outbox_open(const char *dir, struct dm_err *err)
 		path = dm_strdup(dir, err);
 	else
 		path = xdg_path("XDG_DATA_HOME", ".local/share",
-		    "docmail/outbox", "outbox", err);
+		    "docmail/outbox", _("outbox"), err);
 	if (path == NULL)
 		return NULL;
-	if (ensure_maildir(path, "outbox", err) == -1) {
+	if (ensure_maildir(path, _("outbox"), err) == -1) {
 		free(path);
 		return NULL;
 	}
@@ -882,12 +882,12 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 	it.offset = (off_t)env.len;
 
 	if (dm_file_begin_tmp(&fd, tmp, env.data, env.len, &made) == -1) {
-		store_failed(err, "outbox", dir, errno);
+		store_failed(err, _("outbox"), dir, errno);
 		goto out;
 	}
 	if ((c = copy_stream(fd, msg, head, &size, err)) != 0) {
 		if (c == -2)
-			store_failed(err, "outbox", dir, errno);
+			store_failed(err, _("outbox"), dir, errno);
 		goto out;
 	}
 	if (memcmp(head, PREFIX, PREFIX_LEN) == 0) {
@@ -909,13 +909,13 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 		 * A short write sets no errno; on a copy-on-write file
 		 * system even an overwrite needs free space.
 		 */
-		store_failed(err, "outbox", dir, w == -1 ? errno : ENOSPC);
+		store_failed(err, _("outbox"), dir, w == -1 ? errno : ENOSPC);
 		goto out;
 	}
 	if (dm_file_publish(&fd, tmp, it.path, newdir, &made) == -1) {
 		/* Renamed but not durable: the caller must not send it. */
 		placed = !made;
-		store_failed(err, "outbox", dir, errno);
+		store_failed(err, _("outbox"), dir, errno);
 		goto out;
 	}
 	it.size = size;
@@ -1202,7 +1202,7 @@ dm_outbox_update(const struct dm_outbox_item *item, struct dm_err *err)
 		goto out;
 	}
 	if (dm_file_begin_tmp(&fd, tmp, env.data, env.len, &made) == -1) {
-		store_failed(err, "outbox", dir, errno);
+		store_failed(err, _("outbox"), dir, errno);
 		goto out;
 	}
 	for (left = cur.size, at = cur.offset; left > 0;
@@ -1214,17 +1214,17 @@ dm_outbox_update(const struct dm_outbox_item *item, struct dm_err *err)
 		}
 		if (n <= 0) {
 			dm_err_set(err, DM_EIO, _("cannot read the outbox item '%s': %s"),
-			    item->path, n == 0 ? "file shorter than expected" :
+			    item->path, n == 0 ? _("file shorter than expected") :
 			    strerror(errno));
 			goto out;
 		}
 		if (dm_file_write_all(fd, chunk, (size_t)n) == -1) {
-			store_failed(err, "outbox", dir, errno);
+			store_failed(err, _("outbox"), dir, errno);
 			goto out;
 		}
 	}
 	if (dm_file_publish(&fd, tmp, item->path, parent, &made) == -1) {
-		store_failed(err, "outbox", dir, errno);
+		store_failed(err, _("outbox"), dir, errno);
 		goto out;
 	}
 	r = 0;
@@ -1282,7 +1282,7 @@ remove_file(const struct dm_outbox_item *item, const char *hint,
 int
 dm_outbox_remove(const struct dm_outbox_item *item, struct dm_err *err)
 {
-	return remove_file(item, "check the permissions of the outbox; the message was sent, so remove the file by hand", err);
+	return remove_file(item, _("check the permissions of the outbox; the message was sent, so remove the file by hand"), err);
 }
 
 static ssize_t
@@ -1396,7 +1396,7 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 
 	dm_buf_init(&line, 0);
 	if (path == NULL && (path = def = xdg_path("XDG_STATE_HOME",
-	    ".local/state", "docmail/sent.log", "sent log", err)) == NULL)
+	    ".local/state", "docmail/sent.log", _("sent log"), err)) == NULL)
 		goto out;
 	if (gmtime_r(&when, &tm) == NULL ||
 	    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
@@ -1427,14 +1427,14 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	if ((parent = parent_dir(path, err)) == NULL)
 		goto out;
 	if (dm_file_mkdirs(parent) == -1) {
-		store_failed(err, "sent log", path, errno);
+		store_failed(err, _("sent log"), path, errno);
 		goto out;
 	}
 	/* O_NONBLOCK: a FIFO in its place must not hang us. */
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
 	    O_NONBLOCK, 0600);
 	if (fd == -1) {
-		store_failed(err, "sent log", path, errno);
+		store_failed(err, _("sent log"), path, errno);
 		goto out;
 	}
 	/*
@@ -1443,7 +1443,7 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	 * line.  Starting on a new line, only the cut one is lost.
 	 */
 	if (fstat(fd, &st) == -1) {
-		store_failed(err, "sent log", path, errno);
+		store_failed(err, _("sent log"), path, errno);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -1461,13 +1461,13 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	while (n == -1 && errno == EINTR);
 	if (n == -1 || (size_t)n != line.len - skip || fsync(fd) == -1) {
 		e = n == -1 || (size_t)n == line.len - skip ? errno : ENOSPC;
-		store_failed(err, "sent log", path, e);
+		store_failed(err, _("sent log"), path, e);
 		goto out;
 	}
 	e = close(fd);
 	fd = -1;
 	if (e == -1) {
-		store_failed(err, "sent log", path, errno);
+		store_failed(err, _("sent log"), path, errno);
 		goto out;
 	}
 	r = 0;
@@ -1486,7 +1486,7 @@ char *
 dm_sentlog_path(struct dm_err *err)
 {
 	return xdg_path("XDG_STATE_HOME", ".local/state", "docmail/sent.log",
-	    "sent log", err);
+	    _("sent log"), err);
 }
 
 void
@@ -1704,23 +1704,23 @@ dm_maildir_deliver(const char *dir, const char *bcc,
 	if (bcc != NULL && *bcc != '\0' &&
 	    dm_buf_addf(&hdr, err, "Bcc: %s\r\n", bcc) == -1)
 		goto out;
-	if (ensure_maildir(dir, "maildir", err) == -1 ||
+	if (ensure_maildir(dir, _("maildir"), err) == -1 ||
 	    new_id(id, sizeof id, err) == -1 ||
 	    (tmp = pathf(err, "%s/tmp/%s" SUFFIX, dir, id)) == NULL ||
 	    (newp = pathf(err, "%s/new/%s" SUFFIX, dir, id)) == NULL ||
 	    (newdir = pathf(err, "%s/new", dir)) == NULL)
 		goto out;
 	if (dm_file_begin_tmp(&fd, tmp, hdr.data, hdr.len, &made) == -1) {
-		store_failed(err, "maildir", dir, errno);
+		store_failed(err, _("maildir"), dir, errno);
 		goto out;
 	}
 	if ((c = copy_stream(fd, msg, head, &size, err)) != 0) {
 		if (c == -2)
-			store_failed(err, "maildir", dir, errno);
+			store_failed(err, _("maildir"), dir, errno);
 		goto out;
 	}
 	if (dm_file_publish(&fd, tmp, newp, newdir, &made) == -1) {
-		store_failed(err, "maildir", dir, errno);
+		store_failed(err, _("maildir"), dir, errno);
 		goto out;
 	}
 	r = 0;
@@ -1854,7 +1854,7 @@ dm_outbox_drop(const struct dm_outbox_item *item, struct dm_err *err)
 		}
 		return -1;
 	}
-	r = remove_file(item, "check the permissions of the outbox; the item is still there and may be sent", err);
+	r = remove_file(item, _("check the permissions of the outbox; the item is still there and may be sent"), err);
 	dm_outbox_unlock(fd);
 	return r;
 }

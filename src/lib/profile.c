@@ -1508,16 +1508,16 @@ unstorable(const char *key, const char *v, size_t len, const char **fix,
 
 		/* A tab inside reads back (the loader takes it too). */
 		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			*fix = "remove the line breaks and other control characters";
+			*fix = _("remove the line breaks and other control characters");
 			return _("it holds a control character (such as a line break)");
 		}
 	}
 	if (is_ws((unsigned char)v[0])) {
-		*fix = "remove the space at the start";
+		*fix = _("remove the space at the start");
 		return _("it begins with a space");
 	}
 	if (is_ws((unsigned char)v[len - 1])) {
-		*fix = "remove the space at the end";
+		*fix = _("remove the space at the end");
 		return _("it ends with a space");
 	}
 	/*
@@ -1525,18 +1525,18 @@ unstorable(const char *key, const char *v, size_t len, const char **fix,
 	 * comment at the start of a line only) and the loader takes it.
 	 */
 	if (v[0] == ';') {
-		*fix = "the file would read it as a comment";
+		*fix = _("the file would read it as a comment");
 		return _("it begins with ';'");
 	}
 	for (i = 1; i < len; i++)
 		if (v[i] == ';' && is_ws((unsigned char)v[i - 1])) {
-			*fix = "the file would read the rest as a comment; remove the space before ';'";
+			*fix = _("the file would read the rest as a comment; remove the space before ';'");
 			return _("it holds ' ;', which starts a comment");
 		}
 	if (strlen(key) + 3 + len > LINE_MAX_CHARS) {
-		(void)snprintf(tmp, tmpsize, "it is longer than %zu characters",
+		(void)snprintf(tmp, tmpsize, _("it is longer than %zu characters"),
 		    LINE_MAX_CHARS - strlen(key) - 3);
-		*fix = "shorten it";
+		*fix = _("shorten it");
 		return tmp;
 	}
 	return NULL;
@@ -1554,7 +1554,7 @@ check_storable(const struct dm_profile *p, int k, const char *v,
 		return 0;
 	len = k == K_PASSWORD ? p->password.len : strlen(v);
 	if (k == K_PASSWORD && strlen(v) != len) {
-		why = "it holds a NUL byte";
+		why = _("it holds a NUL byte");
 		fix = NULL;
 	} else if ((why = unstorable(pkeys[k], v, len, &fix, tmp,
 	    sizeof tmp)) == NULL)

@@ -275,7 +275,7 @@ int
 dm_secret_from_command(struct dm_secret *sec, const char *cmd,
     struct dm_err *err)
 {
-	return from_command(sec, cmd, "password_command", "password",
+	return from_command(sec, cmd, "password_command", _("password"),
 	    DM_SECRET_MAX, err);
 }
 
@@ -283,7 +283,7 @@ int
 dm_secret_from_token_command(struct dm_secret *sec, const char *cmd,
     struct dm_err *err)
 {
-	if (from_command(sec, cmd, "oauth2_token_command", "access token",
+	if (from_command(sec, cmd, "oauth2_token_command", _("access token"),
 	    DM_TOKEN_MAX, err) == 0)
 		return 0;
 	/* No token is a failed login, not a broken file (contract: 77). */

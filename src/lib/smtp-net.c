@@ -274,25 +274,25 @@ net_read_reply_ms(struct sess *s, struct dm_buf *out, int *code, int ms,
 			if (dm_buf_addc(out, c, err) == -1 ||
 			    out->len - start > 4096)
 				return bad_reply(err,
-				    "sent an over-long reply line (more than 4096 bytes)",
+				    _("sent an over-long reply line (more than 4096 bytes)"),
 				    out->data + start, 40);
 			if (c == '\n')
 				break;
 		}
 		*code = reply_code(out->data + start, out->len - start);
 		if (*code == 0) {
-			bad_reply(err, "does not speak SMTP",
+			bad_reply(err, _("does not speak SMTP"),
 			    out->data + start, out->len - start);
 			return dm_err_hint(err, _("check host and port: this is not a mail server's SMTP port"));
 		}
 		/* Every line of one reply has the same code (RFC 5321 4.2.1). */
 		if (first != 0 && *code != first)
-			return bad_reply(err, "sent mixed reply codes in one reply",
+			return bad_reply(err, _("sent mixed reply codes in one reply"),
 			    out->data + start, out->len - start);
 		first = *code;
 		if (out->len > 64 * 1024)
 			return bad_reply(err,
-			    "sent an over-long reply (more than 65536 bytes)",
+			    _("sent an over-long reply (more than 65536 bytes)"),
 			    out->data, 40);
 		/* "250-" goes on, "250 " (or a bare "250") ends the reply. */
 		if (out->len - start < 4 || out->data[start + 3] != '-')

@@ -435,35 +435,35 @@ auth_failed(struct sess *s, int code, const char *text)
 	enum dm_errcode ec = code >= 500 ? DM_EAUTH : DM_ETEMP;
 
 	(void)snprintf(msg, sizeof msg,
-	    "login as '%s' failed: server said: %d %s", s->p->user, code,
+	    _("login as '%s' failed: server said: %d %s"), s->p->user, code,
 	    text);
 	if (strstr(text, "5.7.139") != NULL ||
 	    strcasestr(text, "SmtpClientAuthentication") != NULL)
-		hint = "SMTP AUTH is switched off for this mailbox or tenant at the provider: an administrator must enable authenticated SMTP for it (Microsoft 365: Set-CASMailbox -SmtpClientAuthenticationDisabled $false, or the tenant's setting)";
+		hint = _("SMTP AUTH is switched off for this mailbox or tenant at the provider: an administrator must enable authenticated SMTP for it (Microsoft 365: Set-CASMailbox -SmtpClientAuthenticationDisabled $false, or the tenant's setting)");
 	else if (strstr(text, "5.7.30") != NULL ||
 	    strcasestr(text, "Basic authentication is not supported") != NULL)
 		hint = s->oauth ?
-		    "the server refuses this kind of login for the mailbox: check host, port and user" :
-		    "this tenant no longer takes passwords: set auth = oauth2 and run docmail login";
+		    _("the server refuses this kind of login for the mailbox: check host, port and user") :
+		    _("this tenant no longer takes passwords: set auth = oauth2 and run docmail login");
 	else if (s->oauth && token_refused(s, code, text)) {
 		(void)snprintf(msg, sizeof msg,
-		    "the server refused the access token for '%s': server said: %d %s",
+		    _("the server refused the access token for '%s': server said: %d %s"),
 		    s->p->user, code, text);
 		hint = s->p->token_hint != NULL ? s->p->token_hint :
-		    "sign in again: docmail login";
+		    _("sign in again: docmail login");
 	} else if (code == 534 || strstr(text, "5.7.9") != NULL)
-		hint = "the provider wants an application-specific password: create an app password in the account's security settings and use it as the password";
+		hint = _("the provider wants an application-specific password: create an app password in the account's security settings and use it as the password");
 	else if (code == 530 || code == 538)
-		hint = "the server wants encryption first: use security = starttls (port 587) or ssl (port 465)";
+		hint = _("the server wants encryption first: use security = starttls (port 587) or ssl (port 465)");
 	else if (code >= 400 && code < 500)
-		hint = "a temporary problem at the server: try again later";
+		hint = _("a temporary problem at the server: try again later");
 	else if (s->oauth)
 		hint = s->p->token_hint != NULL ? s->p->token_hint :
-		    "sign in again: docmail login";
+		    _("sign in again: docmail login");
 	else if (code == 535)
-		hint = "check the user name (often the full e-mail address) and the password, or use an app password if two-factor authentication is on";
+		hint = _("check the user name (often the full e-mail address) and the password, or use an app password if two-factor authentication is on");
 	else
-		hint = "check the user name and password";
+		hint = _("check the user name and password");
 	fail(s, ec, code, msg, hint);
 	sess_step(s, DM_STEP_AUTH, 0, msg);
 }
@@ -590,7 +590,7 @@ oauth_begin(struct sess *s, int refresh)
 	if (r == 0 && (!dm_secret_isset(&tok) || tok.len == 0)) {
 		dm_err_set(&e, DM_EAUTH, _("no access token was given"));
 		dm_err_hint(&e, "%s", s->p->token_hint != NULL ?
-		    s->p->token_hint : "sign in again: docmail login");
+		    s->p->token_hint : _("sign in again: docmail login"));
 		r = -1;
 	}
 	/* A token is base64url and a few signs: nothing that ends a field. */
@@ -600,7 +600,7 @@ oauth_begin(struct sess *s, int refresh)
 			dm_err_set(&e, DM_EAUTH,
 			    _("the access token holds a blank or a control character"));
 			dm_err_hint(&e, "%s", s->p->token_hint != NULL ?
-			    s->p->token_hint : "sign in again: docmail login");
+			    s->p->token_hint : _("sign in again: docmail login"));
 			r = -1;
 		}
 	if (r == 0 && oauth_payload(s, &tok, &e) == -1)
@@ -661,7 +661,7 @@ oauth_start(struct sess *s, struct dm_buf *out)
 	if (!x && !b) {
 		/* Never a token through PLAIN or LOGIN: it is not a password. */
 		(void)snprintf(msg, sizeof msg,
-		    "the server offers no OAuth2 login (it offers: %s)",
+		    _("the server offers no OAuth2 login (it offers: %s)"),
 		    s->auth_offer);
 		fail(s, DM_EAUTH, 0, msg,
 		    _("docmail sends an access token only with XOAUTH2 or OAUTHBEARER: check host and port, or use auth = password where the provider still takes passwords"));
@@ -840,18 +840,18 @@ test_rcpt_reply(struct sess *s, int code, const char *text)
 	}
 	if (sender_refused(code, text)) {
 		(void)snprintf(msg, sizeof msg,
-		    "the server refused mail from '%s' for this login: server said: %d %s",
+		    _("the server refused mail from '%s' for this login: server said: %d %s"),
 		    addr, code, text);
 		refuse_sender(s, code, msg);
 	} else {
 		(void)snprintf(msg, sizeof msg,
-		    "the server refused a test message from '%s' to itself: server said: %d %s",
+		    _("the server refused a test message from '%s' to itself: server said: %d %s"),
 		    addr, code, text);
 		dm_err_set(&e, code < 500 ? DM_ETEMP : DM_EREJECT, "%s", msg);
 		e.smtp_code = code;
 		dm_err_hint(&e, "%s", code < 500 ?
-		    "a temporary problem at the server: try again later" :
-		    "mail from this address will likely be refused too: check email in the settings and what the account may send");
+		    _("a temporary problem at the server: try again later") :
+		    _("mail from this address will likely be refused too: check email in the settings and what the account may send"));
 		sess_fail(s, &e);
 	}
 	sess_step(s, DM_STEP_SENDER, 0, msg);
@@ -882,11 +882,11 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			break;
 		}
 		(void)snprintf(msg, sizeof msg,
-		    "the server is not accepting mail: server said: %d %s",
+		    _("the server is not accepting mail: server said: %d %s"),
 		    code, text);
 		fail(s, code < 500 ? DM_ETEMP : DM_EREJECT, code, msg,
 		    code < 500 ? hint_retry(s) :
-		    "check host and port: this server does not take mail from you");
+		    _("check host and port: this server does not take mail from you"));
 		sess_step(s, DM_STEP_GREETING, 0, msg);
 		return -1;
 	case PEND_EHLO:
@@ -954,7 +954,7 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			break;
 		}
 		(void)snprintf(msg, sizeof msg,
-		    "the server refused the sender '%s': server said: %d %s",
+		    _("the server refused the sender '%s': server said: %d %s"),
 		    s->mail != NULL ? s->mail->sender : s->p->user ? s->p->user : "",
 		    code, text);
 		if (code == 530 && strcasestr(text, "STARTTLS") != NULL)
@@ -1020,7 +1020,7 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 	 */
 	if (code == 421 && what != PEND_QUIT) {
 		(void)snprintf(msg, sizeof msg,
-		    "the server ended the session: server said: 421 %s", text);
+		    _("the server ended the session: server said: 421 %s"), text);
 		fail(s, DM_ETEMP, 421, msg, hint_retry(s));
 		return -1;
 	}
@@ -1063,7 +1063,7 @@ from_server(struct sess *s, const char *p, size_t n)
 		/* Checked before the line ends: a 1 MB line stops at 4 KB. */
 		if (s->sline.len - start > REPLY_LINE_MAX) {
 			(void)snprintf(what, sizeof what,
-			    "sent an over-long reply line (more than %d bytes)",
+			    _("sent an over-long reply line (more than %d bytes)"),
 			    REPLY_LINE_MAX);
 			broken(s, what, s->sline.data + start, 40);
 			return -1;
@@ -1079,7 +1079,7 @@ from_server(struct sess *s, const char *p, size_t n)
 			sanitize(txt, sizeof txt, s->sline.data + start,
 			    s->sline.len - start);
 			(void)snprintf(msg, sizeof msg,
-			    "the server at %s port %d does not speak SMTP: it sent '%s'",
+			    _("the server at %s port %d does not speak SMTP: it sent '%s'"),
 			    s->p->host, s->p->port, txt);
 			fail(s, DM_EPROTO, 0, msg,
 			    _("check host and port: this is not a mail server's SMTP port"));
@@ -1088,13 +1088,13 @@ from_server(struct sess *s, const char *p, size_t n)
 		/* Every line of one reply has the same code (RFC 5321 4.2.1). */
 		if (start > 0 && code != reply_code(s->sline.data,
 		    s->sline.len)) {
-			broken(s, "sent mixed reply codes in one reply",
+			broken(s, _("sent mixed reply codes in one reply"),
 			    s->sline.data + start, s->sline.len - start);
 			return -1;
 		}
 		if (s->sline.len > REPLY_MAX) {
 			(void)snprintf(what, sizeof what,
-			    "sent an over-long reply (more than %d bytes)",
+			    _("sent an over-long reply (more than %d bytes)"),
 			    REPLY_MAX);
 			broken(s, what, s->sline.data, 40);
 			return -1;
@@ -1111,13 +1111,13 @@ from_server(struct sess *s, const char *p, size_t n)
 			reply_text(s->sline.data, s->sline.len, said,
 			    sizeof said);
 			(void)snprintf(m421, sizeof m421,
-			    "the server ended the session: server said: 421 %s",
+			    _("the server ended the session: server said: 421 %s"),
 			    said);
 			fail(s, DM_ETEMP, 421, m421, hint_retry(s));
 			return -1;
 		}
 		if (s->npend == 0) {
-			broken(s, "sent a reply before docmail's command",
+			broken(s, _("sent a reply before docmail's command"),
 			    s->sline.data, s->sline.len);
 			return -1;
 		}
@@ -1181,7 +1181,7 @@ unmodelled(struct sess *s, const char *verb)
 	sanitize(v, sizeof v, verb, strlen(verb));
 	sess_log(s, "C: ", v, strlen(v));
 	(void)snprintf(msg, sizeof msg,
-	    "docmail's SMTP engine tried a command its relay does not follow, '%s'; the session was ended before any message data was sent",
+	    _("docmail's SMTP engine tried a command its relay does not follow, '%s'; the session was ended before any message data was sent"),
 	    v);
 	fail(s, DM_EPROTO, 0, msg,
 	    _("nothing was sent; this is a bug in docmail: please report it with the output of 'docmail test --verbose'"));
@@ -1288,11 +1288,11 @@ on_command(struct sess *s, const char *l, size_t n)
 				fail(s, DM_EAUTH, 0,
 				    _("the server offers no login (AUTH), but a user name is configured"),
 				    s->ssl == NULL ?
-				    "many servers offer AUTH only after STARTTLS: use security = starttls (587) or ssl (465)" :
-				    "check host and port: this may be a relay port (25) rather than the submission port (587 or 465)");
+				    _("many servers offer AUTH only after STARTTLS: use security = starttls (587) or ssl (465)") :
+				    _("check host and port: this may be a relay port (25) rather than the submission port (587 or 465)"));
 			else {
 				(void)snprintf(msg, sizeof msg,
-				    "the server offers no login method docmail supports (it offers: %s)",
+				    _("the server offers no login method docmail supports (it offers: %s)"),
 				    s->auth_offer);
 				fail(s, DM_EAUTH, 0, msg,
 				    _("docmail logs in with PLAIN, LOGIN or CRAM-MD5; ask the provider for SMTP AUTH with one of them"));
@@ -1303,7 +1303,7 @@ on_command(struct sess *s, const char *l, size_t n)
 		if (s->mail != NULL && s->size_limit > 0 &&
 		    s->mail->size > s->size_limit) {
 			(void)snprintf(msg, sizeof msg,
-			    "the message is %llu bytes, the server accepts at most %llu",
+			    _("the message is %llu bytes, the server accepts at most %llu"),
 			    (unsigned long long)s->mail->size,
 			    (unsigned long long)s->size_limit);
 			fail(s, DM_EREJECT, 552, msg,
@@ -1536,9 +1536,9 @@ timed_out(struct sess *s, const char *what)
 	char msg[DM_ERR_MSG_MAX], hint[DM_ERR_MSG_MAX];
 
 	(void)snprintf(msg, sizeof msg,
-	    "timeout: no progress from %s port %d for %d seconds while waiting for %s",
+	    _("timeout: no progress from %s port %d for %d seconds while waiting for %s"),
 	    s->p->host, s->p->port, s->p->timeout, what);
-	(void)snprintf(hint, sizeof hint, "check the network; %s",
+	(void)snprintf(hint, sizeof hint, _("check the network; %s"),
 	    hint_retry(s));
 	/*
 	 * No greeting: without TLS the port may expect TLS from the first
@@ -1547,19 +1547,19 @@ timed_out(struct sess *s, const char *what)
 	if (s->npend > 0 && s->pend[0] == PEND_GREETING) {
 		if (s->ssl != NULL) {
 			(void)snprintf(msg, sizeof msg,
-			    "the server did not answer within %d seconds: it may be busy",
+			    _("the server did not answer within %d seconds: it may be busy"),
 			    s->p->timeout);
 			dm_strlcpy(hint, hint_retry(s), sizeof hint);
 		} else
-			dm_strlcpy(hint, "a server that sends no greeting may expect TLS from the first byte: port 465 uses security = ssl, 587 uses starttls", sizeof hint);
+			dm_strlcpy(hint, _("a server that sends no greeting may expect TLS from the first byte: port 465 uses security = ssl, 587 uses starttls"), sizeof hint);
 	}
 	/* A trickle is progress of a kind: say what the clock measures. */
 	if (s->npend > 0 && s->sline.len > 0) {
 		(void)snprintf(msg, sizeof msg,
-		    "timeout: %s port %d sent only part of its reply to %s within %d seconds",
+		    _("timeout: %s port %d sent only part of its reply to %s within %d seconds"),
 		    s->p->host, s->p->port, what, s->p->timeout);
 		(void)snprintf(hint, sizeof hint,
-		    "the server answers far too slowly (or raise timeout in the settings); %s",
+		    _("the server answers far too slowly (or raise timeout in the settings); %s"),
 		    hint_retry(s));
 	}
 	fail(s, DM_ETEMP, 0, msg, hint);
@@ -1632,7 +1632,7 @@ renegotiation_refused(struct sess *s)
 	if (s->ssl == NULL || !tls_renegotiation_asked(s))
 		return 0;
 	(void)snprintf(msg, sizeof msg,
-	    "%s port %d asked to renegotiate TLS in the middle of the session; docmail refuses that, and the server then ended the connection",
+	    _("%s port %d asked to renegotiate TLS in the middle of the session; docmail refuses that, and the server then ended the connection"),
 	    s->p->host, s->p->port);
 	fail(s, DM_ETLS, 0, msg,
 	    _("SMTP never needs a renegotiation, and one could swap the checked certificate for another; ask the provider, and try again later (the message stays in the outbox)"));
@@ -1669,8 +1669,8 @@ pump_main(void *arg)
 				if (renegotiation_refused(s))
 					goto done;
 				fail(s, DM_ECONN, 0,
-				    s->dot_sent ? "the connection was closed after the end of the message, before the server's reply" :
-				    "the server closed the connection",
+				    s->dot_sent ? _("the connection was closed after the end of the message, before the server's reply") :
+				    _("the server closed the connection"),
 				    hint_retry(s));
 				goto done;
 			}
@@ -1751,7 +1751,7 @@ pump_main(void *arg)
 		}
 		if (pending > 0 && sess_ms_since(&t_write) >
 		    (long)s->p->timeout * 1000) {
-			timed_out(s, "the server to read what docmail sent");
+			timed_out(s, _("the server to read what docmail sent"));
 			goto done;
 		}
 		if (s->ssl != NULL && SSL_pending(s->ssl) > 0 &&

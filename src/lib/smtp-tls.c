@@ -598,7 +598,7 @@ tls_handshake(struct sess *s, struct dm_err *err)
 	}
 	dm_err_set(err, DM_ETLS, _("TLS handshake with %s failed: %s"),
 	    s->p->host, e != 0 ? ERR_reason_error_string(e) :
-	    "connection closed");
+	    _("connection closed"));
 	dm_err_hint(err, _("the server may require a newer TLS version, or the port may not be an SMTP port"));
 	ERR_clear_error();
 fail:

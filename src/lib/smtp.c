@@ -334,7 +334,7 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 	}
 	sess_step(s, DM_STEP_GREETING, 1, text);
 
-	if (out_of_turn(s, "before docmail's EHLO", err) == -1) {
+	if (out_of_turn(s, _("before docmail's EHLO"), err) == -1) {
 		sess_step(s, DM_STEP_EHLO, 0, err->msg);
 		goto out;
 	}
@@ -367,7 +367,7 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 		sess_step(s, DM_STEP_EHLO, 0, err->msg);
 		goto out;
 	}
-	if (out_of_turn(s, "after its reply to EHLO", err) == -1) {
+	if (out_of_turn(s, _("after its reply to EHLO"), err) == -1) {
 		sess_step(s, DM_STEP_EHLO, 0, err->msg);
 		goto out;
 	}
@@ -794,8 +794,8 @@ judge(struct dm_smtp_mail *mail, struct dm_err *err)
 		dm_err_set(err, DM_ETEMP,
 		    _("the session ended before the server answered the message"));
 		return dm_err_hint(err, "%s", mail->maybe_delivered ?
-		    "the server may have accepted it: ask a recipient before sending it again" :
-		    "nothing was delivered; the message stays in the outbox: 'docmail outbox --retry' later");
+		    _("the server may have accepted it: ask a recipient before sending it again") :
+		    _("nothing was delivered; the message stays in the outbox: 'docmail outbox --retry' later"));
 	}
 	dm_err_set(err, mail->code >= 500 ? DM_EREJECT : DM_ETEMP,
 	    _("the server did not accept the message: server said: %d %s"),

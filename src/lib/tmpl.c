@@ -270,7 +270,7 @@ dm_tmpl_expand(const char *tmpl, const struct dm_vars *vars,
 	enum ph_kind k;
 
 	if (what == NULL)
-		what = "template";
+		what = _("template");
 	for (;;) {
 		k = next_ph(tmpl, i, &ph);
 		if (k == PH_NONE)
