@@ -986,6 +986,45 @@ out:
 	free(v);
 }
 
+/*
+ * The keys that answer "(s)ave, (d)iscard or (c)ancel": the
+ * translation's letters first, then the English ones it does not use.
+ * Returns 0 for save, 1 for discard, 2 for cancel or Esc.
+ */
+static int
+ask_unsaved(struct tui *t)
+{
+	static const char en[] = "sdc";
+	const char *tk, *p;
+	char keys[8];
+	size_t n = 0, i;
+	int a;
+
+	/*
+	 * TRANSLATORS: the keys for save, discard and cancel, in this
+	 * order, as marked in "(s)ave, (d)iscard or (c)ancel": three
+	 * different lower-case ASCII letters.  s, d and c work as well
+	 * where your letters do not take them.
+	 */
+	tk = _("sdc");
+	if (strlen(tk) != 3 || tk[0] == tk[1] || tk[0] == tk[2] ||
+	    tk[1] == tk[2])
+		tk = en;
+	for (i = 0; i < 3; i++)
+		keys[n++] = tk[i];
+	for (i = 0; i < 3; i++)
+		if (strchr(tk, en[i]) == NULL)
+			keys[n++] = en[i];
+	keys[n] = '\0';
+	a = tui_ask(t, _("unsaved changes: (s)ave, (d)iscard or (c)ancel?"),
+	    keys);
+	if (a == 0)
+		return 2;
+	if ((p = strchr(tk, a)) != NULL)
+		return (int)(p - tk);
+	return (int)(strchr(en, a) - en);
+}
+
 static int
 leave_screen(struct tui *t, struct settings *st)
 {
@@ -998,18 +1037,13 @@ leave_screen(struct tui *t, struct settings *st)
 	}
 	if (!st->dirty)
 		return SCR_HANDLED | SCR_CLOSE;
-	/*
-	 * TRANSLATORS: s, d and c are the keys that answer; they stay
-	 * s, d and c in every language for now, so keep them visible.
-	 */
-	a = tui_ask(t, _("unsaved changes: (s)ave, (d)iscard or (c)ancel?"),
-	    "sdc");
-	if (a == 's') {
+	a = ask_unsaved(t);
+	if (a == 0) {
 		save(t, st);
 		return st->dirty ? SCR_HANDLED | SCR_REDRAW :
 		    SCR_HANDLED | SCR_CLOSE;
 	}
-	if (a == 'd')
+	if (a == 1)
 		return SCR_HANDLED | SCR_CLOSE;
 	return SCR_HANDLED;
 }

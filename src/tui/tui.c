@@ -508,7 +508,7 @@ int
 tui_ask(struct tui *t, const char *question, const char *choices)
 {
 	char saved[sizeof t->status];
-	int saved_err = t->status_error, is_key, answer = 0;
+	int saved_err = t->status_error, is_key, answer = 0, yn;
 	int nd = is_nodelay(stdscr);
 	wint_t ch;
 
@@ -525,14 +525,14 @@ tui_ask(struct tui *t, const char *question, const char *choices)
 			paint(t, 1);
 			continue;
 		}
-		/* y and n in English and in the user's language. */
-		if (!is_key && strchr(choices, 'y') != NULL &&
-		    dm_answer_yes((int)ch)) {
+		/* A y/n question: also in the user's language. */
+		yn = strchr(choices, 'y') != NULL &&
+		    strchr(choices, 'n') != NULL;
+		if (!is_key && yn && dm_answer_yes((int)ch)) {
 			answer = 'y';
 			break;
 		}
-		if (!is_key && strchr(choices, 'n') != NULL &&
-		    dm_answer_no((int)ch)) {
+		if (!is_key && yn && dm_answer_no((int)ch)) {
 			answer = 'n';
 			break;
 		}
