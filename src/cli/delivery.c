@@ -54,7 +54,9 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	case DM_EV_PROGRESS:
 		if (!o->progress || ev->total == 0)
 			break;
-		fprintf(stderr, _("\rsending: %.1f of %.1f MB (%3d%%)"),
+		/* The line is redrawn in place: \r stays out of the message. */
+		fputc('\r', stderr);
+		fprintf(stderr, _("sending: %.1f of %.1f MB (%3d%%)"),
 		    ev->done / 1e6, ev->total / 1e6,
 		    (int)(ev->done * 100 / ev->total));
 		o->shown = 1;
