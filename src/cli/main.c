@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <sysexits.h>
 
+#include <docmail/i18n.h>
+
 #include "cli.h"
 #include "../tui/tui.h"
 
@@ -65,6 +67,13 @@ main(int argc, char **argv)
 	/* A server or relay that goes away must be an error, not a signal. */
 	(void)signal(SIGPIPE, SIG_IGN);
 	(void)setlocale(LC_ALL, "");
+	/*
+	 * Messages in the user's language (LANGUAGE, LC_ALL, LC_MESSAGES,
+	 * LANG).  The TUI may later switch LC_CTYPE alone to C.UTF-8; that
+	 * leaves LC_MESSAGES, and so the language, as it is.
+	 */
+	(void)bindtextdomain(PACKAGE, LOCALEDIR);
+	(void)textdomain(PACKAGE);
 	dm_err_clear(&err);
 
 	/* "+": stop at the command, whose options are its own. */
@@ -109,7 +118,7 @@ main(int argc, char **argv)
 
 			if (argc > 1) {
 				dm_err_set(&err, DM_EUSAGE,
-				    "'settings' takes no arguments");
+				    _("'settings' takes no arguments"));
 				cli_print_error(&err);
 				return cli_exitcode(&err);
 			}

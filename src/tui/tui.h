@@ -126,6 +126,8 @@ void	tui_status_clear(struct tui *);
 /*
  * Asks a question in the status line and waits for one of the keys in
  * choices (e.g. "yn", "sdc"); Esc gives 0.  The screen stays as it is.
+ * When choices hold y and n, the user's language answers too
+ * (dm_answer_yes() and dm_answer_no(): "j" gives 'y' in German).
  */
 int	tui_ask(struct tui *, const char *question, const char *choices);
 
