@@ -21,9 +21,10 @@ trap 'rm -rf "$T"' EXIT
 if [ -n "${DM_VALGRIND:-}" ]; then
 	mkdir -p "$DM_VALGRIND"
 	vg_tag=$(basename "$0" .sh)
+	vg_supp=$(cd "$top_srcdir" && pwd)/tests/valgrind.supp
 	DOCMAIL=$T/docmail-vg
 	printf '%s\n' '#!/bin/sh' \
-	    "exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file='$DM_VALGRIND/$vg_tag.%p.log' '$DOCMAIL_BIN' \"\$@\"" \
+	    "exec valgrind -q --suppressions='$vg_supp' --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file='$DM_VALGRIND/$vg_tag.%p.log' '$DOCMAIL_BIN' \"\$@\"" \
 	    >"$DOCMAIL"
 	chmod +x "$DOCMAIL"
 fi
