@@ -144,6 +144,22 @@ have_terminal(void)
 	return 1;
 }
 
+/* The summary's value column: its widest label in this language, a blank. */
+static int
+label_col(void)
+{
+	/* TRANSLATORS: the summary's labels (From: ...) before "Send?". */
+	const char *labels[] = { _("From:"), _("To:"), _("Cc:"), _("Bcc:"),
+	    _("Reply-To:"), _("Subject:"), _("Attached:") };
+	size_t i;
+	int col = 10, w;
+
+	for (i = 0; i < sizeof labels / sizeof labels[0]; i++)
+		if ((w = cli_width(labels[i]) + 1) > col)
+			col = w;
+	return col;
+}
+
 static void
 show_list(FILE *fp, const char *label, const struct dm_addrlist *l,
     const char *note)
@@ -160,7 +176,8 @@ show_list(FILE *fp, const char *label, const struct dm_addrlist *l,
 			(void)dm_buf_addstr(&b, ", ", &err);
 		(void)dm_addr_format_display(&l->v[i], &b, &err);
 	}
-	fprintf(fp, "%-10s%s%s\n", label, dm_buf_str(&b), note);
+	cli_label(fp, label, label_col());
+	fprintf(fp, "%s%s\n", dm_buf_str(&b), note);
 	dm_buf_release(&b);
 }
 
@@ -179,8 +196,8 @@ confirm(const struct dm_compose *c, const struct dm_compose_opts *o)
 		return 0;
 	dm_buf_init(&b, 0);
 	(void)dm_addr_format_display(&c->from, &b, &err);
-	/* TRANSLATORS: the summary's labels (From: ...) get 10 columns. */
-	fprintf(tty, "%-10s%s\n", _("From:"), dm_buf_str(&b));
+	cli_label(tty, _("From:"), label_col());
+	fprintf(tty, "%s\n", dm_buf_str(&b));
 	dm_buf_release(&b);
 	show_list(tty, _("To:"), &c->to, "");
 	show_list(tty, _("Cc:"), &c->cc, "");
@@ -189,12 +206,14 @@ confirm(const struct dm_compose *c, const struct dm_compose_opts *o)
 	show_list(tty, _("Reply-To:"), &c->reply_to, "");
 	dm_buf_init(&b, 0);
 	(void)dm_buf_add_printable(&b, c->subject, strlen(c->subject), &err);
-	fprintf(tty, "%-10s%s\n", _("Subject:"), dm_buf_str(&b));
+	cli_label(tty, _("Subject:"), label_col());
+	fprintf(tty, "%s\n", dm_buf_str(&b));
 	dm_buf_release(&b);
-	for (i = 0; i < o->nfiles; i++)
-		fprintf(tty, _("%-10s%s (%.1f KB)\n"), i == 0 ? _("Attached:") : "",
-		    o->files[i], stat(o->files[i], &st) == 0 ?
-		    st.st_size / 1024.0 : 0.0);
+	for (i = 0; i < o->nfiles; i++) {
+		cli_label(tty, i == 0 ? _("Attached:") : "", label_col());
+		fprintf(tty, _("%s (%.1f KB)\n"), o->files[i],
+		    stat(o->files[i], &st) == 0 ? st.st_size / 1024.0 : 0.0);
+	}
 	fprintf(tty, _("Bounces return to: %s\n"), c->sender);
 	(void)snprintf(question, sizeof question,
 	    ngettext("Send to %zu recipient?", "Send to %zu recipients?",

@@ -185,6 +185,31 @@ add_vars(struct dm_vars *dst, const struct dm_vars *src, struct dm_err *err)
 }
 
 /*
+ * {{today}}: the message's date (now, or the one given) in the user's
+ * language: a format the translation gives, in numbers only, since the
+ * month's names would need a locale that may not be installed.
+ */
+static int
+add_today(struct dm_vars *vars, time_t date, struct dm_err *err)
+{
+	struct tm tm;
+	char buf[64];
+
+	if (date == 0)
+		date = time(NULL);
+	/*
+	 * TRANSLATORS: the date of {{today}} in templates, as strftime(3);
+	 * numbers only (month names would stay English).  Swiss German:
+	 * "%-d.%-m.%Y" (6.12.2026), French and Italian "%d.%m.%Y".
+	 */
+	if (localtime_r(&date, &tm) == NULL ||
+	    strftime(buf, sizeof buf, _("%Y-%m-%d"), &tm) == 0)
+		return dm_err_set(err, DM_EINTERNAL,
+		    _("cannot format the date for {{today}}"));
+	return dm_vars_add(vars, "today", buf, "date", err);
+}
+
+/*
  * --set values first, then the sidecar's (kept apart in sc as well, for
  * the recipients it names), then the profile's.
  */
@@ -204,7 +229,7 @@ fill_vars(struct dm_vars *vars, struct dm_vars *sc, const struct dm_profile *p,
 		return -1;
 	if (dm_vars_add(vars, "sender.email", p->email, "profile", err) == -1)
 		return -1;
-	return 0;
+	return add_today(vars, o->date, err);
 }
 
 /*

@@ -248,12 +248,26 @@ draw_row(struct tui *t, struct outbox *ob, size_t i)
 	dm_buf_release(&b);
 }
 
+/* The detail labels' column: the widest of this language, and a gap. */
+static int
+detail_w(void)
+{
+	/* TRANSLATORS: the detail labels of the outbox. */
+	const char *labels[] = { _("ID"), _("State"), _("To"), _("Subject"),
+	    _("Document"), _("Error") };
+	int w = tui_widest(labels, sizeof labels / sizeof labels[0]) + 2;
+
+	return w > 10 ? w : 10;
+}
+
 static void
 detail_line(struct tui *t, int row, const char *label, const char *value,
     attr_t a)
 {
-	tui_put(row, 2, 10, label, tui_attr(t, TC_LABEL) | A_BOLD);
-	tui_put(row, 12, COLS - 13, value, a);
+	int w = detail_w();
+
+	tui_put(row, 2, w, label, tui_attr(t, TC_LABEL) | A_BOLD);
+	tui_put(row, 2 + w, COLS - 3 - w, value, a);
 }
 
 static void
@@ -278,7 +292,6 @@ draw_detail(struct tui *t, struct outbox *ob)
 	(void)snprintf(line, sizeof line, ngettext("%s  (%d attempt)",
 	    "%s  (%d attempts)", (unsigned long)it->attempts), it->id,
 	    it->attempts);
-	/* TRANSLATORS: the detail labels of the outbox get 10 columns. */
 	detail_line(t, r++, _("ID"), line, A_NORMAL);
 	detail_line(t, r++, _("State"), it->state == DM_OB_MAYBE_SENT ?
 	    _("may have been delivered: the connection ended after the whole message was sent") :

@@ -19,7 +19,7 @@
 
 #include "send.h"
 
-#define LABEL_W		10	/* "Reply-To: " */
+#define LABEL_W		10	/* "Reply-To: ", the least a label gets */
 
 /* --- lines: shared with the sending screen -------------------------- */
 
@@ -173,6 +173,21 @@ struct preview {
 	size_t		 top;
 };
 
+/*
+ * The labels' column: the widest label of this language and a space,
+ * at least LABEL_W (the English "Reply-To: ").
+ */
+static int
+label_w(void)
+{
+	/* TRANSLATORS: the preview's labels (From: ... Attached:). */
+	const char *labels[] = { _("From:"), _("To:"), _("Cc:"), _("Reply-To:"),
+	    _("Subject:"), _("Date:"), _("Attached:") };
+	int w = tui_widest(labels, sizeof labels / sizeof labels[0]) + 1;
+
+	return w > LABEL_W ? w : LABEL_W;
+}
+
 static int
 add_list(struct tlines *l, const char *label, const struct dm_addrlist *al,
     int width, attr_t a)
@@ -190,7 +205,7 @@ add_list(struct tlines *l, const char *label, const struct dm_addrlist *al,
 			(void)dm_buf_addstr(&b, ", ", &err);
 		(void)dm_addr_format_display(&al->v[i], &b, &err);
 	}
-	r = tlines_add(l, label, LABEL_W, dm_buf_str(&b), width, a);
+	r = tlines_add(l, label, label_w(), dm_buf_str(&b), width, a);
 	dm_buf_release(&b);
 	return r;
 }
@@ -236,20 +251,16 @@ build(struct preview *pv, int width)
 	dm_buf_init(&b, 0);
 	one.v = (struct dm_addr *)&c->from;
 	one.n = one.cap = 1;
-	/*
-	 * TRANSLATORS: the preview's labels (From: ... Attached:) get
-	 * 10 columns, the colon and a space included.
-	 */
 	if (add_list(l, _("From:"), &one, width, A_NORMAL) == -1 ||
 	    add_list(l, _("To:"), &c->to, width, A_NORMAL) == -1 ||
 	    add_list(l, _("Cc:"), &c->cc, width, A_NORMAL) == -1 ||
 	    add_list(l, _("Reply-To:"), &c->reply_to, width, A_NORMAL) == -1 ||
-	    tlines_add(l, _("Subject:"), LABEL_W, c->subject, width,
+	    tlines_add(l, _("Subject:"), label_w(), c->subject, width,
 	    A_BOLD) == -1)
 		goto fail;
 	/* The header's own text: the locale's names would not be sent. */
 	if (dm_mime_format_date(pv->job->date, date, sizeof date, &err) == 0 &&
-	    tlines_add(l, _("Date:"), LABEL_W, date, width, A_NORMAL) == -1)
+	    tlines_add(l, _("Date:"), label_w(), date, width, A_NORMAL) == -1)
 		goto fail;
 	for (i = 0; i < pv->job->nfiles; i++) {
 		type = dm_mime_attachment_type(c->mime, i);
@@ -261,15 +272,15 @@ build(struct preview *pv, int width)
 		(void)snprintf(line, sizeof line, "%s  (%s, %s)",
 		    base_name(pv->job->files[i]), size,
 		    type != NULL ? type : "?");
-		if (tlines_add(l, i == 0 ? _("Attached:") : "", LABEL_W, line,
+		if (tlines_add(l, i == 0 ? _("Attached:") : "", label_w(), line,
 		    width, A_NORMAL) == -1)
 			goto fail;
 	}
-	if (c->from_moved && tlines_add(l, "", LABEL_W,
+	if (c->from_moved && tlines_add(l, "", label_w(),
 	    _("(the From you typed is the Reply-To: this profile does not allow other From addresses)"),
 	    width, A_NORMAL) == -1)
 		goto fail;
-	if (c->from_foreign && tlines_add(l, "", LABEL_W,
+	if (c->from_foreign && tlines_add(l, "", label_w(),
 	    _("(From is not your account's domain: receiving servers may reject or flag it)"),
 	    width, A_NORMAL) == -1)
 		goto fail;

@@ -66,6 +66,14 @@ layout(struct tform *tf)
 		}
 		c = 2 + tf->label_w + 2;
 		w = s->width > 0 ? s->width : COLS - c - 2;
+		/* A choice is as wide as its widest, in this language. */
+		if (s->kind == TF_CHOICE) {
+			int k, cw;
+
+			for (k = 0; s->choices[k] != NULL; k++)
+				if ((cw = tui_width(_(s->choices[k])) + 1) > w)
+					w = cw;
+		}
 		if (c + w + 1 > COLS)
 			w = COLS - c - 1;
 		if (w < 4)

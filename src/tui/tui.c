@@ -136,6 +136,18 @@ to_wide(const char *s, wchar_t *out, size_t max)
 }
 
 int
+tui_widest(const char *const *v, size_t n)
+{
+	size_t i;
+	int w = 0, k;
+
+	for (i = 0; i < n; i++)
+		if ((k = tui_width(v[i])) > w)
+			w = k;
+	return w;
+}
+
+int
 tui_width(const char *s)
 {
 	wchar_t w[512];
