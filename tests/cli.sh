@@ -3,7 +3,7 @@
 # "send --dry-run" output, and the contract's exit code for each failure.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 78
+plan 80
 
 cfg=$T/config.ini
 cat >"$cfg" <<'INI'
@@ -198,5 +198,13 @@ SOURCE_DATE_EPOCH=1790000000 DOCMAIL_MESSAGE_ID=fixed.1@example.test \
     send --to a@x.test --subject S "$pdf"
 cmp -s "$T/first" "$T/out"; ok $? "the same input gives byte-identical output"
 has "$T/out" "Message-ID: <fixed.1@example.test>" "DOCMAIL_MESSAGE_ID fixes the Message-ID"
+
+# {{today}}: the message's date, in the language's format (English: ISO)
+TZ=UTC SOURCE_DATE_EPOCH=1796515200 run "$DOCMAIL" --config "$cfg" send \
+    --dry-run --to a@x.test --subject "Invoice of {{today}}" --body B
+has "$T/out" "Subject: Invoice of 2026-12-06" "{{today}} is the message's date"
+run "$DOCMAIL" --config "$cfg" send --dry-run --to a@x.test \
+    --set today=tomorrow --subject "Invoice of {{today}}" --body B
+has "$T/out" "Subject: Invoice of tomorrow" "a --set value stays as given"
 
 done_testing

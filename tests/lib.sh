@@ -21,9 +21,10 @@ trap 'rm -rf "$T"' EXIT
 if [ -n "${DM_VALGRIND:-}" ]; then
 	mkdir -p "$DM_VALGRIND"
 	vg_tag=$(basename "$0" .sh)
+	vg_supp=$(cd "$top_srcdir" && pwd)/tests/valgrind.supp
 	DOCMAIL=$T/docmail-vg
 	printf '%s\n' '#!/bin/sh' \
-	    "exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file='$DM_VALGRIND/$vg_tag.%p.log' '$DOCMAIL_BIN' \"\$@\"" \
+	    "exec valgrind -q --suppressions='$vg_supp' --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file='$DM_VALGRIND/$vg_tag.%p.log' '$DOCMAIL_BIN' \"\$@\"" \
 	    >"$DOCMAIL"
 	chmod +x "$DOCMAIL"
 fi
@@ -31,6 +32,11 @@ export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" \
     XDG_DATA_HOME="$T/home/.local/share" XDG_STATE_HOME="$T/home/.local/state"
 mkdir -p "$HOME"
 unset SOURCE_DATE_EPOCH DOCMAIL_MESSAGE_ID
+# The tests read docmail's English text: no translation, whatever the
+# caller's language (LANGUAGE beats LC_ALL in GNU gettext).
+LC_ALL=${LC_ALL:-C.UTF-8}
+LANGUAGE=
+export LC_ALL LANGUAGE
 
 tap_n=0
 tap_failed=0

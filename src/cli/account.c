@@ -11,6 +11,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <docmail/i18n.h>
+
 #include "cli.h"
 
 /* Asks on the terminal without echo; no terminal is a config error. */
@@ -27,21 +29,21 @@ prompt_password(const struct dm_profile *p, struct dm_secret *out,
 
 	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1) {
 		dm_err_set(err, DM_ECONFIG,
-		    "profile '%s' has no password and there is no terminal to ask for it",
+		    _("profile '%s' has no password and there is no terminal to ask for it"),
 		    p->id);
-		return dm_err_hint(err, "set password_command (e.g. 'pass show mail/anna') or password in the config");
+		return dm_err_hint(err, _("set password_command (e.g. 'pass show mail/anna') or password in the config"));
 	}
 	if (tcgetattr(fd, &old) == -1) {
 		close(fd);
 		return dm_err_set(err, DM_ECONFIG,
-		    "cannot ask for the password: %s", strerror(errno));
+		    _("cannot ask for the password: %s"), strerror(errno));
 	}
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
 	/* Echo off before the prompt, so nothing typed early is shown. */
 	(void)tcsetattr(fd, TCSANOW, &quiet);
-	(void)dprintf(fd, "Password for %s at %s: ", p->user, p->host);
+	(void)dprintf(fd, _("Password for %s at %s: "), p->user, p->host);
 	for (;;) {
 		r = read(fd, &c, 1);
 		if (r == -1 && errno == EINTR)
@@ -57,11 +59,11 @@ prompt_password(const struct dm_profile *p, struct dm_secret *out,
 		(void)0;
 	close(fd);
 	if (n == 0) {
-		dm_err_set(err, DM_EAUTH, "no password given");
-		dm_err_hint(err, "type the password (or app password) of %s",
+		dm_err_set(err, DM_EAUTH, _("no password given"));
+		dm_err_hint(err, _("type the password (or app password) of %s"),
 		    p->user);
 	} else if (n > DM_SECRET_MAX)
-		dm_err_set(err, DM_EDATA, "the password is too long");
+		dm_err_set(err, DM_EDATA, _("the password is too long"));
 	else
 		ret = dm_secret_set(out, line, n, err);
 	explicit_bzero(line, sizeof line);

@@ -21,12 +21,13 @@
 #include <unistd.h>
 
 #include <docmail/deliver.h>
+#include <docmail/i18n.h>
 #include <docmail/oauth2.h>
 
 #include "cli.h"
 
-#define LOGIN_USAGE	"usage: docmail login [--profile NAME]"
-#define LOGOUT_USAGE	"usage: docmail logout [--profile NAME]"
+#define LOGIN_USAGE	_("usage: docmail login [--profile NAME]")
+#define LOGOUT_USAGE	_("usage: docmail logout [--profile NAME]")
 /* How long the code flow waits for the browser or a paste. */
 #define CODE_WAIT_MS	(15 * 60 * 1000)
 /* A pasted address; a redirect with a code runs to a few hundred bytes. */
@@ -83,13 +84,13 @@ parse_opts(struct cli *cli, int argc, char **argv, const char *usage,
 			*help = 1;
 			return 0;
 		default:
-			dm_err_set(err, DM_EUSAGE, "invalid option for '%s'",
+			dm_err_set(err, DM_EUSAGE, _("invalid option for '%s'"),
 			    argv[0]);
 			return dm_err_hint(err, "%s", usage);
 		}
 	}
 	if (optind < argc) {
-		dm_err_set(err, DM_EUSAGE, "'%s' takes no arguments", argv[0]);
+		dm_err_set(err, DM_EUSAGE, _("'%s' takes no arguments"), argv[0]);
 		return dm_err_hint(err, "%s", usage);
 	}
 	return 0;
@@ -102,17 +103,17 @@ oauth2_profile(const struct dm_profile *p, struct dm_oauth2_conf *c,
 {
 	if (dm_profile_auth(p) != DM_AUTH_OAUTH2) {
 		dm_err_set(err, DM_ECONFIG,
-		    "profile '%s' logs in with %s, not OAuth2", p->id,
-		    dm_profile_auth(p) == DM_AUTH_NONE ? "no login" :
-		    "a password");
-		return dm_err_hint(err, "set auth = oauth2 and oauth2_provider (microsoft or google) in the profile, with oauth2_client_id: see docmail.ini(5)");
+		    _("profile '%s' logs in with %s, not OAuth2"), p->id,
+		    dm_profile_auth(p) == DM_AUTH_NONE ? _("no login") :
+		    _("a password"));
+		return dm_err_hint(err, _("set auth = oauth2 and oauth2_provider (microsoft or google) in the profile, with oauth2_client_id: see docmail.ini(5)"));
 	}
 	if (p->oauth2_token_command != NULL &&
 	    *p->oauth2_token_command != '\0') {
 		dm_err_set(err, DM_ECONFIG,
-		    "profile '%s' gets its tokens from oauth2_token_command",
+		    _("profile '%s' gets its tokens from oauth2_token_command"),
 		    p->id);
-		return dm_err_hint(err, "sign in with that helper (e.g. 'pizauth show'), or remove oauth2_token_command to sign in with docmail login");
+		return dm_err_hint(err, _("sign in with that helper (e.g. 'pizauth show'), or remove oauth2_token_command to sign in with docmail login"));
 	}
 	if (dm_deliver_oauth2_conf(p, c, err) == -1)
 		return -1;
@@ -131,11 +132,12 @@ device_login(const struct dm_profile *p, const struct dm_oauth2_conf *c,
 	if (dm_oauth2_device_start(c, &dev, err) == -1)
 		return -1;
 	mins = (long)(dev.expires - time(NULL) + 59) / 60;
-	printf("To sign in profile '%s' (%s), open this address on any device:\n\n"
-	    "    %s\n\nand enter the code\n\n    %s\n\n",
+	printf(_("To sign in profile '%s' (%s), open this address on any device:\n\n"
+	    "    %s\n\nand enter the code\n\n    %s\n\n"),
 	    p->id, p->user, dev.verification_uri, dev.user_code);
-	printf("Waiting for the sign-in (the code is valid for %ld minute%s; Ctrl-C cancels)...\n",
-	    mins, mins == 1 ? "" : "s");
+	printf(ngettext("Waiting for the sign-in (the code is valid for %ld minute; Ctrl-C cancels)...\n",
+	    "Waiting for the sign-in (the code is valid for %ld minutes; Ctrl-C cancels)...\n",
+	    (unsigned long)mins), mins);
 	fflush(stdout);
 	r = dm_oauth2_device_wait(c, p->id, &dev, &cancelled, err);
 	dm_oauth2_device_release(&dev);
@@ -182,7 +184,7 @@ read_paste(struct catcher *k, char *buf, size_t size, size_t *len, int *eof,
 		if (atomic_load(&k->done))
 			return 0;
 		if (atomic_load(&cancelled))
-			return dm_err_set(err, DM_ETEMP, "sign-in cancelled");
+			return dm_err_set(err, DM_ETEMP, _("sign-in cancelled"));
 		if (*eof) {
 			(void)poll(NULL, 0, 100);
 			continue;
@@ -219,28 +221,28 @@ code_login(const struct dm_profile *p, const struct dm_oauth2_conf *c,
 
 	memset(&k, 0, sizeof k);
 	if ((line = malloc(PASTE_MAX)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	if (dm_oauth2_auth_start(c, &a, err) == -1) {
 		free(line);
 		return -1;
 	}
-	printf("To sign in profile '%s' (%s), open this address in a browser:\n\n"
+	printf(_("To sign in profile '%s' (%s), open this address in a browser:\n\n"
 	    "    %s\n\n"
 	    "With the browser on this machine, docmail takes its answer by itself.\n"
 	    "Elsewhere (over SSH) the browser ends on an address starting with\n"
 	    "%s that does not load: copy that whole address\n"
-	    "from the address bar and paste it here (Ctrl-C cancels).\n",
+	    "from the address bar and paste it here (Ctrl-C cancels).\n"),
 	    p->id, p->user, a.url, a.redirect_uri);
 	fflush(stdout);
 	k.a = &a;
 	dm_err_clear(&k.err);
 	if (pthread_create(&k.thread, NULL, catch_redirect, &k) != 0) {
-		dm_err_set(err, DM_EINTERNAL, "cannot wait for the browser: no thread");
+		dm_err_set(err, DM_EINTERNAL, _("cannot wait for the browser: no thread"));
 		goto out_started;
 	}
 	for (;;) {
 		if (!eof) {
-			printf("address: ");
+			printf("%s", _("address: "));
 			fflush(stdout);
 		}
 		got = read_paste(&k, line, PASTE_MAX, &len, &eof, err);
@@ -273,7 +275,7 @@ code_login(const struct dm_profile *p, const struct dm_oauth2_conf *c,
 			putchar('\n');
 	} else if (got == -1)
 		goto out_started;
-	printf("signing in...\n");
+	printf("%s\n", _("signing in..."));
 	fflush(stdout);
 	r = dm_oauth2_auth_finish(c, p->id, &a, code, err);
 out_started:
@@ -322,8 +324,8 @@ cmd_login(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		r = -1;
 		goto out;
 	}
-	printf("signed in: profile '%s' sends as %s with OAuth2 from now on\n"
-	    "(the sign-in is kept in %s; 'docmail test' checks it)\n",
+	printf(_("signed in: profile '%s' sends as %s with OAuth2 from now on\n"
+	    "(the sign-in is kept in %s; 'docmail test' checks it)\n"),
 	    p->id, p->user, path);
 out:
 	free(path);
@@ -351,12 +353,12 @@ cmd_logout(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		goto out;
 	if (!dm_oauth2_profile_valid(p->id)) {
 		dm_err_set(err, DM_ECONFIG,
-		    "profile name '%s' cannot name a sign-in", p->id);
+		    _("profile name '%s' cannot name a sign-in"), p->id);
 		goto out;
 	}
 	if (dm_oauth2_store_remove(NULL, p->id, err) == -1)
 		goto out;
-	printf("signed out: profile '%s' keeps no tokens now; 'docmail login' signs in again\n",
+	printf(_("signed out: profile '%s' keeps no tokens now; 'docmail login' signs in again\n"),
 	    p->id);
 	r = 0;
 out:

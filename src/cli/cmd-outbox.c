@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <docmail/i18n.h>
 #include <docmail/outbox.h>
 
 #include "cli.h"
@@ -19,7 +20,7 @@
 static void
 outbox_usage(FILE *fp)
 {
-	fputs("usage: docmail outbox [--retry [--force] [ID] | --drop ID [--yes]]\n",
+	fputs(_("usage: docmail outbox [--retry [--force] [ID] | --drop ID [--yes]]\n"),
 	    fp);
 }
 
@@ -55,23 +56,27 @@ list_item(const struct dm_outbox_item *it)
 	dm_buf_init(&s, 0);
 	(void)strftime(when, sizeof when, "%Y-%m-%d %H:%M",
 	    localtime_r(&it->created, &tm));
-	printf("%s  %s  %s, %d attempt%s\n", it->id, when,
-	    dm_outbox_state_name(it->state), it->attempts,
-	    it->attempts == 1 ? "" : "s");
+	/*
+	 * TRANSLATORS: ID, date, state; keep "%s  %s  " at the start: the
+	 * bash completion reads the ID and the date from there.
+	 */
+	printf(ngettext("%s  %s  %s, %d attempt\n", "%s  %s  %s, %d attempts\n",
+	    (unsigned long)it->attempts), it->id, when,
+	    dm_outbox_state_name(it->state), it->attempts);
 	describe(it, &b, &s);
-	printf("    to: %s\n", dm_buf_str(&b));
-	printf("    subject: %s\n", dm_buf_str(&s));
+	printf(_("    to: %s\n"), dm_buf_str(&b));
+	printf(_("    subject: %s\n"), dm_buf_str(&s));
 	if (it->document != NULL) {
 		dm_buf_reset(&b);
 		(void)dm_buf_add_printable(&b, it->document,
 		    strlen(it->document), &err);
-		printf("    document: %s\n", dm_buf_str(&b));
+		printf(_("    document: %s\n"), dm_buf_str(&b));
 	}
 	if (it->last_error != NULL && it->last_error[0] != '\0') {
 		dm_buf_reset(&b);
 		(void)dm_buf_add_printable(&b, it->last_error,
 		    strlen(it->last_error), &err);
-		printf("    last error: %s\n", dm_buf_str(&b));
+		printf(_("    last error: %s\n"), dm_buf_str(&b));
 	}
 	if (it->state == DM_OB_REFUSED)
 		printf("    refused for good: a plain --retry passes it over; once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it\n",
@@ -88,7 +93,7 @@ last_error(const struct dm_outbox_item *it, struct dm_buf *b)
 
 	dm_buf_reset(b);
 	if (it->last_error == NULL || it->last_error[0] == '\0')
-		return "no reason recorded";
+		return _("no reason recorded");
 	(void)dm_buf_add_printable(b, it->last_error, strlen(it->last_error),
 	    &err);
 	return dm_buf_str(b);
@@ -105,20 +110,20 @@ ask_resend(const struct dm_outbox_item *it)
 		return 0;
 	if (it->state == DM_OB_REFUSED) {
 		dm_buf_init(&b, 0);
-		fprintf(tty, "outbox item %s was refused by the server for good: %s\n",
+		fprintf(tty, _("outbox item %s was refused by the server for good: %s\n"),
 		    it->id, last_error(it, &b));
 		dm_buf_release(&b);
 	} else
-		fprintf(tty, "outbox item %s may already have been delivered (the connection ended after the whole message was sent).\n",
+		fprintf(tty, _("outbox item %s may already have been delivered (the connection ended after the whole message was sent).\n"),
 		    it->id);
 	dm_buf_init(&b, 0);
 	dm_buf_init(&s, 0);
 	describe(it, &b, &s);
-	fprintf(tty, "    to: %s\n    subject: %s\n", dm_buf_str(&b),
+	fprintf(tty, _("    to: %s\n    subject: %s\n"), dm_buf_str(&b),
 	    dm_buf_str(&s));
 	dm_buf_release(&b);
 	dm_buf_release(&s);
-	return cli_tty_ask(tty, "Send it again anyway?");
+	return cli_tty_ask(tty, _("Send it again anyway?"));
 }
 
 /* Why an item was not sent, which it is, and the command that sends it. */
@@ -130,13 +135,13 @@ say_skipped(const struct dm_outbox_item *it)
 	dm_buf_init(&b, 0);
 	dm_buf_init(&s, 0);
 	if (it->state != DM_OB_REFUSED)
-		printf("skipped %s: it may already have been delivered; 'docmail outbox --retry --force %s' sends it again\n",
+		printf(_("skipped %s: it may already have been delivered; 'docmail outbox --retry --force %s' sends it again\n"),
 		    it->id, it->id);
 	else
-		printf("skipped %s: the server refused it for good (%s); once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it\n",
+		printf(_("skipped %s: the server refused it for good (%s); once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it\n"),
 		    it->id, last_error(it, &b), it->id, it->id);
 	describe(it, &b, &s);
-	printf("    to: %s\n    subject: %s\n", dm_buf_str(&b), dm_buf_str(&s));
+	printf(_("    to: %s\n    subject: %s\n"), dm_buf_str(&b), dm_buf_str(&s));
 	dm_buf_release(&b);
 	dm_buf_release(&s);
 }
@@ -179,7 +184,7 @@ retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
 	if ((prof = calloc(n + 1, sizeof *prof)) == NULL ||
 	    (group = calloc(n + 1, sizeof *group)) == NULL ||
 	    (gi = calloc(n + 1, sizeof *gi)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -229,7 +234,7 @@ retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
 		sent += cnt.sent;
 		failed += cnt.kept + cnt.refused;
 	}
-	printf("outbox: %zu sent, %zu failed, %zu skipped\n", sent, failed,
+	printf(_("outbox: %zu sent, %zu failed, %zu skipped\n"), sent, failed,
 	    skipped + refused);
 	if (failed > 0) {
 		/* Each failure was shown above; main prints the first again. */
@@ -239,18 +244,18 @@ retry(struct cli *cli, const char *dir, struct dm_outbox_item *items,
 	/* As batch: 75 while something may still go, else 69. */
 	if (skipped > 0) {
 		dm_err_set(err, DM_ETEMP,
-		    "%zu outbox item%s may already have been delivered and %s not resent",
-		    skipped, skipped == 1 ? "" : "s",
-		    skipped == 1 ? "was" : "were");
-		dm_err_hint(err, "check with the recipients, then use --retry --force ID, or leave it");
+		    ngettext("%zu outbox item may already have been delivered and was not resent",
+		    "%zu outbox items may already have been delivered and were not resent",
+		    skipped), skipped);
+		dm_err_hint(err, _("check with the recipients, then use --retry --force ID, or leave it"));
 		goto out;
 	}
 	if (refused > 0) {
 		dm_err_set(err, DM_EREJECT,
-		    "%zu outbox item%s refused by the server for good %s not resent",
-		    refused, refused == 1 ? "" : "s",
-		    refused == 1 ? "was" : "were");
-		dm_err_hint(err, "fix the cause, then use --retry --force ID; or remove it with --drop ID");
+		    ngettext("%zu outbox item refused by the server for good was not resent",
+		    "%zu outbox items refused by the server for good were not resent",
+		    refused), refused);
+		dm_err_hint(err, _("fix the cause, then use --retry --force ID; or remove it with --drop ID"));
 		goto out;
 	}
 	r = 0;
@@ -282,25 +287,25 @@ drop(const char *dir, const char *id, int yes, struct dm_err *err)
 	if (!yes) {
 		if ((tty = cli_tty_open()) == NULL) {
 			dm_err_set(err, DM_EUSAGE,
-			    "not removing outbox item '%s' without confirmation: there is no terminal to ask on",
+			    _("not removing outbox item '%s' without confirmation: there is no terminal to ask on"),
 			    it.id);
-			dm_err_hint(err, "add --yes to remove it from a script");
+			dm_err_hint(err, _("add --yes to remove it from a script"));
 			goto out;
 		}
 		/* Cut long lists: the question must fit on the screen. */
-		(void)snprintf(q, sizeof q, "Remove %s (\"%.200s\", to %.300s%s) from the outbox? It will not be sent.",
+		(void)snprintf(q, sizeof q, _("Remove %s (\"%.200s\", to %.300s%s) from the outbox? It will not be sent."),
 		    it.id, dm_buf_str(&subj), dm_buf_str(&to),
 		    to.len > 300 ? "..." : "");
 		if (!cli_tty_ask(tty, q)) {
 			dm_err_set(err, DM_EUSAGE,
-			    "not removed: not confirmed");
-			dm_err_hint(err, "answer y to remove it, or give --yes");
+			    _("not removed: not confirmed"));
+			dm_err_hint(err, _("answer y to remove it, or give --yes"));
 			goto out;
 		}
 	}
 	if (dm_outbox_drop(&it, err) == -1)
 		goto out;
-	printf("removed %s from the outbox; it will not be sent\n", it.id);
+	printf(_("removed %s from the outbox; it will not be sent\n"), it.id);
 	r = 0;
 out:
 	dm_outbox_item_release(&it);
@@ -351,23 +356,23 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		default:
 			outbox_usage(stderr);
 			return dm_err_set(err, DM_EUSAGE,
-			    "invalid option for 'outbox'");
+			    _("invalid option for 'outbox'"));
 		}
 	}
 	if (drop_id != NULL && (do_retry || force || optind < argc)) {
 		outbox_usage(stderr);
-		dm_err_set(err, DM_EUSAGE, "--drop cannot be combined with --retry, --force or another ID");
-		return dm_err_hint(err, "remove one item at a time: docmail outbox --drop ID");
+		dm_err_set(err, DM_EUSAGE, _("--drop cannot be combined with --retry, --force or another ID"));
+		return dm_err_hint(err, _("remove one item at a time: docmail outbox --drop ID"));
 	}
 	if (yes && drop_id == NULL) {
 		outbox_usage(stderr);
-		dm_err_set(err, DM_EUSAGE, "wrong arguments for 'outbox'");
-		return dm_err_hint(err, "--yes goes with --drop ID");
+		dm_err_set(err, DM_EUSAGE, _("wrong arguments for 'outbox'"));
+		return dm_err_hint(err, _("--yes goes with --drop ID"));
 	}
 	if (argc - optind > 1 || (!do_retry && (force || argc - optind > 0))) {
 		outbox_usage(stderr);
-		dm_err_set(err, DM_EUSAGE, "wrong arguments for 'outbox'");
-		return dm_err_hint(err, "ID and --force go with --retry");
+		dm_err_set(err, DM_EUSAGE, _("wrong arguments for 'outbox'"));
+		return dm_err_hint(err, _("ID and --force go with --retry"));
 	}
 	if ((dir = dm_outbox_open(NULL, err)) == NULL)
 		return -1;
@@ -385,18 +390,19 @@ cmd_outbox(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	if (dm_outbox_list(dir, &items, &n, &bad, err) == -1)
 		goto out;
 	if (bad > 0)
-		cli_warn("%zu file%s in '%s' could not be read (damaged or incomplete); they are left there",
-		    bad, bad == 1 ? "" : "s", dir);
+		cli_warn(ngettext("%zu file in '%s' could not be read (damaged or incomplete); it is left there",
+		    "%zu files in '%s' could not be read (damaged or incomplete); they are left there",
+		    bad), bad, dir);
 	if (!do_retry) {
 		if (n == 0)
-			printf("the outbox is empty\n");
+			printf("%s\n", _("the outbox is empty"));
 		for (i = 0; i < n; i++)
 			list_item(&items[i]);
 		r = 0;
 		goto out;
 	}
 	if (n == 0) {
-		printf("the outbox is empty: nothing to send\n");
+		printf("%s\n", _("the outbox is empty: nothing to send"));
 		r = 0;
 		goto out;
 	}

@@ -16,6 +16,7 @@
 #include <docmail/addr.h>
 #include <docmail/buf.h>
 #include <docmail/compose.h>
+#include <docmail/i18n.h>
 #include <docmail/mime.h>
 #include <docmail/outbox.h>
 #include <docmail/profile.h>
@@ -38,9 +39,9 @@ read_body_file(const char *path, char **out, struct dm_err *err)
 	if (strcmp(path, "-") == 0)
 		fd = STDIN_FILENO;
 	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		dm_err_set(err, DM_ENOINPUT, "cannot read body file '%s': %s",
+		dm_err_set(err, DM_ENOINPUT, _("cannot read body file '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
-		return dm_err_hint(err, "check the path given to --body-file");
+		return dm_err_hint(err, _("check the path given to --body-file"));
 	}
 	for (;;) {
 		n = read(fd, chunk, sizeof chunk);
@@ -48,7 +49,7 @@ read_body_file(const char *path, char **out, struct dm_err *err)
 			continue;
 		if (n == -1) {
 			dm_err_set(err, DM_ENOINPUT,
-			    "cannot read body file '%s': %s", DM_ERR_PATH(path),
+			    _("cannot read body file '%s': %s"), DM_ERR_PATH(path),
 			    strerror(errno));
 			goto out;
 		}
@@ -56,19 +57,19 @@ read_body_file(const char *path, char **out, struct dm_err *err)
 			break;
 		if (dm_buf_add(&b, chunk, (size_t)n, err) == -1) {
 			dm_err_set(err, DM_EDATA,
-			    "body file '%s' is larger than %d bytes",
+			    _("body file '%s' is larger than %d bytes"),
 			    DM_ERR_PATH(path), BODY_FILE_MAX);
 			goto out;
 		}
 	}
 	if (memchr(dm_buf_str(&b), '\0', b.len) != NULL) {
-		dm_err_set(err, DM_EDATA, "body file '%s' is not text",
+		dm_err_set(err, DM_EDATA, _("body file '%s' is not text"),
 		    DM_ERR_PATH(path));
-		dm_err_hint(err, "attach binary files as documents instead");
+		dm_err_hint(err, _("attach binary files as documents instead"));
 		goto out;
 	}
 	if ((*out = dm_buf_detach(&b)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	r = 0;
@@ -89,9 +90,9 @@ fixed_values(struct dm_compose_opts *o, struct dm_err *err)
 	if ((s = getenv("SOURCE_DATE_EPOCH")) != NULL && *s != '\0') {
 		if (dm_strtonum(s, 1, 253402300799LL, &v) == -1) {
 			dm_err_set(err, DM_EUSAGE,
-			    "invalid SOURCE_DATE_EPOCH '%s'", s);
+			    _("invalid SOURCE_DATE_EPOCH '%s'"), s);
 			return dm_err_hint(err,
-			    "give seconds since 1970, or unset it");
+			    _("give seconds since 1970, or unset it"));
 		}
 		o->date = (time_t)v;
 	}
@@ -104,7 +105,7 @@ static int
 write_all(FILE *fp, const char *p, size_t n, struct dm_err *err)
 {
 	if (n > 0 && fwrite(p, 1, n, fp) != n)
-		return dm_err_set(err, DM_EIO, "cannot write the message: %s",
+		return dm_err_set(err, DM_EIO, _("cannot write the message: %s"),
 		    strerror(errno));
 	return 0;
 }
@@ -126,7 +127,7 @@ dry_run(struct dm_compose *c, struct dm_err *err)
 	if (n == -1)
 		return -1;
 	if (fflush(stdout) != 0)
-		return dm_err_set(err, DM_EIO, "cannot write the message: %s",
+		return dm_err_set(err, DM_EIO, _("cannot write the message: %s"),
 		    strerror(errno));
 	return 0;
 }
@@ -141,6 +142,22 @@ have_terminal(void)
 		return 0;
 	fclose(tty);
 	return 1;
+}
+
+/* The summary's value column: its widest label in this language, a blank. */
+static int
+label_col(void)
+{
+	/* TRANSLATORS: the summary's labels (From: ...) before "Send?". */
+	const char *labels[] = { _("From:"), _("To:"), _("Cc:"), _("Bcc:"),
+	    _("Reply-To:"), _("Subject:"), _("Attached:") };
+	size_t i;
+	int col = 10, w;
+
+	for (i = 0; i < sizeof labels / sizeof labels[0]; i++)
+		if ((w = cli_width(labels[i]) + 1) > col)
+			col = w;
+	return col;
 }
 
 static void
@@ -159,7 +176,8 @@ show_list(FILE *fp, const char *label, const struct dm_addrlist *l,
 			(void)dm_buf_addstr(&b, ", ", &err);
 		(void)dm_addr_format_display(&l->v[i], &b, &err);
 	}
-	fprintf(fp, "%-10s%s%s\n", label, dm_buf_str(&b), note);
+	cli_label(fp, label, label_col());
+	fprintf(fp, "%s%s\n", dm_buf_str(&b), note);
 	dm_buf_release(&b);
 }
 
@@ -178,23 +196,28 @@ confirm(const struct dm_compose *c, const struct dm_compose_opts *o)
 		return 0;
 	dm_buf_init(&b, 0);
 	(void)dm_addr_format_display(&c->from, &b, &err);
-	fprintf(tty, "%-10s%s\n", "From:", dm_buf_str(&b));
+	cli_label(tty, _("From:"), label_col());
+	fprintf(tty, "%s\n", dm_buf_str(&b));
 	dm_buf_release(&b);
-	show_list(tty, "To:", &c->to, "");
-	show_list(tty, "Cc:", &c->cc, "");
-	show_list(tty, "Bcc:", &c->bcc, "  (invisible to the other recipients)");
-	show_list(tty, "Reply-To:", &c->reply_to, "");
+	show_list(tty, _("To:"), &c->to, "");
+	show_list(tty, _("Cc:"), &c->cc, "");
+	show_list(tty, _("Bcc:"), &c->bcc,
+	    _("  (invisible to the other recipients)"));
+	show_list(tty, _("Reply-To:"), &c->reply_to, "");
 	dm_buf_init(&b, 0);
 	(void)dm_buf_add_printable(&b, c->subject, strlen(c->subject), &err);
-	fprintf(tty, "%-10s%s\n", "Subject:", dm_buf_str(&b));
+	cli_label(tty, _("Subject:"), label_col());
+	fprintf(tty, "%s\n", dm_buf_str(&b));
 	dm_buf_release(&b);
-	for (i = 0; i < o->nfiles; i++)
-		fprintf(tty, "%-10s%s (%.1f KB)\n", i == 0 ? "Attached:" : "",
-		    o->files[i], stat(o->files[i], &st) == 0 ?
-		    st.st_size / 1024.0 : 0.0);
-	fprintf(tty, "Bounces return to: %s\n", c->sender);
-	(void)snprintf(question, sizeof question, "Send to %zu recipient%s?",
-	    c->rcpt.n, c->rcpt.n == 1 ? "" : "s");
+	for (i = 0; i < o->nfiles; i++) {
+		cli_label(tty, i == 0 ? _("Attached:") : "", label_col());
+		fprintf(tty, _("%s (%.1f KB)\n"), o->files[i],
+		    stat(o->files[i], &st) == 0 ? st.st_size / 1024.0 : 0.0);
+	}
+	fprintf(tty, _("Bounces return to: %s\n"), c->sender);
+	(void)snprintf(question, sizeof question,
+	    ngettext("Send to %zu recipient?", "Send to %zu recipients?",
+	    c->rcpt.n), c->rcpt.n);
 	return cli_tty_ask(tty, question);
 }
 
@@ -211,8 +234,8 @@ send_it(struct cli *cli, const struct dm_profile *p, struct dm_compose *c,
 	memset(&item, 0, sizeof item);
 	dm_secret_init(&pw);
 	if (!yes && !confirm(c, o)) {
-		dm_err_set(err, DM_EUSAGE, "not sent: not confirmed");
-		dm_err_hint(err, "answer y to send, or give --yes");
+		dm_err_set(err, DM_EUSAGE, _("not sent: not confirmed"));
+		dm_err_hint(err, _("answer y to send, or give --yes"));
 		return -1;
 	}
 	/* The password before the outbox: a failed prompt stores nothing. */
@@ -224,7 +247,7 @@ send_it(struct cli *cli, const struct dm_profile *p, struct dm_compose *c,
 		/* Only a stored message is sent: a full disk sends nothing. */
 		if (err->code == DM_EIO)
 			(void)snprintf(cli->note, sizeof cli->note,
-			    "nothing was sent: a message goes out only once it is safely in the outbox");
+			    _("nothing was sent: a message goes out only once it is safely in the outbox"));
 		goto out;
 	}
 	if (c->bcc.n > 0 && (bcc = dm_compose_bcc(c, err)) == NULL)
@@ -241,12 +264,16 @@ out:
 static void
 send_usage(FILE *fp)
 {
-	fputs(
+	/*
+	 * TRANSLATORS: translate "usage:" and the words in capitals only;
+	 * commands and --options stay as they are.
+	 */
+	fputs(_(
 "usage: docmail send [--to ADDRS] [--cc ADDRS] [--bcc ADDRS] [--from ADDR]\n"
 "                    [--reply-to ADDRS] [--subject TEXT]\n"
 "                    [--body TEXT | --body-file FILE] [--template NAME]\n"
 "                    [--set KEY=VALUE]... [--yes] [--dry-run] [--verbose]\n"
-"                    [FILE...]\n", fp);
+"                    [FILE...]\n"), fp);
 }
 
 static int
@@ -333,21 +360,21 @@ cmd_send(struct cli *cli, int argc, char **argv, struct dm_err *err)
 			goto out;
 		default:
 			send_usage(stderr);
-			dm_err_set(err, DM_EUSAGE, "invalid option for 'send'");
-			dm_err_hint(err, "see 'docmail send --help' or docmail(1)");
+			dm_err_set(err, DM_EUSAGE, _("invalid option for 'send'"));
+			dm_err_hint(err, _("see 'docmail send --help' or docmail(1)"));
 			goto out;
 		}
 	}
 	if (o.body != NULL && body_file != NULL) {
 		dm_err_set(err, DM_EUSAGE,
-		    "--body and --body-file cannot be used together");
-		dm_err_hint(err, "give the text once, inline or from a file");
+		    _("--body and --body-file cannot be used together"));
+		dm_err_hint(err, _("give the text once, inline or from a file"));
 		goto out;
 	}
 	if (!dry && !yes && !have_terminal()) {
 		dm_err_set(err, DM_EUSAGE,
-		    "not sending without confirmation: there is no terminal to ask on");
-		dm_err_hint(err, "add --yes to send from scripts, or --dry-run to see the message");
+		    _("not sending without confirmation: there is no terminal to ask on"));
+		dm_err_hint(err, _("add --yes to send from scripts, or --dry-run to see the message"));
 		goto out;
 	}
 	if (body_file != NULL) {
@@ -365,10 +392,10 @@ cmd_send(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	if (dm_compose_build(&c, &cfg, p, &o, err) == -1)
 		goto out;
 	if (c.from_foreign)
-		cli_warn("From '%s' is not on the domain of the account '%s': such mail often fails DMARC checks and lands in spam; --reply-to is the safe choice",
+		cli_warn(_("From '%s' is not on the domain of the account '%s': such mail often fails DMARC checks and lands in spam; --reply-to is the safe choice"),
 		    c.from.mailbox, c.sender);
 	if (c.from_moved)
-		cli_warn("profile '%s' does not allow another From (allow_from_override = no): '%s' was put in Reply-To",
+		cli_warn(_("profile '%s' does not allow another From (allow_from_override = no): '%s' was put in Reply-To"),
 		    p->id, o.from);
 	if (dry)
 		r = dry_run(&c, err);

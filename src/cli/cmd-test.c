@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <docmail/deliver.h>
+#include <docmail/i18n.h>
 #include <docmail/smtp.h>
 
 #include "cli.h"
@@ -63,18 +64,18 @@ cmd_test(struct cli *cli, int argc, char **argv, struct dm_err *err)
 			out.verbose = 1;
 			break;
 		case 'h':
-			puts("usage: docmail test [--verbose]");
+			puts(_("usage: docmail test [--verbose]"));
 			r = 0;
 			goto out;
 		default:
-			dm_err_set(err, DM_EUSAGE, "invalid option for 'test'");
-			dm_err_hint(err, "usage: docmail test [--verbose]");
+			dm_err_set(err, DM_EUSAGE, _("invalid option for 'test'"));
+			dm_err_hint(err, _("usage: docmail test [--verbose]"));
 			goto out;
 		}
 	}
 	if (optind < argc) {
-		dm_err_set(err, DM_EUSAGE, "'test' takes no arguments");
-		dm_err_hint(err, "usage: docmail test [--verbose]");
+		dm_err_set(err, DM_EUSAGE, _("'test' takes no arguments"));
+		dm_err_hint(err, _("usage: docmail test [--verbose]"));
 		goto out;
 	}
 	if (cli_load_profile(cli, &cfg, &p, err) == -1 ||
@@ -83,22 +84,22 @@ cmd_test(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	dm_deliver_params(p, &pw, &sp);
 	sp.event = on_event;
 	sp.arg = &out;
-	printf("testing profile '%s': %s port %d, security = %s%s%s\n",
+	printf(_("testing profile '%s': %s port %d, security = %s%s%s\n"),
 	    p->id, sp.host, sp.port, dm_security_name(sp.security),
-	    sp.user != NULL ? ", user " : "", sp.user != NULL ? sp.user : "");
+	    sp.user != NULL ? _(", user ") : "", sp.user != NULL ? sp.user : "");
 	fflush(stdout);
 	r = dm_smtp_test(&sp, p->email, &rep, err);
 	dm_secret_release(&pw);
 	if (rep.tls_version[0] != '\0')
-		printf("TLS: %s, %s\ncertificate: %s\n  issued by %s\n  valid until %s\n",
+		printf(_("TLS: %s, %s\ncertificate: %s\n  issued by %s\n  valid until %s\n"),
 		    rep.tls_version, rep.tls_cipher, rep.cert_subject,
 		    rep.cert_issuer, rep.cert_expiry);
 	if (out.verbose && rep.extensions[0] != '\0')
-		printf("server extensions: %s\n", rep.extensions);
+		printf(_("server extensions: %s\n"), rep.extensions);
 	if (r == 0)
-		printf("test passed: %s can send through %s port %d%s%s; nothing was sent\n",
+		printf(_("test passed: %s can send through %s port %d%s%s; nothing was sent\n"),
 		    p->email, sp.host, sp.port,
-		    rep.auth_mech[0] != '\0' ? ", login with " : "",
+		    rep.auth_mech[0] != '\0' ? _(", login with ") : "",
 		    rep.auth_mech);
 out:
 	dm_secret_release(&pw);

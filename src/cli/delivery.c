@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <docmail/deliver.h>
+#include <docmail/i18n.h>
 #include <docmail/outbox.h>
 #include <docmail/smtp.h>
 
@@ -53,7 +54,9 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	case DM_EV_PROGRESS:
 		if (!o->progress || ev->total == 0)
 			break;
-		fprintf(stderr, "\rsending: %.1f of %.1f MB (%3d%%)",
+		/* The line is redrawn in place: \r stays out of the message. */
+		fputc('\r', stderr);
+		fprintf(stderr, _("sending: %.1f of %.1f MB (%3d%%)"),
 		    ev->done / 1e6, ev->total / 1e6,
 		    (int)(ev->done * 100 / ev->total));
 		o->shown = 1;
@@ -101,21 +104,21 @@ cli_deliver(struct cli *cli, const struct dm_profile *p,
 			printf("  %-8s %s: %d %s\n", dm_smtp_rcpt_status_name(d.rcpt[i].status),
 			    d.rcpt[i].mailbox, d.rcpt[i].code, d.rcpt[i].text);
 	if (d.mail.accepted)
-		printf("sent: server said: %d %s\n", d.mail.code, d.mail.reply);
+		printf(_("sent: server said: %d %s\n"), d.mail.code, d.mail.reply);
 	for (n = 0; n < d.nwarn; n++)
 		cli_warn("%s", d.warn[n]);
 	/* Said after the error itself, by main. */
 	if (r == -1 && d.mail.maybe_delivered)
 		(void)snprintf(cli->note, sizeof cli->note,
-		    "the connection ended after the whole message was sent, before the server's answer: it may have been delivered; outbox item '%s' is marked so and is resent only with confirmation",
+		    _("the connection ended after the whole message was sent, before the server's answer: it may have been delivered; outbox item '%s' is marked so and is resent only with confirmation"),
 		    it->id);
 	else if (r == -1 && !d.removed && it->state == DM_OB_REFUSED)
 		(void)snprintf(cli->note, sizeof cli->note,
-		    "the server refused it for good: it is kept in the outbox as '%s', marked refused, and a plain 'docmail outbox --retry' passes it over; once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it",
+		    _("the server refused it for good: it is kept in the outbox as '%s', marked refused, and a plain 'docmail outbox --retry' passes it over; once the cause is fixed, 'docmail outbox --retry --force %s' sends it again, 'docmail outbox --drop %s' removes it"),
 		    it->id, it->id, it->id);
 	else if (r == -1 && !d.removed)
 		(void)snprintf(cli->note, sizeof cli->note,
-		    "the message is kept in the outbox as '%s'; 'docmail outbox --retry' sends it again",
+		    _("the message is kept in the outbox as '%s'; 'docmail outbox --retry' sends it again"),
 		    it->id);
 	dm_delivery_release(&d);
 	return r;

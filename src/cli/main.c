@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <sysexits.h>
 
+#include <docmail/i18n.h>
+
 #include "cli.h"
 #include "../tui/tui.h"
 
@@ -45,6 +47,43 @@ no_core_dumps(void)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/*
+ * The user's locale, and a language whose locale is not installed: a
+ * server with only C.UTF-8 (common over SSH) refuses LANG=de_CH.UTF-8,
+ * and gettext would then speak English.  With a UTF-8 locale asked for,
+ * C.UTF-8 stands in for it and LANGUAGE names its language ("de_CH:de"),
+ * unless the user set LANGUAGE: the messages come in German all the
+ * same.  Commands docmail runs inherit it.
+ */
+static void
+messages_locale(void)
+{
+	static const char *const vars[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
+	const char *want = NULL, *v;
+	char lang[64];
+	size_t i, n;
+
+	if (setlocale(LC_ALL, "") != NULL)
+		return;
+	for (i = 0; i < sizeof vars / sizeof vars[0] && want == NULL; i++)
+		if ((v = getenv(vars[i])) != NULL && v[0] != '\0')
+			want = v;
+	if (want == NULL || (strstr(want, "UTF-8") == NULL &&
+	    strstr(want, "utf8") == NULL) ||
+	    setlocale(LC_ALL, "C.UTF-8") == NULL)
+		return;
+	if ((v = getenv("LANGUAGE")) != NULL && v[0] != '\0')
+		return;
+	/* "de_CH.UTF-8@euro": "de_CH", then "de" for the catalogue. */
+	n = strcspn(want, ".@");
+	if (n == 0 || n >= 32 || strncmp(want, "C", n) == 0 ||
+	    strncmp(want, "POSIX", n) == 0)
+		return;
+	(void)snprintf(lang, sizeof lang, "%.*s:%.*s", (int)n, want,
+	    (int)strcspn(want, "_.@"), want);
+	(void)setenv("LANGUAGE", lang, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -64,7 +103,20 @@ main(int argc, char **argv)
 	no_core_dumps();
 	/* A server or relay that goes away must be an error, not a signal. */
 	(void)signal(SIGPIPE, SIG_IGN);
-	(void)setlocale(LC_ALL, "");
+	messages_locale();
+	/*
+	 * Messages in the user's language (LANGUAGE, LC_ALL, LC_MESSAGES,
+	 * LANG).  The TUI may later switch LC_CTYPE alone to C.UTF-8; that
+	 * leaves LC_MESSAGES, and so the language, as it is.
+	 */
+	{
+		/* As gettext's own tools do: catalogues not yet installed. */
+		const char *dir = getenv("TEXTDOMAINDIR");
+
+		(void)bindtextdomain(PACKAGE, dir != NULL && dir[0] == '/' ?
+		    dir : LOCALEDIR);
+	}
+	(void)textdomain(PACKAGE);
 	dm_err_clear(&err);
 
 	/* "+": stop at the command, whose options are its own. */
@@ -109,7 +161,7 @@ main(int argc, char **argv)
 
 			if (argc > 1) {
 				dm_err_set(&err, DM_EUSAGE,
-				    "'settings' takes no arguments");
+				    _("'settings' takes no arguments"));
 				cli_print_error(&err);
 				return cli_exitcode(&err);
 			}

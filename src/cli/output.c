@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <docmail/buf.h>
+#include <docmail/i18n.h>
 
 #include "cli.h"
 
@@ -23,7 +25,8 @@ print_line(const char *prefix, const char *s)
 	if (dm_buf_add_printable(&b, s, strlen(s), &err) == 0)
 		fprintf(stderr, "%s%s\n", prefix, dm_buf_str(&b));
 	else
-		fprintf(stderr, "%s(message could not be shown)\n", prefix);
+		fprintf(stderr, "%s%s\n", prefix,
+		    _("(message could not be shown)"));
 	dm_buf_release(&b);
 }
 
@@ -31,9 +34,10 @@ void
 cli_print_error(const struct dm_err *err)
 {
 	print_line("docmail: ", err->msg[0] != '\0' ? err->msg :
-	    "unknown error");
+	    _("unknown error"));
+	/* TRANSLATORS: starts the line under an error that says what to do. */
 	if (err->hint[0] != '\0')
-		print_line("hint: ", err->hint);
+		print_line(_("hint: "), err->hint);
 }
 
 void
@@ -45,13 +49,17 @@ cli_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	print_line("docmail: warning: ", msg);
+	print_line(_("docmail: warning: "), msg);
 }
 
 void
 cli_usage(FILE *fp)
 {
-	fputs(
+	/*
+	 * TRANSLATORS: translate "usage:" and the words in capitals only;
+	 * commands and --options stay as they are.
+	 */
+	fputs(_(
 "usage: docmail [--config FILE] [--profile NAME] [FILE...]\n"
 "       docmail [--config FILE] [--profile NAME] settings\n"
 "       docmail [--config FILE] [--profile NAME] test [--verbose]\n"
@@ -65,7 +73,7 @@ cli_usage(FILE *fp)
 "       docmail [--config FILE] [--profile NAME] batch [--template NAME]\n"
 "               [--set KEY=VALUE]... [--rate N] [--yes] [--dry-run] [--verbose]\n"
 "               DOC...\n"
-"       docmail --help | --version\n", fp);
+"       docmail --help | --version\n"), fp);
 }
 
 FILE *
@@ -80,10 +88,14 @@ cli_tty_ask(FILE *tty, const char *question)
 	char answer[16];
 	int yes = 0;
 
-	fprintf(tty, "%s [y/N] ", question);
+	/*
+	 * TRANSLATORS: a question and its answers; the default is no.
+	 * Put your letters for yes and no here ("[j/N]" in German).
+	 */
+	fprintf(tty, _("%s [y/N] "), question);
 	fflush(tty);
 	if (fgets(answer, sizeof answer, tty) != NULL &&
-	    (answer[0] == 'y' || answer[0] == 'Y'))
+	    dm_answer_yes((unsigned char)answer[0]))
 		yes = 1;
 	fclose(tty);
 	return yes;
@@ -104,4 +116,28 @@ cli_load_profile(struct cli *cli, struct dm_config *cfg,
 		return -1;
 	return (*p = dm_config_profile(cfg, cli->profile, err)) == NULL ?
 	    -1 : 0;
+}
+
+int
+cli_width(const char *s)
+{
+	wchar_t w[256];
+	size_t n = mbstowcs(w, s, sizeof w / sizeof w[0] - 1);
+	int cols;
+
+	if (n == (size_t)-1 || n >= sizeof w / sizeof w[0] - 1)
+		return (int)strlen(s);
+	w[n] = L'\0';
+	cols = wcswidth(w, n);
+	return cols < 0 ? (int)strlen(s) : cols;
+}
+
+void
+cli_label(FILE *fp, const char *label, int col)
+{
+	int pad = col - cli_width(label);
+
+	fputs(label, fp);
+	for (pad = pad < 1 ? 1 : pad; pad > 0; pad--)
+		fputc(' ', fp);
 }

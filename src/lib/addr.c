@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include <docmail/addr.h>
+#include <docmail/i18n.h>
 #include <docmail/limits.h>
 
 /* Far above any real recipient list, low enough to bound the work. */
@@ -38,22 +39,22 @@
 #define QUOTE_MAX	160
 #define REASON_MAX	128
 
-#define HINT_FORM	"write addresses as name@domain, separated by commas"
-#define HINT_NAME	"write a name with its address as \"Name <name@domain>\", and separate addresses with commas"
-#define HINT_LOCAL	"put a local part with spaces or special characters in double quotes, as in \"john doe\"@domain"
-#define HINT_DOMAIN	"a domain is letters, digits and hyphens in labels separated by dots, as in mail.example.com"
-#define HINT_LIT	"write an address literal as [192.0.2.1] or [IPv6:2001:db8::1]"
-#define HINT_IDN	"internationalised addresses are not supported; use the ASCII form of the address, with the domain in punycode (xn--...)"
-#define HINT_CTRL	"an address list is one line of text without control characters"
-#define HINT_UTF8	"save or paste the text as UTF-8"
-#define HINT_QUOTE	"close every '\"' with a second '\"'; write a quote inside a name as \\\""
-#define HINT_PAREN	"close every '(' with a ')'; text in parentheses is a comment"
-#define HINT_ANGLE	"put the address in one pair of angle brackets, as in \"Name <name@domain>\""
-#define HINT_GROUP	"list the members of the group one by one, separated by commas"
-#define HINT_LONG	"an address may have 64 characters before the '@', 255 after it and 254 in all"
-#define HINT_INPUT	"send to fewer recipients at once"
-#define HINT_ONE	"give exactly one address here, as name@domain or \"Name <name@domain>\""
-#define HINT_NONE	"give at least one address, as name@domain"
+#define HINT_FORM	_("write addresses as name@domain, separated by commas")
+#define HINT_NAME	_("write a name with its address as \"Name <name@domain>\", and separate addresses with commas")
+#define HINT_LOCAL	_("put a local part with spaces or special characters in double quotes, as in \"john doe\"@domain")
+#define HINT_DOMAIN	_("a domain is letters, digits and hyphens in labels separated by dots, as in mail.example.com")
+#define HINT_LIT	_("write an address literal as [192.0.2.1] or [IPv6:2001:db8::1]")
+#define HINT_IDN	_("internationalised addresses are not supported; use the ASCII form of the address, with the domain in punycode (xn--...)")
+#define HINT_CTRL	_("an address list is one line of text without control characters")
+#define HINT_UTF8	_("save or paste the text as UTF-8")
+#define HINT_QUOTE	_("close every '\"' with a second '\"'; write a quote inside a name as \\\"")
+#define HINT_PAREN	_("close every '(' with a ')'; text in parentheses is a comment")
+#define HINT_ANGLE	_("put the address in one pair of angle brackets, as in \"Name <name@domain>\"")
+#define HINT_GROUP	_("list the members of the group one by one, separated by commas")
+#define HINT_LONG	_("an address may have 64 characters before the '@', 255 after it and 254 in all")
+#define HINT_INPUT	_("send to fewer recipients at once")
+#define HINT_ONE	_("give exactly one address here, as name@domain or \"Name <name@domain>\"")
+#define HINT_NONE	_("give at least one address, as name@domain")
 
 enum toktype {
 	T_ATOM,		/* atext, dots and UTF-8: a word or dot-atom */
@@ -162,9 +163,9 @@ bad(const struct lexer *lx, size_t e, const char *hint, struct dm_err *err,
 	n = vsnprintf(reason, sizeof reason, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return dm_err_set(err, DM_EINTERNAL, "bad format string");
+		return dm_err_set(err, DM_EINTERNAL, _("bad format string"));
 	quote(q, sizeof q, lx->in, lx->seg, e);
-	dm_err_set(err, DM_EDATA, "invalid address '%s': %s", q, reason);
+	dm_err_set(err, DM_EDATA, _("invalid address '%s': %s"), q, reason);
 	return dm_err_hint(err, "%s", hint);
 }
 
@@ -180,7 +181,7 @@ unbalanced(const struct lexer *lx, const char *what, const char *hint,
 	char q[QUOTE_MAX + 32];
 
 	quote(q, sizeof q, lx->in, lx->seg, lx->len);
-	dm_err_set(err, DM_EDATA, "unbalanced %s in '%s'", what, q);
+	dm_err_set(err, DM_EDATA, _("unbalanced %s in '%s'"), what, q);
 	return dm_err_hint(err, "%s", hint);
 }
 
@@ -210,16 +211,16 @@ charlen(const struct lexer *lx, size_t i, struct dm_err *err)
 	size_t k;
 
 	if (c == '\r' || c == '\n')
-		return bad(lx, lx->len, HINT_CTRL, err, "line break");
+		return bad(lx, lx->len, HINT_CTRL, err, _("line break"));
 	if ((c < 0x20 && c != '\t') || c == 0x7f)
-		return bad(lx, lx->len, HINT_CTRL, err, "control character");
+		return bad(lx, lx->len, HINT_CTRL, err, _("control character"));
 	if (c < 0x80)
 		return 1;
 	if ((k = u8len(lx->in + i, lx->len - i)) == 0)
-		return bad(lx, lx->len, HINT_UTF8, err, "invalid UTF-8");
+		return bad(lx, lx->len, HINT_UTF8, err, _("invalid UTF-8"));
 	/* C1 controls, U+0080..U+009F, can be terminal escapes too. */
 	if (c == 0xc2 && (unsigned char)lx->in[i + 1] < 0xa0)
-		return bad(lx, lx->len, HINT_CTRL, err, "control character");
+		return bad(lx, lx->len, HINT_CTRL, err, _("control character"));
 	return (int)k;
 }
 
@@ -234,7 +235,7 @@ push(struct lexer *lx, enum toktype type, size_t s, size_t e,
 		ncap = lx->cap == 0 ? 16 : lx->cap * 2;
 		if (ncap > SIZE_MAX / sizeof *t ||
 		    (t = realloc(lx->t, ncap * sizeof *t)) == NULL)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		lx->t = t;
 		lx->cap = ncap;
 	}
@@ -277,8 +278,8 @@ skip_delimited(const struct lexer *lx, size_t *ip, struct dm_err *err)
 		i += (size_t)k;
 	}
 	if (comment)
-		return unbalanced(lx, "parenthesis", HINT_PAREN, err);
-	return unbalanced(lx, "quote", HINT_QUOTE, err);
+		return unbalanced(lx, _("parenthesis"), HINT_PAREN, err);
+	return unbalanced(lx, _("quote"), HINT_QUOTE, err);
 }
 
 /*
@@ -333,20 +334,20 @@ lex_next(struct lexer *lx, struct dm_err *err)
 			for (i++; i < lx->len && in[i] != ']'; i += (size_t)k) {
 				if (in[i] == '[')
 					return unbalanced(lx,
-					    "square bracket", HINT_LIT, err);
+					    _("square bracket"), HINT_LIT, err);
 				if ((k = charlen(lx, i, err)) == -1)
 					return -1;
 			}
 			if (i >= lx->len)
-				return unbalanced(lx, "square bracket",
+				return unbalanced(lx, _("square bracket"),
 				    HINT_LIT, err);
 			if (push(lx, T_DOMLIT, s, ++i, err) == -1)
 				return -1;
 			break;
 		case ')':
-			return unbalanced(lx, "parenthesis", HINT_PAREN, err);
+			return unbalanced(lx, _("parenthesis"), HINT_PAREN, err);
 		case ']':
-			return unbalanced(lx, "square bracket", HINT_LIT, err);
+			return unbalanced(lx, _("square bracket"), HINT_LIT, err);
 		case '<':
 		case '>':
 		case '@':
@@ -358,7 +359,7 @@ lex_next(struct lexer *lx, struct dm_err *err)
 			break;
 		case '\\':
 			return bad(lx, lx->len, HINT_LOCAL, err,
-			    "'\\' outside double quotes");
+			    _("'\\' outside double quotes"));
 		default:
 			/* Reports control characters, else starts an atom. */
 			if (charlen(lx, i, err) == -1)
@@ -370,7 +371,7 @@ lex_next(struct lexer *lx, struct dm_err *err)
 			}
 			if (i == s)
 				return dm_err_set(err, DM_EINTERNAL,
-				    "address lexer stuck at byte %zu", s);
+				    _("address lexer stuck at byte %zu"), s);
 			if (push(lx, T_ATOM, s, i, err) == -1)
 				return -1;
 			break;
@@ -415,7 +416,7 @@ take_trimmed(const struct dm_buf *b, char **out, struct dm_err *err)
 	if (n == 0)
 		return 0;
 	if ((p = malloc(n + 1)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	memcpy(p, s, n);
 	p[n] = '\0';
 	*out = p;
@@ -470,11 +471,11 @@ local_part(const struct lexer *lx, const struct tok *t, struct dm_buf *mb,
 	}
 	if (has_8bit(s, n)) {
 		bad(lx, lx->end, HINT_IDN, err,
-		    "non-ASCII characters in the address");
+		    _("non-ASCII characters in the address"));
 		goto out;
 	}
 	if (n == 0) {
-		bad(lx, lx->end, HINT_FORM, err, "empty local part");
+		bad(lx, lx->end, HINT_FORM, err, _("empty local part"));
 		goto out;
 	}
 	if (is_dot_atom(s, n)) {
@@ -482,7 +483,7 @@ local_part(const struct lexer *lx, const struct tok *t, struct dm_buf *mb,
 			goto out;
 	} else if (t->type == T_ATOM) {
 		bad(lx, lx->end, HINT_LOCAL, err,
-		    "misplaced '.' in the local part");
+		    _("misplaced '.' in the local part"));
 		goto out;
 	} else {
 		/* SMTP takes printable ASCII and space in quotes, no TAB. */
@@ -491,7 +492,7 @@ local_part(const struct lexer *lx, const struct tok *t, struct dm_buf *mb,
 		for (i = 0; i < n; i++) {
 			if (s[i] < 0x20 || s[i] == 0x7f) {
 				bad(lx, lx->end, HINT_CTRL, err,
-				    "control character in the local part");
+				    _("control character in the local part"));
 				goto out;
 			}
 			if ((s[i] == '"' || s[i] == '\\') &&
@@ -534,10 +535,10 @@ check_domain(const struct lexer *lx, const struct tok *t, struct dm_err *err)
 
 	if (has_8bit(s, n))
 		return bad(lx, lx->end, HINT_IDN, err,
-		    "non-ASCII characters in the address");
+		    _("non-ASCII characters in the address"));
 	if (n > DM_DOMAIN_MAX)
 		return bad(lx, lx->end, HINT_LONG, err,
-		    "domain longer than %d characters", DM_DOMAIN_MAX);
+		    _("domain longer than %d characters"), DM_DOMAIN_MAX);
 	if (t->type == T_DOMLIT) {
 		/* IPv4 and IPv6 only; other tags mean nothing to SMTP. */
 		if (n - 2 >= sizeof lit)
@@ -556,24 +557,24 @@ check_domain(const struct lexer *lx, const struct tok *t, struct dm_err *err)
 		if (i == n || s[i] == '.') {
 			if (label == 0)
 				return bad(lx, lx->end, HINT_DOMAIN, err,
-				    "empty label in the domain");
+				    _("empty label in the domain"));
 			if (label > 63)
 				return bad(lx, lx->end, HINT_DOMAIN, err,
-				    "domain label longer than 63 characters");
+				    _("domain label longer than 63 characters"));
 			if (s[i - 1] == '-' || s[i - label] == '-')
 				return bad(lx, lx->end, HINT_DOMAIN, err,
-				    "domain label starting or ending with '-'");
+				    _("domain label starting or ending with '-'"));
 			label = 0;
 			continue;
 		}
 		if (!is_ldh((unsigned char)s[i]))
 			return bad(lx, lx->end, HINT_DOMAIN, err,
-			    "invalid character '%c' in the domain", s[i]);
+			    _("invalid character '%c' in the domain"), s[i]);
 		label++;
 	}
 	return 0;
 badlit:
-	return bad(lx, lx->end, HINT_LIT, err, "invalid address literal");
+	return bad(lx, lx->end, HINT_LIT, err, _("invalid address literal"));
 }
 
 /*
@@ -595,33 +596,33 @@ addr_spec(const struct lexer *lx, size_t a, size_t b, int bare,
 			at = i;
 	}
 	if (nat == 0)
-		return bad(lx, lx->end, HINT_FORM, err, "missing '@'");
+		return bad(lx, lx->end, HINT_FORM, err, _("missing '@'"));
 	if (nat > 1)
-		return bad(lx, lx->end, HINT_FORM, err, "more than one '@'");
+		return bad(lx, lx->end, HINT_FORM, err, _("more than one '@'"));
 	if (at == a)
-		return bad(lx, lx->end, HINT_FORM, err, "empty local part");
+		return bad(lx, lx->end, HINT_FORM, err, _("empty local part"));
 	if (at + 1 == b)
-		return bad(lx, lx->end, HINT_FORM, err, "empty domain");
+		return bad(lx, lx->end, HINT_FORM, err, _("empty domain"));
 	if (at - a > 1) {
 		if (bare)
 			return bad(lx, lx->end, HINT_NAME, err,
-			    "display name without angle brackets");
+			    _("display name without angle brackets"));
 		return bad(lx, lx->end, HINT_LOCAL, err,
-		    "unquoted space in the local part");
+		    _("unquoted space in the local part"));
 	}
 	if (b - at > 2)
 		return bad(lx, lx->end, HINT_NAME, err,
-		    "unexpected text after the domain");
+		    _("unexpected text after the domain"));
 	if (t[at - 1].type != T_ATOM && t[at - 1].type != T_QUOTED)
-		return bad(lx, lx->end, HINT_LOCAL, err, "invalid local part");
+		return bad(lx, lx->end, HINT_LOCAL, err, _("invalid local part"));
 	if (t[at + 1].type == T_QUOTED)
-		return bad(lx, lx->end, HINT_DOMAIN, err, "quoted domain");
+		return bad(lx, lx->end, HINT_DOMAIN, err, _("quoted domain"));
 
 	if (local_part(lx, &t[at - 1], &mb, err) == -1)
 		goto out;
 	if ((local = mb.len) > DM_LOCALPART_MAX) {
 		bad(lx, lx->end, HINT_LONG, err,
-		    "local part longer than %d characters", DM_LOCALPART_MAX);
+		    _("local part longer than %d characters"), DM_LOCALPART_MAX);
 		goto out;
 	}
 	if (check_domain(lx, &t[at + 1], err) == -1 ||
@@ -631,11 +632,11 @@ addr_spec(const struct lexer *lx, size_t a, size_t b, int bare,
 		goto out;
 	if (mb.len > DM_MAILBOX_MAX) {
 		bad(lx, lx->end, HINT_LONG, err,
-		    "address longer than %d characters", DM_MAILBOX_MAX);
+		    _("address longer than %d characters"), DM_MAILBOX_MAX);
 		goto out;
 	}
 	if ((*mailbox = dm_buf_detach(&mb)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	r = 0;
@@ -702,8 +703,8 @@ parse_addr(const struct lexer *lx, struct dm_addr *out, struct dm_err *err)
 			;
 		if (i > 0 && lt == i)
 			return bad(lx, lx->end, HINT_GROUP, err,
-			    "groups are not supported");
-		return bad(lx, lx->end, HINT_FORM, err, "unexpected ':'");
+			    _("groups are not supported"));
+		return bad(lx, lx->end, HINT_FORM, err, _("unexpected ':'"));
 	}
 	for (lt = 0; lt < n && t[lt].type != T_LT; lt++)
 		;
@@ -719,11 +720,11 @@ parse_addr(const struct lexer *lx, struct dm_addr *out, struct dm_err *err)
 		}
 	} else {
 		if (lt == n || gt < lt)
-			return unbalanced(lx, "angle bracket", HINT_ANGLE, err);
+			return unbalanced(lx, _("angle bracket"), HINT_ANGLE, err);
 		for (i = 0; i < lt; i++) {
 			if (!is_word(&t[i]))
 				return bad(lx, lx->end, HINT_NAME, err,
-				    "unexpected '%c' before '<'",
+				    _("unexpected '%c' before '<'"),
 				    lx->in[t[i].s]);
 		}
 		for (i = lt + 1; i < gt; i++) {
@@ -731,17 +732,17 @@ parse_addr(const struct lexer *lx, struct dm_addr *out, struct dm_err *err)
 				break;
 		}
 		if (gt == n || i < gt)
-			return unbalanced(lx, "angle bracket", HINT_ANGLE, err);
+			return unbalanced(lx, _("angle bracket"), HINT_ANGLE, err);
 		for (i = gt + 1; i < n; i++) {
 			if (t[i].type == T_LT || t[i].type == T_GT)
-				return unbalanced(lx, "angle bracket",
+				return unbalanced(lx, _("angle bracket"),
 				    HINT_ANGLE, err);
 			return bad(lx, lx->end, HINT_NAME, err,
-			    "unexpected text after '>'");
+			    _("unexpected text after '>'"));
 		}
 		if (gt == lt + 1)
 			return bad(lx, lx->end, HINT_FORM, err,
-			    "no address between '<' and '>'");
+			    _("no address between '<' and '>'"));
 		if (addr_spec(lx, lt + 1, gt, 0, &mailbox, err) == -1 ||
 		    phrase(lx, 0, lt, &name, err) == -1)
 			goto out;
@@ -783,12 +784,12 @@ reserve(struct dm_addrlist *list, size_t more, struct dm_err *err)
 	if (more <= list->cap - list->n)
 		return 0;
 	if (more > SIZE_MAX / sizeof *v / 2 - list->n)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	ncap = list->cap == 0 ? 8 : list->cap;
 	while (ncap - list->n < more)
 		ncap *= 2;
 	if ((v = realloc(list->v, ncap * sizeof *v)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	list->v = v;
 	list->cap = ncap;
 	return 0;
@@ -812,7 +813,7 @@ parse(const struct dm_addrlist *old, struct dm_addrlist *tmp,
 	lx.in = input;
 	if ((lx.len = strnlen(input, INPUT_MAX + 1)) > INPUT_MAX) {
 		dm_err_set(err, DM_EDATA,
-		    "address list too long (more than %d bytes)", INPUT_MAX);
+		    _("address list too long (more than %d bytes)"), INPUT_MAX);
 		return dm_err_hint(err, "%s", HINT_INPUT);
 	}
 	for (;;) {
@@ -904,11 +905,11 @@ dm_addr_parse_one(struct dm_addr *out, const char *input, struct dm_err *err)
 		quote(q, sizeof q, input == NULL ? "" : input, 0, len);
 		if (tmp.n > 1)
 			dm_err_set(err, DM_EDATA,
-			    "more than one address in '%s'", q);
+			    _("more than one address in '%s'"), q);
 		else if (q[0] == '\0')
-			dm_err_set(err, DM_EDATA, "no address given");
+			dm_err_set(err, DM_EDATA, _("no address given"));
 		else
-			dm_err_set(err, DM_EDATA, "no address in '%s'", q);
+			dm_err_set(err, DM_EDATA, _("no address in '%s'"), q);
 		dm_err_hint(err, "%s", HINT_ONE);
 		goto out;
 	}
@@ -956,9 +957,9 @@ dm_addr_require_nonempty(const struct dm_addrlist *list, const char *what,
 	if (list != NULL && list->n > 0)
 		return 0;
 	if (what == NULL)
-		dm_err_set(err, DM_EDATA, "no address given");
+		dm_err_set(err, DM_EDATA, _("no address given"));
 	else
-		dm_err_set(err, DM_EDATA, "no address in %s", what);
+		dm_err_set(err, DM_EDATA, _("no address in %s"), what);
 	return dm_err_hint(err, "%s", HINT_NONE);
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <docmail/buf.h>
+#include <docmail/i18n.h>
 
 void
 dm_buf_init(struct dm_buf *b, size_t max)
@@ -56,7 +57,7 @@ grow(struct dm_buf *b, size_t n, struct dm_err *err)
 
 	if (n > b->max || b->len > b->max - n)
 		return dm_err_set(err, DM_EDATA,
-		    "text too long (more than %zu bytes)", b->max);
+		    _("text too long (more than %zu bytes)"), b->max);
 	need = b->len + n + 1;
 	if (need <= b->cap)
 		return 0;
@@ -68,7 +69,7 @@ grow(struct dm_buf *b, size_t n, struct dm_err *err)
 	 * a buffer may hold a password that dm_buf_wipe() must reach.
 	 */
 	if ((p = malloc(ncap)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	if (b->data != NULL) {
 		memcpy(p, b->data, b->len + 1);
 		explicit_bzero(b->data, b->cap);
@@ -114,7 +115,7 @@ dm_buf_vaddf(struct dm_buf *b, struct dm_err *err, const char *fmt,
 	n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
 	if (n < 0)
-		return dm_err_set(err, DM_EINTERNAL, "bad format string");
+		return dm_err_set(err, DM_EINTERNAL, _("bad format string"));
 	if (grow(b, (size_t)n, err) == -1)
 		return -1;
 	(void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -192,7 +193,7 @@ dm_strdup(const char *s, struct dm_err *err)
 	if (s == NULL)
 		return NULL;
 	if ((p = strdup(s)) == NULL)
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	return p;
 }
 

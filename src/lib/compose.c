@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <docmail/compose.h>
+#include <docmail/i18n.h>
 
 void
 dm_compose_init(struct dm_compose *c)
@@ -70,7 +71,7 @@ add_all(struct dm_addrlist *dst, const struct dm_addrlist *src,
 			v = realloc(dst->v, ncap * sizeof *v);
 			if (v == NULL)
 				return dm_err_set(err, DM_ENOMEM,
-				    "out of memory");
+				    _("out of memory"));
 			dst->v = v;
 			dst->cap = ncap;
 		}
@@ -141,10 +142,10 @@ pick_template(const struct dm_config *cfg, const struct dm_compose_opts *o,
 	if (o->template_id != NULL) {
 		if ((*out = dm_config_template(cfg, o->template_id)) == NULL) {
 			dm_err_set(err, DM_EUSAGE,
-			    "unknown template '%s'", o->template_id);
+			    _("unknown template '%s'"), o->template_id);
 			return dm_err_hint(err,
-			    "add a [template %s] section to '%s'",
-			    o->template_id, cfg->path ? cfg->path : "the config");
+			    _("add a [template %s] section to '%s'"),
+			    o->template_id, cfg->path ? cfg->path : _("the config"));
 		}
 		return 0;
 	}
@@ -159,11 +160,11 @@ pick_template(const struct dm_config *cfg, const struct dm_compose_opts *o,
 			return 0;
 		if (*out == NULL) {
 			dm_err_set(err, DM_EDATA,
-			    "'%s' names template '%s', which the config does not have",
+			    _("'%s' names template '%s', which the config does not have"),
 			    sidecar_path, sidecar_tmpl);
 			return dm_err_hint(err,
-			    "add a [template %s] section to '%s'",
-			    sidecar_tmpl, cfg->path ? cfg->path : "the config");
+			    _("add a [template %s] section to '%s'"),
+			    sidecar_tmpl, cfg->path ? cfg->path : _("the config"));
 		}
 		return 0;
 	}
@@ -181,6 +182,31 @@ add_vars(struct dm_vars *dst, const struct dm_vars *src, struct dm_err *err)
 		    src->v[i].source, err) == -1)
 			return -1;
 	return 0;
+}
+
+/*
+ * {{today}}: the message's date (now, or the one given) in the user's
+ * language: a format the translation gives, in numbers only, since the
+ * month's names would need a locale that may not be installed.
+ */
+static int
+add_today(struct dm_vars *vars, time_t date, struct dm_err *err)
+{
+	struct tm tm;
+	char buf[64];
+
+	if (date == 0)
+		date = time(NULL);
+	/*
+	 * TRANSLATORS: the date of {{today}} in templates, as strftime(3);
+	 * numbers only (month names would stay English).  Swiss German:
+	 * "%-d.%-m.%Y" (6.12.2026), French and Italian "%d.%m.%Y".
+	 */
+	if (localtime_r(&date, &tm) == NULL ||
+	    strftime(buf, sizeof buf, _("%Y-%m-%d"), &tm) == 0)
+		return dm_err_set(err, DM_EINTERNAL,
+		    _("cannot format the date for {{today}}"));
+	return dm_vars_add(vars, "today", buf, "date", err);
 }
 
 /*
@@ -203,7 +229,7 @@ fill_vars(struct dm_vars *vars, struct dm_vars *sc, const struct dm_profile *p,
 		return -1;
 	if (dm_vars_add(vars, "sender.email", p->email, "profile", err) == -1)
 		return -1;
-	return 0;
+	return add_today(vars, o->date, err);
 }
 
 /*
@@ -231,13 +257,13 @@ sidecar_rcpts(struct dm_compose *c, const struct dm_vars *sc,
 		return 0;
 	if (sidecar_path == NULL) {
 		dm_err_set(err, DM_EDATA,
-		    "'%s' has no sidecar naming its recipient", doc);
-		return dm_err_hint(err, "create '%s.ini' with a line '[document]' and a line 'to = customer@example.test'",
+		    _("'%s' has no sidecar naming its recipient"), doc);
+		return dm_err_hint(err, _("create '%s.ini' with a line '[document]' and a line 'to = customer@example.test'"),
 		    doc);
 	}
-	dm_err_set(err, DM_EDATA, "'%s' has no 'to' in its sidecar '%s'", doc,
+	dm_err_set(err, DM_EDATA, _("'%s' has no 'to' in its sidecar '%s'"), doc,
 	    sidecar_path);
-	return dm_err_hint(err, "add a line 'to = customer@example.test' under [document]; every document needs its own To");
+	return dm_err_hint(err, _("add a line 'to = customer@example.test' under [document]; every document needs its own To"));
 }
 
 static int
@@ -252,7 +278,7 @@ expand(const char *tmpl, const struct dm_vars *vars, const char *what,
 		return -1;
 	}
 	if ((*out = dm_buf_detach(&b)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	return 0;
 }
 
@@ -295,7 +321,7 @@ build_mime(struct dm_compose *c, const struct dm_compose_opts *o,
 			}
 		}
 		if ((c->documents = dm_buf_detach(&b)) == NULL)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
 	return dm_mime_finish(c->mime, err);
 }
@@ -314,7 +340,7 @@ dm_compose_build(struct dm_compose *c, const struct dm_config *cfg,
 	dm_vars_init(&vars);
 	dm_vars_init(&sc);
 	if (o->sidecar_rcpt && o->nfiles == 0) {
-		dm_err_set(err, DM_EUSAGE, "no document to take recipients from");
+		dm_err_set(err, DM_EUSAGE, _("no document to take recipients from"));
 		goto out;
 	}
 	if (!o->sidecar_rcpt) {
@@ -327,8 +353,8 @@ dm_compose_build(struct dm_compose *c, const struct dm_config *cfg,
 		    add_all(&c->rcpt, &c->bcc, err) == -1)
 			goto out;
 		if (c->rcpt.n == 0) {
-			dm_err_set(err, DM_EUSAGE, "no recipient");
-			dm_err_hint(err, "give at least one address with --to, --cc or --bcc");
+			dm_err_set(err, DM_EUSAGE, _("no recipient"));
+			dm_err_hint(err, _("give at least one address with --to, --cc or --bcc"));
 			goto out;
 		}
 	}
@@ -348,8 +374,8 @@ dm_compose_build(struct dm_compose *c, const struct dm_config *cfg,
 	    t != NULL ? t->subject : NULL;
 	body = o->body != NULL ? o->body : t != NULL ? t->body : NULL;
 	if (subject == NULL) {
-		dm_err_set(err, DM_EUSAGE, "no subject");
-		dm_err_hint(err, "give --subject TEXT, or --template NAME with a subject in the config");
+		dm_err_set(err, DM_EUSAGE, _("no subject"));
+		dm_err_hint(err, _("give --subject TEXT, or --template NAME with a subject in the config"));
 		goto out;
 	}
 	if (expand(subject, &vars, "subject", &c->subject, err) == -1 ||
@@ -392,7 +418,7 @@ dm_compose_store(const struct dm_compose *c, const struct dm_profile *p,
 
 	memset(&meta, 0, sizeof meta);
 	if ((rcpt = calloc(c->rcpt.n + 1, sizeof *rcpt)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	for (i = 0; i < c->rcpt.n; i++)
 		rcpt[i] = c->rcpt.v[i].mailbox;
 	meta.created = time(NULL);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <docmail/deliver.h>
+#include <docmail/i18n.h>
 
 void
 dm_delivery_release(struct dm_delivery *d)
@@ -59,14 +60,14 @@ record_sent(const struct dm_profile *p, const struct dm_outbox_item *it,
 				ok[n++] = d->rcpt[i].mailbox;
 		if (dm_sentlog_append(NULL, time(NULL), it->message_id,
 		    it->document, ok, n, d->mail.reply, &e) == -1)
-			warn(d, "the message was sent, but the sent log was not written", &e);
+			warn(d, _("the message was sent, but the sent log was not written"), &e);
 		free(ok);
 	}
 	if (p->sent_maildir == NULL || p->sent_maildir[0] == '\0')
 		return;
 	if (dm_outbox_stream_open(it, &st, &e) == -1 ||
 	    dm_maildir_deliver(p->sent_maildir, bcc, &st, &e) == -1)
-		warn(d, "the message was sent, but no copy was kept in sent_maildir", &e);
+		warn(d, _("the message was sent, but no copy was kept in sent_maildir"), &e);
 	dm_outbox_stream_close(&st);
 }
 
@@ -148,8 +149,8 @@ dm_deliver_oauth2_conf(const struct dm_profile *p, struct dm_oauth2_conf *c,
 	c->ca_file = p->ca_file;
 	if (!dm_oauth2_profile_valid(p->id)) {
 		dm_err_set(err, DM_ECONFIG,
-		    "profile name '%s' cannot name a sign-in", p->id);
-		return dm_err_hint(err, "rename the profile to letters, digits, '.', '_' and '-' (at most %d), not starting with '.'",
+		    _("profile name '%s' cannot name a sign-in"), p->id);
+		return dm_err_hint(err, _("rename the profile to letters, digits, '.', '_' and '-' (at most %d), not starting with '.'"),
 		    DM_OAUTH2_PROFILE_MAX);
 	}
 	return 0;
@@ -209,7 +210,7 @@ dm_deliver_params(const struct dm_profile *p, const struct dm_secret *pw,
 		/* NULL: the relay's own, "sign in again: docmail login". */
 		if (p->oauth2_token_command != NULL &&
 		    *p->oauth2_token_command != '\0')
-			sp->token_hint = "check oauth2_token_command: it must print a current access token for this user, with the scope for SMTP (run it yourself to see)";
+			sp->token_hint = _("check oauth2_token_command: it must print a current access token for this user, with the scope for SMTP (run it yourself to see)");
 		break;
 	case DM_AUTH_PASSWORD:
 		if (p->user != NULL && p->user[0] != '\0' &&
@@ -233,11 +234,11 @@ dm_delivery_init(const struct dm_outbox_item *it, struct dm_delivery *d,
 	d->failed_step = -1;
 	if ((d->rcpt = calloc(it->nrcpt + 1, sizeof *d->rcpt)) == NULL ||
 	    (d->mailbox = calloc(it->nrcpt + 1, sizeof *d->mailbox)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	d->nrcpt = it->nrcpt;
 	for (i = 0; i < it->nrcpt; i++) {
 		if ((d->mailbox[i] = strdup(it->rcpt[i])) == NULL)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		d->rcpt[i].mailbox = d->mailbox[i];
 	}
 	d->mail.sender = it->sender;
@@ -307,7 +308,7 @@ dm_delivery_settle(const struct dm_profile *p, struct dm_outbox_item *it,
 			 * passes it over unless forced.
 			 */
 			if (dm_outbox_remove(it, &e) == -1)
-				warn(d, "the message was sent, but it stays in the outbox marked 'may have been delivered' (a retry skips it; delete the file)", &e);
+				warn(d, _("the message was sent, but it stays in the outbox marked 'may have been delivered' (a retry skips it; delete the file)"), &e);
 			else
 				d->removed = 1;
 			return r;
@@ -317,12 +318,12 @@ dm_delivery_settle(const struct dm_profile *p, struct dm_outbox_item *it,
 	it->state = dm_delivery_state(d, r == -1 ? err : NULL);
 	if (it->state == DM_OB_REFUSED && d->mail.accepted)
 		/* smtp's hint would send the user to a plain --retry. */
-		dm_err_hint(err, "the others received it; the refused recipients stay in the outbox as refused, not resent by a plain retry");
+		dm_err_hint(err, _("the others received it; the refused recipients stay in the outbox as refused, not resent by a plain retry"));
 	free(it->last_error);
 	it->last_error = strdup(r == -1 ? err->msg : "");
 	if (dm_outbox_update(it, &e) == -1)
 		warn(d, d->mail.accepted ?
-		    "the message reached some recipients, but its outbox item still lists them all, marked 'may have been delivered'" :
-		    "the outbox item could not be updated", &e);
+		    _("the message reached some recipients, but its outbox item still lists them all, marked 'may have been delivered'") :
+		    _("the outbox item could not be updated"), &e);
 	return r;
 }

@@ -12,6 +12,7 @@
 
 #include <docmail/buf.h>
 #include <docmail/err.h>
+#include <docmail/i18n.h>
 
 void
 dm_err_clear(struct dm_err *err)
@@ -192,7 +193,7 @@ dm_err_path(const char *path, char *out, size_t size)
 	if (path == NULL)
 		path = "";
 	if (dm_buf_add_printable(&b, path, strlen(path), &e) == -1)
-		dm_strlcpy(out, "(a path too long to show)", size);
+		dm_strlcpy(out, _("(a path too long to show)"), size);
 	else if (b.len <= width)
 		dm_strlcpy(out, dm_buf_str(&b), size);
 	else

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <docmail/i18n.h>
 #include <docmail/limits.h>
 #include <docmail/mime.h>
 
@@ -210,21 +211,21 @@ check_text(const char *s, size_t n, const char *what, int flags,
 		if (p[i] == '\r' || p[i] == '\n') {
 			quote(q, sizeof q, s, n);
 			dm_err_set(err, DM_EDATA,
-			    "header injection: %s '%s' contains a line break",
+			    _("header injection: %s '%s' contains a line break"),
 			    what, q);
-			return dm_err_hint(err, "write %s on one line", what);
+			return dm_err_hint(err, _("write %s on one line"), what);
 		}
 	if (memchr(s, '\0', n) != NULL) {
 		quote(q, sizeof q, s, strlen(s));
 		dm_err_set(err, DM_EDATA,
-		    "header injection: %s '%s' contains a NUL byte", what, q);
-		return dm_err_hint(err, "remove the NUL byte");
+		    _("header injection: %s '%s' contains a NUL byte"), what, q);
+		return dm_err_hint(err, _("remove the NUL byte"));
 	}
 	if (!dm_utf8_valid(s, n)) {
 		quote(q, sizeof q, s, n);
-		dm_err_set(err, DM_EDATA, "%s '%s' is not valid UTF-8", what,
+		dm_err_set(err, DM_EDATA, _("%s '%s' is not valid UTF-8"), what,
 		    q);
-		return dm_err_hint(err, "save the text as UTF-8");
+		return dm_err_hint(err, _("save the text as UTF-8"));
 	}
 	for (i = 0; i < n; i++)
 		if ((p[i] < 0x20 && !(p[i] == '\t' && (flags & TXT_TAB))) ||
@@ -232,8 +233,8 @@ check_text(const char *s, size_t n, const char *what, int flags,
 		    (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)) {
 			quote(q, sizeof q, s, n);
 			dm_err_set(err, DM_EDATA,
-			    "%s '%s' contains a control character", what, q);
-			return dm_err_hint(err, "remove the control character");
+			    _("%s '%s' contains a control character"), what, q);
+			return dm_err_hint(err, _("remove the control character"));
 		}
 	return 0;
 }
@@ -251,8 +252,8 @@ check_mailbox(const char *mb, struct dm_err *err)
 	if (n < 3 || n > MAILBOX_MAX || i < n || strchr(mb, '@') == NULL ||
 	    mb[0] == '@' || mb[n - 1] == '@') {
 		quote(q, sizeof q, mb == NULL ? "" : mb, n);
-		dm_err_set(err, DM_EDATA, "invalid address '%s'", q);
-		return dm_err_hint(err, "write it as name@example.com");
+		dm_err_set(err, DM_EDATA, _("invalid address '%s'"), q);
+		return dm_err_hint(err, _("write it as name@example.com"));
 	}
 	return 0;
 }
@@ -263,7 +264,7 @@ check_addr(const struct dm_addr *a, struct dm_err *err)
 	if (check_mailbox(a->mailbox, err) == -1)
 		return -1;
 	if (a->name != NULL && check_text(a->name, strlen(a->name),
-	    "the display name", TXT_TAB, err) == -1)
+	    _("the display name"), TXT_TAB, err) == -1)
 		return -1;
 	return 0;
 }
@@ -278,7 +279,7 @@ check_hdrname(const char *name, struct dm_err *err)
 		if (name[i] <= ' ' || name[i] > '~' || name[i] == ':')
 			break;
 	if (n == 0 || n > 64 || i < n)
-		return dm_err_set(err, DM_EINTERNAL, "invalid header name");
+		return dm_err_set(err, DM_EINTERNAL, _("invalid header name"));
 	return 0;
 }
 
@@ -586,7 +587,7 @@ dm_mime_encode_header(struct dm_buf *b, const char *name, const char *value,
 	/* "the subject", for messages. */
 	c = snprintf(what, sizeof what, "the %s", name);
 	if (c < 0 || (size_t)c >= sizeof what)
-		return dm_err_set(err, DM_EINTERNAL, "invalid header name");
+		return dm_err_set(err, DM_EINTERNAL, _("invalid header name"));
 	for (i = 4; what[i] != '\0'; i++)
 		what[i] = lower(what[i]);
 	if (check_text(value, strlen(value), what, TXT_TAB, err) == -1)
@@ -715,7 +716,7 @@ dm_mime_encode_addr_header(struct dm_buf *b, const char *name,
 			c = snprintf(unit, sizeof unit, "%s%s", a[i].mailbox,
 			    i + 1 < n ? "," : "");
 		if (c < 0 || (size_t)c >= sizeof unit) {
-			dm_err_set(err, DM_EINTERNAL, "address too long");
+			dm_err_set(err, DM_EINTERNAL, _("address too long"));
 			return undo(b, len0);
 		}
 		if (hdr_unit(&h, " ", 1, unit, (size_t)c, 1, err) == -1)
@@ -737,7 +738,7 @@ dm_mime_new(struct dm_err *err)
 	size_t i;
 
 	if ((m = calloc(1, sizeof *m)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		return NULL;
 	}
 	m->fd = -1;
@@ -846,7 +847,7 @@ dm_mime_add_addrs(struct dm_mime *m, enum dm_mime_hdr which,
 	size_t i, ncap;
 
 	if ((unsigned int)which > DM_HDR_REPLY_TO)
-		return dm_err_set(err, DM_EINTERNAL, "unknown address header");
+		return dm_err_set(err, DM_EINTERNAL, _("unknown address header"));
 	l = &m->rcpt[which];
 	for (i = 0; i < list->n; i++)
 		if (check_addr(&list->v[i], err) == -1)
@@ -854,7 +855,7 @@ dm_mime_add_addrs(struct dm_mime *m, enum dm_mime_hdr which,
 	if (l->n + list->n > l->cap) {
 		ncap = l->n + list->n + 4;
 		if ((v = reallocarray(l->v, ncap, sizeof *v)) == NULL)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		l->v = v;
 		l->cap = ncap;
 	}
@@ -877,7 +878,7 @@ dm_mime_set_subject(struct dm_mime *m, const char *s, struct dm_err *err)
 
 	if (s == NULL)
 		s = "";
-	if (check_text(s, strlen(s), "the subject", TXT_TAB, err) == -1 ||
+	if (check_text(s, strlen(s), _("the subject"), TXT_TAB, err) == -1 ||
 	    (p = dm_strdup(s, err)) == NULL)
 		return -1;
 	free(m->subject);
@@ -893,15 +894,15 @@ dm_mime_set_body(struct dm_mime *m, const char *s, size_t n,
 	char *p;
 
 	if (n > 0 && memchr(s, '\0', n) != NULL) {
-		dm_err_set(err, DM_EDATA, "the text contains a NUL byte");
-		return dm_err_hint(err, "send binary data as an attachment");
+		dm_err_set(err, DM_EDATA, _("the text contains a NUL byte"));
+		return dm_err_hint(err, _("send binary data as an attachment"));
 	}
 	if (!dm_utf8_valid(s, n)) {
-		dm_err_set(err, DM_EDATA, "the text is not valid UTF-8");
-		return dm_err_hint(err, "save the text as UTF-8");
+		dm_err_set(err, DM_EDATA, _("the text is not valid UTF-8"));
+		return dm_err_hint(err, _("save the text as UTF-8"));
 	}
 	if ((p = malloc(n + 1)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	if (n > 0)
 		memcpy(p, s, n);
 	p[n] = '\0';
@@ -948,9 +949,9 @@ dm_mime_set_message_id(struct dm_mime *m, const char *id,
 	if (n > MSGID_MAX || at == NULL || !dot_atom(id, (size_t)(at - id)) ||
 	    !dot_atom(at + 1, n - (size_t)(at - id) - 1)) {
 		quote(q, sizeof q, id == NULL ? "" : id, n);
-		dm_err_set(err, DM_EDATA, "invalid message-id '%s'", q);
+		dm_err_set(err, DM_EDATA, _("invalid message-id '%s'"), q);
 		return dm_err_hint(err,
-		    "write it as left@right without angle brackets or spaces");
+		    _("write it as left@right without angle brackets or spaces"));
 	}
 	if ((p = dm_strdup(id, err)) == NULL)
 		return -1;
@@ -1022,7 +1023,7 @@ dm_mime_add_file(struct dm_mime *m, const char *path, const char *name,
 
 	if (path == NULL || *path == '\0')
 		return dm_err_set(err, DM_ENOINPUT,
-		    "cannot attach '': empty file name");
+		    _("cannot attach '': empty file name"));
 	dm_err_path(path, q, sizeof q);
 	if (name == NULL) {
 		slash = strrchr(path, '/');
@@ -1030,43 +1031,43 @@ dm_mime_add_file(struct dm_mime *m, const char *path, const char *name,
 	}
 	/* O_NONBLOCK: a FIFO must not hang us before we can refuse it. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': %s", q,
+		dm_err_set(err, DM_ENOINPUT, _("cannot attach '%s': %s"), q,
 		    strerror(errno));
 		if (errno == ENOENT || errno == ENOTDIR)
-			dm_err_hint(err, "check the path");
+			dm_err_hint(err, _("check the path"));
 		else if (errno == EACCES || errno == EPERM)
-			dm_err_hint(err, "check the file's permissions");
+			dm_err_hint(err, _("check the file's permissions"));
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
-		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': %s", q,
+		dm_err_set(err, DM_ENOINPUT, _("cannot attach '%s': %s"), q,
 		    strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		dm_err_set(err, DM_ENOINPUT,
-		    "cannot attach '%s': is a directory", q);
-		dm_err_hint(err, "attach the files inside it one by one");
+		    _("cannot attach '%s': is a directory"), q);
+		dm_err_hint(err, _("attach the files inside it one by one"));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		dm_err_set(err, DM_ENOINPUT,
-		    "cannot attach '%s': not a regular file", q);
+		    _("cannot attach '%s': not a regular file"), q);
 		goto out;
 	}
 	if (*name == '\0') {
-		dm_err_set(err, DM_EDATA, "cannot attach '%s': empty name", q);
-		dm_err_hint(err, "give the attachment a name");
+		dm_err_set(err, DM_EDATA, _("cannot attach '%s': empty name"), q);
+		dm_err_hint(err, _("give the attachment a name"));
 		goto out;
 	}
-	if (check_text(name, strlen(name), "the attachment name", 0,
+	if (check_text(name, strlen(name), _("the attachment name"), 0,
 	    err) == -1)
 		goto out;
 	if (strlen(name) > NAME_BYTES_MAX) {
 		quote(q, sizeof q, name, strlen(name));
 		dm_err_set(err, DM_EDATA,
-		    "the attachment name '%s' is too long", q);
-		dm_err_hint(err, "use a name of at most %d bytes",
+		    _("the attachment name '%s' is too long"), q);
+		dm_err_hint(err, _("use a name of at most %d bytes"),
 		    NAME_BYTES_MAX);
 		goto out;
 	}
@@ -1075,7 +1076,7 @@ dm_mime_add_file(struct dm_mime *m, const char *path, const char *name,
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
-			dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': %s",
+			dm_err_set(err, DM_ENOINPUT, _("cannot attach '%s': %s"),
 			    q, strerror(errno));
 			goto out;
 		}
@@ -1086,7 +1087,7 @@ dm_mime_add_file(struct dm_mime *m, const char *path, const char *name,
 	if (m->natt == m->attcap) {
 		ncap = m->attcap == 0 ? 4 : m->attcap * 2;
 		if ((v = reallocarray(m->att, ncap, sizeof *v)) == NULL) {
-			dm_err_set(err, DM_ENOMEM, "out of memory");
+			dm_err_set(err, DM_ENOMEM, _("out of memory"));
 			goto out;
 		}
 		m->att = v;
@@ -1243,7 +1244,7 @@ format_date(time_t t, char *out, size_t sz, struct dm_err *err)
 
 	if (localtime_r(&t, &tm) == NULL || tm.tm_wday < 0 ||
 	    tm.tm_wday > 6 || tm.tm_mon < 0 || tm.tm_mon > 11)
-		return dm_err_set(err, DM_EDATA, "cannot represent the date");
+		return dm_err_set(err, DM_EDATA, _("cannot represent the date"));
 	off = tm.tm_gmtoff / 60;
 	c = snprintf(out, sz, "%s, %d %s %04d %02d:%02d:%02d %c%02ld%02ld",
 	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
@@ -1251,7 +1252,7 @@ format_date(time_t t, char *out, size_t sz, struct dm_err *err)
 	    off < 0 ? '-' : '+', (off < 0 ? -off : off) / 60,
 	    (off < 0 ? -off : off) % 60);
 	if (c < 0 || (size_t)c >= sz)
-		return dm_err_set(err, DM_EDATA, "cannot represent the date");
+		return dm_err_set(err, DM_EDATA, _("cannot represent the date"));
 	return 0;
 }
 
@@ -1281,7 +1282,7 @@ random_bytes(unsigned char *p, size_t n, struct dm_err *err)
 	/* Old kernels without getrandom(). */
 	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
 		return dm_err_set(err, DM_EIO,
-		    "cannot read random bytes: %s", strerror(errno));
+		    _("cannot read random bytes: %s"), strerror(errno));
 	while (got < n) {
 		r = read(fd, p + got, n - got);
 		if (r == -1 && errno == EINTR)
@@ -1289,7 +1290,7 @@ random_bytes(unsigned char *p, size_t n, struct dm_err *err)
 		if (r <= 0) {
 			(void)close(fd);
 			return dm_err_set(err, DM_EIO,
-			    "cannot read random bytes from /dev/urandom");
+			    _("cannot read random bytes from /dev/urandom"));
 		}
 		got += (size_t)r;
 	}
@@ -1311,7 +1312,7 @@ make_message_id(struct dm_mime *m, time_t t, struct dm_err *err)
 	if (strlen(dom) > DM_DOMAIN_MAX || !dot_atom(dom, strlen(dom)))
 		dom = "docmail.invalid";
 	if (gmtime_r(&t, &tm) == NULL)
-		return dm_err_set(err, DM_EDATA, "cannot represent the date");
+		return dm_err_set(err, DM_EDATA, _("cannot represent the date"));
 	if (random_bytes(rnd, sizeof rnd, err) == -1)
 		return -1;
 	c = snprintf(id, sizeof id,
@@ -1320,7 +1321,7 @@ make_message_id(struct dm_mime *m, time_t t, struct dm_err *err)
 	    tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
 	    rnd[5], rnd[6], rnd[7], dom);
 	if (c < 0 || (size_t)c >= sizeof id)
-		return dm_err_set(err, DM_EINTERNAL, "message-id too long");
+		return dm_err_set(err, DM_EINTERNAL, _("message-id too long"));
 	return dm_mime_set_message_id(m, id, err);
 }
 
@@ -1384,7 +1385,7 @@ add_quoted(struct hdr *h, const char *key, const char *q, struct dm_err *err)
 
 	c = snprintf(unit, sizeof unit, "%s=\"%s\"", key, q);
 	if (c < 0 || (size_t)c >= sizeof unit)
-		return dm_err_set(err, DM_EINTERNAL, "file name too long");
+		return dm_err_set(err, DM_EINTERNAL, _("file name too long"));
 	return hdr_unit(h, " ", 1, unit, (size_t)c, 1, err);
 }
 
@@ -1411,7 +1412,7 @@ add_name_encoded(struct hdr *h, const char *name, struct dm_err *err)
 		    i == 0 ? "name=\"" : "", (int)o, ew, j == n ? "\"" : "");
 		if (c < 0 || (size_t)c >= sizeof unit)
 			return dm_err_set(err, DM_EINTERNAL,
-			    "file name too long");
+			    _("file name too long"));
 		if (hdr_unit(h, " ", 1, unit, (size_t)c, 1, err) == -1)
 			return -1;
 		i = j;
@@ -1489,7 +1490,7 @@ add_filename_star(struct hdr *h, const char *name, struct dm_err *err)
 		c = snprintf(pre, sizeof pre, "filename*%u*=%s", seg,
 		    seg == 0 ? "UTF-8''" : "");
 		if (c < 0 || (size_t)c >= sizeof pre) {
-			dm_err_set(err, DM_EINTERNAL, "file name too long");
+			dm_err_set(err, DM_EINTERNAL, _("file name too long"));
 			goto out;
 		}
 		/* A blank before, a ';' after. */
@@ -1602,8 +1603,8 @@ dm_mime_finish(struct dm_mime *m, struct dm_err *err)
 	m->finished = 0;
 	stream_close(m);
 	if (!m->has_from) {
-		dm_err_set(err, DM_EDATA, "no From address");
-		dm_err_hint(err, "set email in the profile or give --from");
+		dm_err_set(err, DM_EDATA, _("no From address"));
+		dm_err_hint(err, _("set email in the profile or give --from"));
 		goto out;
 	}
 	when = m->has_date ? m->date : time(NULL);
@@ -1631,7 +1632,7 @@ dm_mime_finish(struct dm_mime *m, struct dm_err *err)
 			    "=_dm_%016llx",
 			    (unsigned long long)hash_id(m->msgid, salt++));
 			if (c < 0 || (size_t)c >= sizeof m->boundary) {
-				dm_err_set(err, DM_EINTERNAL, "boundary");
+				dm_err_set(err, DM_EINTERNAL, _("boundary"));
 				goto out;
 			}
 			clash = strstr(dm_buf_str(&body), m->boundary) != NULL;
@@ -1653,7 +1654,7 @@ dm_mime_finish(struct dm_mime *m, struct dm_err *err)
 		c = snprintf(m->trailer, sizeof m->trailer, "\r\n--%s--\r\n",
 		    m->boundary);
 		if (c < 0 || (size_t)c >= sizeof m->trailer) {
-			dm_err_set(err, DM_EINTERNAL, "boundary");
+			dm_err_set(err, DM_EINTERNAL, _("boundary"));
 			goto out;
 		}
 		m->trailerlen = (size_t)c;
@@ -1730,9 +1731,9 @@ changed(struct dm_mime *m, struct dm_err *err)
 
 	dm_err_path(m->att[m->cur].path, q, sizeof q);
 	dm_err_set(err, DM_EIO,
-	    "attachment '%s' changed while the message was being sent", q);
+	    _("attachment '%s' changed while the message was being sent"), q);
 	return dm_err_hint(err,
-	    "send the message again once the file is complete");
+	    _("send the message again once the file is complete"));
 }
 
 static int
@@ -1741,7 +1742,7 @@ read_error(struct dm_mime *m, int e, struct dm_err *err)
 	char q[DM_ERR_PATH_MAX];
 
 	dm_err_path(m->att[m->cur].path, q, sizeof q);
-	return dm_err_set(err, DM_EIO, "cannot read attachment '%s': %s", q,
+	return dm_err_set(err, DM_EIO, _("cannot read attachment '%s': %s"), q,
 	    strerror(e));
 }
 
@@ -1780,18 +1781,18 @@ fill(struct dm_mime *m, struct dm_err *err)
 	ssize_t r;
 
 	if (m->in == NULL && (m->in = malloc(CHUNK_IN)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	if (m->out == NULL && (m->out = malloc(CHUNK_OUT)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	if (m->fd == -1) {
 		m->fd = open(a->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (m->fd == -1) {
 			dm_err_path(a->path, q, sizeof q);
 			dm_err_set(err, DM_ENOINPUT,
-			    "cannot read attachment '%s': %s", q,
+			    _("cannot read attachment '%s': %s"), q,
 			    strerror(errno));
 			return dm_err_hint(err,
-			    "check that the file still exists");
+			    _("check that the file still exists"));
 		}
 		if (fstat(m->fd, &st) == -1)
 			return read_error(m, errno, err);
@@ -1845,7 +1846,7 @@ dm_mime_read(struct dm_mime *m, char *buf, size_t len, struct dm_err *err)
 	int r;
 
 	if (!m->finished) {
-		dm_err_set(err, DM_EINTERNAL, "the message is not finished");
+		dm_err_set(err, DM_EINTERNAL, _("the message is not finished"));
 		return -1;
 	}
 	if (len > SSIZE_MAX)
@@ -1892,8 +1893,8 @@ dm_mime_read(struct dm_mime *m, char *buf, size_t len, struct dm_err *err)
 			return (ssize_t)got;
 		case ST_FAILED:
 			dm_err_set(err, DM_EIO,
-			    "cannot go on with a message that failed to read");
-			dm_err_hint(err, "start again from the beginning");
+			    _("cannot go on with a message that failed to read"));
+			dm_err_hint(err, _("start again from the beginning"));
 			return -1;
 		}
 	}
@@ -1905,7 +1906,7 @@ dm_mime_rewind(struct dm_mime *m, struct dm_err *err)
 {
 	if (!m->finished)
 		return dm_err_set(err, DM_EINTERNAL,
-		    "the message is not finished");
+		    _("the message is not finished"));
 	stream_close(m);
 	return 0;
 }

@@ -27,6 +27,7 @@
 
 #include <docmail/buf.h>
 #include <docmail/err.h>
+#include <docmail/i18n.h>
 #include <docmail/oauth2.h>
 
 #include "oauth2-int.h"
@@ -86,8 +87,8 @@ refresh_locked(const struct dm_oauth2_conf *conf, const char *profile,
 	int r = -1;
 
 	if (tok->refresh == NULL) {
-		dm_err_set(err, DM_EAUTH, "the sign-in has expired and cannot be renewed");
-		return dm_err_hint(err, "sign in again: docmail login");
+		dm_err_set(err, DM_EAUTH, _("the sign-in has expired and cannot be renewed"));
+		return dm_err_hint(err, _("sign in again: docmail login"));
 	}
 	dm_buf_init(&f, FORM_MAX);
 	if (oauth2_form_add(&f, "grant_type", "refresh_token", err) == -1 ||
@@ -205,18 +206,18 @@ shown_member(struct json_object *j, const char *name, int required,
 	if ((s = oauth2_json_str(j, name, &n)) == NULL) {
 		if (!required)
 			return 0;
-		return dm_err_set(err, DM_EPROTO, "the identity provider's device answer has no %s",
+		return dm_err_set(err, DM_EPROTO, _("the identity provider's device answer has no %s"),
 		    name);
 	}
 	if (n == 0 || n > 2048)
-		return dm_err_set(err, DM_EPROTO, "the identity provider's %s is empty or too long",
+		return dm_err_set(err, DM_EPROTO, _("the identity provider's %s is empty or too long"),
 		    name);
 	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
-			return dm_err_set(err, DM_EPROTO, "the identity provider's %s holds characters that cannot be shown",
+			return dm_err_set(err, DM_EPROTO, _("the identity provider's %s holds characters that cannot be shown"),
 			    name);
 	if ((*out = strndup(s, n)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	return 0;
 }
 
@@ -240,7 +241,7 @@ dm_oauth2_device_start(const struct dm_oauth2_conf *conf,
 	if (dm_oauth2_resolve(conf, &ep, err) == -1)
 		return -1;
 	if (ep.flow != DM_OAUTH2_DEVICE) {
-		dm_err_set(err, DM_ECONFIG, "the provider '%s' has no device sign-in",
+		dm_err_set(err, DM_ECONFIG, _("the provider '%s' has no device sign-in"),
 		    dm_oauth2_provider_name(conf->provider));
 		goto out;
 	}
@@ -259,11 +260,11 @@ dm_oauth2_device_start(const struct dm_oauth2_conf *conf,
 	}
 	if ((dc = oauth2_json_str(j, "device_code", &dclen)) == NULL ||
 	    dclen == 0 || dclen > DM_OAUTH2_TOKEN_MAX) {
-		dm_err_set(err, DM_EPROTO, "the identity provider's device answer has no device_code");
+		dm_err_set(err, DM_EPROTO, _("the identity provider's device answer has no device_code"));
 		goto out;
 	}
 	if ((dev->device_code = strndup(dc, dclen)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	if (shown_member(j, "user_code", 1, &dev->user_code, err) == -1 ||
@@ -325,8 +326,8 @@ dm_oauth2_device_poll(const struct dm_oauth2_conf *conf, const char *profile,
 		return -1;
 	}
 	if (time(NULL) >= dev->expires) {
-		dm_err_set(err, DM_EAUTH, "the sign-in code expired");
-		return dm_err_hint(err, "sign in again, a little faster: docmail login");
+		dm_err_set(err, DM_EAUTH, _("the sign-in code expired"));
+		return dm_err_hint(err, _("sign in again, a little faster: docmail login"));
 	}
 	if (dm_oauth2_resolve(conf, &ep, err) == -1)
 		return -1;
@@ -396,7 +397,7 @@ dm_oauth2_device_wait(const struct dm_oauth2_conf *conf, const char *profile,
 		if (done)
 			return 0;
 	}
-	return dm_err_set(err, DM_ETEMP, "sign-in cancelled");
+	return dm_err_set(err, DM_ETEMP, _("sign-in cancelled"));
 }
 
 /* --- authorization code with PKCE -------------------------------- */
@@ -420,7 +421,7 @@ listen_loopback(struct dm_oauth2_auth *a, struct dm_err *err)
 	socklen_t len = sizeof sin;
 
 	if ((a->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return dm_err_set(err, DM_EIO, "cannot open a socket for the browser's redirect: %s",
+		return dm_err_set(err, DM_EIO, _("cannot open a socket for the browser's redirect: %s"),
 		    strerror(errno));
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
@@ -429,7 +430,7 @@ listen_loopback(struct dm_oauth2_auth *a, struct dm_err *err)
 	if (bind(a->fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
 	    listen(a->fd, 8) == -1 ||
 	    getsockname(a->fd, (struct sockaddr *)&sin, &len) == -1)
-		return dm_err_set(err, DM_EIO, "cannot listen on 127.0.0.1 for the browser's redirect: %s",
+		return dm_err_set(err, DM_EIO, _("cannot listen on 127.0.0.1 for the browser's redirect: %s"),
 		    strerror(errno));
 	a->port = ntohs(sin.sin_port);
 	return 0;
@@ -451,7 +452,7 @@ dm_oauth2_auth_start(const struct dm_oauth2_conf *conf,
 	if (dm_oauth2_resolve(conf, &ep, err) == -1)
 		return -1;
 	if (ep.flow != DM_OAUTH2_AUTHCODE) {
-		dm_err_set(err, DM_ECONFIG, "the provider '%s' signs in with a device code, not a browser redirect",
+		dm_err_set(err, DM_ECONFIG, _("the provider '%s' signs in with a device code, not a browser redirect"),
 		    dm_oauth2_provider_name(conf->provider));
 		goto out;
 	}
@@ -461,7 +462,7 @@ dm_oauth2_auth_start(const struct dm_oauth2_conf *conf,
 	    err) == -1)
 		goto out;
 	if (dm_oauth2_pkce_challenge(a->verifier, chal, sizeof chal) == -1) {
-		dm_err_set(err, DM_EINTERNAL, "cannot make the PKCE challenge");
+		dm_err_set(err, DM_EINTERNAL, _("cannot make the PKCE challenge"));
 		goto out;
 	}
 	if (listen_loopback(a, err) == -1)
@@ -486,7 +487,7 @@ dm_oauth2_auth_start(const struct dm_oauth2_conf *conf,
 	r = 0;
 	goto out;
 nomem:
-	dm_err_set(err, DM_ENOMEM, "out of memory");
+	dm_err_set(err, DM_ENOMEM, _("out of memory"));
 out:
 	if (r == -1)
 		dm_oauth2_auth_release(a);
@@ -571,14 +572,14 @@ dm_oauth2_auth_wait(struct dm_oauth2_auth *a, int timeout_ms,
 
 	*code = NULL;
 	if (a->fd == -1)
-		return dm_err_set(err, DM_EINTERNAL, "no listener for the browser's redirect");
+		return dm_err_set(err, DM_EINTERNAL, _("no listener for the browser's redirect"));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if (cancel != NULL && atomic_load(cancel))
-			return dm_err_set(err, DM_ETEMP, "sign-in cancelled");
+			return dm_err_set(err, DM_ETEMP, _("sign-in cancelled"));
 		if ((left = timeout_ms - ms_since(&t0)) <= 0) {
-			dm_err_set(err, DM_ETEMP, "no sign-in arrived from the browser in time");
-			return dm_err_hint(err, "sign in again: docmail login; over SSH, paste the address the browser ends on");
+			dm_err_set(err, DM_ETEMP, _("no sign-in arrived from the browser in time"));
+			return dm_err_hint(err, _("sign in again: docmail login; over SSH, paste the address the browser ends on"));
 		}
 		p.fd = a->fd;
 		p.events = POLLIN;

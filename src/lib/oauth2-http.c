@@ -42,6 +42,7 @@
 
 #include <docmail/buf.h>
 #include <docmail/err.h>
+#include <docmail/i18n.h>
 #include <docmail/oauth2.h>
 
 #include "oauth2-int.h"
@@ -187,12 +188,12 @@ dm_oauth2_init(struct dm_err *err)
 	pthread_once(&curl_once, curl_init);
 	if (curl_load_error[0] != '\0') {
 		dm_err_set(err, DM_ECONFIG,
-		    "OAuth2 sign-in needs libcurl, which cannot be loaded: %s",
+		    _("OAuth2 sign-in needs libcurl, which cannot be loaded: %s"),
 		    curl_load_error);
-		return dm_err_hint(err, "install it (Debian: apt-get install libcurl4), or use a password or oauth2_token_command");
+		return dm_err_hint(err, _("install it (Debian: apt-get install libcurl4), or use a password or oauth2_token_command"));
 	}
 	if (curl_init_rc != CURLE_OK)
-		return dm_err_set(err, DM_EINTERNAL, "cannot initialise libcurl");
+		return dm_err_set(err, DM_EINTERNAL, _("cannot initialise libcurl"));
 	return 0;
 }
 
@@ -262,40 +263,40 @@ curl_failed(CURLcode c, const struct sink *s, const char *host,
 	const char *why = ebuf[0] != '\0' ? ebuf : cu.easy_strerror(c);
 
 	if (s->too_large)
-		return dm_err_set(err, DM_EPROTO, "the identity provider '%s' sent an answer that is too large (over %d bytes)",
+		return dm_err_set(err, DM_EPROTO, _("the identity provider '%s' sent an answer that is too large (over %d bytes)"),
 		    host, DM_OAUTH2_BODY_MAX);
 	if (s->nomem)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	switch (c) {
 	case CURLE_OPERATION_TIMEDOUT:
-		dm_err_set(err, DM_ETEMP, "the identity provider '%s' did not answer in time",
+		dm_err_set(err, DM_ETEMP, _("the identity provider '%s' did not answer in time"),
 		    host);
-		return dm_err_hint(err, "try again later; check the network and oauth2_token_url");
+		return dm_err_hint(err, _("try again later; check the network and oauth2_token_url"));
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_CONNECT:
-		dm_err_set(err, DM_ECONN, "cannot connect to the identity provider '%s': %.200s",
+		dm_err_set(err, DM_ECONN, _("cannot connect to the identity provider '%s': %.200s"),
 		    host, why);
-		return dm_err_hint(err, "check the network, then try again");
+		return dm_err_hint(err, _("check the network, then try again"));
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-		dm_err_set(err, DM_ETLS, "the identity provider '%s' has a certificate docmail cannot trust: %.200s",
+		dm_err_set(err, DM_ETLS, _("the identity provider '%s' has a certificate docmail cannot trust: %.200s"),
 		    host, why);
-		return dm_err_hint(err, "check the date and time of this machine; behind a TLS-inspecting proxy, put its CA certificate in ca_file");
+		return dm_err_hint(err, _("check the date and time of this machine; behind a TLS-inspecting proxy, put its CA certificate in ca_file"));
 	case CURLE_UNSUPPORTED_PROTOCOL:
-		dm_err_set(err, DM_ECONFIG, "the identity provider's address must be https://");
+		dm_err_set(err, DM_ECONFIG, _("the identity provider's address must be https://"));
 		return -1;
 	case CURLE_SSL_CONNECT_ERROR:
-		dm_err_set(err, DM_ETLS, "TLS with the identity provider '%s' failed: %.200s",
+		dm_err_set(err, DM_ETLS, _("TLS with the identity provider '%s' failed: %.200s"),
 		    host, why);
 		return -1;
 	default:
 		break;
 	}
-	return dm_err_set(err, DM_ECONN, "the connection to the identity provider '%s' failed: %.200s",
+	return dm_err_set(err, DM_ECONN, _("the connection to the identity provider '%s' failed: %.200s"),
 	    host, why);
 }
 
@@ -316,15 +317,15 @@ oauth2_http_post(const struct dm_oauth2_conf *conf, const char *url,
 	ebuf[0] = '\0';
 	url_host(url, host, sizeof host);
 	if (strncmp(url, "https://", 8) != 0)
-		return dm_err_set(err, DM_ECONFIG, "the identity provider's address must be https://");
+		return dm_err_set(err, DM_ECONFIG, _("the identity provider's address must be https://"));
 	if (dm_oauth2_init(err) == -1)
 		return -1;
 	if ((c = cu.easy_init()) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	tmo = conf->timeout > 0 ? conf->timeout : DM_OAUTH2_TIMEOUT;
 	hdr = cu.slist_append(NULL, "Accept: application/json");
 	if (hdr == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	if (cu.easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
@@ -353,18 +354,18 @@ oauth2_http_post(const struct dm_oauth2_conf *conf, const char *url,
 	    cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write) !=
 	    CURLE_OK ||
 	    cu.easy_setopt(c, CURLOPT_WRITEDATA, &s) != CURLE_OK) {
-		dm_err_set(err, DM_EINTERNAL, "cannot set up libcurl");
+		dm_err_set(err, DM_EINTERNAL, _("cannot set up libcurl"));
 		goto out;
 	}
 	/* libcurl4-openssl-dev: the context is OpenSSL's (configure.ac). */
 	if (cu.easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, cleanse_plaintext)
 	    != CURLE_OK) {
-		dm_err_set(err, DM_EINTERNAL, "cannot set up libcurl: it is not built with OpenSSL");
+		dm_err_set(err, DM_EINTERNAL, _("cannot set up libcurl: it is not built with OpenSSL"));
 		goto out;
 	}
 	if (conf->ca_file != NULL && conf->ca_file[0] != '\0' &&
 	    cu.easy_setopt(c, CURLOPT_CAINFO, conf->ca_file) != CURLE_OK) {
-		dm_err_set(err, DM_EINTERNAL, "cannot set up libcurl");
+		dm_err_set(err, DM_EINTERNAL, _("cannot set up libcurl"));
 		goto out;
 	}
 	if ((cc = cu.easy_perform(c)) != CURLE_OK) {
@@ -376,19 +377,19 @@ oauth2_http_post(const struct dm_oauth2_conf *conf, const char *url,
 	(void)cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	*status = code;
 	if (code >= 500 || code == 429) {
-		dm_err_set(err, DM_ETEMP, "the identity provider '%s' is unavailable (HTTP %ld)",
+		dm_err_set(err, DM_ETEMP, _("the identity provider '%s' is unavailable (HTTP %ld)"),
 		    host, code);
-		dm_err_hint(err, "try again in a few minutes");
+		dm_err_hint(err, _("try again in a few minutes"));
 		goto out;
 	}
 	if (code >= 300 && code < 400) {
-		dm_err_set(err, DM_EPROTO, "the identity provider '%s' answered with a redirect (HTTP %ld), which docmail does not follow",
+		dm_err_set(err, DM_EPROTO, _("the identity provider '%s' answered with a redirect (HTTP %ld), which docmail does not follow"),
 		    host, code);
-		dm_err_hint(err, "check oauth2_token_url and oauth2_device_url");
+		dm_err_hint(err, _("check oauth2_token_url and oauth2_device_url"));
 		goto out;
 	}
 	if (code != 200 && (code < 400 || code >= 500)) {
-		dm_err_set(err, DM_EPROTO, "the identity provider '%s' answered HTTP %ld",
+		dm_err_set(err, DM_EPROTO, _("the identity provider '%s' answered HTTP %ld"),
 		    host, code);
 		goto out;
 	}

@@ -33,6 +33,7 @@
 #include <docmail/buf.h>
 #include <docmail/err.h>
 #include <docmail/file.h>
+#include <docmail/i18n.h>
 #include <docmail/oauth2.h>
 
 #include "oauth2-int.h"
@@ -76,8 +77,8 @@ store_dir(const char *dir, struct dm_err *err)
 		r = dm_buf_addf(&b, err, "%s/.local/share/docmail/oauth2",
 		    home);
 	else {
-		dm_err_set(err, DM_ECONFIG, "cannot find the token store: neither XDG_DATA_HOME nor HOME is set");
-		dm_err_hint(err, "set HOME, or XDG_DATA_HOME to an absolute directory");
+		dm_err_set(err, DM_ECONFIG, _("cannot find the token store: neither XDG_DATA_HOME nor HOME is set"));
+		dm_err_hint(err, _("set HOME, or XDG_DATA_HOME to an absolute directory"));
 		return NULL;
 	}
 	if (r == -1) {
@@ -96,10 +97,10 @@ bad_profile(const char *profile, struct dm_err *err)
 	dm_buf_init(&b, 256);
 	(void)oauth2_show(&b, profile != NULL ? profile : "",
 	    profile != NULL ? strnlen(profile, 64) : 0, &tmp);
-	dm_err_set(err, DM_ECONFIG, "cannot keep tokens for the profile '%s': the name is not usable as a file name",
+	dm_err_set(err, DM_ECONFIG, _("cannot keep tokens for the profile '%s': the name is not usable as a file name"),
 	    dm_buf_str(&b));
 	dm_buf_release(&b);
-	return dm_err_hint(err, "profile names for OAuth2 sign-in use letters, digits, '.', '-' and '_' only");
+	return dm_err_hint(err, _("profile names for OAuth2 sign-in use letters, digits, '.', '-' and '_' only"));
 }
 
 /* dir/prefix PROFILE suffix, malloc'd. */
@@ -138,9 +139,9 @@ dm_oauth2_store_path(const char *sdir, const char *profile,
 static int
 damaged(const char *path, const char *why, struct dm_err *err)
 {
-	dm_err_set(err, DM_EIO, "the token store '%s' is damaged: %s",
+	dm_err_set(err, DM_EIO, _("the token store '%s' is damaged: %s"),
 	    DM_ERR_PATH(path), why);
-	return dm_err_hint(err, "sign in again: docmail login");
+	return dm_err_hint(err, _("sign in again: docmail login"));
 }
 
 static int
@@ -152,18 +153,18 @@ parse_store(const char *path, char *data, size_t len,
 	char **slot;
 
 	if (len < sizeof MAGIC || memcmp(data, MAGIC "\n", sizeof MAGIC) != 0)
-		return damaged(path, "it does not start as a token store does",
+		return damaged(path, _("it does not start as a token store does"),
 		    err);
 	for (line = data + sizeof MAGIC; line < end; line = nl + 1) {
 		if ((nl = memchr(line, '\n', (size_t)(end - line))) == NULL)
-			return damaged(path, "its last line is cut", err);
+			return damaged(path, _("its last line is cut"), err);
 		*nl = '\0';
 		if ((sp = strchr(line, ' ')) == NULL)
-			return damaged(path, "a line has no value", err);
+			return damaged(path, _("a line has no value"), err);
 		*sp++ = '\0';
 		if (strcmp(line, "expires") == 0) {
 			if (dm_strtonum(sp, 0, 1LL << 40, &n) == -1)
-				return damaged(path, "the expiry is not a time",
+				return damaged(path, _("the expiry is not a time"),
 				    err);
 			tok->expires = (time_t)n;
 			continue;
@@ -176,12 +177,12 @@ parse_store(const char *path, char *data, size_t len,
 			continue;	/* a later docmail's key */
 		if (*slot != NULL || sp[0] == '\0' || strchr(sp, ' ') != NULL ||
 		    strlen(sp) > DM_OAUTH2_TOKEN_MAX)
-			return damaged(path, "a token line is not valid", err);
+			return damaged(path, _("a token line is not valid"), err);
 		if ((*slot = strdup(sp)) == NULL)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
 	if (tok->access == NULL && tok->refresh == NULL)
-		return damaged(path, "it holds no token", err);
+		return damaged(path, _("it holds no token"), err);
 	return 0;
 }
 
@@ -202,20 +203,20 @@ dm_oauth2_store_load(const char *sdir, const char *profile,
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY))
 	    == -1) {
 		if (errno == ENOENT) {
-			dm_err_set(err, DM_EAUTH, "not signed in: run docmail login");
-			dm_err_hint(err, "the profile '%s' signs in with OAuth2 and has no sign-in yet: docmail --profile %s login",
+			dm_err_set(err, DM_EAUTH, _("not signed in: run docmail login"));
+			dm_err_hint(err, _("the profile '%s' signs in with OAuth2 and has no sign-in yet: docmail --profile %s login"),
 			    profile, profile);
 		} else if (errno == ELOOP) {
-			dm_err_set(err, DM_EIO, "refusing to read the token store '%s': it is a symbolic link",
+			dm_err_set(err, DM_EIO, _("refusing to read the token store '%s': it is a symbolic link"),
 			    DM_ERR_PATH(path));
-			dm_err_hint(err, "remove the link, then sign in again: docmail login");
+			dm_err_hint(err, _("remove the link, then sign in again: docmail login"));
 		} else
-			dm_err_set(err, DM_EIO, "cannot read the token store '%s': %s",
+			dm_err_set(err, DM_EIO, _("cannot read the token store '%s': %s"),
 			    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		dm_err_set(err, DM_EIO, "cannot read the token store '%s': not a regular file",
+		dm_err_set(err, DM_EIO, _("cannot read the token store '%s': not a regular file"),
 		    DM_ERR_PATH(path));
 		goto out;
 	}
@@ -223,7 +224,7 @@ dm_oauth2_store_load(const char *sdir, const char *profile,
 		if ((n = read(fd, chunk, sizeof chunk)) == -1) {
 			if (errno == EINTR)
 				continue;
-			dm_err_set(err, DM_EIO, "cannot read the token store '%s': %s",
+			dm_err_set(err, DM_EIO, _("cannot read the token store '%s': %s"),
 			    DM_ERR_PATH(path), strerror(errno));
 			goto out;
 		}
@@ -231,7 +232,7 @@ dm_oauth2_store_load(const char *sdir, const char *profile,
 			break;
 		if (dm_buf_add(&b, chunk, (size_t)n, err) == -1) {
 			if (err->code == DM_EDATA)
-				damaged(path, "it is too large", err);
+				damaged(path, _("it is too large"), err);
 			goto out;
 		}
 	}
@@ -253,11 +254,11 @@ out:
 static int
 store_failed(struct dm_err *err, const char *path, int e)
 {
-	dm_err_set(err, DM_EIO, "cannot write the token store '%s': %s",
+	dm_err_set(err, DM_EIO, _("cannot write the token store '%s': %s"),
 	    DM_ERR_PATH(path), strerror(e));
 	if (e == ENOSPC || e == EDQUOT)
-		return dm_err_hint(err, "free some disk space, then sign in again");
-	return dm_err_hint(err, "check the permissions of '%s' and the directories above it",
+		return dm_err_hint(err, _("free some disk space, then sign in again"));
+	return dm_err_hint(err, _("check the permissions of '%s' and the directories above it"),
 	    path);
 }
 
@@ -276,7 +277,7 @@ dm_oauth2_store_save(const char *sdir, const char *profile,
 	    strpbrk(tok->access, " \n") != NULL)) ||
 	    (tok->refresh != NULL && (tok->refresh[0] == '\0' ||
 	    strpbrk(tok->refresh, " \n") != NULL)))
-		return dm_err_set(err, DM_EDATA, "refusing to store a token with spaces or line ends");
+		return dm_err_set(err, DM_EDATA, _("refusing to store a token with spaces or line ends"));
 	if ((path = dm_oauth2_store_path(sdir, profile, err)) == NULL ||
 	    (dir = store_dir(sdir, err)) == NULL)
 		goto out;
@@ -285,10 +286,10 @@ dm_oauth2_store_save(const char *sdir, const char *profile,
 		goto out;
 	}
 	if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-		dm_err_set(err, DM_EIO, "refusing to write the token store '%s': it is %s",
-		    path, S_ISLNK(sb.st_mode) ? "a symbolic link" :
-		    "not a regular file");
-		dm_err_hint(err, "remove it, then sign in again: docmail login");
+		dm_err_set(err, DM_EIO, _("refusing to write the token store '%s': it is %s"),
+		    path, S_ISLNK(sb.st_mode) ? _("a symbolic link") :
+		    _("not a regular file"));
+		dm_err_hint(err, _("remove it, then sign in again: docmail login"));
 		goto out;
 	}
 	/* A dot file beside it: never listed as a profile's store. */
@@ -334,7 +335,7 @@ dm_oauth2_store_remove(const char *sdir, const char *profile,
 		goto out;
 	if (unlink(path) == -1) {
 		if (errno != ENOENT) {
-			dm_err_set(err, DM_EIO, "cannot remove the token store '%s': %s",
+			dm_err_set(err, DM_EIO, _("cannot remove the token store '%s': %s"),
 			    DM_ERR_PATH(path), strerror(errno));
 			goto out;
 		}
@@ -367,14 +368,14 @@ dm_oauth2_store_lock(const char *sdir, const char *profile, int *fdp,
 		goto out;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
 	    O_NOCTTY, 0600)) == -1) {
-		dm_err_set(err, DM_EIO, "cannot open the lock '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot open the lock '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	while (flock(fd, LOCK_EX) == -1) {
 		if (errno == EINTR)
 			continue;
-		dm_err_set(err, DM_EIO, "cannot lock '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot lock '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
 		close(fd);
 		fd = -1;

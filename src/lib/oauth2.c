@@ -22,6 +22,7 @@
 
 #include <docmail/buf.h>
 #include <docmail/err.h>
+#include <docmail/i18n.h>
 #include <docmail/oauth2.h>
 
 #include "oauth2-int.h"
@@ -52,9 +53,9 @@ dm_oauth2_provider_parse(const char *s, enum dm_oauth2_provider *out,
 			*out = (enum dm_oauth2_provider)i;
 			return 0;
 		}
-	dm_err_set(err, DM_ECONFIG, "unknown OAuth2 provider '%.64s'",
+	dm_err_set(err, DM_ECONFIG, _("unknown OAuth2 provider '%.64s'"),
 	    s != NULL ? s : "");
-	return dm_err_hint(err, "oauth2_provider is microsoft, google or custom");
+	return dm_err_hint(err, _("oauth2_provider is microsoft, google or custom"));
 }
 
 const char *
@@ -103,27 +104,27 @@ set_url(char **slot, const char *value, const char *preset,
 	if (v == NULL)
 		return 0;
 	if (!https_url(v)) {
-		dm_err_set(err, DM_ECONFIG, "%s must be an https:// address", key);
-		return dm_err_hint(err, "the identity provider is only ever spoken to over HTTPS");
+		dm_err_set(err, DM_ECONFIG, _("%s must be an https:// address"), key);
+		return dm_err_hint(err, _("the identity provider is only ever spoken to over HTTPS"));
 	}
 	if ((*slot = strdup(v)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	return 0;
 }
 
 static int
 no_client_id(const struct dm_oauth2_conf *conf, struct dm_err *err)
 {
-	dm_err_set(err, DM_ECONFIG, "oauth2_client_id is not set");
+	dm_err_set(err, DM_ECONFIG, _("oauth2_client_id is not set"));
 	switch (conf->provider) {
 	case DM_OAUTH2_MICROSOFT:
-		return dm_err_hint(err, "a Microsoft Entra admin registers docmail once: Entra admin center > App registrations > New registration (any name, no redirect URI); Authentication > \"Allow public client flows\" = Yes; API permissions > Add > APIs my organization uses > Office 365 Exchange Online > Delegated > SMTP.Send (grant admin consent); put its Application (client) ID in oauth2_client_id");
+		return dm_err_hint(err, _("a Microsoft Entra admin registers docmail once: Entra admin center > App registrations > New registration (any name, no redirect URI); Authentication > \"Allow public client flows\" = Yes; API permissions > Add > APIs my organization uses > Office 365 Exchange Online > Delegated > SMTP.Send (grant admin consent); put its Application (client) ID in oauth2_client_id"));
 	case DM_OAUTH2_GOOGLE:
-		return dm_err_hint(err, "in Google Cloud console: APIs & Services > OAuth consent screen (set it up once), then Credentials > Create credentials > OAuth client ID > Application type \"Desktop app\"; put its client ID in oauth2_client_id and its secret in oauth2_client_secret");
+		return dm_err_hint(err, _("in Google Cloud console: APIs & Services > OAuth consent screen (set it up once), then Credentials > Create credentials > OAuth client ID > Application type \"Desktop app\"; put its client ID in oauth2_client_id and its secret in oauth2_client_secret"));
 	case DM_OAUTH2_CUSTOM:
 		break;
 	}
-	return dm_err_hint(err, "register docmail as a public client with your identity provider and put its client id in oauth2_client_id; docmail ships no client id of its own");
+	return dm_err_hint(err, _("register docmail as a public client with your identity provider and put its client id in oauth2_client_id; docmail ships no client id of its own"));
 }
 
 int
@@ -149,17 +150,17 @@ dm_oauth2_resolve(const struct dm_oauth2_conf *conf, struct dm_oauth2_ep *ep,
 			    !(tenant[i] >= 'A' && tenant[i] <= 'Z') &&
 			    !(tenant[i] >= '0' && tenant[i] <= '9') &&
 			    tenant[i] != '-' && tenant[i] != '.') {
-				dm_err_set(err, DM_ECONFIG, "oauth2_tenant is not a tenant id or domain");
-				return dm_err_hint(err, "use the tenant's id (a GUID), its domain, or organizations");
+				dm_err_set(err, DM_ECONFIG, _("oauth2_tenant is not a tenant id or domain"));
+				return dm_err_hint(err, _("use the tenant's id (a GUID), its domain, or organizations"));
 			}
 		n = snprintf(ms_dev, sizeof ms_dev,
 		    MS_BASE "%s/oauth2/v2.0/devicecode", tenant);
 		if (n < 0 || (size_t)n >= sizeof ms_dev)
-			return dm_err_set(err, DM_ECONFIG, "oauth2_tenant is too long");
+			return dm_err_set(err, DM_ECONFIG, _("oauth2_tenant is too long"));
 		n = snprintf(ms_tok, sizeof ms_tok,
 		    MS_BASE "%s/oauth2/v2.0/token", tenant);
 		if (n < 0 || (size_t)n >= sizeof ms_tok)
-			return dm_err_set(err, DM_ECONFIG, "oauth2_tenant is too long");
+			return dm_err_set(err, DM_ECONFIG, _("oauth2_tenant is too long"));
 		pdev = ms_dev;
 		ptok = ms_tok;
 		scope = MS_SCOPE;
@@ -172,14 +173,14 @@ dm_oauth2_resolve(const struct dm_oauth2_conf *conf, struct dm_oauth2_ep *ep,
 	case DM_OAUTH2_CUSTOM:
 		break;
 	default:
-		return dm_err_set(err, DM_ECONFIG, "unknown OAuth2 provider");
+		return dm_err_set(err, DM_ECONFIG, _("unknown OAuth2 provider"));
 	}
 	if (set_url(&ep->token_url, conf->token_url, ptok, "oauth2_token_url",
 	    err) == -1)
 		goto fail;
 	if (ep->token_url == NULL) {
-		dm_err_set(err, DM_ECONFIG, "oauth2_token_url is not set");
-		dm_err_hint(err, "oauth2_provider = custom needs oauth2_token_url and oauth2_device_url or oauth2_auth_url");
+		dm_err_set(err, DM_ECONFIG, _("oauth2_token_url is not set"));
+		dm_err_hint(err, _("oauth2_provider = custom needs oauth2_token_url and oauth2_device_url or oauth2_auth_url"));
 		goto fail;
 	}
 	/* A device URL chooses the device flow; the preset decides else. */
@@ -194,8 +195,8 @@ dm_oauth2_resolve(const struct dm_oauth2_conf *conf, struct dm_oauth2_ep *ep,
 	    pauth, "oauth2_auth_url", err) == -1)
 		goto fail;
 	if (ep->device_url == NULL && ep->auth_url == NULL) {
-		dm_err_set(err, DM_ECONFIG, "neither oauth2_device_url nor oauth2_auth_url is set");
-		dm_err_hint(err, "oauth2_provider = custom needs oauth2_device_url (device flow) or oauth2_auth_url (browser sign-in)");
+		dm_err_set(err, DM_ECONFIG, _("neither oauth2_device_url nor oauth2_auth_url is set"));
+		dm_err_hint(err, _("oauth2_provider = custom needs oauth2_device_url (device flow) or oauth2_auth_url (browser sign-in)"));
 		goto fail;
 	}
 	ep->flow = ep->device_url != NULL ? DM_OAUTH2_DEVICE :
@@ -203,7 +204,7 @@ dm_oauth2_resolve(const struct dm_oauth2_conf *conf, struct dm_oauth2_ep *ep,
 	if (conf->scope != NULL && conf->scope[0] != '\0')
 		scope = conf->scope;
 	if ((ep->scope = strdup(scope != NULL ? scope : "")) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto fail;
 	}
 	return 0;
@@ -303,10 +304,10 @@ oauth2_json_parse(const char *body, size_t len, struct json_object **jp,
 
 	*jp = NULL;
 	if (len > DM_OAUTH2_BODY_MAX)
-		return dm_err_set(err, DM_EPROTO, "the identity provider's answer is too large (over %d bytes)",
+		return dm_err_set(err, DM_EPROTO, _("the identity provider's answer is too large (over %d bytes)"),
 		    DM_OAUTH2_BODY_MAX);
 	if ((tok = json_tokener_new_ex(JSON_DEPTH)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	j = json_tokener_parse_ex(tok, body, (int)len);
 	e = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
@@ -321,14 +322,14 @@ oauth2_json_parse(const char *body, size_t len, struct json_object **jp,
 	if (j == NULL || e != json_tokener_success || end != len) {
 		oauth2_json_free(j);
 		if (len > 0 && body[0] == '<')
-			return dm_err_set(err, DM_EPROTO, "the identity provider answered with HTML, not JSON");
-		return dm_err_set(err, DM_EPROTO, "the identity provider's answer is not JSON (%s)",
+			return dm_err_set(err, DM_EPROTO, _("the identity provider answered with HTML, not JSON"));
+		return dm_err_set(err, DM_EPROTO, _("the identity provider's answer is not JSON (%s)"),
 		    e != json_tokener_success ?
-		    json_tokener_error_desc(e) : "data after the end");
+		    json_tokener_error_desc(e) : _("data after the end"));
 	}
 	if (!json_object_is_type(j, json_type_object)) {
 		oauth2_json_free(j);
-		return dm_err_set(err, DM_EPROTO, "the identity provider's answer is not a JSON object");
+		return dm_err_set(err, DM_EPROTO, _("the identity provider's answer is not a JSON object"));
 	}
 	*jp = j;
 	return 0;
@@ -376,15 +377,15 @@ static const struct {
 	const char		*hint;
 } oerrs[] = {
 	{ "authorization_pending", DM_OAUTH2_E_PENDING, DM_ETEMP,
-	    "sign-in not finished yet", "" },
+	    N_("sign-in not finished yet"), "" },
 	{ "slow_down", DM_OAUTH2_E_SLOW_DOWN, DM_ETEMP,
-	    "the identity provider asks to poll more slowly", "" },
+	    N_("the identity provider asks to poll more slowly"), "" },
 	{ "access_denied", DM_OAUTH2_E_DENIED, DM_EAUTH,
-	    "sign-in was denied", "sign in again and accept: docmail login" },
+	    N_("sign-in was denied"), N_("sign in again and accept: docmail login") },
 	{ "expired_token", DM_OAUTH2_E_EXPIRED, DM_EAUTH,
-	    "the sign-in code expired", "sign in again, a little faster: docmail login" },
+	    N_("the sign-in code expired"), N_("sign in again, a little faster: docmail login") },
 	{ "invalid_grant", DM_OAUTH2_E_INVALID_GRANT, DM_EAUTH,
-	    "the sign-in is no longer valid", "sign in again: docmail login (the sign-in was revoked, unused too long, or the password changed)" },
+	    N_("the sign-in is no longer valid"), N_("sign in again: docmail login (the sign-in was revoked, unused too long, or the password changed)") },
 };
 
 int
@@ -396,8 +397,8 @@ oauth2_error(struct json_object *j, enum dm_oauth2_oerr *oerr,
 	struct dm_buf b;
 	struct dm_err tmp;
 	enum dm_errcode code = DM_EAUTH;
-	const char *msg = "the identity provider refused", *hint =
-	    "check oauth2_client_id, oauth2_tenant and oauth2_scope, then sign in again: docmail login";
+	const char *msg = _("the identity provider refused"), *hint =
+	    _("check oauth2_client_id, oauth2_tenant and oauth2_scope, then sign in again: docmail login");
 
 	e = oauth2_json_str(j, "error", &elen);
 	d = oauth2_json_str(j, "error_description", &dlen);
@@ -408,8 +409,10 @@ oauth2_error(struct json_object *j, enum dm_oauth2_oerr *oerr,
 			if (oerr != NULL)
 				*oerr = oerrs[i].oerr;
 			code = oerrs[i].code;
-			msg = oerrs[i].msg;
-			hint = oerrs[i].hint;
+			msg = _(oerrs[i].msg);
+			/* Not _(""): that is the catalogue's header. */
+			hint = oerrs[i].hint[0] != '\0' ? _(oerrs[i].hint) :
+			    "";
 			break;
 		}
 	dm_buf_init(&b, 4 * OAUTH2_SHOW_MAX);
@@ -418,9 +421,9 @@ oauth2_error(struct json_object *j, enum dm_oauth2_oerr *oerr,
 	    (d != NULL && (dm_buf_addstr(&b, ": ", &tmp) == -1 ||
 	    oauth2_show(&b, d, dlen, &tmp) == -1))) {
 		dm_buf_release(&b);
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
-	dm_err_set(err, code, "%s: server said: %s", msg, dm_buf_str(&b));
+	dm_err_set(err, code, _("%s: server said: %s"), msg, dm_buf_str(&b));
 	dm_buf_release(&b);
 	if (hint[0] != '\0')
 		dm_err_hint(err, "%s", hint);
@@ -462,23 +465,23 @@ dm_oauth2_parse_token(const char *body, size_t len, time_t now,
 		goto out;
 	}
 	if ((a = oauth2_json_str(j, "access_token", &alen)) == NULL) {
-		dm_err_set(err, DM_EPROTO, "the identity provider's answer has no access_token");
+		dm_err_set(err, DM_EPROTO, _("the identity provider's answer has no access_token"));
 		goto out;
 	}
 	if (!token_chars(a, alen)) {
-		dm_err_set(err, DM_EPROTO, "the identity provider's access_token is not a token (%zu characters, at most %d printable ones expected)",
+		dm_err_set(err, DM_EPROTO, _("the identity provider's access_token is not a token (%zu characters, at most %d printable ones expected)"),
 		    alen, DM_OAUTH2_TOKEN_MAX);
 		goto out;
 	}
 	r = oauth2_json_str(j, "refresh_token", &rlen);
 	if (r != NULL && !token_chars(r, rlen)) {
-		dm_err_set(err, DM_EPROTO, "the identity provider's refresh_token is not a token (%zu characters)",
+		dm_err_set(err, DM_EPROTO, _("the identity provider's refresh_token is not a token (%zu characters)"),
 		    rlen);
 		goto out;
 	}
 	tt = oauth2_json_str(j, "token_type", NULL);
 	if (tt != NULL && strcasecmp(tt, "bearer") != 0) {
-		dm_err_set(err, DM_EPROTO, "the identity provider's token is not a bearer token");
+		dm_err_set(err, DM_EPROTO, _("the identity provider's token is not a bearer token"));
 		goto out;
 	}
 	exp = oauth2_json_int(j, "expires_in");
@@ -487,7 +490,7 @@ dm_oauth2_parse_token(const char *body, size_t len, time_t now,
 	if ((tok->access = strndup(a, alen)) == NULL ||
 	    (r != NULL && (tok->refresh = strndup(r, rlen)) == NULL)) {
 		dm_oauth2_token_release(tok);
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	tok->expires = now + (time_t)exp;
@@ -554,12 +557,12 @@ dm_oauth2_parse_redirect(const char *text, size_t len, const char *state,
 	    text[len - 1] == '\r' || text[len - 1] == '\n'))
 		len--;
 	if (len > 8192) {
-		dm_err_set(err, DM_EDATA, "that address is too long to be the sign-in's");
-		return dm_err_hint(err, "paste the whole address from the browser's address bar, starting with http://127.0.0.1");
+		dm_err_set(err, DM_EDATA, _("that address is too long to be the sign-in's"));
+		return dm_err_hint(err, _("paste the whole address from the browser's address bar, starting with http://127.0.0.1"));
 	}
 	if ((q = memchr(text, '?', len)) == NULL) {
-		dm_err_set(err, DM_EDATA, "that address has no sign-in result in it (no '?')");
-		return dm_err_hint(err, "paste the whole address from the browser's address bar, starting with http://127.0.0.1");
+		dm_err_set(err, DM_EDATA, _("that address has no sign-in result in it (no '?')"));
+		return dm_err_hint(err, _("paste the whole address from the browser's address bar, starting with http://127.0.0.1"));
 	}
 	q++;
 	end = text + len;
@@ -577,14 +580,14 @@ dm_oauth2_parse_redirect(const char *text, size_t len, const char *state,
 				break;
 		if (i < 4) {
 			if (vals[i] != NULL) {
-				dm_err_set(err, DM_EDATA, "that address has '%s' twice",
+				dm_err_set(err, DM_EDATA, _("that address has '%s' twice"),
 				    keys[i]);
 				goto out;
 			}
 			vals[i] = pct_decode(eq < amp ? eq + 1 : eq,
 			    eq < amp ? (size_t)(amp - eq - 1) : 0);
 			if (vals[i] == NULL) {
-				dm_err_set(err, DM_EDATA, "that address has a '%s' that cannot be read",
+				dm_err_set(err, DM_EDATA, _("that address has a '%s' that cannot be read"),
 				    keys[i]);
 				goto out;
 			}
@@ -598,29 +601,29 @@ dm_oauth2_parse_redirect(const char *text, size_t len, const char *state,
 		if (oauth2_show(&b, vals[2], strlen(vals[2]), &tmp) == -1 ||
 		    (vals[3] != NULL && (dm_buf_addstr(&b, ": ", &tmp) == -1 ||
 		    oauth2_show(&b, vals[3], strlen(vals[3]), &tmp) == -1)))
-			dm_err_set(err, DM_ENOMEM, "out of memory");
+			dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		else if (strcmp(vals[2], "access_denied") == 0) {
-			dm_err_set(err, DM_EAUTH, "sign-in was denied: server said: %s",
+			dm_err_set(err, DM_EAUTH, _("sign-in was denied: server said: %s"),
 			    dm_buf_str(&b));
-			dm_err_hint(err, "sign in again and accept: docmail login");
+			dm_err_hint(err, _("sign in again and accept: docmail login"));
 		} else {
-			dm_err_set(err, DM_EAUTH, "sign-in failed: server said: %s",
+			dm_err_set(err, DM_EAUTH, _("sign-in failed: server said: %s"),
 			    dm_buf_str(&b));
-			dm_err_hint(err, "check oauth2_client_id and oauth2_scope, then sign in again: docmail login");
+			dm_err_hint(err, _("check oauth2_client_id and oauth2_scope, then sign in again: docmail login"));
 		}
 		dm_buf_release(&b);
 		goto out;
 	}
 	if (vals[1] == NULL || state == NULL || strcmp(vals[1], state) != 0) {
 		dm_err_set(err, DM_EDATA, vals[1] == NULL ?
-		    "that address has no state: it is not from this sign-in" :
-		    "that address is from another sign-in (its state does not match)");
-		dm_err_hint(err, "paste the address the browser shows after this sign-in, not an older one");
+		    _("that address has no state: it is not from this sign-in") :
+		    _("that address is from another sign-in (its state does not match)"));
+		dm_err_hint(err, _("paste the address the browser shows after this sign-in, not an older one"));
 		goto out;
 	}
 	if (vals[0] == NULL || vals[0][0] == '\0') {
-		dm_err_set(err, DM_EDATA, "that address has no authorization code");
-		dm_err_hint(err, "paste the whole address from the browser's address bar after signing in");
+		dm_err_set(err, DM_EDATA, _("that address has no authorization code"));
+		dm_err_hint(err, _("paste the whole address from the browser's address bar after signing in"));
 		goto out;
 	}
 	*code = vals[0];
@@ -673,9 +676,9 @@ dm_oauth2_random(char *out, size_t size, size_t n, struct dm_err *err)
 	size_t i;
 
 	if (n >= size || n > sizeof r)
-		return dm_err_set(err, DM_EINTERNAL, "random string too long");
+		return dm_err_set(err, DM_EINTERNAL, _("random string too long"));
 	if (RAND_bytes(r, (int)n) != 1)
-		return dm_err_set(err, DM_EINTERNAL, "cannot get random bytes from OpenSSL");
+		return dm_err_set(err, DM_EINTERNAL, _("cannot get random bytes from OpenSSL"));
 	/* r & 63 picks among the first 64 of them: no modulo bias. */
 	for (i = 0; i < n; i++)
 		out[i] = alpha[r[i] & 63];

@@ -39,6 +39,7 @@
 #include <docmail/buf.h>
 #include <docmail/err.h>
 #include <docmail/file.h>
+#include <docmail/i18n.h>
 #include <docmail/limits.h>
 #include <docmail/outbox.h>
 
@@ -153,7 +154,7 @@ new_id(char *id, size_t size, struct dm_err *err)
 			if (errno == EINTR)
 				continue;
 			return dm_err_set(err, DM_EIO,
-			    "cannot get random bytes for a file name: %s",
+			    _("cannot get random bytes for a file name: %s"),
 			    strerror(errno));
 		}
 		got += (size_t)n;
@@ -165,7 +166,7 @@ new_id(char *id, size_t size, struct dm_err *err)
 	h[2 * sizeof rnd] = '\0';
 	len = snprintf(id, size, "%lld.%s", (long long)time(NULL), h);
 	if (len < 0 || (size_t)len >= size)
-		return dm_err_set(err, DM_EINTERNAL, "outbox id too long");
+		return dm_err_set(err, DM_EINTERNAL, _("outbox id too long"));
 	return 0;
 }
 
@@ -190,20 +191,20 @@ check_dir(const char *path, const char *what, struct dm_err *err)
 	r = lstat(p, &st);
 	free(p);
 	if (r == -1)
-		return dm_err_set(err, DM_EIO, "cannot use the %s '%s': %s",
+		return dm_err_set(err, DM_EIO, _("cannot use the %s '%s': %s"),
 		    what, DM_ERR_PATH(path), strerror(errno));
 	if (S_ISLNK(st.st_mode) && st.st_uid != geteuid()) {
-		dm_err_set(err, DM_EIO, "refusing to use the %s '%s': it is a symbolic link owned by another user",
+		dm_err_set(err, DM_EIO, _("refusing to use the %s '%s': it is a symbolic link owned by another user"),
 		    what, DM_ERR_PATH(path));
-		return dm_err_hint(err, "remove the link, or make it a directory of your own");
+		return dm_err_hint(err, _("remove the link, or make it a directory of your own"));
 	}
 	if (stat(path, &st) == -1)
-		return dm_err_set(err, DM_EIO, "cannot use the %s '%s': %s",
+		return dm_err_set(err, DM_EIO, _("cannot use the %s '%s': %s"),
 		    what, DM_ERR_PATH(path), strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
-		dm_err_set(err, DM_EIO, "cannot use the %s '%s': not a directory",
+		dm_err_set(err, DM_EIO, _("cannot use the %s '%s': not a directory"),
 		    what, DM_ERR_PATH(path));
-		return dm_err_hint(err, "move the file '%s' out of the way",
+		return dm_err_hint(err, _("move the file '%s' out of the way"),
 		    path);
 	}
 	return 0;
@@ -219,9 +220,9 @@ ensure_maildir(const char *dir, const char *what, struct dm_err *err)
 	int r = -1;
 
 	if (dm_file_mkdirs(dir) == -1) {
-		dm_err_set(err, DM_EIO, "cannot create the %s '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot create the %s '%s': %s"),
 		    what, DM_ERR_PATH(dir), strerror(errno));
-		dm_err_hint(err, "check the permissions of '%s' and the directories above it",
+		dm_err_hint(err, _("check the permissions of '%s' and the directories above it"),
 		    dir);
 		goto out;
 	}
@@ -233,14 +234,14 @@ ensure_maildir(const char *dir, const char *what, struct dm_err *err)
 			goto out;
 		if (mkdir(p, 0700) == 0) {
 			if (chmod(p, 0700) == -1) {
-				dm_err_set(err, DM_EIO, "cannot create the %s '%s': %s",
+				dm_err_set(err, DM_EIO, _("cannot create the %s '%s': %s"),
 				    what, DM_ERR_PATH(p), strerror(errno));
 				goto out;
 			}
 		} else if (errno != EEXIST) {
-			dm_err_set(err, DM_EIO, "cannot create the %s '%s': %s",
+			dm_err_set(err, DM_EIO, _("cannot create the %s '%s': %s"),
 			    what, DM_ERR_PATH(p), strerror(errno));
-			dm_err_hint(err, "check the permissions of '%s'", dir);
+			dm_err_hint(err, _("check the permissions of '%s'"), dir);
 			goto out;
 		}
 		if (check_dir(p, what, err) == -1)
@@ -265,9 +266,9 @@ xdg_path(const char *env, const char *fallback, const char *leaf,
 	if ((v = getenv(env)) != NULL && v[0] == '/')
 		return pathf(err, "%s/%s", v, leaf);
 	if ((home = getenv("HOME")) == NULL || home[0] == '\0') {
-		dm_err_set(err, DM_ECONFIG, "cannot find the %s: neither %s nor HOME is set",
+		dm_err_set(err, DM_ECONFIG, _("cannot find the %s: neither %s nor HOME is set"),
 		    what, env);
-		dm_err_hint(err, "set HOME, or %s to an absolute directory",
+		dm_err_hint(err, _("set HOME, or %s to an absolute directory"),
 		    env);
 		return NULL;
 	}
@@ -351,9 +352,9 @@ static const struct {
 	const char		*word;
 	const char		*name;
 } states[] = {
-	{ DM_OB_QUEUED,		"queued",	"waiting" },
-	{ DM_OB_MAYBE_SENT,	"maybe-sent",	"may have been delivered" },
-	{ DM_OB_REFUSED,	"refused",	"refused" }
+	{ DM_OB_QUEUED,		"queued",	N_("waiting") },
+	{ DM_OB_MAYBE_SENT,	"maybe-sent",	N_("may have been delivered") },
+	{ DM_OB_REFUSED,	"refused",	N_("refused") }
 };
 
 static const char *
@@ -374,8 +375,8 @@ dm_outbox_state_name(enum dm_outbox_state st)
 
 	for (i = 0; i < sizeof states / sizeof states[0]; i++)
 		if (states[i].state == st)
-			return states[i].name;
-	return "unknown";
+			return _(states[i].name);
+	return _("unknown");
 }
 
 enum dm_outbox_verdict
@@ -404,9 +405,9 @@ bad_field(struct dm_err *err, const char *what, const char *value)
 {
 	char q[128];
 
-	dm_err_set(err, DM_EDATA, "cannot store the message in the outbox: invalid %s '%s'",
+	dm_err_set(err, DM_EDATA, _("cannot store the message in the outbox: invalid %s '%s'"),
 	    what, shown(value, q, sizeof q));
-	return dm_err_hint(err, "this is a bug in the caller; check the address or name");
+	return dm_err_hint(err, _("this is a bug in the caller; check the address or name"));
 }
 
 /*
@@ -423,24 +424,24 @@ build_envelope(struct dm_buf *b, const char *id,
 	size_t i;
 
 	if (!valid_addr(it->sender, DM_MAILBOX_MAX))
-		return bad_field(err, "sender address",
+		return bad_field(err, _("sender address"),
 		    it->sender != NULL ? it->sender : "");
 	if (it->nrcpt == 0 || it->rcpt == NULL) {
-		dm_err_set(err, DM_EDATA, "cannot store the message in the outbox: no recipients");
-		return dm_err_hint(err, "give at least one recipient");
+		dm_err_set(err, DM_EDATA, _("cannot store the message in the outbox: no recipients"));
+		return dm_err_hint(err, _("give at least one recipient"));
 	}
 	for (i = 0; i < it->nrcpt; i++)
 		if (!valid_addr(it->rcpt[i], DM_MAILBOX_MAX))
-			return bad_field(err, "recipient address",
+			return bad_field(err, _("recipient address"),
 			    it->rcpt[i] != NULL ? it->rcpt[i] : "");
 	if (!valid_addr(it->message_id, NAME_MAX_ENV))
 		return bad_field(err, "Message-ID",
 		    it->message_id != NULL ? it->message_id : "");
 	if (!valid_name(profile, NAME_MAX_ENV))
-		return bad_field(err, "profile name", profile);
+		return bad_field(err, _("profile name"), profile);
 	if (it->attempts < 0 || state_word(it->state) == NULL)
 		return dm_err_set(err, DM_EINTERNAL,
-		    "invalid outbox state or attempt count");
+		    _("invalid outbox state or attempt count"));
 
 	if (dm_buf_addf(b, err, PREFIX "Id: %s\r\n", id) == -1 ||
 	    dm_buf_addf(b, err, PREFIX "Created: %lld\r\n",
@@ -591,7 +592,7 @@ parse_line(struct dm_outbox_item *it, const char *line, size_t len,
 			return LOAD_BAD;
 		rcpt = realloc(it->rcpt, (it->nrcpt + 1) * sizeof *rcpt);
 		if (rcpt == NULL)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		it->rcpt = rcpt;
 		if ((rcpt[it->nrcpt] = dm_strdup(v, err)) == NULL)
 			return -1;
@@ -676,7 +677,7 @@ parse_file(int fd, const char *id, struct dm_outbox_item *it,
 		else if (dm_buf_add(&b, chunk, (size_t)n, &berr) == -1) {
 			/* Over the cap is a bad file, not our failure. */
 			if (berr.code == DM_ENOMEM)
-				r = dm_err_set(err, DM_ENOMEM, "out of memory");
+				r = dm_err_set(err, DM_ENOMEM, _("out of memory"));
 			goto out;
 		}
 	}
@@ -759,10 +760,10 @@ dm_outbox_open(const char *dir, struct dm_err *err)
 		path = dm_strdup(dir, err);
 	else
 		path = xdg_path("XDG_DATA_HOME", ".local/share",
-		    "docmail/outbox", "outbox", err);
+		    "docmail/outbox", _("outbox"), err);
 	if (path == NULL)
 		return NULL;
-	if (ensure_maildir(path, "outbox", err) == -1) {
+	if (ensure_maildir(path, _("outbox"), err) == -1) {
 		free(path);
 		return NULL;
 	}
@@ -772,15 +773,15 @@ dm_outbox_open(const char *dir, struct dm_err *err)
 static int
 store_failed(struct dm_err *err, const char *what, const char *dir, int e)
 {
-	dm_err_set(err, DM_EIO, "cannot write to the %s '%s': %s", what,
+	dm_err_set(err, DM_EIO, _("cannot write to the %s '%s': %s"), what,
 	    DM_ERR_PATH(dir), strerror(e));
 	/* "Free some space" would send the user the wrong way after EIO. */
 	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
-		return dm_err_hint(err, "free some disk space (or raise the quota or file size limit) for %s",
+		return dm_err_hint(err, _("free some disk space (or raise the quota or file size limit) for %s"),
 		    dir);
 	if (e == EACCES || e == EPERM || e == EROFS)
-		return dm_err_hint(err, "check the permissions of %s", dir);
-	return dm_err_hint(err, "the disk reported an error; check it (dmesg) before trusting %s",
+		return dm_err_hint(err, _("check the permissions of %s"), dir);
+	return dm_err_hint(err, _("the disk reported an error; check it (dmesg) before trusting %s"),
 	    dir);
 }
 
@@ -800,7 +801,7 @@ copy_stream(int fd, const struct dm_stream *msg, char *head,
 
 	*size = 0;
 	if ((chunk = malloc(CHUNK)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	if (msg->rewind != NULL && msg->rewind(msg->arg, err) == -1)
 		goto out;
 	for (;;) {
@@ -810,7 +811,7 @@ copy_stream(int fd, const struct dm_stream *msg, char *head,
 			break;
 		if (n < 0 || (size_t)n > CHUNK) {
 			dm_err_set(err, DM_EINTERNAL,
-			    "message stream returned %zd bytes", n);
+			    _("message stream returned %zd bytes"), n);
 			goto out;
 		}
 		if (headlen < PREFIX_LEN) {
@@ -854,7 +855,7 @@ parse_envelope(const struct dm_buf *b, struct dm_outbox_item *it,
 			return -1;
 		if (r != LOAD_OK)
 			return dm_err_set(err, DM_EINTERNAL,
-			    "cannot read back an outbox envelope");
+			    _("cannot read back an outbox envelope"));
 		pos = (size_t)(nl - b->data) + 1;
 	}
 	return 0;
@@ -887,24 +888,24 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 	it.offset = (off_t)env.len;
 
 	if (dm_file_begin_tmp(&fd, tmp, env.data, env.len, &made) == -1) {
-		store_failed(err, "outbox", dir, errno);
+		store_failed(err, _("outbox"), dir, errno);
 		goto out;
 	}
 	if ((c = copy_stream(fd, msg, head, &size, err)) != 0) {
 		if (c == -2)
-			store_failed(err, "outbox", dir, errno);
+			store_failed(err, _("outbox"), dir, errno);
 		goto out;
 	}
 	if (memcmp(head, PREFIX, PREFIX_LEN) == 0) {
 		/* It would read as part of the envelope. */
-		dm_err_set(err, DM_EDATA, "cannot store a message that starts with 'X-Docmail-' in the outbox");
-		dm_err_hint(err, "remove the X-Docmail- header lines from the message");
+		dm_err_set(err, DM_EDATA, _("cannot store a message that starts with 'X-Docmail-' in the outbox"));
+		dm_err_hint(err, _("remove the X-Docmail- header lines from the message"));
 		goto out;
 	}
 	/* Fill in the Size placeholder, the last envelope line. */
 	c = snprintf(digits, sizeof digits, "%0*" PRIu64, ENV_SIZE_DIGITS, size);
 	if (c != ENV_SIZE_DIGITS) {
-		dm_err_set(err, DM_EINTERNAL, "outbox size field overflow");
+		dm_err_set(err, DM_EINTERNAL, _("outbox size field overflow"));
 		goto out;
 	}
 	w = pwrite(fd, digits, ENV_SIZE_DIGITS,
@@ -914,13 +915,13 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 		 * A short write sets no errno; on a copy-on-write file
 		 * system even an overwrite needs free space.
 		 */
-		store_failed(err, "outbox", dir, w == -1 ? errno : ENOSPC);
+		store_failed(err, _("outbox"), dir, w == -1 ? errno : ENOSPC);
 		goto out;
 	}
 	if (dm_file_publish(&fd, tmp, it.path, newdir, &made) == -1) {
 		/* Renamed but not durable: the caller must not send it. */
 		placed = !made;
-		store_failed(err, "outbox", dir, errno);
+		store_failed(err, _("outbox"), dir, errno);
 		goto out;
 	}
 	it.size = size;
@@ -1050,16 +1051,16 @@ dm_outbox_list(const char *dir, struct dm_outbox_item **items, size_t *n,
 			/* cur/ is only read when a mail reader made it. */
 			if (errno == ENOENT && i > 0)
 				continue;
-			dm_err_set(err, DM_EIO, "cannot read the outbox '%s': %s",
+			dm_err_set(err, DM_EIO, _("cannot read the outbox '%s': %s"),
 			    DM_ERR_PATH(sdir), strerror(errno));
-			dm_err_hint(err, "check the permissions of %s", dir);
+			dm_err_hint(err, _("check the permissions of %s"), dir);
 			goto out;
 		}
 		for (;;) {
 			errno = 0;
 			if ((de = readdir(d)) == NULL) {
 				if (errno != 0) {
-					dm_err_set(err, DM_EIO, "cannot read the outbox '%s': %s",
+					dm_err_set(err, DM_EIO, _("cannot read the outbox '%s': %s"),
 					    DM_ERR_PATH(sdir), strerror(errno));
 					goto out;
 				}
@@ -1083,7 +1084,7 @@ dm_outbox_list(const char *dir, struct dm_outbox_item **items, size_t *n,
 				if (nv == NULL) {
 					dm_outbox_item_release(&it);
 					dm_err_set(err, DM_ENOMEM,
-					    "out of memory");
+					    _("out of memory"));
 					goto out;
 				}
 				v = nv;
@@ -1139,11 +1140,11 @@ dm_outbox_find(const char *dir, const char *id, struct dm_outbox_item *out,
 	dm_outbox_list_free(v, n);
 	shown(id, q, sizeof q);
 	if (exact + prefix == 0) {
-		dm_err_set(err, DM_EUSAGE, "no outbox item '%s'", q);
-		return dm_err_hint(err, "'docmail outbox' lists the waiting messages with their IDs");
+		dm_err_set(err, DM_EUSAGE, _("no outbox item '%s'"), q);
+		return dm_err_hint(err, _("'docmail outbox' lists the waiting messages with their IDs"));
 	}
-	dm_err_set(err, DM_EUSAGE, "'%s' matches several outbox items", q);
-	return dm_err_hint(err, "give more of the ID; 'docmail outbox' lists them");
+	dm_err_set(err, DM_EUSAGE, _("'%s' matches several outbox items"), q);
+	return dm_err_hint(err, _("give more of the ID; 'docmail outbox' lists them"));
 }
 
 /*
@@ -1159,10 +1160,10 @@ reopen_item(const struct dm_outbox_item *item, int *fdp,
 	fd = open(item->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1) {
 		e = errno;
-		dm_err_set(err, DM_EIO, "cannot read the outbox item '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot read the outbox item '%s': %s"),
 		    DM_ERR_PATH(item->path), strerror(e));
 		if (e == ENOENT)
-			dm_err_hint(err, "it was sent or removed meanwhile; 'docmail outbox' lists what is left");
+			dm_err_hint(err, _("it was sent or removed meanwhile; 'docmail outbox' lists what is left"));
 		return -1;
 	}
 	if ((r = parse_file(fd, item->id, cur, err)) != LOAD_OK ||
@@ -1171,9 +1172,9 @@ reopen_item(const struct dm_outbox_item *item, int *fdp,
 		if (r == -1)
 			return -1;
 		dm_outbox_item_release(cur);
-		dm_err_set(err, DM_EIO, "the outbox item '%s' is damaged or has changed",
+		dm_err_set(err, DM_EIO, _("the outbox item '%s' is damaged or has changed"),
 		    DM_ERR_PATH(item->path));
-		return dm_err_hint(err, "move the file out of the outbox and send the document again");
+		return dm_err_hint(err, _("move the file out of the outbox and send the document again"));
 	}
 	*fdp = fd;
 	return 0;
@@ -1203,11 +1204,11 @@ dm_outbox_update(const struct dm_outbox_item *item, struct dm_err *err)
 	    (tmp = pathf(err, "%s/tmp/%s" SUFFIX, dir, id)) == NULL)
 		goto out;
 	if ((chunk = malloc(CHUNK)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	if (dm_file_begin_tmp(&fd, tmp, env.data, env.len, &made) == -1) {
-		store_failed(err, "outbox", dir, errno);
+		store_failed(err, _("outbox"), dir, errno);
 		goto out;
 	}
 	for (left = cur.size, at = cur.offset; left > 0;
@@ -1218,18 +1219,18 @@ dm_outbox_update(const struct dm_outbox_item *item, struct dm_err *err)
 			continue;
 		}
 		if (n <= 0) {
-			dm_err_set(err, DM_EIO, "cannot read the outbox item '%s': %s",
-			    item->path, n == 0 ? "file shorter than expected" :
+			dm_err_set(err, DM_EIO, _("cannot read the outbox item '%s': %s"),
+			    item->path, n == 0 ? _("file shorter than expected") :
 			    strerror(errno));
 			goto out;
 		}
 		if (dm_file_write_all(fd, chunk, (size_t)n) == -1) {
-			store_failed(err, "outbox", dir, errno);
+			store_failed(err, _("outbox"), dir, errno);
 			goto out;
 		}
 	}
 	if (dm_file_publish(&fd, tmp, item->path, parent, &made) == -1) {
-		store_failed(err, "outbox", dir, errno);
+		store_failed(err, _("outbox"), dir, errno);
 		goto out;
 	}
 	r = 0;
@@ -1258,7 +1259,7 @@ dm_outbox_update_state(const struct dm_outbox_item *item, struct dm_err *err)
 	int fd, e;
 
 	if (state_word(item->state) == NULL)
-		return dm_err_set(err, DM_EINTERNAL, "invalid outbox state");
+		return dm_err_set(err, DM_EINTERNAL, _("invalid outbox state"));
 	fd = open(item->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1)
 		return dm_outbox_update(item, err);
@@ -1290,14 +1291,14 @@ dm_outbox_update_state(const struct dm_outbox_item *item, struct dm_err *err)
 		 */
 		(void)pwrite(fd, at, STATE_WIDTH, at - head);
 		(void)close(fd);
-		dm_err_set(err, DM_EIO, "cannot write the outbox item '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot write the outbox item '%s': %s"),
 		    DM_ERR_PATH(item->path), strerror(e));
-		return dm_err_hint(err, "check that the disk is not full and the outbox is writable");
+		return dm_err_hint(err, _("check that the disk is not full and the outbox is writable"));
 	}
 	if (close(fd) == -1) {
-		dm_err_set(err, DM_EIO, "cannot write the outbox item '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot write the outbox item '%s': %s"),
 		    DM_ERR_PATH(item->path), strerror(errno));
-		return dm_err_hint(err, "check that the disk is not full and the outbox is writable");
+		return dm_err_hint(err, _("check that the disk is not full and the outbox is writable"));
 	}
 	return 0;
 }
@@ -1315,14 +1316,14 @@ remove_file(const struct dm_outbox_item *item, const char *hint,
 
 	/* Already gone is what we want. */
 	if (unlink(item->path) == -1 && errno != ENOENT) {
-		dm_err_set(err, DM_EIO, "cannot remove the outbox item '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot remove the outbox item '%s': %s"),
 		    DM_ERR_PATH(item->path), strerror(errno));
 		return dm_err_hint(err, "%s", hint);
 	}
 	if ((parent = parent_dir(item->path, err)) == NULL)
 		return -1;
 	if (dm_file_fsync_dir(parent) == -1) {
-		dm_err_set(err, DM_EIO, "cannot sync the outbox '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot sync the outbox '%s': %s"),
 		    DM_ERR_PATH(parent), strerror(errno));
 		r = -1;
 	}
@@ -1340,7 +1341,7 @@ remove_file(const struct dm_outbox_item *item, const char *hint,
 int
 dm_outbox_remove(const struct dm_outbox_item *item, struct dm_err *err)
 {
-	return remove_file(item, "check the permissions of the outbox; the message was sent, so remove the file by hand", err);
+	return remove_file(item, _("check the permissions of the outbox; the message was sent, so remove the file by hand"), err);
 }
 
 static ssize_t
@@ -1359,14 +1360,14 @@ reader_read(void *arg, char *buf, size_t len, struct dm_err *err)
 		n = pread(rd->fd, buf, len, rd->offset + (off_t)rd->pos);
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
-		dm_err_set(err, DM_EIO, "cannot read the outbox item '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot read the outbox item '%s': %s"),
 		    DM_ERR_PATH(rd->path), strerror(errno));
 		return -1;
 	}
 	if (n == 0) {
-		dm_err_set(err, DM_EIO, "the outbox item '%s' is shorter than its envelope says",
+		dm_err_set(err, DM_EIO, _("the outbox item '%s' is shorter than its envelope says"),
 		    DM_ERR_PATH(rd->path));
-		dm_err_hint(err, "the file was cut short; move it out of the outbox and send the document again");
+		dm_err_hint(err, _("the file was cut short; move it out of the outbox and send the document again"));
 		return -1;
 	}
 	rd->pos += (uint64_t)n;
@@ -1399,7 +1400,7 @@ dm_outbox_stream_open(const struct dm_outbox_item *item,
 		free(rd);
 		(void)close(fd);
 		dm_outbox_item_release(&cur);
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
 	rd->fd = fd;
 	rd->offset = cur.offset;
@@ -1454,11 +1455,11 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 
 	dm_buf_init(&line, 0);
 	if (path == NULL && (path = def = xdg_path("XDG_STATE_HOME",
-	    ".local/state", "docmail/sent.log", "sent log", err)) == NULL)
+	    ".local/state", "docmail/sent.log", _("sent log"), err)) == NULL)
 		goto out;
 	if (gmtime_r(&when, &tm) == NULL ||
 	    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-		dm_err_set(err, DM_EINTERNAL, "cannot format the time %lld",
+		dm_err_set(err, DM_EINTERNAL, _("cannot format the time %lld"),
 		    (long long)when);
 		goto out;
 	}
@@ -1485,14 +1486,14 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	if ((parent = parent_dir(path, err)) == NULL)
 		goto out;
 	if (dm_file_mkdirs(parent) == -1) {
-		store_failed(err, "sent log", path, errno);
+		store_failed(err, _("sent log"), path, errno);
 		goto out;
 	}
 	/* O_NONBLOCK: a FIFO in its place must not hang us. */
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
 	    O_NONBLOCK, 0600);
 	if (fd == -1) {
-		store_failed(err, "sent log", path, errno);
+		store_failed(err, _("sent log"), path, errno);
 		goto out;
 	}
 	/*
@@ -1501,12 +1502,12 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	 * line.  Starting on a new line, only the cut one is lost.
 	 */
 	if (fstat(fd, &st) == -1) {
-		store_failed(err, "sent log", path, errno);
+		store_failed(err, _("sent log"), path, errno);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		dm_err_set(err, DM_EIO,
-		    "cannot write to the sent log '%s': not a regular file",
+		    _("cannot write to the sent log '%s': not a regular file"),
 		    DM_ERR_PATH(path));
 		goto out;
 	}
@@ -1519,13 +1520,13 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	while (n == -1 && errno == EINTR);
 	if (n == -1 || (size_t)n != line.len - skip || fsync(fd) == -1) {
 		e = n == -1 || (size_t)n == line.len - skip ? errno : ENOSPC;
-		store_failed(err, "sent log", path, e);
+		store_failed(err, _("sent log"), path, e);
 		goto out;
 	}
 	e = close(fd);
 	fd = -1;
 	if (e == -1) {
-		store_failed(err, "sent log", path, errno);
+		store_failed(err, _("sent log"), path, errno);
 		goto out;
 	}
 	r = 0;
@@ -1544,7 +1545,7 @@ char *
 dm_sentlog_path(struct dm_err *err)
 {
 	return xdg_path("XDG_STATE_HOME", ".local/state", "docmail/sent.log",
-	    "sent log", err);
+	    _("sent log"), err);
 }
 
 void
@@ -1605,7 +1606,7 @@ sent_field(char **slot, const char *s, size_t len, int dash_null,
 	if (dash_null && len == 1 && s[0] == '-')
 		return 0;
 	if ((*slot = malloc(len + 1)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	memcpy(*slot, s, len);
 	(*slot)[len] = '\0';
 	return 0;
@@ -1673,23 +1674,23 @@ dm_sentlog_load(const char *path, struct dm_sent **out, size_t *n,
 			r = 0;
 			goto out;
 		}
-		dm_err_set(err, DM_EIO, "cannot read the sent log '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot read the sent log '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) == -1) {
-		dm_err_set(err, DM_EIO, "cannot read the sent log '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot read the sent log '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		dm_err_set(err, DM_EIO,
-		    "cannot read the sent log '%s': not a regular file",
+		    _("cannot read the sent log '%s': not a regular file"),
 		    DM_ERR_PATH(path));
 		goto out;
 	}
 	if ((fp = fdopen(fd, "r")) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	fd = -1;
@@ -1706,7 +1707,7 @@ dm_sentlog_load(const char *path, struct dm_sent **out, size_t *n,
 		if (cnt == cap) {
 			cap = cap == 0 ? 64 : cap * 2;
 			if ((nv = reallocarray(v, cap, sizeof *v)) == NULL) {
-				dm_err_set(err, DM_ENOMEM, "out of memory");
+				dm_err_set(err, DM_ENOMEM, _("out of memory"));
 				goto out;
 			}
 			v = nv;
@@ -1720,7 +1721,7 @@ dm_sentlog_load(const char *path, struct dm_sent **out, size_t *n,
 	}
 	if (ferror(fp)) {
 		dm_err_set(err, errno == ENOMEM ? DM_ENOMEM : DM_EIO,
-		    "cannot read the sent log '%s': %s", DM_ERR_PATH(path),
+		    _("cannot read the sent log '%s': %s"), DM_ERR_PATH(path),
 		    strerror(errno != 0 ? errno : EIO));
 		goto out;
 	}
@@ -1754,31 +1755,31 @@ dm_maildir_deliver(const char *dir, const char *bcc,
 
 	dm_buf_init(&hdr, 0);
 	if (bcc != NULL && strpbrk(bcc, "\r\n") != NULL) {
-		dm_err_set(err, DM_EDATA, "cannot write a Bcc line with a line break into the maildir '%s'",
+		dm_err_set(err, DM_EDATA, _("cannot write a Bcc line with a line break into the maildir '%s'"),
 		    DM_ERR_PATH(dir));
-		dm_err_hint(err, "remove the line break from the Bcc addresses");
+		dm_err_hint(err, _("remove the line break from the Bcc addresses"));
 		goto out;
 	}
 	if (bcc != NULL && *bcc != '\0' &&
 	    dm_buf_addf(&hdr, err, "Bcc: %s\r\n", bcc) == -1)
 		goto out;
-	if (ensure_maildir(dir, "maildir", err) == -1 ||
+	if (ensure_maildir(dir, _("maildir"), err) == -1 ||
 	    new_id(id, sizeof id, err) == -1 ||
 	    (tmp = pathf(err, "%s/tmp/%s" SUFFIX, dir, id)) == NULL ||
 	    (newp = pathf(err, "%s/new/%s" SUFFIX, dir, id)) == NULL ||
 	    (newdir = pathf(err, "%s/new", dir)) == NULL)
 		goto out;
 	if (dm_file_begin_tmp(&fd, tmp, hdr.data, hdr.len, &made) == -1) {
-		store_failed(err, "maildir", dir, errno);
+		store_failed(err, _("maildir"), dir, errno);
 		goto out;
 	}
 	if ((c = copy_stream(fd, msg, head, &size, err)) != 0) {
 		if (c == -2)
-			store_failed(err, "maildir", dir, errno);
+			store_failed(err, _("maildir"), dir, errno);
 		goto out;
 	}
 	if (dm_file_publish(&fd, tmp, newp, newdir, &made) == -1) {
-		store_failed(err, "maildir", dir, errno);
+		store_failed(err, _("maildir"), dir, errno);
 		goto out;
 	}
 	r = 0;
@@ -1826,9 +1827,9 @@ take_lock(const struct dm_outbox_item *item, int *fdp, int *why,
 		goto out;
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1) {
-		dm_err_set(err, DM_EIO, "cannot lock the outbox item '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot lock the outbox item '%s': %s"),
 		    item->id, strerror(errno));
-		dm_err_hint(err, "check the permissions of the outbox");
+		dm_err_hint(err, _("check the permissions of the outbox"));
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -1871,18 +1872,18 @@ dm_outbox_lock(const struct dm_outbox_item *item, int *fdp,
 	switch (why) {
 	case LK_BUSY:
 		dm_err_set(err, DM_ETEMP,
-		    "outbox item '%s' is being sent by another docmail right now",
+		    _("outbox item '%s' is being sent by another docmail right now"),
 		    item->id);
-		return dm_err_hint(err, "let that one finish; 'docmail outbox' shows what is left");
+		return dm_err_hint(err, _("let that one finish; 'docmail outbox' shows what is left"));
 	case LK_GONE:
 		return dm_err_set(err, DM_ETEMP,
-		    "outbox item '%s' is gone: another docmail has sent or removed it",
+		    _("outbox item '%s' is gone: another docmail has sent or removed it"),
 		    item->id);
 	case LK_CHANGED:
 		dm_err_set(err, DM_ETEMP,
-		    "outbox item '%s' changed while waiting (another docmail tried it)",
+		    _("outbox item '%s' changed while waiting (another docmail tried it)"),
 		    item->id);
-		return dm_err_hint(err, "look at it again with 'docmail outbox'");
+		return dm_err_hint(err, _("look at it again with 'docmail outbox'"));
 	}
 	return -1;
 }
@@ -1896,23 +1897,23 @@ dm_outbox_drop(const struct dm_outbox_item *item, struct dm_err *err)
 		switch (why) {
 		case LK_BUSY:
 			dm_err_set(err, DM_ETEMP,
-			    "another docmail is sending outbox item '%s' right now: not removed",
+			    _("another docmail is sending outbox item '%s' right now: not removed"),
 			    item->id);
-			return dm_err_hint(err, "let that one finish; if it fails, 'docmail outbox' still lists the item");
+			return dm_err_hint(err, _("let that one finish; if it fails, 'docmail outbox' still lists the item"));
 		case LK_GONE:
 			dm_err_set(err, DM_ETEMP,
-			    "outbox item '%s' is gone: another docmail has sent or removed it",
+			    _("outbox item '%s' is gone: another docmail has sent or removed it"),
 			    item->id);
-			return dm_err_hint(err, "'docmail outbox' lists what is left");
+			return dm_err_hint(err, _("'docmail outbox' lists what is left"));
 		case LK_CHANGED:
 			dm_err_set(err, DM_ETEMP,
-			    "outbox item '%s' changed meanwhile (another docmail tried it): not removed",
+			    _("outbox item '%s' changed meanwhile (another docmail tried it): not removed"),
 			    item->id);
-			return dm_err_hint(err, "look at it again with 'docmail outbox', then decide");
+			return dm_err_hint(err, _("look at it again with 'docmail outbox', then decide"));
 		}
 		return -1;
 	}
-	r = remove_file(item, "check the permissions of the outbox; the item is still there and may be sent", err);
+	r = remove_file(item, _("check the permissions of the outbox; the item is still there and may be sent"), err);
 	dm_outbox_unlock(fd);
 	return r;
 }

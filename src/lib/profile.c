@@ -37,6 +37,7 @@
 #include <docmail/buf.h>
 #include <docmail/err.h>
 #include <docmail/file.h>
+#include <docmail/i18n.h>
 #include <docmail/profile.h>
 #include <docmail/secret.h>
 #include <docmail/tmpl.h>
@@ -408,7 +409,7 @@ reader(char *str, int num, void *stream)
 	}
 	if (ferror(src->fp)) {
 		src->failed = 1;
-		dm_err_set(src->err, src->code, "cannot read '%s': %s",
+		dm_err_set(src->err, src->code, _("cannot read '%s': %s"),
 		    DM_ERR_PATH(src->path), strerror(errno));
 		return NULL;
 	}
@@ -418,16 +419,16 @@ reader(char *str, int num, void *stream)
 	if (c == '\n' && len > 0 && src->line[len - 1] == '\r')
 		len--;
 	if (toolong || len > limit) {
-		src_err(src, src->code, "line longer than %zu characters",
+		src_err(src, src->code, _("line longer than %zu characters"),
 		    limit);
 		if (src->code == DM_ECONFIG)
-			dm_err_hint(src->err, "for a long password use password_command, for a long template text indented continuation lines");
+			dm_err_hint(src->err, _("for a long password use password_command, for a long template text indented continuation lines"));
 		else
-			dm_err_hint(src->err, "go on over indented continuation lines, each one a new line of the value");
+			dm_err_hint(src->err, _("go on over indented continuation lines, each one a new line of the value"));
 		return NULL;
 	}
 	if (nul) {
-		src_err(src, src->code, "line holds a NUL byte");
+		src_err(src, src->code, _("line holds a NUL byte"));
 		return NULL;
 	}
 	memcpy(str, src->line, len);
@@ -435,12 +436,12 @@ reader(char *str, int num, void *stream)
 	classify(str, len, src->lineno == 1, &src->have_prev, &src->lp);
 	switch (src->lp.kind) {
 	case L_NOEQ:
-		src_err(src, src->code, "syntax error");
-		dm_err_hint(src->err, "expected 'key = value', a [section] line or a comment starting with ';' or '#'");
+		src_err(src, src->code, _("syntax error"));
+		dm_err_hint(src->err, _("expected 'key = value', a [section] line or a comment starting with ';' or '#'"));
 		return NULL;
 	case L_BADSECTION:
-		src_err(src, src->code, "syntax error");
-		dm_err_hint(src->err, "a section line is [NAME] with its closing ']'");
+		src_err(src, src->code, _("syntax error"));
+		dm_err_hint(src->err, _("a section line is [NAME] with its closing ']'"));
 		return NULL;
 	case L_SECTION:
 		if (src->section(src->arg, str + src->lp.ns,
@@ -465,15 +466,15 @@ parse(struct src *src, ini_handler handler, void *arg)
 	if (src->failed)
 		return -1;
 	if (rc == -2)
-		return dm_err_set(src->err, DM_ENOMEM, "out of memory");
+		return dm_err_set(src->err, DM_ENOMEM, _("out of memory"));
 	if (rc == -1)
-		return dm_err_set(src->err, src->code, "cannot read '%s'",
+		return dm_err_set(src->err, src->code, _("cannot read '%s'"),
 		    DM_ERR_PATH(src->path));
 	if (rc > 0) {
 		/* Our reader catches these first; this is a safety net. */
-		dm_err_set(src->err, src->code, "%s:%d: syntax error",
+		dm_err_set(src->err, src->code, _("%s:%d: syntax error"),
 		    DM_ERR_PATH(src->path), rc);
-		return dm_err_hint(src->err, "expected 'key = value', a [section] line or a comment starting with ';' or '#'");
+		return dm_err_hint(src->err, _("expected 'key = value', a [section] line or a comment starting with ';' or '#'"));
 	}
 	return 0;
 }
@@ -489,7 +490,7 @@ expand_home(const char *v, struct dm_err *err)
 	if (v[0] != '~' || (v[1] != '/' && v[1] != '\0'))
 		return dm_strdup(v, err);
 	if ((home = getenv("HOME")) == NULL || *home == '\0') {
-		dm_err_set(err, DM_ECONFIG, "cannot expand '~' in '%s': HOME is not set",
+		dm_err_set(err, DM_ECONFIG, _("cannot expand '~' in '%s': HOME is not set"),
 		    v);
 		return NULL;
 	}
@@ -500,7 +501,7 @@ expand_home(const char *v, struct dm_err *err)
 		return NULL;
 	}
 	if ((p = dm_buf_detach(&b)) == NULL)
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	return p;
 }
 
@@ -599,7 +600,7 @@ unescape(const char *v, struct dm_err *err)
 		}
 	}
 	if ((p = dm_buf_detach(&b)) == NULL)
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	return p;
 }
 
@@ -640,7 +641,7 @@ grow_array(void **arr, size_t n, size_t size, struct dm_err *err)
 	void *p;
 
 	if ((p = realloc(*arr, (n + 1) * size)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	*arr = p;
 	return 0;
 }
@@ -659,26 +660,26 @@ config_section(void *arg, const char *s, size_t n)
 	st->lastkey = -1;
 	k = split_section(s, n, &ks, &ke, &ns, &ne);
 	if (k == -1) {
-		src_err(src, DM_ECONFIG, "unknown section '[%.*s]'", (int)n, s);
+		src_err(src, DM_ECONFIG, _("unknown section '[%.*s]'"), (int)n, s);
 		(void)snprintf(kind, sizeof kind, "%.*s",
 		    (int)(ke - ks < ID_MAX ? ke - ks : ID_MAX), s + ks);
 		if ((guess = suggest(kind, kinds)) != NULL && ne > ns)
-			return dm_err_hint(src->err, "did you mean '[%s %.*s]'?",
+			return dm_err_hint(src->err, _("did you mean '[%s %.*s]'?"),
 			    guess, (int)(ne - ns), s + ns);
 		if (guess != NULL)
-			return dm_err_hint(src->err, "did you mean '[%s NAME]'?",
+			return dm_err_hint(src->err, _("did you mean '[%s NAME]'?"),
 			    guess);
-		return dm_err_hint(src->err, "expected [profile NAME] or [template NAME], e.g. [profile default]");
+		return dm_err_hint(src->err, _("expected [profile NAME] or [template NAME], e.g. [profile default]"));
 	}
 	if (ne == ns) {
-		src_err(src, DM_ECONFIG, "section '[%s]' has no name", kinds[k]);
-		return dm_err_hint(src->err, "write [%s NAME], e.g. [%s default]",
+		src_err(src, DM_ECONFIG, _("section '[%s]' has no name"), kinds[k]);
+		return dm_err_hint(src->err, _("write [%s NAME], e.g. [%s default]"),
 		    kinds[k], kinds[k]);
 	}
 	if (!id_valid(s + ns, ne - ns)) {
-		src_err(src, DM_ECONFIG, "invalid name '%.*s' in section '[%s]'",
+		src_err(src, DM_ECONFIG, _("invalid name '%.*s' in section '[%s]'"),
 		    (int)(ne - ns), s + ns, kinds[k]);
-		return dm_err_hint(src->err, "a name is up to %d letters, digits, '_', '-' and '.'", ID_MAX);
+		return dm_err_hint(src->err, _("a name is up to %d letters, digits, '_', '-' and '.'"), ID_MAX);
 	}
 	memcpy(id, s + ns, ne - ns);
 	id[ne - ns] = '\0';
@@ -686,9 +687,9 @@ config_section(void *arg, const char *s, size_t n)
 	if (k == 0) {
 		for (i = 0; i < cfg->nprofiles; i++)
 			if (strcmp(cfg->profiles[i].id, id) == 0) {
-				src_err(src, DM_ECONFIG, "duplicate section '[profile %s]' (first at line %d)",
+				src_err(src, DM_ECONFIG, _("duplicate section '[profile %s]' (first at line %d)"),
 				    id, cfg->profiles[i].line);
-				return dm_err_hint(src->err, "merge the two sections or rename one");
+				return dm_err_hint(src->err, _("merge the two sections or rename one"));
 			}
 		if (grow_array((void **)&cfg->profiles, cfg->nprofiles,
 		    sizeof *cfg->profiles, src->err) == -1 ||
@@ -707,9 +708,9 @@ config_section(void *arg, const char *s, size_t n)
 	}
 	for (i = 0; i < cfg->ntemplates; i++)
 		if (strcmp(cfg->templates[i].id, id) == 0) {
-			src_err(src, DM_ECONFIG, "duplicate section '[template %s]' (first at line %d)",
+			src_err(src, DM_ECONFIG, _("duplicate section '[template %s]' (first at line %d)"),
 			    id, st->tmeta[i].header);
-			return dm_err_hint(src->err, "merge the two sections or rename one");
+			return dm_err_hint(src->err, _("merge the two sections or rename one"));
 		}
 	if (grow_array((void **)&cfg->templates, cfg->ntemplates,
 	    sizeof *cfg->templates, src->err) == -1 ||
@@ -781,14 +782,14 @@ auth_conflict(const struct dm_profile *p, struct dm_err *err)
 	if (dm_secret_isset(&p->password) || (p->password_command != NULL &&
 	    *p->password_command != '\0')) {
 		dm_err_set(err, DM_ECONFIG,
-		    "profile '%s' has auth = oauth2 and also a password or password_command",
+		    _("profile '%s' has auth = oauth2 and also a password or password_command"),
 		    p->id);
-		return dm_err_hint(err, "an OAuth2 login uses an access token, never the password: remove password and password_command (or set auth = password)");
+		return dm_err_hint(err, _("an OAuth2 login uses an access token, never the password: remove password and password_command (or set auth = password)"));
 	}
 	if (p->user == NULL || *p->user == '\0') {
 		dm_err_set(err, DM_ECONFIG,
-		    "profile '%s' has auth = oauth2 but no 'user'", p->id);
-		return dm_err_hint(err, "set user to the mailbox the token is for, e.g. 'user = anna@firma.example'");
+		    _("profile '%s' has auth = oauth2 but no 'user'"), p->id);
+		return dm_err_hint(err, _("set user to the mailbox the token is for, e.g. 'user = anna@firma.example'"));
 	}
 	return 0;
 }
@@ -813,9 +814,9 @@ set_path(struct src *src, int k, char **dst, const char *v)
 		return -1;
 	if (*dst != NULL && strlen(*dst) > max) {
 		src_err(src, DM_ECONFIG,
-		    "%s is longer than %zu characters once '~' is expanded",
+		    _("%s is longer than %zu characters once '~' is expanded"),
 		    pkeys[k], max);
-		return dm_err_hint(src->err, "write a shorter path; a symbolic link can stand for a deep directory");
+		return dm_err_hint(src->err, _("write a shorter path; a symbolic link can stand for a deep directory"));
 	}
 	return 0;
 }
@@ -833,23 +834,23 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 		if (((unsigned char)v[i] < 0x20 && v[i] != '\t') ||
 		    v[i] == 0x7f) {
 			src_err(src, DM_ECONFIG,
-			    "the value of %s holds a control character",
+			    _("the value of %s holds a control character"),
 			    pkeys[k]);
-			return dm_err_hint(src->err, "remove it (a tab is fine)");
+			return dm_err_hint(src->err, _("remove it (a tab is fine)"));
 		}
 	switch (k) {
 	case K_NAME:
 		return set_str(&p->name, v, 0, src->err);
 	case K_EMAIL:
 		if (*v != '\0' && !email_ok(v)) {
-			src_err(src, DM_ECONFIG, "invalid email '%s'", v);
-			return dm_err_hint(src->err, "write the bare address, e.g. 'email = anna@example.com'; the display name goes into 'name'");
+			src_err(src, DM_ECONFIG, _("invalid email '%s'"), v);
+			return dm_err_hint(src->err, _("write the bare address, e.g. 'email = anna@example.com'; the display name goes into 'name'"));
 		}
 		return set_str(&p->email, v, 0, src->err);
 	case K_HOST:
 		if (*v != '\0' && !host_ok(v)) {
-			src_err(src, DM_ECONFIG, "invalid host '%s'", v);
-			return dm_err_hint(src->err, "write the server's name alone, e.g. 'host = smtp.example.com'");
+			src_err(src, DM_ECONFIG, _("invalid host '%s'"), v);
+			return dm_err_hint(src->err, _("write the server's name alone, e.g. 'host = smtp.example.com'"));
 		}
 		return set_str(&p->host, v, 0, src->err);
 	case K_PORT:
@@ -857,16 +858,16 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 		if (*v == '\0')
 			return 0;
 		if (dm_strtonum(v, 1, 65535, &n) == -1) {
-			src_err(src, DM_ECONFIG, "invalid port '%s'", v);
-			return dm_err_hint(src->err, "port is a number from 1 to 65535, usually 465 for ssl and 587 for starttls");
+			src_err(src, DM_ECONFIG, _("invalid port '%s'"), v);
+			return dm_err_hint(src->err, _("port is a number from 1 to 65535, usually 465 for ssl and 587 for starttls"));
 		}
 		p->port = (int)n;
 		return 0;
 	case K_SECURITY:
 		p->security = DM_SEC_STARTTLS;
 		if (*v != '\0' && dm_security_parse(v, &p->security) == -1) {
-			src_err(src, DM_ECONFIG, "invalid security '%s' (expected ssl, starttls or none)", v);
-			return dm_err_hint(src->err, "ssl is TLS from the start (usually port 465), starttls switches to TLS (usually port 587)");
+			src_err(src, DM_ECONFIG, _("invalid security '%s' (expected ssl, starttls or none)"), v);
+			return dm_err_hint(src->err, _("ssl is TLS from the start (usually port 465), starttls switches to TLS (usually port 587)"));
 		}
 		return 0;
 	case K_USER:
@@ -887,8 +888,8 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 		if (*v == '\0')
 			return 0;
 		if (fingerprint_norm(v, fpr) == -1) {
-			src_err(src, DM_ECONFIG, "invalid tls_fingerprint '%s'", v);
-			return dm_err_hint(src->err, "write 'sha256:' and 32 hex byte pairs separated by ':', as 'openssl x509 -noout -fingerprint -sha256' prints them");
+			src_err(src, DM_ECONFIG, _("invalid tls_fingerprint '%s'"), v);
+			return dm_err_hint(src->err, _("write 'sha256:' and 32 hex byte pairs separated by ':', as 'openssl x509 -noout -fingerprint -sha256' prints them"));
 		}
 		return set_str(&p->tls_fingerprint, fpr, 0, src->err);
 	case K_TIMEOUT:
@@ -896,8 +897,8 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 		if (*v == '\0')
 			return 0;
 		if (dm_strtonum(v, 1, 3600, &n) == -1) {
-			src_err(src, DM_ECONFIG, "invalid timeout '%s'", v);
-			return dm_err_hint(src->err, "timeout is a number of seconds from 1 to 3600");
+			src_err(src, DM_ECONFIG, _("invalid timeout '%s'"), v);
+			return dm_err_hint(src->err, _("timeout is a number of seconds from 1 to 3600"));
 		}
 		p->timeout = (int)n;
 		return 0;
@@ -906,8 +907,8 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 		if (*v == '\0')
 			return 0;
 		if (dm_strtonum(v, 0, DM_MAX_PER_MINUTE_MAX, &n) == -1) {
-			src_err(src, DM_ECONFIG, "invalid max_per_minute '%s'", v);
-			return dm_err_hint(src->err, "max_per_minute is a number of messages a minute from 1 to %d, or 0 for no pacing",
+			src_err(src, DM_ECONFIG, _("invalid max_per_minute '%s'"), v);
+			return dm_err_hint(src->err, _("max_per_minute is a number of messages a minute from 1 to %d, or 0 for no pacing"),
 			    DM_MAX_PER_MINUTE_MAX);
 		}
 		p->max_per_minute = (int)n;
@@ -916,8 +917,8 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 		p->allow_from_override = 1;
 		if (*v != '\0' &&
 		    bool_parse(v, &p->allow_from_override) == -1) {
-			src_err(src, DM_ECONFIG, "invalid allow_from_override '%s' (expected yes or no)", v);
-			return dm_err_hint(src->err, "yes, true, on and 1 mean yes; no, false, off and 0 mean no");
+			src_err(src, DM_ECONFIG, _("invalid allow_from_override '%s' (expected yes or no)"), v);
+			return dm_err_hint(src->err, _("yes, true, on and 1 mean yes; no, false, off and 0 mean no"));
 		}
 		return 0;
 	case K_SENT_MAILDIR:
@@ -927,14 +928,14 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 	case K_AUTH:
 		p->auth = DM_AUTH_DEFAULT;
 		if (*v != '\0' && dm_auth_parse(v, &p->auth) == -1) {
-			src_err(src, DM_ECONFIG, "invalid auth '%s' (expected password, oauth2 or none)", v);
-			return dm_err_hint(src->err, "password logs in with user and password, oauth2 with an access token (Microsoft 365, Gmail), none does not log in");
+			src_err(src, DM_ECONFIG, _("invalid auth '%s' (expected password, oauth2 or none)"), v);
+			return dm_err_hint(src->err, _("password logs in with user and password, oauth2 with an access token (Microsoft 365, Gmail), none does not log in"));
 		}
 		return 0;
 	case K_OAUTH2_PROVIDER:
 		if (*v != '\0' && !oauth2_provider_ok(v)) {
-			src_err(src, DM_ECONFIG, "invalid oauth2_provider '%s' (expected microsoft, google or custom)", v);
-			return dm_err_hint(src->err, "custom takes its addresses from oauth2_device_url, oauth2_auth_url and oauth2_token_url");
+			src_err(src, DM_ECONFIG, _("invalid oauth2_provider '%s' (expected microsoft, google or custom)"), v);
+			return dm_err_hint(src->err, _("custom takes its addresses from oauth2_device_url, oauth2_auth_url and oauth2_token_url"));
 		}
 		return set_str(&p->oauth2_provider, v, 0, src->err);
 	case K_OAUTH2_CLIENT_ID:
@@ -952,8 +953,8 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 	case K_OAUTH2_AUTH_URL:
 	case K_OAUTH2_TOKEN_URL:
 		if (*v != '\0' && !oauth2_url_ok(v)) {
-			src_err(src, DM_ECONFIG, "invalid %s '%s'", pkeys[k], v);
-			return dm_err_hint(src->err, "write the identity provider's https:// address (http:// only to this machine)");
+			src_err(src, DM_ECONFIG, _("invalid %s '%s'"), pkeys[k], v);
+			return dm_err_hint(src->err, _("write the identity provider's https:// address (http:// only to this machine)"));
 		}
 		return set_str(k == K_OAUTH2_DEVICE_URL ?
 		    &p->oauth2_device_url : k == K_OAUTH2_AUTH_URL ?
@@ -985,7 +986,7 @@ template_more(struct cstate *st, char **dst, const char *v)
 		goto out;
 	free(*dst);
 	if ((*dst = dm_buf_detach(&b)) == NULL) {
-		dm_err_set(st->src.err, DM_ENOMEM, "out of memory");
+		dm_err_set(st->src.err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	r = 0;
@@ -1002,11 +1003,11 @@ unknown_key(struct src *src, const char *name, const char *kind,
 	const char *guess;
 	char list[256];
 
-	src_err(src, DM_ECONFIG, "unknown key '%s' in [%s %s]", name, kind, id);
+	src_err(src, DM_ECONFIG, _("unknown key '%s' in [%s %s]"), name, kind, id);
 	if ((guess = suggest(name, known)) != NULL)
-		return dm_err_hint(src->err, "did you mean '%s'?", guess);
+		return dm_err_hint(src->err, _("did you mean '%s'?"), guess);
 	list_words(list, sizeof list, known);
-	return dm_err_hint(src->err, "valid keys in [%s NAME]: %s", kind, list);
+	return dm_err_hint(src->err, _("valid keys in [%s NAME]: %s"), kind, list);
 }
 
 /*
@@ -1019,9 +1020,9 @@ first_time(struct cstate *st, struct src *src, int *lines, int k,
     const char *name, const char *kind, const char *id)
 {
 	if (lines[k] != 0) {
-		src_err(src, DM_ECONFIG, "duplicate key '%s' in [%s %s] (first at line %d)",
+		src_err(src, DM_ECONFIG, _("duplicate key '%s' in [%s %s] (first at line %d)"),
 		    name, kind, id, lines[k]);
-		dm_err_hint(src->err, "remove one of lines %d and %d",
+		dm_err_hint(src->err, _("remove one of lines %d and %d"),
 		    lines[k], src->lineno);
 		return -1;
 	}
@@ -1052,15 +1053,15 @@ config_handler(void *user, const char *section, const char *name,
 				goto fail;
 			return 1;
 		}
-		src_err(src, DM_ECONFIG, "indented line continues '%s' of line %d",
+		src_err(src, DM_ECONFIG, _("indented line continues '%s' of line %d"),
 		    name, st->lastline);
-		dm_err_hint(src->err, "only template subject and body may go on over indented lines; remove the indentation");
+		dm_err_hint(src->err, _("only template subject and body may go on over indented lines; remove the indentation"));
 		goto fail;
 	}
 	switch (st->kind) {
 	case S_NONE:
-		src_err(src, DM_ECONFIG, "key '%s' is outside any section", name);
-		dm_err_hint(src->err, "put it below a [profile NAME] or [template NAME] line");
+		src_err(src, DM_ECONFIG, _("key '%s' is outside any section"), name);
+		dm_err_hint(src->err, _("put it below a [profile NAME] or [template NAME] line"));
 		goto fail;
 	case S_PROFILE:
 		p = &st->cfg->profiles[st->idx];
@@ -1119,8 +1120,8 @@ dm_config_default_path(const char *explicit, struct dm_err *err)
 	else if ((base = getenv("HOME")) != NULL && base[0] != '\0')
 		sub = "/.config/docmail/config.ini";
 	else {
-		dm_err_set(err, DM_ECONFIG, "cannot find the config file: neither XDG_CONFIG_HOME nor HOME is set");
-		dm_err_hint(err, "give --config FILE");
+		dm_err_set(err, DM_ECONFIG, _("cannot find the config file: neither XDG_CONFIG_HOME nor HOME is set"));
+		dm_err_hint(err, _("give --config FILE"));
 		return NULL;
 	}
 	dm_buf_init(&b, 0);
@@ -1130,7 +1131,7 @@ dm_config_default_path(const char *explicit, struct dm_err *err)
 		return NULL;
 	}
 	if ((p = dm_buf_detach(&b)) == NULL)
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	return p;
 }
 
@@ -1173,21 +1174,21 @@ dm_config_load(struct dm_config *cfg, const char *path, struct dm_err *err)
 	if ((nc.path = dm_strdup(path, err)) == NULL)
 		goto out;
 	if ((fp = fopen(path, "re")) == NULL) {
-		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
+		dm_err_set(err, DM_ECONFIG, _("cannot read config file '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
 		if (errno == ENOENT)
-			dm_err_hint(err, "run 'docmail settings' to create it, or give --config FILE");
+			dm_err_hint(err, _("run 'docmail settings' to create it, or give --config FILE"));
 		goto out;
 	}
 	if (fstat(fileno(fp), &sb) == -1) {
-		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
+		dm_err_set(err, DM_ECONFIG, _("cannot read config file '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(sb.st_mode)) {
-		dm_err_set(err, DM_ECONFIG, "cannot read config file '%s': %s",
+		dm_err_set(err, DM_ECONFIG, _("cannot read config file '%s': %s"),
 		    DM_ERR_PATH(path), strerror(EISDIR));
-		dm_err_hint(err, "give the file's path with --config FILE");
+		dm_err_hint(err, _("give the file's path with --config FILE"));
 		goto out;
 	}
 
@@ -1205,9 +1206,9 @@ dm_config_load(struct dm_config *cfg, const char *path, struct dm_err *err)
 
 	/* Like msmtp and ssh: a password others can read is not secret. */
 	if (st.password_seen && (sb.st_mode & 077) != 0) {
-		dm_err_set(err, DM_ECONFIG, "'%s' holds a password and can be read by other users (mode 0%03o)",
+		dm_err_set(err, DM_ECONFIG, _("'%s' holds a password and can be read by other users (mode 0%03o)"),
 		    DM_ERR_PATH(path), (unsigned int)(sb.st_mode & 0777));
-		dm_err_hint(err, "run: chmod 600 '%s'", path);
+		dm_err_hint(err, _("run: chmod 600 '%s'"), path);
 		goto out;
 	}
 	for (i = 0; i < nc.nprofiles; i++) {
@@ -1222,9 +1223,9 @@ dm_config_load(struct dm_config *cfg, const char *path, struct dm_err *err)
 			eg = "you@example.com";
 		}
 		if (miss != NULL) {
-			dm_err_set(err, DM_ECONFIG, "%s:%d: profile '%s' has no '%s'",
+			dm_err_set(err, DM_ECONFIG, _("%s:%d: profile '%s' has no '%s'"),
 			    DM_ERR_PATH(path), p->line, p->id, miss);
-			dm_err_hint(err, "add '%s = %s' to [profile %s]", miss,
+			dm_err_hint(err, _("add '%s = %s' to [profile %s]"), miss,
 			    eg, p->id);
 			goto out;
 		}
@@ -1269,12 +1270,12 @@ dm_config_profile(const struct dm_config *cfg, const char *id,
 	}
 	if (cfg->nprofiles == 0) {
 		if (id != NULL)
-			dm_err_set(err, DM_ECONFIG, "no profile '%s' in '%s'",
+			dm_err_set(err, DM_ECONFIG, _("no profile '%s' in '%s'"),
 			    id, cfg->path != NULL ? cfg->path : "");
 		else
-			dm_err_set(err, DM_ECONFIG, "no profile in '%s'",
+			dm_err_set(err, DM_ECONFIG, _("no profile in '%s'"),
 			    cfg->path != NULL ? cfg->path : "");
-		dm_err_hint(err, "add a [profile default] section, or run 'docmail settings'");
+		dm_err_hint(err, _("add a [profile default] section, or run 'docmail settings'"));
 		return NULL;
 	}
 	dm_buf_init(&b, 400);
@@ -1283,13 +1284,13 @@ dm_config_profile(const struct dm_config *cfg, const char *id,
 		    cfg->profiles[i].id) == -1)
 			break;
 	if (id != NULL) {
-		dm_err_set(err, DM_ECONFIG, "no profile '%s' in '%s'", id,
+		dm_err_set(err, DM_ECONFIG, _("no profile '%s' in '%s'"), id,
 		    cfg->path != NULL ? cfg->path : "");
-		dm_err_hint(err, "profiles there: %s", dm_buf_str(&b));
+		dm_err_hint(err, _("profiles there: %s"), dm_buf_str(&b));
 	} else {
-		dm_err_set(err, DM_ECONFIG, "several profiles in '%s' (%s) and none is 'default'",
+		dm_err_set(err, DM_ECONFIG, _("several profiles in '%s' (%s) and none is 'default'"),
 		    cfg->path != NULL ? cfg->path : "", dm_buf_str(&b));
-		dm_err_hint(err, "choose one with --profile NAME, e.g. --profile %s",
+		dm_err_hint(err, _("choose one with --profile NAME, e.g. --profile %s"),
 		    cfg->profiles[0].id);
 	}
 	dm_buf_release(&b);
@@ -1354,7 +1355,7 @@ dm_profile_copy(struct dm_profile *dst, const struct dm_profile *src,
 	if (fail) {
 		/* Every field is a copy or NULL: the loop went on to the end. */
 		dm_profile_release(dst);
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
 	return 0;
 }
@@ -1507,35 +1508,35 @@ unstorable(const char *key, const char *v, size_t len, const char **fix,
 
 		/* A tab inside reads back (the loader takes it too). */
 		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			*fix = "remove the line breaks and other control characters";
-			return "it holds a control character (such as a line break)";
+			*fix = _("remove the line breaks and other control characters");
+			return _("it holds a control character (such as a line break)");
 		}
 	}
 	if (is_ws((unsigned char)v[0])) {
-		*fix = "remove the space at the start";
-		return "it begins with a space";
+		*fix = _("remove the space at the start");
+		return _("it begins with a space");
 	}
 	if (is_ws((unsigned char)v[len - 1])) {
-		*fix = "remove the space at the end";
-		return "it ends with a space";
+		*fix = _("remove the space at the end");
+		return _("it ends with a space");
 	}
 	/*
 	 * "key = ;x" is an inline comment; "key = #x" is not ('#' starts a
 	 * comment at the start of a line only) and the loader takes it.
 	 */
 	if (v[0] == ';') {
-		*fix = "the file would read it as a comment";
-		return "it begins with ';'";
+		*fix = _("the file would read it as a comment");
+		return _("it begins with ';'");
 	}
 	for (i = 1; i < len; i++)
 		if (v[i] == ';' && is_ws((unsigned char)v[i - 1])) {
-			*fix = "the file would read the rest as a comment; remove the space before ';'";
-			return "it holds ' ;', which starts a comment";
+			*fix = _("the file would read the rest as a comment; remove the space before ';'");
+			return _("it holds ' ;', which starts a comment");
 		}
 	if (strlen(key) + 3 + len > LINE_MAX_CHARS) {
-		(void)snprintf(tmp, tmpsize, "it is longer than %zu characters",
+		(void)snprintf(tmp, tmpsize, _("it is longer than %zu characters"),
 		    LINE_MAX_CHARS - strlen(key) - 3);
-		*fix = "shorten it";
+		*fix = _("shorten it");
 		return tmp;
 	}
 	return NULL;
@@ -1553,18 +1554,18 @@ check_storable(const struct dm_profile *p, int k, const char *v,
 		return 0;
 	len = k == K_PASSWORD ? p->password.len : strlen(v);
 	if (k == K_PASSWORD && strlen(v) != len) {
-		why = "it holds a NUL byte";
+		why = _("it holds a NUL byte");
 		fix = NULL;
 	} else if ((why = unstorable(pkeys[k], v, len, &fix, tmp,
 	    sizeof tmp)) == NULL)
 		return 0;
 	if (k == K_PASSWORD) {
 		/* Never the value: this message may end up on a screen. */
-		dm_err_set(err, DM_ECONFIG, "cannot save the password of profile '%s': %s",
+		dm_err_set(err, DM_ECONFIG, _("cannot save the password of profile '%s': %s"),
 		    p->id, why);
-		return dm_err_hint(err, "use password_command (e.g. 'pass show mail/anna') for such passwords");
+		return dm_err_hint(err, _("use password_command (e.g. 'pass show mail/anna') for such passwords"));
 	}
-	dm_err_set(err, DM_ECONFIG, "cannot save '%s' of profile '%s': %s",
+	dm_err_set(err, DM_ECONFIG, _("cannot save '%s' of profile '%s': %s"),
 	    pkeys[k], p->id, why);
 	if (fix != NULL)
 		dm_err_hint(err, "%s", fix);
@@ -1579,17 +1580,17 @@ dm_profile_validate(const struct dm_profile *p, struct dm_err *err)
 	int k;
 
 	if (p->id == NULL || !id_valid(p->id, strlen(p->id))) {
-		dm_err_set(err, DM_ECONFIG, "invalid profile name '%s'",
+		dm_err_set(err, DM_ECONFIG, _("invalid profile name '%s'"),
 		    p->id != NULL ? p->id : "");
-		return dm_err_hint(err, "a name is up to %d letters, digits, '_', '-' and '.'", ID_MAX);
+		return dm_err_hint(err, _("a name is up to %d letters, digits, '_', '-' and '.'"), ID_MAX);
 	}
 	if (p->host == NULL || *p->host == '\0') {
-		dm_err_set(err, DM_ECONFIG, "profile '%s' has no 'host'", p->id);
-		return dm_err_hint(err, "enter the SMTP server's name, e.g. smtp.example.com");
+		dm_err_set(err, DM_ECONFIG, _("profile '%s' has no 'host'"), p->id);
+		return dm_err_hint(err, _("enter the SMTP server's name, e.g. smtp.example.com"));
 	}
 	if (p->email == NULL || *p->email == '\0') {
-		dm_err_set(err, DM_ECONFIG, "profile '%s' has no 'email'", p->id);
-		return dm_err_hint(err, "enter your email address, e.g. you@example.com");
+		dm_err_set(err, DM_ECONFIG, _("profile '%s' has no 'email'"), p->id);
+		return dm_err_hint(err, _("enter your email address, e.g. you@example.com"));
 	}
 
 	memset(v, 0, sizeof v);
@@ -1617,56 +1618,56 @@ dm_profile_validate(const struct dm_profile *p, struct dm_err *err)
 			return -1;
 
 	if (!email_ok(p->email)) {
-		dm_err_set(err, DM_ECONFIG, "invalid email '%s' in profile '%s'",
+		dm_err_set(err, DM_ECONFIG, _("invalid email '%s' in profile '%s'"),
 		    p->email, p->id);
-		return dm_err_hint(err, "enter the bare address, e.g. anna@example.com; the display name goes into 'name'");
+		return dm_err_hint(err, _("enter the bare address, e.g. anna@example.com; the display name goes into 'name'"));
 	}
 	if (!host_ok(p->host)) {
-		dm_err_set(err, DM_ECONFIG, "invalid host '%s' in profile '%s'",
+		dm_err_set(err, DM_ECONFIG, _("invalid host '%s' in profile '%s'"),
 		    p->host, p->id);
-		return dm_err_hint(err, "enter the server's name alone, e.g. smtp.example.com");
+		return dm_err_hint(err, _("enter the server's name alone, e.g. smtp.example.com"));
 	}
 	if (p->port < 0 || p->port > 65535) {
-		dm_err_set(err, DM_ECONFIG, "invalid port %d in profile '%s'",
+		dm_err_set(err, DM_ECONFIG, _("invalid port %d in profile '%s'"),
 		    p->port, p->id);
-		return dm_err_hint(err, "port is a number from 1 to 65535, usually 465 for ssl and 587 for starttls");
+		return dm_err_hint(err, _("port is a number from 1 to 65535, usually 465 for ssl and 587 for starttls"));
 	}
 	if (p->timeout < 1 || p->timeout > 3600) {
-		dm_err_set(err, DM_ECONFIG, "invalid timeout %d in profile '%s'",
+		dm_err_set(err, DM_ECONFIG, _("invalid timeout %d in profile '%s'"),
 		    p->timeout, p->id);
-		return dm_err_hint(err, "timeout is a number of seconds from 1 to 3600");
+		return dm_err_hint(err, _("timeout is a number of seconds from 1 to 3600"));
 	}
 	if (p->max_per_minute < 0 ||
 	    p->max_per_minute > DM_MAX_PER_MINUTE_MAX) {
 		dm_err_set(err, DM_ECONFIG,
-		    "invalid max_per_minute %d in profile '%s'",
+		    _("invalid max_per_minute %d in profile '%s'"),
 		    p->max_per_minute, p->id);
-		return dm_err_hint(err, "max_per_minute is a number of messages a minute from 1 to %d, or 0 for no pacing",
+		return dm_err_hint(err, _("max_per_minute is a number of messages a minute from 1 to %d, or 0 for no pacing"),
 		    DM_MAX_PER_MINUTE_MAX);
 	}
 	if (p->security != DM_SEC_STARTTLS && p->security != DM_SEC_SSL &&
 	    p->security != DM_SEC_NONE) {
 		return dm_err_set(err, DM_EINTERNAL,
-		    "invalid security %d in profile '%s'", (int)p->security,
+		    _("invalid security %d in profile '%s'"), (int)p->security,
 		    p->id);
 	}
 	if (p->tls_fingerprint != NULL && *p->tls_fingerprint != '\0' &&
 	    fingerprint_norm(p->tls_fingerprint, fpr) == -1) {
-		dm_err_set(err, DM_ECONFIG, "invalid tls_fingerprint '%s' in profile '%s'",
+		dm_err_set(err, DM_ECONFIG, _("invalid tls_fingerprint '%s' in profile '%s'"),
 		    p->tls_fingerprint, p->id);
-		return dm_err_hint(err, "write 'sha256:' and 32 hex byte pairs separated by ':'");
+		return dm_err_hint(err, _("write 'sha256:' and 32 hex byte pairs separated by ':'"));
 	}
 	if (p->oauth2_provider != NULL && *p->oauth2_provider != '\0' &&
 	    !oauth2_provider_ok(p->oauth2_provider)) {
-		dm_err_set(err, DM_ECONFIG, "invalid oauth2_provider '%s' in profile '%s'",
+		dm_err_set(err, DM_ECONFIG, _("invalid oauth2_provider '%s' in profile '%s'"),
 		    p->oauth2_provider, p->id);
-		return dm_err_hint(err, "microsoft, google or custom");
+		return dm_err_hint(err, _("microsoft, google or custom"));
 	}
 	for (k = K_OAUTH2_DEVICE_URL; k <= K_OAUTH2_TOKEN_URL; k++)
 		if (v[k] != NULL && *v[k] != '\0' && !oauth2_url_ok(v[k])) {
-			dm_err_set(err, DM_ECONFIG, "invalid %s '%s' in profile '%s'",
+			dm_err_set(err, DM_ECONFIG, _("invalid %s '%s' in profile '%s'"),
 			    pkeys[k], v[k], p->id);
-			return dm_err_hint(err, "write the identity provider's https:// address (http:// only to this machine)");
+			return dm_err_hint(err, _("write the identity provider's https:// address (http:// only to this machine)"));
 		}
 	return auth_conflict(p, err);
 }
@@ -1887,13 +1888,13 @@ rewrite_line(struct dm_buf *out, const char *data, const struct fline *l,
 static int
 write_failed(struct dm_err *err, const char *path, int e)
 {
-	dm_err_set(err, DM_EIO, "cannot write '%s': %s",
+	dm_err_set(err, DM_EIO, _("cannot write '%s': %s"),
 	    DM_ERR_PATH(path), strerror(e));
 	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
-		return dm_err_hint(err, "free some disk space, then save again; the file is as it was");
+		return dm_err_hint(err, _("free some disk space, then save again; the file is as it was"));
 	if (e == EIO)
-		return dm_err_hint(err, "the disk reported an error; check it (dmesg); the file is as it was");
-	return dm_err_hint(err, "check the permissions of the file and its directory; the file is as it was");
+		return dm_err_hint(err, _("the disk reported an error; check it (dmesg); the file is as it was"));
+	return dm_err_hint(err, _("check the permissions of the file and its directory; the file is as it was"));
 }
 
 /*
@@ -1919,17 +1920,17 @@ write_atomic(const char *path, const char *data, size_t len,
 		    strndup(path, (size_t)(slash - path));
 		base = slash + 1;
 		if (dir == NULL)
-			dm_err_set(err, DM_ENOMEM, "out of memory");
+			dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
 	if (dir == NULL)
 		return -1;
 	if (*base == '\0') {
-		dm_err_set(err, DM_EIO, "cannot write '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot write '%s': %s"),
 		    DM_ERR_PATH(path), strerror(EISDIR));
 		goto out;
 	}
 	if (dm_file_mkdirs(dir) == -1) {
-		dm_err_set(err, DM_EIO, "cannot create directory '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot create directory '%s': %s"),
 		    DM_ERR_PATH(dir), strerror(errno));
 		goto out;
 	}
@@ -1939,7 +1940,7 @@ write_atomic(const char *path, const char *data, size_t len,
 			rnd = (unsigned int)time(NULL) ^ (unsigned int)tries;
 		if (snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%08x", dir, base,
 		    (long)getpid(), rnd) >= (int)sizeof tmp) {
-			dm_err_set(err, DM_EIO, "cannot write '%s': %s",
+			dm_err_set(err, DM_EIO, _("cannot write '%s': %s"),
 			    DM_ERR_PATH(path), strerror(ENAMETOOLONG));
 			goto out;
 		}
@@ -1963,9 +1964,9 @@ write_atomic(const char *path, const char *data, size_t len,
 			write_failed(err, path, e);
 		else {
 			/* Renamed: the new file is there, maybe not for good. */
-			dm_err_set(err, DM_EIO, "'%s' was saved, but not made durable: %s",
+			dm_err_set(err, DM_EIO, _("'%s' was saved, but not made durable: %s"),
 			    DM_ERR_PATH(path), strerror(e));
-			dm_err_hint(err, "the new file is in place; check the disk (dmesg): a crash now could bring back the old one");
+			dm_err_hint(err, _("the new file is in place; check the disk (dmesg): a crash now could bring back the old one"));
 		}
 		goto out;
 	}
@@ -1991,16 +1992,16 @@ read_whole(const char *path, struct dm_buf *b, struct dm_err *err)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		return dm_err_set(err, DM_EIO, "cannot read '%s': %s",
+		return dm_err_set(err, DM_EIO, _("cannot read '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
 	}
 	if (fstat(fd, &sb) == -1) {
-		dm_err_set(err, DM_EIO, "cannot read '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot read '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		dm_err_set(err, DM_EIO, "cannot write '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot write '%s': %s"),
 		    DM_ERR_PATH(path),
 		    strerror(S_ISDIR(sb.st_mode) ? EISDIR : EINVAL));
 		goto out;
@@ -2009,14 +2010,14 @@ read_whole(const char *path, struct dm_buf *b, struct dm_err *err)
 		if ((n = read(fd, chunk, sizeof chunk)) == -1) {
 			if (errno == EINTR)
 				continue;
-			dm_err_set(err, DM_EIO, "cannot read '%s': %s",
+			dm_err_set(err, DM_EIO, _("cannot read '%s': %s"),
 			    DM_ERR_PATH(path), strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		if (b->len + (size_t)n > FILE_MAX) {
-			dm_err_set(err, DM_EIO, "cannot read '%s': the file is larger than %d bytes",
+			dm_err_set(err, DM_EIO, _("cannot read '%s': the file is larger than %d bytes"),
 			    DM_ERR_PATH(path), FILE_MAX);
 			goto out;
 		}
@@ -2048,7 +2049,7 @@ split_lines(const char *data, size_t len, struct fline **linesp,
 			if ((p = reallocarray(lines, cap, sizeof *p)) == NULL) {
 				free(lines);
 				return dm_err_set(err, DM_ENOMEM,
-				    "out of memory");
+				    _("out of memory"));
 			}
 			lines = p;
 		}
@@ -2185,21 +2186,21 @@ add_template_key(struct dm_buf *out, const char *key, const char *text,
 			if (*p == ';' || *p == '#' || *p == '[' ||
 			    *p == ' ' || *p == '\t')
 				return dm_err_set(err, DM_ECONFIG,
-				    "a %s line may not start with '%c' in the config file",
+				    _("a %s line may not start with '%c' in the config file"),
 				    key, *p);
 		}
 		start = out->len;
 		for (c = p; c < p + len; c++) {
 			if ((unsigned char)*c < ' ' && *c != '\t')
 				return dm_err_set(err, DM_ECONFIG,
-				    "the %s holds a control character", key);
+				    _("the %s holds a control character"), key);
 			if ((*c == '\\' && dm_buf_addc(out, '\\', err) == -1) ||
 			    dm_buf_addc(out, *c, err) == -1)
 				return -1;
 		}
 		if (out->len - start + 8 > LINE_MAX_CHARS)
 			return dm_err_set(err, DM_ECONFIG,
-			    "a %s line is too long for the config file (at most %d characters)",
+			    _("a %s line is too long for the config file (at most %d characters)"),
 			    key, LINE_MAX_CHARS - 8);
 		first = 0;
 		if (nl == NULL)
@@ -2239,7 +2240,7 @@ template_add_locked(const char *path, const struct dm_template *t,
 	    add_eol(&out, crlf, err) == -1)
 		goto out;
 	if (t->subject != NULL && strchr(t->subject, '\n') != NULL) {
-		dm_err_set(err, DM_ECONFIG, "a subject is one line");
+		dm_err_set(err, DM_ECONFIG, _("a subject is one line"));
 		goto out;
 	}
 	if ((t->subject != NULL && add_template_key(&out, "subject",
@@ -2291,7 +2292,7 @@ dm_template_add(const char *path, const struct dm_template *t,
 	int fd, r;
 
 	if (t->id == NULL || !id_valid(t->id, strlen(t->id)))
-		return dm_err_set(err, DM_ECONFIG, "invalid template name '%s'",
+		return dm_err_set(err, DM_ECONFIG, _("invalid template name '%s'"),
 		    t->id != NULL ? t->id : "");
 	fd = config_lock(path);
 	r = template_add_locked(path, t, err);
@@ -2366,7 +2367,7 @@ save_locked(const char *path, const struct dm_profile *p,
 			found[k] = 2;
 			if ((old = strndup(in.data + l->off + l->lp.vs,
 			    l->lp.ve - l->lp.vs)) == NULL) {
-				dm_err_set(err, DM_ENOMEM, "out of memory");
+				dm_err_set(err, DM_ENOMEM, _("out of memory"));
 				goto out;
 			}
 			/*
@@ -2453,14 +2454,14 @@ sidecar_section(void *arg, const char *s, size_t n)
 		n--;
 	st->last = -1;
 	if (n - i != 8 || memcmp(s + i, "document", 8) != 0) {
-		src_err(&st->src, DM_EDATA, "unknown section '[%.*s]'",
+		src_err(&st->src, DM_EDATA, _("unknown section '[%.*s]'"),
 		    (int)(n - i), s + i);
-		return dm_err_hint(st->src.err, "a sidecar holds one [document] section of 'key = value' lines");
+		return dm_err_hint(st->src.err, _("a sidecar holds one [document] section of 'key = value' lines"));
 	}
 	if (st->doc_line != 0) {
-		src_err(&st->src, DM_EDATA, "duplicate section '[document]' (first at line %d)",
+		src_err(&st->src, DM_EDATA, _("duplicate section '[document]' (first at line %d)"),
 		    st->doc_line);
-		return dm_err_hint(st->src.err, "merge the two sections");
+		return dm_err_hint(st->src.err, _("merge the two sections"));
 	}
 	st->doc_line = st->src.lineno;
 	st->in_doc = 1;
@@ -2483,9 +2484,9 @@ sidecar_handler(void *user, const char *section, const char *name,
 		return 0;
 	if (src->lp.kind == L_CONT) {
 		if (st->last == -1) {
-			src_err(src, DM_EDATA, "indented line continues '%s', which cannot go on over several lines",
+			src_err(src, DM_EDATA, _("indented line continues '%s', which cannot go on over several lines"),
 			    name);
-			dm_err_hint(src->err, "remove the indentation");
+			dm_err_hint(src->err, _("remove the indentation"));
 			goto fail;
 		}
 		e = &st->v[st->last];
@@ -2499,30 +2500,30 @@ sidecar_handler(void *user, const char *section, const char *name,
 		}
 		free(e->value);
 		if ((e->value = dm_buf_detach(&b)) == NULL) {
-			dm_err_set(src->err, DM_ENOMEM, "out of memory");
+			dm_err_set(src->err, DM_ENOMEM, _("out of memory"));
 			goto fail;
 		}
 		return 1;
 	}
 	if (!st->in_doc) {
-		src_err(src, DM_EDATA, "key '%s' is outside the [document] section",
+		src_err(src, DM_EDATA, _("key '%s' is outside the [document] section"),
 		    name);
-		dm_err_hint(src->err, "put a line '[document]' above the keys");
+		dm_err_hint(src->err, _("put a line '[document]' above the keys"));
 		goto fail;
 	}
 	st->last = -1;
 	if (strcmp(name, "template") == 0) {
 		if (st->template_line != 0) {
-			src_err(src, DM_EDATA, "duplicate key 'template' (first at line %d)",
+			src_err(src, DM_EDATA, _("duplicate key 'template' (first at line %d)"),
 			    st->template_line);
-			dm_err_hint(src->err, "remove one of lines %d and %d",
+			dm_err_hint(src->err, _("remove one of lines %d and %d"),
 			    st->template_line, src->lineno);
 			goto fail;
 		}
 		if (!id_valid(value, strlen(value))) {
-			src_err(src, DM_EDATA, "invalid template name '%s'",
+			src_err(src, DM_EDATA, _("invalid template name '%s'"),
 			    value);
-			dm_err_hint(src->err, "name a [template NAME] section of the config file");
+			dm_err_hint(src->err, _("name a [template NAME] section of the config file"));
 			goto fail;
 		}
 		st->template_line = src->lineno;
@@ -2531,20 +2532,20 @@ sidecar_handler(void *user, const char *section, const char *name,
 		return 1;
 	}
 	if (!dm_tmpl_name_valid(name)) {
-		src_err(src, DM_EDATA, "invalid placeholder name '%s'", name);
-		dm_err_hint(src->err, "a name is letters, digits, '_', '-' and '.'");
+		src_err(src, DM_EDATA, _("invalid placeholder name '%s'"), name);
+		dm_err_hint(src->err, _("a name is letters, digits, '_', '-' and '.'"));
 		goto fail;
 	}
 	for (i = 0; i < st->n; i++)
 		if (strcmp(st->v[i].name, name) == 0) {
-			src_err(src, DM_EDATA, "duplicate key '%s' (first at line %d)",
+			src_err(src, DM_EDATA, _("duplicate key '%s' (first at line %d)"),
 			    name, st->v[i].line);
-			dm_err_hint(src->err, "remove one of lines %d and %d",
+			dm_err_hint(src->err, _("remove one of lines %d and %d"),
 			    st->v[i].line, src->lineno);
 			goto fail;
 		}
 	if ((p = reallocarray(st->v, st->n + 1, sizeof *st->v)) == NULL) {
-		dm_err_set(src->err, DM_ENOMEM, "out of memory");
+		dm_err_set(src->err, DM_ENOMEM, _("out of memory"));
 		goto fail;
 	}
 	st->v = p;
@@ -2597,7 +2598,7 @@ sidecar_open(const char *docpath, FILE **fp, char **pathp,
 			/* A document whose name fills NAME_MAX has no x.pdf.ini. */
 			if (errno == ENOENT || errno == ENAMETOOLONG)
 				continue;
-			dm_err_set(err, DM_EDATA, "cannot read sidecar '%s': %s",
+			dm_err_set(err, DM_EDATA, _("cannot read sidecar '%s': %s"),
 			    cand[i], strerror(errno));
 			goto out;
 		}
@@ -2606,7 +2607,7 @@ sidecar_open(const char *docpath, FILE **fp, char **pathp,
 		else
 			e = S_ISDIR(sb.st_mode) ? EISDIR : 0;
 		if (e != 0) {
-			dm_err_set(err, DM_EDATA, "cannot read sidecar '%s': %s",
+			dm_err_set(err, DM_EDATA, _("cannot read sidecar '%s': %s"),
 			    cand[i], strerror(e));
 			fclose(*fp);
 			*fp = NULL;
@@ -2619,7 +2620,7 @@ sidecar_open(const char *docpath, FILE **fp, char **pathp,
 	r = 0;
 	goto out;
 nomem:
-	dm_err_set(err, DM_ENOMEM, "out of memory");
+	dm_err_set(err, DM_ENOMEM, _("out of memory"));
 out:
 	free(cand[0]);
 	free(cand[1]);
@@ -2660,7 +2661,7 @@ dm_sidecar_load(const char *docpath, struct dm_vars *vars, char **template,
 	for (i = 0; i < st.n; i++) {
 		if (snprintf(src_name, sizeof src_name, "%s:%d", path,
 		    st.v[i].line) >= (int)sizeof src_name) {
-			dm_err_set(err, DM_EDATA, "sidecar path too long: '%s'",
+			dm_err_set(err, DM_EDATA, _("sidecar path too long: '%s'"),
 			    DM_ERR_PATH(path));
 			goto out;
 		}
@@ -2754,11 +2755,11 @@ dm_preset_find(const char *path, const char *domain, struct dm_preset *out,
 		r = ini_parse(path, preset_handler, &c);
 		if (r == -1)
 			return dm_err_set(err, DM_ECONFIG,
-			    "cannot read the provider list '%s'",
+			    _("cannot read the provider list '%s'"),
 			    DM_ERR_PATH(path));
 		if (r != 0)
 			return dm_err_set(err, DM_ECONFIG,
-			    "%s:%d: syntax error", DM_ERR_PATH(path), r);
+			    _("%s:%d: syntax error"), DM_ERR_PATH(path), r);
 		if (c.found && out->host[0] != '\0')
 			return 1;
 	}

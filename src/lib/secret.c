@@ -21,6 +21,7 @@
 
 #include <docmail/buf.h>
 #include <docmail/err.h>
+#include <docmail/i18n.h>
 #include <docmail/secret.h>
 
 /* Output read after the first line, thrown away, before we stop reading. */
@@ -60,7 +61,7 @@ secret_copy(struct dm_secret *sec, const char *s, size_t len,
 	char *p;
 
 	if ((p = malloc(len + 1)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	if (len > 0)
 		memcpy(p, s, len);
 	p[len] = '\0';
@@ -76,7 +77,7 @@ dm_secret_set(struct dm_secret *sec, const char *s, size_t len,
 {
 	if (len > DM_SECRET_MAX)
 		return dm_err_set(err, DM_EDATA,
-		    "password too long (more than %d bytes)", DM_SECRET_MAX);
+		    _("password too long (more than %d bytes)"), DM_SECRET_MAX);
 	return secret_copy(sec, s, len, err);
 }
 
@@ -133,23 +134,23 @@ from_command(struct dm_secret *sec, const char *cmd, const char *key,
 
 	show_cmd(shown, sizeof shown, cmd);
 	if ((buf = malloc(max + 2)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
 		dm_err_set(err, DM_ECONFIG,
-		    "cannot run %s '%s': /dev/null: %s", key, shown,
+		    _("cannot run %s '%s': /dev/null: %s"), key, shown,
 		    strerror(errno));
 		goto out;
 	}
 	if (pipe(fds) == -1 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) == -1 ||
 	    fcntl(fds[1], F_SETFD, FD_CLOEXEC) == -1) {
 		dm_err_set(err, DM_ECONFIG,
-		    "cannot run %s '%s': %s", key, shown,
+		    _("cannot run %s '%s': %s"), key, shown,
 		    strerror(errno));
 		goto out;
 	}
 	if ((pid = fork()) == -1) {
 		dm_err_set(err, DM_ECONFIG,
-		    "cannot run %s '%s': %s", key, shown,
+		    _("cannot run %s '%s': %s"), key, shown,
 		    strerror(errno));
 		goto out;
 	}
@@ -200,7 +201,7 @@ from_command(struct dm_secret *sec, const char *cmd, const char *key,
 	while (w == -1 && errno == EINTR);
 	if (w == -1) {
 		dm_err_set(err, DM_ECONFIG,
-		    "cannot run %s '%s': %s", key, shown,
+		    _("cannot run %s '%s': %s"), key, shown,
 		    strerror(errno));
 		goto out;
 	}
@@ -216,40 +217,40 @@ from_command(struct dm_secret *sec, const char *cmd, const char *key,
 
 	if (WIFSIGNALED(status)) {
 		dm_err_set(err, DM_ECONFIG,
-		    "%s '%s' was killed by signal %d", key, shown,
+		    _("%s '%s' was killed by signal %d"), key, shown,
 		    WTERMSIG(status));
-		dm_err_hint(err, "run the command yourself to see why");
+		dm_err_hint(err, _("run the command yourself to see why"));
 		goto out;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		dm_err_set(err, DM_ECONFIG,
-		    "%s '%s' failed with exit status %d", key, shown,
+		    _("%s '%s' failed with exit status %d"), key, shown,
 		    status);
 		if (status == 127)
-			dm_err_hint(err, "the shell did not find the command; check its name and PATH");
+			dm_err_hint(err, _("the shell did not find the command; check its name and PATH"));
 		else
-			dm_err_hint(err, "run the command yourself to see what it says on stderr");
+			dm_err_hint(err, _("run the command yourself to see what it says on stderr"));
 		goto out;
 	}
 	if (rerr != 0) {
 		dm_err_set(err, DM_ECONFIG,
-		    "cannot read the output of %s '%s': %s",
+		    _("cannot read the output of %s '%s': %s"),
 		    key, shown, strerror(rerr));
 		goto out;
 	}
 	if (toolong) {
 		dm_err_set(err, DM_ECONFIG,
-		    "%s '%s' printed a line longer than %zu bytes",
+		    _("%s '%s' printed a line longer than %zu bytes"),
 		    key, shown, max);
-		dm_err_hint(err, "the %s must be the first line of its output",
+		dm_err_hint(err, _("the %s must be the first line of its output"),
 		    what);
 		goto out;
 	}
 	if (line == 0) {
 		dm_err_set(err, DM_ECONFIG,
-		    "%s '%s' printed no %s", key, shown, what);
-		dm_err_hint(err, "the %s must be the first line of its output",
+		    _("%s '%s' printed no %s"), key, shown, what);
+		dm_err_hint(err, _("the %s must be the first line of its output"),
 		    what);
 		goto out;
 	}
@@ -274,7 +275,7 @@ int
 dm_secret_from_command(struct dm_secret *sec, const char *cmd,
     struct dm_err *err)
 {
-	return from_command(sec, cmd, "password_command", "password",
+	return from_command(sec, cmd, "password_command", _("password"),
 	    DM_SECRET_MAX, err);
 }
 
@@ -282,7 +283,7 @@ int
 dm_secret_from_token_command(struct dm_secret *sec, const char *cmd,
     struct dm_err *err)
 {
-	if (from_command(sec, cmd, "oauth2_token_command", "access token",
+	if (from_command(sec, cmd, "oauth2_token_command", _("access token"),
 	    DM_TOKEN_MAX, err) == 0)
 		return 0;
 	/* No token is a failed login, not a broken file (contract: 77). */

@@ -187,7 +187,7 @@ int	net_wait_cancellable(const struct sess *, int fd, short events, int ms);
  */
 int	bad_reply(struct dm_err *, const char *what, const char *l, size_t n);
 #define HINT_BROKEN_SERVER \
-	"this server breaks the SMTP protocol, or something on the way tampers with the connection; check host and port"
+	_("this server breaks the SMTP protocol, or something on the way tampers with the connection; check host and port")
 /* 1 when bytes from the server wait unread (none should, before a command). */
 int	net_pending(struct sess *);
 

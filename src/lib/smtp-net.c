@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <docmail/i18n.h>
+
 #include "smtp-int.h"
 
 /* Waits for events on fd; returns >0 ready, 0 timeout, -1 error. */
@@ -118,9 +120,9 @@ net_connect(struct sess *s, struct dm_err *err)
 	(void)snprintf(where, sizeof where, "%s port %d", p->host, p->port);
 	r = getaddrinfo(p->host, port, &hints, &res);
 	if (r != 0) {
-		dm_err_set(err, DM_ECONN, "cannot find the server '%s': %s",
+		dm_err_set(err, DM_ECONN, _("cannot find the server '%s': %s"),
 		    p->host, gai_strerror(r));
-		dm_err_hint(err, "check the host name in the settings, and that this machine can resolve names");
+		dm_err_hint(err, _("check the host name in the settings, and that this machine can resolve names"));
 		sess_step(s, DM_STEP_RESOLVE, 0, err->msg);
 		return -1;
 	}
@@ -143,23 +145,23 @@ net_connect(struct sess *s, struct dm_err *err)
 	}
 	switch (eno) {
 	case ECONNREFUSED:
-		dm_err_set(err, DM_ECONN, "cannot connect to %s: connection refused",
+		dm_err_set(err, DM_ECONN, _("cannot connect to %s: connection refused"),
 		    where);
-		dm_err_hint(err, "nothing listens there: check host and port (465 uses security = ssl, 587 uses starttls)");
+		dm_err_hint(err, _("nothing listens there: check host and port (465 uses security = ssl, 587 uses starttls)"));
 		break;
 	case ETIMEDOUT:
-		dm_err_set(err, DM_ECONN, "cannot connect to %s: no answer within %d seconds",
+		dm_err_set(err, DM_ECONN, _("cannot connect to %s: no answer within %d seconds"),
 		    where, p->timeout);
-		dm_err_hint(err, "check host and port; a firewall may drop the connection");
+		dm_err_hint(err, _("check host and port; a firewall may drop the connection"));
 		break;
 	case ECANCELED:
-		dm_err_set(err, DM_ETEMP, "cancelled while connecting to %s",
+		dm_err_set(err, DM_ETEMP, _("cancelled while connecting to %s"),
 		    where);
 		break;
 	default:
-		dm_err_set(err, DM_ECONN, "cannot connect to %s: %s", where,
+		dm_err_set(err, DM_ECONN, _("cannot connect to %s: %s"), where,
 		    strerror(eno));
-		dm_err_hint(err, "check host and port, and the network");
+		dm_err_hint(err, _("check host and port, and the network"));
 	}
 	sess_step(s, DM_STEP_CONNECT, 0, err->msg);
 	return -1;
@@ -176,16 +178,16 @@ net_write(struct sess *s, const char *p, size_t n, struct dm_err *err)
 		case 0:
 		case -1:
 			return dm_err_set(err, DM_ETEMP,
-			    "timeout writing to the server");
+			    _("timeout writing to the server"));
 		case -2:
-			return dm_err_set(err, DM_ETEMP, "cancelled by the user");
+			return dm_err_set(err, DM_ETEMP, _("cancelled by the user"));
 		}
 		w = send(s->fd, p, n, MSG_NOSIGNAL);
 		if (w == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (w == -1)
 			return dm_err_set(err, DM_ECONN,
-			    "connection to the server lost: %s",
+			    _("connection to the server lost: %s"),
 			    strerror(errno));
 		p += w;
 		n -= (size_t)w;
@@ -208,7 +210,7 @@ bad_reply(struct dm_err *err, const char *what, const char *l, size_t n)
 	char txt[80];
 
 	sanitize(txt, sizeof txt, l, n);
-	dm_err_set(err, DM_EPROTO, "the server %s: '%s'", what, txt);
+	dm_err_set(err, DM_EPROTO, _("the server %s: '%s'"), what, txt);
 	return dm_err_hint(err, "%s", HINT_BROKEN_SERVER);
 }
 
@@ -244,53 +246,53 @@ net_read_reply_ms(struct sess *s, struct dm_buf *out, int *code, int ms,
 			r = left <= 0 ? 0 : net_wait_cancellable(s, s->fd, POLLIN,
 			    left);
 			if (r == -2)
-				return dm_err_set(err, DM_ETEMP, "cancelled by the user");
+				return dm_err_set(err, DM_ETEMP, _("cancelled by the user"));
 			if (r == 0 && out->len > 0) {
 				/* A trickle: the clock is for the whole reply. */
 				dm_err_set(err, DM_ETEMP,
-				    "timeout: the server sent only part of a reply within %d seconds",
+				    _("timeout: the server sent only part of a reply within %d seconds"),
 				    s->p->timeout);
-				return dm_err_hint(err, "the server answers far too slowly; try again later (the message stays in the outbox), or raise timeout in the settings");
+				return dm_err_hint(err, _("the server answers far too slowly; try again later (the message stays in the outbox), or raise timeout in the settings"));
 			}
 			if (r == 0)
 				return dm_err_set(err, DM_ETEMP,
-				    "no reply from the server within %d seconds",
+				    _("no reply from the server within %d seconds"),
 				    (ms + 999) / 1000);
 			if (r == -1)
-				return dm_err_set(err, DM_ECONN, "poll: %s",
+				return dm_err_set(err, DM_ECONN, _("poll: %s"),
 				    strerror(errno));
 			n = recv(s->fd, &c, 1, 0);
 			if (n == -1 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (n == -1)
 				return dm_err_set(err, DM_ECONN,
-				    "connection to the server lost: %s",
+				    _("connection to the server lost: %s"),
 				    strerror(errno));
 			if (n == 0)
 				return dm_err_set(err, DM_ECONN,
-				    "the server closed the connection");
+				    _("the server closed the connection"));
 			if (dm_buf_addc(out, c, err) == -1 ||
 			    out->len - start > 4096)
 				return bad_reply(err,
-				    "sent an over-long reply line (more than 4096 bytes)",
+				    _("sent an over-long reply line (more than 4096 bytes)"),
 				    out->data + start, 40);
 			if (c == '\n')
 				break;
 		}
 		*code = reply_code(out->data + start, out->len - start);
 		if (*code == 0) {
-			bad_reply(err, "does not speak SMTP",
+			bad_reply(err, _("does not speak SMTP"),
 			    out->data + start, out->len - start);
-			return dm_err_hint(err, "check host and port: this is not a mail server's SMTP port");
+			return dm_err_hint(err, _("check host and port: this is not a mail server's SMTP port"));
 		}
 		/* Every line of one reply has the same code (RFC 5321 4.2.1). */
 		if (first != 0 && *code != first)
-			return bad_reply(err, "sent mixed reply codes in one reply",
+			return bad_reply(err, _("sent mixed reply codes in one reply"),
 			    out->data + start, out->len - start);
 		first = *code;
 		if (out->len > 64 * 1024)
 			return bad_reply(err,
-			    "sent an over-long reply (more than 65536 bytes)",
+			    _("sent an over-long reply (more than 65536 bytes)"),
 			    out->data, 40);
 		/* "250-" goes on, "250 " (or a bare "250") ends the reply. */
 		if (out->len - start < 4 || out->data[start + 3] != '-')

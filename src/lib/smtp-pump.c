@@ -27,6 +27,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include <docmail/i18n.h>
+
 #include "smtp-int.h"
 
 /* Longest reply line accepted; RFC 5321 allows 512. */
@@ -221,10 +223,10 @@ static const char *
 hint_retry(const struct sess *s)
 {
 	if (s->dot_sent)
-		return "the server may have accepted the message before the connection ended: ask a recipient before sending it again";
+		return _("the server may have accepted the message before the connection ended: ask a recipient before sending it again");
 	if (s->testing)
-		return "try again later";
-	return "try again later; the message stays in the outbox";
+		return _("try again later");
+	return _("try again later; the message stays in the outbox");
 }
 
 static void
@@ -433,35 +435,35 @@ auth_failed(struct sess *s, int code, const char *text)
 	enum dm_errcode ec = code >= 500 ? DM_EAUTH : DM_ETEMP;
 
 	(void)snprintf(msg, sizeof msg,
-	    "login as '%s' failed: server said: %d %s", s->p->user, code,
+	    _("login as '%s' failed: server said: %d %s"), s->p->user, code,
 	    text);
 	if (strstr(text, "5.7.139") != NULL ||
 	    strcasestr(text, "SmtpClientAuthentication") != NULL)
-		hint = "SMTP AUTH is switched off for this mailbox or tenant at the provider: an administrator must enable authenticated SMTP for it (Microsoft 365: Set-CASMailbox -SmtpClientAuthenticationDisabled $false, or the tenant's setting)";
+		hint = _("SMTP AUTH is switched off for this mailbox or tenant at the provider: an administrator must enable authenticated SMTP for it (Microsoft 365: Set-CASMailbox -SmtpClientAuthenticationDisabled $false, or the tenant's setting)");
 	else if (strstr(text, "5.7.30") != NULL ||
 	    strcasestr(text, "Basic authentication is not supported") != NULL)
 		hint = s->oauth ?
-		    "the server refuses this kind of login for the mailbox: check host, port and user" :
-		    "this tenant no longer takes passwords: set auth = oauth2 and run docmail login";
+		    _("the server refuses this kind of login for the mailbox: check host, port and user") :
+		    _("this tenant no longer takes passwords: set auth = oauth2 and run docmail login");
 	else if (s->oauth && token_refused(s, code, text)) {
 		(void)snprintf(msg, sizeof msg,
-		    "the server refused the access token for '%s': server said: %d %s",
+		    _("the server refused the access token for '%s': server said: %d %s"),
 		    s->p->user, code, text);
 		hint = s->p->token_hint != NULL ? s->p->token_hint :
-		    "sign in again: docmail login";
+		    _("sign in again: docmail login");
 	} else if (code == 534 || strstr(text, "5.7.9") != NULL)
-		hint = "the provider wants an application-specific password: create an app password in the account's security settings and use it as the password";
+		hint = _("the provider wants an application-specific password: create an app password in the account's security settings and use it as the password");
 	else if (code == 530 || code == 538)
-		hint = "the server wants encryption first: use security = starttls (port 587) or ssl (port 465)";
+		hint = _("the server wants encryption first: use security = starttls (port 587) or ssl (port 465)");
 	else if (code >= 400 && code < 500)
-		hint = "a temporary problem at the server: try again later";
+		hint = _("a temporary problem at the server: try again later");
 	else if (s->oauth)
 		hint = s->p->token_hint != NULL ? s->p->token_hint :
-		    "sign in again: docmail login";
+		    _("sign in again: docmail login");
 	else if (code == 535)
-		hint = "check the user name (often the full e-mail address) and the password, or use an app password if two-factor authentication is on";
+		hint = _("check the user name (often the full e-mail address) and the password, or use an app password if two-factor authentication is on");
 	else
-		hint = "check the user name and password";
+		hint = _("check the user name and password");
 	fail(s, ec, code, msg, hint);
 	sess_step(s, DM_STEP_AUTH, 0, msg);
 }
@@ -526,7 +528,7 @@ oauth_payload(struct sess *s, const struct dm_secret *tok, struct dm_err *e)
 	(void)snprintf(port, sizeof port, "%d", s->p->port);
 	cap = 3 * strlen(u) + strlen(s->p->host) + tok->len + 64;
 	if ((raw = malloc(cap)) == NULL)
-		return dm_err_set(e, DM_ENOMEM, "out of memory");
+		return dm_err_set(e, DM_ENOMEM, _("out of memory"));
 	if (strcmp(s->oa_mech, "XOAUTH2") == 0) {
 		PUT("user=", 5);
 		PUT(u, strlen(u));
@@ -552,7 +554,7 @@ oauth_payload(struct sess *s, const struct dm_secret *tok, struct dm_err *e)
 #undef PUT
 	oauth_wipe_payload(s);
 	if ((s->oa_payload = malloc(4 * ((n + 2) / 3) + 1)) == NULL) {
-		dm_err_set(e, DM_ENOMEM, "out of memory");
+		dm_err_set(e, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	len = EVP_EncodeBlock((unsigned char *)s->oa_payload, raw, (int)n);
@@ -581,14 +583,14 @@ oauth_begin(struct sess *s, int refresh)
 	dm_secret_init(&tok);
 	dm_err_clear(&e);
 	if (s->p->token == NULL) {
-		fail(s, DM_EINTERNAL, 0, "no access token source", NULL);
+		fail(s, DM_EINTERNAL, 0, _("no access token source"), NULL);
 		return -1;
 	}
 	r = s->p->token(s->p->token_arg, refresh, &tok, how, sizeof how, &e);
 	if (r == 0 && (!dm_secret_isset(&tok) || tok.len == 0)) {
-		dm_err_set(&e, DM_EAUTH, "no access token was given");
+		dm_err_set(&e, DM_EAUTH, _("no access token was given"));
 		dm_err_hint(&e, "%s", s->p->token_hint != NULL ?
-		    s->p->token_hint : "sign in again: docmail login");
+		    s->p->token_hint : _("sign in again: docmail login"));
 		r = -1;
 	}
 	/* A token is base64url and a few signs: nothing that ends a field. */
@@ -596,9 +598,9 @@ oauth_begin(struct sess *s, int refresh)
 		if ((unsigned char)tok.s[i] <= ' ' ||
 		    (unsigned char)tok.s[i] >= 0x7f) {
 			dm_err_set(&e, DM_EAUTH,
-			    "the access token holds a blank or a control character");
+			    _("the access token holds a blank or a control character"));
 			dm_err_hint(&e, "%s", s->p->token_hint != NULL ?
-			    s->p->token_hint : "sign in again: docmail login");
+			    s->p->token_hint : _("sign in again: docmail login"));
 			r = -1;
 		}
 	if (r == 0 && oauth_payload(s, &tok, &e) == -1)
@@ -606,7 +608,7 @@ oauth_begin(struct sess *s, int refresh)
 	dm_secret_release(&tok);
 	if (r == -1) {
 		if (e.code == DM_EOK)
-			dm_err_set(&e, DM_EAUTH, "no access token was given");
+			dm_err_set(&e, DM_EAUTH, _("no access token was given"));
 		sess_fail(s, &e);
 		sess_step(s, DM_STEP_TOKEN, 0, e.msg);
 		return -1;
@@ -637,7 +639,7 @@ oauth_begin(struct sess *s, int refresh)
 	return 0;
 full:
 	oauth_wipe_payload(s);
-	fail(s, DM_EINTERNAL, 0, "the SMTP relay could not queue the login",
+	fail(s, DM_EINTERNAL, 0, _("the SMTP relay could not queue the login"),
 	    NULL);
 	return -1;
 }
@@ -659,10 +661,10 @@ oauth_start(struct sess *s, struct dm_buf *out)
 	if (!x && !b) {
 		/* Never a token through PLAIN or LOGIN: it is not a password. */
 		(void)snprintf(msg, sizeof msg,
-		    "the server offers no OAuth2 login (it offers: %s)",
+		    _("the server offers no OAuth2 login (it offers: %s)"),
 		    s->auth_offer);
 		fail(s, DM_EAUTH, 0, msg,
-		    "docmail sends an access token only with XOAUTH2 or OAUTHBEARER: check host and port, or use auth = password where the provider still takes passwords");
+		    _("docmail sends an access token only with XOAUTH2 or OAUTHBEARER: check host and port, or use auth = password where the provider still takes passwords"));
 		sess_step(s, DM_STEP_AUTH, 0, msg);
 		return -1;
 	}
@@ -692,7 +694,7 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 		    iob_add(&s->c2s, "\r\n", 2) == -1) {
 			oauth_wipe_payload(s);
 			fail(s, DM_EINTERNAL, 0,
-			    "the SMTP relay could not queue the login", NULL);
+			    _("the SMTP relay could not queue the login"), NULL);
 			return -1;
 		}
 		oauth_wipe_payload(s);
@@ -735,7 +737,7 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 			break;
 		oauth_wipe_payload(s);
 		fail(s, DM_EPROTO, code,
-		    "the server sent another challenge after its refusal of the access token",
+		    _("the server sent another challenge after its refusal of the access token"),
 		    HINT_BROKEN_SERVER);
 		sess_step(s, DM_STEP_AUTH, 0, NULL);
 		return -1;
@@ -743,7 +745,7 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 	case OA_DONE:
 		/* Only oauth_begin() and the 334 above queue PEND_OAUTH. */
 		fail(s, DM_EINTERNAL, code,
-		    "a reply to a login the relay did not start", NULL);
+		    _("a reply to a login the relay did not start"), NULL);
 		return -1;
 	}
 	oauth_wipe_payload(s);
@@ -838,18 +840,18 @@ test_rcpt_reply(struct sess *s, int code, const char *text)
 	}
 	if (sender_refused(code, text)) {
 		(void)snprintf(msg, sizeof msg,
-		    "the server refused mail from '%s' for this login: server said: %d %s",
+		    _("the server refused mail from '%s' for this login: server said: %d %s"),
 		    addr, code, text);
 		refuse_sender(s, code, msg);
 	} else {
 		(void)snprintf(msg, sizeof msg,
-		    "the server refused a test message from '%s' to itself: server said: %d %s",
+		    _("the server refused a test message from '%s' to itself: server said: %d %s"),
 		    addr, code, text);
 		dm_err_set(&e, code < 500 ? DM_ETEMP : DM_EREJECT, "%s", msg);
 		e.smtp_code = code;
 		dm_err_hint(&e, "%s", code < 500 ?
-		    "a temporary problem at the server: try again later" :
-		    "mail from this address will likely be refused too: check email in the settings and what the account may send");
+		    _("a temporary problem at the server: try again later") :
+		    _("mail from this address will likely be refused too: check email in the settings and what the account may send"));
 		sess_fail(s, &e);
 	}
 	sess_step(s, DM_STEP_SENDER, 0, msg);
@@ -880,11 +882,11 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			break;
 		}
 		(void)snprintf(msg, sizeof msg,
-		    "the server is not accepting mail: server said: %d %s",
+		    _("the server is not accepting mail: server said: %d %s"),
 		    code, text);
 		fail(s, code < 500 ? DM_ETEMP : DM_EREJECT, code, msg,
 		    code < 500 ? hint_retry(s) :
-		    "check host and port: this server does not take mail from you");
+		    _("check host and port: this server does not take mail from you"));
 		sess_step(s, DM_STEP_GREETING, 0, msg);
 		return -1;
 	case PEND_EHLO:
@@ -905,7 +907,7 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 				 */
 				if (s->npend > 0) {
 					fail(s, DM_EINTERNAL, code,
-					    "commands were pending behind EHLO at the login",
+					    _("commands were pending behind EHLO at the login"),
 					    NULL);
 					return -1;
 				}
@@ -918,7 +920,7 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		if (!s->oauth || s->oa_mech == NULL) {
 			/* Only oauth_begin() queues it. */
 			fail(s, DM_EINTERNAL, code,
-			    "a reply to a login the relay did not start", NULL);
+			    _("a reply to a login the relay did not start"), NULL);
 			return -1;
 		}
 		return oauth_reply(s, code, text, out);
@@ -952,21 +954,21 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			break;
 		}
 		(void)snprintf(msg, sizeof msg,
-		    "the server refused the sender '%s': server said: %d %s",
+		    _("the server refused the sender '%s': server said: %d %s"),
 		    s->mail != NULL ? s->mail->sender : s->p->user ? s->p->user : "",
 		    code, text);
 		if (code == 530 && strcasestr(text, "STARTTLS") != NULL)
-			fail(s, DM_EAUTH, code, msg, "the server wants encryption first: use security = starttls (port 587) or ssl (port 465)");
+			fail(s, DM_EAUTH, code, msg, _("the server wants encryption first: use security = starttls (port 587) or ssl (port 465)"));
 		/* OpenSMTPD: "530 Sender rejected" after a good login. */
 		else if (sender_refused(code, text) && (code != 530 ||
 		    s->authed))
 			refuse_sender(s, code, msg);
 		else if (code == 530)
-			fail(s, DM_EAUTH, code, msg, "the server requires a login: set user and password in the settings");
+			fail(s, DM_EAUTH, code, msg, _("the server requires a login: set user and password in the settings"));
 		else if (code >= 500)
-			fail(s, DM_EREJECT, code, msg, "check email in the settings: the server does not take mail from this address");
+			fail(s, DM_EREJECT, code, msg, _("check email in the settings: the server does not take mail from this address"));
 		else
-			fail(s, DM_ETEMP, code, msg, "a temporary problem at the server: try again later");
+			fail(s, DM_ETEMP, code, msg, _("a temporary problem at the server: try again later"));
 		sess_step(s, DM_STEP_SENDER, 0, msg);
 		return -1;
 	case PEND_RCPT:
@@ -1018,7 +1020,7 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 	 */
 	if (code == 421 && what != PEND_QUIT) {
 		(void)snprintf(msg, sizeof msg,
-		    "the server ended the session: server said: 421 %s", text);
+		    _("the server ended the session: server said: 421 %s"), text);
 		fail(s, DM_ETEMP, 421, msg, hint_retry(s));
 		return -1;
 	}
@@ -1061,7 +1063,7 @@ from_server(struct sess *s, const char *p, size_t n)
 		/* Checked before the line ends: a 1 MB line stops at 4 KB. */
 		if (s->sline.len - start > REPLY_LINE_MAX) {
 			(void)snprintf(what, sizeof what,
-			    "sent an over-long reply line (more than %d bytes)",
+			    _("sent an over-long reply line (more than %d bytes)"),
 			    REPLY_LINE_MAX);
 			broken(s, what, s->sline.data + start, 40);
 			return -1;
@@ -1077,22 +1079,22 @@ from_server(struct sess *s, const char *p, size_t n)
 			sanitize(txt, sizeof txt, s->sline.data + start,
 			    s->sline.len - start);
 			(void)snprintf(msg, sizeof msg,
-			    "the server at %s port %d does not speak SMTP: it sent '%s'",
+			    _("the server at %s port %d does not speak SMTP: it sent '%s'"),
 			    s->p->host, s->p->port, txt);
 			fail(s, DM_EPROTO, 0, msg,
-			    "check host and port: this is not a mail server's SMTP port");
+			    _("check host and port: this is not a mail server's SMTP port"));
 			return -1;
 		}
 		/* Every line of one reply has the same code (RFC 5321 4.2.1). */
 		if (start > 0 && code != reply_code(s->sline.data,
 		    s->sline.len)) {
-			broken(s, "sent mixed reply codes in one reply",
+			broken(s, _("sent mixed reply codes in one reply"),
 			    s->sline.data + start, s->sline.len - start);
 			return -1;
 		}
 		if (s->sline.len > REPLY_MAX) {
 			(void)snprintf(what, sizeof what,
-			    "sent an over-long reply (more than %d bytes)",
+			    _("sent an over-long reply (more than %d bytes)"),
 			    REPLY_MAX);
 			broken(s, what, s->sline.data, 40);
 			return -1;
@@ -1109,18 +1111,18 @@ from_server(struct sess *s, const char *p, size_t n)
 			reply_text(s->sline.data, s->sline.len, said,
 			    sizeof said);
 			(void)snprintf(m421, sizeof m421,
-			    "the server ended the session: server said: 421 %s",
+			    _("the server ended the session: server said: 421 %s"),
 			    said);
 			fail(s, DM_ETEMP, 421, m421, hint_retry(s));
 			return -1;
 		}
 		if (s->npend == 0) {
-			broken(s, "sent a reply before docmail's command",
+			broken(s, _("sent a reply before docmail's command"),
 			    s->sline.data, s->sline.len);
 			return -1;
 		}
 		if (reserve(s) == -1) {
-			fail(s, DM_ENOMEM, 0, "out of memory", NULL);
+			fail(s, DM_ENOMEM, 0, _("out of memory"), NULL);
 			return -1;
 		}
 		dm_buf_init(&out, 0);
@@ -1137,8 +1139,8 @@ from_server(struct sess *s, const char *p, size_t n)
 		if (r != -1 && iob_add(&s->s2c, clean.data != NULL ?
 		    clean.data : "", clean.len) == -1) {
 			fail(s, DM_EPROTO, 0,
-			    "the server sent an over-long reply",
-			    "this is not a well-behaved SMTP server; check host and port");
+			    _("the server sent an over-long reply"),
+			    _("this is not a well-behaved SMTP server; check host and port"));
 			r = -1;
 		}
 		dm_buf_release(&out);
@@ -1179,10 +1181,10 @@ unmodelled(struct sess *s, const char *verb)
 	sanitize(v, sizeof v, verb, strlen(verb));
 	sess_log(s, "C: ", v, strlen(v));
 	(void)snprintf(msg, sizeof msg,
-	    "docmail's SMTP engine tried a command its relay does not follow, '%s'; the session was ended before any message data was sent",
+	    _("docmail's SMTP engine tried a command its relay does not follow, '%s'; the session was ended before any message data was sent"),
 	    v);
 	fail(s, DM_EPROTO, 0, msg,
-	    "nothing was sent; this is a bug in docmail: please report it with the output of 'docmail test --verbose'");
+	    _("nothing was sent; this is a bug in docmail: please report it with the output of 'docmail test --verbose'"));
 }
 
 /*
@@ -1198,8 +1200,8 @@ begin_message(struct sess *s)
 
 	if (next >= s->nmails) {
 		fail(s, DM_EINTERNAL, 0,
-		    "docmail's SMTP engine began more messages than it was given",
-		    "nothing more was sent; this is a bug in docmail: please report it");
+		    _("docmail's SMTP engine began more messages than it was given"),
+		    _("nothing more was sent; this is a bug in docmail: please report it"));
 		return -1;
 	}
 	if (s->p->before_mail != NULL &&
@@ -1284,16 +1286,16 @@ on_command(struct sess *s, const char *l, size_t n)
 		if (s->need_auth && !s->authed) {
 			if (!s->auth_offered)
 				fail(s, DM_EAUTH, 0,
-				    "the server offers no login (AUTH), but a user name is configured",
+				    _("the server offers no login (AUTH), but a user name is configured"),
 				    s->ssl == NULL ?
-				    "many servers offer AUTH only after STARTTLS: use security = starttls (587) or ssl (465)" :
-				    "check host and port: this may be a relay port (25) rather than the submission port (587 or 465)");
+				    _("many servers offer AUTH only after STARTTLS: use security = starttls (587) or ssl (465)") :
+				    _("check host and port: this may be a relay port (25) rather than the submission port (587 or 465)"));
 			else {
 				(void)snprintf(msg, sizeof msg,
-				    "the server offers no login method docmail supports (it offers: %s)",
+				    _("the server offers no login method docmail supports (it offers: %s)"),
 				    s->auth_offer);
 				fail(s, DM_EAUTH, 0, msg,
-				    "docmail logs in with PLAIN, LOGIN or CRAM-MD5; ask the provider for SMTP AUTH with one of them");
+				    _("docmail logs in with PLAIN, LOGIN or CRAM-MD5; ask the provider for SMTP AUTH with one of them"));
 			}
 			sess_step(s, DM_STEP_AUTH, 0, NULL);
 			return -1;
@@ -1301,11 +1303,11 @@ on_command(struct sess *s, const char *l, size_t n)
 		if (s->mail != NULL && s->size_limit > 0 &&
 		    s->mail->size > s->size_limit) {
 			(void)snprintf(msg, sizeof msg,
-			    "the message is %llu bytes, the server accepts at most %llu",
+			    _("the message is %llu bytes, the server accepts at most %llu"),
 			    (unsigned long long)s->mail->size,
 			    (unsigned long long)s->size_limit);
 			fail(s, DM_EREJECT, 552, msg,
-			    "send fewer or smaller documents, e.g. one message per document");
+			    _("send fewer or smaller documents, e.g. one message per document"));
 			sess_step(s, DM_STEP_SENDER, 0, msg);
 			return -1;
 		}
@@ -1416,8 +1418,8 @@ from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
 			if (!s->in_data && s->p->before_dot != NULL &&
 			    s->p->before_dot(s->p->arg) == -1) {
 				fail(s, DM_EIO, 0,
-				    "could not record in the outbox that the message is being sent; it was not finished",
-				    "check the disk (space, permissions); the message is still in the outbox");
+				    _("could not record in the outbox that the message is being sent; it was not finished"),
+				    _("check the disk (space, permissions); the message is still in the outbox"));
 				return -1;
 			}
 			if (iob_add(&s->c2s, p, used) == -1)
@@ -1444,7 +1446,7 @@ from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
 		if (nl == NULL)
 			break;
 		if (reserve(s) == -1) {
-			fail(s, DM_ENOMEM, 0, "out of memory", NULL);
+			fail(s, DM_ENOMEM, 0, _("out of memory"), NULL);
 			return -1;
 		}
 		r = on_command(s, s->cline.data, s->cline.len);
@@ -1520,25 +1522,25 @@ static const char *
 pend_step_name(const struct sess *s)
 {
 	if (s->npend == 0)
-		return "sending";
+		return _("sending");
 	switch (s->pend[0]) {
 	case PEND_GREETING:
-		return "the greeting";
+		return _("the greeting");
 	case PEND_EHLO:
-		return "EHLO";
+		return _("EHLO");
 	case PEND_AUTH:
 	case PEND_OAUTH:
-		return "the login (AUTH)";
+		return _("the login (AUTH)");
 	case PEND_MAIL:
-		return "MAIL FROM";
+		return _("MAIL FROM");
 	case PEND_RCPT:
-		return "RCPT TO";
+		return _("RCPT TO");
 	case PEND_DATA:
-		return "DATA";
+		return _("DATA");
 	case PEND_DOT:
-		return "the end of the message";
+		return _("the end of the message");
 	default:
-		return "a command";
+		return _("a command");
 	}
 }
 
@@ -1548,9 +1550,9 @@ timed_out(struct sess *s, const char *what)
 	char msg[DM_ERR_MSG_MAX], hint[DM_ERR_MSG_MAX];
 
 	(void)snprintf(msg, sizeof msg,
-	    "timeout: no progress from %s port %d for %d seconds while waiting for %s",
+	    _("timeout: no progress from %s port %d for %d seconds while waiting for %s"),
 	    s->p->host, s->p->port, s->p->timeout, what);
-	(void)snprintf(hint, sizeof hint, "check the network; %s",
+	(void)snprintf(hint, sizeof hint, _("check the network; %s"),
 	    hint_retry(s));
 	/*
 	 * No greeting: without TLS the port may expect TLS from the first
@@ -1559,19 +1561,19 @@ timed_out(struct sess *s, const char *what)
 	if (s->npend > 0 && s->pend[0] == PEND_GREETING) {
 		if (s->ssl != NULL) {
 			(void)snprintf(msg, sizeof msg,
-			    "the server did not answer within %d seconds: it may be busy",
+			    _("the server did not answer within %d seconds: it may be busy"),
 			    s->p->timeout);
 			dm_strlcpy(hint, hint_retry(s), sizeof hint);
 		} else
-			dm_strlcpy(hint, "a server that sends no greeting may expect TLS from the first byte: port 465 uses security = ssl, 587 uses starttls", sizeof hint);
+			dm_strlcpy(hint, _("a server that sends no greeting may expect TLS from the first byte: port 465 uses security = ssl, 587 uses starttls"), sizeof hint);
 	}
 	/* A trickle is progress of a kind: say what the clock measures. */
 	if (s->npend > 0 && s->sline.len > 0) {
 		(void)snprintf(msg, sizeof msg,
-		    "timeout: %s port %d sent only part of its reply to %s within %d seconds",
+		    _("timeout: %s port %d sent only part of its reply to %s within %d seconds"),
 		    s->p->host, s->p->port, what, s->p->timeout);
 		(void)snprintf(hint, sizeof hint,
-		    "the server answers far too slowly (or raise timeout in the settings); %s",
+		    _("the server answers far too slowly (or raise timeout in the settings); %s"),
 		    hint_retry(s));
 	}
 	fail(s, DM_ETEMP, 0, msg, hint);
@@ -1644,10 +1646,10 @@ renegotiation_refused(struct sess *s)
 	if (s->ssl == NULL || !tls_renegotiation_asked(s))
 		return 0;
 	(void)snprintf(msg, sizeof msg,
-	    "%s port %d asked to renegotiate TLS in the middle of the session; docmail refuses that, and the server then ended the connection",
+	    _("%s port %d asked to renegotiate TLS in the middle of the session; docmail refuses that, and the server then ended the connection"),
 	    s->p->host, s->p->port);
 	fail(s, DM_ETLS, 0, msg,
-	    "SMTP never needs a renegotiation, and one could swap the checked certificate for another; ask the provider, and try again later (the message stays in the outbox)");
+	    _("SMTP never needs a renegotiation, and one could swap the checked certificate for another; ask the provider, and try again later (the message stays in the outbox)"));
 	return 1;
 }
 
@@ -1667,7 +1669,7 @@ pump_main(void *arg)
 	for (;;) {
 		moved = 0;
 		if (sess_cancelled(s)) {
-			fail(s, DM_ETEMP, 0, "cancelled by the user", NULL);
+			fail(s, DM_ETEMP, 0, _("cancelled by the user"), NULL);
 			break;
 		}
 		/* Server -> s2c (through the reply parser). */
@@ -1681,8 +1683,8 @@ pump_main(void *arg)
 				if (renegotiation_refused(s))
 					goto done;
 				fail(s, DM_ECONN, 0,
-				    s->dot_sent ? "the connection was closed after the end of the message, before the server's reply" :
-				    "the server closed the connection",
+				    s->dot_sent ? _("the connection was closed after the end of the message, before the server's reply") :
+				    _("the server closed the connection"),
 				    hint_retry(s));
 				goto done;
 			}
@@ -1702,7 +1704,7 @@ pump_main(void *arg)
 				if (renegotiation_refused(s))
 					goto done;
 				fail(s, DM_ECONN, 0,
-				    "the connection to the server was lost",
+				    _("the connection to the server was lost"),
 				    hint_retry(s));
 				goto done;
 			}
@@ -1745,7 +1747,7 @@ pump_main(void *arg)
 			    &dot_at) == -1) {
 				if (!s->failed)
 					fail(s, DM_EINTERNAL, 0,
-					    "the SMTP relay could not take a command",
+					    _("the SMTP relay could not take a command"),
 					    NULL);
 				goto done;
 			}
@@ -1763,7 +1765,7 @@ pump_main(void *arg)
 		}
 		if (pending > 0 && sess_ms_since(&t_write) >
 		    (long)s->p->timeout * 1000) {
-			timed_out(s, "the server to read what docmail sent");
+			timed_out(s, _("the server to read what docmail sent"));
 			goto done;
 		}
 		if (s->ssl != NULL && SSL_pending(s->ssl) > 0 &&
@@ -1779,7 +1781,7 @@ pump_main(void *arg)
 		(void)want_r;
 		r = poll(pfd, 2, 200);
 		if (r == -1 && errno != EINTR) {
-			fail(s, DM_EINTERNAL, 0, "poll failed", NULL);
+			fail(s, DM_EINTERNAL, 0, _("poll failed"), NULL);
 			goto done;
 		}
 	}
@@ -1803,12 +1805,12 @@ pump_start(struct sess *s, const char *greeting, size_t greeting_len,
 {
 	if ((s->c2s.data = malloc(IOBUF_SIZE)) == NULL ||
 	    (s->s2c.data = malloc(IOBUF_SIZE)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	dm_buf_init(&s->cline, 0);
 	dm_buf_init(&s->sline, 0);
 	dm_buf_init(&s->held, 0);
 	if (reserve(s) == -1)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	if (greeting != NULL) {
 		struct dm_buf clean;
 
@@ -1818,14 +1820,14 @@ pump_start(struct sess *s, const char *greeting, size_t greeting_len,
 		    iob_add(&s->s2c, clean.data, clean.len) == -1) {
 			dm_buf_release(&clean);
 			return dm_err_set(err, DM_EPROTO,
-			    "the server's greeting is too long");
+			    _("the server's greeting is too long"));
 		}
 		dm_buf_release(&clean);
 	} else
 		push(s, PEND_GREETING);
 	if (pthread_create(&s->thread, NULL, pump_main, s) != 0)
 		return dm_err_set(err, DM_EINTERNAL,
-		    "cannot start the SMTP relay thread");
+		    _("cannot start the SMTP relay thread"));
 	s->thread_running = 1;
 	return 0;
 }

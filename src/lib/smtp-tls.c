@@ -22,6 +22,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <docmail/i18n.h>
+
 #include "smtp-int.h"
 
 int
@@ -35,7 +37,7 @@ dm_smtp_init(struct dm_err *err)
 	 */
 	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
 	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1)
-		return dm_err_set(err, DM_EINTERNAL, "cannot initialise OpenSSL");
+		return dm_err_set(err, DM_EINTERNAL, _("cannot initialise OpenSSL"));
 	return 0;
 }
 
@@ -243,7 +245,7 @@ tls_setup(struct sess *s, struct dm_err *err)
 
 	(void)pthread_once(&note_once, note_index_init);
 	if ((s->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "cannot create a TLS context");
+		return dm_err_set(err, DM_ENOMEM, _("cannot create a TLS context"));
 	(void)SSL_CTX_set_min_proto_version(s->ctx, TLS1_2_VERSION);
 	/*
 	 * No renegotiation: SMTP never needs one, and the certificate checks
@@ -265,14 +267,14 @@ tls_setup(struct sess *s, struct dm_err *err)
 		ERR_clear_error();
 		free(bundle);
 		dm_err_set(err, DM_ECONFIG,
-		    "cannot load the certificates in ca_file '%s'",
+		    _("cannot load the certificates in ca_file '%s'"),
 		    DM_ERR_PATH(p->ca_file));
-		return dm_err_hint(err, "ca_file must name a readable file of PEM certificates");
+		return dm_err_hint(err, _("ca_file must name a readable file of PEM certificates"));
 	}
 	if ((s->ssl = SSL_new(s->ctx)) == NULL ||
 	    (n = calloc(1, sizeof *n)) == NULL) {
 		free(bundle);
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
 	n->error = X509_V_OK;
 	n->bundle = bundle;
@@ -288,17 +290,17 @@ tls_setup(struct sess *s, struct dm_err *err)
 	if (is_ip_literal(p->host)) {
 		if (X509_VERIFY_PARAM_set1_ip_asc(vp, p->host) != 1)
 			return dm_err_set(err, DM_EINTERNAL,
-			    "cannot set the address to verify");
+			    _("cannot set the address to verify"));
 	} else {
 		X509_VERIFY_PARAM_set_hostflags(vp,
 		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (X509_VERIFY_PARAM_set1_host(vp, p->host, 0) != 1 ||
 		    SSL_set_tlsext_host_name(s->ssl, p->host) != 1)
 			return dm_err_set(err, DM_ECONFIG,
-			    "invalid host name '%s'", p->host);
+			    _("invalid host name '%s'"), p->host);
 	}
 	if (SSL_set_fd(s->ssl, s->fd) != 1)
-		return dm_err_set(err, DM_EINTERNAL, "SSL_set_fd failed");
+		return dm_err_set(err, DM_EINTERNAL, _("SSL_set_fd failed"));
 	return 0;
 }
 
@@ -433,42 +435,42 @@ explain_verify(struct sess *s, const struct verify_note *n,
 	case X509_V_ERR_HOSTNAME_MISMATCH:
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
 		dm_err_set(err, DM_ETLS,
-		    "the certificate of %s is for other names: %s",
+		    _("the certificate of %s is for other names: %s"),
 		    host, names[0] ? names : "(none)");
-		return dm_err_hint(err, "set host to a name the certificate holds; a wrong name can mean the connection is intercepted");
+		return dm_err_hint(err, _("set host to a name the certificate holds; a wrong name can mean the connection is intercepted"));
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 		dm_err_set(err, DM_ETLS,
-		    "%s uses a self-signed certificate (issuer: %s)", host,
+		    _("%s uses a self-signed certificate (issuer: %s)"), host,
 		    issuer);
-		return dm_err_hint(err, "if you trust this server, put its certificate in ca_file, or pin it with tls_fingerprint = %s",
+		return dm_err_hint(err, _("if you trust this server, put its certificate in ca_file, or pin it with tls_fingerprint = %s"),
 		    fp);
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
 		dm_err_set(err, DM_ETLS,
-		    "the certificate of %s is issued by an unknown authority: %s",
+		    _("the certificate of %s is issued by an unknown authority: %s"),
 		    host, issuer);
-		return dm_err_hint(err, "for a server with its own CA, set ca_file to that CA's certificate");
+		return dm_err_hint(err, _("for a server with its own CA, set ca_file to that CA's certificate"));
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 		dm_err_set(err, DM_ETLS,
-		    "the certificate of %s expired on %s", host, expiry);
-		return dm_err_hint(err, "the server's administrator must renew it; check also this machine's clock");
+		    _("the certificate of %s expired on %s"), host, expiry);
+		return dm_err_hint(err, _("the server's administrator must renew it; check also this machine's clock"));
 	case X509_V_ERR_CERT_NOT_YET_VALID:
 		dm_err_set(err, DM_ETLS,
-		    "the certificate of %s is not valid yet", host);
-		return dm_err_hint(err, "check this machine's date and time");
+		    _("the certificate of %s is not valid yet"), host);
+		return dm_err_hint(err, _("check this machine's date and time"));
 	case X509_V_ERR_CERT_CHAIN_TOO_LONG:
 		dm_err_set(err, DM_ETLS,
-		    "the certificate of %s comes with a chain of more than %d intermediate certificates",
+		    _("the certificate of %s comes with a chain of more than %d intermediate certificates"),
 		    host, TLS_CHAIN_MAX);
-		return dm_err_hint(err, "no real server needs that many: its administrator must fix the chain (issuer of the certificate: %s)",
+		return dm_err_hint(err, _("no real server needs that many: its administrator must fix the chain (issuer of the certificate: %s)"),
 		    issuer);
 	default:
 		dm_err_set(err, DM_ETLS,
-		    "the certificate of %s was rejected: %s", host,
+		    _("the certificate of %s was rejected: %s"), host,
 		    X509_verify_cert_error_string(n->error));
-		return dm_err_hint(err, "issuer: %s; names: %s", issuer, names);
+		return dm_err_hint(err, _("issuer: %s; names: %s"), issuer, names);
 	}
 }
 
@@ -480,14 +482,14 @@ check_pin(struct sess *s, struct dm_err *err)
 
 	if (x == NULL)
 		return dm_err_set(err, DM_ETLS,
-		    "%s sent no certificate", s->p->host);
+		    _("%s sent no certificate"), s->p->host);
 	fingerprint(x, fp, sizeof fp);
 	if (strcasecmp(fp, s->p->fingerprint) == 0)
 		return 0;
 	dm_err_set(err, DM_ETLS,
-	    "the certificate of %s does not match tls_fingerprint: it is %s",
+	    _("the certificate of %s does not match tls_fingerprint: it is %s"),
 	    s->p->host, fp);
-	return dm_err_hint(err, "if the server's certificate was renewed on purpose, update tls_fingerprint; otherwise the connection may be intercepted");
+	return dm_err_hint(err, _("if the server's certificate was renewed on purpose, update tls_fingerprint; otherwise the connection may be intercepted"));
 }
 
 static void
@@ -558,13 +560,13 @@ tls_handshake(struct sess *s, struct dm_err *err)
 	}
 	if (r == 0) {
 		dm_err_set(err, DM_ETEMP,
-		    "TLS handshake with %s port %d: no answer within %d seconds",
+		    _("TLS handshake with %s port %d: no answer within %d seconds"),
 		    s->p->host, s->p->port, s->p->timeout);
-		dm_err_hint(err, "port 465 uses security = ssl, 587 uses starttls; check that the port matches");
+		dm_err_hint(err, _("port 465 uses security = ssl, 587 uses starttls; check that the port matches"));
 		goto fail;
 	}
 	if (r == -2) {
-		dm_err_set(err, DM_ETEMP, "cancelled during the TLS handshake");
+		dm_err_set(err, DM_ETEMP, _("cancelled during the TLS handshake"));
 		goto fail;
 	}
 	if (n != NULL && n->error != X509_V_OK && SSL_get_app_data(s->ssl) == NULL) {
@@ -578,9 +580,9 @@ tls_handshake(struct sess *s, struct dm_err *err)
 	    s->p->security == DM_SEC_STARTTLS) {
 		/* After its 220 to STARTTLS: no port mix-up, plain text. */
 		dm_err_set(err, DM_EPROTO,
-		    "%s port %d sent plain text after agreeing to STARTTLS, instead of the TLS handshake",
+		    _("%s port %d sent plain text after agreeing to STARTTLS, instead of the TLS handshake"),
 		    s->p->host, s->p->port);
-		dm_err_hint(err, "nothing was sent: injected plain text is what an attacker on the way would send, or the server is broken; try another network, or ask the provider");
+		dm_err_hint(err, _("nothing was sent: injected plain text is what an attacker on the way would send, or the server is broken; try another network, or ask the provider"));
 		ERR_clear_error();
 		goto fail;
 	}
@@ -588,16 +590,16 @@ tls_handshake(struct sess *s, struct dm_err *err)
 	    (ERR_GET_REASON(e) == SSL_R_WRONG_VERSION_NUMBER ||
 	    ERR_GET_REASON(e) == SSL_R_PACKET_LENGTH_TOO_LONG)) {
 		dm_err_set(err, DM_ECONFIG,
-		    "%s port %d does not speak TLS from the first byte: it answered in plain text",
+		    _("%s port %d does not speak TLS from the first byte: it answered in plain text"),
 		    s->p->host, s->p->port);
-		dm_err_hint(err, "port 465 uses security = ssl, 587 uses starttls: set security = starttls for this port");
+		dm_err_hint(err, _("port 465 uses security = ssl, 587 uses starttls: set security = starttls for this port"));
 		ERR_clear_error();
 		goto fail;
 	}
-	dm_err_set(err, DM_ETLS, "TLS handshake with %s failed: %s",
+	dm_err_set(err, DM_ETLS, _("TLS handshake with %s failed: %s"),
 	    s->p->host, e != 0 ? ERR_reason_error_string(e) :
-	    "connection closed");
-	dm_err_hint(err, "the server may require a newer TLS version, or the port may not be an SMTP port");
+	    _("connection closed"));
+	dm_err_hint(err, _("the server may require a newer TLS version, or the port may not be an SMTP port"));
 	ERR_clear_error();
 fail:
 	sess_step(s, DM_STEP_TLS, 0, err->msg);

@@ -22,6 +22,8 @@
 #include <libesmtp.h>
 #include <openssl/crypto.h>
 
+#include <docmail/i18n.h>
+
 #include "smtp-int.h"
 
 /*
@@ -192,33 +194,33 @@ int
 dm_smtp_check_params(const struct dm_smtp_params *p, struct dm_err *err)
 {
 	if (p->host == NULL || p->host[0] == '\0')
-		return dm_err_set(err, DM_ECONFIG, "no SMTP host configured");
+		return dm_err_set(err, DM_ECONFIG, _("no SMTP host configured"));
 	if (p->port < 1 || p->port > 65535)
-		return dm_err_set(err, DM_ECONFIG, "invalid port %d", p->port);
+		return dm_err_set(err, DM_ECONFIG, _("invalid port %d"), p->port);
 	if (p->timeout < 1)
-		return dm_err_set(err, DM_ECONFIG, "invalid timeout %d",
+		return dm_err_set(err, DM_ECONFIG, _("invalid timeout %d"),
 		    p->timeout);
 	if (p->user != NULL && strlen(p->user) > DM_SMTP_CRED_MAX) {
 		dm_err_set(err, DM_ECONFIG,
-		    "the user name is longer than %d bytes", DM_SMTP_CRED_MAX);
-		return dm_err_hint(err, "use a shorter user name; SMTP logins longer than that are not supported");
+		    _("the user name is longer than %d bytes"), DM_SMTP_CRED_MAX);
+		return dm_err_hint(err, _("use a shorter user name; SMTP logins longer than that are not supported"));
 	}
 	if (p->password != NULL && strlen(p->password) > DM_SMTP_CRED_MAX) {
 		dm_err_set(err, DM_ECONFIG,
-		    "the password is longer than %d bytes", DM_SMTP_CRED_MAX);
-		return dm_err_hint(err, "use a shorter password or app password");
+		    _("the password is longer than %d bytes"), DM_SMTP_CRED_MAX);
+		return dm_err_hint(err, _("use a shorter password or app password"));
 	}
 	if (p->token != NULL && (p->user == NULL || *p->user == '\0')) {
 		dm_err_set(err, DM_ECONFIG,
-		    "an OAuth2 login needs the user name the token is for");
-		return dm_err_hint(err, "set user in the profile, e.g. 'user = anna@firma.example'");
+		    _("an OAuth2 login needs the user name the token is for"));
+		return dm_err_hint(err, _("set user in the profile, e.g. 'user = anna@firma.example'"));
 	}
 	if (p->user != NULL && p->security == DM_SEC_NONE &&
 	    !is_loopback(p->host)) {
 		dm_err_set(err, DM_ECONFIG,
-		    "refusing to send the password unencrypted to '%s' (security = none)",
+		    _("refusing to send the password unencrypted to '%s' (security = none)"),
 		    p->host);
-		return dm_err_hint(err, "use security = starttls (port 587) or ssl (port 465); a login without TLS is allowed only to this machine");
+		return dm_err_hint(err, _("use security = starttls (port 587) or ssl (port 465); a login without TLS is allowed only to this machine"));
 	}
 	return 0;
 }
@@ -234,17 +236,23 @@ out_of_turn(struct sess *s, const char *when, struct dm_err *err)
 	if (!net_pending(s))
 		return 0;
 	dm_err_set(err, DM_EPROTO,
-	    "%s port %d sent data nobody asked for %s",
+	    _("%s port %d sent data nobody asked for %s"),
 	    s->p->host, s->p->port, when);
 	return dm_err_hint(err, "%s", HINT_BROKEN_SERVER);
 }
 
 /* Nothing at all came within ms: no greeting, not even part of one. */
 static int
-silent(const struct dm_buf *got, const struct dm_err *err)
+silent(const struct sess *s, const struct dm_buf *got,
+    const struct dm_err *err)
 {
+	/*
+	 * By class and state, not by the message's words: those are
+	 * translated.  Nothing read and no partial reply leaves the
+	 * timeout ("no reply ..."), unless the user cancelled.
+	 */
 	return got->len == 0 && err->code == DM_ETEMP &&
-	    strncmp(err->msg, "no reply", 8) == 0;
+	    err->hint[0] == '\0' && !sess_cancelled(s);
 }
 
 /*
@@ -270,9 +278,9 @@ greeting_wait(struct sess *s, struct dm_buf *greeting, int *code,
 	if (net_wait_cancellable(s, s->fd, POLLIN, first) == 0 &&
 	    tls_probe(s, total - first)) {
 		dm_err_set(err, DM_ECONFIG,
-		    "%s port %d expects TLS from the first byte, but security = starttls",
+		    _("%s port %d expects TLS from the first byte, but security = starttls"),
 		    s->p->host, s->p->port);
-		return dm_err_hint(err, "this port speaks TLS from the first byte: set security = ssl (port 465 uses security = ssl, 587 uses starttls)");
+		return dm_err_hint(err, _("this port speaks TLS from the first byte: set security = ssl (port 465 uses security = ssl, 587 uses starttls)"));
 	}
 	/*
 	 * A greeting that came while the probe ran is in time, and gets a
@@ -283,15 +291,15 @@ greeting_wait(struct sess *s, struct dm_buf *greeting, int *code,
 	if (net_read_reply_ms(s, greeting, code, left > 1000 ? left : 1000,
 	    err) == 0)
 		return 0;
-	if (silent(greeting, err)) {
+	if (silent(s, greeting, err)) {
 		dm_err_set(err, DM_ETEMP,
-		    "the server at %s port %d did not answer within %d seconds: it may be busy",
+		    _("the server at %s port %d did not answer within %d seconds: it may be busy"),
 		    s->p->host, s->p->port, s->p->timeout);
-		return dm_err_hint(err, "try again later");
+		return dm_err_hint(err, _("try again later"));
 	}
 	if (err->code == DM_ETEMP && err->hint[0] == '\0' &&
 	    !sess_cancelled(s))
-		dm_err_hint(err, "check host and port; port 465 uses security = ssl, 587 uses starttls");
+		dm_err_hint(err, _("check host and port; port 465 uses security = ssl, 587 uses starttls"));
 	return -1;
 }
 
@@ -318,16 +326,16 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 		dm_strlcpy(s->rep->greeting, text, sizeof s->rep->greeting);
 	if (code != 220) {
 		dm_err_set(err, code < 500 ? DM_ETEMP : DM_EREJECT,
-		    "the server is not accepting mail: server said: %d %s",
+		    _("the server is not accepting mail: server said: %d %s"),
 		    code, text);
 		err->smtp_code = code;
-		dm_err_hint(err, "try again later");
+		dm_err_hint(err, _("try again later"));
 		sess_step(s, DM_STEP_GREETING, 0, err->msg);
 		goto out;
 	}
 	sess_step(s, DM_STEP_GREETING, 1, text);
 
-	if (out_of_turn(s, "before docmail's EHLO", err) == -1) {
+	if (out_of_turn(s, _("before docmail's EHLO"), err) == -1) {
 		sess_step(s, DM_STEP_EHLO, 0, err->msg);
 		goto out;
 	}
@@ -356,11 +364,11 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 		l = e != NULL ? e + 1 : NULL;
 	}
 	if (code != 250) {
-		dm_err_set(err, DM_EPROTO, "the server refused EHLO: %d", code);
+		dm_err_set(err, DM_EPROTO, _("the server refused EHLO: %d"), code);
 		sess_step(s, DM_STEP_EHLO, 0, err->msg);
 		goto out;
 	}
-	if (out_of_turn(s, "after its reply to EHLO", err) == -1) {
+	if (out_of_turn(s, _("after its reply to EHLO"), err) == -1) {
 		sess_step(s, DM_STEP_EHLO, 0, err->msg);
 		goto out;
 	}
@@ -368,9 +376,9 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 	if (!offered) {
 		/* Never go on in clear: the password would follow. */
 		dm_err_set(err, DM_ETLS,
-		    "%s port %d does not offer STARTTLS: nothing was sent",
+		    _("%s port %d does not offer STARTTLS: nothing was sent"),
 		    s->p->host, s->p->port);
-		dm_err_hint(err, "check host and port (587 is the usual STARTTLS port, 465 uses security = ssl); an attacker can also remove STARTTLS on the way");
+		dm_err_hint(err, _("check host and port (587 is the usual STARTTLS port, 465 uses security = ssl); an attacker can also remove STARTTLS on the way"));
 		sess_step(s, DM_STEP_TLS, 0, err->msg);
 		goto out;
 	}
@@ -384,10 +392,10 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 	if (code != 220) {
 		sanitize(text, sizeof text, r.data + 4, r.len > 4 ? r.len - 4 : 0);
 		dm_err_set(err, code < 500 ? DM_ETEMP : DM_ETLS,
-		    "the server refused STARTTLS: server said: %d %s", code,
+		    _("the server refused STARTTLS: server said: %d %s"), code,
 		    text);
 		err->smtp_code = code;
-		dm_err_hint(err, "nothing was sent in clear; try again later, or ask the provider");
+		dm_err_hint(err, _("nothing was sent in clear; try again later, or ask the provider"));
 		sess_step(s, DM_STEP_TLS, 0, err->msg);
 		goto out;
 	}
@@ -398,9 +406,9 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 	 */
 	if (net_pending(s)) {
 		dm_err_set(err, DM_EPROTO,
-		    "%s port %d sent plain text after agreeing to STARTTLS, before the TLS handshake",
+		    _("%s port %d sent plain text after agreeing to STARTTLS, before the TLS handshake"),
 		    s->p->host, s->p->port);
-		dm_err_hint(err, "nothing was sent: injected plain text is what an attacker on the way would send, or the server is broken; try another network, or ask the provider");
+		dm_err_hint(err, _("nothing was sent: injected plain text is what an attacker on the way would send, or the server is broken; try another network, or ask the provider"));
 		sess_step(s, DM_STEP_TLS, 0, err->msg);
 		goto out;
 	}
@@ -555,7 +563,7 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	}
 	s->mail = &s->mails[0];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		dm_err_set(err, DM_EINTERNAL, "socketpair: %s", strerror(errno));
+		dm_err_set(err, DM_EINTERNAL, _("socketpair: %s"), strerror(errno));
 		goto out;
 	}
 	s->app = sv[0];
@@ -563,7 +571,7 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 
 	if ((ss = smtp_create_session()) == NULL ||
 	    (refs = calloc(s->nmails, sizeof *refs)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "cannot create the SMTP session");
+		dm_err_set(err, DM_ENOMEM, _("cannot create the SMTP session"));
 		goto out;
 	}
 	smtp_set_server(ss, "127.0.0.1:1");
@@ -579,7 +587,7 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 		s->need_auth = 1;
 		pthread_once(&auth_once, auth_init);
 		if ((actx = auth_create_context()) == NULL) {
-			dm_err_set(err, DM_ENOMEM, "cannot create the login context");
+			dm_err_set(err, DM_ENOMEM, _("cannot create the login context"));
 			goto out;
 		}
 		/* PLAIN and LOGIN are safe here: TLS is ours, or loopback. */
@@ -591,7 +599,7 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 		struct dm_smtp_mail *mail = &s->mails[k];
 
 		if ((m = smtp_add_message(ss)) == NULL) {
-			dm_err_set(err, DM_ENOMEM, "cannot create the SMTP session");
+			dm_err_set(err, DM_ENOMEM, _("cannot create the SMTP session"));
 			goto out;
 		}
 		refs[k].s = s;
@@ -606,7 +614,7 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 		for (i = 0; !s->testing && i < mail->nrcpt; i++)
 			if (smtp_add_recipient(m, mail->rcpt[i].mailbox) ==
 			    NULL) {
-				dm_err_set(err, DM_ENOMEM, "out of memory");
+				dm_err_set(err, DM_ENOMEM, _("out of memory"));
 				goto out;
 			}
 	}
@@ -623,7 +631,7 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 		handover_fd = -1;
 		pump_join(s);
 		dm_err_set(err, DM_EINTERNAL,
-		    "libESMTP did not take the connection docmail prepared");
+		    _("libESMTP did not take the connection docmail prepared"));
 		goto out;
 	}
 	pump_join(s);
@@ -636,7 +644,7 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	if (s->testing) {
 		if (!s->test_done) {
 			dm_err_set(err, DM_EPROTO,
-			    "the test ended early: %s", smtp_strerror(
+			    _("the test ended early: %s"), smtp_strerror(
 			    smtp_errno(), (char[128]){ 0 }, 128));
 			goto out;
 		}
@@ -723,7 +731,7 @@ int
 hint_sender(struct dm_err *err, const char *addr)
 {
 	return dm_err_hint(err,
-	    "this account may not send as %s: use your own address as email, or allow_from_override = no",
+	    _("this account may not send as %s: use your own address as email, or allow_from_override = no"),
 	    addr);
 }
 
@@ -732,7 +740,7 @@ refused_sender(const struct dm_smtp_mail *mail, int code, const char *text,
     struct dm_err *err)
 {
 	dm_err_set(err, DM_EREJECT,
-	    "the server refused mail from '%s' for this login: server said: %d %s",
+	    _("the server refused mail from '%s' for this login: server said: %d %s"),
 	    mail->sender, code, text);
 	err->smtp_code = code;
 	return hint_sender(err, mail->sender);
@@ -769,36 +777,36 @@ judge(struct dm_smtp_mail *mail, struct dm_err *err)
 		if (bad == NULL)
 			return 0;
 		dm_err_set(err, temp > 0 ? DM_ETEMP : DM_EREJECT,
-		    "not delivered to %zu of %zu recipients; '%s': server said: %d %s",
+		    _("not delivered to %zu of %zu recipients; '%s': server said: %d %s"),
 		    mail->nrcpt - ok, mail->nrcpt, bad->mailbox, bad->code,
 		    bad->text);
 		err->smtp_code = bad->code;
-		return dm_err_hint(err, "the others received it; 'docmail outbox --retry' later sends only to those who did not");
+		return dm_err_hint(err, _("the others received it; 'docmail outbox --retry' later sends only to those who did not"));
 	}
 	if (ok == 0 && bad != NULL) {
 		dm_err_set(err, temp > 0 ? DM_ETEMP : DM_EREJECT,
-		    "every recipient was refused; '%s': server said: %d %s",
+		    _("every recipient was refused; '%s': server said: %d %s"),
 		    bad->mailbox, bad->code, bad->text);
 		err->smtp_code = bad->code;
-		return dm_err_hint(err, "check the addresses");
+		return dm_err_hint(err, _("check the addresses"));
 	}
 	/* No reply to the data at all: never show the user "said: 0". */
 	if (mail->code == 0) {
 		dm_err_set(err, DM_ETEMP,
-		    "the session ended before the server answered the message");
+		    _("the session ended before the server answered the message"));
 		return dm_err_hint(err, "%s", mail->maybe_delivered ?
-		    "the server may have accepted it: ask a recipient before sending it again" :
-		    "nothing was delivered; the message stays in the outbox: 'docmail outbox --retry' later");
+		    _("the server may have accepted it: ask a recipient before sending it again") :
+		    _("nothing was delivered; the message stays in the outbox: 'docmail outbox --retry' later"));
 	}
 	dm_err_set(err, mail->code >= 500 ? DM_EREJECT : DM_ETEMP,
-	    "the server did not accept the message: server said: %d %s",
+	    _("the server did not accept the message: server said: %d %s"),
 	    mail->code, mail->reply);
 	err->smtp_code = mail->code;
 	if (mail->code == 552)
-		return dm_err_hint(err, "the message is too large for this server: send fewer or smaller documents");
+		return dm_err_hint(err, _("the message is too large for this server: send fewer or smaller documents"));
 	if (mail->code >= 500)
-		return dm_err_hint(err, "the server refuses this message; its text above says why");
-	return dm_err_hint(err, "a temporary problem; the message stays in the outbox: 'docmail outbox --retry' later");
+		return dm_err_hint(err, _("the server refuses this message; its text above says why"));
+	return dm_err_hint(err, _("a temporary problem; the message stays in the outbox: 'docmail outbox --retry' later"));
 }
 
 int

@@ -18,12 +18,13 @@
 
 #include <docmail/buf.h>
 #include <docmail/err.h>
+#include <docmail/i18n.h>
 #include <docmail/tmpl.h>
 
 /* How much user text an error message quotes before cutting it. */
 #define QUOTE_MAX	24
 
-#define NAME_HINT	"a name is 1 to %d letters, digits, '_', '-' or '.', starting with a letter, digit or '_'"
+#define NAME_HINT	_("a name is 1 to %d letters, digits, '_', '-' or '.', starting with a letter, digit or '_'")
 
 enum ph_kind {
 	PH_NONE,		/* no "{{" left */
@@ -118,7 +119,7 @@ quote(char *dst, size_t dsize, const char *s, size_t n, struct dm_err *err)
 		goto out;
 	/* Escaping at most quadruples QUOTE_MAX bytes: this always fits. */
 	if (dm_strlcpy(dst, dm_buf_str(&b), dsize) >= dsize) {
-		dm_err_set(err, DM_EINTERNAL, "quoted text too long");
+		dm_err_set(err, DM_EINTERNAL, _("quoted text too long"));
 		goto out;
 	}
 	r = 0;
@@ -160,29 +161,29 @@ dm_vars_add(struct dm_vars *vars, const char *name, const char *value,
 
 	if (name == NULL || value == NULL)
 		return dm_err_set(err, DM_EINTERNAL,
-		    "placeholder name or value missing");
+		    _("placeholder name or value missing"));
 	if (!dm_tmpl_name_valid(name)) {
 		if (quote(q, sizeof q, name, strlen(name), err) == -1)
 			return -1;
-		dm_err_set(err, DM_EDATA, "invalid placeholder name '%s'", q);
+		dm_err_set(err, DM_EDATA, _("invalid placeholder name '%s'"), q);
 		return dm_err_hint(err, NAME_HINT, DM_VAR_NAME_MAX);
 	}
 	if (strnlen(value, DM_VAR_VALUE_MAX + 1) > DM_VAR_VALUE_MAX) {
 		dm_err_set(err, DM_EDATA,
-		    "value of '%s' too long (more than %u bytes)", name,
+		    _("value of '%s' too long (more than %u bytes)"), name,
 		    DM_VAR_VALUE_MAX);
 		return dm_err_hint(err,
-		    "put long text into the template body instead");
+		    _("put long text into the template body instead"));
 	}
 	if (dm_vars_find(vars, name) != NULL)
 		return 0;
 
 	if (vars->n == vars->cap) {
 		if (vars->cap > SIZE_MAX / 2 / sizeof *nv)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		ncap = vars->cap == 0 ? 8 : vars->cap * 2;
 		if ((nv = realloc(vars->v, ncap * sizeof *nv)) == NULL)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		vars->v = nv;
 		vars->cap = ncap;
 	}
@@ -195,7 +196,7 @@ dm_vars_add(struct dm_vars *vars, const char *name, const char *value,
 		free(v->name);
 		free(v->value);
 		free(v->source);
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
 	vars->n++;
 	return 1;
@@ -210,20 +211,20 @@ dm_vars_add_assignment(struct dm_vars *vars, const char *arg,
 	size_t n;
 
 	if (arg == NULL)
-		return dm_err_set(err, DM_EINTERNAL, "--set argument missing");
+		return dm_err_set(err, DM_EINTERNAL, _("--set argument missing"));
 	if ((eq = strchr(arg, '=')) == NULL) {
 		if (quote(q, sizeof q, arg, strlen(arg), err) == -1)
 			return -1;
 		dm_err_set(err, DM_EUSAGE,
-		    "invalid --set '%s': expected KEY=VALUE", q);
-		return dm_err_hint(err, "write it as --set number=2024-001");
+		    _("invalid --set '%s': expected KEY=VALUE"), q);
+		return dm_err_hint(err, _("write it as --set number=2024-001"));
 	}
 	n = (size_t)(eq - arg);
 	if (!name_valid(arg, n)) {
 		if (quote(q, sizeof q, arg, strlen(arg), err) == -1)
 			return -1;
 		dm_err_set(err, DM_EUSAGE,
-		    "invalid --set '%s': bad placeholder name", q);
+		    _("invalid --set '%s': bad placeholder name"), q);
 		return dm_err_hint(err, NAME_HINT, DM_VAR_NAME_MAX);
 	}
 	/* name_valid() bounds n by DM_VAR_NAME_MAX, so this fits. */
@@ -269,7 +270,7 @@ dm_tmpl_expand(const char *tmpl, const struct dm_vars *vars,
 	enum ph_kind k;
 
 	if (what == NULL)
-		what = "template";
+		what = _("template");
 	for (;;) {
 		k = next_ph(tmpl, i, &ph);
 		if (k == PH_NONE)
@@ -279,9 +280,9 @@ dm_tmpl_expand(const char *tmpl, const struct dm_vars *vars,
 			    strlen(tmpl + ph.start), err) == -1)
 				goto fail;
 			dm_err_set(err, DM_EDATA,
-			    "unterminated placeholder in %s starting at '%s'",
+			    _("unterminated placeholder in %s starting at '%s'"),
 			    what, q);
-			dm_err_hint(err, "close it with '}}'");
+			dm_err_hint(err, _("close it with '}}'"));
 			goto fail;
 		}
 		if (k == PH_INVALID) {
@@ -289,7 +290,7 @@ dm_tmpl_expand(const char *tmpl, const struct dm_vars *vars,
 			    ph.end - ph.start, err) == -1)
 				goto fail;
 			dm_err_set(err, DM_EDATA,
-			    "invalid placeholder '%s' in %s", q, what);
+			    _("invalid placeholder '%s' in %s"), q, what);
 			dm_err_hint(err, NAME_HINT, DM_VAR_NAME_MAX);
 			goto fail;
 		}
@@ -297,10 +298,10 @@ dm_tmpl_expand(const char *tmpl, const struct dm_vars *vars,
 		name[ph.namelen] = '\0';
 		if ((value = dm_vars_get(vars, name)) == NULL) {
 			dm_err_set(err, DM_EDATA,
-			    "unresolved placeholder '{{%s}}' in %s",
+			    _("unresolved placeholder '{{%s}}' in %s"),
 			    name, what);
 			dm_err_hint(err,
-			    "give it with --set %s=VALUE, in the [document] section of the document's sidecar FILE.ini, or use sender.name / sender.email from the profile", name);
+			    _("give it with --set %s=VALUE, in the [document] section of the document's sidecar FILE.ini, or use sender.name / sender.email from the profile"), name);
 			goto fail;
 		}
 		/* The value goes in as it is: it is never expanded again. */

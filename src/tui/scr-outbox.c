@@ -23,6 +23,7 @@
 
 #include <docmail/buf.h>
 #include <docmail/deliver.h>
+#include <docmail/i18n.h>
 #include <docmail/outbox.h>
 #include <docmail/profile.h>
 #include <docmail/secret.h>
@@ -86,7 +87,7 @@ static int	job_done(struct retry_job *);
 static int	next_in_queue(struct tui *, struct outbox *);
 
 static const struct tf_spec pw_spec[] = {
-	{ "Password", TF_SECRET, 36, 0, NULL },
+	{ N_("Password"), TF_SECRET, 36, 0, NULL },
 };
 
 /* s with control characters escaped, in b (reset first). */
@@ -190,8 +191,9 @@ reload(struct tui *t, struct outbox *ob)
 	if (ROWS_VISIBLE > 0 && ob->sel >= ob->top + (size_t)ROWS_VISIBLE)
 		ob->top = ob->sel - (size_t)ROWS_VISIBLE + 1;
 	if (bad > 0)
-		tui_status(t, "%zu file%s in the outbox could not be read (damaged or incomplete); they are left there",
-		    bad, bad == 1 ? "" : "s");
+		tui_status(t, ngettext("%zu file in the outbox could not be read (damaged or incomplete); it is left there",
+		    "%zu files in the outbox could not be read (damaged or incomplete); they are left there",
+		    bad), bad);
 }
 
 /* --- drawing ------------------------------------------------------------ */
@@ -246,12 +248,26 @@ draw_row(struct tui *t, struct outbox *ob, size_t i)
 	dm_buf_release(&b);
 }
 
+/* The detail labels' column: the widest of this language, and a gap. */
+static int
+detail_w(void)
+{
+	/* TRANSLATORS: the detail labels of the outbox. */
+	const char *labels[] = { _("ID"), _("State"), _("To"), _("Subject"),
+	    _("Document"), _("Error") };
+	int w = tui_widest(labels, sizeof labels / sizeof labels[0]) + 2;
+
+	return w > 10 ? w : 10;
+}
+
 static void
 detail_line(struct tui *t, int row, const char *label, const char *value,
     attr_t a)
 {
-	tui_put(row, 2, 10, label, tui_attr(t, TC_LABEL) | A_BOLD);
-	tui_put(row, 12, COLS - 13, value, a);
+	int w = detail_w();
+
+	tui_put(row, 2, w, label, tui_attr(t, TC_LABEL) | A_BOLD);
+	tui_put(row, 2 + w, COLS - 3 - w, value, a);
 }
 
 static void
@@ -273,21 +289,22 @@ draw_detail(struct tui *t, struct outbox *ob)
 		return;
 	it = &ob->items[ob->sel];
 	dm_buf_init(&b, 8192);
-	(void)snprintf(line, sizeof line, "%s  (%d attempt%s)", it->id,
-	    it->attempts, it->attempts == 1 ? "" : "s");
-	detail_line(t, r++, "ID", line, A_NORMAL);
-	detail_line(t, r++, "State", it->state == DM_OB_MAYBE_SENT ?
-	    "may have been delivered: the connection ended after the whole message was sent" :
+	(void)snprintf(line, sizeof line, ngettext("%s  (%d attempt)",
+	    "%s  (%d attempts)", (unsigned long)it->attempts), it->id,
+	    it->attempts);
+	detail_line(t, r++, _("ID"), line, A_NORMAL);
+	detail_line(t, r++, _("State"), it->state == DM_OB_MAYBE_SENT ?
+	    _("may have been delivered: the connection ended after the whole message was sent") :
 	    it->state == DM_OB_REFUSED ?
-	    "refused for good by the server: a skips it, r asks first, d removes it" :
-	    "waiting: the server has not accepted it",
+	    _("refused for good by the server: a skips it, r asks first, d removes it") :
+	    _("waiting: the server has not accepted it"),
 	    state_attr(t, it->state));
 	rcpt_list(&b, it);
-	detail_line(t, r++, "To", dm_buf_str(&b), A_NORMAL);
-	detail_line(t, r++, "Subject", shown(&b, it->subject), A_NORMAL);
-	detail_line(t, r++, "Document", it->document != NULL ?
+	detail_line(t, r++, _("To"), dm_buf_str(&b), A_NORMAL);
+	detail_line(t, r++, _("Subject"), shown(&b, it->subject), A_NORMAL);
+	detail_line(t, r++, _("Document"), it->document != NULL ?
 	    shown(&b, it->document) : "-", A_NORMAL);
-	detail_line(t, r++, "Error", it->last_error != NULL &&
+	detail_line(t, r++, _("Error"), it->last_error != NULL &&
 	    it->last_error[0] != '\0' ? shown(&b, it->last_error) : "-",
 	    tui_attr(t, TC_ERROR));
 	dm_buf_release(&b);
@@ -300,10 +317,13 @@ draw_info(struct tui *t, struct outbox *ob)
 
 	(void)t;
 	if (ob->n == 0)
-		(void)snprintf(s, sizeof s, "The outbox is empty: everything was sent.");
+		(void)snprintf(s, sizeof s, "%s",
+		    _("The outbox is empty: everything was sent."));
 	else
-		(void)snprintf(s, sizeof s, "%zu message%s not accepted by the server yet",
-		    ob->n, ob->n == 1 ? "" : "s");
+		(void)snprintf(s, sizeof s,
+		    ngettext("%zu message not accepted by the server yet",
+		    "%zu messages not accepted by the server yet", ob->n),
+		    ob->n);
 	tui_put(ROW_INFO, 0, COLS, s, A_NORMAL);
 }
 
@@ -323,10 +343,11 @@ outbox_draw(struct tui *t, void *state)
 	draw_info(t, ob);
 	if (ob->n > 0) {
 		columns(&c);
-		tui_put(ROW_HEAD, c.x[0], c.w[0], "Created", A_BOLD);
-		tui_put(ROW_HEAD, c.x[1], c.w[1], "State", A_BOLD);
-		tui_put(ROW_HEAD, c.x[2], c.w[2], "To", A_BOLD);
-		tui_put(ROW_HEAD, c.x[3], c.w[3], "Subject", A_BOLD);
+		/* TRANSLATORS: column heads, cut to the column's width. */
+		tui_put(ROW_HEAD, c.x[0], c.w[0], _("Created"), A_BOLD);
+		tui_put(ROW_HEAD, c.x[1], c.w[1], _("State"), A_BOLD);
+		tui_put(ROW_HEAD, c.x[2], c.w[2], _("To"), A_BOLD);
+		tui_put(ROW_HEAD, c.x[3], c.w[3], _("Subject"), A_BOLD);
 		for (i = ob->top; i < ob->n && i < ob->top +
 		    (size_t)ROWS_VISIBLE; i++)
 			draw_row(t, ob, i);
@@ -444,12 +465,12 @@ start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
 	j->percent = -1;
 	if (pthread_create(&j->thread, NULL, retry_thread, j) != 0) {
 		job_free(j);
-		tui_status(t, "cannot start sending: no thread");
+		tui_status(t, _("cannot start sending: no thread"));
 		t->status_error = 1;
 		return SCR_HANDLED;
 	}
 	ob->job = j;
-	tui_status(t, "sending %s... (Esc stops)", j->it.id);
+	tui_status(t, _("sending %s... (Esc stops)"), j->it.id);
 	return SCR_HANDLED | SCR_REDRAW;
 }
 
@@ -459,8 +480,8 @@ retry_profile(struct tui *t, const struct dm_outbox_item *it,
     struct dm_err *err)
 {
 	if (!t->have_cfg) {
-		dm_err_set(err, DM_ECONFIG, "there is no configuration to send with");
-		dm_err_hint(err, "press Esc, then s to set up the SMTP account");
+		dm_err_set(err, DM_ECONFIG, _("there is no configuration to send with"));
+		dm_err_hint(err, _("press Esc, then s to set up the SMTP account"));
 		return NULL;
 	}
 	return dm_config_profile(&t->cfg, t->opts->profile != NULL ?
@@ -492,7 +513,7 @@ retry_with_password(struct tui *t, struct outbox *ob,
 		if ((ob->ask_id = strdup(it->id)) == NULL)
 			goto out;
 		(void)snprintf(ob->ask_text, sizeof ob->ask_text,
-		    "Password for %.80s at %.80s (Enter sends, Esc cancels):",
+		    _("Password for %.80s at %.80s (Enter sends, Esc cancels):"),
 		    p->user, p->host);
 		tform_free(ob->pwform);
 		if ((ob->pwform = tform_new(pw_spec, 1, ROW_DETAIL + 2)) ==
@@ -502,7 +523,7 @@ retry_with_password(struct tui *t, struct outbox *ob,
 			goto out;
 		}
 		dm_outbox_item_release(it);
-		tui_status(t, "profile '%s' has no password saved: type it to send",
+		tui_status(t, _("profile '%s' has no password saved: type it to send"),
 		    p->id);
 		return SCR_HANDLED | SCR_REDRAW;
 	}
@@ -535,11 +556,11 @@ retry(struct tui *t, struct outbox *ob)
 	/* r names the selected item: asked about, never passed over. */
 	if (dm_outbox_retry_verdict(it.state, DM_RETRY_NAMED) !=
 	    DM_RETRY_SEND && tui_ask(t, it.state == DM_OB_REFUSED ?
-	    "the server refused this message for good -- send it again anyway? (y/n)" :
-	    "this message may have been delivered -- send it again? (y/n)",
+	    _("the server refused this message for good -- send it again anyway? (y/n)") :
+	    _("this message may have been delivered -- send it again? (y/n)"),
 	    "yn") != 'y') {
 		dm_outbox_item_release(&it);
-		tui_status(t, "not sent again");
+		tui_status(t, _("not sent again"));
 		return SCR_HANDLED;
 	}
 	return retry_with_password(t, ob, &it);
@@ -617,10 +638,10 @@ next_in_queue(struct tui *t, struct outbox *ob)
 	queue_free(ob);
 	reload(t, ob);
 	if (ob->q_skipped > 0)
-		tui_status(t, "retry all: %zu sent, %zu failed, %zu skipped (refused or may have been delivered: select one and press r)",
+		tui_status(t, _("retry all: %zu sent, %zu failed, %zu skipped (refused or may have been delivered: select one and press r)"),
 		    ob->q_sent, ob->q_failed, ob->q_skipped);
 	else
-		tui_status(t, "retry all: %zu sent, %zu failed", ob->q_sent,
+		tui_status(t, _("retry all: %zu sent, %zu failed"), ob->q_sent,
 		    ob->q_failed);
 	t->status_error = ob->q_failed > 0;
 	return SCR_HANDLED | SCR_REDRAW;
@@ -639,7 +660,7 @@ password_given(struct tui *t, struct outbox *ob)
 	memset(&it, 0, sizeof it);
 	if (typed == NULL || typed[0] == '\0') {
 		free(typed);
-		tui_status(t, "type the password (or app password), or Esc");
+		tui_status(t, _("type the password (or app password), or Esc"));
 		t->status_error = 1;
 		return SCR_HANDLED;
 	}
@@ -698,17 +719,17 @@ delete_item(struct tui *t, struct outbox *ob)
 	cut(dm_buf_str(&b), room - room / 2, to, sizeof to);
 	dm_buf_release(&b);
 	(void)snprintf(q, sizeof q,
-	    "remove '%s' (%s) from the outbox? It will not be sent. (y/n)",
+	    _("remove '%s' (%s) from the outbox? It will not be sent. (y/n)"),
 	    subj, to);
 	if (tui_ask(t, q, "yn") != 'y') {
-		tui_status(t, "kept");
+		tui_status(t, _("kept"));
 		dm_outbox_item_release(&it);
 		return SCR_HANDLED;
 	}
 	if (dm_outbox_drop(&it, &err) == -1)
 		tui_error(t, &err);
 	else
-		tui_status(t, "removed %s from the outbox", it.id);
+		tui_status(t, _("removed %s from the outbox"), it.id);
 	dm_outbox_item_release(&it);
 	reload(t, ob);
 	return SCR_HANDLED | SCR_REDRAW;
@@ -747,9 +768,9 @@ outbox_key(struct tui *t, void *state, int is_key, wint_t ch)
 
 	if (ob->job != NULL) {
 		if (!is_key && (ch == 27 || ch == 3 || ch == 17)) {
-			if (tui_ask(t, "stop sending? (y/n)", "yn") == 'y') {
+			if (tui_ask(t, _("stop sending? (y/n)"), "yn") == 'y') {
 				atomic_store(&ob->job->cancel, 1);
-				tui_status(t, "stopping...");
+				tui_status(t, _("stopping..."));
 			}
 			return SCR_HANDLED;
 		}
@@ -763,7 +784,7 @@ outbox_key(struct tui *t, void *state, int is_key, wint_t ch)
 			free(ob->ask_id);
 			ob->ask_id = NULL;
 			queue_free(ob);
-			tui_status(t, "not sent");
+			tui_status(t, _("not sent"));
 			return SCR_HANDLED | SCR_REDRAW;
 		}
 		if ((!is_key && (ch == '\r' || ch == '\n')) ||
@@ -818,14 +839,14 @@ finish_job(struct tui *t, struct outbox *ob)
 
 	pthread_join(j->thread, NULL);
 	if (j->result == 0 && j->removed)
-		tui_status(t, "sent: server said: %d %s%s%s", j->code, j->reply,
-		    j->warn[0] != '\0' ? " -- but " : "", j->warn);
+		tui_status(t, _("sent: server said: %d %s%s%s"), j->code, j->reply,
+		    j->warn[0] != '\0' ? _(" -- but ") : "", j->warn);
 	else if (j->result == 0)
 		tui_status(t, "%s", j->warn[0] != '\0' ? j->warn :
-		    "sent, but it stays in the outbox");
+		    _("sent, but it stays in the outbox"));
 	else {
 		if (j->maybe && j->err.hint[0] == '\0')
-			dm_err_hint(&j->err, "it may have been delivered: the connection ended after the whole message was sent");
+			dm_err_hint(&j->err, _("it may have been delivered: the connection ended after the whole message was sent"));
 		tui_error(t, &j->err);
 		/* A wrong typed password must be asked again. */
 		if (j->err.code == DM_EAUTH) {
@@ -881,9 +902,9 @@ outbox_tick(struct tui *t, void *state)
 		return SCR_REDRAW;
 	}
 	if (pct >= 0)
-		tui_status(t, "sending %s: %d%% (Esc stops)", j->it.id, pct);
+		tui_status(t, _("sending %s: %d%% (Esc stops)"), j->it.id, pct);
 	else
-		tui_status(t, "sending %s: %s... (Esc stops)", j->it.id,
+		tui_status(t, _("sending %s: %s... (Esc stops)"), j->it.id,
 		    dm_smtp_step_name(step));
 	/* The loop paints the status line; nothing else changed. */
 	return 0;
@@ -944,12 +965,12 @@ outbox_keybar(struct tui *t, void *state)
 
 	(void)t;
 	if (ob->job != NULL)
-		return " Esc stop sending";
+		return _(" Esc stop sending");
 	if (ob->pwform != NULL)
-		return " Enter send  Esc cancel";
+		return _(" Enter send  Esc cancel");
 	if (ob->n == 0)
-		return " ? help  Esc back";
-	return " r retry  a retry all  d remove  Up/Down move  ? help  Esc back";
+		return _(" ? help  Esc back");
+	return _(" r retry  a retry all  d remove  Up/Down move  ? help  Esc back");
 }
 
 static void
@@ -965,8 +986,8 @@ outbox_cursor(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_outbox = {
-	"Outbox",
-	"Outbox: messages the server has not accepted yet.  Each is sent\n"
+	N_("Outbox"),
+	N_("Outbox: messages the server has not accepted yet.  Each is sent\n"
 	"  again byte for byte (same Message-ID and recipients) with the\n"
 	"  profile as it is configured now.\n"
 	"  r            retry the selected message; one that may have been\n"
@@ -979,7 +1000,7 @@ const struct dm_screen scr_outbox = {
 	"  d / Delete   remove it from the outbox: it will not be sent\n"
 	"               (asks first; not while another docmail sends it)\n"
 	"  Up/Down PgUp/PgDn Home/End  move\n"
-	"  Esc          back (stops a retry, after asking)\n\n",
+	"  Esc          back (stops a retry, after asking)\n\n"),
 	outbox_enter,
 	outbox_key,
 	outbox_draw,

@@ -14,11 +14,12 @@
 #include <docmail/addr.h>
 #include <docmail/buf.h>
 #include <docmail/compose.h>
+#include <docmail/i18n.h>
 #include <docmail/mime.h>
 
 #include "send.h"
 
-#define LABEL_W		10	/* "Reply-To: " */
+#define LABEL_W		10	/* "Reply-To: ", the least a label gets */
 
 /* --- lines: shared with the sending screen -------------------------- */
 
@@ -156,11 +157,12 @@ void
 send_size(char *out, size_t sz, unsigned long long n)
 {
 	if (n < 1024)
-		(void)snprintf(out, sz, "%llu bytes", n);
+		(void)snprintf(out, sz, ngettext("%llu byte", "%llu bytes",
+		    (unsigned long)n), n);
 	else if (n < 1024 * 1024)
-		(void)snprintf(out, sz, "%.1f KB", n / 1024.0);
+		(void)snprintf(out, sz, _("%.1f KB"), n / 1024.0);
 	else
-		(void)snprintf(out, sz, "%.1f MB", n / (1024.0 * 1024.0));
+		(void)snprintf(out, sz, _("%.1f MB"), n / (1024.0 * 1024.0));
 }
 
 /* --- the preview ------------------------------------------------------ */
@@ -170,6 +172,21 @@ struct preview {
 	struct tlines	 l;
 	size_t		 top;
 };
+
+/*
+ * The labels' column: the widest label of this language and a space,
+ * at least LABEL_W (the English "Reply-To: ").
+ */
+static int
+label_w(void)
+{
+	/* TRANSLATORS: the preview's labels (From: ... Attached:). */
+	const char *labels[] = { _("From:"), _("To:"), _("Cc:"), _("Reply-To:"),
+	    _("Subject:"), _("Date:"), _("Attached:") };
+	int w = tui_widest(labels, sizeof labels / sizeof labels[0]) + 1;
+
+	return w > LABEL_W ? w : LABEL_W;
+}
 
 static int
 add_list(struct tlines *l, const char *label, const struct dm_addrlist *al,
@@ -188,7 +205,7 @@ add_list(struct tlines *l, const char *label, const struct dm_addrlist *al,
 			(void)dm_buf_addstr(&b, ", ", &err);
 		(void)dm_addr_format_display(&al->v[i], &b, &err);
 	}
-	r = tlines_add(l, label, LABEL_W, dm_buf_str(&b), width, a);
+	r = tlines_add(l, label, label_w(), dm_buf_str(&b), width, a);
 	dm_buf_release(&b);
 	return r;
 }
@@ -234,16 +251,16 @@ build(struct preview *pv, int width)
 	dm_buf_init(&b, 0);
 	one.v = (struct dm_addr *)&c->from;
 	one.n = one.cap = 1;
-	if (add_list(l, "From:", &one, width, A_NORMAL) == -1 ||
-	    add_list(l, "To:", &c->to, width, A_NORMAL) == -1 ||
-	    add_list(l, "Cc:", &c->cc, width, A_NORMAL) == -1 ||
-	    add_list(l, "Reply-To:", &c->reply_to, width, A_NORMAL) == -1 ||
-	    tlines_add(l, "Subject:", LABEL_W, c->subject, width,
+	if (add_list(l, _("From:"), &one, width, A_NORMAL) == -1 ||
+	    add_list(l, _("To:"), &c->to, width, A_NORMAL) == -1 ||
+	    add_list(l, _("Cc:"), &c->cc, width, A_NORMAL) == -1 ||
+	    add_list(l, _("Reply-To:"), &c->reply_to, width, A_NORMAL) == -1 ||
+	    tlines_add(l, _("Subject:"), label_w(), c->subject, width,
 	    A_BOLD) == -1)
 		goto fail;
 	/* The header's own text: the locale's names would not be sent. */
 	if (dm_mime_format_date(pv->job->date, date, sizeof date, &err) == 0 &&
-	    tlines_add(l, "Date:", LABEL_W, date, width, A_NORMAL) == -1)
+	    tlines_add(l, _("Date:"), label_w(), date, width, A_NORMAL) == -1)
 		goto fail;
 	for (i = 0; i < pv->job->nfiles; i++) {
 		type = dm_mime_attachment_type(c->mime, i);
@@ -251,20 +268,20 @@ build(struct preview *pv, int width)
 			send_size(size, sizeof size,
 			    (unsigned long long)st.st_size);
 		else
-			(void)snprintf(size, sizeof size, "missing");
+			(void)snprintf(size, sizeof size, "%s", _("missing"));
 		(void)snprintf(line, sizeof line, "%s  (%s, %s)",
 		    send_base_name(pv->job->files[i]), size,
 		    type != NULL ? type : "?");
-		if (tlines_add(l, i == 0 ? "Attached:" : "", LABEL_W, line,
+		if (tlines_add(l, i == 0 ? _("Attached:") : "", label_w(), line,
 		    width, A_NORMAL) == -1)
 			goto fail;
 	}
-	if (c->from_moved && tlines_add(l, "", LABEL_W,
-	    "(the From you typed is the Reply-To: this profile does not allow other From addresses)",
+	if (c->from_moved && tlines_add(l, "", label_w(),
+	    _("(the From you typed is the Reply-To: this profile does not allow other From addresses)"),
 	    width, A_NORMAL) == -1)
 		goto fail;
-	if (c->from_foreign && tlines_add(l, "", LABEL_W,
-	    "(From is not your account's domain: receiving servers may reject or flag it)",
+	if (c->from_foreign && tlines_add(l, "", label_w(),
+	    _("(From is not your account's domain: receiving servers may reject or flag it)"),
 	    width, A_NORMAL) == -1)
 		goto fail;
 	/* Set apart: what the recipients do not see. */
@@ -276,15 +293,16 @@ build(struct preview *pv, int width)
 		(void)dm_addr_format_display(&c->bcc.v[i], &b, &err);
 	}
 	if (c->bcc.n > 0 && tlines_add(l,
-	    "  Bcc (invisible to the other recipients): ", 0, dm_buf_str(&b),
+	    _("  Bcc (invisible to the other recipients): "), 0, dm_buf_str(&b),
 	    width, mark) == -1)
 		goto fail;
-	if (tlines_add(l, "  Bounces return to: ", 0, c->sender, width,
+	if (tlines_add(l, _("  Bounces return to: "), 0, c->sender, width,
 	    mark) == -1)
 		goto fail;
-	if (rule(l, "---- Text ", width) == -1 ||
+	/* TRANSLATORS: a rule of '-' follows to the right edge. */
+	if (rule(l, _("---- Text "), width) == -1 ||
 	    tlines_add(l, "", 0, c->body, width, A_NORMAL) == -1 ||
-	    rule(l, "---- End ", width) == -1)
+	    rule(l, _("---- End "), width) == -1)
 		goto fail;
 	dm_buf_release(&b);
 	return 0;
@@ -354,15 +372,17 @@ pv_draw(struct tui *t, void *state)
 		tui_put(row, 2, COLS - 4, pv->l.v[i], pv->l.attr[i]);
 	if (pv->l.n > (size_t)rows)
 		tui_put(LINES - 4, 2, COLS - 4, pv->top + rows < pv->l.n ?
-		    "(more below: Down / PgDn)" : "(end)", A_NORMAL);
+		    _("(more below: Down / PgDn)") : _("(end)"), A_NORMAL);
 	if (pv->job->view_only)
 		(void)snprintf(q, sizeof q,
-		    "One email of the batch, to %zu recipient%s: Esc goes back to the table",
-		    pv->job->c.rcpt.n, pv->job->c.rcpt.n == 1 ? "" : "s");
+		    ngettext("One email of the batch, to %zu recipient: Esc goes back to the table",
+		    "One email of the batch, to %zu recipients: Esc goes back to the table",
+		    pv->job->c.rcpt.n), pv->job->c.rcpt.n);
 	else
 		(void)snprintf(q, sizeof q,
-		    "Send this email to %zu recipient%s? (y/n)",
-		    pv->job->c.rcpt.n, pv->job->c.rcpt.n == 1 ? "" : "s");
+		    ngettext("Send this email to %zu recipient? (y/n)",
+		    "Send this email to %zu recipients? (y/n)",
+		    pv->job->c.rcpt.n), pv->job->c.rcpt.n);
 	tui_put(LINES - 3, 2, COLS - 4, q, tui_attr(t, TC_MARK) | A_BOLD);
 }
 
@@ -375,6 +395,11 @@ pv_key(struct tui *t, void *state, int is_key, wint_t ch)
 	(void)t;
 	max = pv->l.n > rows ? pv->l.n - rows : 0;
 	if (!is_key) {
+		/* The question's answer keys, also in the user's language. */
+		if (dm_answer_yes((int)ch))
+			ch = 'y';
+		else if (dm_answer_no((int)ch))
+			ch = 'n';
 		switch (ch) {
 		case 'y':
 		case 'Y':
@@ -435,17 +460,17 @@ pv_keybar(struct tui *t, void *state)
 
 	(void)t;
 	if (pv->job->view_only)
-		return " Esc Back to the batch  Up/Down PgUp/PgDn Scroll  F1 Help";
-	return " y Send  n/Esc Back to the email  Up/Down PgUp/PgDn Scroll  F1 Help";
+		return _(" Esc Back to the batch  Up/Down PgUp/PgDn Scroll  F1 Help");
+	return _(" y Send  n/Esc Back to the email  Up/Down PgUp/PgDn Scroll  F1 Help");
 }
 
 const struct dm_screen scr_preview = {
-	"Preview",
-	"The email as the recipients will see it.  Bcc recipients get it\n"
+	N_("Preview"),
+	N_("The email as the recipients will see it.  Bcc recipients get it\n"
 	"too, but nobody sees them; bounces come back to your profile's\n"
 	"address.\n"
 	"  y                 send it\n"
 	"  n or Esc          back to the email, nothing lost\n"
-	"  Up/Down PgUp/PgDn scroll\n\n",
+	"  Up/Down PgUp/PgDn scroll\n\n"),
 	pv_enter, pv_key, pv_draw, pv_resize, NULL, pv_leave, pv_keybar, NULL
 };

@@ -22,6 +22,7 @@
 #include <docmail/buf.h>
 #include <docmail/compose.h>
 #include <docmail/deliver.h>
+#include <docmail/i18n.h>
 #include <docmail/outbox.h>
 #include <docmail/secret.h>
 #include <docmail/smtp.h>
@@ -65,7 +66,7 @@ struct progress {
 };
 
 static const struct tf_spec pw_spec[] = {
-	{ "Password", TF_SECRET, 40, 0, NULL }
+	{ N_("Password"), TF_SECRET, 40, 0, NULL }
 };
 
 /* Rows of the running screen. */
@@ -113,8 +114,8 @@ static int
 gone_error(struct dm_err *err)
 {
 	dm_err_set(err, DM_ETEMP,
-	    "this email's outbox item is gone: another docmail has sent or removed it");
-	return dm_err_hint(err, "'docmail outbox' and the sent log show what happened; to send it anyway, close this email and open the document again");
+	    _("this email's outbox item is gone: another docmail has sent or removed it"));
+	return dm_err_hint(err, _("'docmail outbox' and the sent log show what happened; to send it anyway, close this email and open the document again"));
 }
 
 static int
@@ -175,7 +176,7 @@ run(void *arg)
 	if (!pg->retry && store(pg, &err) == -1)
 		goto out;
 	if (atomic_load(&pg->cancel)) {
-		dm_err_set(&err, DM_ETEMP, "sending cancelled");
+		dm_err_set(&err, DM_ETEMP, _("sending cancelled"));
 		goto out;
 	}
 	pthread_mutex_lock(&pg->mu);
@@ -226,7 +227,7 @@ start(struct progress *pg)
 	pg->finished = 0;
 	pg->retry = pg->job->have_item;
 	if (pthread_create(&pg->thread, NULL, run, pg) != 0) {
-		dm_err_set(&err, DM_EINTERNAL, "cannot start sending");
+		dm_err_set(&err, DM_EINTERNAL, _("cannot start sending"));
 		tui_error(pg->t, &err);
 		pg->state = P_DONE;
 		pg->rc = -1;
@@ -235,7 +236,7 @@ start(struct progress *pg)
 	}
 	pg->joinable = 1;
 	pg->state = P_RUNNING;
-	tui_status(pg->t, "sending... (Esc cancels)");
+	tui_status(pg->t, _("sending... (Esc cancels)"));
 	return 0;
 }
 
@@ -320,7 +321,7 @@ pg_enter(struct tui *t, void *arg, void **state)
 		if ((pg->pwform = tform_new(pw_spec, 1, ROW_BAR)) == NULL)
 			goto fail;
 		pg->state = P_PASSWORD;
-		tui_status(t, "the profile has no password: type it (it is not stored)");
+		tui_status(t, _("the profile has no password: type it (it is not stored)"));
 		return 0;
 	}
 	(void)start(pg);
@@ -362,7 +363,8 @@ static void
 draw_running(struct tui *t, struct progress *pg)
 {
 	const struct dm_profile *prof = pg->job->profile;
-	char line[512], a[32], b[32], now[96], *p;
+	char line[512], a[32], b[32], now[96], *p, *start;
+	const char *label;
 	struct timespec since;
 	uint64_t done, total;
 	unsigned steps;
@@ -380,7 +382,7 @@ draw_running(struct tui *t, struct progress *pg)
 	cur = tui_next_step(steps, prof->security,
 	    dm_profile_auth(prof) == DM_AUTH_OAUTH2);
 	tui_step_wait(now, sizeof now, cur == DM_STEP_DATA ?
-	    "data (sending the message)" : dm_smtp_step_name(cur), &since,
+	    _("data (sending the message)") : dm_smtp_step_name(cur), &since,
 	    prof->timeout > 0 ? prof->timeout : DM_TIMEOUT_DEFAULT);
 
 	/* Room for "] 100%  999.9 KB of 999.9 MB" at any size. */
@@ -395,33 +397,37 @@ draw_running(struct tui *t, struct progress *pg)
 		*p++ = i < fill ? '#' : '.';
 	send_size(a, sizeof a, done);
 	send_size(b, sizeof b, total);
-	(void)snprintf(p, sizeof line - (size_t)(p - line), "] %3d%%  %s of %s",
+	/* TRANSLATORS: after the progress bar: "] 42%  1.2 MB of 2.9 MB". */
+	(void)snprintf(p, sizeof line - (size_t)(p - line), _("] %3d%%  %s of %s"),
 	    pct, a, b);
 	tui_put(ROW_BAR, 2, COLS - 4, line, A_NORMAL);
 
 	p = line;
-	p += snprintf(line, sizeof line, "Done: ");
+	/* TRANSLATORS: followed by the SMTP steps done, "connect, TLS, ...". */
+	label = _("Done: ");
+	p += snprintf(line, sizeof line, "%.64s", label);
+	start = p;
 	for (i = 0; i < DM_STEP_COUNT; i++) {
 		if (steps & (1u << i))
 			p += snprintf(p, sizeof line - (size_t)(p - line),
-			    "%s%s", p > line + 6 ? ", " : "",
+			    "%s%s", p > start ? ", " : "",
 			    dm_smtp_step_name((enum dm_smtp_step)i));
 		if ((size_t)(p - line) > sizeof line - 64)
 			break;
 	}
 	if (steps == 0)
-		(void)snprintf(line, sizeof line, "Done: -");
+		(void)snprintf(line, sizeof line, "%.64s-", label);
 	tui_put(ROW_STEPS, 2, COLS - 4, line, A_NORMAL);
 	if (stage == 0)
 		(void)snprintf(line, sizeof line,
-		    "Now: storing the message in the outbox");
+		    "%s", _("Now: storing the message in the outbox"));
 	else if (failed >= 0)
-		(void)snprintf(line, sizeof line, "Failed at: %s",
+		(void)snprintf(line, sizeof line, _("Failed at: %s"),
 		    dm_smtp_step_name((enum dm_smtp_step)failed));
 	else if (stage == 1)
-		(void)snprintf(line, sizeof line, "Now: %s", now);
+		(void)snprintf(line, sizeof line, _("Now: %s"), now);
 	else
-		(void)snprintf(line, sizeof line, "Finished");
+		(void)snprintf(line, sizeof line, "%s", _("Finished"));
 	tui_put(ROW_NOW, 2, COLS - 4, line, failed >= 0 ?
 	    tui_attr(t, TC_ERROR) : A_NORMAL);
 }
@@ -442,16 +448,17 @@ build_result(struct tui *t, struct progress *pg)
 	if (pg->rc != 0 && pg->err.code == DM_EAUTH)
 		send_password_forget(t);
 	if (pg->rc == 0) {
-		(void)tlines_add(l, "", 0, "Sent.", width, tui_attr(t, TC_OK) |
-		    A_BOLD);
-		tui_status(t, "sent to %zu recipient%s", job->c.rcpt.n,
-		    job->c.rcpt.n == 1 ? "" : "s");
+		(void)tlines_add(l, "", 0, _("Sent."), width,
+		    tui_attr(t, TC_OK) | A_BOLD);
+		tui_status(t, ngettext("sent to %zu recipient",
+		    "sent to %zu recipients", job->c.rcpt.n), job->c.rcpt.n);
 	} else {
-		(void)snprintf(line, sizeof line, "Not sent: %s", pg->err.msg);
+		(void)snprintf(line, sizeof line, _("Not sent: %s"), pg->err.msg);
 		(void)tlines_add(l, "", 0, line, width, tui_attr(t, TC_ERROR) |
 		    A_BOLD);
 		if (pg->err.hint[0] != '\0')
-			(void)tlines_add(l, "hint: ", 6, pg->err.hint, width,
+			/* TRANSLATORS: 6 columns, as "hint: ". */
+			(void)tlines_add(l, _("hint: "), 6, pg->err.hint, width,
 			    A_NORMAL);
 		tui_error(t, &pg->err);
 	}
@@ -469,45 +476,47 @@ build_result(struct tui *t, struct progress *pg)
 		if (d->mail.accepted) {
 			(void)snprintf(line, sizeof line, "%d %s", d->mail.code,
 			    d->mail.reply);
-			(void)tlines_add(l, "Server said: ", 13, line, width,
+			/* TRANSLATORS: 13 columns, as "Server said: ". */
+			(void)tlines_add(l, _("Server said: "), 13, line, width,
 			    A_NORMAL);
 			(void)snprintf(line, sizeof line, "<%s>",
 			    dm_mime_message_id(job->c.mime));
 			(void)tlines_add(l, "Message-ID: ", 13, line, width,
 			    A_NORMAL);
 			(void)tlines_add(l, "", 0, job->profile->sent_maildir !=
-			    NULL ? "Recorded in the sent log; a copy (with the Bcc line) is in the sent folder." :
-			    "Recorded in the sent log.", width, A_NORMAL);
+			    NULL ? _("Recorded in the sent log; a copy (with the Bcc line) is in the sent folder.") :
+			    _("Recorded in the sent log."), width, A_NORMAL);
 		}
 		for (n = 0; n < d->nwarn; n++)
-			(void)tlines_add(l, "warning: ", 9, d->warn[n], width,
+			/* TRANSLATORS: 9 columns, as "warning: ". */
+			(void)tlines_add(l, _("warning: "), 9, d->warn[n], width,
 			    tui_attr(t, TC_MARK));
 	}
 	if (pg->rc == 0) {
 		(void)tlines_add(l, "", 0, "", width, A_NORMAL);
-		(void)tlines_add(l, "", 0, "Enter or Esc: done", width,
+		(void)tlines_add(l, "", 0, _("Enter or Esc: done"), width,
 		    A_NORMAL);
 		return;
 	}
 	(void)tlines_add(l, "", 0, "", width, A_NORMAL);
 	if (job->item_gone)
 		(void)snprintf(line, sizeof line,
-		    "It is not in the outbox any more: another docmail sent or removed it, so it is not sent again from here. Esc: back to the email.");
+		    "%s", _("It is not in the outbox any more: another docmail sent or removed it, so it is not sent again from here. Esc: back to the email."));
 	else if (job->have_item && job->item.state == DM_OB_MAYBE_SENT)
 		(void)snprintf(line, sizeof line,
-		    "The connection ended after the whole message was sent, before the server's answer: it may have been delivered. The message is in the outbox as '%s', marked so. r: send it again anyway; Esc: back to the email.",
+		    _("The connection ended after the whole message was sent, before the server's answer: it may have been delivered. The message is in the outbox as '%s', marked so. r: send it again anyway; Esc: back to the email."),
 		    job->item.id);
 	else if (job->have_item && job->item.state == DM_OB_REFUSED)
 		(void)snprintf(line, sizeof line,
-		    "The server refused it for good. The message is in the outbox as '%s', marked refused: a plain retry passes it over. r: send it again anyway; Esc: back to the email.",
+		    _("The server refused it for good. The message is in the outbox as '%s', marked refused: a plain retry passes it over. r: send it again anyway; Esc: back to the email."),
 		    job->item.id);
 	else if (job->have_item)
 		(void)snprintf(line, sizeof line,
-		    "The message is in the outbox as '%s'. r: try again now; Esc: back to the email ('docmail outbox --retry' sends it later).",
+		    _("The message is in the outbox as '%s'. r: try again now; Esc: back to the email ('docmail outbox --retry' sends it later)."),
 		    job->item.id);
 	else
 		(void)snprintf(line, sizeof line,
-		    "Nothing was stored in the outbox. r: try again; Esc: back to the email.");
+		    "%s", _("Nothing was stored in the outbox. r: try again; Esc: back to the email."));
 	(void)tlines_add(l, "", 0, line, width, A_NORMAL);
 }
 
@@ -522,14 +531,16 @@ pg_draw(struct tui *t, void *state)
 
 	if (pg->state == P_PASSWORD) {
 		(void)snprintf(line, sizeof line,
-		    "Password for %s at %s (Enter sends, Esc goes back):",
+		    _("Password for %s at %s (Enter sends, Esc goes back):"),
 		    p->user, p->host);
 		tui_put(ROW_WHAT, 2, COLS - 4, line, A_NORMAL);
 		tform_draw(t, pg->pwform);
 		return;
 	}
-	(void)snprintf(line, sizeof line, "To %zu recipient%s via %s:%d (%s)",
-	    pg->job->c.rcpt.n, pg->job->c.rcpt.n == 1 ? "" : "s", p->host,
+	(void)snprintf(line, sizeof line,
+	    ngettext("To %zu recipient via %s:%d (%s)",
+	    "To %zu recipients via %s:%d (%s)", pg->job->c.rcpt.n),
+	    pg->job->c.rcpt.n, p->host,
 	    dm_profile_port(p), dm_security_name(p->security));
 	tui_put(ROW_WHAT, 2, COLS - 4, line, A_NORMAL);
 	draw_running(t, pg);
@@ -583,9 +594,9 @@ pg_key(struct tui *t, void *state, int is_key, wint_t ch)
 			if (r == -1) {
 				if (!dm_secret_isset(&pg->pw)) {
 					dm_err_set(&err, DM_EAUTH,
-					    "no password given");
+					    _("no password given"));
 					dm_err_hint(&err,
-					    "type the password (or app password) of %s",
+					    _("type the password (or app password) of %s"),
 					    pg->job->profile->user);
 				}
 				tui_error(t, &err);
@@ -603,9 +614,9 @@ pg_key(struct tui *t, void *state, int is_key, wint_t ch)
 		return r & (SCR_HANDLED | SCR_REDRAW);
 	case P_RUNNING:
 		if (esc) {
-			if (tui_ask(t, "Cancel sending? (y/n)", "yn") == 'y') {
+			if (tui_ask(t, _("Cancel sending? (y/n)"), "yn") == 'y') {
 				atomic_store(&pg->cancel, 1);
-				tui_status(t, "cancelling...");
+				tui_status(t, _("cancelling..."));
 			}
 			return SCR_HANDLED;
 		}
@@ -631,8 +642,8 @@ pg_key(struct tui *t, void *state, int is_key, wint_t ch)
 			    dm_outbox_retry_verdict(pg->job->item.state,
 			    DM_RETRY_NAMED) != DM_RETRY_SEND &&
 			    tui_ask(t, pg->job->item.state == DM_OB_REFUSED ?
-			    "The server refused it for good. Send it again anyway? (y/n)" :
-			    "It may have been delivered already. Send it again anyway? (y/n)",
+			    _("The server refused it for good. Send it again anyway? (y/n)") :
+			    _("It may have been delivered already. Send it again anyway? (y/n)"),
 			    "yn") != 'y')
 				return SCR_HANDLED;
 			(void)start(pg);
@@ -662,13 +673,13 @@ pg_keybar(struct tui *t, void *state)
 	(void)t;
 	switch (pg->state) {
 	case P_PASSWORD:
-		return " Enter Send  Esc Back to the email  F1 Help";
+		return _(" Enter Send  Esc Back to the email  F1 Help");
 	case P_RUNNING:
-		return " Esc Cancel sending  F1 Help";
+		return _(" Esc Cancel sending  F1 Help");
 	default:
-		return pg->rc == 0 ? " Enter/Esc Done  F1 Help" :
-		    pg->job->item_gone ? " Esc Back to the email  F1 Help" :
-		    " r Retry  Esc Back to the email  F1 Help";
+		return pg->rc == 0 ? _(" Enter/Esc Done  F1 Help") :
+		    pg->job->item_gone ? _(" Esc Back to the email  F1 Help") :
+		    _(" r Retry  Esc Back to the email  F1 Help");
 	}
 }
 
@@ -685,13 +696,13 @@ pg_cursor(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_progress = {
-	"Sending",
-	"The email is stored in the outbox first, then sent; it leaves the\n"
+	N_("Sending"),
+	N_("The email is stored in the outbox first, then sent; it leaves the\n"
 	"outbox only when the server has accepted it.\n"
 	"  Esc     while sending: asks, then cancels\n"
 	"  r       after a failure: try again\n"
 	"  Esc     after a failure: back to the email (it stays in the\n"
-	"          outbox; 'docmail outbox --retry' sends it later)\n\n",
+	"          outbox; 'docmail outbox --retry' sends it later)\n\n"),
 	pg_enter, pg_key, pg_draw, pg_resize, pg_tick, pg_leave, pg_keybar,
 	pg_cursor
 };

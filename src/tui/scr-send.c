@@ -26,6 +26,7 @@
 #include <docmail/addr.h>
 #include <docmail/buf.h>
 #include <docmail/compose.h>
+#include <docmail/i18n.h>
 #include <docmail/profile.h>
 #include <docmail/tmpl.h>
 
@@ -63,11 +64,12 @@ static const struct tf_spec fields[F_NFORM] = {
 	 * every key; their errors also go to the status line.  From keeps
 	 * room for its note.
 	 */
-	{ "To", TF_ADDRS, LIST_W, 0, NULL },
-	{ "From", TF_TEXT, ADDR_W, 0, NULL },
-	{ "Cc", TF_ADDRS, LIST_W, 0, NULL },
-	{ "Bcc", TF_ADDRS, LIST_W, 0, NULL },
-	{ "Subject", TF_TEXT, 0, 0, NULL },
+	/* TRANSLATORS: the send form's labels; the widest sets the column. */
+	{ N_("To"), TF_ADDRS, LIST_W, 0, NULL },
+	{ N_("From"), TF_TEXT, ADDR_W, 0, NULL },
+	{ N_("Cc"), TF_ADDRS, LIST_W, 0, NULL },
+	{ N_("Bcc"), TF_ADDRS, LIST_W, 0, NULL },
+	{ N_("Subject"), TF_TEXT, 0, 0, NULL },
 };
 
 struct send {
@@ -132,27 +134,27 @@ att_add(struct send *s, const char *path, struct dm_err *err)
 	size_t ncap;
 
 	if (stat(path, &st) == -1) {
-		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': %s",
+		dm_err_set(err, DM_ENOINPUT, _("cannot attach '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
-		return dm_err_hint(err, "check the path");
+		return dm_err_hint(err, _("check the path"));
 	}
 	if (!S_ISREG(st.st_mode)) {
-		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': not a file",
+		dm_err_set(err, DM_ENOINPUT, _("cannot attach '%s': not a file"),
 		    DM_ERR_PATH(path));
-		return dm_err_hint(err, "give the path of a document, not of a directory");
+		return dm_err_hint(err, _("give the path of a document, not of a directory"));
 	}
 	if (access(path, R_OK) == -1) {
-		dm_err_set(err, DM_ENOINPUT, "cannot attach '%s': %s",
+		dm_err_set(err, DM_ENOINPUT, _("cannot attach '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
-		return dm_err_hint(err, "check the file's permissions");
+		return dm_err_hint(err, _("check the file's permissions"));
 	}
 	if (s->natt == s->attcap) {
 		ncap = s->attcap == 0 ? 4 : s->attcap * 2;
 		if ((p = realloc(s->path, ncap * sizeof *p)) == NULL)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		s->path = p;
 		if ((z = realloc(s->size, ncap * sizeof *z)) == NULL)
-			return dm_err_set(err, DM_ENOMEM, "out of memory");
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		s->size = z;
 		s->attcap = ncap;
 	}
@@ -226,8 +228,8 @@ draw_unresolved(struct tui *t, struct send *s)
 		return;
 	}
 	(void)snprintf(line, sizeof line,
-	    "Unresolved: %s -- not in %s; type the text instead", s->unresolved,
-	    s->sidecar != NULL ? s->sidecar : "the document's data (no .ini)");
+	    _("Unresolved: %s -- not in %s; type the text instead"), s->unresolved,
+	    s->sidecar != NULL ? s->sidecar : _("the document's data (no .ini)"));
 	tui_put(ROW_UNRESOLVED, 2, COLS - 4, line, tui_attr(t, TC_ERROR));
 }
 
@@ -289,9 +291,9 @@ load_template(struct tui *t, struct send *s)
 		/* Not a dead end: typed text sends, and ^N adds one. */
 		base = strrchr(s->sidecar, '/');
 		dm_err_set(&err, DM_EDATA,
-		    "no template '%s' in the config (%s names it)", named,
+		    _("no template '%s' in the config (%s names it)"), named,
 		    base != NULL ? base + 1 : s->sidecar);
-		dm_err_hint(&err, "^N adds a ready-made one; or type Subject and Text");
+		dm_err_hint(&err, _("^N adds a ready-made one; or type Subject and Text"));
 		tui_error(t, &err);
 		s->tmpl_missing = named;
 		named = NULL;
@@ -348,8 +350,8 @@ add_template(struct tui *t, struct send *s)
 			s->tmpl_id = strdup(tp->id);
 		}
 	}
-	tui_status(t, "template '%s' added%s to %s", s->tmpl_missing,
-	    typed ? " (what you typed is kept)" : "", t->config_path);
+	tui_status(t, _("template '%s' added%s to %s"), s->tmpl_missing,
+	    typed ? _(" (what you typed is kept)") : "", t->config_path);
 	free(s->tmpl_missing);
 	s->tmpl_missing = NULL;
 	return SCR_HANDLED | SCR_REDRAW;
@@ -364,9 +366,9 @@ from_note(struct send *s)
 	char note[160];
 
 	if (!p->allow_from_override)
-		tform_note(s->tf, F_FROM, "typed: becomes Reply-To", 0);
+		tform_note(s->tf, F_FROM, _("typed: becomes Reply-To"), 0);
 	else if (s->from_empty) {
-		(void)snprintf(note, sizeof note, "empty: %s", p->email);
+		(void)snprintf(note, sizeof note, _("empty: %s"), p->email);
 		tform_note(s->tf, F_FROM, note, 0);
 	} else
 		tform_note(s->tf, F_FROM, NULL, 0);
@@ -444,7 +446,11 @@ left_field(struct tui *t, struct send *s, int i)
 static void
 text_label(struct tui *t, struct send *s)
 {
-	tui_put(ROW_TEXT, 2, 4, "Text", s->zone == Z_TEXT && !s->prompting ?
+	/* TRANSLATORS: the label above the email's text. */
+	const char *l = _("Text");
+
+	tui_put(ROW_TEXT, 2, tui_width(l), l,
+	    s->zone == Z_TEXT && !s->prompting ?
 	    A_REVERSE : tui_attr(t, TC_LABEL));
 }
 
@@ -462,9 +468,9 @@ draw_list(struct tui *t, struct send *s)
 	for (i = 0; i < s->natt; i++)
 		total += s->size[i] > 0 ? (unsigned long long)s->size[i] : 0;
 	send_size(size, sizeof size, total);
-	(void)snprintf(head, sizeof head, "Attachments (%zu, %s)%s", s->natt,
+	(void)snprintf(head, sizeof head, _("Attachments (%zu, %s)%s"), s->natt,
 	    size, s->zone == Z_LIST ?
-	    "  -- Del removes, Ctrl-O adds, Tab back to the fields" : "");
+	    _("  -- Del removes, Ctrl-O adds, Tab back to the fields") : "");
 	tui_put(ROW_LIST, 2, COLS - 4, head, tui_attr(t, TC_LABEL) | A_BOLD);
 	if (s->sel < s->top)
 		s->top = s->sel;
@@ -475,7 +481,7 @@ draw_list(struct tui *t, struct send *s)
 		if (i >= s->natt) {
 			tui_put(ROW_LIST + 1 + row, 2, COLS - 4,
 			    row == 0 && s->natt == 0 ?
-			    "  (none -- Ctrl-O adds a file)" : "", A_NORMAL);
+			    _("  (none -- Ctrl-O adds a file)") : "", A_NORMAL);
 			continue;
 		}
 		dm_buf_init(&b, 0);
@@ -509,19 +515,19 @@ send_draw(struct tui *t, void *state)
 	/* The template first: a long path may be cut, it may not. */
 	dm_buf_init(&b, 0);
 	if (s->tmpl_missing != NULL)
-		(void)dm_buf_addf(&b, &err, "Template: none ('%s' missing: ^N); ",
+		(void)dm_buf_addf(&b, &err, _("Template: none ('%s' missing: ^N); "),
 		    s->tmpl_missing);
 	else
-		(void)dm_buf_addf(&b, &err, "Template: %s; ", s->tmpl_id != NULL ?
-		    s->tmpl_id : "none");
+		(void)dm_buf_addf(&b, &err, _("Template: %s; "), s->tmpl_id != NULL ?
+		    s->tmpl_id : _("none"));
 	if (s->natt == 0)
-		(void)dm_buf_addstr(&b, "no document attached", &err);
+		(void)dm_buf_addstr(&b, _("no document attached"), &err);
 	else if (s->sidecar != NULL) {
-		(void)dm_buf_addstr(&b, "data from ", &err);
+		(void)dm_buf_addstr(&b, _("data from "), &err);
 		(void)dm_buf_add_printable(&b, s->sidecar, strlen(s->sidecar),
 		    &err);
 	} else
-		(void)dm_buf_addstr(&b, "no data file (.ini) for the document",
+		(void)dm_buf_addstr(&b, _("no data file (.ini) for the document"),
 		    &err);
 	tui_put(ROW_INFO, 2, COLS - 4, dm_buf_str(&b), A_NORMAL);
 	dm_buf_release(&b);
@@ -546,7 +552,7 @@ prompt_show(struct tui *t, struct send *s)
 		w -= wcwidth(*p) > 0 ? wcwidth(*p) : 1;
 		p++;
 	}
-	tui_status(t, "Add file: %s%ls", p != s->typed ? "..." : "", p);
+	tui_status(t, _("Add file: %s%ls"), p != s->typed ? "..." : "", p);
 }
 
 static char *
@@ -619,8 +625,8 @@ complete(struct send *s)
 	} else
 		dir = strdup(".");
 	if (dir == NULL || (d = opendir(dir)) == NULL) {
-		(void)snprintf(s->matches, sizeof s->matches,
-		    "no such directory");
+		(void)snprintf(s->matches, sizeof s->matches, "%s",
+		    _("no such directory"));
 		s->matches_err = 1;
 		goto out;
 	}
@@ -651,7 +657,7 @@ complete(struct send *s)
 	closedir(d);
 	if (count == 0) {
 		(void)snprintf(s->matches, sizeof s->matches,
-		    "no file starts with '%s'", prefix);
+		    _("no file starts with '%s'"), prefix);
 		s->matches_err = 1;
 		goto out;
 	}
@@ -707,7 +713,7 @@ prompt_key(struct tui *t, struct send *s, int is_key, wint_t ch)
 			s->prompting = 0;
 			s->dirty = 1;
 			s->sel = s->natt - 1;
-			tui_status(t, "attached '%s'", path);
+			tui_status(t, _("attached '%s'"), path);
 			draw_list(t, s);
 		}
 		free(path);
@@ -741,8 +747,8 @@ prompt_start(struct tui *t, struct send *s)
 	s->matches[0] = '\0';
 	s->matches_err = 0;
 	prompt_show(t, s);
-	(void)snprintf(s->matches, sizeof s->matches,
-	    "type a path; Tab completes, Enter attaches, Esc cancels");
+	(void)snprintf(s->matches, sizeof s->matches, "%s",
+	    _("type a path; Tab completes, Enter attaches, Esc cancels"));
 	draw_matches(t, s);
 	return SCR_HANDLED;
 }
@@ -760,30 +766,30 @@ read_text(const char *path, char **out, struct dm_err *err)
 	dm_buf_init(&b, TEXT_MAX);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return dm_err_set(err, DM_EIO,
-		    "cannot read the edited text: %s", strerror(errno));
+		    _("cannot read the edited text: %s"), strerror(errno));
 	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
 			dm_err_set(err, DM_EIO,
-			    "cannot read the edited text: %s", strerror(errno));
+			    _("cannot read the edited text: %s"), strerror(errno));
 			goto out;
 		}
 		if (dm_buf_add(&b, chunk, (size_t)n, err) == -1) {
 			dm_err_set(err, DM_EDATA,
-			    "the edited text is larger than %d KB",
+			    _("the edited text is larger than %d KB"),
 			    TEXT_MAX / 1024);
 			goto out;
 		}
 	}
 	if (memchr(dm_buf_str(&b), '\0', b.len) != NULL ||
 	    !dm_utf8_valid(dm_buf_str(&b), b.len)) {
-		dm_err_set(err, DM_EDATA, "the edited text is not UTF-8 text");
-		dm_err_hint(err, "save it as UTF-8; the text is unchanged");
+		dm_err_set(err, DM_EDATA, _("the edited text is not UTF-8 text"));
+		dm_err_hint(err, _("save it as UTF-8; the text is unchanged"));
 		goto out;
 	}
 	if ((p = dm_buf_detach(&b)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	/* CRs go, tabs become blanks, other control characters '?'. */
@@ -821,7 +827,7 @@ run_editor(const char *path, struct dm_err *err)
 		ed = "vi";
 	/* Like git: the variable may hold arguments, the shell splits it. */
 	if (snprintf(cmd, sizeof cmd, "%s \"$@\"", ed) >= (int)sizeof cmd)
-		return dm_err_set(err, DM_EUSAGE, "$VISUAL or $EDITOR is too long");
+		return dm_err_set(err, DM_EUSAGE, _("$VISUAL or $EDITOR is too long"));
 	memset(&ign, 0, sizeof ign);
 	ign.sa_handler = SIG_IGN;
 	sigemptyset(&ign.sa_mask);
@@ -831,7 +837,7 @@ run_editor(const char *path, struct dm_err *err)
 		status = errno;
 		(void)sigaction(SIGINT, &oint, NULL);
 		(void)sigaction(SIGQUIT, &oquit, NULL);
-		return dm_err_set(err, DM_EIO, "cannot start the editor: %s",
+		return dm_err_set(err, DM_EIO, _("cannot start the editor: %s"),
 		    strerror(status));
 	}
 	if (pid == 0) {
@@ -845,10 +851,10 @@ run_editor(const char *path, struct dm_err *err)
 	(void)sigaction(SIGINT, &oint, NULL);
 	(void)sigaction(SIGQUIT, &oquit, NULL);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		dm_err_set(err, DM_EUSAGE, "the editor '%s' failed (%s %d)", ed,
-		    WIFEXITED(status) ? "exit status" : "signal",
+		dm_err_set(err, DM_EUSAGE, _("the editor '%s' failed (%s %d)"), ed,
+		    WIFEXITED(status) ? _("exit status") : _("signal"),
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		return dm_err_hint(err, "the text is unchanged; set VISUAL or EDITOR to an editor that works");
+		return dm_err_hint(err, _("the text is unchanged; set VISUAL or EDITOR to an editor that works"));
 	}
 	return 0;
 }
@@ -873,7 +879,7 @@ edit_text(struct tui *t, struct send *s)
 	fd = mkstemps(path, 4);
 	umask(old);
 	if (fd == -1) {
-		dm_err_set(&err, DM_EIO, "cannot create a file for the editor in '%s': %s",
+		dm_err_set(&err, DM_EIO, _("cannot create a file for the editor in '%s': %s"),
 		    DM_ERR_PATH(tmp), strerror(errno));
 		tui_error(t, &err);
 		return SCR_HANDLED;
@@ -882,7 +888,7 @@ edit_text(struct tui *t, struct send *s)
 		len = strlen(now);
 		if (write(fd, now, len) != (ssize_t)len ||
 		    write(fd, "\n", 1) != 1) {
-			dm_err_set(&err, DM_EIO, "cannot write '%s': %s",
+			dm_err_set(&err, DM_EIO, _("cannot write '%s': %s"),
 			    DM_ERR_PATH(path), strerror(errno));
 			close(fd);
 			(void)unlink(path);
@@ -909,7 +915,7 @@ edit_text(struct tui *t, struct send *s)
 			s->dirty = 1;
 		}
 		(void)scan_unresolved(s);
-		tui_status(t, "text taken from the editor");
+		tui_status(t, _("text taken from the editor"));
 	}
 	free(now);
 	free(text);
@@ -938,8 +944,8 @@ to_preview(struct tui *t, struct send *s)
 		return SCR_HANDLED | SCR_REDRAW;
 	}
 	if (n[F_TO] + n[F_CC] + n[F_BCC] == 0) {
-		dm_err_set(&err, DM_EUSAGE, "no recipient");
-		dm_err_hint(&err, "type at least one address in To, Cc or Bcc");
+		dm_err_set(&err, DM_EUSAGE, _("no recipient"));
+		dm_err_hint(&err, _("type at least one address in To, Cc or Bcc"));
 		tui_error(t, &err);
 		tform_focus(s->tf, F_TO);
 		s->zone = Z_FORM;
@@ -949,10 +955,10 @@ to_preview(struct tui *t, struct send *s)
 	(void)fill_field(s, F_TEXT);
 	(void)scan_unresolved(s);
 	if (s->unresolved[0] != '\0') {
-		dm_err_set(&err, DM_EDATA, "unresolved placeholder %s",
+		dm_err_set(&err, DM_EDATA, _("unresolved placeholder %s"),
 		    s->unresolved);
-		dm_err_hint(&err, "add it to %s under [document], or type the text instead",
-		    s->sidecar != NULL ? s->sidecar : "the document's .ini");
+		dm_err_hint(&err, _("add it to %s under [document], or type the text instead"),
+		    s->sidecar != NULL ? s->sidecar : _("the document's .ini"));
 		tui_error(t, &err);
 		return SCR_HANDLED | SCR_REDRAW;
 	}
@@ -960,8 +966,8 @@ to_preview(struct tui *t, struct send *s)
 		if ((v[k] = get_value(s, k)) == NULL)
 			goto out;
 	if (v[F_SUBJECT][0] == '\0') {
-		dm_err_set(&err, DM_EUSAGE, "no subject");
-		dm_err_hint(&err, "type a subject");
+		dm_err_set(&err, DM_EUSAGE, _("no subject"));
+		dm_err_hint(&err, _("type a subject"));
 		tui_error(t, &err);
 		tform_focus(s->tf, F_SUBJECT);
 		s->zone = Z_FORM;
@@ -1009,8 +1015,8 @@ send_enter(struct tui *t, void *arg, void **state)
 	/* A template added by hand meanwhile is there without a restart. */
 	(void)tui_reload_if_changed(t);
 	if ((p = tui_profile(t)) == NULL) {
-		dm_err_set(&err, DM_ECONFIG, "there is no profile to send with");
-		dm_err_hint(&err, "set up the account first: docmail settings");
+		dm_err_set(&err, DM_ECONFIG, _("there is no profile to send with"));
+		dm_err_hint(&err, _("set up the account first: docmail settings"));
 		tui_error(t, &err);
 		return -1;
 	}
@@ -1025,7 +1031,7 @@ send_enter(struct tui *t, void *arg, void **state)
 			tui_error(t, &err);
 	if ((s->tf = tform_new(fields, F_NFORM, ROW_FORM)) == NULL ||
 	    (s->text = tarea_new(ROW_TEXT, 12, 60, TEXT_ROWS)) == NULL) {
-		dm_err_set(&err, DM_ENOMEM, "cannot build the send dialog");
+		dm_err_set(&err, DM_ENOMEM, _("cannot build the send dialog"));
 		tui_error(t, &err);
 		tform_free(s->tf);
 		dm_vars_release(&s->vars);
@@ -1096,8 +1102,8 @@ list_key(struct tui *t, struct send *s, int is_key, wint_t ch)
 				return SCR_HANDLED;
 			att_remove(s, s->sel);
 			s->dirty = 1;
-			tui_status(t, "removed; %zu attachment%s left", s->natt,
-			    s->natt == 1 ? "" : "s");
+			tui_status(t, ngettext("removed; %zu attachment left",
+			    "removed; %zu attachments left", s->natt), s->natt);
 			break;
 		case KEY_IC:
 			return prompt_start(t, s);
@@ -1161,14 +1167,14 @@ static const char *
 close_question(const struct send *s)
 {
 	if (!s->job.have_item || s->job.item_gone)
-		return "Discard this email? (y/n)";
+		return _("Discard this email? (y/n)");
 	switch (s->job.item.state) {
 	case DM_OB_MAYBE_SENT:
-		return "Close this email? It stays in the outbox as 'may have been delivered'. (y/n)";
+		return _("Close this email? It stays in the outbox as 'may have been delivered'. (y/n)");
 	case DM_OB_REFUSED:
-		return "Close this email? It stays in the outbox, marked refused. (y/n)";
+		return _("Close this email? It stays in the outbox, marked refused. (y/n)");
 	default:
-		return "Close this email? It stays in the outbox for 'docmail outbox --retry'. (y/n)";
+		return _("Close this email? It stays in the outbox for 'docmail outbox --retry'. (y/n)");
 	}
 }
 
@@ -1274,16 +1280,16 @@ send_keybar(struct tui *t, void *state)
 
 	(void)t;
 	if (s->prompting)
-		return " Tab Complete  Enter Attach  Esc Cancel";
+		return _(" Tab Complete  Enter Attach  Esc Cancel");
 	if (s->zone == Z_LIST)
-		return " F3/^P Preview  Del Remove  ^O/a Add file  Tab Fields  Esc Back  F1 Help";
+		return _(" F3/^P Preview  Del Remove  ^O/a Add file  Tab Fields  Esc Back  F1 Help");
 	if (s->tmpl_missing != NULL)
 		return s->zone == Z_FORM ?
-		    " F3/^P Preview  ^N Add template  ^O Add file  Tab Next  Esc Back  F1 Help" :
-		    " F3/^P Preview  ^N Add template  ^E Editor  ^O Add file  Esc Back  F1 Help";
+		    _(" F3/^P Preview  ^N Add template  ^O Add file  Tab Next  Esc Back  F1 Help") :
+		    _(" F3/^P Preview  ^N Add template  ^E Editor  ^O Add file  Esc Back  F1 Help");
 	if (s->zone == Z_FORM)
-		return " F3/^P Preview  ^O Add file  Tab Next  Esc Back  F1 Help";
-	return " F3/^P Preview  ^E Editor  ^O Add file  Tab Next  Esc Back  F1 Help";
+		return _(" F3/^P Preview  ^O Add file  Tab Next  Esc Back  F1 Help");
+	return _(" F3/^P Preview  ^E Editor  ^O Add file  Tab Next  Esc Back  F1 Help");
 }
 
 static void
@@ -1310,8 +1316,8 @@ send_cursor(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_send = {
-	"Send",
-	"Write the email for the documents, then look at it with F3.\n"
+	N_("Send"),
+	N_("Write the email for the documents, then look at it with F3.\n"
 	"  To, Cc, Bcc   addresses, separated by commas; Bcc recipients\n"
 	"                are invisible to the others\n"
 	"  From          empty: your profile's address; a typed one\n"
@@ -1322,7 +1328,7 @@ const struct dm_screen scr_send = {
 	"  Ctrl-E        in Text: edit it in $VISUAL / $EDITOR\n"
 	"  Ctrl-O        attach a file (Tab completes the path)\n"
 	"  Del           in the attachment list: remove the file\n"
-	"  Esc           back (asks when something was typed)\n\n",
+	"  Esc           back (asks when something was typed)\n\n"),
 	send_enter, send_key, send_draw, send_resize, send_tick, send_leave,
 	send_keybar, send_cursor
 };

@@ -16,6 +16,7 @@
 #include <docmail/addr.h>
 #include <docmail/buf.h>
 #include <docmail/deliver.h>
+#include <docmail/i18n.h>
 #include <docmail/profile.h>
 #include <docmail/secret.h>
 #include <docmail/smtp.h>
@@ -40,17 +41,18 @@ enum auth_mode {
 	AM_PASSWORD, AM_MICROSOFT, AM_GOOGLE, AM_TOKEN_CMD, AM_CUSTOM
 };
 
+/* The values of security: config words, not translated. */
 static const char *const securities[] = { "starttls", "ssl", "none", NULL };
 static const char *const auths[] = {
-	"Password", "Microsoft 365", "Google", "Token command", NULL
+	N_("Password"), "Microsoft 365", "Google", N_("Token command"), NULL
 };
 /*
  * A profile whose endpoints are its own (oauth2_provider = custom) is
  * shown as what it is; the choice is offered only to such a profile.
  */
 static const char *const auths_custom[] = {
-	"Password", "Microsoft 365", "Google", "Token command", "Custom OAuth2",
-	NULL
+	N_("Password"), "Microsoft 365", "Google", N_("Token command"),
+	N_("Custom OAuth2"), NULL
 };
 
 static const struct tf_spec spec_all[SF_COUNT] = {
@@ -58,22 +60,26 @@ static const struct tf_spec spec_all[SF_COUNT] = {
 	 * Wide enough that most values never scroll (each keystroke in a
 	 * scrolling field repaints it), narrow enough for a note beside.
 	 */
-	{ "Sender name", TF_TEXT, 52, 0, NULL },
-	{ "Email", TF_TEXT, 52, 0, NULL },
-	{ "Host", TF_TEXT, 52, 0, NULL },
-	{ "Port", TF_TEXT, 6, 0, NULL },
-	{ "Security", TF_CHOICE, 10, 0, securities },
-	{ "Authentication", TF_CHOICE, 15, 0, auths },
-	{ "User name", TF_TEXT, 52, 0, NULL },
-	{ "Password", TF_SECRET, 36, 0, NULL },
-	{ "Client id", TF_TEXT, 44, 0, NULL },
-	{ "Tenant", TF_TEXT, 36, 0, NULL },
-	{ "Client secret", TF_SECRET, 36, 0, NULL },
-	{ "Token command", TF_TEXT, 52, 0, NULL },
-	{ "CA file", TF_TEXT, 52, 0, NULL },
-	{ "Test connection", TF_BUTTON, 0, 0, NULL },
-	{ "Sign in", TF_BUTTON, 0, 0, NULL },
-	{ "Save", TF_BUTTON, 0, 0, NULL },
+	/*
+	 * TRANSLATORS: the settings form's labels; the widest sets the
+	 * column of the fields, which must still fit in 80 columns.
+	 */
+	{ N_("Sender name"), TF_TEXT, 52, 0, NULL },
+	{ N_("Email"), TF_TEXT, 52, 0, NULL },
+	{ N_("Host"), TF_TEXT, 52, 0, NULL },
+	{ N_("Port"), TF_TEXT, 6, 0, NULL },
+	{ N_("Security"), TF_CHOICE, 10, 0, securities },
+	{ N_("Authentication"), TF_CHOICE, 15, 0, auths },
+	{ N_("User name"), TF_TEXT, 52, 0, NULL },
+	{ N_("Password"), TF_SECRET, 36, 0, NULL },
+	{ N_("Client id"), TF_TEXT, 44, 0, NULL },
+	{ N_("Tenant"), TF_TEXT, 36, 0, NULL },
+	{ N_("Client secret"), TF_SECRET, 36, 0, NULL },
+	{ N_("Token command"), TF_TEXT, 52, 0, NULL },
+	{ N_("CA file"), TF_TEXT, 52, 0, NULL },
+	{ N_("Test connection"), TF_BUTTON, 0, 0, NULL },
+	{ N_("Sign in"), TF_BUTTON, 0, 0, NULL },
+	{ N_("Save"), TF_BUTTON, 0, 0, NULL },
 };
 
 /* Form rows start right under the title: ten fields and the results fit. */
@@ -332,17 +338,17 @@ fill(struct settings *st, const struct dm_profile *p)
 	/* Never the password itself, not even its length. */
 	st->saved_pw = dm_secret_isset(&p->password) && p->password.len > 0;
 	if (st->saved_pw)
-		note(st, SF_PASSWORD, "saved (type to replace)", 0);
+		note(st, SF_PASSWORD, _("saved (type to replace)"), 0);
 	else if (p->password_command != NULL) {
-		note(st, SF_PASSWORD, "from password_command", 0);
+		note(st, SF_PASSWORD, _("from password_command"), 0);
 		st->pw_command = strdup(p->password_command);
 	}
 	st->saved_secret = p->oauth2_client_secret != NULL;
 	if (st->saved_secret)
-		note(st, SF_CLIENT_SECRET, "saved (type to replace)", 0);
+		note(st, SF_CLIENT_SECRET, _("saved (type to replace)"), 0);
 	if (p->oauth2_device_url != NULL || p->oauth2_auth_url != NULL ||
 	    p->oauth2_token_url != NULL)
-		note(st, SF_CLIENT_ID, "custom endpoints", 0);
+		note(st, SF_CLIENT_ID, _("custom endpoints"), 0);
 }
 
 static int
@@ -367,13 +373,13 @@ settings_enter(struct tui *t, void *arg, void **state)
 	if (p != NULL) {
 		st->id = strdup(p->id);
 		fill(st, p);
-		tui_status(t, "profile '%s' of %s", p->id, t->config_path);
+		tui_status(t, _("profile '%s' of %s"), p->id, t->config_path);
 	} else {
 		st->id = strdup(t->opts->profile != NULL ? t->opts->profile :
 		    "default");
 		set(st, SF_PORT, "587");
 		set(st, SF_SECURITY, "starttls");
-		tui_status(t, "no configuration yet: fill in your SMTP account, then F5 to test and F2 to save");
+		tui_status(t, _("no configuration yet: fill in your SMTP account, then F5 to test and F2 to save"));
 	}
 	focus(st, SF_NAME);
 	*state = st;
@@ -465,16 +471,16 @@ set_mode(struct settings *st, struct dm_profile *p, struct dm_err *err)
 	}
 	p->auth = DM_AUTH_OAUTH2;
 	if (p->user == NULL) {
-		dm_err_set(err, DM_ECONFIG, "User name is empty");
-		dm_err_hint(err, "OAuth2 logs in as the mailbox: type its address, e.g. anna@example.com");
+		dm_err_set(err, DM_ECONFIG, _("User name is empty"));
+		dm_err_hint(err, _("OAuth2 logs in as the mailbox: type its address, e.g. anna@example.com"));
 		focus(st, SF_USER);
 		return -1;
 	}
 	if (st->mode == AM_TOKEN_CMD) {
 		take(st, SF_TOKEN_CMD, &p->oauth2_token_command);
 		if (p->oauth2_token_command == NULL) {
-			dm_err_set(err, DM_ECONFIG, "Token command is empty");
-			dm_err_hint(err, "type the command that prints an access token, e.g. pizauth show work");
+			dm_err_set(err, DM_ECONFIG, _("Token command is empty"));
+			dm_err_hint(err, _("type the command that prints an access token, e.g. pizauth show work"));
 			focus(st, SF_TOKEN_CMD);
 			return -1;
 		}
@@ -518,20 +524,20 @@ profile_from_fields(struct tui *t, struct settings *st, struct dm_profile *p,
 	if (p->max_per_minute == 0)
 		p->max_per_minute = st->preset_rate;
 	if (p->email == NULL || p->email[0] == '\0') {
-		dm_err_set(err, DM_ECONFIG, "Email is empty");
-		dm_err_hint(err, "type the address you send from, e.g. anna@example.com");
+		dm_err_set(err, DM_ECONFIG, _("Email is empty"));
+		dm_err_hint(err, _("type the address you send from, e.g. anna@example.com"));
 		focus(st, SF_EMAIL);
 		goto out;
 	}
 	if (p->host == NULL || p->host[0] == '\0') {
-		dm_err_set(err, DM_ECONFIG, "Host is empty");
-		dm_err_hint(err, "type your provider's SMTP server, e.g. smtp.example.com");
+		dm_err_set(err, DM_ECONFIG, _("Host is empty"));
+		dm_err_hint(err, _("type your provider's SMTP server, e.g. smtp.example.com"));
 		focus(st, SF_HOST);
 		goto out;
 	}
 	if (dm_strtonum(port, 1, 65535, &v) == -1) {
-		dm_err_set(err, DM_ECONFIG, "invalid port '%s'", port);
-		dm_err_hint(err, "465 for ssl, 587 for starttls");
+		dm_err_set(err, DM_ECONFIG, _("invalid port '%s'"), port);
+		dm_err_hint(err, _("465 for ssl, 587 for starttls"));
 		focus(st, SF_PORT);
 		goto out;
 	}
@@ -583,7 +589,10 @@ password(struct tui *t, struct settings *st, struct dm_secret *out,
 static void
 screen_words(char *s, size_t size)
 {
-	static const char to[] = "F6 (Sign in)";
+	/* TRANSLATORS: replaces "docmail login" in messages on this screen. */
+	const char *to = _("F6 (Sign in)");
+	/* TRANSLATORS: replaces "run " before "docmail login" here. */
+	const char *press = _("press ");
 	char rest[DM_ERR_MSG_MAX], *at, *p;
 	size_t off = 0;
 	int run;
@@ -604,8 +613,8 @@ screen_words(char *s, size_t size)
 			at -= 4;
 		*at = '\0';
 		(void)snprintf(at, size - (size_t)(at - s), "%s%s%s",
-		    run ? "press " : "", to, rest);
-		off = (size_t)(at - s) + (run ? 6 : 0) + sizeof to - 1;
+		    run ? press : "", to, rest);
+		off = (size_t)(at - s) + (run ? strlen(press) : 0) + strlen(to);
 		if (off >= size)
 			break;
 	}
@@ -714,7 +723,7 @@ start_test(struct tui *t, struct settings *st)
 		if (!dm_secret_isset(&j->pw)) {
 			job_discard(j);
 			focus(st, SF_PASSWORD);
-			tui_status(t, "type the password (or app password) first");
+			tui_status(t, _("type the password (or app password) first"));
 			t->status_error = 1;
 			return SCR_HANDLED | SCR_REDRAW;
 		}
@@ -742,7 +751,7 @@ start_test(struct tui *t, struct settings *st)
 	st->job = j;
 	st->result[0][0] = st->result[1][0] = '\0';
 	st->nsteps = 0;
-	tui_status(t, "testing the connection... (Esc cancels)");
+	tui_status(t, _("testing the connection... (Esc cancels)"));
 	return SCR_HANDLED | SCR_REDRAW;
 }
 
@@ -750,7 +759,7 @@ start_test(struct tui *t, struct settings *st)
 static const char *
 mode_name(enum auth_mode m)
 {
-	return auths_custom[m];
+	return _(auths_custom[m]);
 }
 
 /*
@@ -767,7 +776,7 @@ start_signin(struct tui *t, struct settings *st)
 	if (st->job != NULL || st->signin != NULL)
 		return SCR_HANDLED;
 	if (st->mode == AM_PASSWORD || st->mode == AM_TOKEN_CMD) {
-		tui_status(t, "Sign in is for Microsoft 365 and Google: choose one in Authentication first");
+		tui_status(t, _("Sign in is for Microsoft 365 and Google: choose one in Authentication first"));
 		t->status_error = 1;
 		focus(st, SF_AUTH);
 		return SCR_HANDLED | SCR_REDRAW;
@@ -790,7 +799,7 @@ start_signin(struct tui *t, struct settings *st)
 	dm_profile_release(&p);
 	st->result[0][0] = st->result[1][0] = '\0';
 	st->nsteps = 0;
-	tui_status(t, "signing in as profile '%s'... (Esc cancels)", st->id);
+	tui_status(t, _("signing in as profile '%s'... (Esc cancels)"), st->id);
 	return SCR_HANDLED | SCR_REDRAW;
 }
 
@@ -804,17 +813,18 @@ end_signin(struct tui *t, struct settings *st)
 	if (signin_result(st->signin, &err) == 0) {
 		st->result_ok = 1;
 		(void)snprintf(st->result[0], sizeof st->result[0],
-		    "Signed in: profile '%s' has its token.", st->id);
-		(void)snprintf(st->result[1], sizeof st->result[1],
-		    "F5 tests the connection with it%s.",
-		    st->dirty ? "; F2 saves the settings" : "");
-		tui_status(t, "signed in");
+		    _("Signed in: profile '%s' has its token."), st->id);
+		(void)snprintf(st->result[1], sizeof st->result[1], "%s",
+		    st->dirty ?
+		    _("F5 tests the connection with it; F2 saves the settings.") :
+		    _("F5 tests the connection with it."));
+		tui_status(t, _("signed in"));
 	} else {
 		st->result_ok = 0;
 		screen_hint(&err);
 		dm_strlcpy(st->result[0], err.msg, sizeof st->result[0]);
 		dm_strlcpy(st->result[1], err.hint[0] != '\0' ? err.hint :
-		    "F6 signs in again", sizeof st->result[1]);
+		    _("F6 signs in again"), sizeof st->result[1]);
 		tui_error(t, &err);
 	}
 	signin_free(st->signin);
@@ -858,12 +868,12 @@ save(struct tui *t, struct settings *st)
 	st->saved_secret = tui_profile(t)->oauth2_client_secret != NULL;
 	set(st, SF_PASSWORD, "");
 	set(st, SF_CLIENT_SECRET, "");
-	note(st, SF_PASSWORD, st->saved_pw ? "saved (type to replace)" : NULL,
-	    0);
+	note(st, SF_PASSWORD, st->saved_pw ? _("saved (type to replace)") :
+	    NULL, 0);
 	note(st, SF_CLIENT_SECRET, st->saved_secret ?
-	    "saved (type to replace)" : NULL, 0);
-	tui_status(t, "saved to %s (mode 0600)%s", t->config_path,
-	    starter ? ", with a template 'invoice' to start from" : "");
+	    _("saved (type to replace)") : NULL, 0);
+	tui_status(t, _("saved to %s (mode 0600)%s"), t->config_path,
+	    starter ? _(", with a template 'invoice' to start from") : "");
 	return SCR_HANDLED | SCR_REDRAW;
 fail:
 	dm_profile_release(&p);
@@ -887,7 +897,7 @@ auth_changed(struct tui *t, struct settings *st)
 	if (build_form(st, m, SF_AUTH) == -1) {
 		/* The old fields stay: so does the choice they belong to. */
 		tform_set_choice(st->form, st->pos[SF_AUTH], (int)st->mode);
-		tui_status(t, "the terminal is too small for these fields");
+		tui_status(t, _("the terminal is too small for these fields"));
 		t->status_error = 1;
 		return;
 	}
@@ -904,9 +914,9 @@ auth_changed(struct tui *t, struct settings *st)
 	}
 	free(host);
 	if (m == AM_MICROSOFT || m == AM_GOOGLE || m == AM_CUSTOM)
-		tui_status(t, "fill in Client id, then F6 signs in");
+		tui_status(t, _("fill in Client id, then F6 signs in"));
 	else if (m == AM_TOKEN_CMD)
-		tui_status(t, "a command that prints an access token (pizauth, oama ...)");
+		tui_status(t, _("a command that prints an access token (pizauth, oama ...)"));
 	else
 		tui_status_clear(t);
 }
@@ -923,7 +933,7 @@ left_field(struct tui *t, struct settings *st, int f)
 
 	if (f == SF_EMAIL && v != NULL && v[0] != '\0') {
 		if (dm_addr_parse_one(&a, v, &err) == -1) {
-			note(st, SF_EMAIL, "invalid", 1);
+			note(st, SF_EMAIL, _("invalid"), 1);
 			tui_error(t, &err);
 			goto out;
 		}
@@ -946,7 +956,7 @@ left_field(struct tui *t, struct settings *st, int f)
 
 				if (build_form(st, m, SF_HOST) == -1)
 					tform_note(st->form, st->pos[SF_AUTH],
-					    "terminal too small", 1);
+					    _("terminal too small"), 1);
 				st->dirty = 1;
 			}
 		}
@@ -957,23 +967,62 @@ left_field(struct tui *t, struct settings *st, int f)
 		free(host);
 	} else if (f == SF_PORT && v != NULL) {
 		if (dm_strtonum(v, 1, 65535, &n) == -1) {
-			note(st, SF_PORT, "1 to 65535", 1);
+			note(st, SF_PORT, _("1 to 65535"), 1);
 			goto out;
 		}
 		note(st, SF_PORT, NULL, 0);
 		/* The port says which TLS mode it uses. */
 		if (n == 465 && tform_choice(st->form, st->pos[SF_SECURITY]) != 1) {
 			set(st, SF_SECURITY, "ssl");
-			note(st, SF_SECURITY, "465 uses ssl", 0);
+			note(st, SF_SECURITY, _("465 uses ssl"), 0);
 		} else if (n == 587 &&
 		    tform_choice(st->form, st->pos[SF_SECURITY]) != 0) {
 			set(st, SF_SECURITY, "starttls");
-			note(st, SF_SECURITY, "587 uses starttls", 0);
+			note(st, SF_SECURITY, _("587 uses starttls"), 0);
 		}
 	}
 out:
 	dm_addr_release(&a);
 	free(v);
+}
+
+/*
+ * The keys that answer "(s)ave, (d)iscard or (c)ancel": the
+ * translation's letters first, then the English ones it does not use.
+ * Returns 0 for save, 1 for discard, 2 for cancel or Esc.
+ */
+static int
+ask_unsaved(struct tui *t)
+{
+	static const char en[] = "sdc";
+	const char *tk, *p;
+	char keys[8];
+	size_t n = 0, i;
+	int a;
+
+	/*
+	 * TRANSLATORS: the keys for save, discard and cancel, in this
+	 * order, as marked in "(s)ave, (d)iscard or (c)ancel": three
+	 * different lower-case ASCII letters.  s, d and c work as well
+	 * where your letters do not take them.
+	 */
+	tk = _("sdc");
+	if (strlen(tk) != 3 || tk[0] == tk[1] || tk[0] == tk[2] ||
+	    tk[1] == tk[2])
+		tk = en;
+	for (i = 0; i < 3; i++)
+		keys[n++] = tk[i];
+	for (i = 0; i < 3; i++)
+		if (strchr(tk, en[i]) == NULL)
+			keys[n++] = en[i];
+	keys[n] = '\0';
+	a = tui_ask(t, _("unsaved changes: (s)ave, (d)iscard or (c)ancel?"),
+	    keys);
+	if (a == 0)
+		return 2;
+	if ((p = strchr(tk, a)) != NULL)
+		return (int)(p - tk);
+	return (int)(strchr(en, a) - en);
 }
 
 static int
@@ -983,19 +1032,18 @@ leave_screen(struct tui *t, struct settings *st)
 
 	if (st->job != NULL) {
 		atomic_store(&st->job->cancel, 1);
-		tui_status(t, "cancelling the test...");
+		tui_status(t, _("cancelling the test..."));
 		return SCR_HANDLED | SCR_REDRAW;
 	}
 	if (!st->dirty)
 		return SCR_HANDLED | SCR_CLOSE;
-	a = tui_ask(t, "unsaved changes: (s)ave, (d)iscard or (c)ancel?",
-	    "sdc");
-	if (a == 's') {
+	a = ask_unsaved(t);
+	if (a == 0) {
 		save(t, st);
 		return st->dirty ? SCR_HANDLED | SCR_REDRAW :
 		    SCR_HANDLED | SCR_CLOSE;
 	}
-	if (a == 'd')
+	if (a == 1)
 		return SCR_HANDLED | SCR_CLOSE;
 	return SCR_HANDLED;
 }
@@ -1027,9 +1075,9 @@ settings_key(struct tui *t, void *state, int is_key, wint_t ch)
 		st->dirty = 1;
 		f = current(st);
 		if (f == SF_PASSWORD)
-			note(st, SF_PASSWORD, "new password", 0);
+			note(st, SF_PASSWORD, _("new password"), 0);
 		else if (f == SF_CLIENT_SECRET)
-			note(st, SF_CLIENT_SECRET, "new secret", 0);
+			note(st, SF_CLIENT_SECRET, _("new secret"), 0);
 		else if (f == SF_SECURITY)
 			note(st, SF_SECURITY, NULL, 0);
 		else if (f == SF_AUTH) {
@@ -1162,12 +1210,12 @@ settings_tick(struct tui *t, void *state)
 	st->result_ok = j->result == 0;
 	if (j->result == 0) {
 		(void)snprintf(st->result[0], sizeof st->result[0],
-		    "Test connection passed (%s%s%s): nothing was sent.",
-		    j->rep.tls_version[0] ? j->rep.tls_version : "no TLS",
-		    j->rep.auth_mech[0] ? ", login " : "", j->rep.auth_mech);
+		    _("Test connection passed (%s%s%s): nothing was sent."),
+		    j->rep.tls_version[0] ? j->rep.tls_version : _("no TLS"),
+		    j->rep.auth_mech[0] ? _(", login ") : "", j->rep.auth_mech);
 		(void)snprintf(st->result[1], sizeof st->result[1],
-		    "%s can send through this server. F2 saves.", j->prof.email);
-		tui_status(t, "test passed");
+		    _("%s can send through this server. F2 saves."), j->prof.email);
+		tui_status(t, _("test passed"));
 	} else {
 		screen_hint(&j->err);
 		dm_strlcpy(st->result[0], j->err.msg, sizeof st->result[0]);
@@ -1218,11 +1266,11 @@ settings_keybar(struct tui *t, void *state)
 	if (st->signin != NULL)
 		return signin_keybar(st->signin);
 	if (st->job != NULL)
-		return " Esc cancel test";
+		return _(" Esc cancel test");
 	if (st->mode == AM_MICROSOFT || st->mode == AM_GOOGLE ||
 	    st->mode == AM_CUSTOM)
-		return " F2/^S Save  F5/^T Test  F6/^G Sign in  Space Choose  F1 Help  Esc Back";
-	return " F2/^S Save  F5/^T Test  Tab Next  Space Choose  F1 Help  Esc Back";
+		return _(" F2/^S Save  F5/^T Test  F6/^G Sign in  Space Choose  F1 Help  Esc Back");
+	return _(" F2/^S Save  F5/^T Test  Tab Next  Space Choose  F1 Help  Esc Back");
 }
 
 static void
@@ -1238,8 +1286,8 @@ settings_cursor(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_settings = {
-	"SMTP settings",
-	"SMTP settings: the account docmail sends through.\n"
+	N_("SMTP settings"),
+	N_("SMTP settings: the account docmail sends through.\n"
 	"  Port 465 uses security ssl (TLS from the first byte),\n"
 	"  port 587 uses starttls; none is for this machine only.\n"
 	"  Authentication: Password (with two-factor authentication,\n"
@@ -1250,7 +1298,7 @@ const struct dm_screen scr_settings = {
 	"  F6 / Ctrl-G  Sign in: shows an address and a code to enter\n"
 	"               there; no save needed, Esc cancels\n"
 	"  F2 / Ctrl-S  Save (the file is written with mode 0600)\n"
-	"  Space, Left/Right  change Security and Authentication\n\n",
+	"  Space, Left/Right  change Security and Authentication\n\n"),
 	settings_enter,
 	settings_key,
 	settings_draw,

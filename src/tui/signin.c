@@ -12,6 +12,7 @@
 
 #include <docmail/buf.h>
 #include <docmail/deliver.h>
+#include <docmail/i18n.h>
 #include <docmail/oauth2.h>
 
 #include "signin.h"
@@ -28,7 +29,7 @@ enum signin_phase {
 #define URL_ROWS_MAX	10	/* of the address to open, at COLS each */
 
 static const struct tf_spec paste_spec[1] = {
-	{ "Address", TF_TEXT, 0, 0, NULL },
+	{ N_("Address"), TF_TEXT, 0, 0, NULL },
 };
 
 struct signin {
@@ -108,7 +109,7 @@ device_flow(struct signin *s, struct dm_err *err)
 	 */
 	while (!done) {
 		if (atomic_load(&s->cancel))
-			return dm_err_set(err, DM_ETEMP, "sign-in cancelled");
+			return dm_err_set(err, DM_ETEMP, _("sign-in cancelled"));
 		if (time(NULL) >= s->dev.next_poll) {
 			if (dm_oauth2_device_poll(&s->conf, s->prof.id, &s->dev,
 			    &done, err) == -1)
@@ -135,7 +136,7 @@ code_flow(struct signin *s, struct dm_err *err)
 		if (r == 0)
 			break;
 		if (atomic_load(&s->cancel))
-			return dm_err_set(err, DM_ETEMP, "sign-in cancelled");
+			return dm_err_set(err, DM_ETEMP, _("sign-in cancelled"));
 		pthread_mutex_lock(&s->lock);
 		code = s->pasted;
 		s->pasted = NULL;
@@ -234,7 +235,7 @@ signin_start(struct tui *t, const struct dm_profile *p, const char *title,
 	struct signin *s;
 
 	if ((s = calloc(1, sizeof *s)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		return NULL;
 	}
 	pthread_mutex_init(&s->lock, NULL);
@@ -258,14 +259,14 @@ signin_start(struct tui *t, const struct dm_profile *p, const char *title,
 			goto fail;
 		s->phase = PH_WAITING;
 		if (place_paste(s) == -1) {
-			dm_err_set(err, DM_ENOMEM, "cannot make the paste field");
+			dm_err_set(err, DM_ENOMEM, _("cannot make the paste field"));
 			goto fail;
 		}
 		(void)snprintf(s->msg, sizeof s->msg,
-		    "waiting for the browser...");
+		    "%s", _("waiting for the browser..."));
 	}
 	if (pthread_create(&s->thread, NULL, signin_thread, s) != 0) {
-		dm_err_set(err, DM_EINTERNAL, "cannot start the sign-in");
+		dm_err_set(err, DM_EINTERNAL, _("cannot start the sign-in"));
 		goto fail;
 	}
 	return s;
@@ -331,7 +332,7 @@ take_paste(struct signin *s)
 		return;
 	if (text[0] == '\0') {
 		(void)snprintf(s->msg, sizeof s->msg,
-		    "paste the address from the browser's address bar first");
+		    "%s", _("paste the address from the browser's address bar first"));
 		s->msg_error = 1;
 		free(text);
 		return;
@@ -361,7 +362,7 @@ take_paste(struct signin *s)
 	atomic_store(&s->stop_wait, 1);
 	pthread_mutex_unlock(&s->lock);
 	tform_set(s->paste, 0, "");
-	(void)snprintf(s->msg, sizeof s->msg, "signing in...");
+	(void)snprintf(s->msg, sizeof s->msg, "%s", _("signing in..."));
 	s->msg_error = 0;
 }
 
@@ -376,7 +377,7 @@ signin_key(struct tui *t, struct signin *s, int is_key, wint_t ch)
 	if (!is_key && (ch == 27 || ch == 3 || ch == 17)) {	/* Esc ^C ^Q */
 		atomic_store(&s->cancel, 1);
 		atomic_store(&s->stop_wait, 1);
-		(void)snprintf(s->msg, sizeof s->msg, "cancelling...");
+		(void)snprintf(s->msg, sizeof s->msg, "%s", _("cancelling..."));
 		s->msg_error = 0;
 		return SCR_HANDLED | SCR_REDRAW;
 	}
@@ -435,14 +436,14 @@ draw_device(struct signin *s, enum signin_phase ph, int top, int bottom)
 	pthread_mutex_lock(&s->lock);
 	if (ph == PH_STARTING) {
 		pthread_mutex_unlock(&s->lock);
-		tui_put(top + 2, 2, w, "Asking for a sign-in code...", A_NORMAL);
-		tui_put(bottom - 1, 2, w, "Esc cancels.", A_NORMAL);
+		tui_put(top + 2, 2, w, _("Asking for a sign-in code..."), A_NORMAL);
+		tui_put(bottom - 1, 2, w, _("Esc cancels."), A_NORMAL);
 		return;
 	}
-	tui_put(top + 2, 2, w, "1. On any computer or phone, open this address:",
+	tui_put(top + 2, 2, w, _("1. On any computer or phone, open this address:"),
 	    A_NORMAL);
 	tui_put(top + 3, 6, w - 4, s->uri, A_BOLD);
-	tui_put(top + 5, 2, w, "2. Enter this code:", A_NORMAL);
+	tui_put(top + 5, 2, w, _("2. Enter this code:"), A_NORMAL);
 	/* Big enough to read across the room: a band three rows high. */
 	(void)snprintf(line, sizeof line, "    %s    ", s->code);
 	cw = tui_width(line);
@@ -452,20 +453,22 @@ draw_device(struct signin *s, enum signin_phase ph, int top, int bottom)
 	attroff(A_REVERSE);
 	tui_put(top + 7, 6, w - 4, line, A_REVERSE | A_BOLD);
 	tui_put(top + 10, 2, w,
-	    "3. Sign in with the mailbox's account and accept.", A_NORMAL);
+	    _("3. Sign in with the mailbox's account and accept."), A_NORMAL);
 	left = (long)(s->expires - time(NULL));
 	pthread_mutex_unlock(&s->lock);
 	if (ph == PH_WAITING && left > 0)
 		(void)snprintf(line, sizeof line,
-		    "Waiting for you to sign in; the code expires in %ld:%02ld.",
+		    _("Waiting for you to sign in; the code expires in %ld:%02ld."),
 		    left / 60, left % 60);
 	else if (ph == PH_WAITING)
-		(void)snprintf(line, sizeof line, "Waiting for you to sign in.");
+		(void)snprintf(line, sizeof line, "%s",
+		    _("Waiting for you to sign in."));
 	else
-		(void)snprintf(line, sizeof line, "Signed in: storing it...");
+		(void)snprintf(line, sizeof line, "%s",
+		    _("Signed in: storing it..."));
 	tui_put(top + 12, 2, w, atomic_load(&s->cancel) ? s->msg : line,
 	    A_NORMAL);
-	tui_put(bottom - 1, 2, w, "Esc cancels.", A_NORMAL);
+	tui_put(bottom - 1, 2, w, _("Esc cancels."), A_NORMAL);
 }
 
 static void
@@ -478,7 +481,7 @@ draw_code(struct tui *t, struct signin *s, enum signin_phase ph, int top,
 	int i, n = url_rows(s), w = COLS - 4, row;
 
 	tui_put(top + 1, 2, w,
-	    "Open this address in a browser, on this computer or any other:",
+	    _("Open this address in a browser, on this computer or any other:"),
 	    A_NORMAL);
 	/*
 	 * Whole rows, edge to edge and without a frame, so that selecting
@@ -490,18 +493,18 @@ draw_code(struct tui *t, struct signin *s, enum signin_phase ph, int top,
 	}
 	row = top + 2 + n + 1;
 	tui_put(row, 2, w,
-	    "Sign in there. If the browser then cannot open a 127.0.0.1 page",
+	    _("Sign in there. If the browser then cannot open a 127.0.0.1 page"),
 	    A_NORMAL);
 	tui_put(row + 1, 2, w,
-	    "(over SSH), copy the address from its address bar, paste it, Enter:",
+	    _("(over SSH), copy the address from its address bar, paste it, Enter:"),
 	    A_NORMAL);
 	if (s->paste != NULL)
 		tform_draw(t, s->paste);
 	if (ph == PH_EXCHANGING)
-		(void)snprintf(s->msg, sizeof s->msg, "signing in...");
+		(void)snprintf(s->msg, sizeof s->msg, "%s", _("signing in..."));
 	(void)tui_put_wrap(s->paste_row + 1, 2, w, bottom - s->paste_row - 2,
 	    s->msg, s->msg_error ? tui_attr(t, TC_ERROR) : A_NORMAL);
-	tui_put(bottom - 1, 2, w, "Esc cancels.", A_NORMAL);
+	tui_put(bottom - 1, 2, w, _("Esc cancels."), A_NORMAL);
 }
 
 void
@@ -526,7 +529,7 @@ signin_draw(struct tui *t, struct signin *s)
 	else
 		draw_code(t, s, ph, top, bottom);
 	/* Last: posting the paste field clears the rows under it. */
-	(void)snprintf(title, sizeof title, "Sign in: %s", s->title);
+	(void)snprintf(title, sizeof title, _("Sign in: %s"), s->title);
 	rule(t, top, title);
 	rule(t, bottom, NULL);
 }
@@ -543,6 +546,6 @@ signin_cursor(struct signin *s)
 const char *
 signin_keybar(struct signin *s)
 {
-	return s->paste != NULL ? " Enter take the pasted address  Esc cancel" :
-	    " Esc cancel sign-in";
+	return s->paste != NULL ? _(" Enter take the pasted address  Esc cancel") :
+	    _(" Esc cancel sign-in");
 }

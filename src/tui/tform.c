@@ -7,6 +7,8 @@
 #include <string.h>
 #include <wchar.h>
 
+#include <docmail/i18n.h>
+
 #include "tform.h"
 #include "tline.h"
 
@@ -55,7 +57,7 @@ layout(struct tform *tf)
 				bc = 2 + tf->label_w + 2;
 				brow = r++;
 			}
-			w = tui_width(s->label) + 2;
+			w = tui_width(_(s->label)) + 2;
 			tf->row[i] = brow;
 			tf->col[i] = bc;
 			tf->width[i] = w;
@@ -64,6 +66,14 @@ layout(struct tform *tf)
 		}
 		c = 2 + tf->label_w + 2;
 		w = s->width > 0 ? s->width : COLS - c - 2;
+		/* A choice is as wide as its widest, in this language. */
+		if (s->kind == TF_CHOICE) {
+			int k, cw;
+
+			for (k = 0; s->choices[k] != NULL; k++)
+				if ((cw = tui_width(_(s->choices[k])) + 1) > w)
+					w = cw;
+		}
 		if (c + w + 1 > COLS)
 			w = COLS - c - 1;
 		if (w < 4)
@@ -155,10 +165,12 @@ paint_addrs(struct tform *tf, int i)
 			start++;
 		if (p > start) {
 			mw = 0;
-			(void)snprintf(more, sizeof more, " +%d more",
+			/* TRANSLATORS: after a cut list of addresses. */
+			(void)snprintf(more, sizeof more, ngettext(" +%d more",
+			    " +%d more", (unsigned long)(total - shown - 1)),
 			    total - shown - 1);
 			if (shown + 1 < total)
-				mw = (int)strlen(more);
+				mw = tui_width(more);
 			n = snprintf(out + len, sizeof out - len, "%s%.*s",
 			    shown > 0 ? ", " : "", (int)(p - start), start);
 			if (n < 0 || (size_t)n >= sizeof out - len ||
@@ -174,7 +186,8 @@ paint_addrs(struct tform *tf, int i)
 		start = p + 1;
 	}
 	if (shown < total) {
-		(void)snprintf(more, sizeof more, "%s+%d more",
+		(void)snprintf(more, sizeof more, ngettext("%s+%d more",
+		    "%s+%d more", (unsigned long)(total - shown)),
 		    shown > 0 ? " " : "", total - shown);
 		dm_strlcpy(out + len, more, sizeof out - len);
 	}
@@ -202,14 +215,14 @@ paint(struct tform *tf, int i)
 	if (tf->t == NULL)
 		return;		/* not on the screen yet */
 	if (s->kind == TF_BUTTON) {
-		(void)snprintf(b, sizeof b, " %s ", s->label);
+		(void)snprintf(b, sizeof b, " %s ", _(s->label));
 		mvaddch(r, tf->col[i] - 1, '<');
 		tui_put(r, tf->col[i], tf->width[i], b, hl);
 		mvaddch(r, tf->col[i] + tf->width[i], '>');
 		return;
 	}
-	lw = tui_width(s->label);
-	tui_put(r, 2, lw, s->label, hl != A_NORMAL ? hl :
+	lw = tui_width(_(s->label));
+	tui_put(r, 2, lw, _(s->label), hl != A_NORMAL ? hl :
 	    tui_attr(tf->t, TC_LABEL));
 	tui_put(r, 2 + lw, tf->label_w - lw, "", A_NORMAL);
 	if (s->kind == TF_ADDRS && !(tf->active && i == tf->cur) &&
@@ -220,7 +233,7 @@ paint(struct tform *tf, int i)
 	else {
 		mvaddch(r, tf->col[i] - 1, '[');
 		tui_put(r, tf->col[i], tf->width[i],
-		    s->choices[tf->choice[i]], A_NORMAL);
+		    _(s->choices[tf->choice[i]]), A_NORMAL);
 		mvaddch(r, tf->col[i] + tf->width[i], ']');
 	}
 	/* The note, or blanks where one was. */
@@ -261,7 +274,7 @@ tform_new(const struct tf_spec *spec, int n, int row)
 	}
 	for (i = 0; i < n; i++) {
 		if (spec[i].kind != TF_BUTTON &&
-		    (w = tui_width(spec[i].label)) > tf->label_w)
+		    (w = tui_width(_(spec[i].label))) > tf->label_w)
 			tf->label_w = w;
 		tline_init(&tf->line[i], 4, spec[i].kind == TF_SECRET);
 	}

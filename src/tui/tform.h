@@ -25,11 +25,11 @@ enum tf_kind {
 };
 
 struct tf_spec {
-	const char		*label;		/* "Host" */
+	const char		*label;		/* N_("Host"): shown as _(label) */
 	enum tf_kind		 kind;
 	int			 width;		/* 0: to the right edge */
 	int			 height;	/* unused: always one line */
-	const char *const	*choices;	/* TF_CHOICE: NULL-terminated */
+	const char *const	*choices;	/* TF_CHOICE: NULL-ended, shown _() */
 };
 
 /* tform_key() results, besides the SCR_* flags. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <docmail/buf.h>
+#include <docmail/i18n.h>
 #include <docmail/oauth2.h>
 
 #include "tui.h"
@@ -135,6 +136,18 @@ to_wide(const char *s, wchar_t *out, size_t max)
 }
 
 int
+tui_widest(const char *const *v, size_t n)
+{
+	size_t i;
+	int w = 0, k;
+
+	for (i = 0; i < n; i++)
+		if ((k = tui_width(v[i])) > w)
+			w = k;
+	return w;
+}
+
+int
 tui_width(const char *s)
 {
 	wchar_t w[512];
@@ -229,28 +242,33 @@ tui_status_clear(struct tui *t)
 	t->status_error = 0;
 }
 
-#define STATUS_MORE	" ... F1: all"
-#define STATUS_MORE_W	13
 
 static void
 draw_frame(struct tui *t)
 {
 	const struct tui_frame *f = t->top;
 	char title[256];
-	const char *kb;
+	const char *kb, *more;
+	int mw;
 
 	(void)snprintf(title, sizeof title, " docmail %s -- %s", PACKAGE_VERSION,
-	    f != NULL ? f->scr->name : "");
+	    f != NULL ? _(f->scr->name) : "");
 	tui_put(0, 0, COLS, title, tui_attr(t, TC_TITLE));
 	if (tui_width(t->status) <= COLS)
 		tui_put(LINES - 2, 0, COLS, t->status,
 		    t->status_error ? tui_attr(t, TC_ERROR) : A_NORMAL);
 	else {
-		/* Never a hint cut off unseen: F1 shows all of it. */
-		tui_put(LINES - 2, 0, COLS - STATUS_MORE_W, t->status,
+		/*
+		 * Never a hint cut off unseen: F1 shows all of it.
+		 * TRANSLATORS: ends a status line that is too long for
+		 * the screen; keep it short.
+		 */
+		more = _(" ... F1: all");
+		mw = tui_width(more) + 1;
+		tui_put(LINES - 2, 0, COLS - mw, t->status,
 		    t->status_error ? tui_attr(t, TC_ERROR) : A_NORMAL);
-		tui_put(LINES - 2, COLS - STATUS_MORE_W, STATUS_MORE_W,
-		    STATUS_MORE, tui_attr(t, TC_KEYBAR));
+		tui_put(LINES - 2, COLS - mw, mw, more,
+		    tui_attr(t, TC_KEYBAR));
 	}
 	kb = f != NULL && f->scr->keybar != NULL ?
 	    f->scr->keybar(t, f->state) : "";
@@ -274,11 +292,11 @@ draw_too_small(void)
 
 	erase();
 	(void)snprintf(msg, sizeof msg,
-	    "terminal too small: docmail needs %dx%d, this one is %dx%d",
+	    _("terminal too small: docmail needs %dx%d, this one is %dx%d"),
 	    TUI_MIN_COLS, TUI_MIN_ROWS, COLS, LINES);
 	mvaddnstr(0, 0, msg, COLS);
 	if (LINES > 1)
-		mvaddnstr(1, 0, "make the window larger (keys typed now wait for it)",
+		mvaddnstr(1, 0, _("make the window larger (keys typed now wait for it)"),
 		    COLS);
 	wnoutrefresh(stdscr);
 }
@@ -512,7 +530,7 @@ int
 tui_ask(struct tui *t, const char *question, const char *choices)
 {
 	char saved[sizeof t->status];
-	int saved_err = t->status_error, is_key, answer = 0;
+	int saved_err = t->status_error, is_key, answer = 0, yn;
 	int nd = is_nodelay(stdscr);
 	wint_t ch;
 
@@ -528,6 +546,17 @@ tui_ask(struct tui *t, const char *question, const char *choices)
 		if (is_key && ch == KEY_RESIZE) {
 			paint(t, 1);
 			continue;
+		}
+		/* A y/n question: also in the user's language. */
+		yn = strchr(choices, 'y') != NULL &&
+		    strchr(choices, 'n') != NULL;
+		if (!is_key && yn && dm_answer_yes((int)ch)) {
+			answer = 'y';
+			break;
+		}
+		if (!is_key && yn && dm_answer_no((int)ch)) {
+			answer = 'n';
+			break;
 		}
 		if (!is_key && ch < 128 && strchr(choices, (int)ch) != NULL) {
 			answer = (int)ch;
@@ -587,7 +616,7 @@ tui_step_wait(char *buf, size_t size, const char *label,
 	s = (long)(now.tv_sec - t0->tv_sec) -
 	    (now.tv_nsec < t0->tv_nsec ? 1 : 0);
 	if (s >= 2)
-		(void)snprintf(buf, size, "%s ... %ld s (timeout %d s)", label,
+		(void)snprintf(buf, size, _("%s ... %ld s (timeout %d s)"), label,
 		    s, timeout);
 	else
 		(void)snprintf(buf, size, "%s", label);
@@ -637,23 +666,23 @@ help_keybar(struct tui *t, void *state)
 {
 	(void)t;
 	(void)state;
-	return " any key: back";
+	return _(" any key: back");
 }
 
 static const struct dm_screen help_screen = {
-	"Help", NULL, help_enter, help_key, help_draw, NULL, NULL, NULL,
+	N_("Help"), NULL, help_enter, help_key, help_draw, NULL, NULL, NULL,
 	help_keybar, NULL
 };
 
 static const char global_help[] =
-    "Keys that work everywhere:\n"
+    N_("Keys that work everywhere:\n"
     "  Tab / Shift-Tab, Up / Down   move between fields\n"
     "  Left / Right / Home / End     move inside a field\n"
     "  Backspace / Delete           delete\n"
     "  Ctrl-A/E, Ctrl-K/W/U         start/end; delete to end/word/all\n"
     "  F1 or ?                      this help (? outside text fields)\n"
     "  Esc                          back\n"
-    "Every F-key has a Ctrl or letter alternative, shown in the key bar.\n\n";
+    "Every F-key has a Ctrl alternative, shown in the key bar.\n\n");
 
 static void
 show_help(struct tui *t)
@@ -662,9 +691,9 @@ show_help(struct tui *t)
 	const struct dm_screen *s = t->top->scr;
 
 	(void)snprintf(text, sizeof text, "%s%s%s%s%s",
-	    t->status[0] != '\0' ? "The last message, in full:\n" : "",
+	    t->status[0] != '\0' ? _("The last message, in full:\n") : "",
 	    t->status, t->status[0] != '\0' ? "\n\n" : "",
-	    s->help != NULL ? s->help : "", global_help);
+	    s->help != NULL ? _(s->help) : "", _(global_help));
 	(void)tui_push(t, &help_screen, text);
 }
 
@@ -878,8 +907,8 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 	t.wake[0] = t.wake[1] = -1;
 	dm_config_init(&t.cfg);
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		dm_err_set(err, DM_EUSAGE, "the interactive screens need a terminal");
-		return dm_err_hint(err, "run docmail in a terminal, or use 'docmail send', 'test' and 'outbox' from scripts");
+		dm_err_set(err, DM_EUSAGE, _("the interactive screens need a terminal"));
+		return dm_err_hint(err, _("run docmail in a terminal, or use 'docmail send', 'test' and 'outbox' from scripts"));
 	}
 	if ((t.config_path = dm_config_default_path(opts->config_path,
 	    err)) == NULL)
@@ -894,7 +923,7 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 			goto out;
 	}
 	if (pipe2(t.wake, O_CLOEXEC | O_NONBLOCK) == -1) {
-		dm_err_set(err, DM_EINTERNAL, "pipe: %s", strerror(errno));
+		dm_err_set(err, DM_EINTERNAL, _("pipe: %s"), strerror(errno));
 		goto out;
 	}
 	/*
@@ -906,7 +935,7 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 	catch_signals();
 	utf8 = utf8_ctype(old_ctype, sizeof old_ctype);
 	if (initscr() == NULL) {
-		dm_err_set(err, DM_EUSAGE, "cannot use this terminal (TERM=%s)",
+		dm_err_set(err, DM_EUSAGE, _("cannot use this terminal (TERM=%s)"),
 		    getenv("TERM") ? getenv("TERM") : "");
 		goto out;
 	}
@@ -927,7 +956,7 @@ tui_main(const struct tui_opts *opts, struct dm_err *err)
 	} else if (push_start(&t) == -1)
 		goto stop;
 	if (utf8 == 1)
-		tui_status(&t, "locale %s is not UTF-8: docmail uses UTF-8 (LANG=C.UTF-8 to match)",
+		tui_status(&t, _("locale %s is not UTF-8: docmail uses UTF-8 (LANG=C.UTF-8 to match)"),
 		    old_ctype);
 	/*
 	 * A first run whose settings were saved goes on where "docmail"
@@ -942,7 +971,7 @@ stop:
 		pop(&t);
 	restore_terminal();
 	if (r == -1)
-		dm_err_set(err, DM_EINTERNAL, "the screen could not be opened");
+		dm_err_set(err, DM_EINTERNAL, _("the screen could not be opened"));
 	else if (t.exit_code != 0)
 		dm_err_set(err, DM_EUSAGE, "%s", t.status);
 out:

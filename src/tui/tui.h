@@ -132,6 +132,8 @@ void	tui_status_flush(struct tui *);
 /*
  * Asks a question in the status line and waits for one of the keys in
  * choices (e.g. "yn", "sdc"); Esc gives 0.  The screen stays as it is.
+ * When choices hold y and n, the user's language answers too
+ * (dm_answer_yes() and dm_answer_no(): "j" gives 'y' in German).
  */
 int	tui_ask(struct tui *, const char *question, const char *choices);
 
@@ -143,6 +145,8 @@ attr_t	tui_attr(const struct tui *, enum tui_color);
 
 /* Columns UTF-8 text s takes on the terminal (wide characters count 2). */
 int	tui_width(const char *);
+/* The widest of n strings, in columns: labels align by it. */
+int	tui_widest(const char *const *, size_t n);
 
 /* Paints s at row, col, cut to width columns (wide characters counted). */
 void	tui_put(int row, int col, int width, const char *s, attr_t);

@@ -1,0 +1,39 @@
+/*
+ * i18n.h - marking strings for translation (GNU gettext)
+ *
+ * _("text") translates where the string is used; N_("text") only marks
+ * a string in a static table, which is translated with _() where it is
+ * shown; ngettext(one, many, n) picks the plural form.  Without NLS
+ * (configure --disable-nls) all three give the English text back.
+ * Include after config.h, which says whether ENABLE_NLS is on.
+ *
+ * Translated: what people read (messages, hints, labels, questions).
+ * Never translated: SMTP commands, headers and MIME, config keys,
+ * command and option names, and output that scripts and tests parse.
+ */
+#ifndef DOCMAIL_I18N_H
+#define DOCMAIL_I18N_H
+
+#ifdef ENABLE_NLS
+#include <libintl.h>
+#define _(s)	gettext(s)
+#else
+#define _(s)	(s)
+#define gettext(s)		(s)
+#define ngettext(s, p, n)	((n) == 1 ? (s) : (p))
+#define textdomain(d)		((void)(d))
+#define bindtextdomain(d, dir)	((void)(d), (void)(dir))
+#endif
+#define N_(s)	(s)
+
+/*
+ * 1 when ch answers a yes/no question with yes: the English y or Y
+ * always (scripts and habits keep working), and the translation's own
+ * yes-letter ("j" in German) in either case.  Sets no error.
+ */
+int	dm_answer_yes(int ch);
+
+/* The same for no: n or N, and the translation's no-letter. */
+int	dm_answer_no(int ch);
+
+#endif /* DOCMAIL_I18N_H */
