@@ -25,6 +25,7 @@
 #include <docmail/buf.h>
 #include <docmail/compose.h>
 #include <docmail/deliver.h>
+#include <docmail/i18n.h>
 #include <docmail/outbox.h>
 #include <docmail/secret.h>
 
@@ -613,12 +614,15 @@ table_key(struct tui *t, struct batch *b, int is_key, wint_t ch)
 	size_t page = TABLE_ROWS > 1 ? (size_t)TABLE_ROWS - 1 : 1;
 
 	if (!is_key) {
+		/* The question's answer keys, also in the user's language. */
+		if (dm_answer_yes((int)ch))
+			ch = 'y';
+		else if (dm_answer_no((int)ch))
+			ch = 'n';
 		switch (ch) {
 		case 'y':
-		case 'Y':
 			return confirm(t, b);
 		case 'n':
-		case 'N':
 		case 27:
 		case 3:		/* Ctrl-C */
 			tui_status(t, "not sent: nothing was stored in the outbox");
