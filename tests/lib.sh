@@ -9,9 +9,20 @@
 : "${PYTHON3:=/usr/bin/python3}"
 DOCMAIL_BIN=$top_builddir/src/docmail
 DOCMAIL=$DOCMAIL_BIN
-SAMPLES=$top_srcdir/samples
+REAL_SAMPLES=$top_srcdir/samples
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/docmail-test.XXXXXX")
+# The tests type their own recipients: their samples' sidecars lack the
+# to, cc and bcc that would prefill the send dialog (REAL_SAMPLES has
+# them, for the tests of that).
+SAMPLES=$T/samples
+mkdir -p "$SAMPLES"
+for _f in "$REAL_SAMPLES"/*; do
+	case $_f in
+	*.pdf.ini) grep -v '^\(to\|cc\|bcc\) *=' "$_f" >"$SAMPLES/${_f##*/}" ;;
+	*) cp "$_f" "$SAMPLES/" ;;
+	esac
+done
 trap 'rm -rf "$T"' EXIT
 
 # DM_VALGRIND=DIR: every docmail a test runs goes through valgrind, one

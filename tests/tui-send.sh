@@ -5,7 +5,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux not installed"; exit 77; }
 
-plan 81
+plan 82
 
 # Every screen the tests look at is kept, to check that the password
 # never appears on any of them.
@@ -412,6 +412,19 @@ ok $? "the typed password is used (TERM=vt100)"
 ok $? "and the server received the message"
 keys Enter
 wait_for "EXIT=0"
+
+# the sidecar's to, cc and bcc address the email, as a batch does
+mkdir -p "$T/real"
+cp "$REAL_SAMPLES/invoice-2026-003.pdf" "$REAL_SAMPLES/invoice-2026-003.pdf.ini" "$T/real/"
+term "env $envs '$DOCMAIL' --config '$cfg' '$T/real/invoice-2026-003.pdf'"
+wait_for "Subject [Invoice 2026-003"
+field_is "To" "claire@dupont.example" &&
+    [ -n "$(grep '^cc' "$T/real/invoice-2026-003.pdf.ini")" ] &&
+    field_is "Cc" "compta@dupont.example"
+ok $? "the sidecar's to and cc fill To and Cc" || diag "$(screen)" "$(cat "$T/real/invoice-2026-003.pdf.ini")"
+keys Escape
+wait_for "Close this email?" && keys y
+wait_for "EXIT="
 
 grep -qF "$PASSWORD" "$T/screens" && r=1 || r=0
 ok $r "the password never appeared on any captured screen"

@@ -270,6 +270,32 @@ apply_template(struct send *s, const struct dm_template *tp)
 	}
 }
 
+/*
+ * The sidecar's to, cc and bcc (as a batch takes them) fill the fields
+ * nothing was given for: the sample invoice opens addressed.
+ */
+static void
+prefill_rcpts(struct send *s)
+{
+	static const struct {
+		int		 field;
+		const char	*key;
+	} rk[] = { { F_TO, "to" }, { F_CC, "cc" }, { F_BCC, "bcc" } };
+	const char *v;
+	char *cur;
+	size_t i;
+
+	for (i = 0; i < sizeof rk / sizeof rk[0]; i++) {
+		if ((v = dm_vars_get(&s->vars, rk[i].key)) == NULL ||
+		    v[0] == '\0')
+			continue;
+		cur = tform_get(s->tf, rk[i].field);
+		if (cur != NULL && cur[0] == '\0')
+			(void)tform_set(s->tf, rk[i].field, v);
+		free(cur);
+	}
+}
+
 static void
 load_template(struct tui *t, struct send *s)
 {
@@ -282,6 +308,7 @@ load_template(struct tui *t, struct send *s)
 	if (s->natt > 0 && dm_sidecar_load(s->path[0], &s->vars, &named,
 	    &s->sidecar, &err) == -1)
 		tui_error(t, &err);
+	prefill_rcpts(s);
 	if (p->name != NULL && p->name[0] != '\0')
 		(void)dm_vars_add(&s->vars, "sender.name", p->name, "profile",
 		    &err);
