@@ -41,19 +41,20 @@ shown() {
 }
 today=$(date +%Y-%m-%d)
 
-# The quickstart's sample invoices (their sidecars name recipients and
-# the template invoice), oldest first, and one without a "to", newest.
+# The quickstart's sample invoices as shipped (REAL_SAMPLES: their
+# sidecars name recipients and the template invoice), oldest first, and
+# one without a "to", newest.
 docs=$T/docs
 mkdir -p "$docs"
 i=0
 for s in 001 002 003 004; do
 	i=$((i + 1))
-	cp "$SAMPLES/invoice-2026-$s.pdf" "$SAMPLES/invoice-2026-$s.pdf.ini" \
+	cp "$REAL_SAMPLES/invoice-2026-$s.pdf" "$REAL_SAMPLES/invoice-2026-$s.pdf.ini" \
 	    "$docs/"
 	touch -d "2001-01-0$i 12:00" "$docs/invoice-2026-$s.pdf"
 done
-cp "$SAMPLES/invoice-2026-001.pdf" "$docs/noto.pdf"
-sed '/^to = /d' "$SAMPLES/invoice-2026-001.pdf.ini" >"$docs/noto.pdf.ini"
+cp "$REAL_SAMPLES/invoice-2026-001.pdf" "$docs/noto.pdf"
+sed '/^to = /d' "$REAL_SAMPLES/invoice-2026-001.pdf.ini" >"$docs/noto.pdf.ini"
 touch -d "2001-01-09 12:00" "$docs/noto.pdf"
 
 # mkcfg FILE SERVER [KEY=VALUE...]: a profile for SERVER with the
@@ -63,7 +64,7 @@ mkcfg() {
 	shift 2
 	profile "$_f" "$_s" "$(cat "$T/$_s/port")" none "ca_file=" \
 	    "documents_dir=$docs" "$@"
-	sed -n '/^\[template invoice\]/,$p' "$SAMPLES/demo.ini" >>"$_f"
+	sed -n '/^\[template invoice\]/,$p' "$REAL_SAMPLES/demo.ini" >>"$_f"
 }
 mkcfg "$T/good.ini" good "password="
 mkcfg "$T/slow.ini" slow
@@ -272,8 +273,8 @@ wait_for "EXIT=0" 30
 # out in the stopped run above and invoice-2026-001 waits in the outbox
 # from it (it was last): both are skipped.
 for d in nobody fresh; do
-	cp "$SAMPLES/invoice-2026-001.pdf" "$docs/$d.pdf"
-	sed "s/^to = .*/to = $d@x.test/" "$SAMPLES/invoice-2026-001.pdf.ini" \
+	cp "$REAL_SAMPLES/invoice-2026-001.pdf" "$docs/$d.pdf"
+	sed "s/^to = .*/to = $d@x.test/" "$REAL_SAMPLES/invoice-2026-001.pdf.ini" \
 	    >"$docs/$d.pdf.ini"
 done
 touch -d "2001-01-10 12:00" "$docs/nobody.pdf"
