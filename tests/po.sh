@@ -15,10 +15,30 @@ fi
 
 langs=$(sed 's/#.*//' "$po/LINGUAS")
 complete=$(sed 's/#.*//' "$po/COMPLETE")
-plan $((1 + 2 * $(echo $langs | wc -w) + $(echo $complete | wc -w)))
+plan $((3 + 2 * $(echo $langs | wc -w) + 2 * $(echo $complete | wc -w)))
 
 [ -s "$po/docmail.pot" ]
 ok $? "po/docmail.pot is there (make update-po makes it)"
+
+# every source with a translatable string is in POTFILES.in, or its
+# strings never reach a catalogue
+missing=
+for f in $(cd "$top_srcdir" && ls src/*/*.c src/*/*.h include/docmail/*.h); do
+	# code lines only: not comments, not the macros themselves
+	grep -v -e '^[[:space:]]*\*' -e '/\*' -e '^#define' "$top_srcdir/$f" |
+	    grep -q -e '_("' -e 'ngettext(' || continue
+	grep -qx "$f" "$po/POTFILES.in" || missing="$missing $f"
+done
+[ -z "$missing" ]; ok $? "po/POTFILES.in lists every file with messages" ||
+    diag "missing:$missing"
+
+# the messages as the sources hold them now (xgettext, as make update-po
+# runs it): a string wrapped since the last update-po has no
+# translation, and a finished language must not miss one
+(cd "$top_srcdir" && xgettext --from-code=UTF-8 --keyword=_ --keyword=N_ \
+    --keyword=ngettext:1,2 -o "$T/now.pot" $(grep -v '^#' po/POTFILES.in)) \
+    2>"$T/xg.err"
+ok $? "xgettext reads every file of POTFILES.in" || diag "$(head "$T/xg.err")"
 
 for l in $complete; do
 	case " $(echo $langs) " in
@@ -39,6 +59,10 @@ for l in $langs; do
 		ok 0 "$l.po: not in po/COMPLETE, completeness not checked yet"
 		continue ;;
 	esac
+	run msgcmp --use-untranslated "$po/$l.po" "$T/now.pot"
+	ok "$rc" "$l.po: has every message the sources hold now" ||
+	    diag "$(grep -m5 'this message is used but not defined' "$T/err")" \
+	        "run 'make update-po' and translate what is new"
 	# Untranslated and fuzzy messages, the header aside.
 	msgattrib --untranslated --no-obsolete "$po/$l.po" |
 	    grep -c '^msgid ' >"$T/untr" || true

@@ -471,16 +471,37 @@ test_err_path(void)
 	is_int(errno, ENOENT, "path: errno is left alone");
 }
 
+/* dm_quote: the one way untrusted text is quoted in a message. */
+static void
+test_quote(void)
+{
+	char q[64], tiny[6];
+
+	is_str(dm_quote(q, sizeof q, "a\r\nBcc: x", 9, 60),
+	    "a\\x0d\\x0aBcc: x", "quote: CR and LF shown as \\xNN");
+	is_str(dm_quote(q, sizeof q, "\x1b[31mred", 8, 60), "\\x1b[31mred",
+	    "quote: an escape sequence cannot reach the terminal");
+	is_str(dm_quote(q, sizeof q, "M\xc3\xa4rz und April", 18, 2), "M...",
+	    "quote: cut between characters, never inside one, with ...");
+	is_str(dm_quote(q, sizeof q, "M\xc3\xa4rz", 5, 3), "M\xc3\xa4...",
+	    "quote: a character that fits is kept");
+	is_str(dm_quote(tiny, sizeof tiny, "abcdefgh", 8, 60), "abcde",
+	    "quote: cut to the room there is, always terminated");
+	is_str(dm_quote(q, sizeof q, "\xff\xfe", 2, 60), "\\xff\\xfe",
+	    "quote: invalid UTF-8 shown as \\xNN");
+}
+
 int
 main(void)
 {
-	plan(173);
+	plan(179);
 	test_buf();
 	test_strlcpy();
 	test_strtonum();
 	test_strdup();
 	test_utf8();
 	test_printable();
+	test_quote();
 	test_err();
 	test_err_path();
 	return done_testing();

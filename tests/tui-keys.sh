@@ -7,7 +7,7 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 TERMS="vt100 linux screen-256color tmux-256color xterm-256color"
-plan 32
+plan 34
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
@@ -70,6 +70,15 @@ ok $? "a long To shows whole addresses and how many more when not focused" || di
 keys BTab
 wait_for "einkauf@kunde.test"
 ok $? "focused again, it shows the text being edited"
+# help taller than 80x24 scrolls, and says there is more
+keys F1
+wait_for "-- more: PgDn or Space --"
+ok $? "a help taller than the screen says there is more"
+keys NPage
+wait_for "Every F-key has a Ctrl alternative"
+ok $? "and PgDn shows the rest"
+keys Escape
+wait_for "Subject [Invoice 2026-001"
 keys C-c
 wait_for "Discard this email?"
 keys y

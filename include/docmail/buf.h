@@ -81,4 +81,14 @@ int	 dm_utf8_valid(const char *, size_t);
 int	 dm_buf_add_printable(struct dm_buf *, const char *, size_t,
 	    struct dm_err *);
 
+/*
+ * The one way docmail quotes untrusted text (addresses, file names,
+ * values from files, server replies) inside a message: s (n bytes)
+ * as dm_buf_add_printable() shows it, at most max bytes of s (cut
+ * between characters, "..." added), into dst (always terminated, cut
+ * to fit between characters).  Returns dst.
+ */
+const char *dm_quote(char *dst, size_t dsize, const char *s, size_t n,
+	    size_t max);
+
 #endif /* DOCMAIL_BUF_H */

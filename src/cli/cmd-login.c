@@ -367,13 +367,13 @@ out:
 }
 
 const struct cmd_entry cmd_login_entry = {
-	"login",
-	"[--profile NAME]",
-	cmd_login,
+	.name = "login",
+	.usage = "[--profile NAME]",
+	.exec = cmd_login,
 };
 
 const struct cmd_entry cmd_logout_entry = {
-	"logout",
-	"[--profile NAME]",
-	cmd_logout,
+	.name = "logout",
+	.usage = "[--profile NAME]",
+	.exec = cmd_logout,
 };

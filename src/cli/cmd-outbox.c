@@ -415,7 +415,7 @@ out:
 }
 
 const struct cmd_entry cmd_outbox_entry = {
-	"outbox",
-	"[--retry [--force] [ID] | --drop ID [--yes]]",
-	cmd_outbox,
+	.name = "outbox",
+	.usage = "[--retry [--force] [ID] | --drop ID [--yes]]",
+	.exec = cmd_outbox,
 };

@@ -410,7 +410,7 @@ out:
 }
 
 const struct cmd_entry cmd_send_entry = {
-	"send",
-	"[--to ADDRS] [--cc ADDRS] [--bcc ADDRS] [--from ADDR] ...",
-	cmd_send,
+	.name = "send",
+	.usage = "[--to ADDRS] [--cc ADDRS] [--bcc ADDRS] [--from ADDR] ...",
+	.exec = cmd_send,
 };

@@ -108,7 +108,7 @@ out:
 }
 
 const struct cmd_entry cmd_test_entry = {
-	"test",
-	"[--verbose]",
-	cmd_test,
+	.name = "test",
+	.usage = "[--verbose]",
+	.exec = cmd_test,
 };

@@ -111,41 +111,15 @@ u8len(const char *s, size_t n)
 	return k;
 }
 
-/*
- * Writes in[s..e), without surrounding blanks, into q with control
- * characters escaped; a long text is cut and ends in "...".
- */
+/* in[s..e) without its surrounding blanks, quoted (dm_quote) into q. */
 static void
 quote(char *q, size_t qsize, const char *in, size_t s, size_t e)
 {
-	struct dm_err scratch;
-	struct dm_buf b;
-	size_t k;
-	int cut = 0;
-
 	while (s < e && (in[s] == ' ' || in[s] == '\t'))
 		s++;
 	while (e > s && (in[e - 1] == ' ' || in[e - 1] == '\t'))
 		e--;
-	dm_buf_init(&b, 0);
-	while (s < e) {
-		if (b.len >= QUOTE_MAX) {
-			cut = 1;
-			break;
-		}
-		if ((k = u8len(in + s, e - s)) == 0)
-			k = 1;
-		if (dm_buf_add_printable(&b, in + s, k, &scratch) == -1) {
-			cut = 1;
-			break;
-		}
-		s += k;
-	}
-	/* Out of memory here only shortens the quote. */
-	if (cut)
-		(void)dm_buf_addstr(&b, "...", &scratch);
-	(void)dm_strlcpy(q, dm_buf_str(&b), qsize);
-	dm_buf_release(&b);
+	(void)dm_quote(q, qsize, in + s, e - s, QUOTE_MAX);
 }
 
 /*

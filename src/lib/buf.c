@@ -280,3 +280,39 @@ dm_buf_add_printable(struct dm_buf *b, const char *s, size_t n,
 	}
 	return 0;
 }
+
+/* How many of s's first n bytes end on a character's boundary. */
+static size_t
+char_floor(const char *s, size_t n)
+{
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+const char *
+dm_quote(char *dst, size_t dsize, const char *s, size_t n, size_t max)
+{
+	struct dm_buf b;
+	struct dm_err e;
+	size_t cut = n, len;
+
+	if (dsize == 0)
+		return dst;
+	if (cut > max)
+		cut = char_floor(s, max);
+	dm_buf_init(&b, 0);
+	/* Out of memory only shortens the quote. */
+	if (dm_buf_add_printable(&b, s, cut, &e) == -1 ||
+	    (cut < n && dm_buf_addstr(&b, "...", &e) == -1)) {
+		dm_buf_reset(&b);
+		(void)dm_buf_addstr(&b, "...", &e);
+	}
+	len = b.len;
+	if (len >= dsize)
+		len = char_floor(dm_buf_str(&b), dsize - 1);
+	memcpy(dst, dm_buf_str(&b), len);
+	dst[len] = '\0';
+	dm_buf_release(&b);
+	return dst;
+}

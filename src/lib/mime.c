@@ -161,39 +161,6 @@ lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-/*
- * Copies s into out as safe, printable text cut to about 60 bytes, for
- * quoting user input in error messages.
- */
-static void
-quote(char *out, size_t sz, const char *s, size_t n)
-{
-	struct dm_buf b;
-	struct dm_err e;
-	size_t len;
-
-	dm_buf_init(&b, 0);
-	if (dm_buf_add_printable(&b, s, n, &e) == -1) {
-		dm_strlcpy(out, "...", sz);
-		dm_buf_release(&b);
-		return;
-	}
-	len = b.len;
-	if (len > 60) {
-		len = 60;
-		/* Do not cut a UTF-8 sequence in half. */
-		while (len > 0 && ((unsigned char)b.data[len] & 0xc0) == 0x80)
-			len--;
-	}
-	if (len >= sz)
-		len = sz - 1;
-	memcpy(out, dm_buf_str(&b), len);
-	out[len] = '\0';
-	if (len < b.len && len + 4 <= sz - 1)
-		dm_strlcpy(out + len, "...", sz - len);
-	dm_buf_release(&b);
-}
-
 enum {
 	TXT_TAB = 1 << 0	/* TAB is white space here, not a control */
 };
@@ -209,20 +176,20 @@ check_text(const char *s, size_t n, const char *what, int flags,
 
 	for (i = 0; i < n; i++)
 		if (p[i] == '\r' || p[i] == '\n') {
-			quote(q, sizeof q, s, n);
+			(void)dm_quote(q, sizeof q, s, n, 60);
 			dm_err_set(err, DM_EDATA,
 			    _("header injection: %s '%s' contains a line break"),
 			    what, q);
 			return dm_err_hint(err, _("write %s on one line"), what);
 		}
 	if (memchr(s, '\0', n) != NULL) {
-		quote(q, sizeof q, s, strlen(s));
+		(void)dm_quote(q, sizeof q, s, strlen(s), 60);
 		dm_err_set(err, DM_EDATA,
 		    _("header injection: %s '%s' contains a NUL byte"), what, q);
 		return dm_err_hint(err, _("remove the NUL byte"));
 	}
 	if (!dm_utf8_valid(s, n)) {
-		quote(q, sizeof q, s, n);
+		(void)dm_quote(q, sizeof q, s, n, 60);
 		dm_err_set(err, DM_EDATA, _("%s '%s' is not valid UTF-8"), what,
 		    q);
 		return dm_err_hint(err, _("save the text as UTF-8"));
@@ -231,7 +198,7 @@ check_text(const char *s, size_t n, const char *what, int flags,
 		if ((p[i] < 0x20 && !(p[i] == '\t' && (flags & TXT_TAB))) ||
 		    p[i] == 0x7f ||
 		    (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)) {
-			quote(q, sizeof q, s, n);
+			(void)dm_quote(q, sizeof q, s, n, 60);
 			dm_err_set(err, DM_EDATA,
 			    _("%s '%s' contains a control character"), what, q);
 			return dm_err_hint(err, _("remove the control character"));
@@ -251,7 +218,7 @@ check_mailbox(const char *mb, struct dm_err *err)
 			break;
 	if (n < 3 || n > MAILBOX_MAX || i < n || strchr(mb, '@') == NULL ||
 	    mb[0] == '@' || mb[n - 1] == '@') {
-		quote(q, sizeof q, mb == NULL ? "" : mb, n);
+		(void)dm_quote(q, sizeof q, mb == NULL ? "" : mb, n, 60);
 		dm_err_set(err, DM_EDATA, _("invalid address '%s'"), q);
 		return dm_err_hint(err, _("write it as name@example.com"));
 	}
@@ -948,7 +915,7 @@ dm_mime_set_message_id(struct dm_mime *m, const char *id,
 	at = n == 0 ? NULL : strchr(id, '@');
 	if (n > MSGID_MAX || at == NULL || !dot_atom(id, (size_t)(at - id)) ||
 	    !dot_atom(at + 1, n - (size_t)(at - id) - 1)) {
-		quote(q, sizeof q, id == NULL ? "" : id, n);
+		(void)dm_quote(q, sizeof q, id == NULL ? "" : id, n, 60);
 		dm_err_set(err, DM_EDATA, _("invalid message-id '%s'"), q);
 		return dm_err_hint(err,
 		    _("write it as left@right without angle brackets or spaces"));
@@ -1064,7 +1031,7 @@ dm_mime_add_file(struct dm_mime *m, const char *path, const char *name,
 	    err) == -1)
 		goto out;
 	if (strlen(name) > NAME_BYTES_MAX) {
-		quote(q, sizeof q, name, strlen(name));
+		(void)dm_quote(q, sizeof q, name, strlen(name), 60);
 		dm_err_set(err, DM_EDATA,
 		    _("the attachment name '%s' is too long"), q);
 		dm_err_hint(err, _("use a name of at most %d bytes"),

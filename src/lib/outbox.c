@@ -121,22 +121,6 @@ parent_dir(const char *path, struct dm_err *err)
 	return pathf(err, "%.*s", (int)(s - path), path);
 }
 
-/*
- * s made safe to quote in an error message: control characters become
- * '?' and long input is cut.
- */
-static const char *
-shown(const char *s, char *out, size_t size)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < size; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ?
-		    '?' : s[i];
-	out[i] = '\0';
-	return out;
-}
-
 /* "<unix seconds>.<16 hex digits>": unique without any lock. */
 static int
 new_id(char *id, size_t size, struct dm_err *err)
@@ -406,7 +390,7 @@ bad_field(struct dm_err *err, const char *what, const char *value)
 	char q[128];
 
 	dm_err_set(err, DM_EDATA, _("cannot store the message in the outbox: invalid %s '%s'"),
-	    what, shown(value, q, sizeof q));
+	    what, dm_quote(q, sizeof q, value, strlen(value), sizeof q));
 	return dm_err_hint(err, _("this is a bug in the caller; check the address or name"));
 }
 
@@ -1138,7 +1122,7 @@ dm_outbox_find(const char *dir, const char *id, struct dm_outbox_item *out,
 		return 0;
 	}
 	dm_outbox_list_free(v, n);
-	shown(id, q, sizeof q);
+	(void)dm_quote(q, sizeof q, id, strlen(id), sizeof q);
 	if (exact + prefix == 0) {
 		dm_err_set(err, DM_EUSAGE, _("no outbox item '%s'"), q);
 		return dm_err_hint(err, _("'docmail outbox' lists the waiting messages with their IDs"));

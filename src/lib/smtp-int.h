@@ -84,8 +84,6 @@ struct sess {
 	SSL_CTX				*ctx;
 	SSL				*ssl;	/* NULL in mode none */
 	int				 app;	/* relay's end of the socketpair */
-	int				 lib;	/* libESMTP's end, until connect */
-	int				 lib_taken;
 	pthread_t			 thread;
 	int				 thread_running;
 
@@ -104,7 +102,6 @@ struct sess {
 	char				*oa_payload;	/* base64; wiped */
 	size_t				 oa_payload_len;
 	struct dm_buf			 held;	/* EHLO reply, until 235 */
-	int				 auth_code;
 	char				 auth_reply[DM_SMTP_TEXT_MAX];
 	uint64_t			 size_limit;	/* EHLO SIZE, 0 = none */
 	int				 ehlo_count;
@@ -112,7 +109,6 @@ struct sess {
 	int				 dot_state;	/* end-of-data matcher */
 	uint64_t			 data_sent;
 	int				 dot_queued;	/* the dot is in c2s */
-	size_t				 dot_mark;	/* c2s offset after the dot */
 	int				 dot_sent;	/* ...and left for the server */
 	int				 quit_sent;
 	int				 test_done;

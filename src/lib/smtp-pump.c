@@ -749,7 +749,6 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 		return -1;
 	}
 	oauth_wipe_payload(s);
-	s->auth_code = code;
 	dm_strlcpy(s->auth_reply, text, sizeof s->auth_reply);
 	/* One more token, one more AUTH, in this session (RFC 4954 4). */
 	if (code != 334 && s->oa_tries < 2 && token_refused(s, code, text)) {
@@ -934,7 +933,6 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			    s->rep != NULL ? s->rep->auth_mech : NULL);
 			break;
 		}
-		s->auth_code = code;
 		dm_strlcpy(s->auth_reply, text, sizeof s->auth_reply);
 		auth_failed(s, code, text);
 		return -1;
@@ -1488,13 +1486,17 @@ net_in(struct sess *s, char *buf, size_t n, int *want_write)
 	return -1;
 }
 
+/*
+ * Writes to the server: >0 bytes, 0 not now, -1 closed/error.  An
+ * SSL_write that wants to read first (a TLS 1.3 key update) needs
+ * nothing more: the pump always polls the server for reading.
+ */
 static ssize_t
-net_out(struct sess *s, const char *buf, size_t n, int *want_read)
+net_out(struct sess *s, const char *buf, size_t n)
 {
 	ssize_t r;
 	int e;
 
-	*want_read = 0;
 	/* Whole 16 KiB records: one per line would cost a packet each. */
 	if (n > 16384)
 		n = 16384;
@@ -1509,12 +1511,8 @@ net_out(struct sess *s, const char *buf, size_t n, int *want_read)
 	if (r > 0)
 		return r;
 	e = SSL_get_error(s->ssl, (int)r);
-	if (e == SSL_ERROR_WANT_WRITE)
+	if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
 		return 0;
-	if (e == SSL_ERROR_WANT_READ) {
-		*want_read = 1;
-		return 0;
-	}
 	return -1;
 }
 
@@ -1662,7 +1660,7 @@ pump_main(void *arg)
 	uint64_t tx_total = 0, dot_at = UINT64_MAX;
 	struct timespec t_write;
 	ssize_t r;
-	int want_w = 0, want_r = 0, app_eof = 0, moved;
+	int want_w = 0, app_eof = 0, moved;
 	size_t pending;
 
 	sess_now(&t_write);
@@ -1697,7 +1695,7 @@ pump_main(void *arg)
 		/* c2s -> server. */
 		while (s->c2s.len > s->c2s.off) {
 			r = net_out(s, s->c2s.data + s->c2s.off,
-			    s->c2s.len - s->c2s.off, &want_r);
+			    s->c2s.len - s->c2s.off);
 			if (r == 0)
 				break;
 			if (r < 0) {
@@ -1778,7 +1776,6 @@ pump_main(void *arg)
 		pfd[1].fd = app_eof ? -1 : s->app;
 		pfd[1].events = (short)((iob_room(&s->c2s) > sizeof buf * 2 ?
 		    POLLIN : 0) | (s->s2c.len > s->s2c.off ? POLLOUT : 0));
-		(void)want_r;
 		r = poll(pfd, 2, 200);
 		if (r == -1 && errno != EINTR) {
 			fail(s, DM_EINTERNAL, 0, _("poll failed"), NULL);
@@ -1796,6 +1793,8 @@ done:
 		wind_down(s);
 	/* libESMTP sees the end of the stream and returns at once. */
 	shutdown(s->app, SHUT_RDWR);
+	/* It carried libESMTP's AUTH line too. */
+	explicit_bzero(buf, sizeof buf);
 	return NULL;
 }
 
@@ -1858,6 +1857,7 @@ pump_join(struct sess *s)
 	s->c2s.data = s->s2c.data = NULL;
 	oauth_wipe_payload(s);
 	dm_buf_release(&s->held);
-	dm_buf_release(&s->cline);
+	/* A client line may have been libESMTP's AUTH. */
+	dm_buf_wipe(&s->cline);
 	dm_buf_release(&s->sline);
 }

@@ -92,42 +92,6 @@ dm_tmpl_name_valid(const char *name)
 	return name_valid(name, strnlen(name, DM_VAR_NAME_MAX + 1));
 }
 
-/*
- * Puts s (n bytes) into dst for quoting in a message: at most QUOTE_MAX
- * bytes, cut at a character boundary and marked with "...", with control
- * characters and invalid UTF-8 escaped.  Returns -1 only when out of
- * memory.
- */
-static int
-quote(char *dst, size_t dsize, const char *s, size_t n, struct dm_err *err)
-{
-	struct dm_buf b;
-	size_t cut = n;
-	int r = -1;
-
-	dm_buf_init(&b, 0);
-	if (n > QUOTE_MAX) {
-		cut = QUOTE_MAX;
-		/* Never leave half a UTF-8 sequence to be shown as \xNN. */
-		while (cut > QUOTE_MAX - 3 &&
-		    ((unsigned char)s[cut] & 0xc0) == 0x80)
-			cut--;
-	}
-	if (dm_buf_add_printable(&b, s, cut, err) == -1)
-		goto out;
-	if (cut < n && dm_buf_addstr(&b, "...", err) == -1)
-		goto out;
-	/* Escaping at most quadruples QUOTE_MAX bytes: this always fits. */
-	if (dm_strlcpy(dst, dm_buf_str(&b), dsize) >= dsize) {
-		dm_err_set(err, DM_EINTERNAL, _("quoted text too long"));
-		goto out;
-	}
-	r = 0;
-out:
-	dm_buf_release(&b);
-	return r;
-}
-
 const struct dm_var *
 dm_vars_find(const struct dm_vars *vars, const char *name)
 {
@@ -163,8 +127,7 @@ dm_vars_add(struct dm_vars *vars, const char *name, const char *value,
 		return dm_err_set(err, DM_EINTERNAL,
 		    _("placeholder name or value missing"));
 	if (!dm_tmpl_name_valid(name)) {
-		if (quote(q, sizeof q, name, strlen(name), err) == -1)
-			return -1;
+		(void)dm_quote(q, sizeof q, name, strlen(name), QUOTE_MAX);
 		dm_err_set(err, DM_EDATA, _("invalid placeholder name '%s'"), q);
 		return dm_err_hint(err, NAME_HINT, DM_VAR_NAME_MAX);
 	}
@@ -213,16 +176,14 @@ dm_vars_add_assignment(struct dm_vars *vars, const char *arg,
 	if (arg == NULL)
 		return dm_err_set(err, DM_EINTERNAL, _("--set argument missing"));
 	if ((eq = strchr(arg, '=')) == NULL) {
-		if (quote(q, sizeof q, arg, strlen(arg), err) == -1)
-			return -1;
+		(void)dm_quote(q, sizeof q, arg, strlen(arg), QUOTE_MAX);
 		dm_err_set(err, DM_EUSAGE,
 		    _("invalid --set '%s': expected KEY=VALUE"), q);
 		return dm_err_hint(err, _("write it as --set number=2024-001"));
 	}
 	n = (size_t)(eq - arg);
 	if (!name_valid(arg, n)) {
-		if (quote(q, sizeof q, arg, strlen(arg), err) == -1)
-			return -1;
+		(void)dm_quote(q, sizeof q, arg, strlen(arg), QUOTE_MAX);
 		dm_err_set(err, DM_EUSAGE,
 		    _("invalid --set '%s': bad placeholder name"), q);
 		return dm_err_hint(err, NAME_HINT, DM_VAR_NAME_MAX);
@@ -276,9 +237,8 @@ dm_tmpl_expand(const char *tmpl, const struct dm_vars *vars,
 		if (k == PH_NONE)
 			break;
 		if (k == PH_UNTERMINATED) {
-			if (quote(q, sizeof q, tmpl + ph.start,
-			    strlen(tmpl + ph.start), err) == -1)
-				goto fail;
+			(void)dm_quote(q, sizeof q, tmpl + ph.start,
+			    strlen(tmpl + ph.start), QUOTE_MAX);
 			dm_err_set(err, DM_EDATA,
 			    _("unterminated placeholder in %s starting at '%s'"),
 			    what, q);
@@ -286,9 +246,8 @@ dm_tmpl_expand(const char *tmpl, const struct dm_vars *vars,
 			goto fail;
 		}
 		if (k == PH_INVALID) {
-			if (quote(q, sizeof q, tmpl + ph.start,
-			    ph.end - ph.start, err) == -1)
-				goto fail;
+			(void)dm_quote(q, sizeof q, tmpl + ph.start,
+			    ph.end - ph.start, QUOTE_MAX);
 			dm_err_set(err, DM_EDATA,
 			    _("invalid placeholder '%s' in %s"), q, what);
 			dm_err_hint(err, NAME_HINT, DM_VAR_NAME_MAX);

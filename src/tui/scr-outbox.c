@@ -986,8 +986,8 @@ outbox_cursor(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_outbox = {
-	N_("Outbox"),
-	N_("Outbox: messages the server has not accepted yet.  Each is sent\n"
+	.name = N_("Outbox"),
+	.help = N_("Outbox: messages the server has not accepted yet.  Each is sent\n"
 	"  again byte for byte (same Message-ID and recipients) with the\n"
 	"  profile as it is configured now.\n"
 	"  r            retry the selected message; one that may have been\n"
@@ -1001,12 +1001,12 @@ const struct dm_screen scr_outbox = {
 	"               (asks first; not while another docmail sends it)\n"
 	"  Up/Down PgUp/PgDn Home/End  move\n"
 	"  Esc          back (stops a retry, after asking)\n\n"),
-	outbox_enter,
-	outbox_key,
-	outbox_draw,
-	outbox_resize,
-	outbox_tick,
-	outbox_leave,
-	outbox_keybar,
-	outbox_cursor,
+	.enter = outbox_enter,
+	.key = outbox_key,
+	.draw = outbox_draw,
+	.resize = outbox_resize,
+	.tick = outbox_tick,
+	.leave = outbox_leave,
+	.keybar = outbox_keybar,
+	.cursor = outbox_cursor,
 };

@@ -465,12 +465,17 @@ pv_keybar(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_preview = {
-	N_("Preview"),
-	N_("The email as the recipients will see it.  Bcc recipients get it\n"
+	.name = N_("Preview"),
+	.help = N_("The email as the recipients will see it.  Bcc recipients get it\n"
 	"too, but nobody sees them; bounces come back to your profile's\n"
 	"address.\n"
 	"  y                 send it\n"
 	"  n or Esc          back to the email, nothing lost\n"
 	"  Up/Down PgUp/PgDn scroll\n\n"),
-	pv_enter, pv_key, pv_draw, pv_resize, NULL, pv_leave, pv_keybar, NULL
+	.enter = pv_enter,
+	.key = pv_key,
+	.draw = pv_draw,
+	.resize = pv_resize,
+	.leave = pv_leave,
+	.keybar = pv_keybar,
 };

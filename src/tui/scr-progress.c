@@ -696,13 +696,19 @@ pg_cursor(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_progress = {
-	N_("Sending"),
-	N_("The email is stored in the outbox first, then sent; it leaves the\n"
+	.name = N_("Sending"),
+	.help = N_("The email is stored in the outbox first, then sent; it leaves the\n"
 	"outbox only when the server has accepted it.\n"
 	"  Esc     while sending: asks, then cancels\n"
 	"  r       after a failure: try again\n"
 	"  Esc     after a failure: back to the email (it stays in the\n"
 	"          outbox; 'docmail outbox --retry' sends it later)\n\n"),
-	pg_enter, pg_key, pg_draw, pg_resize, pg_tick, pg_leave, pg_keybar,
-	pg_cursor
+	.enter = pg_enter,
+	.key = pg_key,
+	.draw = pg_draw,
+	.resize = pg_resize,
+	.tick = pg_tick,
+	.leave = pg_leave,
+	.keybar = pg_keybar,
+	.cursor = pg_cursor,
 };

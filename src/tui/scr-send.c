@@ -1343,8 +1343,8 @@ send_cursor(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_send = {
-	N_("Send"),
-	N_("Write the email for the documents, then look at it with F3.\n"
+	.name = N_("Send"),
+	.help = N_("Write the email for the documents, then look at it with F3.\n"
 	"  To, Cc, Bcc   addresses, separated by commas; Bcc recipients\n"
 	"                are invisible to the others\n"
 	"  From          empty: your profile's address; a typed one\n"
@@ -1356,6 +1356,12 @@ const struct dm_screen scr_send = {
 	"  Ctrl-O        attach a file (Tab completes the path)\n"
 	"  Del           in the attachment list: remove the file\n"
 	"  Esc           back (asks when something was typed)\n\n"),
-	send_enter, send_key, send_draw, send_resize, send_tick, send_leave,
-	send_keybar, send_cursor
+	.enter = send_enter,
+	.key = send_key,
+	.draw = send_draw,
+	.resize = send_resize,
+	.tick = send_tick,
+	.leave = send_leave,
+	.keybar = send_keybar,
+	.cursor = send_cursor,
 };

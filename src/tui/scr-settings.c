@@ -1286,8 +1286,8 @@ settings_cursor(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_settings = {
-	N_("SMTP settings"),
-	N_("SMTP settings: the account docmail sends through.\n"
+	.name = N_("SMTP settings"),
+	.help = N_("SMTP settings: the account docmail sends through.\n"
 	"  Port 465 uses security ssl (TLS from the first byte),\n"
 	"  port 587 uses starttls; none is for this machine only.\n"
 	"  Authentication: Password (with two-factor authentication,\n"
@@ -1299,12 +1299,12 @@ const struct dm_screen scr_settings = {
 	"               there; no save needed, Esc cancels\n"
 	"  F2 / Ctrl-S  Save (the file is written with mode 0600)\n"
 	"  Space, Left/Right  change Security and Authentication\n\n"),
-	settings_enter,
-	settings_key,
-	settings_draw,
-	settings_resize,
-	settings_tick,
-	settings_leave,
-	settings_keybar,
-	settings_cursor,
+	.enter = settings_enter,
+	.key = settings_key,
+	.draw = settings_draw,
+	.resize = settings_resize,
+	.tick = settings_tick,
+	.leave = settings_leave,
+	.keybar = settings_keybar,
+	.cursor = settings_cursor,
 };

@@ -624,60 +624,150 @@ tui_step_wait(char *buf, size_t size, const char *label,
 
 /* --- help: a screen of its own ------------------------------------- */
 
+/*
+ * Help scrolls: at 80x24 the help of a screen and the keys that work
+ * everywhere are taller than the screen (and longer in German).
+ */
+struct help {
+	const char	*text;
+	int		 top;		/* first row shown */
+	int		 rows;		/* rows of the text, as last drawn */
+	int		 vis;		/* rows there is room for */
+};
+
 static int
 help_enter(struct tui *t, void *arg, void **state)
 {
+	struct help *h;
+
 	(void)t;
-	*state = arg;
+	if ((h = calloc(1, sizeof *h)) == NULL)
+		return -1;
+	h->text = arg;
+	*state = h;
 	return 0;
+}
+
+static void
+help_leave(struct tui *t, void *state)
+{
+	(void)t;
+	free(state);
 }
 
 static int
 help_key(struct tui *t, void *state, int is_key, wint_t ch)
 {
+	struct help *h = state;
+	int max = h->rows > h->vis ? h->rows - h->vis : 0;
+
 	(void)t;
-	(void)state;
-	(void)is_key;
-	(void)ch;
-	return SCR_HANDLED | SCR_CLOSE;
+	if (!is_key && ch != L' ')
+		return SCR_HANDLED | SCR_CLOSE;
+	switch (is_key ? (int)ch : KEY_NPAGE) {
+	case KEY_DOWN:
+		h->top++;
+		break;
+	case KEY_UP:
+		h->top--;
+		break;
+	case KEY_NPAGE:
+		h->top += h->vis > 1 ? h->vis - 1 : 1;
+		break;
+	case KEY_PPAGE:
+		h->top -= h->vis > 1 ? h->vis - 1 : 1;
+		break;
+	case KEY_HOME:
+		h->top = 0;
+		break;
+	case KEY_END:
+		h->top = max;
+		break;
+	default:
+		return SCR_HANDLED | SCR_CLOSE;
+	}
+	/* Space past the end leaves, as a pager's does. */
+	if (!is_key && h->top > max)
+		return SCR_HANDLED | SCR_CLOSE;
+	h->top = h->top < 0 ? 0 : h->top > max ? max : h->top;
+	return SCR_HANDLED | SCR_REDRAW;
+}
+
+/*
+ * Paints text's rows top .. top+vis-1 from screen row 2, wrapped at
+ * width between words; returns how many rows the whole text takes.
+ */
+static int
+help_paint(const char *text, int width, int top, int vis)
+{
+	char line[512];
+	const char *p = text, *nl, *end, *cut, *sp;
+	int row = 0, n;
+
+	while (p != NULL && *p != '\0') {
+		nl = strchr(p, '\n');
+		end = nl != NULL ? nl : p + strlen(p);
+		do {
+			for (cut = p, n = 0; cut < end && n < width; n++)
+				do
+					cut++;
+				while (cut < end && (*cut & 0xc0) == 0x80);
+			if (cut < end) {
+				for (sp = cut; sp > p && *sp != ' '; sp--)
+					;
+				if (sp > p)
+					cut = sp;
+			}
+			if (row >= top && row < top + vis) {
+				(void)snprintf(line, sizeof line, "%.*s",
+				    (int)(cut - p), p);
+				tui_put(2 + row - top, 2, width, line, A_NORMAL);
+			}
+			row++;
+			for (p = cut; p < end && *p == ' '; p++)
+				;
+		} while (p < end);
+		p = nl != NULL ? nl + 1 : NULL;
+	}
+	return row;
 }
 
 static void
 help_draw(struct tui *t, void *state)
 {
-	const char *p = state, *nl;
-	char line[256];
-	int row = 2;
+	struct help *h = state;
 
-	(void)t;
-	while (p != NULL && *p != '\0' && row < LINES - 3) {
-		nl = strchr(p, '\n');
-		(void)snprintf(line, sizeof line, "%.*s",
-		    (int)(nl != NULL ? (size_t)(nl - p) : strlen(p)), p);
-		/* A long message wraps; a blank line still takes a row. */
-		row += line[0] == '\0' ? 1 : tui_put_wrap(row, 2, COLS - 4,
-		    LINES - 3 - row, line, A_NORMAL);
-		p = nl != NULL ? nl + 1 : NULL;
-	}
+	h->vis = LINES - 5 > 1 ? LINES - 5 : 1;
+	h->rows = help_paint(h->text, COLS - 4, h->top, h->vis);
+	if (h->top + h->vis < h->rows)
+		tui_put(2 + h->vis, 2, COLS - 4,
+		    _("-- more: PgDn or Space --"), tui_attr(t, TC_LABEL) | A_BOLD);
 }
 
 static const char *
 help_keybar(struct tui *t, void *state)
 {
+	const struct help *h = state;
+
 	(void)t;
-	(void)state;
+	if (h->rows > h->vis)
+		return _(" Up/Down PgUp/PgDn Space: scroll  other keys: back");
 	return _(" any key: back");
 }
 
 static const struct dm_screen help_screen = {
-	N_("Help"), NULL, help_enter, help_key, help_draw, NULL, NULL, NULL,
-	help_keybar, NULL
+	.name = N_("Help"),
+	.enter = help_enter,
+	.key = help_key,
+	.draw = help_draw,
+	.leave = help_leave,
+	.keybar = help_keybar,
 };
 
 static const char global_help[] =
     N_("Keys that work everywhere:\n"
     "  Tab / Shift-Tab, Up / Down   move between fields\n"
-    "  Left / Right / Home / End     move inside a field\n"
+    "  Left / Right / Home / End    move inside a field\n"
     "  Backspace / Delete           delete\n"
     "  Ctrl-A/E, Ctrl-K/W/U         start/end; delete to end/word/all\n"
     "  F1 or ?                      this help (? outside text fields)\n"

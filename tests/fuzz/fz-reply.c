@@ -305,7 +305,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&s, 0, sizeof s);
 	pthread_mutex_init(&s.lock, NULL);
 	s.p = &p;
-	s.fd = s.app = s.lib = -1;
+	s.fd = s.app = -1;
 	memset(&rep, 0, sizeof rep);
 	s.rep = flags & F_REPORT ? &rep : NULL;
 	memset(&mail, 0, sizeof mail);
