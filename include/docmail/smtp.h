@@ -42,6 +42,8 @@ enum dm_smtp_step {
 
 /* Names for output: "resolve", "connect", ... */
 const char *dm_smtp_step_name(enum dm_smtp_step);
+/* The same in the user's language, for screens; scripts read the name. */
+const char *dm_smtp_step_label(enum dm_smtp_step);
 
 enum dm_smtp_event_kind {
 	DM_EV_STEP,		/* a step finished (ok or not) */

@@ -117,7 +117,8 @@ net_connect(struct sess *s, struct dm_err *err)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;
 	(void)snprintf(port, sizeof port, "%d", p->port);
-	(void)snprintf(where, sizeof where, "%s port %d", p->host, p->port);
+	/* TRANSLATORS: "localhost port 587", quoted in connection errors. */
+	(void)snprintf(where, sizeof where, _("%s port %d"), p->host, p->port);
 	r = getaddrinfo(p->host, port, &hints, &res);
 	if (r != 0) {
 		dm_err_set(err, DM_ECONN, _("cannot find the server '%s': %s"),

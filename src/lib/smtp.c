@@ -152,12 +152,24 @@ sess_cancelled(const struct sess *s)
 const char *
 dm_smtp_step_name(enum dm_smtp_step step)
 {
+	/*
+	 * TRANSLATORS: the steps of a connection, as the screens show them
+	 * ("Done: resolve, connect, TLS"); EHLO, TLS, AUTH and QUIT are
+	 * protocol words.
+	 */
 	static const char *const names[DM_STEP_COUNT] = {
-		"resolve", "connect", "greeting", "EHLO", "TLS", "token", "AUTH",
-		"sender check", "recipients", "data", "QUIT"
+		N_("resolve"), N_("connect"), N_("greeting"), "EHLO", "TLS",
+		N_("token"), "AUTH", N_("sender check"), N_("recipients"),
+		N_("data"), "QUIT"
 	};
 
 	return (unsigned)step < DM_STEP_COUNT ? names[step] : "?";
+}
+
+const char *
+dm_smtp_step_label(enum dm_smtp_step step)
+{
+	return _(dm_smtp_step_name(step));
 }
 
 const char *

@@ -905,7 +905,7 @@ outbox_tick(struct tui *t, void *state)
 		tui_status(t, _("sending %s: %d%% (Esc stops)"), j->it.id, pct);
 	else
 		tui_status(t, _("sending %s: %s... (Esc stops)"), j->it.id,
-		    dm_smtp_step_name(step));
+		    dm_smtp_step_label(step));
 	/* The loop paints the status line; nothing else changed. */
 	return 0;
 }

@@ -382,7 +382,7 @@ draw_running(struct tui *t, struct progress *pg)
 	cur = tui_next_step(steps, prof->security,
 	    dm_profile_auth(prof) == DM_AUTH_OAUTH2);
 	tui_step_wait(now, sizeof now, cur == DM_STEP_DATA ?
-	    _("data (sending the message)") : dm_smtp_step_name(cur), &since,
+	    _("data (sending the message)") : dm_smtp_step_label(cur), &since,
 	    prof->timeout > 0 ? prof->timeout : DM_TIMEOUT_DEFAULT);
 
 	/* Room for "] 100%  999.9 KB of 999.9 MB" at any size. */
@@ -411,7 +411,7 @@ draw_running(struct tui *t, struct progress *pg)
 		if (steps & (1u << i))
 			p += snprintf(p, sizeof line - (size_t)(p - line),
 			    "%s%s", p > start ? ", " : "",
-			    dm_smtp_step_name((enum dm_smtp_step)i));
+			    dm_smtp_step_label((enum dm_smtp_step)i));
 		if ((size_t)(p - line) > sizeof line - 64)
 			break;
 	}
@@ -423,7 +423,7 @@ draw_running(struct tui *t, struct progress *pg)
 		    "%s", _("Now: storing the message in the outbox"));
 	else if (failed >= 0)
 		(void)snprintf(line, sizeof line, _("Failed at: %s"),
-		    dm_smtp_step_name((enum dm_smtp_step)failed));
+		    dm_smtp_step_label((enum dm_smtp_step)failed));
 	else if (stage == 1)
 		(void)snprintf(line, sizeof line, _("Now: %s"), now);
 	else

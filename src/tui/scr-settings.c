@@ -637,7 +637,7 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	if (ev->kind != DM_EV_STEP)
 		return;
 	(void)snprintf(line, sizeof line, "%-4s %-12s %4ld ms %.40s",
-	    ev->ok ? "ok" : "FAIL", dm_smtp_step_name(ev->step), ev->ms,
+	    ev->ok ? "ok" : "FAIL", dm_smtp_step_label(ev->step), ev->ms,
 	    ev->ok && ev->text != NULL ? ev->text : "");
 	pthread_mutex_lock(&j->lock);
 	if (j->nlines < STEP_LINES)
@@ -1167,7 +1167,7 @@ settings_draw(struct tui *t, void *state)
 		pthread_mutex_unlock(&j->lock);
 		if (i < 2 * rows) {
 			/* The step under way, and how long it has waited. */
-			tui_step_wait(now, sizeof now, dm_smtp_step_name(
+			tui_step_wait(now, sizeof now, dm_smtp_step_label(
 			    tui_next_step(steps, j->prof.security,
 			    j->p.token != NULL)), &since, j->p.timeout);
 			col = 2 + (i / rows) * (w + 2);
