@@ -25,7 +25,6 @@
 #include <docmail/buf.h>
 #include <docmail/compose.h>
 #include <docmail/deliver.h>
-#include <docmail/i18n.h>
 #include <docmail/outbox.h>
 #include <docmail/secret.h>
 
@@ -615,11 +614,7 @@ table_key(struct tui *t, struct batch *b, int is_key, wint_t ch)
 
 	if (!is_key) {
 		/* The question's answer keys, also in the user's language. */
-		if (dm_answer_yes((int)ch))
-			ch = 'y';
-		else if (dm_answer_no((int)ch))
-			ch = 'n';
-		switch (ch) {
+		switch (tui_yn(ch)) {
 		case 'y':
 			return confirm(t, b);
 		case 'n':

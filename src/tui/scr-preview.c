@@ -396,11 +396,7 @@ pv_key(struct tui *t, void *state, int is_key, wint_t ch)
 	max = pv->l.n > rows ? pv->l.n - rows : 0;
 	if (!is_key) {
 		/* The question's answer keys, also in the user's language. */
-		if (dm_answer_yes((int)ch))
-			ch = 'y';
-		else if (dm_answer_no((int)ch))
-			ch = 'n';
-		switch (ch) {
+		switch (ch = tui_yn(ch)) {
 		case 'y':
 		case 'Y':
 			if (pv->job->view_only)

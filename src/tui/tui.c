@@ -526,6 +526,16 @@ next_key(struct tui *t, int *is_key, wint_t *ch)
 	return read_key(is_key, ch);
 }
 
+wint_t
+tui_yn(wint_t ch)
+{
+	if (dm_answer_yes((int)ch))
+		return 'y';
+	if (dm_answer_no((int)ch))
+		return 'n';
+	return ch;
+}
+
 int
 tui_ask(struct tui *t, const char *question, const char *choices)
 {

@@ -137,6 +137,13 @@ void	tui_status_flush(struct tui *);
  */
 int	tui_ask(struct tui *, const char *question, const char *choices);
 
+/*
+ * A character typed at a y/n question as 'y' or 'n' when it is a yes or
+ * no in the user's language too (dm_answer_yes/no: 'j' in German), else
+ * as it came.
+ */
+wint_t	tui_yn(wint_t ch);
+
 /* Called from any thread: makes the loop call the top screen's tick(). */
 void	tui_wake(struct tui *);
 
