@@ -28,8 +28,10 @@ n=0
 for c in "Alpen AG" "Bergbahn GmbH" "Chäserei Müller"; do
 	n=$((n + 1))
 	cp "$SAMPLES/invoice-2026-001.pdf" "$docs/inv-00$n.pdf"
-	printf '[document]\nnumber = R-00%s\ncustomer = %s\namount = CHF %s00.50\ndate = 2001-01-0%s\n' \
-	    "$n" "$c" "$n" "$n" >"$docs/inv-00$n.pdf.ini"
+	# A to, and the default template below: Space marks only what a
+	# batch could send.
+	printf '[document]\nnumber = R-00%s\ncustomer = %s\namount = CHF %s00.50\ndate = 2001-01-0%s\nto = c%s@x.test\n' \
+	    "$n" "$c" "$n" "$n" "$n" >"$docs/inv-00$n.pdf.ini"
 	# Newest first: inv-003 on top.
 	touch -d "2001-01-0$n 12:00" "$docs/inv-00$n.pdf"
 done
@@ -40,6 +42,8 @@ mkcfg() {	# mkcfg FILE PORT [KEY=VALUE...]
 	_f=$1 _p=$2
 	shift 2
 	profile "$_f" good "$_p" none "ca_file=" "documents_dir=$docs" "$@"
+	printf '%s\n' '' '[template default]' 'subject = Invoice {{number}}' \
+	    'body = Hello' >>"$_f"
 }
 mkcfg "$T/good.ini" "$good"
 mkcfg "$T/d451.ini" "$d451"
@@ -121,7 +125,8 @@ ok $? "Esc in the list clears the marks"
 keys Home Enter
 wait_for "Attachments (1"
 ok $? "without marks, Enter opens the send dialog for the selected document"
-keys -l "k@x.test"
+# The sidecar's to fills To: the test's own address replaces it.
+type_field "k@x.test"
 keys Tab Tab Tab Tab
 keys -l "From the list"
 keys Tab

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <docmail/buf.h>
 #include <docmail/compose.h>
 #include <docmail/deliver.h>
 #include <docmail/err.h>
@@ -129,6 +130,17 @@ struct dm_batch_msg {
 
 /* Releases what dm_batch_send() left in m (not m->it). */
 void	dm_batch_msg_release(struct dm_batch_msg *);
+
+/*
+ * What became of m, for its result line (the CLI's and the TUI's):
+ * returns "ok", "refused" or "kept"; who gets the recipients, "a@x,
+ * b@y" (those who took it when sent, else all of them), why the
+ * server's reply (with each refused recipient) or the reason it was
+ * not sent; both reset first, made printable (dm_buf_add_printable),
+ * the caller's.  Text that does not fit a buffer's cap is left out.
+ */
+const char *dm_batch_msg_result(const struct dm_batch_msg *m,
+	    struct dm_buf *who, struct dm_buf *why);
 
 struct dm_batch_run {
 	int		 rate;		/* messages per minute; 0: no pacing */

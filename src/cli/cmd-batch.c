@@ -144,78 +144,26 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 		    ev->ms);
 }
 
-/* "a@x, b@y" of the recipients with status st (any when st < 0). */
-static void
-rcpt_list(struct dm_buf *b, const struct dm_batch_msg *m, int st)
-{
-	struct dm_err e;
-	size_t i, k = 0;
-
-	dm_buf_reset(b);
-	for (i = 0; i < m->d.nrcpt; i++) {
-		if (st >= 0 && (int)m->d.rcpt[i].status != st)
-			continue;
-		if (k++ > 0)
-			(void)dm_buf_addstr(b, ", ", &e);
-		(void)dm_buf_add_printable(b, m->d.rcpt[i].mailbox,
-		    strlen(m->d.rcpt[i].mailbox), &e);
-	}
-	/* Never tried (the batch stopped first): the item's own. */
-	for (i = 0; m->d.nrcpt == 0 && i < m->it->nrcpt; i++) {
-		if (i > 0)
-			(void)dm_buf_addstr(b, ", ", &e);
-		(void)dm_buf_add_printable(b, m->it->rcpt[i],
-		    strlen(m->it->rcpt[i]), &e);
-	}
-}
-
 /* One line per message as its result arrives. */
 static void
 on_result(void *arg, size_t i, const struct dm_batch_msg *m)
 {
 	struct out *o = arg;
 	struct dm_buf doc, who, why;
-	struct dm_err e;
-	const char *what, *reason;
-	size_t k;
+	const char *what;
 
 	(void)i;
 	dm_buf_init(&doc, 0);
 	dm_buf_init(&who, 0);
 	dm_buf_init(&why, 0);
 	(void)show(&doc, m->it->document != NULL ? m->it->document : m->it->id);
-	if (m->fate == DM_BATCH_SENT) {
-		what = "ok";
+	what = dm_batch_msg_result(m, &who, &why);
+	if (m->fate == DM_BATCH_SENT)
 		o->sent++;
-		rcpt_list(&who, m, DM_RCPT_OK);
-		(void)dm_buf_addf(&why, &e, "%d ", m->d.mail.code);
-		(void)dm_buf_add_printable(&why, m->d.mail.reply,
-		    strlen(m->d.mail.reply), &e);
-		/* Refused recipients go on the message's own line. */
-		for (k = 0; k < m->d.nrcpt; k++) {
-			const struct dm_smtp_rcpt *r = &m->d.rcpt[k];
-
-			if (r->status == DM_RCPT_OK)
-				continue;
-			(void)dm_buf_addf(&why, &e, "; %s %s: %d ",
-			    dm_smtp_rcpt_status_name(r->status), r->mailbox,
-			    r->code);
-			(void)dm_buf_add_printable(&why, r->text,
-			    strlen(r->text), &e);
-		}
-	} else {
-		what = m->fate == DM_BATCH_REFUSED ? "refused" : "kept";
-		if (m->fate == DM_BATCH_REFUSED)
-			o->refused++;
-		else
-			o->kept++;
-		rcpt_list(&who, m, -1);
-		if (m->it->state == DM_OB_MAYBE_SENT)
-			(void)dm_buf_addstr(&why, "may have been delivered (the connection ended after the message, before the reply): resent only with --retry --force; ", &e);
-		reason = m->failed ? m->err.msg :
-		    "not sent: the batch stopped before it";
-		(void)dm_buf_add_printable(&why, reason, strlen(reason), &e);
-	}
+	else if (m->fate == DM_BATCH_REFUSED)
+		o->refused++;
+	else
+		o->kept++;
 	if (o->progress)
 		fputs("\r                                        \r", stderr);
 	printf("%-8s %s  %s  %s\n", what, dm_buf_str(&doc), dm_buf_str(&who),

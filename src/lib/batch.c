@@ -329,6 +329,67 @@ dm_batch_msg_release(struct dm_batch_msg *m)
 	memset(&m->st, 0, sizeof m->st);
 }
 
+/* "a@x, b@y" of m's recipients with status st (any when st < 0). */
+static void
+rcpt_list(struct dm_buf *b, const struct dm_batch_msg *m, int st)
+{
+	struct dm_err e;
+	size_t i, k = 0;
+
+	dm_buf_reset(b);
+	for (i = 0; i < m->d.nrcpt; i++) {
+		if (st >= 0 && (int)m->d.rcpt[i].status != st)
+			continue;
+		if (k++ > 0)
+			(void)dm_buf_addstr(b, ", ", &e);
+		(void)dm_buf_add_printable(b, m->d.rcpt[i].mailbox,
+		    strlen(m->d.rcpt[i].mailbox), &e);
+	}
+	/* Never tried (the batch stopped first): the item's own. */
+	for (i = 0; m->d.nrcpt == 0 && i < m->it->nrcpt; i++) {
+		if (i > 0)
+			(void)dm_buf_addstr(b, ", ", &e);
+		(void)dm_buf_add_printable(b, m->it->rcpt[i],
+		    strlen(m->it->rcpt[i]), &e);
+	}
+}
+
+const char *
+dm_batch_msg_result(const struct dm_batch_msg *m, struct dm_buf *who,
+    struct dm_buf *why)
+{
+	struct dm_err e;
+	const char *reason;
+	size_t k;
+
+	dm_buf_reset(why);
+	if (m->fate == DM_BATCH_SENT) {
+		rcpt_list(who, m, DM_RCPT_OK);
+		(void)dm_buf_addf(why, &e, "%d ", m->d.mail.code);
+		(void)dm_buf_add_printable(why, m->d.mail.reply,
+		    strlen(m->d.mail.reply), &e);
+		/* Refused recipients go on the message's own line. */
+		for (k = 0; k < m->d.nrcpt; k++) {
+			const struct dm_smtp_rcpt *r = &m->d.rcpt[k];
+
+			if (r->status == DM_RCPT_OK)
+				continue;
+			(void)dm_buf_addf(why, &e, "; %s %s: %d ",
+			    dm_smtp_rcpt_status_name(r->status), r->mailbox,
+			    r->code);
+			(void)dm_buf_add_printable(why, r->text,
+			    strlen(r->text), &e);
+		}
+		return "ok";
+	}
+	rcpt_list(who, m, -1);
+	if (m->it->state == DM_OB_MAYBE_SENT)
+		(void)dm_buf_addstr(why, "may have been delivered (the connection ended after the message, before the reply): resent only with --retry --force; ", &e);
+	reason = m->failed ? m->err.msg : "not sent: the batch stopped before it";
+	(void)dm_buf_add_printable(why, reason, strlen(reason), &e);
+	return m->fate == DM_BATCH_REFUSED ? "refused" : "kept";
+}
+
 /* The engine's state, shared with the session's callbacks. */
 struct run_ctx {
 	const struct dm_profile		*p;

@@ -26,6 +26,7 @@
 #include <wchar.h>
 #include <wctype.h>
 
+#include <docmail/batch.h>
 #include <docmail/buf.h>
 #include <docmail/outbox.h>
 #include <docmail/profile.h>
@@ -85,6 +86,9 @@ struct list {
 	struct dm_sent	*log;
 	size_t		 nlog;
 	struct fstamp	 log_stamp, dir_stamp;
+	/* The batch last opened: its documents' names, what it stored. */
+	struct scr_batch_arg batch;
+	char		**bnames;
 };
 
 /* --- text helpers ----------------------------------------------------- */
@@ -535,6 +539,44 @@ rescan(struct tui *t, struct list *l)
 	return 0;
 }
 
+/* --- a batch ---------------------------------------------------------- */
+
+static void
+batch_forget(struct list *l)
+{
+	size_t i;
+
+	for (i = 0; l->bnames != NULL && i < l->batch.n; i++)
+		free(l->bnames[i]);
+	free(l->bnames);
+	free(l->batch.stored);
+	l->bnames = NULL;
+	memset(&l->batch, 0, sizeof l->batch);
+}
+
+/*
+ * Back from a batch: what it sent or left in the outbox is no longer
+ * marked (marked again and sent, it would go twice); the rest keeps
+ * its mark.  The sent log shows what went out.
+ */
+static void
+batch_done(struct list *l)
+{
+	size_t i, k;
+
+	for (i = 0; l->batch.finished && i < l->batch.n; i++) {
+		if (!l->batch.stored[i])
+			continue;
+		for (k = 0; k < l->n; k++)
+			if (l->docs[k].marked &&
+			    strcmp(l->docs[k].name, l->bnames[i]) == 0) {
+				l->docs[k].marked = 0;
+				l->nmarked--;
+			}
+	}
+	batch_forget(l);
+}
+
 /* --- drawing ------------------------------------------------------------ */
 
 /* Columns for the current size: name, number, customer, amount, date, sent. */
@@ -718,6 +760,8 @@ list_draw(struct tui *t, void *state)
 	char msg[512];
 
 	/* Back from sending or settings: what changed in the meantime. */
+	if (l->bnames != NULL)
+		batch_done(l);
 	stamp(l->dir, &fs);
 	if (!stamp_same(&fs, &l->dir_stamp))
 		(void)rescan(t, l);
@@ -819,6 +863,48 @@ open_send(struct tui *t, struct list *l)
 	return SCR_HANDLED | SCR_REDRAW;
 }
 
+/*
+ * Whether d can go out in a batch (dm_batch_check: a sidecar with to,
+ * a template, every placeholder, the file); when not, the status line
+ * says why.
+ */
+static int
+can_batch(struct tui *t, const struct doc *d)
+{
+	const struct dm_profile *p;
+	struct dm_batch_opts bo;
+	struct dm_batch_doc bd;
+	struct dm_err err;
+	int r;
+
+	/* A template or profile fixed by hand counts without a restart. */
+	(void)tui_reload_if_changed(t);
+	if ((p = tui_profile(t)) == NULL) {
+		dm_err_set(&err, DM_ECONFIG, "there is no profile to send with");
+		dm_err_hint(&err, "set up the account first: s opens the settings");
+		tui_error(t, &err);
+		return 0;
+	}
+	memset(&bo, 0, sizeof bo);
+	memset(&bd, 0, sizeof bd);
+	bd.path = d->path;
+	r = dm_batch_check(&t->cfg, p, &bo, &bd, 1, &err);
+	if (r == -1)
+		tui_error(t, bd.err.code != DM_EOK ? &bd.err : &err);
+	dm_batch_doc_release(&bd);
+	return r == 0;
+}
+
+static void
+say_marked(struct tui *t, const struct list *l)
+{
+	if (l->nmarked == 0)
+		tui_status(t, "no document marked");
+	else
+		tui_status(t, "%zu marked: F9 sends each as its own email, Enter attaches %s to one",
+		    l->nmarked, l->nmarked == 1 ? "it" : "them all");
+}
+
 static int
 toggle_mark(struct tui *t, struct list *l)
 {
@@ -827,16 +913,68 @@ toggle_mark(struct tui *t, struct list *l)
 	if (l->nview == 0)
 		return SCR_HANDLED;
 	d = &l->docs[selected_doc(l)];
+	/* Only what a batch can send: the reason now, not at F9. */
+	if (!d->marked && !can_batch(t, d))
+		return SCR_HANDLED;
 	d->marked = !d->marked;
 	if (d->marked)
 		l->nmarked++;
 	else
 		l->nmarked--;
+	say_marked(t, l);
 	draw_info(t, l);
 	/* Space marks and moves on, so a run of documents is quick. */
 	if (l->sel + 1 < l->nview)
 		return move_to(t, l, (long)l->sel + 1);
 	draw_row(t, l, l->sel);
+	return SCR_HANDLED;
+}
+
+/* F9: the marked documents, else the selected one, as a batch. */
+static int
+open_batch(struct tui *t, struct list *l)
+{
+	char **paths;
+	size_t i, n = 0, want = l->nmarked > 0 ? l->nmarked : 1;
+
+	if (l->nmarked == 0 && l->nview == 0) {
+		tui_status(t, "no document to send: mark documents with Space, then F9 sends each as its own email");
+		return SCR_HANDLED;
+	}
+	if (l->nmarked == 0 && !can_batch(t, &l->docs[selected_doc(l)]))
+		return SCR_HANDLED | SCR_REDRAW;
+	batch_forget(l);
+	paths = calloc(want, sizeof *paths);
+	l->bnames = calloc(want, sizeof *l->bnames);
+	l->batch.stored = calloc(want, sizeof *l->batch.stored);
+	if (paths == NULL || l->bnames == NULL || l->batch.stored == NULL)
+		goto out;
+	for (i = 0; i < l->n && n < want; i++) {
+		if (l->nmarked > 0 ? !l->docs[i].marked :
+		    i != selected_doc(l))
+			continue;
+		paths[n] = l->docs[i].path;
+		if ((l->bnames[n++] = strdup(l->docs[i].name)) == NULL)
+			goto out;
+	}
+	l->batch.paths = paths;
+	l->batch.n = n;
+	/* Every message is built once to check it: that takes a moment. */
+	if (n > 1) {
+		tui_status(t, "checking %zu documents...", n);
+		tui_status_flush(t);
+	}
+	tui_status_clear(t);
+	/* The screen copies the paths; enter() reports a refusal. */
+	if (tui_push(t, &scr_batch, &l->batch) == -1)
+		batch_forget(l);
+	free(paths);
+	l->batch.paths = NULL;
+	return SCR_HANDLED | SCR_REDRAW;
+out:
+	l->batch.n = n;
+	batch_forget(l);
+	free(paths);
 	return SCR_HANDLED;
 }
 
@@ -866,6 +1004,9 @@ list_key(struct tui *t, void *state, int is_key, wint_t ch)
 				return SCR_HANDLED | SCR_REDRAW;
 			}
 			return open_send(t, l);
+		case KEY_F(9):
+			l->typing = 0;
+			return open_batch(t, l);
 		case KEY_BACKSPACE:
 			if (l->typing && l->flen > 0) {
 				l->flen--;
@@ -915,6 +1056,8 @@ list_key(struct tui *t, void *state, int is_key, wint_t ch)
 	switch (ch) {
 	case ' ':
 		return toggle_mark(t, l);
+	case 'b':	/* F9 where F-keys do not arrive */
+		return open_batch(t, l);
 	case '/':
 		l->typing = 1;
 		return SCR_HANDLED | SCR_REDRAW;
@@ -944,6 +1087,7 @@ list_leave(struct tui *t, void *state)
 	struct list *l = state;
 
 	(void)t;
+	batch_forget(l);
 	docs_free(l->docs, l->n);
 	free(l->view);
 	free(l->dir);
@@ -1000,7 +1144,10 @@ list_keybar(struct tui *t, void *state)
 	(void)t;
 	if (l->typing)
 		return " type to filter  Enter done  Esc clear  Up/Down move";
-	return " Enter send  Space mark  / filter  o outbox  s settings  ? help  q quit";
+	/* At 80 columns "? help" gives way; F1 and ? work all the same. */
+	return COLS >= 84 ?
+	    " Enter send  Space mark  F9/b batch  / filter  o outbox  s settings  ? help  q quit" :
+	    " Enter send  Space mark  F9/b batch  / filter  o outbox  s settings  q quit";
 }
 
 static void
@@ -1024,8 +1171,12 @@ const struct dm_screen scr_list = {
 	"  date from each one's sidecar (invoice.pdf.ini or invoice.ini) and\n"
 	"  the date it was last sent (from the sent log).\n"
 	"  Up/Down PgUp/PgDn Home/End  move\n"
-	"  Space        mark several documents to send together\n"
-	"  Enter        send the marked documents, or the selected one\n"
+	"  Space        mark documents (only those a batch can send: a\n"
+	"               sidecar with to, a template, every placeholder)\n"
+	"  F9 or b      a batch: each marked document (or the selected\n"
+	"               one) as its own email, over one connection\n"
+	"  Enter        one email with the marked documents attached, or\n"
+	"               the selected one\n"
 	"  /            filter by text (number, customer, ...); Esc clears\n"
 	"  o            the outbox: what could not be sent yet\n"
 	"  s            SMTP settings\n"

@@ -210,8 +210,8 @@ add_list(struct tlines *l, const char *label, const struct dm_addrlist *al,
 	return r;
 }
 
-static const char *
-base_name(const char *path)
+const char *
+send_base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
 
@@ -270,7 +270,7 @@ build(struct preview *pv, int width)
 		else
 			(void)snprintf(size, sizeof size, "%s", _("missing"));
 		(void)snprintf(line, sizeof line, "%s  (%s, %s)",
-		    base_name(pv->job->files[i]), size,
+		    send_base_name(pv->job->files[i]), size,
 		    type != NULL ? type : "?");
 		if (tlines_add(l, i == 0 ? _("Attached:") : "", label_w(), line,
 		    width, A_NORMAL) == -1)
@@ -373,10 +373,16 @@ pv_draw(struct tui *t, void *state)
 	if (pv->l.n > (size_t)rows)
 		tui_put(LINES - 4, 2, COLS - 4, pv->top + rows < pv->l.n ?
 		    _("(more below: Down / PgDn)") : _("(end)"), A_NORMAL);
-	(void)snprintf(q, sizeof q,
-	    ngettext("Send this email to %zu recipient? (y/n)",
-	    "Send this email to %zu recipients? (y/n)", pv->job->c.rcpt.n),
-	    pv->job->c.rcpt.n);
+	if (pv->job->view_only)
+		(void)snprintf(q, sizeof q,
+		    ngettext("One email of the batch, to %zu recipient: Esc goes back to the table",
+		    "One email of the batch, to %zu recipients: Esc goes back to the table",
+		    pv->job->c.rcpt.n), pv->job->c.rcpt.n);
+	else
+		(void)snprintf(q, sizeof q,
+		    ngettext("Send this email to %zu recipient? (y/n)",
+		    "Send this email to %zu recipients? (y/n)",
+		    pv->job->c.rcpt.n), pv->job->c.rcpt.n);
 	tui_put(LINES - 3, 2, COLS - 4, q, tui_attr(t, TC_MARK) | A_BOLD);
 }
 
@@ -390,15 +396,18 @@ pv_key(struct tui *t, void *state, int is_key, wint_t ch)
 	max = pv->l.n > rows ? pv->l.n - rows : 0;
 	if (!is_key) {
 		/* The question's answer keys, also in the user's language. */
-		if (dm_answer_yes((int)ch))
-			ch = 'y';
-		else if (dm_answer_no((int)ch))
-			ch = 'n';
-		switch (ch) {
+		switch (ch = tui_yn(ch)) {
 		case 'y':
 		case 'Y':
+			if (pv->job->view_only)
+				return SCR_HANDLED;
 			pv->job->action = SEND_GO;
 			return SCR_HANDLED | SCR_CLOSE;
+		case 'q':
+		case '\r':
+		case '\n':
+			/* Back, in a batch's; the question's keys are y and n. */
+			return pv->job->view_only ? SCR_HANDLED | SCR_CLOSE : 0;
 		case 'n':
 		case 'N':
 		case 27:
@@ -412,6 +421,8 @@ pv_key(struct tui *t, void *state, int is_key, wint_t ch)
 		}
 	}
 	switch (ch) {
+	case KEY_ENTER:
+		return pv->job->view_only ? SCR_HANDLED | SCR_CLOSE : 0;
 	case KEY_UP:
 		if (pv->top > 0)
 			pv->top--;
@@ -441,8 +452,11 @@ pv_key(struct tui *t, void *state, int is_key, wint_t ch)
 static const char *
 pv_keybar(struct tui *t, void *state)
 {
+	struct preview *pv = state;
+
 	(void)t;
-	(void)state;
+	if (pv->job->view_only)
+		return _(" Esc Back to the batch  Up/Down PgUp/PgDn Scroll  F1 Help");
 	return _(" y Send  n/Esc Back to the email  Up/Down PgUp/PgDn Scroll  F1 Help");
 }
 

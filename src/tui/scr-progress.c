@@ -240,11 +240,10 @@ start(struct progress *pg)
 	return 0;
 }
 
-/* The password: from the profile, password_command, or to be asked. */
-static int
-get_password(struct tui *t, struct progress *pg, int *ask)
+int
+send_password(struct tui *t, const struct dm_profile *p,
+    struct dm_secret *pw, int *ask)
 {
-	const struct dm_profile *p = pg->job->profile;
 	struct dm_err err;
 	int need = 0, r;
 
@@ -254,7 +253,7 @@ get_password(struct tui *t, struct progress *pg, int *ask)
 	/* Typed earlier in this session (here or in the outbox)? */
 	if (t->pw_for != NULL && strcmp(t->pw_for, p->id) == 0 &&
 	    dm_secret_isset(&t->pw)) {
-		if (dm_secret_set(&pg->pw, t->pw.s, t->pw.len, &err) == -1) {
+		if (dm_secret_set(pw, t->pw.s, t->pw.len, &err) == -1) {
 			tui_error(t, &err);
 			return -1;
 		}
@@ -265,7 +264,7 @@ get_password(struct tui *t, struct progress *pg, int *ask)
 		def_prog_mode();
 		endwin();
 	}
-	r = dm_profile_password(p, &pg->pw, &need, &err);
+	r = dm_profile_password(p, pw, &need, &err);
 	if (p->password_command != NULL && !dm_secret_isset(&p->password)) {
 		reset_prog_mode();
 		clearok(curscr, TRUE);
@@ -276,6 +275,26 @@ get_password(struct tui *t, struct progress *pg, int *ask)
 	}
 	*ask = need;
 	return 0;
+}
+
+void
+send_password_keep(struct tui *t, const struct dm_profile *p,
+    const struct dm_secret *pw)
+{
+	struct dm_err err;
+
+	dm_secret_release(&t->pw);
+	free(t->pw_for);
+	t->pw_for = strdup(p->id);
+	(void)dm_secret_set(&t->pw, pw->s, pw->len, &err);
+}
+
+void
+send_password_forget(struct tui *t)
+{
+	dm_secret_release(&t->pw);
+	free(t->pw_for);
+	t->pw_for = NULL;
 }
 
 static int
@@ -295,7 +314,7 @@ pg_enter(struct tui *t, void *arg, void **state)
 	atomic_init(&pg->cancel, 0);
 	/* For the sent copy's Bcc line; NULL without Bcc (or memory). */
 	pg->bcc = dm_compose_bcc(&pg->job->c, &err);
-	if (get_password(t, pg, &ask) == -1)
+	if (send_password(t, pg->job->profile, &pg->pw, &ask) == -1)
 		goto fail;
 	*state = pg;
 	if (ask) {
@@ -426,11 +445,8 @@ build_result(struct tui *t, struct progress *pg)
 
 	tlines_free(l);
 	/* A typed password the server refused must be asked again. */
-	if (pg->rc != 0 && pg->err.code == DM_EAUTH) {
-		dm_secret_release(&t->pw);
-		free(t->pw_for);
-		t->pw_for = NULL;
-	}
+	if (pg->rc != 0 && pg->err.code == DM_EAUTH)
+		send_password_forget(t);
 	if (pg->rc == 0) {
 		(void)tlines_add(l, "", 0, _("Sent."), width,
 		    tui_attr(t, TC_OK) | A_BOLD);
@@ -590,10 +606,7 @@ pg_key(struct tui *t, void *state, int is_key, wint_t ch)
 			tform_free(pg->pwform);
 			pg->pwform = NULL;
 			/* Kept for the session; dropped if the login fails. */
-			dm_secret_release(&t->pw);
-			free(t->pw_for);
-			t->pw_for = strdup(pg->job->profile->id);
-			(void)dm_secret_set(&t->pw, pg->pw.s, pg->pw.len, &err);
+			send_password_keep(t, pg->job->profile, &pg->pw);
 			(void)start(pg);
 			return SCR_HANDLED | SCR_REDRAW;
 		}

@@ -16,6 +16,7 @@
 #include <docmail/compose.h>
 #include <docmail/outbox.h>
 #include <docmail/profile.h>
+#include <docmail/secret.h>
 
 #include "tui.h"
 
@@ -31,6 +32,11 @@ struct send_job {
 	char *const		*files;		/* the dialog's */
 	size_t			 nfiles;
 	time_t			 date;		/* as the preview shows */
+	/*
+	 * One message of a batch (scr-batch.c): the preview only shows it,
+	 * the batch's table asks and sends.
+	 */
+	int			 view_only;
 	enum send_action	 action;
 	/*
 	 * The last attempt that did not go out: it is in the outbox, and
@@ -65,6 +71,23 @@ void	tlines_free(struct tlines *);
  */
 int	tlines_add(struct tlines *, const char *label, int indent,
 	    const char *text, int width, attr_t);
+
+/*
+ * The password for sending with p into pw: typed earlier in this
+ * session, the profile's, or its password_command's (which gets the
+ * terminal); *ask 1 when none of them has one and it must be asked.
+ * Errors go to the status line (-1).
+ */
+int	send_password(struct tui *, const struct dm_profile *p,
+	    struct dm_secret *pw, int *ask);
+/* A typed password is kept for the session, for p... */
+void	send_password_keep(struct tui *, const struct dm_profile *p,
+	    const struct dm_secret *pw);
+/* ...and forgotten when the server refused the login. */
+void	send_password_forget(struct tui *);
+
+/* The file name of path (borrowed from it), or path when it ends in '/'. */
+const char *send_base_name(const char *path);
 
 /* "12.3 KB" and the like. */
 void	send_size(char *, size_t, unsigned long long);

@@ -275,6 +275,16 @@ draw_frame(struct tui *t)
 	tui_put(LINES - 1, 0, COLS, kb, tui_attr(t, TC_KEYBAR));
 }
 
+void
+tui_status_flush(struct tui *t)
+{
+	if (t->too_small)
+		return;
+	draw_frame(t);
+	wnoutrefresh(stdscr);
+	doupdate();
+}
+
 static void
 draw_too_small(void)
 {
@@ -514,6 +524,16 @@ next_key(struct tui *t, int *is_key, wint_t *ch)
 		return 0;
 	}
 	return read_key(is_key, ch);
+}
+
+wint_t
+tui_yn(wint_t ch)
+{
+	if (dm_answer_yes((int)ch))
+		return 'y';
+	if (dm_answer_no((int)ch))
+		return 'n';
+	return ch;
 }
 
 int
@@ -843,6 +863,11 @@ dispatch(struct tui *t, int is_key, wint_t ch)
 	int r = 0;
 
 	if (is_key && ch == KEY_RESIZE) {
+		/*
+		 * The terminal may have rewrapped what it showed (tmux does):
+		 * what curses thinks is there is not, so all of it is sent.
+		 */
+		clearok(curscr, TRUE);
 		t->too_small = LINES < TUI_MIN_ROWS || COLS < TUI_MIN_COLS;
 		if (f->scr->resize != NULL && !t->too_small)
 			f->scr->resize(t, f->state);

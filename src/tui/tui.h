@@ -122,6 +122,12 @@ void	tui_status(struct tui *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	tui_error(struct tui *, const struct dm_err *);
 void	tui_status_clear(struct tui *);
+/*
+ * Paints the status line now, before work that takes a moment in the
+ * loop's thread (checking a few hundred documents), so that the screen
+ * says what it is doing instead of looking stuck.
+ */
+void	tui_status_flush(struct tui *);
 
 /*
  * Asks a question in the status line and waits for one of the keys in
@@ -130,6 +136,13 @@ void	tui_status_clear(struct tui *);
  * (dm_answer_yes() and dm_answer_no(): "j" gives 'y' in German).
  */
 int	tui_ask(struct tui *, const char *question, const char *choices);
+
+/*
+ * A character typed at a y/n question as 'y' or 'n' when it is a yes or
+ * no in the user's language too (dm_answer_yes/no: 'j' in German), else
+ * as it came.
+ */
+wint_t	tui_yn(wint_t ch);
 
 /* Called from any thread: makes the loop call the top screen's tick(). */
 void	tui_wake(struct tui *);
