@@ -10,6 +10,7 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -899,10 +900,35 @@ dispatch(struct tui *t, int is_key, wint_t ch)
 
 #include "screens.h"
 
+/*
+ * The signal mask while waiting for input: SIGWINCH is blocked the rest
+ * of the time, so that a resize between reading the keys and waiting
+ * cannot be missed until the next key: ppoll() lets it in atomically.
+ */
+static sigset_t wait_mask;
+
+static int run_screens(struct tui *);
+
 /* Runs the screens until none is left; 1 when one asked to quit. */
 static int
 run_loop(struct tui *t)
 {
+	sigset_t winch;
+	int r;
+
+	sigemptyset(&winch);
+	sigaddset(&winch, SIGWINCH);
+	(void)pthread_sigmask(SIG_BLOCK, &winch, &wait_mask);
+	sigdelset(&wait_mask, SIGWINCH);
+	r = run_screens(t);
+	(void)pthread_sigmask(SIG_SETMASK, &wait_mask, NULL);
+	return r;
+}
+
+static int
+run_screens(struct tui *t)
+{
+	const struct timespec tick = { 1, 0 };
 	struct pollfd pfd[2];
 	struct tui_frame *f;
 	char drain[64];
@@ -920,7 +946,8 @@ run_loop(struct tui *t)
 		 * A screen with background work also ticks once a second, so
 		 * that a step that takes long shows its seconds.
 		 */
-		n = poll(pfd, 2, t->top->scr->tick != NULL ? 1000 : -1);
+		n = ppoll(pfd, 2, t->top->scr->tick != NULL ? &tick : NULL,
+		    &wait_mask);
 		if (n == -1 && errno != EINTR)
 			return 1;
 		if (n == 0 || (pfd[1].revents & POLLIN)) {
