@@ -30,6 +30,7 @@
 #include <docmail/profile.h>
 #include <docmail/tmpl.h>
 
+#include "editor.h"
 #include "screens.h"
 #include "send.h"
 #include "tarea.h"
@@ -780,112 +781,6 @@ prompt_start(struct tui *t, struct send *s)
 	return SCR_HANDLED;
 }
 
-/* --- $VISUAL / $EDITOR ------------------------------------------------- */
-
-static int
-read_text(const char *path, char **out, struct dm_err *err)
-{
-	struct dm_buf b;
-	char chunk[8192], *p, *q;
-	ssize_t n;
-	int fd, r = -1;
-
-	dm_buf_init(&b, TEXT_MAX);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return dm_err_set(err, DM_EIO,
-		    _("cannot read the edited text: %s"), strerror(errno));
-	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			dm_err_set(err, DM_EIO,
-			    _("cannot read the edited text: %s"), strerror(errno));
-			goto out;
-		}
-		if (dm_buf_add(&b, chunk, (size_t)n, err) == -1) {
-			dm_err_set(err, DM_EDATA,
-			    _("the edited text is larger than %d KB"),
-			    TEXT_MAX / 1024);
-			goto out;
-		}
-	}
-	if (memchr(dm_buf_str(&b), '\0', b.len) != NULL ||
-	    !dm_utf8_valid(dm_buf_str(&b), b.len)) {
-		dm_err_set(err, DM_EDATA, _("the edited text is not UTF-8 text"));
-		dm_err_hint(err, _("save it as UTF-8; the text is unchanged"));
-		goto out;
-	}
-	if ((p = dm_buf_detach(&b)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, _("out of memory"));
-		goto out;
-	}
-	/* CRs go, tabs become blanks, other control characters '?'. */
-	for (q = *out = p; *p != '\0'; p++) {
-		if (*p == '\r')
-			continue;
-		if (*p == '\t')
-			*p = ' ';
-		else if (*p != '\n' && ((unsigned char)*p < 0x20 || *p == 0x7f))
-			*p = '?';
-		*q++ = *p;
-	}
-	*q = '\0';
-	while (q > *out && q[-1] == '\n')
-		*--q = '\0';
-	r = 0;
-out:
-	close(fd);
-	dm_buf_release(&b);
-	return r;
-}
-
-static int
-run_editor(const char *path, struct dm_err *err)
-{
-	const char *ed = getenv("VISUAL");
-	struct sigaction ign, oint, oquit;
-	char cmd[1024];
-	pid_t pid;
-	int status;
-
-	if (ed == NULL || ed[0] == '\0')
-		ed = getenv("EDITOR");
-	if (ed == NULL || ed[0] == '\0')
-		ed = "vi";
-	/* Like git: the variable may hold arguments, the shell splits it. */
-	if (snprintf(cmd, sizeof cmd, "%s \"$@\"", ed) >= (int)sizeof cmd)
-		return dm_err_set(err, DM_EUSAGE, _("$VISUAL or $EDITOR is too long"));
-	memset(&ign, 0, sizeof ign);
-	ign.sa_handler = SIG_IGN;
-	sigemptyset(&ign.sa_mask);
-	(void)sigaction(SIGINT, &ign, &oint);
-	(void)sigaction(SIGQUIT, &ign, &oquit);
-	if ((pid = fork()) == -1) {
-		status = errno;
-		(void)sigaction(SIGINT, &oint, NULL);
-		(void)sigaction(SIGQUIT, &oquit, NULL);
-		return dm_err_set(err, DM_EIO, _("cannot start the editor: %s"),
-		    strerror(status));
-	}
-	if (pid == 0) {
-		(void)signal(SIGINT, SIG_DFL);
-		(void)signal(SIGQUIT, SIG_DFL);
-		execl("/bin/sh", "sh", "-c", cmd, ed, path, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	(void)sigaction(SIGINT, &oint, NULL);
-	(void)sigaction(SIGQUIT, &oquit, NULL);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		dm_err_set(err, DM_EUSAGE, _("the editor '%s' failed (%s %d)"), ed,
-		    WIFEXITED(status) ? _("exit status") : _("signal"),
-		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		return dm_err_hint(err, _("the text is unchanged; set VISUAL or EDITOR to an editor that works"));
-	}
-	return 0;
-}
-
 static int
 edit_text(struct tui *t, struct send *s)
 {
@@ -927,7 +822,8 @@ edit_text(struct tui *t, struct send *s)
 	close(fd);
 	def_prog_mode();
 	endwin();
-	if (run_editor(path, &err) == 0 && read_text(path, &text, &err) == 0)
+	if (tui_editor_run(path, &err) == 0 &&
+	    tui_editor_read(path, TEXT_MAX, &text, &err) == 0)
 		ok = 0;
 	(void)unlink(path);
 	/* Whatever the editor did, the screen comes back. */
