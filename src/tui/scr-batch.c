@@ -482,6 +482,7 @@ draw_table(struct tui *t, struct batch *b)
 	struct cols c;
 	char line[512], q[160], rc[64], pace[64], skip[48];
 	size_t i;
+	int k;
 
 	(void)snprintf(pace, sizeof pace, _(", at most %d a minute"),
 	    b->p->max_per_minute);
@@ -499,11 +500,15 @@ draw_table(struct tui *t, struct batch *b)
 	    b->p->max_per_minute > 0 ? pace : "");
 	put_cut(ROW_INFO, 0, COLS, line, A_NORMAL);
 	columns(b, &c);
-	/* TRANSLATORS: column heads of the batch table; Size gets 4 columns. */
+	/* TRANSLATORS: column heads of the batch table; Size gets 8 columns. */
 	tui_put(ROW_HEAD, c.x[0], c.w[0], _("Document"), A_BOLD);
 	tui_put(ROW_HEAD, c.x[1], c.w[1], _("To"), A_BOLD);
 	tui_put(ROW_HEAD, c.x[2], c.w[2], _("Subject"), A_BOLD);
-	tui_put(ROW_HEAD, c.x[3] + c.w[3] - 4, 4, _("Size"), A_BOLD);
+	/* Right-aligned over the sizes, as wide as the column allows. */
+	k = tui_width(_("Size"));
+	if (k > c.w[3])
+		k = c.w[3];
+	tui_put(ROW_HEAD, c.x[3] + c.w[3] - k, k, _("Size"), A_BOLD);
 	for (i = b->top; i < b->n && i < b->top + (size_t)TABLE_ROWS; i++)
 		draw_row(t, b, i);
 	/* The selected message in two lines: To, or why it does not go. */
