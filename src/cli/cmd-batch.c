@@ -15,6 +15,7 @@
 
 #include <docmail/batch.h>
 #include <docmail/buf.h>
+#include <docmail/i18n.h>
 #include <docmail/outbox.h>
 #include <docmail/profile.h>
 
@@ -43,9 +44,9 @@ on_signal(int sig)
 static void
 batch_usage(FILE *fp)
 {
-	fputs(
+	fputs(_(
 "usage: docmail batch [--template NAME] [--set KEY=VALUE]... [--rate N]\n"
-"                     [--resend] [--yes] [--dry-run] [--verbose] DOC...\n", fp);
+"                     [--resend] [--yes] [--dry-run] [--verbose] DOC...\n"), fp);
 }
 
 /* s made printable, into b (reset first); returns b's text. */
@@ -77,7 +78,11 @@ table_line(FILE *fp, const struct dm_batch_doc *d)
 	dm_buf_init(&a, 0);
 	dm_buf_init(&b, 0);
 	dm_buf_init(&c, 0);
-	fprintf(fp, "%s  To: %s  Subject: %s  (%.1f KB)\n",
+	/*
+	 * TRANSLATORS: one document of the batch: its file name, the
+	 * recipients, the subject and the size; keep "%s  " at the start.
+	 */
+	fprintf(fp, _("%s  To: %s  Subject: %s  (%.1f KB)\n"),
 	    show(&a, base_name(d->path)), show(&b, d->to),
 	    show(&c, d->subject), d->size / 1024.0);
 	dm_buf_release(&a);
@@ -108,7 +113,7 @@ dry_run(const struct dm_batch_doc *docs, size_t n)
 static int
 confirm(const struct dm_batch_doc *docs, size_t n)
 {
-	char question[96];
+	char question[160], rcpts[64];
 	size_t i, m = 0;
 	FILE *tty;
 
@@ -118,9 +123,12 @@ confirm(const struct dm_batch_doc *docs, size_t n)
 		table_line(tty, &docs[i]);
 		m += docs[i].nrcpt;
 	}
+	/* TRANSLATORS: the end of "Send 3 emails to 4 recipients?" */
+	(void)snprintf(rcpts, sizeof rcpts,
+	    ngettext("%zu recipient", "%zu recipients", m), m);
 	(void)snprintf(question, sizeof question,
-	    "Send %zu email%s to %zu recipient%s?", n, n == 1 ? "" : "s", m,
-	    m == 1 ? "" : "s");
+	    ngettext("Send %zu email to %s?", "Send %zu emails to %s?", n), n,
+	    rcpts);
 	return cli_tty_ask(tty, question);
 }
 
@@ -171,7 +179,8 @@ on_result(void *arg, size_t i, const struct dm_batch_msg *m)
 	fflush(stdout);
 	o->seen++;
 	if (o->progress) {
-		fprintf(stderr, "Sending: %3d%% (%zu/%zu)",
+		/* TRANSLATORS: progress on the terminal; keep it short. */
+		fprintf(stderr, _("Sending: %3d%% (%zu/%zu)"),
 		    (int)(o->seen * 100 / o->n), o->seen, o->n);
 		fflush(stderr);
 	}
@@ -214,7 +223,7 @@ cli_batch_send(const struct dm_profile *p, const struct dm_secret *pw,
 	}
 	o.n = n;
 	if ((msgs = calloc(n, sizeof *msgs)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	for (i = 0; i < n; i++) {
 		msgs[i].it = &items[i];
 		msgs[i].bcc = bcc != NULL ? bcc[i] : NULL;
@@ -251,7 +260,7 @@ cli_batch_send(const struct dm_profile *p, const struct dm_secret *pw,
 		count->kept = o.kept;
 		count->refused = o.refused;
 	} else
-		printf("batch: %zu sent, %zu kept in the outbox, %zu refused\n",
+		printf(_("batch: %zu sent, %zu kept in the outbox, %zu refused\n"),
 		    o.sent, o.kept, o.refused);
 	return r;
 }
@@ -300,8 +309,8 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		case O_RATE:
 			if (dm_strtonum(optarg, 0, DM_MAX_PER_MINUTE_MAX, &v) == -1) {
 				dm_err_set(err, DM_EUSAGE,
-				    "invalid --rate '%s'", optarg);
-				dm_err_hint(err, "give messages per minute, from 1 to %d, or 0 for no pacing",
+				    _("invalid --rate '%s'"), optarg);
+				dm_err_hint(err, _("give messages per minute, from 1 to %d, or 0 for no pacing"),
 				    DM_MAX_PER_MINUTE_MAX);
 				goto out;
 			}
@@ -325,16 +334,16 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 			goto out;
 		default:
 			batch_usage(stderr);
-			dm_err_set(err, DM_EUSAGE, "invalid option for 'batch'");
-			dm_err_hint(err, "see 'docmail batch --help' or docmail(1)");
+			dm_err_set(err, DM_EUSAGE, _("invalid option for 'batch'"));
+			dm_err_hint(err, _("see 'docmail batch --help' or docmail(1)"));
 			goto out;
 		}
 	}
 	n = (size_t)(argc - optind);
 	if (n == 0) {
 		batch_usage(stderr);
-		dm_err_set(err, DM_EUSAGE, "no documents given");
-		dm_err_hint(err, "name the documents to send, e.g. 'docmail batch invoices/2026-11-*.pdf'");
+		dm_err_set(err, DM_EUSAGE, _("no documents given"));
+		dm_err_hint(err, _("name the documents to send, e.g. 'docmail batch invoices/2026-11-*.pdf'"));
 		goto out;
 	}
 	if (!dry && !yes) {
@@ -342,8 +351,8 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 
 		if (tty == NULL) {
 			dm_err_set(err, DM_EUSAGE,
-			    "not sending without confirmation: there is no terminal to ask on");
-			dm_err_hint(err, "add --yes to send from scripts, or --dry-run to see the messages");
+			    _("not sending without confirmation: there is no terminal to ask on"));
+			dm_err_hint(err, _("add --yes to send from scripts, or --dry-run to see the messages"));
 			goto out;
 		}
 		fclose(tty);
@@ -352,7 +361,7 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	if (cli_load_profile(cli, &cfg, &p, err) == -1)
 		goto out;
 	if ((docs = calloc(n, sizeof *docs)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	for (i = 0; i < n; i++)
@@ -400,13 +409,16 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	}
 	fflush(stdout);
 	if (ngo == 0) {
-		printf("batch: nothing to send: all %zu documents were dealt with by an earlier run\n",
-		    n);
+		printf(ngettext("batch: nothing to send: the document was dealt with by an earlier run\n",
+		    "batch: nothing to send: all %zu documents were dealt with by an earlier run\n",
+		    n), n);
 		r = 0;
 		if (waiting > 0) {
 			dm_err_set(err, DM_ETEMP,
-			    "%zu of them wait in the outbox", waiting);
-			r = dm_err_hint(err, "'docmail outbox --retry' sends them");
+			    ngettext("%zu of them waits in the outbox",
+			    "%zu of them wait in the outbox", waiting), waiting);
+			r = dm_err_hint(err, ngettext("'docmail outbox --retry' sends it",
+			    "'docmail outbox --retry' sends them", waiting));
 		}
 		goto out;
 	}
@@ -416,8 +428,8 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		goto out;
 	}
 	if (!yes && !confirm(docs, ngo)) {
-		dm_err_set(err, DM_EUSAGE, "not sent: not confirmed");
-		dm_err_hint(err, "answer y to send, or give --yes");
+		dm_err_set(err, DM_EUSAGE, _("not sent: not confirmed"));
+		dm_err_hint(err, _("answer y to send, or give --yes"));
 		goto out;
 	}
 	/* The password before the outbox: a failed prompt stores nothing. */
@@ -425,12 +437,12 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		goto out;
 	if ((items = calloc(ngo, sizeof *items)) == NULL ||
 	    (bcc = calloc(ngo, sizeof *bcc)) == NULL) {
-		dm_err_set(err, DM_ENOMEM, "out of memory");
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		goto out;
 	}
 	if (dm_batch_store(dir, &cfg, p, &bo, docs, ngo, items, bcc, err) == -1) {
 		(void)snprintf(cli->note, sizeof cli->note,
-		    "nothing was stored or sent: a batch goes out only once every message is safely in the outbox");
+		    "%s", _("nothing was stored or sent: a batch goes out only once every message is safely in the outbox"));
 		goto out;
 	}
 	/* The check's results are spent: the outbox items carry the rest. */
@@ -442,13 +454,15 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 	r = cli_batch_send(p, &pw, items, bcc, ngo, rate >= 0 ? rate :
 	    p->max_per_minute, verbose, NULL, err);
 	if (nskip > 0)
-		printf("batch: %zu skipped (dealt with by an earlier run, see above)\n",
+		printf(_("batch: %zu skipped (dealt with by an earlier run, see above)\n"),
 		    nskip);
 	if (r == 0 && waiting > 0) {
 		dm_err_set(err, DM_ETEMP,
-		    "%zu skipped document%s wait%s in the outbox from an earlier run",
-		    waiting, waiting == 1 ? "" : "s", waiting == 1 ? "s" : "");
-		r = dm_err_hint(err, "'docmail outbox --retry' sends them");
+		    ngettext("%zu skipped document waits in the outbox from an earlier run",
+		    "%zu skipped documents wait in the outbox from an earlier run",
+		    waiting), waiting);
+		r = dm_err_hint(err, ngettext("'docmail outbox --retry' sends it",
+		    "'docmail outbox --retry' sends them", waiting));
 	}
 out:
 	for (i = 0; docs != NULL && i < n; i++)

@@ -8,12 +8,14 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <docmail/batch.h>
+#include <docmail/i18n.h>
 
 void
 dm_batch_doc_release(struct dm_batch_doc *d)
@@ -82,7 +84,7 @@ describe(struct dm_batch_doc *d, const struct dm_compose *c,
 	    (d->subject = dm_strdup(c->subject, err)) == NULL ||
 	    (d->sender = dm_strdup(c->sender, err)) == NULL ||
 	    (d->rcpt = calloc(c->rcpt.n + 1, sizeof *d->rcpt)) == NULL)
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	for (i = 0; i < c->rcpt.n; i++, d->nrcpt++)
 		if ((d->rcpt[i] = dm_strdup(c->rcpt.v[i].mailbox, err)) ==
 		    NULL)
@@ -125,9 +127,10 @@ dm_batch_check(const struct dm_config *cfg, const struct dm_profile *p,
 	if (bad == 0)
 		return 0;
 	dm_err_set(err, first->code,
+	    ngettext("%zu of %zu document cannot be sent: nothing was stored or sent",
 	    "%zu of %zu documents cannot be sent: nothing was stored or sent",
-	    bad, n);
-	return dm_err_hint(err, "fix what is said above for each document, then run the batch again");
+	    n), bad, n);
+	return dm_err_hint(err, _("fix what is said above for each document, then run the batch again"));
 }
 
 static const char *
@@ -179,21 +182,21 @@ skip_outbox(struct dm_batch_doc *d, const struct dm_outbox_item *it,
 	int r;
 
 	dm_buf_init(&b, 0);
-	r = dm_buf_addf(&b, err, "waits in the outbox for %.*s, from an earlier run: ",
+	r = dm_buf_addf(&b, err, _("waits in the outbox for %.*s, from an earlier run: "),
 	    (int)wlen, who);
 	if (r == 0 && it->state == DM_OB_MAYBE_SENT)
-		r = dm_buf_addf(&b, err, "it may have been delivered (the connection ended before the server's answer); 'docmail outbox --retry --force %s' sends it again",
+		r = dm_buf_addf(&b, err, _("it may have been delivered (the connection ended before the server's answer); 'docmail outbox --retry --force %s' sends it again"),
 		    it->id);
 	else if (r == 0 && it->state == DM_OB_REFUSED)
-		r = dm_buf_addf(&b, err, "the server refused it for good ('docmail outbox' shows why); 'docmail outbox --retry --force %s' sends it again",
+		r = dm_buf_addf(&b, err, _("the server refused it for good ('docmail outbox' shows why); 'docmail outbox --retry --force %s' sends it again"),
 		    it->id);
 	else if (r == 0)
-		r = dm_buf_addf(&b, err, "'docmail outbox --retry' sends it (item %s)",
+		r = dm_buf_addf(&b, err, _("'docmail outbox --retry' sends it (item %s)"),
 		    it->id);
 	if (r == -1 ||
 	    (d->skip_why = dm_buf_detach(&b)) == NULL) {
 		dm_buf_release(&b);
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
 	d->skip = DM_BATCH_SKIP_OUTBOX;
 	return 0;
@@ -205,16 +208,17 @@ skip_sent(struct dm_batch_doc *d, const struct dm_sent *s, const char *who,
 {
 	struct dm_buf b;
 	struct tm tm;
-	char when[32] = "earlier";
+	char when[64];
 
+	(void)snprintf(when, sizeof when, "%s", _("earlier"));
 	if (localtime_r(&s->when, &tm) != NULL)
 		(void)strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
 	dm_buf_init(&b, 0);
-	if (dm_buf_addf(&b, err, "sent to %.*s on %s (sent log): add --resend to send it again",
+	if (dm_buf_addf(&b, err, _("sent to %.*s on %s (sent log): add --resend to send it again"),
 	    (int)wlen, who, when) == -1 ||
 	    (d->skip_why = dm_buf_detach(&b)) == NULL) {
 		dm_buf_release(&b);
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
 	d->skip = DM_BATCH_SKIP_SENT;
 	return 0;
@@ -233,9 +237,9 @@ dm_batch_earlier(const char *dir, const char *sentlog,
 
 	*nskip = 0;
 	if (dm_outbox_list(dir, &items, &nitems, NULL, err) == -1)
-		return dm_err_prefix(err, "cannot tell which documents an earlier run left in the outbox");
+		return dm_err_prefix(err, _("cannot tell which documents an earlier run left in the outbox"));
 	if (!resend && dm_sentlog_load(sentlog, &sent, &nsent, NULL, err) == -1) {
-		dm_err_prefix(err, "cannot tell which documents were sent before");
+		dm_err_prefix(err, _("cannot tell which documents were sent before"));
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -384,8 +388,8 @@ dm_batch_msg_result(const struct dm_batch_msg *m, struct dm_buf *who,
 	}
 	rcpt_list(who, m, -1);
 	if (m->it->state == DM_OB_MAYBE_SENT)
-		(void)dm_buf_addstr(why, "may have been delivered (the connection ended after the message, before the reply): resent only with --retry --force; ", &e);
-	reason = m->failed ? m->err.msg : "not sent: the batch stopped before it";
+		(void)dm_buf_addstr(why, _("may have been delivered (the connection ended after the message, before the reply): resent only with --retry --force; "), &e);
+	reason = m->failed ? m->err.msg : _("not sent: the batch stopped before it");
 	(void)dm_buf_add_printable(why, reason, strlen(reason), &e);
 	return m->fate == DM_BATCH_REFUSED ? "refused" : "kept";
 }
@@ -670,7 +674,7 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	if (n > 0 && ((c.mails = calloc(max, sizeof *c.mails)) == NULL ||
 	    (c.idx = calloc(max, sizeof *c.idx)) == NULL)) {
 		free(c.mails);
-		return dm_err_set(err, DM_ENOMEM, "out of memory");
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	}
 	while (next < n) {
 		dm_err_clear(&se);
@@ -729,28 +733,33 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 		return 0;
 	if (waiting == 0) {
 		dm_err_set(err, DM_EREJECT,
+		    ngettext("%zu of %zu message was refused, for some or all of its recipients",
 		    "%zu of %zu messages were refused, for some or all of their recipients",
-		    refused, n);
-		return dm_err_hint(err, "they stay in the outbox marked refused: 'docmail outbox' lists them with the server's reason");
+		    n), refused, n);
+		return dm_err_hint(err, ngettext("it stays in the outbox marked refused: 'docmail outbox' lists it with the server's reason",
+		    "they stay in the outbox marked refused: 'docmail outbox' lists them with the server's reason",
+		    refused));
 	}
 	if (c.stopped && !c.stop_failed)
-		dm_err_set(err, DM_ETEMP, "the batch was stopped");
+		dm_err_set(err, DM_ETEMP, _("the batch was stopped"));
 	else if (c.stopped)
-		dm_err_set(err, local(c.stop_err.code), "the batch stopped: %s",
+		dm_err_set(err, local(c.stop_err.code), _("the batch stopped: %s"),
 		    c.stop_err.msg);
 	else if (broke)
-		dm_err_set(err, local(se.code), "the batch stopped: %s",
+		dm_err_set(err, local(se.code), _("the batch stopped: %s"),
 		    se.msg);
 	else if (passed != NULL)
 		dm_err_set(err, local(passed->code), "%s", passed->msg);
 	else
-		dm_err_set(err, DM_ETEMP, "%zu of %zu messages were not sent",
+		dm_err_set(err, DM_ETEMP, ngettext("%zu of %zu message was not sent",
+		    "%zu of %zu messages were not sent", n),
 		    waiting, n);
 	err->smtp_code = se.smtp_code;
 	if (broke && se.hint[0] != '\0')
-		return dm_err_hint(err, "%s; %zu message%s wait%s in the outbox: 'docmail outbox --retry' sends them",
-		    se.hint, waiting, waiting == 1 ? "" : "s",
-		    waiting == 1 ? "s" : "");
-	return dm_err_hint(err, "%zu message%s wait%s in the outbox: 'docmail outbox --retry' sends them",
-	    waiting, waiting == 1 ? "" : "s", waiting == 1 ? "s" : "");
+		return dm_err_hint(err, ngettext("%s; %zu message waits in the outbox: 'docmail outbox --retry' sends it",
+		    "%s; %zu messages wait in the outbox: 'docmail outbox --retry' sends them",
+		    waiting), se.hint, waiting);
+	return dm_err_hint(err, ngettext("%zu message waits in the outbox: 'docmail outbox --retry' sends it",
+	    "%zu messages wait in the outbox: 'docmail outbox --retry' sends them",
+	    waiting), waiting);
 }

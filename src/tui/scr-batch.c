@@ -23,6 +23,7 @@
 
 #include <docmail/batch.h>
 #include <docmail/buf.h>
+#include <docmail/i18n.h>
 #include <docmail/compose.h>
 #include <docmail/deliver.h>
 #include <docmail/outbox.h>
@@ -99,7 +100,7 @@ struct batch {
 };
 
 static const struct tf_spec pw_spec[] = {
-	{ "Password", TF_SECRET, 40, 0, NULL }
+	{ N_("Password"), TF_SECRET, 40, 0, NULL }
 };
 
 /* Rows of the table. */
@@ -322,7 +323,7 @@ start(struct tui *t, struct batch *b)
 	if (b->items == NULL || b->bcc == NULL || b->msgs == NULL ||
 	    b->lines == NULL) {
 		run_release(b);
-		dm_err_set(&err, DM_ENOMEM, "out of memory");
+		dm_err_set(&err, DM_ENOMEM, _("out of memory"));
 		tui_error(t, &err);
 		return -1;
 	}
@@ -346,13 +347,13 @@ start(struct tui *t, struct batch *b)
 	(void)clock_gettime(CLOCK_MONOTONIC, &b->since);
 	if (pthread_create(&b->thread, NULL, run, b) != 0) {
 		run_release(b);
-		dm_err_set(&err, DM_EINTERNAL, "cannot start sending");
+		dm_err_set(&err, DM_EINTERNAL, _("cannot start sending"));
 		tui_error(t, &err);
 		return -1;
 	}
 	b->joinable = 1;
 	b->state = B_RUNNING;
-	tui_status(t, "sending... (Esc stops after the current message)");
+	tui_status(t, "%s", _("sending... (Esc stops after the current message)"));
 	return 0;
 }
 
@@ -400,11 +401,11 @@ finish(struct tui *t, struct batch *b)
 		return;
 	}
 	if (b->rc == 0 && b->nwait > 0)
-		tui_status(t, "%zu skipped document%s wait%s in the outbox from an earlier run: o shows the outbox",
-		    b->nwait, b->nwait == 1 ? "" : "s",
-		    b->nwait == 1 ? "s" : "");
+		tui_status(t, ngettext("%zu skipped document waits in the outbox from an earlier run: o shows the outbox",
+		    "%zu skipped documents wait in the outbox from an earlier run: o shows the outbox",
+		    b->nwait), b->nwait);
 	else if (b->rc == 0)
-		tui_status(t, "batch: %zu sent, %zu kept in the outbox, %zu refused",
+		tui_status(t, _("batch: %zu sent, %zu kept in the outbox, %zu refused"),
 		    b->sent, b->kept, b->refused);
 	else
 		tui_error(t, &b->err);
@@ -461,7 +462,7 @@ draw_row(struct tui *t, struct batch *b, size_t i)
 		return;
 	}
 	if (d->skip != DM_BATCH_NEW) {
-		(void)snprintf(line, sizeof line, "skipped: %s", d->skip_why);
+		(void)snprintf(line, sizeof line, _("skipped: %s"), d->skip_why);
 		put_cut(row, c.x[1], COLS - 1 - c.x[1], line,
 		    a | tui_attr(t, TC_MARK));
 		return;
@@ -479,23 +480,35 @@ draw_table(struct tui *t, struct batch *b)
 {
 	const struct dm_batch_doc *d;
 	struct cols c;
-	char line[512], q[128], pace[48], skip[48];
+	char line[512], q[160], rc[64], pace[64], skip[48];
 	size_t i;
+	int k;
 
-	(void)snprintf(pace, sizeof pace, ", at most %d a minute",
+	(void)snprintf(pace, sizeof pace, _(", at most %d a minute"),
 	    b->p->max_per_minute);
-	(void)snprintf(skip, sizeof skip, ", %zu skipped", b->nskip);
+	(void)snprintf(skip, sizeof skip, _(", %zu skipped"), b->nskip);
+	/*
+	 * TRANSLATORS: "3 documents, 1 skipped, via host:587 (starttls),
+	 * at most 20 a minute"; the first %s is ", 1 skipped", the last
+	 * ", at most 20 a minute".
+	 */
 	(void)snprintf(line, sizeof line,
-	    "%zu document%s%s, via %s:%d (%s)%s", b->n,
-	    b->n == 1 ? "" : "s", b->nskip > 0 ? skip : "", b->p->host,
+	    ngettext("%zu document%s, via %s:%d (%s)%s",
+	    "%zu documents%s, via %s:%d (%s)%s", b->n), b->n,
+	    b->nskip > 0 ? skip : "", b->p->host,
 	    dm_profile_port(b->p), dm_security_name(b->p->security),
 	    b->p->max_per_minute > 0 ? pace : "");
 	put_cut(ROW_INFO, 0, COLS, line, A_NORMAL);
 	columns(b, &c);
-	tui_put(ROW_HEAD, c.x[0], c.w[0], "Document", A_BOLD);
-	tui_put(ROW_HEAD, c.x[1], c.w[1], "To", A_BOLD);
-	tui_put(ROW_HEAD, c.x[2], c.w[2], "Subject", A_BOLD);
-	tui_put(ROW_HEAD, c.x[3] + c.w[3] - 4, 4, "Size", A_BOLD);
+	/* TRANSLATORS: column heads of the batch table; Size gets 8 columns. */
+	tui_put(ROW_HEAD, c.x[0], c.w[0], _("Document"), A_BOLD);
+	tui_put(ROW_HEAD, c.x[1], c.w[1], _("To"), A_BOLD);
+	tui_put(ROW_HEAD, c.x[2], c.w[2], _("Subject"), A_BOLD);
+	/* Right-aligned over the sizes, as wide as the column allows. */
+	k = tui_width(_("Size"));
+	if (k > c.w[3])
+		k = c.w[3];
+	tui_put(ROW_HEAD, c.x[3] + c.w[3] - k, k, _("Size"), A_BOLD);
 	for (i = b->top; i < b->n && i < b->top + (size_t)TABLE_ROWS; i++)
 		draw_row(t, b, i);
 	/* The selected message in two lines: To, or why it does not go. */
@@ -505,24 +518,29 @@ draw_table(struct tui *t, struct batch *b)
 		    d->err.hint[0] != '\0' ? d->err.hint : d->err.msg,
 		    tui_attr(t, TC_ERROR));
 	else if (d->skip != DM_BATCH_NEW) {
-		(void)snprintf(line, sizeof line, "Skipped: %s", d->skip_why);
+		(void)snprintf(line, sizeof line, _("Skipped: %s"), d->skip_why);
 		(void)tui_put_wrap(ROW_DETAIL, 2, COLS - 4, 2, line,
 		    tui_attr(t, TC_MARK));
 	} else {
-		(void)snprintf(line, sizeof line, "To: %s", d->to);
+		(void)snprintf(line, sizeof line, _("To: %s"), d->to);
 		(void)tui_put_wrap(ROW_DETAIL, 2, COLS - 4, 2, line, A_NORMAL);
 	}
 	if (b->nbad > 0)
 		(void)snprintf(q, sizeof q,
+		    ngettext("%zu of %zu cannot be sent: nothing will be (Esc, then fix or unmark it)",
 		    "%zu of %zu cannot be sent: nothing will be (Esc, then fix or unmark them)",
-		    b->nbad, b->n);
+		    b->nbad), b->nbad, b->n);
 	else if (b->ngo == 0)
-		(void)snprintf(q, sizeof q,
-		    "Nothing to send: an earlier run dealt with every document");
-	else
-		(void)snprintf(q, sizeof q,
-		    "Send %zu email%s to %zu recipient%s? (y/n)", b->ngo,
-		    b->ngo == 1 ? "" : "s", b->nrcpt, b->nrcpt == 1 ? "" : "s");
+		(void)snprintf(q, sizeof q, "%s",
+		    _("Nothing to send: an earlier run dealt with every document"));
+	else {
+		/* TRANSLATORS: the end of "Send 3 emails to 4 recipients?" */
+		(void)snprintf(rc, sizeof rc, ngettext("%zu recipient",
+		    "%zu recipients", b->nrcpt), b->nrcpt);
+		/* TRANSLATORS: write your letters for yes and no: (j/n). */
+		(void)snprintf(q, sizeof q, ngettext("Send %zu email to %s? (y/n)",
+		    "Send %zu emails to %s? (y/n)", b->ngo), b->ngo, rc);
+	}
 	put_cut(ROW_QUESTION, 2, COLS - 4, q, b->nbad > 0 ?
 	    tui_attr(t, TC_ERROR) : tui_attr(t, TC_MARK) | A_BOLD);
 }
@@ -583,14 +601,17 @@ confirm(struct tui *t, struct batch *b)
 
 	if (b->nbad > 0) {
 		dm_err_set(&err, DM_EDATA,
+		    ngettext("%zu of %zu document cannot be sent: nothing was stored or sent",
 		    "%zu of %zu documents cannot be sent: nothing was stored or sent",
-		    b->nbad, b->n);
-		dm_err_hint(&err, "Esc goes back to the list: fix their sidecars, or unmark them with Space");
+		    b->n), b->nbad, b->n);
+		dm_err_hint(&err, "%s", ngettext("Esc goes back to the list: fix its sidecar, or unmark it with Space",
+		    "Esc goes back to the list: fix their sidecars, or unmark them with Space",
+		    b->nbad));
 		tui_error(t, &err);
 		return SCR_HANDLED | SCR_REDRAW;
 	}
 	if (b->ngo == 0) {
-		tui_status(t, "nothing to send: an earlier run sent every document, or left it in the outbox (o shows it)");
+		tui_status(t, "%s", _("nothing to send: an earlier run sent every document, or left it in the outbox (o shows it)"));
 		return SCR_HANDLED | SCR_REDRAW;
 	}
 	/* The password before the outbox: a failed prompt stores nothing. */
@@ -600,7 +621,7 @@ confirm(struct tui *t, struct batch *b)
 		if ((b->pwform = tform_new(pw_spec, 1, ROW_BAR)) == NULL)
 			return SCR_HANDLED | SCR_REDRAW;
 		b->state = B_PASSWORD;
-		tui_status(t, "the profile has no password: type it (it is not stored)");
+		tui_status(t, "%s", _("the profile has no password: type it (it is not stored)"));
 		return SCR_HANDLED | SCR_REDRAW;
 	}
 	(void)start(t, b);
@@ -620,7 +641,7 @@ table_key(struct tui *t, struct batch *b, int is_key, wint_t ch)
 		case 'n':
 		case 27:
 		case 3:		/* Ctrl-C */
-			tui_status(t, "not sent: nothing was stored in the outbox");
+			tui_status(t, "%s", _("not sent: nothing was stored in the outbox"));
 			return SCR_HANDLED | SCR_CLOSE;
 		case '\r':
 		case '\n':
@@ -653,16 +674,18 @@ draw_run(struct tui *t, struct batch *b)
 	stage = b->stage;
 	since = b->since;
 	pthread_mutex_unlock(&b->mu);
-	(void)snprintf(skip, sizeof skip, ", %zu skipped", b->nskip);
+	(void)snprintf(skip, sizeof skip, _(", %zu skipped"), b->nskip);
 
 	if (b->p->max_per_minute > 0)
 		(void)snprintf(line, sizeof line,
-		    "%zu email%s via %s:%d (%s), at most %d a minute", b->ngo,
-		    b->ngo == 1 ? "" : "s", b->p->host, dm_profile_port(b->p),
+		    ngettext("%zu email via %s:%d (%s), at most %d a minute",
+		    "%zu emails via %s:%d (%s), at most %d a minute", b->ngo),
+		    b->ngo, b->p->host, dm_profile_port(b->p),
 		    dm_security_name(b->p->security), b->p->max_per_minute);
 	else
-		(void)snprintf(line, sizeof line, "%zu email%s via %s:%d (%s)",
-		    b->ngo, b->ngo == 1 ? "" : "s", b->p->host,
+		(void)snprintf(line, sizeof line,
+		    ngettext("%zu email via %s:%d (%s)",
+		    "%zu emails via %s:%d (%s)", b->ngo), b->ngo, b->p->host,
 		    dm_profile_port(b->p), dm_security_name(b->p->security));
 	put_cut(ROW_WHAT, 2, COLS - 4, line, A_NORMAL);
 
@@ -674,17 +697,18 @@ draw_run(struct tui *t, struct batch *b)
 	for (i = 0; i < (size_t)w; i++)
 		*p++ = (int)i < fill ? '#' : '.';
 	(void)snprintf(p, sizeof line - (size_t)(p - line),
-	    "] %3d%%  %zu of %zu", b->ngo > 0 ? (int)(seen * 100 / b->ngo) :
+	    /* TRANSLATORS: after the progress bar; keep "] " first. */
+	    _("] %3d%%  %zu of %zu"), b->ngo > 0 ? (int)(seen * 100 / b->ngo) :
 	    0, seen, b->ngo);
 	tui_put(ROW_BAR, 2, COLS - 4, line, A_NORMAL);
 
 	if (b->state == B_DONE) {
 		(void)snprintf(line, sizeof line,
-		    "batch: %zu sent, %zu kept in the outbox, %zu refused%s",
+		    _("batch: %zu sent, %zu kept in the outbox, %zu refused%s"),
 		    sent, kept, refused, b->nskip > 0 ? skip : "");
 		if (!b->stored)
-			(void)snprintf(line, sizeof line,
-			    "Nothing was stored or sent: a batch goes out only once every message is safely in the outbox.");
+			(void)snprintf(line, sizeof line, "%s",
+			    _("Nothing was stored or sent: a batch goes out only once every message is safely in the outbox."));
 		put_cut(ROW_NOW, 2, COLS - 4, line, (b->rc == 0 ?
 		    tui_attr(t, TC_OK) : tui_attr(t, TC_ERROR)) | A_BOLD);
 		if (b->rc != 0)
@@ -692,22 +716,23 @@ draw_run(struct tui *t, struct batch *b)
 			    tui_attr(t, TC_ERROR));
 		if (kept > 0 || b->nwait > 0)
 			put_cut(ROW_WHY + 1, 2, COLS - 4,
-			    "What was kept waits in the outbox: o in the list shows it, a sends it all.",
+			    _("What was kept waits in the outbox: o in the list shows it, a sends it all."),
 			    A_NORMAL);
 	} else {
 		if (stage == 0)
 			(void)snprintf(label, sizeof label,
-			    "storing %zu messages in the outbox", b->ngo);
+			    ngettext("storing %zu message in the outbox",
+			    "storing %zu messages in the outbox", b->ngo), b->ngo);
 		else if (atomic_load(&b->stop))
 			(void)snprintf(label, sizeof label,
-			    "stopping after message %zu of %zu", seen + 1,
+			    _("stopping after message %zu of %zu"), seen + 1,
 			    b->ngo);
 		else
 			(void)snprintf(label, sizeof label,
-			    "sending message %zu of %zu", seen + 1, b->ngo);
+			    _("sending message %zu of %zu"), seen + 1, b->ngo);
 		tui_step_wait(now, sizeof now, label, &since,
 		    b->p->timeout > 0 ? b->p->timeout : DM_TIMEOUT_DEFAULT);
-		(void)snprintf(line, sizeof line, "Now: %s", now);
+		(void)snprintf(line, sizeof line, _("Now: %s"), now);
 		put_cut(ROW_NOW, 2, COLS - 4, line, A_NORMAL);
 	}
 
@@ -737,7 +762,7 @@ draw_run(struct tui *t, struct batch *b)
 		return;
 	if (nlines > (size_t)rows)
 		tui_put(ROW_FULL - 1, 2, COLS - 4, b->ltop + (size_t)rows <
-		    nlines ? "(more below: Down / PgDn)" : "(end)", A_NORMAL);
+		    nlines ? _("(more below: Down / PgDn)") : _("(end)"), A_NORMAL);
 	/* The selected line whole: a cut one can always be read. */
 	(void)tui_put_wrap(ROW_FULL, 2, COLS - 4, FULL_ROWS,
 	    b->lines[b->lsel].text, A_NORMAL);
@@ -768,7 +793,7 @@ password_key(struct tui *t, struct batch *b, int is_key, wint_t ch)
 		tform_free(b->pwform);
 		b->pwform = NULL;
 		b->state = B_TABLE;
-		tui_status(t, "not sent: nothing was stored in the outbox");
+		tui_status(t, "%s", _("not sent: nothing was stored in the outbox"));
 		return SCR_HANDLED | SCR_REDRAW;
 	}
 	if (is_key || (ch != '\r' && ch != '\n'))
@@ -781,8 +806,8 @@ password_key(struct tui *t, struct batch *b, int is_key, wint_t ch)
 	free(pw);
 	if (r == -1) {
 		if (!dm_secret_isset(&b->pw)) {
-			dm_err_set(&err, DM_EAUTH, "no password given");
-			dm_err_hint(&err, "type the password (or app password) of %s",
+			dm_err_set(&err, DM_EAUTH, _("no password given"));
+			dm_err_hint(&err, _("type the password (or app password) of %s"),
 			    b->p->user);
 		}
 		tui_error(t, &err);
@@ -865,8 +890,8 @@ batch_enter(struct tui *t, void *arg, void **state)
 	/* A template or profile fixed by hand counts without a restart. */
 	(void)tui_reload_if_changed(t);
 	if ((b->p = tui_profile(t)) == NULL) {
-		dm_err_set(&err, DM_ECONFIG, "there is no profile to send with");
-		dm_err_hint(&err, "set up the account first: s opens the settings");
+		dm_err_set(&err, DM_ECONFIG, _("there is no profile to send with"));
+		dm_err_hint(&err, _("set up the account first: s opens the settings"));
 		goto fail;
 	}
 	b->path = calloc(b->n, sizeof *b->path);
@@ -934,16 +959,17 @@ batch_enter(struct tui *t, void *arg, void **state)
 			break;
 		}
 	if (b->nbad == 0 && b->nskip > 0)
-		tui_status(t, "%zu of %zu skipped: an earlier run sent %s or left %s in the outbox",
-		    b->nskip, b->n, b->nskip == 1 ? "it" : "them",
-		    b->nskip == 1 ? "it" : "them");
+		tui_status(t, ngettext("%zu of %zu skipped: an earlier run sent it or left it in the outbox",
+		    "%zu of %zu skipped: an earlier run sent them or left them in the outbox",
+		    b->nskip), b->nskip, b->n);
 	else if (b->nbad == 0)
-		tui_status(t, "Enter shows one email in full; y sends them all, n goes back");
+		/* TRANSLATORS: y and n: your letters for yes and no. */
+		tui_status(t, "%s", _("Enter shows one email in full; y sends them all, n goes back"));
 	scroll_to_sel(b);
 	*state = b;
 	return 0;
 nomem:
-	dm_err_set(&err, DM_ENOMEM, "out of memory");
+	dm_err_set(&err, DM_ENOMEM, _("out of memory"));
 fail:
 	tui_error(t, &err);
 	batch_leave(t, b);
@@ -962,7 +988,7 @@ batch_draw(struct tui *t, void *state)
 		break;
 	case B_PASSWORD:
 		(void)snprintf(line, sizeof line,
-		    "Password for %s at %s (Enter sends, Esc goes back):",
+		    _("Password for %s at %s (Enter sends, Esc goes back):"),
 		    b->p->user, b->p->host);
 		put_cut(ROW_WHAT, 2, COLS - 4, line, A_NORMAL);
 		tform_draw(t, b->pwform);
@@ -1014,10 +1040,10 @@ batch_key(struct tui *t, void *state, int is_key, wint_t ch)
 		if (!is_key && (ch == 27 || ch == 3)) {
 			if (!atomic_load(&b->stop)) {
 				atomic_store(&b->stop, 1);
-				tui_status(t, "stopping after the current message: the rest stays in the outbox (Esc again cancels that one too)");
+				tui_status(t, "%s", _("stopping after the current message: the rest stays in the outbox (Esc again cancels that one too)"));
 			} else {
 				atomic_store(&b->cancel, 1);
-				tui_status(t, "cancelling the current message: it stays in the outbox");
+				tui_status(t, "%s", _("cancelling the current message: it stays in the outbox"));
 			}
 			return SCR_HANDLED | SCR_REDRAW;
 		}
@@ -1034,18 +1060,22 @@ batch_keybar(struct tui *t, void *state)
 	struct batch *b = state;
 
 	(void)t;
+	/*
+	 * TRANSLATORS: key bars, at most 80 columns; y and n are your
+	 * letters for yes and no.
+	 */
 	switch (b->state) {
 	case B_TABLE:
 		return b->nbad > 0 || b->ngo == 0 ?
-		    " Esc Back to the list  Up/Down Move  F1 Help" :
-		    " y Send all  n/Esc Back  Enter Show one  Up/Down PgUp/PgDn Move  F1 Help";
+		    _(" Esc Back to the list  Up/Down Move  F1 Help") :
+		    _(" y Send all  n/Esc Back  Enter Show one  Up/Down PgUp/PgDn Move  F1 Help");
 	case B_PASSWORD:
-		return " Enter Send  Esc Back to the table  F1 Help";
+		return _(" Enter Send  Esc Back to the table  F1 Help");
 	case B_RUNNING:
-		return atomic_load(&b->stop) ? " Esc Cancel this message too  F1 Help" :
-		    " Esc Stop after this message  F1 Help";
+		return atomic_load(&b->stop) ? _(" Esc Cancel this message too  F1 Help") :
+		    _(" Esc Stop after this message  F1 Help");
 	default:
-		return " Enter/Esc Back to the list  Up/Down Show a line in full  F1 Help";
+		return _(" Enter/Esc Back to the list  Up/Down Show a line in full  F1 Help");
 	}
 }
 
@@ -1062,9 +1092,9 @@ batch_cursor(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_batch = {
-	.name = "Batch",
+	.name = N_("Batch"),
 	.help =
-	"A batch: each document becomes its own email, to the recipients in\n"
+	N_("A batch: each document becomes its own email, to the recipients in\n"
 	"its sidecar (to, cc, bcc), with its template's subject and text.\n"
 	"All of them are checked first; then every email is stored in the\n"
 	"outbox before the first is sent, and all go over one connection,\n"
@@ -1075,7 +1105,7 @@ const struct dm_screen scr_batch = {
 	"  Esc          while sending: stop after the current email (the\n"
 	"               rest waits in the outbox); again: stop that one too\n"
 	"After the run: one line per email (ok, refused, or kept in the\n"
-	"outbox), with the server's reply.\n\n",
+	"outbox), with the server's reply.\n\n"),
 	.enter = batch_enter,
 	.key = batch_key,
 	.draw = batch_draw,

@@ -28,6 +28,7 @@
 
 #include <docmail/batch.h>
 #include <docmail/buf.h>
+#include <docmail/i18n.h>
 #include <docmail/outbox.h>
 #include <docmail/profile.h>
 #include <docmail/tmpl.h>
@@ -104,7 +105,7 @@ escaped(const char *s)
 	if (s != NULL && dm_buf_add_printable(&b, s, strlen(s), &err) == -1) {
 		/* Past the cap: better no value than a part of it. */
 		dm_buf_reset(&b);
-		(void)dm_buf_addstr(&b, "(too long)", &err);
+		(void)dm_buf_addstr(&b, _("(too long)"), &err);
 	}
 	return dm_buf_detach(&b);
 }
@@ -272,9 +273,9 @@ scan(const char *dir, struct doc **out, size_t *nout, struct dm_err *err)
 	*out = NULL;
 	*nout = 0;
 	if ((d = opendir(dir)) == NULL) {
-		dm_err_set(err, DM_EIO, "cannot read the documents directory '%s': %s",
+		dm_err_set(err, DM_EIO, _("cannot read the documents directory '%s': %s"),
 		    DM_ERR_PATH(dir), strerror(errno));
-		return dm_err_hint(err, "set documents_dir in the profile (docmail.ini(5)), or start docmail in the directory of your invoices");
+		return dm_err_hint(err, _("set documents_dir in the profile (docmail.ini(5)), or start docmail in the directory of your invoices"));
 	}
 	dfd = dirfd(d);
 	while ((de = readdir(d)) != NULL) {
@@ -310,7 +311,7 @@ scan(const char *dir, struct doc **out, size_t *nout, struct dm_err *err)
 nomem:
 	closedir(d);
 	docs_free(docs, n);
-	return dm_err_set(err, DM_ENOMEM, "out of memory");
+	return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 }
 
 /* --- the sent log ------------------------------------------------------ */
@@ -662,7 +663,8 @@ draw_row(struct tui *t, struct list *l, size_t vi)
 	tui_put(row, 0, 2, d->marked ? "*" : "", mark);
 	tui_put(row, c.x[0], c.w[0], d->stem, mark);
 	if (d->sidecar_err != NULL)
-		tui_put(row, c.x[1], c.w[1], "bad .ini", a | tui_attr(t,
+		/* TRANSLATORS: in the Number column, cut to its width (9). */
+		tui_put(row, c.x[1], c.w[1], _("bad .ini"), a | tui_attr(t,
 		    TC_ERROR));
 	else
 		tui_put(row, c.x[1], c.w[1], d->number, a);
@@ -694,15 +696,15 @@ draw_detail(struct tui *t, struct list *l)
 	if (d->sent != NULL) {
 		fmt_time(d->sent->when, 1, when, sizeof when);
 		rc = escaped(d->sent->rcpt);
-		(void)dm_buf_addf(&b, &err, "sent %s to %s", when,
+		(void)dm_buf_addf(&b, &err, _("sent %s to %s"), when,
 		    rc != NULL ? rc : "");
 		free(rc);
 	} else
-		(void)dm_buf_addstr(&b, "not sent yet", &err);
+		(void)dm_buf_addstr(&b, _("not sent yet"), &err);
 	if (d->sidecar_err != NULL)
 		(void)dm_buf_addf(&b, &err, "; %s", d->sidecar_err);
 	else if (!d->has_sidecar)
-		(void)dm_buf_addstr(&b, "; no sidecar (.ini) with its data",
+		(void)dm_buf_addstr(&b, _("; no sidecar (.ini) with its data"),
 		    &err);
 	tui_put(ROW_DETAIL, 0, COLS, dm_buf_str(&b),
 	    d->sidecar_err != NULL ? tui_attr(t, TC_ERROR) : A_NORMAL);
@@ -719,8 +721,8 @@ draw_info(struct tui *t, struct list *l)
 
 	(void)t;
 	if (l->nmarked > 0)
-		(void)snprintf(marks, sizeof marks, ", %zu marked",
-		    l->nmarked);
+		(void)snprintf(marks, sizeof marks, ngettext(", %zu marked",
+		    ", %zu marked", l->nmarked), l->nmarked);
 	if (l->flen > 0 || l->typing) {
 		/* While typing, the end of a long filter is what matters. */
 		start = 0;
@@ -730,11 +732,16 @@ draw_info(struct tui *t, struct list *l)
 		if (wcstombs(ftext, l->filter + start, sizeof ftext) ==
 		    (size_t)-1)
 			ftext[0] = '\0';
-		(void)snprintf(right, sizeof right, "%zu of %zu%s  /%s",
+		/*
+		 * TRANSLATORS: shown of all documents, ", 2 marked" and the
+		 * filter after "/"; keep "%s  /%s" at the end.
+		 */
+		(void)snprintf(right, sizeof right, _("%zu of %zu%s  /%s"),
 		    l->nview, l->n, marks, ftext);
 	} else
-		(void)snprintf(right, sizeof right, "%zu document%s%s",
-		    l->n, l->n == 1 ? "" : "s", marks);
+		(void)snprintf(right, sizeof right,
+		    ngettext("%zu document%s", "%zu documents%s", l->n),
+		    l->n, marks);
 	tui_put(ROW_INFO, 0, half, l->dir_shown, A_NORMAL);
 	/* The last column stays free for the cursor while typing. */
 	put_right(ROW_INFO, half, COLS - half - 1, right, A_NORMAL);
@@ -769,22 +776,27 @@ list_draw(struct tui *t, void *state)
 
 	draw_info(t, l);
 	columns(&c);
-	tui_put(ROW_HEAD, c.x[0], c.w[0], "Document", tui_attr(t, TC_LABEL) |
+	/*
+	 * TRANSLATORS: column heads of the document list, cut to the
+	 * column's width (at 80 columns: Document 17, Number 9, Customer
+	 * 14, Amount 11, Date 10, Sent 10).
+	 */
+	tui_put(ROW_HEAD, c.x[0], c.w[0], _("Document"), tui_attr(t, TC_LABEL) |
 	    A_BOLD);
-	tui_put(ROW_HEAD, c.x[1], c.w[1], "Number", A_BOLD);
-	tui_put(ROW_HEAD, c.x[2], c.w[2], "Customer", A_BOLD);
-	put_right(ROW_HEAD, c.x[3], c.w[3], "Amount", A_BOLD);
-	tui_put(ROW_HEAD, c.x[4], c.w[4], "Date", A_BOLD);
-	tui_put(ROW_HEAD, c.x[5], c.w[5], "Sent", A_BOLD);
+	tui_put(ROW_HEAD, c.x[1], c.w[1], _("Number"), A_BOLD);
+	tui_put(ROW_HEAD, c.x[2], c.w[2], _("Customer"), A_BOLD);
+	put_right(ROW_HEAD, c.x[3], c.w[3], _("Amount"), A_BOLD);
+	tui_put(ROW_HEAD, c.x[4], c.w[4], _("Date"), A_BOLD);
+	tui_put(ROW_HEAD, c.x[5], c.w[5], _("Sent"), A_BOLD);
 	if (l->n == 0) {
-		(void)snprintf(msg, sizeof msg,
-		    "No PDF documents here.  Put invoices (with their .ini sidecars) into this directory, or set documents_dir in the profile.");
+		(void)snprintf(msg, sizeof msg, "%s",
+		    _("No PDF documents here.  Put invoices (with their .ini sidecars) into this directory, or set documents_dir in the profile."));
 		tui_put(ROW_FIRST + 1, 2, COLS - 4, msg, A_NORMAL);
 		return;
 	}
 	if (l->nview == 0) {
 		tui_put(ROW_FIRST + 1, 2, COLS - 4,
-		    "No document matches the filter (Esc clears it).",
+		    _("No document matches the filter (Esc clears it)."),
 		    A_NORMAL);
 		return;
 	}
@@ -842,7 +854,7 @@ open_send(struct tui *t, struct list *l)
 	int n = 0;
 
 	if (l->nview == 0 && l->nmarked == 0) {
-		tui_status(t, "no document to send");
+		tui_status(t, "%s", _("no document to send"));
 		return SCR_HANDLED;
 	}
 	if ((files = calloc(l->nmarked > 0 ? l->nmarked : 1,
@@ -880,8 +892,8 @@ can_batch(struct tui *t, const struct doc *d)
 	/* A template or profile fixed by hand counts without a restart. */
 	(void)tui_reload_if_changed(t);
 	if ((p = tui_profile(t)) == NULL) {
-		dm_err_set(&err, DM_ECONFIG, "there is no profile to send with");
-		dm_err_hint(&err, "set up the account first: s opens the settings");
+		dm_err_set(&err, DM_ECONFIG, _("there is no profile to send with"));
+		dm_err_hint(&err, _("set up the account first: s opens the settings"));
 		tui_error(t, &err);
 		return 0;
 	}
@@ -899,10 +911,11 @@ static void
 say_marked(struct tui *t, const struct list *l)
 {
 	if (l->nmarked == 0)
-		tui_status(t, "no document marked");
+		tui_status(t, "%s", _("no document marked"));
 	else
-		tui_status(t, "%zu marked: F9 sends each as its own email, Enter attaches %s to one",
-		    l->nmarked, l->nmarked == 1 ? "it" : "them all");
+		tui_status(t, ngettext("%zu marked: F9 sends it as its own email, Enter attaches it to one",
+		    "%zu marked: F9 sends each as its own email, Enter attaches them all to one",
+		    l->nmarked), l->nmarked);
 }
 
 static int
@@ -938,7 +951,7 @@ open_batch(struct tui *t, struct list *l)
 	size_t i, n = 0, want = l->nmarked > 0 ? l->nmarked : 1;
 
 	if (l->nmarked == 0 && l->nview == 0) {
-		tui_status(t, "no document to send: mark documents with Space, then F9 sends each as its own email");
+		tui_status(t, "%s", _("no document to send: mark documents with Space, then F9 sends each as its own email"));
 		return SCR_HANDLED;
 	}
 	if (l->nmarked == 0 && !can_batch(t, &l->docs[selected_doc(l)]))
@@ -961,7 +974,8 @@ open_batch(struct tui *t, struct list *l)
 	l->batch.n = n;
 	/* Every message is built once to check it: that takes a moment. */
 	if (n > 1) {
-		tui_status(t, "checking %zu documents...", n);
+		tui_status(t, ngettext("checking %zu document...",
+		    "checking %zu documents...", n), n);
 		tui_status_flush(t);
 	}
 	tui_status_clear(t);
@@ -1028,7 +1042,7 @@ list_key(struct tui *t, void *state, int is_key, wint_t ch)
 			for (i = 0; i < l->n; i++)
 				l->docs[i].marked = 0;
 			l->nmarked = 0;
-			tui_status(t, "marks cleared");
+			tui_status(t, "%s", _("marks cleared"));
 			return SCR_HANDLED | SCR_REDRAW;
 		}
 		return SCR_HANDLED;
@@ -1143,11 +1157,15 @@ list_keybar(struct tui *t, void *state)
 
 	(void)t;
 	if (l->typing)
-		return " type to filter  Enter done  Esc clear  Up/Down move";
-	/* At 80 columns "? help" gives way; F1 and ? work all the same. */
+		return _(" type to filter  Enter done  Esc clear  Up/Down move");
+	/*
+	 * At 80 columns "? help" gives way; F1 and ? work all the same.
+	 * TRANSLATORS: key bars: the first at most 84 columns, the
+	 * second at most 80; b, o, s, q are keys.
+	 */
 	return COLS >= 84 ?
-	    " Enter send  Space mark  F9/b batch  / filter  o outbox  s settings  ? help  q quit" :
-	    " Enter send  Space mark  F9/b batch  / filter  o outbox  s settings  q quit";
+	    _(" Enter send  Space mark  F9/b batch  / filter  o outbox  s settings  ? help  q quit") :
+	    _(" Enter send  Space mark  F9/b batch  / filter  o outbox  s settings  q quit");
 }
 
 static void
@@ -1165,8 +1183,8 @@ list_cursor(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_list = {
-	"Documents",
-	"Documents: the PDFs in documents_dir (default: the current\n"
+	N_("Documents"),
+	N_("Documents: the PDFs in documents_dir (default: the current\n"
 	"  directory), newest first, with the number, customer, amount and\n"
 	"  date from each one's sidecar (invoice.pdf.ini or invoice.ini) and\n"
 	"  the date it was last sent (from the sent log).\n"
@@ -1180,7 +1198,7 @@ const struct dm_screen scr_list = {
 	"  /            filter by text (number, customer, ...); Esc clears\n"
 	"  o            the outbox: what could not be sent yet\n"
 	"  s            SMTP settings\n"
-	"  q            quit\n\n",
+	"  q            quit\n\n"),
 	list_enter,
 	list_key,
 	list_draw,
