@@ -11,7 +11,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux is missing"; exit 77; }
 
-plan 78
+plan 79
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server good --mode plain --auth-file "$T/auth" --ehlo-profile ms365
@@ -301,6 +301,15 @@ ok $? "one waiting in the outbox is skipped, saying so"
 keys End
 wait_joined "Skipped: waits in the outbox for buchhaltung@beispiel.test, from an earlier run:" 10
 ok $? "selected, the line under the table says it in full"
+# the one in the sent log says how to send it again here (no --resend)
+n=$(screen | grep -oE '^[ *>]*[a-z0-9-]+\.pdf' | sed 's/^[ *>]*//' |
+    grep -n '^invoice-2026-004\.pdf$' | cut -d: -f1)
+keys Home
+i=1
+while [ $i -lt "${n:-1}" ]; do keys Down; i=$((i + 1)); done
+wait_joined "open it alone with Enter in the list" 10
+ok $? "selected, a sent one says how to send it again in the TUI" ||
+    diag "row $n" "$(screen)"
 keys Home
 tmux -L "$TMUX_SOCK" resize-window -x 120 -y 30
 shown "nobody@x.test                               Invoice 2026-001 from Anna Muster" 10 &&

@@ -399,9 +399,11 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 
 			dm_buf_init(&a, 0);
 			dm_buf_init(&b, 0);
-			printf("%-8s %s  %s\n", "skipped",
+			printf("%-8s %s  %s%s\n", "skipped",
 			    show(&a, base_name(docs[i].path)),
-			    show(&b, docs[i].skip_why));
+			    show(&b, docs[i].skip_why),
+			    docs[i].skip == DM_BATCH_SKIP_SENT ?
+			    _(": add --resend to send it again") : "");
 			dm_buf_release(&a);
 			dm_buf_release(&b);
 			waiting += docs[i].skip == DM_BATCH_SKIP_OUTBOX;

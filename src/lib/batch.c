@@ -214,7 +214,7 @@ skip_sent(struct dm_batch_doc *d, const struct dm_sent *s, const char *who,
 	if (localtime_r(&s->when, &tm) != NULL)
 		(void)strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
 	dm_buf_init(&b, 0);
-	if (dm_buf_addf(&b, err, _("sent to %.*s on %s (sent log): add --resend to send it again"),
+	if (dm_buf_addf(&b, err, _("sent to %.*s on %s (sent log)"),
 	    (int)wlen, who, when) == -1 ||
 	    (d->skip_why = dm_buf_detach(&b)) == NULL) {
 		dm_buf_release(&b);

@@ -518,7 +518,10 @@ draw_table(struct tui *t, struct batch *b)
 		    d->err.hint[0] != '\0' ? d->err.hint : d->err.msg,
 		    tui_attr(t, TC_ERROR));
 	else if (d->skip != DM_BATCH_NEW) {
-		(void)snprintf(line, sizeof line, _("Skipped: %s"), d->skip_why);
+		(void)snprintf(line, sizeof line, _("Skipped: %s%s"), d->skip_why,
+		    d->skip == DM_BATCH_SKIP_SENT ?
+		    _("; to send it again, open it alone with Enter in the list") :
+		    "");
 		(void)tui_put_wrap(ROW_DETAIL, 2, COLS - 4, 2, line,
 		    tui_attr(t, TC_MARK));
 	} else {
