@@ -3,7 +3,7 @@
 # "send --dry-run" output, and the contract's exit code for each failure.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 80
+plan 82
 
 cfg=$T/config.ini
 cat >"$cfg" <<'INI'
@@ -34,6 +34,11 @@ has "$T/out" "usage: docmail" "--help prints the usage"
 run "$DOCMAIL" --version
 is_rc 0 "--version exits 0"
 has "$T/out" "docmail " "--version prints the name and version"
+grep -q "^libESMTP [0-9].*, OpenSSL [0-9].*, ncurses [0-9].*, inih [0-9]*, json-c [0-9]" "$T/out"
+ok $? "and the libraries it runs with" || diag "$(cat "$T/out")"
+run "$DOCMAIL" --help
+[ "$(wc -l <"$T/out")" -le 24 ] && grep -q "man docmail" "$T/out"
+ok $? "--help fits 24 lines and points to the manual"
 run "$DOCMAIL" --bogus
 is_rc 64 "an unknown global option is a usage error"
 run "$DOCMAIL" send --help

@@ -121,6 +121,12 @@ enum dm_oauth2_oerr {
  */
 int	dm_oauth2_init(struct dm_err *);
 
+/*
+ * The version of the libcurl that a sign-in would load ("7.88.1"), or
+ * NULL when it cannot be loaded; for docmail --version.
+ */
+const char *dm_oauth2_curl_version(void);
+
 /* --- configuration (oauth2.c) ---------------------------------- */
 
 /*

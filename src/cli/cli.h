@@ -99,5 +99,7 @@ int	cli_tty_ask(FILE *tty, const char *question);
 
 /* The usage text, as in the man page's SYNOPSIS. */
 void	cli_usage(FILE *);
+/* docmail's version, and those of the libraries it runs with. */
+void	cli_version(void);
 
 #endif /* DOCMAIL_CLI_H */

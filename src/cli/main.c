@@ -130,9 +130,13 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			cli_usage(stdout);
+			fputs(_("\nWithout a command: the list of documents, or the send dialog for\n"
+			    "FILE...  Each command has --help.  The manual: man docmail (commands,\n"
+			    "keys of the screens), man docmail.ini (the configuration).\n"),
+			    stdout);
 			return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
 		case 'V':
-			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			cli_version();
 			return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
 		default:
 			cli_usage(stderr);

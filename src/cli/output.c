@@ -9,7 +9,13 @@
 #include <string.h>
 #include <wchar.h>
 
+#include <curses.h>
+#include <json-c/json_c_version.h>
+#include <libesmtp.h>
+#include <openssl/crypto.h>
+
 #include <docmail/buf.h>
+#include <docmail/oauth2.h>
 #include <docmail/i18n.h>
 
 #include "cli.h"
@@ -140,4 +146,23 @@ cli_label(FILE *fp, const char *label, int col)
 	fputs(label, fp);
 	for (pad = pad < 1 ? 1 : pad; pad > 0; pad--)
 		fputc(' ', fp);
+}
+
+void
+cli_version(void)
+{
+	char esmtp[32];
+	const char *curl = dm_oauth2_curl_version();
+
+	if (smtp_version(esmtp, sizeof esmtp, 0) == 0)
+		dm_strlcpy(esmtp, "?", sizeof esmtp);
+	printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+	/* As they run, not as built: a library may be newer. */
+	printf("libESMTP %s, %s, %s, inih %s, json-c %s\n", esmtp,
+	    OpenSSL_version(OPENSSL_VERSION), curses_version(),
+	    DM_INIH_VERSION, json_c_version());
+	if (curl != NULL)
+		printf(_("libcurl %s (loaded for OAuth2 sign-in only)\n"), curl);
+	else
+		printf(_("libcurl: not installed (needed for OAuth2 sign-in only)\n"));
 }

@@ -197,6 +197,21 @@ dm_oauth2_init(struct dm_err *err)
 	return 0;
 }
 
+const char *
+dm_oauth2_curl_version(void)
+{
+	curl_version_info_data *(*info)(CURLversion);
+	curl_version_info_data *d;
+	void *h;
+
+	/* Loaded, not set up: a version asks nothing of its state. */
+	if ((h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL ||
+	    sym(h, "curl_version_info", &info, sizeof info) == -1)
+		return NULL;
+	d = info(CURLVERSION_NOW);
+	return d != NULL ? d->version : NULL;
+}
+
 struct sink {
 	struct dm_buf	*body;
 	int		 too_large;
