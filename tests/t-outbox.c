@@ -3,6 +3,8 @@
  *
  * Everything happens under a fresh directory in /tmp, which also serves
  * as HOME, XDG_DATA_HOME and XDG_STATE_HOME; it is removed at the end.
+ * What an attempt does to an item (dm_delivery_state(), _settle()) is
+ * tested in t-deliver.c.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -21,7 +23,6 @@
 #include <unistd.h>
 
 #include <docmail/buf.h>
-#include <docmail/deliver.h>
 #include <docmail/err.h>
 #include <docmail/outbox.h>
 
@@ -1317,74 +1318,6 @@ test_states(const char *dir)
 	dm_outbox_item_release(&out);
 }
 
-/* The state an attempt leaves its item in (dm_delivery_state). */
-static void
-test_delivery_state(void)
-{
-	struct dm_smtp_rcpt rc[2];
-	struct dm_delivery d;
-	struct dm_err e;
-
-#define RESET() do {							\
-	memset(&d, 0, sizeof d);					\
-	memset(rc, 0, sizeof rc);					\
-	d.rcpt = rc;							\
-	d.nrcpt = 2;							\
-	d.failed_step = -1;						\
-	dm_err_clear(&e);						\
-} while (0)
-
-	RESET();
-	is_int(dm_delivery_state(&d, NULL), DM_OB_QUEUED,
-	    "attempt: no error leaves the rest waiting");
-	RESET();
-	d.mail.code = 554;
-	dm_err_set(&e, DM_EREJECT, "the server did not accept the message");
-	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
-	    "attempt: 554 to the data is refused");
-	RESET();
-	d.mail.code = 451;
-	dm_err_set(&e, DM_ETEMP, "451");
-	is_int(dm_delivery_state(&d, &e), DM_OB_QUEUED,
-	    "attempt: 451 to the data is waiting");
-	RESET();
-	d.failed_step = DM_STEP_SENDER;
-	dm_err_set(&e, DM_EREJECT, "the server refused the sender");
-	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
-	    "attempt: a sender refused with 5xx (or over SIZE) is refused");
-	RESET();
-	rc[0].status = rc[1].status = DM_RCPT_PERM;
-	dm_err_set(&e, DM_EREJECT, "every recipient was refused");
-	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
-	    "attempt: every recipient refused with 5xx is refused");
-	RESET();
-	d.mail.accepted = 1;
-	rc[0].status = DM_RCPT_OK;
-	rc[1].status = DM_RCPT_PERM;
-	dm_err_set(&e, DM_EREJECT, "not delivered to 1 of 2 recipients");
-	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
-	    "attempt: others got it, the rest refused with 5xx: refused");
-	RESET();
-	d.mail.accepted = 1;
-	rc[0].status = DM_RCPT_PERM;
-	rc[1].status = DM_RCPT_TEMP;
-	dm_err_set(&e, DM_ETEMP, "not delivered to 2 of 2 recipients");
-	is_int(dm_delivery_state(&d, &e), DM_OB_QUEUED,
-	    "attempt: one of the rest refused for a while: all of them wait");
-	RESET();
-	d.failed_step = DM_STEP_GREETING;
-	dm_err_set(&e, DM_EREJECT, "the server is not accepting mail");
-	is_int(dm_delivery_state(&d, &e), DM_OB_QUEUED,
-	    "attempt: a 554 greeting refuses the session, not the message: waiting");
-	RESET();
-	d.mail.maybe_delivered = 1;
-	d.mail.code = 554;
-	dm_err_set(&e, DM_EREJECT, "x");
-	is_int(dm_delivery_state(&d, &e), DM_OB_MAYBE_SENT,
-	    "attempt: an unanswered dot stays 'may have been delivered'");
-#undef RESET
-}
-
 /* --drop: under the item's lock, only as the caller read it, durably. */
 static void
 test_drop(const char *dir)
@@ -1506,7 +1439,7 @@ main(void)
 {
 	char *dir;
 
-	plan(170);
+	plan(161);
 	if (snprintf(top, sizeof top, "/tmp/t-outbox.XXXXXX") >=
 	    (int)sizeof top || mkdtemp(top) == NULL)
 		return 1;
@@ -1529,7 +1462,6 @@ main(void)
 	test_sweep(dir);
 	test_states(dir);
 	test_state_in_place(dir);
-	test_delivery_state();
 	test_drop(dir);
 	test_sentlog();
 	test_sentlog_load();
