@@ -542,7 +542,8 @@ test_many(void)
 	s.nmails = 2;
 	s.cmd_msg = SIZE_MAX;
 	c = "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n";
-	ok(smtpi_from_client(&s, c, strlen(c), &tx, &dot) == 0 && s.stopping &&
+	ok(smtpi_from_client(&s, c, strlen(c), &tx, &dot) == 0 &&
+	    s.state == RS_STOPPING &&
 	    s.begun == 0, "a stop before a message begins nothing");
 	ok(memmem(s.c2s.data, s.c2s.len, "MAIL", 4) == NULL &&
 	    memmem(s.c2s.data, s.c2s.len, "RCPT", 4) == NULL &&

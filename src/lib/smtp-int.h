@@ -36,15 +36,38 @@ enum pend {
 };
 
 /*
- * The relay's own OAuth2 login (smtp-pump.c oauth_*), one state at a
- * time; names in oauth_state_name().
+ * Where the relay's dialogue is, as one value (OpenSMTPD's smtp_client.c
+ * keeps its client the same way); the names are state_names[] in
+ * smtp-pump.c, shown in internal errors and the OAuth2 transcript
+ * lines.  Which reply answers which command is the queue above, not
+ * this: with PIPELINING several are due at once, in any state.
+ *
+ *  DIALOGUE --AUTH--> AUTH --235--> DIALOGUE (authed)
+ *      |  (the relay's OAuth2 login, libESMTP held:)
+ *      +--> OAUTH_334 --334--> OAUTH_RESULT --235--> DIALOGUE (authed)
+ *      |                          |--334--> OAUTH_FINAL
+ *      |                          +--refused, second token--> OAUTH_*
+ *      +--354--> DATA --dot seen--> DOT_QUEUED --written--> DOT_SENT
+ *      |                                 (either) --its reply--> DIALOGUE
+ *      +--QUIT--> QUIT --221, test--> DONE
+ *      +--before_mail says stop--> STOPPING --221--> DONE
+ *
+ * Whether the login succeeded (authed) is a fact of the session, not a
+ * phase: the session goes on through DATA and back for each message.
  */
-enum oauth_state {
-	OA_NONE,		/* not started (or no OAuth2) */
-	OA_WAIT_334,		/* "AUTH MECH" alone sent, payload to follow */
-	OA_WAIT_RESULT,		/* payload sent: 235, 334 or a refusal */
-	OA_WAIT_FINAL,		/* error challenge answered: refusal */
-	OA_DONE			/* 235 seen */
+enum relay_state {
+	RS_DIALOGUE = 0,	/* commands and replies; no exchange open */
+	RS_AUTH,		/* libESMTP's AUTH: its lines continue it */
+	RS_OAUTH_334,		/* "AUTH MECH" alone sent, payload to follow */
+	RS_OAUTH_RESULT,	/* payload sent: 235, 334 or a refusal */
+	RS_OAUTH_FINAL,		/* error challenge answered: refusal */
+	RS_DATA,		/* 354 seen: libESMTP sends the message */
+	RS_DOT_QUEUED,		/* the final dot is in c2s */
+	RS_DOT_SENT,		/* ...and left for the server, unanswered */
+	RS_QUIT,		/* QUIT sent (libESMTP's, or the test's) */
+	RS_STOPPING,		/* before_mail said stop: the relay's QUIT */
+	RS_DONE,		/* the relay's QUIT answered: session over */
+	RS_LAST
 };
 
 #define IOBUF_SIZE	(64 * 1024)
@@ -74,7 +97,6 @@ struct sess {
 	size_t				 begun;		/* messages begun */
 	size_t				 ndone;		/* 0..ndone-1 reported done */
 	size_t				 dot_msg;	/* whose final dot is queued */
-	int				 stopping;	/* before_mail said stop: QUIT */
 	struct dm_smtp_report		*rep;
 	struct dm_err			 err;	/* first failure */
 	int				 failed;
@@ -90,12 +112,11 @@ struct sess {
 	/* The relay's view of the dialogue. */
 	int				 testing;	/* stop after MAIL, RCPT */
 	int				 need_auth;	/* credentials given */
+	enum relay_state		 state;
 	int				 authed;	/* 235 seen */
 	int				 auth_offered;
 	char				 auth_offer[128];	/* server's list */
-	int				 in_auth;
 	int				 oauth;	/* relay logs in, token */
-	enum oauth_state		 oa;
 	const char			*oa_mech;	/* XOAUTH2, OAUTHBEARER */
 	int				 oa_tries;	/* AUTH commands sent */
 	int				 oa_challenged;	/* error 334 seen */
@@ -105,13 +126,8 @@ struct sess {
 	char				 auth_reply[DM_SMTP_TEXT_MAX];
 	uint64_t			 size_limit;	/* EHLO SIZE, 0 = none */
 	int				 ehlo_count;
-	int				 in_data;	/* relaying the message */
-	int				 dot_state;	/* end-of-data matcher */
+	int				 dot_match;	/* RS_DATA: finds the dot */
 	uint64_t			 data_sent;
-	int				 dot_queued;	/* the dot is in c2s */
-	int				 dot_sent;	/* ...and left for the server */
-	int				 quit_sent;
-	int				 test_done;
 	int				 dropped;	/* test: commands kept back */
 	/*
 	 * Grown as needed: with PIPELINING libESMTP sends MAIL, every RCPT
@@ -200,6 +216,8 @@ int	smtpi_tls_renegotiation_asked(const struct sess *);
 void	smtpi_tls_free(struct sess *);
 
 /* smtp-pump.c */
+/* The name of state st, for internal errors and the transcript. */
+const char *smtpi_state_name(enum relay_state st);
 int	smtpi_pump_start(struct sess *, const char *greeting, size_t,
 	    struct dm_err *);
 void	smtpi_pump_join(struct sess *);

@@ -37,6 +37,56 @@
 #define REPLY_MAX	(16 * REPLY_LINE_MAX)
 #define CMD_LINE_MAX	4096
 
+static void	fail(struct sess *, enum dm_errcode, int, const char *,
+	    const char *);
+
+/*
+ * The names of enum relay_state.  The OAuth2 states keep the
+ * transcript's "(oauth2: wait-334)" form, which predates this table.
+ */
+static const char *const state_names[] = {
+	[RS_DIALOGUE]		= "dialogue",
+	[RS_AUTH]		= "auth",
+	[RS_OAUTH_334]		= "oauth2: wait-334",
+	[RS_OAUTH_RESULT]	= "oauth2: wait-result",
+	[RS_OAUTH_FINAL]	= "oauth2: wait-final",
+	[RS_DATA]		= "data",
+	[RS_DOT_QUEUED]		= "dot-queued",
+	[RS_DOT_SENT]		= "dot-sent",
+	[RS_QUIT]		= "quit",
+	[RS_STOPPING]		= "stopping",
+	[RS_DONE]		= "done",
+};
+_Static_assert(sizeof state_names / sizeof state_names[0] == RS_LAST,
+    "every relay state has a name");
+
+const char *
+smtpi_state_name(enum relay_state st)
+{
+	if ((unsigned)st >= sizeof state_names / sizeof state_names[0] ||
+	    state_names[st] == NULL)
+		return "?";
+	return state_names[st];
+}
+
+static int
+in_oauth(const struct sess *s)
+{
+	return s->state == RS_OAUTH_334 || s->state == RS_OAUTH_RESULT ||
+	    s->state == RS_OAUTH_FINAL;
+}
+
+/* Internal errors name the state: they are docmail's bugs to report. */
+static void
+fail_internal(struct sess *s, int smtp_code, const char *what)
+{
+	char msg[DM_ERR_MSG_MAX];
+
+	(void)snprintf(msg, sizeof msg, "%s (%s)", what,
+	    smtpi_state_name(s->state));
+	fail(s, DM_EINTERNAL, smtp_code, msg, NULL);
+}
+
 int
 smtpi_reply_code(const char *l, size_t n)
 {
@@ -222,7 +272,7 @@ clean_reply(const char *r, size_t n, struct dm_buf *out, struct dm_err *e)
 static const char *
 hint_retry(const struct sess *s)
 {
-	if (s->dot_sent)
+	if (s->state == RS_DOT_SENT)
 		return _("the server may have accepted the message before the connection ended: ask a recipient before sending it again");
 	if (s->testing)
 		return _("try again later");
@@ -478,16 +528,6 @@ auth_failed(struct sess *s, int code, const char *text)
  * nothing and never sees the replies to commands it did not send.
  */
 
-static const char *
-oauth_state_name(enum oauth_state st)
-{
-	static const char *const names[] = {
-		"none", "wait-334", "wait-result", "wait-final", "done"
-	};
-
-	return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "?";
-}
-
 static void
 oauth_wipe_payload(struct sess *s)
 {
@@ -505,8 +545,8 @@ oauth_log(struct sess *s, const char *line)
 {
 	char buf[128];
 
-	(void)snprintf(buf, sizeof buf, "%s    (oauth2: %s)", line,
-	    oauth_state_name(s->oa));
+	(void)snprintf(buf, sizeof buf, "%s    (%s)", line,
+	    smtpi_state_name(s->state));
 	smtpi_sess_log(s, "C: ", buf, strlen(buf));
 }
 
@@ -625,14 +665,14 @@ oauth_begin(struct sess *s, int refresh)
 		    iob_add(&s->c2s, "\r\n", 2) == -1)
 			goto full;
 		oauth_wipe_payload(s);
-		s->oa = OA_WAIT_RESULT;
+		s->state = RS_OAUTH_RESULT;
 		dm_strlcpy(line + strlen(line), " [redacted]",
 		    sizeof line - strlen(line));
 	} else {
 		if (iob_add(&s->c2s, line, strlen(line)) == -1 ||
 		    iob_add(&s->c2s, "\r\n", 2) == -1)
 			goto full;
-		s->oa = OA_WAIT_334;
+		s->state = RS_OAUTH_334;
 	}
 	oauth_log(s, line);
 	push(s, PEND_OAUTH);
@@ -686,8 +726,8 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 {
 	struct dm_err e;
 
-	switch (s->oa) {
-	case OA_WAIT_334:
+	switch (s->state) {
+	case RS_OAUTH_334:
 		if (code != 334)
 			break;
 		if (iob_add(&s->c2s, s->oa_payload, s->oa_payload_len) == -1 ||
@@ -698,13 +738,13 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 			return -1;
 		}
 		oauth_wipe_payload(s);
-		s->oa = OA_WAIT_RESULT;
+		s->state = RS_OAUTH_RESULT;
 		oauth_log(s, "[redacted]");
 		push(s, PEND_OAUTH);
 		return 1;
-	case OA_WAIT_RESULT:
+	case RS_OAUTH_RESULT:
 		if (code == 235) {
-			s->oa = OA_DONE;
+			s->state = RS_DIALOGUE;
 			s->authed = 1;
 			smtpi_sess_step(s, DM_STEP_AUTH, 1, s->oa_mech);
 			/* Now libESMTP may go on, to MAIL. */
@@ -722,7 +762,7 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 		 * and %x01 for OAUTHBEARER (RFC 7628 3.2.3), to get the 535.
 		 */
 		s->oa_challenged = 1;
-		s->oa = OA_WAIT_FINAL;
+		s->state = RS_OAUTH_FINAL;
 		if (strcmp(s->oa_mech, "XOAUTH2") == 0) {
 			(void)iob_add(&s->c2s, "\r\n", 2);
 			oauth_log(s, "");
@@ -732,7 +772,7 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 		}
 		push(s, PEND_OAUTH);
 		return 1;
-	case OA_WAIT_FINAL:
+	case RS_OAUTH_FINAL:
 		if (code != 334)
 			break;
 		oauth_wipe_payload(s);
@@ -741,21 +781,20 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 		    HINT_BROKEN_SERVER);
 		smtpi_sess_step(s, DM_STEP_AUTH, 0, NULL);
 		return -1;
-	case OA_NONE:
-	case OA_DONE:
+	default:
 		/* Only oauth_begin() and the 334 above queue PEND_OAUTH. */
-		fail(s, DM_EINTERNAL, code,
-		    _("a reply to a login the relay did not start"), NULL);
+		fail_internal(s, code,
+		    _("a reply to a login the relay did not start"));
 		return -1;
 	}
 	oauth_wipe_payload(s);
 	dm_strlcpy(s->auth_reply, text, sizeof s->auth_reply);
 	/* One more token, one more AUTH, in this session (RFC 4954 4). */
 	if (code != 334 && s->oa_tries < 2 && token_refused(s, code, text)) {
-		s->oa = OA_NONE;
+		s->state = RS_DIALOGUE;
 		return oauth_begin(s, 1) == -1 ? -1 : 1;
 	}
-	s->oa = OA_NONE;
+	s->state = RS_DIALOGUE;
 	auth_failed(s, code, text);
 	return -1;
 }
@@ -809,8 +848,9 @@ inject(struct sess *s, const char *cmd, enum pend what)
 	smtpi_sess_log(s, "C: ", cmd, strlen(cmd) - 2);
 	if (iob_add(&s->c2s, cmd, strlen(cmd)) == 0) {
 		push(s, what);
-		if (what == PEND_QUIT)
-			s->quit_sent = 1;
+		/* Stopping says more: the relay's own QUIT. */
+		if (what == PEND_QUIT && s->state != RS_STOPPING)
+			s->state = RS_QUIT;
 	}
 }
 
@@ -897,7 +937,7 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			    s->p->security != DM_SEC_STARTTLS)
 				smtpi_sess_step(s, DM_STEP_EHLO, 1, NULL);
 			/* No AUTH at all: the MAIL rule below says so. */
-			if (s->oauth && s->oa == OA_NONE && s->auth_offered &&
+			if (s->oauth && !in_oauth(s) && s->auth_offered &&
 			    !s->authed) {
 				/*
 				 * libESMTP waits for this reply before its
@@ -905,9 +945,8 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 				 * the login's replies are the next ones.
 				 */
 				if (s->npend > 0) {
-					fail(s, DM_EINTERNAL, code,
-					    _("commands were pending behind EHLO at the login"),
-					    NULL);
+					fail_internal(s, code,
+					    _("commands were pending behind EHLO at the login"));
 					return -1;
 				}
 				return oauth_start(s, out);
@@ -918,15 +957,17 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 	case PEND_OAUTH:
 		if (!s->oauth || s->oa_mech == NULL) {
 			/* Only oauth_begin() queues it. */
-			fail(s, DM_EINTERNAL, code,
-			    _("a reply to a login the relay did not start"), NULL);
+			fail_internal(s, code,
+			    _("a reply to a login the relay did not start"));
 			return -1;
 		}
 		return oauth_reply(s, code, text, out);
 	case PEND_AUTH:
 		if (code == 334)
 			break;
-		s->in_auth = 0;
+		/* Not over a later state: only the exchange ends here. */
+		if (s->state == RS_AUTH)
+			s->state = RS_DIALOGUE;
 		if (code == 235) {
 			s->authed = 1;
 			smtpi_sess_step(s, DM_STEP_AUTH, 1,
@@ -976,8 +1017,8 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		break;
 	case PEND_DATA:
 		if (code == 354) {
-			s->in_data = 1;
-			s->dot_state = 2;	/* data starts on a new line */
+			s->state = RS_DATA;
+			s->dot_match = 2;	/* data starts on a new line */
 		} else if (s->mail != NULL) {
 			s->mail->code = code;
 			dm_strlcpy(s->mail->reply, text, sizeof s->mail->reply);
@@ -990,7 +1031,8 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			s->mail->accepted = code / 100 == 2;
 		}
 		/* Answered: a break from here on is no longer "maybe". */
-		s->dot_sent = s->dot_queued = 0;
+		if (s->state == RS_DOT_QUEUED || s->state == RS_DOT_SENT)
+			s->state = RS_DIALOGUE;
 		smtpi_sess_step(s, DM_STEP_DATA, code / 100 == 2, text);
 		/* Settled before libESMTP moves on to the next message. */
 		smtpi_sess_done(s, mi + 1, NULL);
@@ -1004,8 +1046,9 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		break;
 	case PEND_QUIT:
 		smtpi_sess_step(s, DM_STEP_QUIT, 1, NULL);
-		if (s->testing || s->stopping) {
-			s->test_done = 1;
+		/* The relay's own QUIT (test, stop): libESMTP's is over too. */
+		if (s->testing || s->state == RS_STOPPING) {
+			s->state = RS_DONE;
 			return 1;
 		}
 		break;
@@ -1205,7 +1248,7 @@ begin_message(struct sess *s)
 	}
 	if (s->p->before_mail != NULL &&
 	    s->p->before_mail(s->p->arg, next) != 0) {
-		s->stopping = 1;
+		s->state = RS_STOPPING;
 		s->dropped++;
 		inject(s, "QUIT\r\n", PEND_QUIT);
 		return 1;
@@ -1233,7 +1276,7 @@ on_command(struct sess *s, const char *l, size_t n)
 	    l[i] != '\r' && l[i] != '\n'; i++)
 		verb[i] = (char)toupper((unsigned char)l[i]);
 	verb[i] = '\0';
-	if (s->in_auth) {
+	if (s->state == RS_AUTH) {
 		smtpi_sess_log(s, "C: ", "[redacted]", 10);
 		push(s, PEND_AUTH);
 		return 0;
@@ -1250,7 +1293,7 @@ on_command(struct sess *s, const char *l, size_t n)
 		(void)snprintf(msg, sizeof msg, "%.*s [redacted]",
 		    (int)(i < 64 ? i : 64), l);
 		smtpi_sess_log(s, "C: ", msg, strlen(msg));
-		s->in_auth = 1;
+		s->state = RS_AUTH;
 		push(s, PEND_AUTH);
 		return 0;
 	}
@@ -1258,8 +1301,12 @@ on_command(struct sess *s, const char *l, size_t n)
 		unmodelled(s, verb);
 		return -1;
 	}
-	/* The relay ended the session (before_mail): nothing more leaves. */
-	if (s->stopping) {
+	/*
+	 * The relay ended the session (before_mail): nothing more leaves,
+	 * also once its QUIT was answered (a test never stops so).
+	 */
+	if (s->state == RS_STOPPING ||
+	    (s->state == RS_DONE && !s->testing)) {
 		s->dropped++;	/* libESMTP waits for its reply */
 		return 1;
 	}
@@ -1325,7 +1372,7 @@ on_command(struct sess *s, const char *l, size_t n)
 	} else if (strcmp(verb, "DATA") == 0) {
 		push(s, PEND_DATA);
 	} else if (strcmp(verb, "QUIT") == 0) {
-		s->quit_sent = 1;
+		s->state = RS_QUIT;
 		push(s, PEND_QUIT);
 	} else if (strcmp(verb, "RSET") == 0) {
 		push(s, PEND_RSET);
@@ -1343,7 +1390,7 @@ data_bytes(struct sess *s, const char *p, size_t n)
 	size_t i;
 	uint64_t before = s->data_sent;
 
-	/* CRLF "." CRLF ends the data; dot_state counts its bytes. */
+	/* CRLF "." CRLF ends the data; dot_match counts its bytes. */
 	for (i = 0; i < n; i++) {
 		char c;
 
@@ -1351,7 +1398,7 @@ data_bytes(struct sess *s, const char *p, size_t n)
 		 * Inside a line only a CR can begin the end: skip to it
 		 * (the byte-by-byte scan was a tenth of a batch's time).
 		 */
-		if (s->dot_state == 0) {
+		if (s->dot_match == 0) {
 			const char *cr = memchr(p + i, '\r', n - i);
 
 			if (cr == NULL) {
@@ -1361,35 +1408,35 @@ data_bytes(struct sess *s, const char *p, size_t n)
 			i = (size_t)(cr - p);
 		}
 		c = p[i];
-		switch (s->dot_state) {
+		switch (s->dot_match) {
 		case 0:
-			s->dot_state = c == '\r' ? 1 : 0;
+			s->dot_match = c == '\r' ? 1 : 0;
 			break;
 		case 1:
-			s->dot_state = c == '\n' ? 2 : c == '\r' ? 1 : 0;
+			s->dot_match = c == '\n' ? 2 : c == '\r' ? 1 : 0;
 			break;
 		case 2:
-			s->dot_state = c == '.' ? 3 : c == '\r' ? 1 : 0;
+			s->dot_match = c == '.' ? 3 : c == '\r' ? 1 : 0;
 			break;
 		case 3:
-			s->dot_state = c == '\r' ? 4 : 0;
+			s->dot_match = c == '\r' ? 4 : 0;
 			break;
 		case 4:
-			s->dot_state = c == '\n' ? 5 : c == '\r' ? 1 : 0;
+			s->dot_match = c == '\n' ? 5 : c == '\r' ? 1 : 0;
 			break;
 		}
-		if (s->dot_state == 5) {
+		if (s->dot_match == 5) {
 			i++;
-			s->in_data = 0;
-			s->dot_state = 0;
-			s->dot_queued = 1;
+			s->dot_match = 0;
+			s->state = RS_DOT_QUEUED;
 			break;
 		}
 	}
 	s->data_sent += i;
 	m = msg_at(s, s->cmd_msg == SIZE_MAX ? 0 : s->cmd_msg);
 	if (s->p->event != NULL && m != NULL &&
-	    (s->data_sent / 65536 != before / 65536 || s->dot_queued)) {
+	    (s->data_sent / 65536 != before / 65536 ||
+	    s->state == RS_DOT_QUEUED)) {
 		memset(&ev, 0, sizeof ev);
 		ev.kind = DM_EV_PROGRESS;
 		ev.step = DM_STEP_DATA;
@@ -1412,10 +1459,11 @@ smtpi_from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
 	int r;
 
 	while (n > 0) {
-		if (s->in_data) {
+		if (s->state == RS_DATA) {
 			used = data_bytes(s, p, n);
 			/* The dot is about to leave: from now on, maybe delivered. */
-			if (!s->in_data && s->p->before_dot != NULL &&
+			if (s->state == RS_DOT_QUEUED &&
+			    s->p->before_dot != NULL &&
 			    s->p->before_dot(s->p->arg) == -1) {
 				fail(s, DM_EIO, 0,
 				    _("could not record in the outbox that the message is being sent; it was not finished"),
@@ -1424,7 +1472,7 @@ smtpi_from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
 			}
 			if (iob_add(&s->c2s, p, used) == -1)
 				return -1;
-			if (s->dot_queued && !s->in_data) {
+			if (s->state == RS_DOT_QUEUED) {
 				smtpi_sess_log(s, "C: ", "[message data]", 14);
 				smtpi_sess_log(s, "C: ", ".", 1);
 				*dot_at = *tx_total + (s->c2s.len - s->c2s.off);
@@ -1678,12 +1726,14 @@ pump_main(void *arg)
 			if (r == 0)
 				break;
 			if (r < 0) {
-				if (s->quit_sent || s->test_done)
+				if (s->state == RS_QUIT ||
+				    s->state == RS_STOPPING ||
+				    s->state == RS_DONE)
 					goto done;
 				if (renegotiation_refused(s))
 					goto done;
 				fail(s, DM_ECONN, 0,
-				    s->dot_sent ? _("the connection was closed after the end of the message, before the server's reply") :
+				    s->state == RS_DOT_SENT ? _("the connection was closed after the end of the message, before the server's reply") :
 				    _("the server closed the connection"),
 				    hint_retry(s));
 				goto done;
@@ -1692,7 +1742,7 @@ pump_main(void *arg)
 			if (smtpi_from_server(s, buf, (size_t)r) == -1)
 				goto done;
 		}
-		if (s->test_done && s->c2s.len == s->c2s.off)
+		if (s->state == RS_DONE && s->c2s.len == s->c2s.off)
 			goto done;
 		/* c2s -> server. */
 		while (s->c2s.len > s->c2s.off) {
@@ -1712,8 +1762,8 @@ pump_main(void *arg)
 			tx_total += (uint64_t)r;
 			smtpi_sess_now(&t_write);
 			moved = 1;
-			if (s->dot_queued && tx_total >= dot_at)
-				s->dot_sent = 1;
+			if (s->state == RS_DOT_QUEUED && tx_total >= dot_at)
+				s->state = RS_DOT_SENT;
 		}
 		if (s->c2s.off == s->c2s.len)
 			s->c2s.off = s->c2s.len = 0;
@@ -1753,7 +1803,9 @@ pump_main(void *arg)
 			}
 		}
 		pending = s->c2s.len - s->c2s.off;
-		if (app_eof && pending == 0 && (s->npend == 0 || !s->quit_sent))
+		if (app_eof && pending == 0 && (s->npend == 0 ||
+		    (s->state != RS_QUIT && s->state != RS_STOPPING &&
+		    s->state != RS_DONE)))
 			goto done;
 		if (moved)
 			continue;
@@ -1785,7 +1837,7 @@ pump_main(void *arg)
 		}
 	}
 done:
-	if (s->dot_sent && msg_at(s, s->dot_msg) != NULL &&
+	if (s->state == RS_DOT_SENT && msg_at(s, s->dot_msg) != NULL &&
 	    msg_at(s, s->dot_msg)->code == 0)
 		msg_at(s, s->dot_msg)->maybe_delivered = 1;
 	if (s->ssl != NULL && !s->failed)

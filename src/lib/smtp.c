@@ -645,7 +645,7 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 		goto out;
 	}
 	if (s->testing) {
-		if (!s->test_done) {
+		if (s->state != RS_DONE) {
 			dm_err_set(err, DM_EPROTO,
 			    _("the test ended early: %s"), smtp_strerror(
 			    smtp_errno(), (char[128]){ 0 }, 128));

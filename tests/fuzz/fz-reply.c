@@ -383,7 +383,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strcmp(rep.auth_mech, "CRAM-MD5") == 0);
 	/* No MAIL without a login: authed only after the relay's 235. */
 	if (s.oauth && s.authed)
-		FZ_CHECK(s.oa == OA_DONE);
+		FZ_CHECK(s.state != RS_OAUTH_334 &&
+		    s.state != RS_OAUTH_RESULT && s.state != RS_OAUTH_FINAL);
+	FZ_CHECK(strcmp(smtpi_state_name(s.state), "?") != 0);
 
 	/* Frees the queues and buffers; no thread was started. */
 	smtpi_pump_join(&s);
