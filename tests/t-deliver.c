@@ -28,8 +28,7 @@
 #include <docmail/secret.h>
 
 #include "tap.h"
-
-static char top[64];
+#include "testutil.h"
 
 static const char MSG[] =
     "From: Anna <anna@example.test>\r\n"
@@ -38,81 +37,14 @@ static const char MSG[] =
     "\r\n"
     "Please find the invoice attached.\r\n";
 
-struct mem {
-	const char	*data;
-	size_t		 len;
-	size_t		 pos;
-};
-
-static ssize_t
-mem_read(void *arg, char *buf, size_t len, struct dm_err *e)
-{
-	struct mem *m = arg;
-	size_t n = m->len - m->pos;
-
-	(void)e;
-	if (n > len)
-		n = len;
-	memcpy(buf, m->data + m->pos, n);
-	m->pos += n;
-	return (ssize_t)n;
-}
-
-static int
-mem_rewind(void *arg, struct dm_err *e)
-{
-	struct mem *m = arg;
-
-	(void)e;
-	m->pos = 0;
-	return 0;
-}
-
-static const char *
-fx(const char *name)
-{
-	static char path[PATH_MAX];
-
-	if (snprintf(path, sizeof path, "%s/%s", top, name) >=
-	    (int)sizeof path)
-		abort();
-	return path;
-}
-
-static void
-rmtree(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >=
-		    (int)sizeof path)
-			continue;
-		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			rmtree(path);
-		else
-			unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 /* Stores MSG for two recipients in the outbox dir; fills it. */
 static int
 add_item(const char *dir, struct dm_outbox_item *it)
 {
 	static char *rcpt[] = { "bob@example.test", "carl@example.test" };
 	struct dm_outbox_item m;
-	struct mem mem = { MSG, sizeof MSG - 1, 0 };
-	struct dm_stream s = { mem_read, mem_rewind, &mem };
+	struct mem mem;
+	struct dm_stream s = mem_stream(&mem, MSG, sizeof MSG - 1);
 	struct dm_err e;
 
 	memset(&m, 0, sizeof m);
