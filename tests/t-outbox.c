@@ -3,6 +3,8 @@
  *
  * Everything happens under a fresh directory in /tmp, which also serves
  * as HOME, XDG_DATA_HOME and XDG_STATE_HOME; it is removed at the end.
+ * What an attempt does to an item (dm_delivery_state(), _settle()) is
+ * tested in t-deliver.c.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -21,81 +23,14 @@
 #include <unistd.h>
 
 #include <docmail/buf.h>
-#include <docmail/deliver.h>
 #include <docmail/err.h>
 #include <docmail/outbox.h>
 
 #include "tap.h"
+#include "testutil.h"
 
-static char top[64];
 static struct dm_err err;
 
-/* An in-memory message that hands out step bytes per read. */
-struct mem {
-	const char	*data;
-	size_t		 len;
-	size_t		 pos;
-	size_t		 step;		/* 0: as much as asked */
-	size_t		 failat;	/* fail at this pos; 0: never */
-	int		 rewinds;
-};
-
-static ssize_t
-mem_read(void *arg, char *buf, size_t len, struct dm_err *e)
-{
-	struct mem *m = arg;
-	size_t n;
-
-	if (m->failat != 0 && m->pos >= m->failat)
-		return dm_err_set(e, DM_ENOINPUT,
-		    "cannot read attachment 'x.pdf': it shrank");
-	n = m->len - m->pos;
-	if (n > len)
-		n = len;
-	if (m->step != 0 && n > m->step)
-		n = m->step;
-	memcpy(buf, m->data + m->pos, n);
-	m->pos += n;
-	return (ssize_t)n;
-}
-
-static int
-mem_rewind(void *arg, struct dm_err *e)
-{
-	struct mem *m = arg;
-
-	(void)e;
-	m->pos = 0;
-	m->rewinds++;
-	return 0;
-}
-
-static struct dm_stream
-mem_stream(struct mem *m, const char *data, size_t len)
-{
-	struct dm_stream s;
-
-	memset(m, 0, sizeof *m);
-	m->data = data;
-	m->len = len;
-	s.read = mem_read;
-	s.rewind = mem_rewind;
-	s.arg = m;
-	return s;
-}
-
-/* top/name in one of a few rotating buffers. */
-static const char *
-fx(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int i;
-	char *b = bufs[i++ % 8];
-
-	if (snprintf(b, PATH_MAX, "%s/%s", top, name) >= PATH_MAX)
-		abort();
-	return b;
-}
 
 static int
 mode_of(const char *path)
@@ -186,32 +121,6 @@ drain(const struct dm_outbox_item *it, size_t step, size_t *len)
 	dm_outbox_stream_close(&s);
 	*len = b.len;
 	return dm_buf_detach(&b);
-}
-
-static void
-rmtree(const char *path)
-{
-	struct dirent *de;
-	struct stat st;
-	char sub[PATH_MAX];
-	DIR *d;
-
-	if (lstat(path, &st) == -1)
-		return;
-	if (S_ISDIR(st.st_mode) && (d = opendir(path)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			if (snprintf(sub, sizeof sub, "%s/%s", path,
-			    de->d_name) >= (int)sizeof sub)
-				abort();
-			rmtree(sub);
-		}
-		closedir(d);
-		rmdir(path);
-	} else
-		unlink(path);
 }
 
 static char *rcpt2[] = { "bob@example.test", "carol@example.test" };
@@ -1317,74 +1226,6 @@ test_states(const char *dir)
 	dm_outbox_item_release(&out);
 }
 
-/* The state an attempt leaves its item in (dm_delivery_state). */
-static void
-test_delivery_state(void)
-{
-	struct dm_smtp_rcpt rc[2];
-	struct dm_delivery d;
-	struct dm_err e;
-
-#define RESET() do {							\
-	memset(&d, 0, sizeof d);					\
-	memset(rc, 0, sizeof rc);					\
-	d.rcpt = rc;							\
-	d.nrcpt = 2;							\
-	d.failed_step = -1;						\
-	dm_err_clear(&e);						\
-} while (0)
-
-	RESET();
-	is_int(dm_delivery_state(&d, NULL), DM_OB_QUEUED,
-	    "attempt: no error leaves the rest waiting");
-	RESET();
-	d.mail.code = 554;
-	dm_err_set(&e, DM_EREJECT, "the server did not accept the message");
-	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
-	    "attempt: 554 to the data is refused");
-	RESET();
-	d.mail.code = 451;
-	dm_err_set(&e, DM_ETEMP, "451");
-	is_int(dm_delivery_state(&d, &e), DM_OB_QUEUED,
-	    "attempt: 451 to the data is waiting");
-	RESET();
-	d.failed_step = DM_STEP_SENDER;
-	dm_err_set(&e, DM_EREJECT, "the server refused the sender");
-	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
-	    "attempt: a sender refused with 5xx (or over SIZE) is refused");
-	RESET();
-	rc[0].status = rc[1].status = DM_RCPT_PERM;
-	dm_err_set(&e, DM_EREJECT, "every recipient was refused");
-	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
-	    "attempt: every recipient refused with 5xx is refused");
-	RESET();
-	d.mail.accepted = 1;
-	rc[0].status = DM_RCPT_OK;
-	rc[1].status = DM_RCPT_PERM;
-	dm_err_set(&e, DM_EREJECT, "not delivered to 1 of 2 recipients");
-	is_int(dm_delivery_state(&d, &e), DM_OB_REFUSED,
-	    "attempt: others got it, the rest refused with 5xx: refused");
-	RESET();
-	d.mail.accepted = 1;
-	rc[0].status = DM_RCPT_PERM;
-	rc[1].status = DM_RCPT_TEMP;
-	dm_err_set(&e, DM_ETEMP, "not delivered to 2 of 2 recipients");
-	is_int(dm_delivery_state(&d, &e), DM_OB_QUEUED,
-	    "attempt: one of the rest refused for a while: all of them wait");
-	RESET();
-	d.failed_step = DM_STEP_GREETING;
-	dm_err_set(&e, DM_EREJECT, "the server is not accepting mail");
-	is_int(dm_delivery_state(&d, &e), DM_OB_QUEUED,
-	    "attempt: a 554 greeting refuses the session, not the message: waiting");
-	RESET();
-	d.mail.maybe_delivered = 1;
-	d.mail.code = 554;
-	dm_err_set(&e, DM_EREJECT, "x");
-	is_int(dm_delivery_state(&d, &e), DM_OB_MAYBE_SENT,
-	    "attempt: an unanswered dot stays 'may have been delivered'");
-#undef RESET
-}
-
 /* --drop: under the item's lock, only as the caller read it, durably. */
 static void
 test_drop(const char *dir)
@@ -1506,7 +1347,7 @@ main(void)
 {
 	char *dir;
 
-	plan(170);
+	plan(161);
 	if (snprintf(top, sizeof top, "/tmp/t-outbox.XXXXXX") >=
 	    (int)sizeof top || mkdtemp(top) == NULL)
 		return 1;
@@ -1529,7 +1370,6 @@ main(void)
 	test_sweep(dir);
 	test_states(dir);
 	test_state_in_place(dir);
-	test_delivery_state();
 	test_drop(dir);
 	test_sentlog();
 	test_sentlog_load();

@@ -387,7 +387,10 @@ test_real_ehlo(void)
 	ok(strstr(transcript, "recipients ok") == NULL, "no 'recipients ok'");
 }
 
-/* Feeds line to the relay as libESMTP would; returns from_client's result. */
+/*
+ * Feeds line to the relay as libESMTP would; returns smtpi_from_client's
+ * result.
+ */
 static int
 relay_line(const char *line, struct sess *s, struct dm_smtp_params *p)
 {
@@ -402,7 +405,7 @@ relay_line(const char *line, struct sess *s, struct dm_smtp_params *p)
 	pthread_mutex_init(&s->lock, NULL);
 	s->c2s.data = malloc(IOBUF_SIZE);
 	dm_buf_init(&s->cline, 0);
-	return from_client(s, line, strlen(line), &tx, &dot);
+	return smtpi_from_client(s, line, strlen(line), &tx, &dot);
 }
 
 static void
@@ -493,16 +496,17 @@ test_many(void)
 	s.cmd_msg = SIZE_MAX;
 
 	c = "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n";
-	ok(from_client(&s, c, strlen(c), &tx, &dot) == 0 && l.asked == 1 &&
-	    s.begun == 1, "the first MAIL begins message 0");
+	ok(smtpi_from_client(&s, c, strlen(c), &tx, &dot) == 0 &&
+	    l.asked == 1 && s.begun == 1, "the first MAIL begins message 0");
 	c = "250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n";
-	ok(from_server(&s, c, strlen(c)) == 0 && r0[0].status == DM_RCPT_OK,
+	ok(smtpi_from_server(&s, c, strlen(c)) == 0 &&
+	    r0[0].status == DM_RCPT_OK,
 	    "its recipient's reply lands on it");
 	c = "Subject: one\r\n\r\nbody\r\n.\r\n";
-	(void)from_client(&s, c, strlen(c), &tx, &dot);
+	(void)smtpi_from_client(&s, c, strlen(c), &tx, &dot);
 	is_int(l.ndone, 0, "not done while its dot is unanswered");
 	c = "250 2.0.0 queued as ONE\r\n";
-	ok(from_server(&s, c, strlen(c)) == 0 && mails[0].accepted &&
+	ok(smtpi_from_server(&s, c, strlen(c)) == 0 && mails[0].accepted &&
 	    strcmp(mails[0].reply, "2.0.0 queued as ONE") == 0,
 	    "the dot's reply is message 0's");
 	ok(l.ndone == 1 && l.done_msg[0] == 0 && l.done_code[0] == DM_EOK,
@@ -511,19 +515,19 @@ test_many(void)
 	/* Pipelined: MAIL, both RCPTs, DATA, then all their replies. */
 	c = "MAIL FROM:<a@example.test>\r\nRCPT TO:<c@x.test>\r\n"
 	    "RCPT TO:<d@x.test>\r\nDATA\r\n";
-	ok(from_client(&s, c, strlen(c), &tx, &dot) == 0 && s.begun == 2 &&
-	    s.mail == &mails[1], "the second MAIL begins message 1");
+	ok(smtpi_from_client(&s, c, strlen(c), &tx, &dot) == 0 &&
+	    s.begun == 2 && s.mail == &mails[1], "the second MAIL begins message 1");
 	c = "250 2.1.0 ok\r\n550 5.1.1 no such user\r\n"
 	    "550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n";
-	ok(from_server(&s, c, strlen(c)) == 0 &&
+	ok(smtpi_from_server(&s, c, strlen(c)) == 0 &&
 	    r1[0].status == DM_RCPT_PERM && r1[1].status == DM_RCPT_PERM &&
 	    mails[1].code == 554 && r0[0].status == DM_RCPT_OK &&
 	    mails[0].accepted, "its refusals land on it, not on message 0");
-	sess_done(&s, s.begun, NULL);
+	smtpi_sess_done(&s, s.begun, NULL);
 	ok(l.ndone == 2 && l.done_msg[1] == 1 &&
 	    l.done_code[1] == DM_EREJECT,
 	    "message 1 is done once, refused: %d", l.done_code[1]);
-	sess_done(&s, s.begun, NULL);
+	smtpi_sess_done(&s, s.begun, NULL);
 	is_int(l.ndone, 2, "and never twice");
 	relay_free(&s);
 
@@ -538,7 +542,8 @@ test_many(void)
 	s.nmails = 2;
 	s.cmd_msg = SIZE_MAX;
 	c = "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n";
-	ok(from_client(&s, c, strlen(c), &tx, &dot) == 0 && s.stopping &&
+	ok(smtpi_from_client(&s, c, strlen(c), &tx, &dot) == 0 &&
+	    s.state == RS_STOPPING &&
 	    s.begun == 0, "a stop before a message begins nothing");
 	ok(memmem(s.c2s.data, s.c2s.len, "MAIL", 4) == NULL &&
 	    memmem(s.c2s.data, s.c2s.len, "RCPT", 4) == NULL &&
@@ -592,12 +597,14 @@ main(void)
 	plan(54 + 23 + 7 + 11);
 
 	/* Reply lines. */
-	is_int(reply_code("250 ok\r\n", 8), 250, "reply code of a final line");
-	is_int(reply_code("250-more\r\n", 10), 250, "reply code of a continuation");
-	is_int(reply_code("250\r\n", 5), 250, "a bare code");
-	is_int(reply_code("HTTP/1.1 400", 12), 0, "not a reply line");
-	is_int(reply_code("2500 x", 6), 0, "four digits are not a code");
-	is_int(reply_code("199 x", 5), 0, "codes start at 2");
+	is_int(smtpi_reply_code("250 ok\r\n", 8), 250,
+	    "reply code of a final line");
+	is_int(smtpi_reply_code("250-more\r\n", 10), 250,
+	    "reply code of a continuation");
+	is_int(smtpi_reply_code("250\r\n", 5), 250, "a bare code");
+	is_int(smtpi_reply_code("HTTP/1.1 400", 12), 0, "not a reply line");
+	is_int(smtpi_reply_code("2500 x", 6), 0, "four digits are not a code");
+	is_int(smtpi_reply_code("199 x", 5), 0, "codes start at 2");
 
 	/* Parameters checked before connecting. */
 	memset(&p, 0, sizeof p);
@@ -793,14 +800,14 @@ main(void)
 		p.port = port;
 		p.security = DM_SEC_NONE;
 		p.timeout = 1;
-		sess_now(&t0);
+		smtpi_sess_now(&t0);
 		is_int(dm_smtp_test(&p, "a@example.test", NULL, &err), -1,
 		    "a connection that is never accepted fails");
 		ok(err.code == DM_ECONN && strstr(err.msg, "no answer") != NULL,
 		    "as a connect timeout: %s", err.msg);
-		ok(sess_ms_since(&t0) < 5000,
+		ok(smtpi_sess_ms_since(&t0) < 5000,
 		    "after the timeout, not the kernel's (%ld ms)",
-		    sess_ms_since(&t0));
+		    smtpi_sess_ms_since(&t0));
 		for (i = 0; i < 4; i++)
 			close(fill[i]);
 		close(lfd);

@@ -36,15 +36,38 @@ enum pend {
 };
 
 /*
- * The relay's own OAuth2 login (smtp-pump.c oauth_*), one state at a
- * time; names in oauth_state_name().
+ * Where the relay's dialogue is, as one value (OpenSMTPD's smtp_client.c
+ * keeps its client the same way); the names are state_names[] in
+ * smtp-pump.c, shown in internal errors and the OAuth2 transcript
+ * lines.  Which reply answers which command is the queue above, not
+ * this: with PIPELINING several are due at once, in any state.
+ *
+ *  DIALOGUE --AUTH--> AUTH --235--> DIALOGUE (authed)
+ *      |  (the relay's OAuth2 login, libESMTP held:)
+ *      +--> OAUTH_334 --334--> OAUTH_RESULT --235--> DIALOGUE (authed)
+ *      |                          |--334--> OAUTH_FINAL
+ *      |                          +--refused, second token--> OAUTH_*
+ *      +--354--> DATA --dot seen--> DOT_QUEUED --written--> DOT_SENT
+ *      |                                 (either) --its reply--> DIALOGUE
+ *      +--QUIT--> QUIT --221, test--> DONE
+ *      +--before_mail says stop--> STOPPING --221--> DONE
+ *
+ * Whether the login succeeded (authed) is a fact of the session, not a
+ * phase: the session goes on through DATA and back for each message.
  */
-enum oauth_state {
-	OA_NONE,		/* not started (or no OAuth2) */
-	OA_WAIT_334,		/* "AUTH MECH" alone sent, payload to follow */
-	OA_WAIT_RESULT,		/* payload sent: 235, 334 or a refusal */
-	OA_WAIT_FINAL,		/* error challenge answered: refusal */
-	OA_DONE			/* 235 seen */
+enum relay_state {
+	RS_DIALOGUE = 0,	/* commands and replies; no exchange open */
+	RS_AUTH,		/* libESMTP's AUTH: its lines continue it */
+	RS_OAUTH_334,		/* "AUTH MECH" alone sent, payload to follow */
+	RS_OAUTH_RESULT,	/* payload sent: 235, 334 or a refusal */
+	RS_OAUTH_FINAL,		/* error challenge answered: refusal */
+	RS_DATA,		/* 354 seen: libESMTP sends the message */
+	RS_DOT_QUEUED,		/* the final dot is in c2s */
+	RS_DOT_SENT,		/* ...and left for the server, unanswered */
+	RS_QUIT,		/* QUIT sent (libESMTP's, or the test's) */
+	RS_STOPPING,		/* before_mail said stop: the relay's QUIT */
+	RS_DONE,		/* the relay's QUIT answered: session over */
+	RS_LAST
 };
 
 #define IOBUF_SIZE	(64 * 1024)
@@ -74,7 +97,6 @@ struct sess {
 	size_t				 begun;		/* messages begun */
 	size_t				 ndone;		/* 0..ndone-1 reported done */
 	size_t				 dot_msg;	/* whose final dot is queued */
-	int				 stopping;	/* before_mail said stop: QUIT */
 	struct dm_smtp_report		*rep;
 	struct dm_err			 err;	/* first failure */
 	int				 failed;
@@ -90,12 +112,11 @@ struct sess {
 	/* The relay's view of the dialogue. */
 	int				 testing;	/* stop after MAIL, RCPT */
 	int				 need_auth;	/* credentials given */
+	enum relay_state		 state;
 	int				 authed;	/* 235 seen */
 	int				 auth_offered;
 	char				 auth_offer[128];	/* server's list */
-	int				 in_auth;
 	int				 oauth;	/* relay logs in, token */
-	enum oauth_state		 oa;
 	const char			*oa_mech;	/* XOAUTH2, OAUTHBEARER */
 	int				 oa_tries;	/* AUTH commands sent */
 	int				 oa_challenged;	/* error 334 seen */
@@ -105,13 +126,8 @@ struct sess {
 	char				 auth_reply[DM_SMTP_TEXT_MAX];
 	uint64_t			 size_limit;	/* EHLO SIZE, 0 = none */
 	int				 ehlo_count;
-	int				 in_data;	/* relaying the message */
-	int				 dot_state;	/* end-of-data matcher */
+	int				 dot_match;	/* RS_DATA: finds the dot */
 	uint64_t			 data_sent;
-	int				 dot_queued;	/* the dot is in c2s */
-	int				 dot_sent;	/* ...and left for the server */
-	int				 quit_sent;
-	int				 test_done;
 	int				 dropped;	/* test: commands kept back */
 	/*
 	 * Grown as needed: with PIPELINING libESMTP sends MAIL, every RCPT
@@ -135,22 +151,23 @@ struct sess {
 };
 
 /* Milliseconds since t (CLOCK_MONOTONIC). */
-long	sess_ms_since(const struct timespec *);
-void	sess_now(struct timespec *);
+long	smtpi_sess_ms_since(const struct timespec *);
+void	smtpi_sess_now(struct timespec *);
 
 /* Reports a finished step through params->event and restarts the clock. */
-void	sess_step(struct sess *, enum dm_smtp_step, int ok, const char *);
+void	smtpi_sess_step(struct sess *, enum dm_smtp_step, int ok, const char *);
 /* A transcript line (already redacted) through params->event. */
-void	sess_log(struct sess *, const char *dir, const char *, size_t);
+void	smtpi_sess_log(struct sess *, const char *dir, const char *, size_t);
 /*
  * dm_smtp_send_many(): reports messages ndone..upto-1 done through
  * params->done, each with failed when not NULL, else with its own
  * verdict.  Does nothing for dm_smtp_send().
  */
-void	sess_done(struct sess *, size_t upto, const struct dm_err *failed);
+void	smtpi_sess_done(struct sess *, size_t upto,
+	    const struct dm_err *failed);
 /* Records the first failure; later ones are dropped.  Returns -1. */
-int	sess_fail(struct sess *, const struct dm_err *);
-int	sess_cancelled(const struct sess *);
+int	smtpi_sess_fail(struct sess *, const struct dm_err *);
+int	smtpi_sess_cancelled(const struct sess *);
 
 /*
  * Whether a refusal (code, sanitized text) says that the login may not
@@ -160,64 +177,68 @@ int	sess_cancelled(const struct sess *);
  * Sender rejected" after a successful login, Microsoft 365's "5.2.252
  * SendAsDenied" after the data.
  */
-int	sender_refused(int code, const char *text);
-/* Sets the hint for a sender_refused() refusal of addr.  Returns -1. */
-int	hint_sender(struct dm_err *, const char *addr);
+int	smtpi_sender_refused(int code, const char *text);
+/* Sets the hint for a smtpi_sender_refused() refusal of addr.  Returns -1. */
+int	smtpi_hint_sender(struct dm_err *, const char *addr);
 
 /* smtp-net.c */
-int	net_connect(struct sess *, struct dm_err *);
+int	smtpi_net_connect(struct sess *, struct dm_err *);
 /* Reads one whole reply (all its lines) into out, waiting up to timeout. */
-int	net_read_reply(struct sess *, struct dm_buf *out, int *code,
+int	smtpi_net_read_reply(struct sess *, struct dm_buf *out, int *code,
 	    struct dm_err *);
 /* The same, waiting up to ms milliseconds rather than the timeout. */
-int	net_read_reply_ms(struct sess *, struct dm_buf *out, int *code, int ms,
-	    struct dm_err *);
-int	net_write(struct sess *, const char *, size_t, struct dm_err *);
-int	net_wait(int fd, short events, int ms);
-/* net_wait() in slices that end early, -2, when the user cancels. */
-int	net_wait_cancellable(const struct sess *, int fd, short events, int ms);
+int	smtpi_net_read_reply_ms(struct sess *, struct dm_buf *out, int *code,
+	    int ms, struct dm_err *);
+int	smtpi_net_write(struct sess *, const char *, size_t, struct dm_err *);
+int	smtpi_net_wait(int fd, short events, int ms);
+/* smtpi_net_wait() in slices that end early, -2, when the user cancels. */
+int	smtpi_net_wait_cancellable(const struct sess *, int fd, short events,
+	    int ms);
 /*
  * A reply that breaks the protocol: DM_EPROTO naming what the server
  * did and quoting line l (n bytes) escaped, with HINT_BROKEN_SERVER.
  * Returns -1.
  */
-int	bad_reply(struct dm_err *, const char *what, const char *l, size_t n);
+int	smtpi_bad_reply(struct dm_err *, const char *what, const char *l,
+	    size_t n);
 #define HINT_BROKEN_SERVER \
 	_("this server breaks the SMTP protocol, or something on the way tampers with the connection; check host and port")
 /* 1 when bytes from the server wait unread (none should, before a command). */
-int	net_pending(struct sess *);
+int	smtpi_net_pending(struct sess *);
 
 /* smtp-tls.c */
-int	tls_setup(struct sess *, struct dm_err *);
-int	tls_handshake(struct sess *, struct dm_err *);
+int	smtpi_tls_setup(struct sess *, struct dm_err *);
+int	smtpi_tls_handshake(struct sess *, struct dm_err *);
 /* 1 when host:port answers a TLS handshake within ms (1 to 5 s). */
-int	tls_probe(struct sess *, int ms);
+int	smtpi_tls_probe(struct sess *, int ms);
 /* 1 when the server asked to renegotiate, which docmail refuses. */
-int	tls_renegotiation_asked(const struct sess *);
-void	tls_free(struct sess *);
+int	smtpi_tls_renegotiation_asked(const struct sess *);
+void	smtpi_tls_free(struct sess *);
 
 /* smtp-pump.c */
-int	pump_start(struct sess *, const char *greeting, size_t,
+/* The name of state st, for internal errors and the transcript. */
+const char *smtpi_state_name(enum relay_state st);
+int	smtpi_pump_start(struct sess *, const char *greeting, size_t,
 	    struct dm_err *);
-void	pump_join(struct sess *);
+void	smtpi_pump_join(struct sess *);
 /* Parses a reply code from a line; 0 if the line is no reply line. */
-int	reply_code(const char *, size_t);
+int	smtpi_reply_code(const char *, size_t);
 /*
  * Bytes from the server: whole replies are acted on and queued for
  * libESMTP in s2c.  Returns -1 when the session must end.  Not static
  * so that the fuzz target can feed it without a connection.
  */
-int	from_server(struct sess *, const char *, size_t);
+int	smtpi_from_server(struct sess *, const char *, size_t);
 /*
  * Bytes from libESMTP: commands are checked and queued for the server
  * in c2s, message data is passed up to the final dot.  tx_total is what
  * left for the server so far, dot_at is set to where the dot ends.
  * Returns -1 when the session must end.  Not static for the tests.
  */
-int	from_client(struct sess *, const char *, size_t, uint64_t *tx_total,
-	    uint64_t *dot_at);
+int	smtpi_from_client(struct sess *, const char *, size_t,
+	    uint64_t *tx_total, uint64_t *dot_at);
 
 /* Strips control characters and the line ends of server text into dst. */
-void	sanitize(char *dst, size_t dsize, const char *src, size_t n);
+void	smtpi_sanitize(char *dst, size_t dsize, const char *src, size_t n);
 
 #endif /* DOCMAIL_SMTP_INT_H */

@@ -23,7 +23,7 @@
 
 /* Waits for events on fd; returns >0 ready, 0 timeout, -1 error. */
 int
-net_wait(int fd, short events, int ms)
+smtpi_net_wait(int fd, short events, int ms)
 {
 	struct pollfd pfd = { fd, events, 0 };
 	int r;
@@ -35,24 +35,24 @@ net_wait(int fd, short events, int ms)
 }
 
 /*
- * Like net_wait(), in slices, so that a cancel (Esc in the screens) is
+ * Like smtpi_net_wait(), in slices, so that a cancel (Esc in the screens) is
  * seen within a fifth of a second, not only at the deadline.  Returns
  * -2 when cancelled.
  */
 int
-net_wait_cancellable(const struct sess *s, int fd, short events, int ms)
+smtpi_net_wait_cancellable(const struct sess *s, int fd, short events, int ms)
 {
 	struct timespec t0;
 	int left, r;
 
-	sess_now(&t0);
+	smtpi_sess_now(&t0);
 	for (;;) {
-		if (sess_cancelled(s))
+		if (smtpi_sess_cancelled(s))
 			return -2;
-		left = ms - (int)sess_ms_since(&t0);
+		left = ms - (int)smtpi_sess_ms_since(&t0);
 		if (left <= 0)
 			return 0;
-		r = net_wait(fd, events, left < 200 ? left : 200);
+		r = smtpi_net_wait(fd, events, left < 200 ? left : 200);
 		if (r != 0)
 			return r;
 	}
@@ -81,7 +81,7 @@ connect_one(const struct sess *s, const struct addrinfo *ai, int ms,
 		close(fd);
 		return -1;
 	}
-	switch (net_wait_cancellable(s, fd, POLLOUT, ms)) {
+	switch (smtpi_net_wait_cancellable(s, fd, POLLOUT, ms)) {
 	case 0:
 		*eno = ETIMEDOUT;
 		close(fd);
@@ -105,7 +105,7 @@ connect_one(const struct sess *s, const struct addrinfo *ai, int ms,
 }
 
 int
-net_connect(struct sess *s, struct dm_err *err)
+smtpi_net_connect(struct sess *s, struct dm_err *err)
 {
 	const struct dm_smtp_params *p = s->p;
 	struct addrinfo hints, *res = NULL, *ai;
@@ -124,16 +124,16 @@ net_connect(struct sess *s, struct dm_err *err)
 		dm_err_set(err, DM_ECONN, _("cannot find the server '%s': %s"),
 		    p->host, gai_strerror(r));
 		dm_err_hint(err, _("check the host name in the settings, and that this machine can resolve names"));
-		sess_step(s, DM_STEP_RESOLVE, 0, err->msg);
+		smtpi_sess_step(s, DM_STEP_RESOLVE, 0, err->msg);
 		return -1;
 	}
-	sess_step(s, DM_STEP_RESOLVE, 1, NULL);
+	smtpi_sess_step(s, DM_STEP_RESOLVE, 1, NULL);
 
 	/* Every address in turn (IPv6 and IPv4), each with the full timeout. */
 	ms = p->timeout * 1000;
 	s->fd = -1;
 	for (ai = res; ai != NULL && s->fd == -1; ai = ai->ai_next) {
-		if (sess_cancelled(s)) {
+		if (smtpi_sess_cancelled(s)) {
 			eno = ECANCELED;
 			break;
 		}
@@ -141,7 +141,7 @@ net_connect(struct sess *s, struct dm_err *err)
 	}
 	freeaddrinfo(res);
 	if (s->fd != -1) {
-		sess_step(s, DM_STEP_CONNECT, 1, NULL);
+		smtpi_sess_step(s, DM_STEP_CONNECT, 1, NULL);
 		return 0;
 	}
 	switch (eno) {
@@ -164,17 +164,17 @@ net_connect(struct sess *s, struct dm_err *err)
 		    strerror(eno));
 		dm_err_hint(err, _("check host and port, and the network"));
 	}
-	sess_step(s, DM_STEP_CONNECT, 0, err->msg);
+	smtpi_sess_step(s, DM_STEP_CONNECT, 0, err->msg);
 	return -1;
 }
 
 int
-net_write(struct sess *s, const char *p, size_t n, struct dm_err *err)
+smtpi_net_write(struct sess *s, const char *p, size_t n, struct dm_err *err)
 {
 	ssize_t w;
 
 	while (n > 0) {
-		switch (net_wait_cancellable(s, s->fd, POLLOUT,
+		switch (smtpi_net_wait_cancellable(s, s->fd, POLLOUT,
 		    s->p->timeout * 1000)) {
 		case 0:
 		case -1:
@@ -197,20 +197,20 @@ net_write(struct sess *s, const char *p, size_t n, struct dm_err *err)
 }
 
 int
-net_pending(struct sess *s)
+smtpi_net_pending(struct sess *s)
 {
 	char c;
 
-	return net_wait(s->fd, POLLIN, 0) > 0 &&
+	return smtpi_net_wait(s->fd, POLLIN, 0) > 0 &&
 	    recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
 }
 
 int
-bad_reply(struct dm_err *err, const char *what, const char *l, size_t n)
+smtpi_bad_reply(struct dm_err *err, const char *what, const char *l, size_t n)
 {
 	char txt[80];
 
-	sanitize(txt, sizeof txt, l, n);
+	smtpi_sanitize(txt, sizeof txt, l, n);
 	dm_err_set(err, DM_EPROTO, _("the server %s: '%s'"), what, txt);
 	return dm_err_hint(err, "%s", HINT_BROKEN_SERVER);
 }
@@ -221,14 +221,14 @@ bad_reply(struct dm_err *err, const char *what, const char *l, size_t n)
  * handshake (and bytes a server injects there must not be trusted).
  */
 int
-net_read_reply(struct sess *s, struct dm_buf *out, int *code,
+smtpi_net_read_reply(struct sess *s, struct dm_buf *out, int *code,
     struct dm_err *err)
 {
-	return net_read_reply_ms(s, out, code, s->p->timeout * 1000, err);
+	return smtpi_net_read_reply_ms(s, out, code, s->p->timeout * 1000, err);
 }
 
 int
-net_read_reply_ms(struct sess *s, struct dm_buf *out, int *code, int ms,
+smtpi_net_read_reply_ms(struct sess *s, struct dm_buf *out, int *code, int ms,
     struct dm_err *err)
 {
 	struct timespec t0;
@@ -238,14 +238,14 @@ net_read_reply_ms(struct sess *s, struct dm_buf *out, int *code, int ms,
 	int r, left, first = 0;
 
 	dm_buf_reset(out);
-	sess_now(&t0);
+	smtpi_sess_now(&t0);
 	for (;;) {
 		start = out->len;
 		for (;;) {
 			/* The whole reply within the timeout: a trickle too. */
-			left = ms - (int)sess_ms_since(&t0);
-			r = left <= 0 ? 0 : net_wait_cancellable(s, s->fd, POLLIN,
-			    left);
+			left = ms - (int)smtpi_sess_ms_since(&t0);
+			r = left <= 0 ? 0 : smtpi_net_wait_cancellable(s, s->fd,
+			    POLLIN, left);
 			if (r == -2)
 				return dm_err_set(err, DM_ETEMP, _("cancelled by the user"));
 			if (r == 0 && out->len > 0) {
@@ -274,25 +274,26 @@ net_read_reply_ms(struct sess *s, struct dm_buf *out, int *code, int ms,
 				    _("the server closed the connection"));
 			if (dm_buf_addc(out, c, err) == -1 ||
 			    out->len - start > 4096)
-				return bad_reply(err,
+				return smtpi_bad_reply(err,
 				    _("sent an over-long reply line (more than 4096 bytes)"),
 				    out->data + start, 40);
 			if (c == '\n')
 				break;
 		}
-		*code = reply_code(out->data + start, out->len - start);
+		*code = smtpi_reply_code(out->data + start, out->len - start);
 		if (*code == 0) {
-			bad_reply(err, _("does not speak SMTP"),
+			smtpi_bad_reply(err, _("does not speak SMTP"),
 			    out->data + start, out->len - start);
 			return dm_err_hint(err, _("check host and port: this is not a mail server's SMTP port"));
 		}
 		/* Every line of one reply has the same code (RFC 5321 4.2.1). */
 		if (first != 0 && *code != first)
-			return bad_reply(err, _("sent mixed reply codes in one reply"),
+			return smtpi_bad_reply(err,
+			    _("sent mixed reply codes in one reply"),
 			    out->data + start, out->len - start);
 		first = *code;
 		if (out->len > 64 * 1024)
-			return bad_reply(err,
+			return smtpi_bad_reply(err,
 			    _("sent an over-long reply (more than 65536 bytes)"),
 			    out->data, 40);
 		/* "250-" goes on, "250 " (or a bare "250") ends the reply. */

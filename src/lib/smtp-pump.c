@@ -37,8 +37,58 @@
 #define REPLY_MAX	(16 * REPLY_LINE_MAX)
 #define CMD_LINE_MAX	4096
 
+static void	fail(struct sess *, enum dm_errcode, int, const char *,
+	    const char *);
+
+/*
+ * The names of enum relay_state.  The OAuth2 states keep the
+ * transcript's "(oauth2: wait-334)" form, which predates this table.
+ */
+static const char *const state_names[] = {
+	[RS_DIALOGUE]		= "dialogue",
+	[RS_AUTH]		= "auth",
+	[RS_OAUTH_334]		= "oauth2: wait-334",
+	[RS_OAUTH_RESULT]	= "oauth2: wait-result",
+	[RS_OAUTH_FINAL]	= "oauth2: wait-final",
+	[RS_DATA]		= "data",
+	[RS_DOT_QUEUED]		= "dot-queued",
+	[RS_DOT_SENT]		= "dot-sent",
+	[RS_QUIT]		= "quit",
+	[RS_STOPPING]		= "stopping",
+	[RS_DONE]		= "done",
+};
+_Static_assert(sizeof state_names / sizeof state_names[0] == RS_LAST,
+    "every relay state has a name");
+
+const char *
+smtpi_state_name(enum relay_state st)
+{
+	if ((unsigned)st >= sizeof state_names / sizeof state_names[0] ||
+	    state_names[st] == NULL)
+		return "?";
+	return state_names[st];
+}
+
+static int
+in_oauth(const struct sess *s)
+{
+	return s->state == RS_OAUTH_334 || s->state == RS_OAUTH_RESULT ||
+	    s->state == RS_OAUTH_FINAL;
+}
+
+/* Internal errors name the state: they are docmail's bugs to report. */
+static void
+fail_internal(struct sess *s, int smtp_code, const char *what)
+{
+	char msg[DM_ERR_MSG_MAX];
+
+	(void)snprintf(msg, sizeof msg, "%s (%s)", what,
+	    smtpi_state_name(s->state));
+	fail(s, DM_EINTERNAL, smtp_code, msg, NULL);
+}
+
 int
-reply_code(const char *l, size_t n)
+smtpi_reply_code(const char *l, size_t n)
 {
 	if (n < 3 || l[0] < '2' || l[0] > '5' || !isdigit((unsigned char)l[1]) ||
 	    !isdigit((unsigned char)l[2]))
@@ -49,7 +99,7 @@ reply_code(const char *l, size_t n)
 }
 
 void
-sanitize(char *dst, size_t dsize, const char *src, size_t n)
+smtpi_sanitize(char *dst, size_t dsize, const char *src, size_t n)
 {
 	size_t i, o = 0;
 	unsigned char c;
@@ -79,7 +129,7 @@ static void
 push(struct sess *s, enum pend what)
 {
 	if (s->npend == 0)
-		sess_now(&s->t_io);	/* the reply clock starts */
+		smtpi_sess_now(&s->t_io);	/* the reply clock starts */
 	if (s->npend >= s->pend_cap)	/* reserve() made room */
 		return;
 	if (s->pend_msg != NULL)
@@ -131,7 +181,7 @@ pop(struct sess *s, size_t *msg)
 	if (s->pend_msg != NULL)
 		memmove(s->pend_msg, s->pend_msg + 1,
 		    s->npend * sizeof s->pend_msg[0]);
-	sess_now(&s->t_io);	/* the next reply's clock starts now */
+	smtpi_sess_now(&s->t_io);	/* the next reply's clock starts now */
 	return p;
 }
 
@@ -171,7 +221,7 @@ reply_text(const char *reply, size_t n, char *out, size_t size)
 		n -= 4;
 	} else
 		n = 0;
-	sanitize(out, size, last, n);
+	smtpi_sanitize(out, size, last, n);
 }
 
 /*
@@ -198,9 +248,9 @@ clean_reply(const char *r, size_t n, struct dm_buf *out, struct dm_err *e)
 		while (tl > 0 && (t[tl - 1] == '\n' || t[tl - 1] == '\r'))
 			tl--;
 		/*
-		 * A CR inside the text is replaced, not dropped as sanitize()
-		 * does: "AU<CR>TH" must not become the "AUTH" the EHLO filter
-		 * did not see (found by fuzzing).
+		 * A CR inside the text is replaced, not dropped as
+		 * smtpi_sanitize() does: "AU<CR>TH" must not become the "AUTH"
+		 * the EHLO filter did not see (found by fuzzing).
 		 */
 		for (i = 0; i < tl && i + 1 < sizeof text; i++) {
 			c = (unsigned char)t[i];
@@ -222,7 +272,7 @@ clean_reply(const char *r, size_t n, struct dm_buf *out, struct dm_err *e)
 static const char *
 hint_retry(const struct sess *s)
 {
-	if (s->dot_sent)
+	if (s->state == RS_DOT_SENT)
 		return _("the server may have accepted the message before the connection ended: ask a recipient before sending it again");
 	if (s->testing)
 		return _("try again later");
@@ -239,7 +289,7 @@ fail(struct sess *s, enum dm_errcode code, int smtp_code, const char *msg,
 	if (hint != NULL)
 		dm_err_hint(&e, "%s", hint);
 	e.smtp_code = smtp_code;
-	sess_fail(s, &e);
+	smtpi_sess_fail(s, &e);
 }
 
 /*
@@ -352,7 +402,7 @@ ehlo_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		if (end == NULL)
 			end = r + n - 1;
 		ll = (size_t)(end - l + 1);
-		sanitize(line, sizeof line, l, ll);
+		smtpi_sanitize(line, sizeof line, l, ll);
 		kw = strlen(line) > 4 ? line + 4 : "";
 		/* The first line is the server's name, not a keyword. */
 		if (nl > 0 && ehlo_keyword(l, ll, "AUTH")) {
@@ -465,7 +515,7 @@ auth_failed(struct sess *s, int code, const char *text)
 	else
 		hint = _("check the user name and password");
 	fail(s, ec, code, msg, hint);
-	sess_step(s, DM_STEP_AUTH, 0, msg);
+	smtpi_sess_step(s, DM_STEP_AUTH, 0, msg);
 }
 
 /*
@@ -477,16 +527,6 @@ auth_failed(struct sess *s, int code, const char *text)
  * AUTH removed) until the server said 235, so libESMTP waits, sends
  * nothing and never sees the replies to commands it did not send.
  */
-
-static const char *
-oauth_state_name(enum oauth_state st)
-{
-	static const char *const names[] = {
-		"none", "wait-334", "wait-result", "wait-final", "done"
-	};
-
-	return (unsigned)st < sizeof names / sizeof names[0] ? names[st] : "?";
-}
 
 static void
 oauth_wipe_payload(struct sess *s)
@@ -505,9 +545,9 @@ oauth_log(struct sess *s, const char *line)
 {
 	char buf[128];
 
-	(void)snprintf(buf, sizeof buf, "%s    (oauth2: %s)", line,
-	    oauth_state_name(s->oa));
-	sess_log(s, "C: ", buf, strlen(buf));
+	(void)snprintf(buf, sizeof buf, "%s    (%s)", line,
+	    smtpi_state_name(s->state));
+	smtpi_sess_log(s, "C: ", buf, strlen(buf));
 }
 
 /*
@@ -609,11 +649,11 @@ oauth_begin(struct sess *s, int refresh)
 	if (r == -1) {
 		if (e.code == DM_EOK)
 			dm_err_set(&e, DM_EAUTH, _("no access token was given"));
-		sess_fail(s, &e);
-		sess_step(s, DM_STEP_TOKEN, 0, e.msg);
+		smtpi_sess_fail(s, &e);
+		smtpi_sess_step(s, DM_STEP_TOKEN, 0, e.msg);
 		return -1;
 	}
-	sess_step(s, DM_STEP_TOKEN, 1, how[0] != '\0' ? how : NULL);
+	smtpi_sess_step(s, DM_STEP_TOKEN, 1, how[0] != '\0' ? how : NULL);
 	s->oa_tries++;
 	s->oa_challenged = 0;
 	ll = 5 + strlen(s->oa_mech) + 1 + s->oa_payload_len + 2;
@@ -625,14 +665,14 @@ oauth_begin(struct sess *s, int refresh)
 		    iob_add(&s->c2s, "\r\n", 2) == -1)
 			goto full;
 		oauth_wipe_payload(s);
-		s->oa = OA_WAIT_RESULT;
+		s->state = RS_OAUTH_RESULT;
 		dm_strlcpy(line + strlen(line), " [redacted]",
 		    sizeof line - strlen(line));
 	} else {
 		if (iob_add(&s->c2s, line, strlen(line)) == -1 ||
 		    iob_add(&s->c2s, "\r\n", 2) == -1)
 			goto full;
-		s->oa = OA_WAIT_334;
+		s->state = RS_OAUTH_334;
 	}
 	oauth_log(s, line);
 	push(s, PEND_OAUTH);
@@ -665,7 +705,7 @@ oauth_start(struct sess *s, struct dm_buf *out)
 		    s->auth_offer);
 		fail(s, DM_EAUTH, 0, msg,
 		    _("docmail sends an access token only with XOAUTH2 or OAUTHBEARER: check host and port, or use auth = password where the provider still takes passwords"));
-		sess_step(s, DM_STEP_AUTH, 0, msg);
+		smtpi_sess_step(s, DM_STEP_AUTH, 0, msg);
 		return -1;
 	}
 	s->oa_mech = x ? "XOAUTH2" : "OAUTHBEARER";
@@ -675,7 +715,7 @@ oauth_start(struct sess *s, struct dm_buf *out)
 	dm_buf_reset(&s->held);
 	if (dm_buf_add(&s->held, out->data != NULL ? out->data : "", out->len,
 	    &e) == -1)
-		return sess_fail(s, &e);
+		return smtpi_sess_fail(s, &e);
 	dm_buf_reset(out);
 	return oauth_begin(s, 0) == -1 ? -1 : 1;
 }
@@ -686,8 +726,8 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 {
 	struct dm_err e;
 
-	switch (s->oa) {
-	case OA_WAIT_334:
+	switch (s->state) {
+	case RS_OAUTH_334:
 		if (code != 334)
 			break;
 		if (iob_add(&s->c2s, s->oa_payload, s->oa_payload_len) == -1 ||
@@ -698,19 +738,19 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 			return -1;
 		}
 		oauth_wipe_payload(s);
-		s->oa = OA_WAIT_RESULT;
+		s->state = RS_OAUTH_RESULT;
 		oauth_log(s, "[redacted]");
 		push(s, PEND_OAUTH);
 		return 1;
-	case OA_WAIT_RESULT:
+	case RS_OAUTH_RESULT:
 		if (code == 235) {
-			s->oa = OA_DONE;
+			s->state = RS_DIALOGUE;
 			s->authed = 1;
-			sess_step(s, DM_STEP_AUTH, 1, s->oa_mech);
+			smtpi_sess_step(s, DM_STEP_AUTH, 1, s->oa_mech);
 			/* Now libESMTP may go on, to MAIL. */
 			if (dm_buf_add(out, s->held.data != NULL ?
 			    s->held.data : "", s->held.len, &e) == -1)
-				return sess_fail(s, &e);
+				return smtpi_sess_fail(s, &e);
 			dm_buf_release(&s->held);
 			return 1;
 		}
@@ -722,7 +762,7 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 		 * and %x01 for OAUTHBEARER (RFC 7628 3.2.3), to get the 535.
 		 */
 		s->oa_challenged = 1;
-		s->oa = OA_WAIT_FINAL;
+		s->state = RS_OAUTH_FINAL;
 		if (strcmp(s->oa_mech, "XOAUTH2") == 0) {
 			(void)iob_add(&s->c2s, "\r\n", 2);
 			oauth_log(s, "");
@@ -732,30 +772,29 @@ oauth_reply(struct sess *s, int code, const char *text, struct dm_buf *out)
 		}
 		push(s, PEND_OAUTH);
 		return 1;
-	case OA_WAIT_FINAL:
+	case RS_OAUTH_FINAL:
 		if (code != 334)
 			break;
 		oauth_wipe_payload(s);
 		fail(s, DM_EPROTO, code,
 		    _("the server sent another challenge after its refusal of the access token"),
 		    HINT_BROKEN_SERVER);
-		sess_step(s, DM_STEP_AUTH, 0, NULL);
+		smtpi_sess_step(s, DM_STEP_AUTH, 0, NULL);
 		return -1;
-	case OA_NONE:
-	case OA_DONE:
+	default:
 		/* Only oauth_begin() and the 334 above queue PEND_OAUTH. */
-		fail(s, DM_EINTERNAL, code,
-		    _("a reply to a login the relay did not start"), NULL);
+		fail_internal(s, code,
+		    _("a reply to a login the relay did not start"));
 		return -1;
 	}
 	oauth_wipe_payload(s);
 	dm_strlcpy(s->auth_reply, text, sizeof s->auth_reply);
 	/* One more token, one more AUTH, in this session (RFC 4954 4). */
 	if (code != 334 && s->oa_tries < 2 && token_refused(s, code, text)) {
-		s->oa = OA_NONE;
+		s->state = RS_DIALOGUE;
 		return oauth_begin(s, 1) == -1 ? -1 : 1;
 	}
-	s->oa = OA_NONE;
+	s->state = RS_DIALOGUE;
 	auth_failed(s, code, text);
 	return -1;
 }
@@ -788,7 +827,7 @@ rcpt_reply(struct sess *s, int code, const char *text)
 		s->rcpt_refused++;
 	/* "recipients ok" only when every one of them was. */
 	if (--s->rcpt_left == 0)
-		sess_step(s, DM_STEP_RCPT, s->rcpt_refused == 0, NULL);
+		smtpi_sess_step(s, DM_STEP_RCPT, s->rcpt_refused == 0, NULL);
 }
 
 static void
@@ -799,18 +838,19 @@ refuse_sender(struct sess *s, int code, const char *msg)
 
 	dm_err_set(&e, DM_EREJECT, "%s", msg);
 	e.smtp_code = code;
-	hint_sender(&e, addr);
-	sess_fail(s, &e);
+	smtpi_hint_sender(&e, addr);
+	smtpi_sess_fail(s, &e);
 }
 
 static void
 inject(struct sess *s, const char *cmd, enum pend what)
 {
-	sess_log(s, "C: ", cmd, strlen(cmd) - 2);
+	smtpi_sess_log(s, "C: ", cmd, strlen(cmd) - 2);
 	if (iob_add(&s->c2s, cmd, strlen(cmd)) == 0) {
 		push(s, what);
-		if (what == PEND_QUIT)
-			s->quit_sent = 1;
+		/* Stopping says more: the relay's own QUIT. */
+		if (what == PEND_QUIT && s->state != RS_STOPPING)
+			s->state = RS_QUIT;
 	}
 }
 
@@ -833,11 +873,11 @@ test_rcpt_reply(struct sess *s, int code, const char *text)
 		    --s->nrcpt_q * sizeof s->rcpt_q[0]);
 	}
 	if (code / 100 == 2) {
-		sess_step(s, DM_STEP_SENDER, 1, text);
+		smtpi_sess_step(s, DM_STEP_SENDER, 1, text);
 		inject(s, "RSET\r\n", PEND_RSET);
 		return 0;
 	}
-	if (sender_refused(code, text)) {
+	if (smtpi_sender_refused(code, text)) {
 		(void)snprintf(msg, sizeof msg,
 		    _("the server refused mail from '%s' for this login: server said: %d %s"),
 		    addr, code, text);
@@ -851,9 +891,9 @@ test_rcpt_reply(struct sess *s, int code, const char *text)
 		dm_err_hint(&e, "%s", code < 500 ?
 		    _("a temporary problem at the server: try again later") :
 		    _("mail from this address will likely be refused too: check email in the settings and what the account may send"));
-		sess_fail(s, &e);
+		smtpi_sess_fail(s, &e);
 	}
-	sess_step(s, DM_STEP_SENDER, 0, msg);
+	smtpi_sess_step(s, DM_STEP_SENDER, 0, msg);
 	return -1;
 }
 
@@ -862,7 +902,7 @@ static int
 on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 {
 	char text[DM_SMTP_TEXT_MAX], msg[2 * DM_ERR_MSG_MAX];
-	int code = reply_code(r, n);
+	int code = smtpi_reply_code(r, n);
 	size_t mi;
 	enum pend what = pop(s, &mi);
 	struct dm_err e;
@@ -870,14 +910,14 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 	reply_text(r, n, text, sizeof text);
 	s->mail = msg_at(s, mi);
 	/* A reply for a later message: the earlier ones are over. */
-	sess_done(s, mi, NULL);
+	smtpi_sess_done(s, mi, NULL);
 	switch (what) {
 	case PEND_GREETING:
 		if (s->rep != NULL)
 			dm_strlcpy(s->rep->greeting, text,
 			    sizeof s->rep->greeting);
 		if (code == 220) {
-			sess_step(s, DM_STEP_GREETING, 1, text);
+			smtpi_sess_step(s, DM_STEP_GREETING, 1, text);
 			break;
 		}
 		(void)snprintf(msg, sizeof msg,
@@ -886,7 +926,7 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		fail(s, code < 500 ? DM_ETEMP : DM_EREJECT, code, msg,
 		    code < 500 ? hint_retry(s) :
 		    _("check host and port: this server does not take mail from you"));
-		sess_step(s, DM_STEP_GREETING, 0, msg);
+		smtpi_sess_step(s, DM_STEP_GREETING, 0, msg);
 		return -1;
 	case PEND_EHLO:
 		s->ehlo_count++;
@@ -895,9 +935,9 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			/* With starttls it was reported before TLS. */
 			if (s->ehlo_count != 1 || s->ssl == NULL ||
 			    s->p->security != DM_SEC_STARTTLS)
-				sess_step(s, DM_STEP_EHLO, 1, NULL);
+				smtpi_sess_step(s, DM_STEP_EHLO, 1, NULL);
 			/* No AUTH at all: the MAIL rule below says so. */
-			if (s->oauth && s->oa == OA_NONE && s->auth_offered &&
+			if (s->oauth && !in_oauth(s) && s->auth_offered &&
 			    !s->authed) {
 				/*
 				 * libESMTP waits for this reply before its
@@ -905,9 +945,8 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 				 * the login's replies are the next ones.
 				 */
 				if (s->npend > 0) {
-					fail(s, DM_EINTERNAL, code,
-					    _("commands were pending behind EHLO at the login"),
-					    NULL);
+					fail_internal(s, code,
+					    _("commands were pending behind EHLO at the login"));
 					return -1;
 				}
 				return oauth_start(s, out);
@@ -918,18 +957,20 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 	case PEND_OAUTH:
 		if (!s->oauth || s->oa_mech == NULL) {
 			/* Only oauth_begin() queues it. */
-			fail(s, DM_EINTERNAL, code,
-			    _("a reply to a login the relay did not start"), NULL);
+			fail_internal(s, code,
+			    _("a reply to a login the relay did not start"));
 			return -1;
 		}
 		return oauth_reply(s, code, text, out);
 	case PEND_AUTH:
 		if (code == 334)
 			break;
-		s->in_auth = 0;
+		/* Not over a later state: only the exchange ends here. */
+		if (s->state == RS_AUTH)
+			s->state = RS_DIALOGUE;
 		if (code == 235) {
 			s->authed = 1;
-			sess_step(s, DM_STEP_AUTH, 1,
+			smtpi_sess_step(s, DM_STEP_AUTH, 1,
 			    s->rep != NULL ? s->rep->auth_mech : NULL);
 			break;
 		}
@@ -948,7 +989,7 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		/* The test's sender check ends at its RCPT (see below). */
 		if (code / 100 == 2) {
 			if (!s->testing)
-				sess_step(s, DM_STEP_SENDER, 1, text);
+				smtpi_sess_step(s, DM_STEP_SENDER, 1, text);
 			break;
 		}
 		(void)snprintf(msg, sizeof msg,
@@ -958,7 +999,7 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		if (code == 530 && strcasestr(text, "STARTTLS") != NULL)
 			fail(s, DM_EAUTH, code, msg, _("the server wants encryption first: use security = starttls (port 587) or ssl (port 465)"));
 		/* OpenSMTPD: "530 Sender rejected" after a good login. */
-		else if (sender_refused(code, text) && (code != 530 ||
+		else if (smtpi_sender_refused(code, text) && (code != 530 ||
 		    s->authed))
 			refuse_sender(s, code, msg);
 		else if (code == 530)
@@ -967,7 +1008,7 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			fail(s, DM_EREJECT, code, msg, _("check email in the settings: the server does not take mail from this address"));
 		else
 			fail(s, DM_ETEMP, code, msg, _("a temporary problem at the server: try again later"));
-		sess_step(s, DM_STEP_SENDER, 0, msg);
+		smtpi_sess_step(s, DM_STEP_SENDER, 0, msg);
 		return -1;
 	case PEND_RCPT:
 		if (s->testing)
@@ -976,8 +1017,8 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		break;
 	case PEND_DATA:
 		if (code == 354) {
-			s->in_data = 1;
-			s->dot_state = 2;	/* data starts on a new line */
+			s->state = RS_DATA;
+			s->dot_match = 2;	/* data starts on a new line */
 		} else if (s->mail != NULL) {
 			s->mail->code = code;
 			dm_strlcpy(s->mail->reply, text, sizeof s->mail->reply);
@@ -990,10 +1031,11 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 			s->mail->accepted = code / 100 == 2;
 		}
 		/* Answered: a break from here on is no longer "maybe". */
-		s->dot_sent = s->dot_queued = 0;
-		sess_step(s, DM_STEP_DATA, code / 100 == 2, text);
+		if (s->state == RS_DOT_QUEUED || s->state == RS_DOT_SENT)
+			s->state = RS_DIALOGUE;
+		smtpi_sess_step(s, DM_STEP_DATA, code / 100 == 2, text);
 		/* Settled before libESMTP moves on to the next message. */
-		sess_done(s, mi + 1, NULL);
+		smtpi_sess_done(s, mi + 1, NULL);
 		break;
 	case PEND_RSET:
 		if (s->testing) {
@@ -1003,9 +1045,10 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 		}
 		break;
 	case PEND_QUIT:
-		sess_step(s, DM_STEP_QUIT, 1, NULL);
-		if (s->testing || s->stopping) {
-			s->test_done = 1;
+		smtpi_sess_step(s, DM_STEP_QUIT, 1, NULL);
+		/* The relay's own QUIT (test, stop): libESMTP's is over too. */
+		if (s->testing || s->state == RS_STOPPING) {
+			s->state = RS_DONE;
 			return 1;
 		}
 		break;
@@ -1026,19 +1069,19 @@ on_reply(struct sess *s, const char *r, size_t n, struct dm_buf *out)
 	return 0;
 }
 
-/* A reply that breaks the protocol ends the session: see bad_reply(). */
+/* A reply that breaks the protocol ends the session: see smtpi_bad_reply(). */
 static void
 broken(struct sess *s, const char *what, const char *l, size_t n)
 {
 	struct dm_err e;
 
-	(void)bad_reply(&e, what, l, n);
-	sess_fail(s, &e);
+	(void)smtpi_bad_reply(&e, what, l, n);
+	smtpi_sess_fail(s, &e);
 }
 
 /* Bytes from the server: whole replies are handled, then forwarded. */
 int
-from_server(struct sess *s, const char *p, size_t n)
+smtpi_from_server(struct sess *s, const char *p, size_t n)
 {
 	struct dm_buf out, clean;
 	struct dm_err e;
@@ -1051,7 +1094,7 @@ from_server(struct sess *s, const char *p, size_t n)
 		nl = memchr(p, '\n', n);
 		ll = nl != NULL ? (size_t)(nl - p + 1) : n;
 		if (dm_buf_add(&s->sline, p, ll, &e) == -1)
-			return sess_fail(s, &e);
+			return smtpi_sess_fail(s, &e);
 		p += ll;
 		n -= ll;
 		/* The line (so far) starts after the previous '\n'. */
@@ -1068,13 +1111,14 @@ from_server(struct sess *s, const char *p, size_t n)
 		}
 		if (nl == NULL)
 			break;
-		code = reply_code(s->sline.data + start, s->sline.len - start);
-		sess_log(s, "S: ", s->sline.data + start,
+		code = smtpi_reply_code(s->sline.data + start,
+		    s->sline.len - start);
+		smtpi_sess_log(s, "S: ", s->sline.data + start,
 		    s->sline.len - start);
 		if (code == 0) {
 			char msg[DM_ERR_MSG_MAX], txt[80];
 
-			sanitize(txt, sizeof txt, s->sline.data + start,
+			smtpi_sanitize(txt, sizeof txt, s->sline.data + start,
 			    s->sline.len - start);
 			(void)snprintf(msg, sizeof msg,
 			    _("the server at %s port %d does not speak SMTP: it sent '%s'"),
@@ -1084,7 +1128,7 @@ from_server(struct sess *s, const char *p, size_t n)
 			return -1;
 		}
 		/* Every line of one reply has the same code (RFC 5321 4.2.1). */
-		if (start > 0 && code != reply_code(s->sline.data,
+		if (start > 0 && code != smtpi_reply_code(s->sline.data,
 		    s->sline.len)) {
 			broken(s, _("sent mixed reply codes in one reply"),
 			    s->sline.data + start, s->sline.len - start);
@@ -1128,7 +1172,7 @@ from_server(struct sess *s, const char *p, size_t n)
 		r = on_reply(s, s->sline.data, s->sline.len, &out);
 		if (r != -1 && clean_reply(out.data != NULL ? out.data : "",
 		    out.len, &clean, &e) == -1)
-			r = sess_fail(s, &e);
+			r = smtpi_sess_fail(s, &e);
 		/*
 		 * The reply's length is checked as it comes, and a rewritten
 		 * EHLO reply grows: one near the limit can outgrow s2c.  Never
@@ -1176,8 +1220,8 @@ unmodelled(struct sess *s, const char *verb)
 	char msg[DM_ERR_MSG_MAX], v[sizeof "BDAT-AND-MORE"];
 
 	/* Only the verb: what follows may be message data. */
-	sanitize(v, sizeof v, verb, strlen(verb));
-	sess_log(s, "C: ", v, strlen(v));
+	smtpi_sanitize(v, sizeof v, verb, strlen(verb));
+	smtpi_sess_log(s, "C: ", v, strlen(v));
 	(void)snprintf(msg, sizeof msg,
 	    _("docmail's SMTP engine tried a command its relay does not follow, '%s'; the session was ended before any message data was sent"),
 	    v);
@@ -1204,7 +1248,7 @@ begin_message(struct sess *s)
 	}
 	if (s->p->before_mail != NULL &&
 	    s->p->before_mail(s->p->arg, next) != 0) {
-		s->stopping = 1;
+		s->state = RS_STOPPING;
 		s->dropped++;
 		inject(s, "QUIT\r\n", PEND_QUIT);
 		return 1;
@@ -1232,8 +1276,8 @@ on_command(struct sess *s, const char *l, size_t n)
 	    l[i] != '\r' && l[i] != '\n'; i++)
 		verb[i] = (char)toupper((unsigned char)l[i]);
 	verb[i] = '\0';
-	if (s->in_auth) {
-		sess_log(s, "C: ", "[redacted]", 10);
+	if (s->state == RS_AUTH) {
+		smtpi_sess_log(s, "C: ", "[redacted]", 10);
 		push(s, PEND_AUTH);
 		return 0;
 	}
@@ -1248,8 +1292,8 @@ on_command(struct sess *s, const char *l, size_t n)
 			;
 		(void)snprintf(msg, sizeof msg, "%.*s [redacted]",
 		    (int)(i < 64 ? i : 64), l);
-		sess_log(s, "C: ", msg, strlen(msg));
-		s->in_auth = 1;
+		smtpi_sess_log(s, "C: ", msg, strlen(msg));
+		s->state = RS_AUTH;
 		push(s, PEND_AUTH);
 		return 0;
 	}
@@ -1257,8 +1301,12 @@ on_command(struct sess *s, const char *l, size_t n)
 		unmodelled(s, verb);
 		return -1;
 	}
-	/* The relay ended the session (before_mail): nothing more leaves. */
-	if (s->stopping) {
+	/*
+	 * The relay ended the session (before_mail): nothing more leaves,
+	 * also once its QUIT was answered (a test never stops so).
+	 */
+	if (s->state == RS_STOPPING ||
+	    (s->state == RS_DONE && !s->testing)) {
 		s->dropped++;	/* libESMTP waits for its reply */
 		return 1;
 	}
@@ -1277,7 +1325,7 @@ on_command(struct sess *s, const char *l, size_t n)
 		return 1;
 	}
 	if (strcmp(verb, "MAIL") != 0)
-		sess_log(s, "C: ", l, n);
+		smtpi_sess_log(s, "C: ", l, n);
 	if (strcmp(verb, "EHLO") == 0 || strcmp(verb, "HELO") == 0)
 		push(s, PEND_EHLO);
 	else if (strcmp(verb, "MAIL") == 0) {
@@ -1295,7 +1343,7 @@ on_command(struct sess *s, const char *l, size_t n)
 				fail(s, DM_EAUTH, 0, msg,
 				    _("docmail logs in with PLAIN, LOGIN or CRAM-MD5; ask the provider for SMTP AUTH with one of them"));
 			}
-			sess_step(s, DM_STEP_AUTH, 0, NULL);
+			smtpi_sess_step(s, DM_STEP_AUTH, 0, NULL);
 			return -1;
 		}
 		if (s->mail != NULL && s->size_limit > 0 &&
@@ -1306,24 +1354,25 @@ on_command(struct sess *s, const char *l, size_t n)
 			    (unsigned long long)s->size_limit);
 			fail(s, DM_EREJECT, 552, msg,
 			    _("send fewer or smaller documents, e.g. one message per document"));
-			sess_step(s, DM_STEP_SENDER, 0, msg);
+			smtpi_sess_step(s, DM_STEP_SENDER, 0, msg);
 			return -1;
 		}
-		sess_log(s, "C: ", l, n);
+		smtpi_sess_log(s, "C: ", l, n);
 		push(s, PEND_MAIL);
 	} else if (strcmp(verb, "RCPT") == 0) {
 		a = memchr(l, '<', n);
 		b = a != NULL ? memchr(a, '>', (size_t)(l + n - a)) : NULL;
 		mb[0] = '\0';
 		if (a != NULL && b != NULL)
-			sanitize(mb, sizeof mb, a + 1, (size_t)(b - a - 1));
+			smtpi_sanitize(mb, sizeof mb, a + 1,
+			    (size_t)(b - a - 1));
 		if (s->nrcpt_q < s->rcpt_cap)
 			s->rcpt_q[s->nrcpt_q++] = strdup(mb);
 		push(s, PEND_RCPT);
 	} else if (strcmp(verb, "DATA") == 0) {
 		push(s, PEND_DATA);
 	} else if (strcmp(verb, "QUIT") == 0) {
-		s->quit_sent = 1;
+		s->state = RS_QUIT;
 		push(s, PEND_QUIT);
 	} else if (strcmp(verb, "RSET") == 0) {
 		push(s, PEND_RSET);
@@ -1341,7 +1390,7 @@ data_bytes(struct sess *s, const char *p, size_t n)
 	size_t i;
 	uint64_t before = s->data_sent;
 
-	/* CRLF "." CRLF ends the data; dot_state counts its bytes. */
+	/* CRLF "." CRLF ends the data; dot_match counts its bytes. */
 	for (i = 0; i < n; i++) {
 		char c;
 
@@ -1349,7 +1398,7 @@ data_bytes(struct sess *s, const char *p, size_t n)
 		 * Inside a line only a CR can begin the end: skip to it
 		 * (the byte-by-byte scan was a tenth of a batch's time).
 		 */
-		if (s->dot_state == 0) {
+		if (s->dot_match == 0) {
 			const char *cr = memchr(p + i, '\r', n - i);
 
 			if (cr == NULL) {
@@ -1359,35 +1408,35 @@ data_bytes(struct sess *s, const char *p, size_t n)
 			i = (size_t)(cr - p);
 		}
 		c = p[i];
-		switch (s->dot_state) {
+		switch (s->dot_match) {
 		case 0:
-			s->dot_state = c == '\r' ? 1 : 0;
+			s->dot_match = c == '\r' ? 1 : 0;
 			break;
 		case 1:
-			s->dot_state = c == '\n' ? 2 : c == '\r' ? 1 : 0;
+			s->dot_match = c == '\n' ? 2 : c == '\r' ? 1 : 0;
 			break;
 		case 2:
-			s->dot_state = c == '.' ? 3 : c == '\r' ? 1 : 0;
+			s->dot_match = c == '.' ? 3 : c == '\r' ? 1 : 0;
 			break;
 		case 3:
-			s->dot_state = c == '\r' ? 4 : 0;
+			s->dot_match = c == '\r' ? 4 : 0;
 			break;
 		case 4:
-			s->dot_state = c == '\n' ? 5 : c == '\r' ? 1 : 0;
+			s->dot_match = c == '\n' ? 5 : c == '\r' ? 1 : 0;
 			break;
 		}
-		if (s->dot_state == 5) {
+		if (s->dot_match == 5) {
 			i++;
-			s->in_data = 0;
-			s->dot_state = 0;
-			s->dot_queued = 1;
+			s->dot_match = 0;
+			s->state = RS_DOT_QUEUED;
 			break;
 		}
 	}
 	s->data_sent += i;
 	m = msg_at(s, s->cmd_msg == SIZE_MAX ? 0 : s->cmd_msg);
 	if (s->p->event != NULL && m != NULL &&
-	    (s->data_sent / 65536 != before / 65536 || s->dot_queued)) {
+	    (s->data_sent / 65536 != before / 65536 ||
+	    s->state == RS_DOT_QUEUED)) {
 		memset(&ev, 0, sizeof ev);
 		ev.kind = DM_EV_PROGRESS;
 		ev.step = DM_STEP_DATA;
@@ -1401,7 +1450,7 @@ data_bytes(struct sess *s, const char *p, size_t n)
 
 /* Bytes from libESMTP: commands line by line, message data as it is. */
 int
-from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
+smtpi_from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
     uint64_t *dot_at)
 {
 	struct dm_err e;
@@ -1410,10 +1459,11 @@ from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
 	int r;
 
 	while (n > 0) {
-		if (s->in_data) {
+		if (s->state == RS_DATA) {
 			used = data_bytes(s, p, n);
 			/* The dot is about to leave: from now on, maybe delivered. */
-			if (!s->in_data && s->p->before_dot != NULL &&
+			if (s->state == RS_DOT_QUEUED &&
+			    s->p->before_dot != NULL &&
 			    s->p->before_dot(s->p->arg) == -1) {
 				fail(s, DM_EIO, 0,
 				    _("could not record in the outbox that the message is being sent; it was not finished"),
@@ -1422,9 +1472,9 @@ from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
 			}
 			if (iob_add(&s->c2s, p, used) == -1)
 				return -1;
-			if (s->dot_queued && !s->in_data) {
-				sess_log(s, "C: ", "[message data]", 14);
-				sess_log(s, "C: ", ".", 1);
+			if (s->state == RS_DOT_QUEUED) {
+				smtpi_sess_log(s, "C: ", "[message data]", 14);
+				smtpi_sess_log(s, "C: ", ".", 1);
 				*dot_at = *tx_total + (s->c2s.len - s->c2s.off);
 				s->dot_msg = s->cmd_msg == SIZE_MAX ? 0 :
 				    s->cmd_msg;
@@ -1609,9 +1659,9 @@ wind_down(struct sess *s)
 	 */
 	for (i = 0; i < s->npend + s->dropped + 1; i++)
 		(void)send(s->app, r421, sizeof r421 - 1, MSG_NOSIGNAL);
-	sess_now(&t0);
-	while (sess_ms_since(&t0) < 1000) {
-		if (net_wait(s->app, POLLIN, 100) <= 0)
+	smtpi_sess_now(&t0);
+	while (smtpi_sess_ms_since(&t0) < 1000) {
+		if (smtpi_net_wait(s->app, POLLIN, 100) <= 0)
 			continue;
 		r = recv(s->app, buf, sizeof buf, 0);
 		if (r == -1 && (errno == EAGAIN || errno == EINTR))
@@ -1641,7 +1691,7 @@ renegotiation_refused(struct sess *s)
 {
 	char msg[DM_ERR_MSG_MAX];
 
-	if (s->ssl == NULL || !tls_renegotiation_asked(s))
+	if (s->ssl == NULL || !smtpi_tls_renegotiation_asked(s))
 		return 0;
 	(void)snprintf(msg, sizeof msg,
 	    _("%s port %d asked to renegotiate TLS in the middle of the session; docmail refuses that, and the server then ended the connection"),
@@ -1663,10 +1713,10 @@ pump_main(void *arg)
 	int want_w = 0, app_eof = 0, moved;
 	size_t pending;
 
-	sess_now(&t_write);
+	smtpi_sess_now(&t_write);
 	for (;;) {
 		moved = 0;
-		if (sess_cancelled(s)) {
+		if (smtpi_sess_cancelled(s)) {
 			fail(s, DM_ETEMP, 0, _("cancelled by the user"), NULL);
 			break;
 		}
@@ -1676,21 +1726,23 @@ pump_main(void *arg)
 			if (r == 0)
 				break;
 			if (r < 0) {
-				if (s->quit_sent || s->test_done)
+				if (s->state == RS_QUIT ||
+				    s->state == RS_STOPPING ||
+				    s->state == RS_DONE)
 					goto done;
 				if (renegotiation_refused(s))
 					goto done;
 				fail(s, DM_ECONN, 0,
-				    s->dot_sent ? _("the connection was closed after the end of the message, before the server's reply") :
+				    s->state == RS_DOT_SENT ? _("the connection was closed after the end of the message, before the server's reply") :
 				    _("the server closed the connection"),
 				    hint_retry(s));
 				goto done;
 			}
 			moved = 1;
-			if (from_server(s, buf, (size_t)r) == -1)
+			if (smtpi_from_server(s, buf, (size_t)r) == -1)
 				goto done;
 		}
-		if (s->test_done && s->c2s.len == s->c2s.off)
+		if (s->state == RS_DONE && s->c2s.len == s->c2s.off)
 			goto done;
 		/* c2s -> server. */
 		while (s->c2s.len > s->c2s.off) {
@@ -1708,10 +1760,10 @@ pump_main(void *arg)
 			}
 			s->c2s.off += (size_t)r;
 			tx_total += (uint64_t)r;
-			sess_now(&t_write);
+			smtpi_sess_now(&t_write);
 			moved = 1;
-			if (s->dot_queued && tx_total >= dot_at)
-				s->dot_sent = 1;
+			if (s->state == RS_DOT_QUEUED && tx_total >= dot_at)
+				s->state = RS_DOT_SENT;
 		}
 		if (s->c2s.off == s->c2s.len)
 			s->c2s.off = s->c2s.len = 0;
@@ -1741,7 +1793,7 @@ pump_main(void *arg)
 				break;
 			}
 			moved = 1;
-			if (from_client(s, buf, (size_t)r, &tx_total,
+			if (smtpi_from_client(s, buf, (size_t)r, &tx_total,
 			    &dot_at) == -1) {
 				if (!s->failed)
 					fail(s, DM_EINTERNAL, 0,
@@ -1751,17 +1803,19 @@ pump_main(void *arg)
 			}
 		}
 		pending = s->c2s.len - s->c2s.off;
-		if (app_eof && pending == 0 && (s->npend == 0 || !s->quit_sent))
+		if (app_eof && pending == 0 && (s->npend == 0 ||
+		    (s->state != RS_QUIT && s->state != RS_STOPPING &&
+		    s->state != RS_DONE)))
 			goto done;
 		if (moved)
 			continue;
 		/* Nothing moved: check the clocks, then wait. */
-		if (s->npend > 0 && sess_ms_since(&s->t_io) >
+		if (s->npend > 0 && smtpi_sess_ms_since(&s->t_io) >
 		    (long)s->p->timeout * 1000) {
 			timed_out(s, pend_step_name(s));
 			goto done;
 		}
-		if (pending > 0 && sess_ms_since(&t_write) >
+		if (pending > 0 && smtpi_sess_ms_since(&t_write) >
 		    (long)s->p->timeout * 1000) {
 			timed_out(s, _("the server to read what docmail sent"));
 			goto done;
@@ -1783,7 +1837,7 @@ pump_main(void *arg)
 		}
 	}
 done:
-	if (s->dot_sent && msg_at(s, s->dot_msg) != NULL &&
+	if (s->state == RS_DOT_SENT && msg_at(s, s->dot_msg) != NULL &&
 	    msg_at(s, s->dot_msg)->code == 0)
 		msg_at(s, s->dot_msg)->maybe_delivered = 1;
 	if (s->ssl != NULL && !s->failed)
@@ -1799,7 +1853,7 @@ done:
 }
 
 int
-pump_start(struct sess *s, const char *greeting, size_t greeting_len,
+smtpi_pump_start(struct sess *s, const char *greeting, size_t greeting_len,
     struct dm_err *err)
 {
 	if ((s->c2s.data = malloc(IOBUF_SIZE)) == NULL ||
@@ -1832,7 +1886,7 @@ pump_start(struct sess *s, const char *greeting, size_t greeting_len,
 }
 
 void
-pump_join(struct sess *s)
+smtpi_pump_join(struct sess *s)
 {
 	size_t i;
 

@@ -117,7 +117,7 @@ msg_cb(int write_p, int version, int type, const void *buf, size_t len,
 }
 
 int
-tls_renegotiation_asked(const struct sess *s)
+smtpi_tls_renegotiation_asked(const struct sess *s)
 {
 	const struct verify_note *n;
 
@@ -236,7 +236,7 @@ system_store(SSL_CTX *ctx, char **bundle)
 }
 
 int
-tls_setup(struct sess *s, struct dm_err *err)
+smtpi_tls_setup(struct sess *s, struct dm_err *err)
 {
 	const struct dm_smtp_params *p = s->p;
 	struct verify_note *n;
@@ -305,7 +305,7 @@ tls_setup(struct sess *s, struct dm_err *err)
 }
 
 void
-tls_free(struct sess *s)
+smtpi_tls_free(struct sess *s)
 {
 	struct verify_note *n;
 
@@ -359,7 +359,7 @@ cert_names(X509 *x, char *out, size_t size)
 	if (out[0] == '\0')
 		X509_NAME_get_text_by_NID(X509_get_subject_name(x),
 		    NID_commonName, out, (int)size);
-	sanitize(out, size, out, strlen(out));
+	smtpi_sanitize(out, size, out, strlen(out));
 }
 
 /* What an OpenSSL printer wrote into b, sanitised into out; frees b. */
@@ -370,7 +370,7 @@ bio_text(BIO *b, char *out, size_t size)
 	long n;
 
 	n = BIO_get_mem_data(b, &p);
-	sanitize(out, size, p, n > 0 ? (size_t)n : 0);
+	smtpi_sanitize(out, size, p, n > 0 ? (size_t)n : 0);
 	BIO_free(b);
 }
 
@@ -521,7 +521,7 @@ handshake_io(SSL *ssl, int fd, int ms, const struct sess *s)
 	struct timespec t0;
 	int r, e, left;
 
-	sess_now(&t0);
+	smtpi_sess_now(&t0);
 	for (;;) {
 		ERR_clear_error();
 		if ((r = SSL_connect(ssl)) == 1)
@@ -529,24 +529,25 @@ handshake_io(SSL *ssl, int fd, int ms, const struct sess *s)
 		e = SSL_get_error(ssl, r);
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			return -1;
-		if (s != NULL && sess_cancelled(s))
+		if (s != NULL && smtpi_sess_cancelled(s))
 			return -2;
-		if ((left = ms - (int)sess_ms_since(&t0)) <= 0)
+		if ((left = ms - (int)smtpi_sess_ms_since(&t0)) <= 0)
 			return 0;
-		if (net_wait(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+		if (smtpi_net_wait(fd,
+		    e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
 		    left < 200 ? left : 200) == -1)
 			return -1;
 	}
 }
 
 int
-tls_handshake(struct sess *s, struct dm_err *err)
+smtpi_tls_handshake(struct sess *s, struct dm_err *err)
 {
 	struct verify_note *n;
 	unsigned long e;
 	int r;
 
-	if (tls_setup(s, err) == -1)
+	if (smtpi_tls_setup(s, err) == -1)
 		return -1;
 	r = handshake_io(s->ssl, s->fd, s->p->timeout * 1000, s);
 	n = SSL_get_ex_data(s->ssl, note_index);
@@ -555,7 +556,7 @@ tls_handshake(struct sess *s, struct dm_err *err)
 		    check_pin(s, err) == -1)
 			goto fail;
 		fill_report(s);
-		sess_step(s, DM_STEP_TLS, 1, SSL_get_version(s->ssl));
+		smtpi_sess_step(s, DM_STEP_TLS, 1, SSL_get_version(s->ssl));
 		return 0;
 	}
 	if (r == 0) {
@@ -602,7 +603,7 @@ tls_handshake(struct sess *s, struct dm_err *err)
 	dm_err_hint(err, _("the server may require a newer TLS version, or the port may not be an SMTP port"));
 	ERR_clear_error();
 fail:
-	sess_step(s, DM_STEP_TLS, 0, err->msg);
+	smtpi_sess_step(s, DM_STEP_TLS, 0, err->msg);
 	return -1;
 }
 
@@ -613,7 +614,7 @@ fail:
  * ms (a second at least).
  */
 int
-tls_probe(struct sess *s, int ms)
+smtpi_tls_probe(struct sess *s, int ms)
 {
 	struct sess probe;
 	struct dm_smtp_params p = *s->p;
@@ -628,7 +629,7 @@ tls_probe(struct sess *s, int ms)
 	memset(&probe, 0, sizeof probe);
 	probe.p = &p;
 	probe.fd = -1;
-	if (net_connect(&probe, &err) == -1)
+	if (smtpi_net_connect(&probe, &err) == -1)
 		return 0;
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		goto out;

@@ -75,17 +75,17 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 }
 
 void
-sess_now(struct timespec *t)
+smtpi_sess_now(struct timespec *t)
 {
 	clock_gettime(CLOCK_MONOTONIC, t);
 }
 
 long
-sess_ms_since(const struct timespec *t)
+smtpi_sess_ms_since(const struct timespec *t)
 {
 	struct timespec now;
 
-	sess_now(&now);
+	smtpi_sess_now(&now);
 	return (now.tv_sec - t->tv_sec) * 1000 +
 	    (now.tv_nsec - t->tv_nsec) / 1000000;
 }
@@ -98,7 +98,8 @@ sess_msg(const struct sess *s)
 }
 
 void
-sess_step(struct sess *s, enum dm_smtp_step step, int ok, const char *text)
+smtpi_sess_step(struct sess *s, enum dm_smtp_step step, int ok,
+    const char *text)
 {
 	struct dm_smtp_event ev;
 
@@ -106,23 +107,23 @@ sess_step(struct sess *s, enum dm_smtp_step step, int ok, const char *text)
 	ev.kind = DM_EV_STEP;
 	ev.step = step;
 	ev.ok = ok;
-	ev.ms = sess_ms_since(&s->t_step);
+	ev.ms = smtpi_sess_ms_since(&s->t_step);
 	ev.text = text;
 	ev.msg = sess_msg(s);
-	sess_now(&s->t_step);
+	smtpi_sess_now(&s->t_step);
 	if (s->p->event != NULL)
 		s->p->event(s->p->arg, &ev);
 }
 
 void
-sess_log(struct sess *s, const char *dir, const char *line, size_t n)
+smtpi_sess_log(struct sess *s, const char *dir, const char *line, size_t n)
 {
 	struct dm_smtp_event ev;
 	char buf[600], clean[512];
 
 	if (s->p->event == NULL)
 		return;
-	sanitize(clean, sizeof clean, line, n);
+	smtpi_sanitize(clean, sizeof clean, line, n);
 	(void)snprintf(buf, sizeof buf, "%s%s", dir, clean);
 	memset(&ev, 0, sizeof ev);
 	ev.kind = DM_EV_LOG;
@@ -132,7 +133,7 @@ sess_log(struct sess *s, const char *dir, const char *line, size_t n)
 }
 
 int
-sess_fail(struct sess *s, const struct dm_err *e)
+smtpi_sess_fail(struct sess *s, const struct dm_err *e)
 {
 	pthread_mutex_lock(&s->lock);
 	if (!s->failed) {
@@ -144,7 +145,7 @@ sess_fail(struct sess *s, const struct dm_err *e)
 }
 
 int
-sess_cancelled(const struct sess *s)
+smtpi_sess_cancelled(const struct sess *s)
 {
 	return s->p->cancel != NULL && atomic_load(s->p->cancel) != 0;
 }
@@ -245,7 +246,7 @@ dm_smtp_check_params(const struct dm_smtp_params *p, struct dm_err *err)
 static int
 out_of_turn(struct sess *s, const char *when, struct dm_err *err)
 {
-	if (!net_pending(s))
+	if (!smtpi_net_pending(s))
 		return 0;
 	dm_err_set(err, DM_EPROTO,
 	    _("%s port %d sent data nobody asked for %s"),
@@ -264,7 +265,7 @@ silent(const struct sess *s, const struct dm_buf *got,
 	 * timeout ("no reply ..."), unless the user cancelled.
 	 */
 	return got->len == 0 && err->code == DM_ETEMP &&
-	    err->hint[0] == '\0' && !sess_cancelled(s);
+	    err->hint[0] == '\0' && !smtpi_sess_cancelled(s);
 }
 
 /*
@@ -287,8 +288,8 @@ greeting_wait(struct sess *s, struct dm_buf *greeting, int *code,
 	 * begins, the rest of the timeout is its own (a greeting that began
 	 * at 2 s failed as "only part of a reply" under valgrind).
 	 */
-	if (net_wait_cancellable(s, s->fd, POLLIN, first) == 0 &&
-	    tls_probe(s, total - first)) {
+	if (smtpi_net_wait_cancellable(s, s->fd, POLLIN, first) == 0 &&
+	    smtpi_tls_probe(s, total - first)) {
 		dm_err_set(err, DM_ECONFIG,
 		    _("%s port %d expects TLS from the first byte, but security = starttls"),
 		    s->p->host, s->p->port);
@@ -299,9 +300,9 @@ greeting_wait(struct sess *s, struct dm_buf *greeting, int *code,
 	 * second at least to be read (byte by byte, so slowly under
 	 * valgrind).
 	 */
-	left = total - (int)sess_ms_since(t0);
-	if (net_read_reply_ms(s, greeting, code, left > 1000 ? left : 1000,
-	    err) == 0)
+	left = total - (int)smtpi_sess_ms_since(t0);
+	if (smtpi_net_read_reply_ms(s, greeting, code,
+	    left > 1000 ? left : 1000, err) == 0)
 		return 0;
 	if (silent(s, greeting, err)) {
 		dm_err_set(err, DM_ETEMP,
@@ -310,7 +311,7 @@ greeting_wait(struct sess *s, struct dm_buf *greeting, int *code,
 		return dm_err_hint(err, _("try again later"));
 	}
 	if (err->code == DM_ETEMP && err->hint[0] == '\0' &&
-	    !sess_cancelled(s))
+	    !smtpi_sess_cancelled(s))
 		dm_err_hint(err, _("check host and port; port 465 uses security = ssl, 587 uses starttls"));
 	return -1;
 }
@@ -326,13 +327,13 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 	const char *l;
 
 	dm_buf_init(&r, 0);
-	sess_now(&t0);
+	smtpi_sess_now(&t0);
 	if (greeting_wait(s, greeting, &code, &t0, err) == -1) {
-		sess_step(s, DM_STEP_GREETING, 0, err->msg);
+		smtpi_sess_step(s, DM_STEP_GREETING, 0, err->msg);
 		goto out;
 	}
-	sess_log(s, "S: ", greeting->data, greeting->len);
-	sanitize(text, sizeof text, greeting->data + 4,
+	smtpi_sess_log(s, "S: ", greeting->data, greeting->len);
+	smtpi_sanitize(text, sizeof text, greeting->data + 4,
 	    greeting->len > 4 ? greeting->len - 4 : 0);
 	if (s->rep != NULL)
 		dm_strlcpy(s->rep->greeting, text, sizeof s->rep->greeting);
@@ -342,21 +343,21 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 		    code, text);
 		err->smtp_code = code;
 		dm_err_hint(err, _("try again later"));
-		sess_step(s, DM_STEP_GREETING, 0, err->msg);
+		smtpi_sess_step(s, DM_STEP_GREETING, 0, err->msg);
 		goto out;
 	}
-	sess_step(s, DM_STEP_GREETING, 1, text);
+	smtpi_sess_step(s, DM_STEP_GREETING, 1, text);
 
 	if (out_of_turn(s, _("before docmail's EHLO"), err) == -1) {
-		sess_step(s, DM_STEP_EHLO, 0, err->msg);
+		smtpi_sess_step(s, DM_STEP_EHLO, 0, err->msg);
 		goto out;
 	}
 	(void)snprintf(cmd, sizeof cmd, "EHLO %s\r\n",
 	    s->p->helo != NULL ? s->p->helo : "localhost");
-	sess_log(s, "C: ", cmd, strlen(cmd));
-	if (net_write(s, cmd, strlen(cmd), err) == -1 ||
-	    net_read_reply(s, &r, &code, err) == -1) {
-		sess_step(s, DM_STEP_EHLO, 0, err->msg);
+	smtpi_sess_log(s, "C: ", cmd, strlen(cmd));
+	if (smtpi_net_write(s, cmd, strlen(cmd), err) == -1 ||
+	    smtpi_net_read_reply(s, &r, &code, err) == -1) {
+		smtpi_sess_step(s, DM_STEP_EHLO, 0, err->msg);
 		goto out;
 	}
 	for (l = r.data; l != NULL && l < r.data + r.len; ) {
@@ -364,7 +365,8 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 		const char *end = r.data + r.len;
 		const char *k = (size_t)(end - l) >= 4 ? l + 4 : end;
 
-		sess_log(s, "S: ", l, e != NULL ? (size_t)(e - l) : strlen(l));
+		smtpi_sess_log(s, "S: ", l,
+		    e != NULL ? (size_t)(e - l) : strlen(l));
 		/* Some servers put a blank after the dash: "250- STARTTLS". */
 		while (k < end && (*k == ' ' || *k == '\t'))
 			k++;
@@ -377,38 +379,39 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 	}
 	if (code != 250) {
 		dm_err_set(err, DM_EPROTO, _("the server refused EHLO: %d"), code);
-		sess_step(s, DM_STEP_EHLO, 0, err->msg);
+		smtpi_sess_step(s, DM_STEP_EHLO, 0, err->msg);
 		goto out;
 	}
 	if (out_of_turn(s, _("after its reply to EHLO"), err) == -1) {
-		sess_step(s, DM_STEP_EHLO, 0, err->msg);
+		smtpi_sess_step(s, DM_STEP_EHLO, 0, err->msg);
 		goto out;
 	}
-	sess_step(s, DM_STEP_EHLO, 1, NULL);
+	smtpi_sess_step(s, DM_STEP_EHLO, 1, NULL);
 	if (!offered) {
 		/* Never go on in clear: the password would follow. */
 		dm_err_set(err, DM_ETLS,
 		    _("%s port %d does not offer STARTTLS: nothing was sent"),
 		    s->p->host, s->p->port);
 		dm_err_hint(err, _("check host and port (587 is the usual STARTTLS port, 465 uses security = ssl); an attacker can also remove STARTTLS on the way"));
-		sess_step(s, DM_STEP_TLS, 0, err->msg);
+		smtpi_sess_step(s, DM_STEP_TLS, 0, err->msg);
 		goto out;
 	}
-	sess_log(s, "C: ", "STARTTLS", 8);
-	if (net_write(s, "STARTTLS\r\n", 10, err) == -1 ||
-	    net_read_reply(s, &r, &code, err) == -1) {
-		sess_step(s, DM_STEP_TLS, 0, err->msg);
+	smtpi_sess_log(s, "C: ", "STARTTLS", 8);
+	if (smtpi_net_write(s, "STARTTLS\r\n", 10, err) == -1 ||
+	    smtpi_net_read_reply(s, &r, &code, err) == -1) {
+		smtpi_sess_step(s, DM_STEP_TLS, 0, err->msg);
 		goto out;
 	}
-	sess_log(s, "S: ", r.data, r.len);
+	smtpi_sess_log(s, "S: ", r.data, r.len);
 	if (code != 220) {
-		sanitize(text, sizeof text, r.data + 4, r.len > 4 ? r.len - 4 : 0);
+		smtpi_sanitize(text, sizeof text, r.data + 4,
+		    r.len > 4 ? r.len - 4 : 0);
 		dm_err_set(err, code < 500 ? DM_ETEMP : DM_ETLS,
 		    _("the server refused STARTTLS: server said: %d %s"), code,
 		    text);
 		err->smtp_code = code;
 		dm_err_hint(err, _("nothing was sent in clear; try again later, or ask the provider"));
-		sess_step(s, DM_STEP_TLS, 0, err->msg);
+		smtpi_sess_step(s, DM_STEP_TLS, 0, err->msg);
 		goto out;
 	}
 	/*
@@ -416,12 +419,12 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 	 * be taken for part of the handshake, or worse, for the first reply
 	 * inside TLS (CVE-2011-0411).  Never read them; stop.
 	 */
-	if (net_pending(s)) {
+	if (smtpi_net_pending(s)) {
 		dm_err_set(err, DM_EPROTO,
 		    _("%s port %d sent plain text after agreeing to STARTTLS, before the TLS handshake"),
 		    s->p->host, s->p->port);
 		dm_err_hint(err, _("nothing was sent: injected plain text is what an attacker on the way would send, or the server is broken; try another network, or ask the provider"));
-		sess_step(s, DM_STEP_TLS, 0, err->msg);
+		smtpi_sess_step(s, DM_STEP_TLS, 0, err->msg);
 		goto out;
 	}
 	ret = 0;
@@ -480,10 +483,10 @@ message_cb(void **ctx, int *len, void *arg)
 	}
 	if (len == NULL) {
 		if (mail->rewind(mail->arg, &e) == -1)
-			sess_fail(s, &e);
+			smtpi_sess_fail(s, &e);
 		return NULL;
 	}
-	if (s->failed || sess_cancelled(s)) {
+	if (s->failed || smtpi_sess_cancelled(s)) {
 		/* Abort without the final dot: nothing is delivered. */
 		errno = ECANCELED;
 		*len = 0;
@@ -491,7 +494,7 @@ message_cb(void **ctx, int *len, void *arg)
 	}
 	n = mail->read(mail->arg, m->buf, sizeof m->buf, &e);
 	if (n < 0) {
-		sess_fail(s, &e);
+		smtpi_sess_fail(s, &e);
 		errno = ECANCELED;
 		*len = 0;
 		return NULL;
@@ -555,13 +558,13 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 		tmo += 3600L * 1000;
 	if (dm_smtp_check_params(p, err) == -1)
 		return -1;
-	sess_now(&s->t_step);
-	if (net_connect(s, err) == -1)
+	smtpi_sess_now(&s->t_step);
+	if (smtpi_net_connect(s, err) == -1)
 		goto out;
 	if (p->security == DM_SEC_STARTTLS &&
 	    starttls(s, &greeting, err) == -1)
 		goto out;
-	if (p->security != DM_SEC_NONE && tls_handshake(s, err) == -1)
+	if (p->security != DM_SEC_NONE && smtpi_tls_handshake(s, err) == -1)
 		goto out;
 
 	if (s->mails == NULL) {
@@ -632,8 +635,8 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	}
 	s->rcpt_left = s->testing ? 1 : (int)s->mail->nrcpt;
 
-	if (pump_start(s, greeting.len > 0 ? greeting.data : NULL, greeting.len,
-	    err) == -1)
+	if (smtpi_pump_start(s, greeting.len > 0 ? greeting.data : NULL,
+	    greeting.len, err) == -1)
 		goto out;
 	handover_fd = sv[1];
 	sv[1] = -1;
@@ -641,20 +644,20 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 	if (handover_fd != -1) {
 		close(handover_fd);
 		handover_fd = -1;
-		pump_join(s);
+		smtpi_pump_join(s);
 		dm_err_set(err, DM_EINTERNAL,
 		    _("libESMTP did not take the connection docmail prepared"));
 		goto out;
 	}
-	pump_join(s);
+	smtpi_pump_join(s);
 	/* The message in flight when the session ended, if any. */
-	sess_done(s, s->begun, s->failed ? &s->err : NULL);
+	smtpi_sess_done(s, s->begun, s->failed ? &s->err : NULL);
 	if (s->failed) {
 		*err = s->err;
 		goto out;
 	}
 	if (s->testing) {
-		if (!s->test_done) {
+		if (s->state != RS_DONE) {
 			dm_err_set(err, DM_EPROTO,
 			    _("the test ended early: %s"), smtp_strerror(
 			    smtp_errno(), (char[128]){ 0 }, 128));
@@ -676,7 +679,7 @@ out:
 		close(sv[0]);
 	if (sv[1] != -1)
 		close(sv[1]);
-	tls_free(s);
+	smtpi_tls_free(s);
 	if (s->fd != -1)
 		close(s->fd);
 	s->fd = -1;
@@ -715,7 +718,7 @@ dm_smtp_test(const struct dm_smtp_params *p, const char *sender,
 }
 
 int
-sender_refused(int code, const char *text)
+smtpi_sender_refused(int code, const char *text)
 {
 	static const char *const owned[] = {
 		"not owned", "SendAsDenied", "5.2.252", "send as",
@@ -740,7 +743,7 @@ sender_refused(int code, const char *text)
 }
 
 int
-hint_sender(struct dm_err *err, const char *addr)
+smtpi_hint_sender(struct dm_err *err, const char *addr)
 {
 	return dm_err_hint(err,
 	    _("this account may not send as %s: use your own address as email, or allow_from_override = no"),
@@ -755,7 +758,7 @@ refused_sender(const struct dm_smtp_mail *mail, int code, const char *text,
 	    _("the server refused mail from '%s' for this login: server said: %d %s"),
 	    mail->sender, code, text);
 	err->smtp_code = code;
-	return hint_sender(err, mail->sender);
+	return smtpi_hint_sender(err, mail->sender);
 }
 
 /* After a session that ran to its end: the message, then the recipients. */
@@ -780,10 +783,10 @@ judge(struct dm_smtp_mail *mail, struct dm_err *err)
 	 * RCPT, Microsoft 365 after the data.  Either way the address, not
 	 * the recipients, is what to fix.
 	 */
-	if (!mail->accepted && bad != NULL && sender_refused(bad->code,
+	if (!mail->accepted && bad != NULL && smtpi_sender_refused(bad->code,
 	    bad->text))
 		return refused_sender(mail, bad->code, bad->text, err);
-	if (!mail->accepted && sender_refused(mail->code, mail->reply))
+	if (!mail->accepted && smtpi_sender_refused(mail->code, mail->reply))
 		return refused_sender(mail, mail->code, mail->reply, err);
 	if (mail->accepted) {
 		if (bad == NULL)
@@ -845,7 +848,7 @@ dm_smtp_send(const struct dm_smtp_params *p, struct dm_smtp_mail *mail,
 }
 
 void
-sess_done(struct sess *s, size_t upto, const struct dm_err *failed)
+smtpi_sess_done(struct sess *s, size_t upto, const struct dm_err *failed)
 {
 	struct dm_err e;
 	struct dm_smtp_mail *mail;

@@ -6,8 +6,8 @@
  * count and length, then the server's bytes.  The first 16 * length
  * bytes (all if 0) are sent count times, then the rest once, so that
  * the size limits are in reach of short inputs.  The bytes go either
- * through the relay's from_server(), in chunks as the network would
- * hand them over, or through a socketpair into net_read_reply(), which
+ * through the relay's smtpi_from_server(), in chunks as the network would
+ * hand them over, or through a socketpair into smtpi_net_read_reply(), which
  * reads the plain dialogue before TLS.
  *
  * Beyond not crashing: the relay never ends a session without
@@ -35,7 +35,7 @@
 #include "fuzz.h"
 
 enum {
-	F_NET		= 1 << 0,	/* net_read_reply(), not the relay */
+	F_NET		= 1 << 0,	/* smtpi_net_read_reply(), no relay */
 	F_USER		= 1 << 1,	/* credentials given */
 	F_REPORT	= 1 << 2,
 	F_MAIL		= 1 << 3,
@@ -139,7 +139,7 @@ check_reply(const struct sess *s, enum pend what, const char *r, size_t n)
 	size_t ll;
 	int first = 1, auth = 0;
 
-	if (what != PEND_EHLO || reply_code(r, n) / 100 != 2)
+	if (what != PEND_EHLO || smtpi_reply_code(r, n) / 100 != 2)
 		return;
 	for (l = r; l < r + n; l = nl + 1, first = 0) {
 		nl = memchr(l, '\n', (size_t)(r + n - l));
@@ -175,7 +175,7 @@ check_s2c(struct sess *s, const enum pend *before, size_t nbefore)
 		nl = memchr(l, '\n', (size_t)(end - l));
 		FZ_CHECK(nl != NULL);
 		n = (size_t)(nl - l + 1);
-		FZ_CHECK(reply_code(l, n) != 0);
+		FZ_CHECK(smtpi_reply_code(l, n) != 0);
 		p = nl + 1;
 		if (n > 4 && l[3] == '-')
 			continue;
@@ -202,7 +202,7 @@ relay(struct sess *s, const char *data, size_t n, size_t chunk)
 		nbefore = s->npend;
 		before = fz_malloc((nbefore + 1) * sizeof before[0]);
 		memcpy(before, s->pend, nbefore * sizeof before[0]);
-		r = from_server(s, p, k);
+		r = smtpi_from_server(s, p, k);
 		check_s2c(s, before, nbefore);
 		free(before);
 	}
@@ -240,7 +240,7 @@ net(struct sess *s, const char *data, size_t n)
 	dm_buf_init(&out, 0);
 	for (;;) {
 		dm_err_clear(&err);
-		r = net_read_reply(s, &out, &code, &err);
+		r = smtpi_net_read_reply(s, &out, &code, &err);
 		if (r == -1) {
 			FZ_CHECK(err.code == DM_ECONN ||
 			    err.code == DM_EPROTO || err.code == DM_ENOMEM ||
@@ -253,7 +253,7 @@ net(struct sess *s, const char *data, size_t n)
 		FZ_CHECK(code >= 200 && code <= 599);
 		for (i = 0, last = 0; i < out.len; i++)
 			if (out.data[i] == '\n') {
-				FZ_CHECK(reply_code(out.data + last,
+				FZ_CHECK(smtpi_reply_code(out.data + last,
 				    i + 1 - last) != 0);
 				if (i + 1 < out.len)
 					FZ_CHECK(out.data[last + 3] == '-');
@@ -357,8 +357,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dm_buf_init(&s.cline, 0);
 	dm_buf_init(&s.sline, 0);
 	dm_buf_init(&s.held, 0);
-	sess_now(&s.t_step);
-	sess_now(&s.t_io);
+	smtpi_sess_now(&s.t_step);
+	smtpi_sess_now(&s.t_io);
 
 	if (stream.len > 0) {
 		if (flags & F_NET)
@@ -383,10 +383,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strcmp(rep.auth_mech, "CRAM-MD5") == 0);
 	/* No MAIL without a login: authed only after the relay's 235. */
 	if (s.oauth && s.authed)
-		FZ_CHECK(s.oa == OA_DONE);
+		FZ_CHECK(s.state != RS_OAUTH_334 &&
+		    s.state != RS_OAUTH_RESULT && s.state != RS_OAUTH_FINAL);
+	FZ_CHECK(strcmp(smtpi_state_name(s.state), "?") != 0);
 
 	/* Frees the queues and buffers; no thread was started. */
-	pump_join(&s);
+	smtpi_pump_join(&s);
 	pthread_mutex_destroy(&s.lock);
 	dm_buf_release(&stream);
 	free(bytes);
