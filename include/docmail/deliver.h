@@ -30,7 +30,10 @@ struct dm_delivery {
 	int			 removed;	/* the item left the outbox */
 	int			 failed_step;	/* enum dm_smtp_step, -1: none */
 	/* What went wrong after the server accepted (sent log, copy). */
-	/* Malloc'd when they happen: a batch holds one of these a message. */
+	/*
+	 * Each a malloc'd string, made when a warning happens (a batch holds
+	 * one struct a message: no room kept for warnings that never come).
+	 */
 	char			*warn[DM_DELIVER_WARN_MAX];
 	int			 nwarn;
 };
