@@ -4,8 +4,9 @@
 # installed.  The expected texts come from the catalogue itself
 # (gettext), so a message left in English or a wrong catalogue fails:
 # the command line's errors and {{today}}, the settings screen at 80x24
-# (every label and the key bar whole, the fields in one column), and a
-# send confirmed with the language's own yes-letter.
+# (every label and the key bar whole, the fields in one column), the
+# document list's heads and key bar, and a send confirmed with the
+# language's own yes-letter.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 langs=$(grep -v '^#' "$top_srcdir/po/COMPLETE" 2>/dev/null | tr '\n' ' ')
@@ -18,7 +19,7 @@ for tool in tmux msgfmt gettext ngettext; do
 	    { echo "1..0 # SKIP $tool is not installed"; exit 0; }
 done
 set -- $langs
-plan $(($# * 12))
+plan $(($# * 14))
 
 loc=$T/locale
 # tr LANG MSGID: the translation, as docmail finds it
@@ -86,6 +87,25 @@ for l; do
 	[ "$(printf '%s' "$bar" | wc -m)" -le 80 ]
 	ok $? "$l: and fits 80 columns"
 	keys Escape
+	wait_for "EXIT="
+
+	# --- the document list at 80x24: its heads and key bar whole
+	term "cd '$T/doc' && $lenv $(printf "HOME='%s' XDG_CONFIG_HOME='%s' XDG_DATA_HOME='%s' XDG_STATE_HOME='%s'" \
+	    "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_STATE_HOME") '$DOCMAIL' --config '$cfg'"
+	wait_for "invoice-2026-001.pdf"
+	head_line=$(screen | grep -F -- "$(tr_ "$l" "Customer")" | head -1)
+	missing=
+	for h in Document Number Customer Amount Date Sent; do
+		printf '%s\n' "$head_line" | grep -qF -- "$(tr_ "$l" "$h")" ||
+		    missing="$missing '$(tr_ "$l" "$h")'"
+	done
+	[ -n "$head_line" ] && [ -z "$missing" ]
+	ok $? "$l: the list's column heads are whole" ||
+	    diag "missing:$missing" "$(screen)"
+	bar=$(tr_ "$l" " Enter send  Space mark  F9/b batch  / filter  o outbox  s settings  q quit")
+	screen | grep -qF -- "$bar"
+	ok $? "$l: the list's key bar is whole at 80 columns" || diag "$(screen)"
+	keys q
 	wait_for "EXIT="
 
 	# --- sending, confirmed with the language's yes-letter
