@@ -167,7 +167,7 @@ label() {
 	esac
 }
 echo
-echo "$("$docmail" --version), $(nproc) CPUs, sink tests/smtpd.py on 127.0.0.1 (STARTTLS + AUTH PLAIN)"
+echo "$("$docmail" --version | head -n 1), $(nproc) CPUs, sink tests/smtpd.py on 127.0.0.1 (STARTTLS + AUTH PLAIN)"
 echo "$n documents of $kib KiB, one recipient each; best of $runs runs"
 echo
 printf '  %-34s %10s %12s %12s\n' "" "wall ms" "peak RSS KiB" "connections"
