@@ -22,6 +22,8 @@ set -- $langs
 plan $(($# * 14))
 
 loc=$T/locale
+# the test's home for docmail started in tmux (which has its own env)
+homes="HOME='$HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' XDG_STATE_HOME='$XDG_STATE_HOME'"
 # tr LANG MSGID: the translation, as docmail finds it
 tr_() { LANGUAGE=$1 LC_ALL=C.UTF-8 TEXTDOMAINDIR=$loc gettext -d docmail -- "$2"; }
 # trn LANG SINGULAR PLURAL N
@@ -57,8 +59,7 @@ for l; do
 	has "$T/out" "Subject: Rechnung vom $today" "$l: {{today}} is $today"
 
 	# --- the settings screen at 80x24
-	term "$lenv $(printf "HOME='%s' XDG_CONFIG_HOME='%s' XDG_DATA_HOME='%s' XDG_STATE_HOME='%s'" \
-	    "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_STATE_HOME") '$DOCMAIL' --config '$cfg' settings"
+	term "$lenv $homes '$DOCMAIL' --config '$cfg' settings"
 	wait_for "$(tr_ "$l" "Test connection")"
 	ok $? "$l: the settings screen has its Test connection button"
 	screen >"$T/s.$l"
@@ -90,8 +91,7 @@ for l; do
 	wait_for "EXIT="
 
 	# --- the document list at 80x24: its heads and key bar whole
-	term "cd '$T/doc' && $lenv $(printf "HOME='%s' XDG_CONFIG_HOME='%s' XDG_DATA_HOME='%s' XDG_STATE_HOME='%s'" \
-	    "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_STATE_HOME") '$DOCMAIL' --config '$cfg'"
+	term "cd '$T/doc' && $lenv $homes '$DOCMAIL' --config '$cfg'"
 	wait_for "invoice-2026-001.pdf"
 	head_line=$(screen | grep -F -- "$(tr_ "$l" "Customer")" | head -1)
 	missing=
@@ -113,8 +113,7 @@ for l; do
 	[ "$yes" != y ] || [ "$l" = en ]
 	ok $? "$l: its yes-letter is its own ('$yes')"
 	n0=$(delivered tls)
-	term "$lenv $(printf "HOME='%s' XDG_CONFIG_HOME='%s' XDG_DATA_HOME='%s' XDG_STATE_HOME='%s'" \
-	    "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_STATE_HOME") '$DOCMAIL' --config '$cfg' '$doc'"
+	term "$lenv $homes '$DOCMAIL' --config '$cfg' '$doc'"
 	wait_for "Invoice 2026-001"
 	keys F3
 	q=$(trn "$l" "Send this email to %zu recipient? (y/n)" \

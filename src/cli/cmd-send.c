@@ -161,7 +161,7 @@ label_col(void)
 }
 
 static void
-show_list(FILE *fp, const char *label, const struct dm_addrlist *l,
+show_list(FILE *fp, const char *label, int col, const struct dm_addrlist *l,
     const char *note)
 {
 	struct dm_buf b;
@@ -176,7 +176,7 @@ show_list(FILE *fp, const char *label, const struct dm_addrlist *l,
 			(void)dm_buf_addstr(&b, ", ", &err);
 		(void)dm_addr_format_display(&l->v[i], &b, &err);
 	}
-	cli_label(fp, label, label_col());
+	cli_label(fp, label, col);
 	fprintf(fp, "%s%s\n", dm_buf_str(&b), note);
 	dm_buf_release(&b);
 }
@@ -191,26 +191,27 @@ confirm(const struct dm_compose *c, const struct dm_compose_opts *o)
 	FILE *tty;
 	char question[64];
 	size_t i;
+	int col = label_col();
 
 	if ((tty = cli_tty_open()) == NULL)
 		return 0;
 	dm_buf_init(&b, 0);
 	(void)dm_addr_format_display(&c->from, &b, &err);
-	cli_label(tty, _("From:"), label_col());
+	cli_label(tty, _("From:"), col);
 	fprintf(tty, "%s\n", dm_buf_str(&b));
 	dm_buf_release(&b);
-	show_list(tty, _("To:"), &c->to, "");
-	show_list(tty, _("Cc:"), &c->cc, "");
-	show_list(tty, _("Bcc:"), &c->bcc,
+	show_list(tty, _("To:"), col, &c->to, "");
+	show_list(tty, _("Cc:"), col, &c->cc, "");
+	show_list(tty, _("Bcc:"), col, &c->bcc,
 	    _("  (invisible to the other recipients)"));
-	show_list(tty, _("Reply-To:"), &c->reply_to, "");
+	show_list(tty, _("Reply-To:"), col, &c->reply_to, "");
 	dm_buf_init(&b, 0);
 	(void)dm_buf_add_printable(&b, c->subject, strlen(c->subject), &err);
-	cli_label(tty, _("Subject:"), label_col());
+	cli_label(tty, _("Subject:"), col);
 	fprintf(tty, "%s\n", dm_buf_str(&b));
 	dm_buf_release(&b);
 	for (i = 0; i < o->nfiles; i++) {
-		cli_label(tty, i == 0 ? _("Attached:") : "", label_col());
+		cli_label(tty, i == 0 ? _("Attached:") : "", col);
 		fprintf(tty, _("%s (%.1f KB)\n"), o->files[i],
 		    stat(o->files[i], &st) == 0 ? st.st_size / 1024.0 : 0.0);
 	}

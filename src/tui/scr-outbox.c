@@ -261,11 +261,9 @@ detail_w(void)
 }
 
 static void
-detail_line(struct tui *t, int row, const char *label, const char *value,
-    attr_t a)
+detail_line(struct tui *t, int row, int w, const char *label,
+    const char *value, attr_t a)
 {
-	int w = detail_w();
-
 	tui_put(row, 2, w, label, tui_attr(t, TC_LABEL) | A_BOLD);
 	tui_put(row, 2 + w, COLS - 3 - w, value, a);
 }
@@ -276,7 +274,7 @@ draw_detail(struct tui *t, struct outbox *ob)
 	const struct dm_outbox_item *it;
 	struct dm_buf b;
 	char line[256];
-	int r = ROW_DETAIL, i;
+	int r = ROW_DETAIL, i, w = detail_w();
 
 	for (i = 0; i < DETAIL_ROWS; i++)
 		tui_put(r + i, 0, COLS, "", A_NORMAL);
@@ -292,19 +290,19 @@ draw_detail(struct tui *t, struct outbox *ob)
 	(void)snprintf(line, sizeof line, ngettext("%s  (%d attempt)",
 	    "%s  (%d attempts)", (unsigned long)it->attempts), it->id,
 	    it->attempts);
-	detail_line(t, r++, _("ID"), line, A_NORMAL);
-	detail_line(t, r++, _("State"), it->state == DM_OB_MAYBE_SENT ?
+	detail_line(t, r++, w, _("ID"), line, A_NORMAL);
+	detail_line(t, r++, w, _("State"), it->state == DM_OB_MAYBE_SENT ?
 	    _("may have been delivered: the connection ended after the whole message was sent") :
 	    it->state == DM_OB_REFUSED ?
 	    _("refused for good by the server: a skips it, r asks first, d removes it") :
 	    _("waiting: the server has not accepted it"),
 	    state_attr(t, it->state));
 	rcpt_list(&b, it);
-	detail_line(t, r++, _("To"), dm_buf_str(&b), A_NORMAL);
-	detail_line(t, r++, _("Subject"), shown(&b, it->subject), A_NORMAL);
-	detail_line(t, r++, _("Document"), it->document != NULL ?
+	detail_line(t, r++, w, _("To"), dm_buf_str(&b), A_NORMAL);
+	detail_line(t, r++, w, _("Subject"), shown(&b, it->subject), A_NORMAL);
+	detail_line(t, r++, w, _("Document"), it->document != NULL ?
 	    shown(&b, it->document) : "-", A_NORMAL);
-	detail_line(t, r++, _("Error"), it->last_error != NULL &&
+	detail_line(t, r++, w, _("Error"), it->last_error != NULL &&
 	    it->last_error[0] != '\0' ? shown(&b, it->last_error) : "-",
 	    tui_attr(t, TC_ERROR));
 	dm_buf_release(&b);

@@ -189,8 +189,8 @@ label_w(void)
 }
 
 static int
-add_list(struct tlines *l, const char *label, const struct dm_addrlist *al,
-    int width, attr_t a)
+add_list(struct tlines *l, const char *label, int lw,
+    const struct dm_addrlist *al, int width, attr_t a)
 {
 	struct dm_buf b;
 	struct dm_err err;
@@ -205,7 +205,7 @@ add_list(struct tlines *l, const char *label, const struct dm_addrlist *al,
 			(void)dm_buf_addstr(&b, ", ", &err);
 		(void)dm_addr_format_display(&al->v[i], &b, &err);
 	}
-	r = tlines_add(l, label, label_w(), dm_buf_str(&b), width, a);
+	r = tlines_add(l, label, lw, dm_buf_str(&b), width, a);
 	dm_buf_release(&b);
 	return r;
 }
@@ -246,21 +246,22 @@ build(struct preview *pv, int width)
 	const char *type;
 	size_t i;
 	attr_t mark = A_BOLD;
+	int lw = label_w();
 
 	tlines_free(l);
 	dm_buf_init(&b, 0);
 	one.v = (struct dm_addr *)&c->from;
 	one.n = one.cap = 1;
-	if (add_list(l, _("From:"), &one, width, A_NORMAL) == -1 ||
-	    add_list(l, _("To:"), &c->to, width, A_NORMAL) == -1 ||
-	    add_list(l, _("Cc:"), &c->cc, width, A_NORMAL) == -1 ||
-	    add_list(l, _("Reply-To:"), &c->reply_to, width, A_NORMAL) == -1 ||
-	    tlines_add(l, _("Subject:"), label_w(), c->subject, width,
+	if (add_list(l, _("From:"), lw, &one, width, A_NORMAL) == -1 ||
+	    add_list(l, _("To:"), lw, &c->to, width, A_NORMAL) == -1 ||
+	    add_list(l, _("Cc:"), lw, &c->cc, width, A_NORMAL) == -1 ||
+	    add_list(l, _("Reply-To:"), lw, &c->reply_to, width, A_NORMAL) == -1 ||
+	    tlines_add(l, _("Subject:"), lw, c->subject, width,
 	    A_BOLD) == -1)
 		goto fail;
 	/* The header's own text: the locale's names would not be sent. */
 	if (dm_mime_format_date(pv->job->date, date, sizeof date, &err) == 0 &&
-	    tlines_add(l, _("Date:"), label_w(), date, width, A_NORMAL) == -1)
+	    tlines_add(l, _("Date:"), lw, date, width, A_NORMAL) == -1)
 		goto fail;
 	for (i = 0; i < pv->job->nfiles; i++) {
 		type = dm_mime_attachment_type(c->mime, i);
@@ -272,15 +273,15 @@ build(struct preview *pv, int width)
 		(void)snprintf(line, sizeof line, "%s  (%s, %s)",
 		    send_base_name(pv->job->files[i]), size,
 		    type != NULL ? type : "?");
-		if (tlines_add(l, i == 0 ? _("Attached:") : "", label_w(), line,
+		if (tlines_add(l, i == 0 ? _("Attached:") : "", lw, line,
 		    width, A_NORMAL) == -1)
 			goto fail;
 	}
-	if (c->from_moved && tlines_add(l, "", label_w(),
+	if (c->from_moved && tlines_add(l, "", lw,
 	    _("(the From you typed is the Reply-To: this profile does not allow other From addresses)"),
 	    width, A_NORMAL) == -1)
 		goto fail;
-	if (c->from_foreign && tlines_add(l, "", label_w(),
+	if (c->from_foreign && tlines_add(l, "", lw,
 	    _("(From is not your account's domain: receiving servers may reject or flag it)"),
 	    width, A_NORMAL) == -1)
 		goto fail;
