@@ -7,7 +7,7 @@
 # fails for the chosen files only, and DM_FAULT_LOG shows it was hit.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 111
+plan 118
 
 shim=$(preload) || exit 1
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
@@ -207,6 +207,39 @@ run setsid -w "$DOCMAIL" --config "$cfg" outbox --retry
 is_rc 75 "a retry without a terminal skips it (exit 75)"
 [ "$(delivered srv)" -eq $n ]; ok $? "and does not send it a second time"
 rm -f "$box/new/"*
+
+# --- 3b. a batch syncs each directory once, not once a message: the
+# outbox's new/ after storing all (all or nothing), the sent log and the
+# removals after the session
+printf '%s\n' '' '[template note]' 'subject = Note {{number}}' \
+    'body = Number {{number}}.' >>"$cfg"
+mkdir -p "$T/bdocs"
+for i in 1 2 3; do
+	printf '%%PDF-1.4 %s\n' "$i" >"$T/bdocs/n$i.pdf"
+	printf '[document]\ntemplate = note\nnumber = %s\nto = n%s@x.test\n' \
+	    "$i" "$i" >"$T/bdocs/n$i.pdf.ini"
+done
+conns=$(grep -c '^connect$' "$T/srv/log")
+faulty fsync "$box/new" EIO 0 "$DOCMAIL" --config "$cfg" batch --yes \
+    "$T/bdocs/n1.pdf" "$T/bdocs/n2.pdf" "$T/bdocs/n3.pdf"
+is_rc 74 "batch: the outbox directory cannot be synced after storing: exit 74"
+has "$T/err" "cannot sync the outbox '$box/new': Input/output error" \
+    "batch: the error names the directory and the cause"
+has "$T/err" "nothing was stored or sent" "batch: and says nothing was stored or sent"
+injected && [ "$(grep -c '^connect$' "$T/srv/log")" -eq "$conns" ] &&
+    [ -z "$(ls "$box/new")" ] && clean "$box"
+ok $? "batch: no connection, no item left in the outbox"
+faulty fsync "$slog" EIO 0 "$DOCMAIL" --config "$cfg" batch --yes \
+    "$T/bdocs/n1.pdf" "$T/bdocs/n2.pdf" "$T/bdocs/n3.pdf"
+n=$((n + 3))
+is_rc 0 "batch: the sent log cannot be synced: exit 0, the messages were sent"
+has "$T/err" "the messages were sent, but the sent log may not be on the disk: cannot write to the sent log '$slog': Input/output error" \
+    "batch: the warning says so, with the cause"
+injected && [ "$(delivered srv)" -eq $n ] && [ -z "$(ls "$box/new")" ] &&
+    [ "$(grep -c "fsync.*$slog" "$T/faults")" -eq 1 ] &&
+    [ "$(grep -c "	n[123]@x.test	" "$slog")" -eq 3 ]
+ok $? "batch: each delivered once, out of the outbox, three lines, one sync of the log" ||
+    diag "delivered $(delivered srv), want $n" "$(cat "$T/faults")"
 
 # --- 4. symbolic links planted where docmail creates files
 echo precious >"$T/victim"

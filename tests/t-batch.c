@@ -211,7 +211,7 @@ main(void)
 	    strcmp(items[1].document, "b.pdf") == 0,
 	    "the item has its recipients and its document");
 	for (i = 0; i < 2; i++) {
-		(void)dm_outbox_remove(&items[i], &err);
+		(void)dm_outbox_remove(&items[i], DM_SYNC_NOW, &err);
 		dm_outbox_item_release(&items[i]);
 		free(bcc[i]);
 	}
@@ -241,9 +241,9 @@ main(void)
 		dm_outbox_item_release(&items[0]);
 		free(bcc[0]);
 		ok(dm_sentlog_append(fx("sent.log"), 1764000000, "id1@x",
-		    "b.pdf", to_b, 1, "250 ok", &err) == 0 &&
+		    "b.pdf", to_b, 1, "250 ok", DM_SYNC_NOW, &err) == 0 &&
 		    dm_sentlog_append(fx("sent.log"), 1764000000, "id2@x",
-		    "a.pdf", to_z, 1, "250 ok", &err) == 0,
+		    "a.pdf", to_z, 1, "250 ok", DM_SYNC_NOW, &err) == 0,
 		    "and the sent log has b.pdf");
 		again[1].path = fx("b.pdf");
 		doc("c.pdf", "[document]\ntemplate = invoice\nnumber = 4\n"

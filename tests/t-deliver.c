@@ -57,7 +57,7 @@ add_item(const char *dir, struct dm_outbox_item *it)
 	m.subject = "Invoice 42";
 	m.document = "invoice-42.pdf";
 	dm_err_clear(&e);
-	if (dm_outbox_add(dir, &m, &s, it, &e) == -1) {
+	if (dm_outbox_add(dir, &m, &s, it, DM_SYNC_NOW, &e) == -1) {
 		diag("%s", e.msg);
 		return -1;
 	}
@@ -411,7 +411,7 @@ test_settle_stays(const char *dir)
 	    "settle: and so it reads on disk");
 	dm_outbox_item_release(&again);
 	dm_delivery_release(&d);
-	dm_outbox_remove(&it, &e);
+	dm_outbox_remove(&it, DM_SYNC_NOW, &e);
 	dm_outbox_item_release(&it);
 
 	/* Half accepted: the others got it, the rest refused. */
@@ -436,7 +436,7 @@ test_settle_stays(const char *dir)
 	    "settle: and so it reads on disk");
 	dm_outbox_item_release(&again);
 	dm_delivery_release(&d);
-	dm_outbox_remove(&it, &e);
+	dm_outbox_remove(&it, DM_SYNC_NOW, &e);
 	dm_outbox_item_release(&it);
 
 	/* Unanswered dot. */
@@ -454,7 +454,7 @@ test_settle_stays(const char *dir)
 	    "settle: an unanswered dot stays 'may have been delivered'");
 	dm_outbox_item_release(&again);
 	dm_delivery_release(&d);
-	dm_outbox_remove(&it, &e);
+	dm_outbox_remove(&it, DM_SYNC_NOW, &e);
 	dm_outbox_item_release(&it);
 }
 

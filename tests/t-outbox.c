@@ -248,7 +248,7 @@ add(const char *dir, const struct dm_outbox_item *m, const char *data,
 	mem.step = step;
 	mem.pos = 3;		/* dm_outbox_add must rewind first */
 	dm_err_clear(&err);
-	return dm_outbox_add(dir, m, &s, out, &err);
+	return dm_outbox_add(dir, m, &s, out, DM_SYNC_NOW, &err);
 }
 
 static void
@@ -383,14 +383,14 @@ test_roundtrip(const char *dir)
 	free(got);
 
 	dm_err_clear(&err);
-	r = dm_outbox_remove(&out, &err);
+	r = dm_outbox_remove(&out, DM_SYNC_NOW, &err);
 	ok(r == 0 && access(out.path, F_OK) == -1 && errno == ENOENT,
 	    "remove: the file is gone");
 	r = dm_outbox_list(dir, &v, &n, &bad, &err);
 	ok(r == 0 && n == 0 && bad == 0, "remove: the outbox is empty");
 	dm_outbox_list_free(v, n);
 	dm_err_clear(&err);
-	ok(dm_outbox_remove(&out, &err) == 0,
+	ok(dm_outbox_remove(&out, DM_SYNC_NOW, &err) == 0,
 	    "remove: removing twice is not an error");
 	dm_err_clear(&err);
 	ok(dm_outbox_update(&out, &err) == -1 && err.code == DM_EIO &&
@@ -424,7 +424,7 @@ test_binary(const char *dir)
 	ok(n == 1 && v[0].nrcpt == 2 && v[0].size == sizeof bin - 1,
 	    "binary: body lines do not leak into the envelope");
 	dm_outbox_list_free(v, n);
-	dm_outbox_remove(&out, &err);
+	dm_outbox_remove(&out, DM_SYNC_NOW, &err);
 	dm_outbox_item_release(&out);
 
 	/* 1 MB of pseudo-random bytes, fed in odd-sized pieces. */
@@ -445,7 +445,7 @@ test_binary(const char *dir)
 	ok(got != NULL && len == 1024 * 1024 &&
 	    memcmp(got, big, len) == 0, "1 MB: again in small reads");
 	free(got);
-	dm_outbox_remove(&out, &err);
+	dm_outbox_remove(&out, DM_SYNC_NOW, &err);
 	dm_outbox_item_release(&out);
 	free(big);
 
@@ -457,14 +457,14 @@ test_binary(const char *dir)
 	ok(n == 1 && bad == 0 && v[0].size == 0, "empty message: listed");
 	dm_outbox_list_free(v, n);
 	free(got);
-	dm_outbox_remove(&out, &err);
+	dm_outbox_remove(&out, DM_SYNC_NOW, &err);
 	dm_outbox_item_release(&out);
 	ok(add(dir, &m, "X-Doc", 5, 0, &out) == 0 &&
 	    (got = drain(&out, 10, &len)) != NULL && len == 5 &&
 	    memcmp(got, "X-Doc", 5) == 0,
 	    "short message that looks like a prefix: read back");
 	free(got);
-	dm_outbox_remove(&out, &err);
+	dm_outbox_remove(&out, DM_SYNC_NOW, &err);
 	dm_outbox_item_release(&out);
 }
 
@@ -527,9 +527,9 @@ test_find_order(const char *dir)
 	ok(r == -1 && strchr(err.msg, '\x1b') == NULL,
 	    "find: control characters of the id are not echoed");
 
-	dm_outbox_remove(&a, &err);
-	dm_outbox_remove(&b, &err);
-	dm_outbox_remove(&c, &err);
+	dm_outbox_remove(&a, DM_SYNC_NOW, &err);
+	dm_outbox_remove(&b, DM_SYNC_NOW, &err);
+	dm_outbox_remove(&c, DM_SYNC_NOW, &err);
 	dm_outbox_item_release(&a);
 	dm_outbox_item_release(&b);
 	dm_outbox_item_release(&c);
@@ -752,7 +752,7 @@ test_add_errors(const char *dir)
 	mem.failat = 30;
 	dm_err_clear(&err);
 	memset(&out, 0, sizeof out);
-	r = dm_outbox_add(dir, &m, &s, &out, &err);
+	r = dm_outbox_add(dir, &m, &s, &out, DM_SYNC_NOW, &err);
 	ok(r == -1 && err.code == DM_ENOINPUT &&
 	    strcmp(err.msg, "cannot read attachment 'x.pdf': it shrank") == 0,
 	    "add: the stream's own error is passed up");
@@ -775,7 +775,7 @@ test_add_errors(const char *dir)
 	r = add(dir, &m, MSG, sizeof MSG - 1, 0, &out);
 	ok(r == 0 && strcmp(out.rcpt[1], "\"eve smith\"@example.test") == 0,
 	    "add: a quoted local part with a space is a valid mailbox");
-	dm_outbox_remove(&out, &err);
+	dm_outbox_remove(&out, DM_SYNC_NOW, &err);
 	dm_outbox_item_release(&out);
 	meta_init(&m, 700);
 	m.nrcpt = 0;
@@ -817,7 +817,7 @@ test_add_errors(const char *dir)
 	    strcmp(out.document, "a?b.pdf") == 0,
 	    "add: UTF-8 kept, CR LF and TAB become '?'");
 	ok(out.created > 1600000000, "add: created 0 means now");
-	dm_outbox_remove(&out, &err);
+	dm_outbox_remove(&out, DM_SYNC_NOW, &err);
 	dm_outbox_item_release(&out);
 
 	/* The disk is full: writes fail with EFBIG under a file size limit. */
@@ -862,14 +862,15 @@ test_sentlog(void)
 
 	dm_err_clear(&err);
 	r = dm_sentlog_append(NULL, 1700000000, "20240101.abc@example.test",
-	    "invoice-42.pdf", rc, 2, "250 2.0.0 Ok: queued as 4X1\r\n", &err);
+	    "invoice-42.pdf", rc, 2, "250 2.0.0 Ok: queued as 4X1\r\n",
+	    DM_SYNC_NOW, &err);
 	is_int(r, 0, "sentlog: appends");
 	ok(stat(fx("state/docmail/sent.log"), &st) == 0 &&
 	    (st.st_mode & 0777) == 0600 &&
 	    mode_of(fx("state/docmail")) == 0700,
 	    "sentlog: at $XDG_STATE_HOME/docmail/sent.log, 0600 in a 0700 directory");
 	r = dm_sentlog_append(NULL, 86399, NULL, NULL, rc, 1,
-	    "250 ok\x1b[31m", &err);
+	    "250 ok\x1b[31m", DM_SYNC_NOW, &err);
 	text = slurp(fx("state/docmail/sent.log"), &len);
 	is_str(text,
 	    "2023-11-14T22:13:20Z\t20240101.abc@example.test\tinvoice-42.pdf\t"
@@ -879,20 +880,20 @@ test_sentlog(void)
 	free(text);
 
 	unsetenv("XDG_STATE_HOME");
-	r = dm_sentlog_append(NULL, 0, "m@x", "d", rc, 1, "250", &err);
+	r = dm_sentlog_append(NULL, 0, "m@x", "d", rc, 1, "250", DM_SYNC_NOW, &err);
 	ok(r == 0 && access(fx(".local/state/docmail/sent.log"), F_OK) == 0,
 	    "sentlog: default under ~/.local/state");
 	setenv("XDG_STATE_HOME", fx("state"), 1);
 
 	r = dm_sentlog_append(fx("given/sent.log"), 0, "m@x", "d", rc, 1,
-	    "250", &err);
+	    "250", DM_SYNC_NOW, &err);
 	ok(r == 0 && access(fx("given/sent.log"), F_OK) == 0,
 	    "sentlog: an explicit path");
 	if (symlink(fx("given/sent.log"), fx("given/link.log")) == -1)
 		abort();
 	dm_err_clear(&err);
 	r = dm_sentlog_append(fx("given/link.log"), 0, "m@x", "d", rc, 1,
-	    "250", &err);
+	    "250", DM_SYNC_NOW, &err);
 	ok(r == -1 && err.code == DM_EIO &&
 	    strstr(err.msg, "cannot write to the sent log") != NULL,
 	    "sentlog: a symlink is not followed");
@@ -947,9 +948,9 @@ test_sentlog_load(void)
 
 	/* Round trip through an explicit path, empty fields included. */
 	r = dm_sentlog_append(fx("rt/sent.log"), 1767225600, "m1@x",
-	    "Rechnung \xc3\xa4.pdf", rc, 2, "", &err);
+	    "Rechnung \xc3\xa4.pdf", rc, 2, "", DM_SYNC_NOW, &err);
 	r |= dm_sentlog_append(fx("rt/sent.log"), 1767225601, "m2@x",
-	    "b.pdf", NULL, 0, "250 ok", &err);
+	    "b.pdf", NULL, 0, "250 ok", DM_SYNC_NOW, &err);
 	r |= dm_sentlog_load(fx("rt/sent.log"), &v, &n, NULL, &err);
 	ok(r == 0 && n == 2 && v[0].when == 1767225600 &&
 	    strcmp(v[0].document, "Rechnung \xc3\xa4.pdf") == 0 &&
@@ -1126,7 +1127,7 @@ test_sweep(const char *dir)
 	snprintf(path, sizeof path, "%s/cur", dir);
 	(void)rmdir(path);
 	dm_err_clear(&err);
-	if (dm_outbox_remove(&out, &err) == -1)
+	if (dm_outbox_remove(&out, DM_SYNC_NOW, &err) == -1)
 		abort();
 	dm_outbox_item_release(&out);
 }
@@ -1222,8 +1223,76 @@ test_states(const char *dir)
 	    "update: an unknown state is refused, the file stays as it was");
 	out.state = DM_OB_QUEUED;
 	dm_err_clear(&err);
-	(void)dm_outbox_remove(&out, &err);
+	(void)dm_outbox_remove(&out, DM_SYNC_NOW, &err);
 	dm_outbox_item_release(&out);
+}
+
+/*
+ * DM_SYNC_LATER (a batch): the change is made and visible at once, only
+ * its flush waits for dm_outbox_sync() / dm_sentlog_sync().
+ */
+static void
+test_sync_later(const char *dir)
+{
+	const char *rc[] = { "bob@example.test" };
+	struct dm_outbox_item m, out, gone;
+	struct mem mem;
+	struct dm_stream st = mem_stream(&mem, MSG, sizeof MSG - 1);
+	char *text;
+	size_t len;
+	int r;
+
+	meta_init(&m, 1700000700);
+	mem.step = 0;
+	dm_err_clear(&err);
+	r = dm_outbox_add(dir, &m, &st, &out, DM_SYNC_LATER, &err);
+	ok(r == 0 && access(out.path, F_OK) == 0,
+	    "sync later: the item is in new/ at once");
+	dm_err_clear(&err);
+	ok(dm_outbox_sync(&out, &err) == 0 &&
+	    access(fx("data/docmail/outbox/cur"), F_OK) == -1,
+	    "sync later: the outbox syncs (no cur/ yet is no error)");
+	dm_err_clear(&err);
+	r = dm_outbox_remove(&out, DM_SYNC_LATER, &err);
+	ok(r == 0 && access(out.path, F_OK) == -1 && errno == ENOENT &&
+	    dm_outbox_sync(&out, &err) == 0,
+	    "sync later: removed at once, synced after");
+
+	/* A file where new/ should be: the sync says so. */
+	memset(&gone, 0, sizeof gone);
+	gone.path = (char *)fx("notdir/new/1.x.docmail");
+	if (mkdir(fx("notdir"), 0700) == -1 ||
+	    close(open(fx("notdir/new"), O_CREAT | O_WRONLY, 0600)) == -1)
+		abort();
+	dm_err_clear(&err);
+	r = dm_outbox_sync(&gone, &err);
+	ok(r == -1 && err.code == DM_EIO &&
+	    strstr(err.msg, "cannot sync the outbox") != NULL,
+	    "sync later: an outbox directory that cannot be synced is an io error");
+	dm_outbox_item_release(&out);
+
+	dm_err_clear(&err);
+	r = dm_sentlog_append(fx("later/sent.log"), 0, "l@x", "d", rc, 1,
+	    "250", DM_SYNC_LATER, &err);
+	text = slurp(fx("later/sent.log"), &len);
+	ok(r == 0 && text != NULL && strstr(text, "\tl@x\td\t") != NULL &&
+	    dm_sentlog_sync(fx("later/sent.log"), &err) == 0,
+	    "sync later: the sent-log line is there at once, synced after");
+	free(text);
+	dm_err_clear(&err);
+	ok(dm_sentlog_sync(fx("later/none.log"), &err) == 0,
+	    "sync later: no sent log yet is nothing to sync");
+	if (symlink(fx("later/sent.log"), fx("later/link.log")) == -1 ||
+	    mkfifo(fx("later/fifo.log"), 0600) == -1)
+		abort();
+	dm_err_clear(&err);
+	r = dm_sentlog_sync(fx("later/link.log"), &err);
+	ok(r == -1 && err.code == DM_EIO &&
+	    strstr(err.msg, "cannot write to the sent log") != NULL,
+	    "sync later: a symlink in the sent log's place is not followed");
+	dm_err_clear(&err);
+	ok(dm_sentlog_sync(fx("later/fifo.log"), &err) == -1 &&
+	    err.code == DM_EIO, "sync later: nor is a FIFO synced (or waited on)");
 }
 
 /* --drop: under the item's lock, only as the caller read it, durably. */
@@ -1338,7 +1407,7 @@ test_state_in_place(const char *dir)
 	ok(r == 0 && n == 1 && bad == 0 && v[0].state == DM_OB_MAYBE_SENT,
 	    "state in place: and reads as may have been delivered");
 	dm_outbox_list_free(v, n);
-	(void)dm_outbox_remove(&out, &err);
+	(void)dm_outbox_remove(&out, DM_SYNC_NOW, &err);
 	dm_outbox_item_release(&out);
 }
 
@@ -1347,7 +1416,7 @@ main(void)
 {
 	char *dir;
 
-	plan(161);
+	plan(169);
 	if (snprintf(top, sizeof top, "/tmp/t-outbox.XXXXXX") >=
 	    (int)sizeof top || mkdtemp(top) == NULL)
 		return 1;
@@ -1371,6 +1440,7 @@ main(void)
 	test_states(dir);
 	test_state_in_place(dir);
 	test_drop(dir);
+	test_sync_later(dir);
 	test_sentlog();
 	test_sentlog_load();
 	test_maildir();

@@ -83,13 +83,15 @@ int	dm_compose_build(struct dm_compose *out, const struct dm_config *cfg,
 
 /*
  * Stores the built message c of profile p as a new item of the outbox
- * dir (dm_outbox_add: fsync before it returns), its envelope and listing
+ * dir (dm_outbox_add: fsync before it returns; its directory with sync
+ * DM_SYNC_LATER only at dm_outbox_sync()), its envelope and listing
  * fields taken from c; out as for dm_outbox_add.
  * Errors: those of dm_outbox_add.
  */
 int	dm_compose_store(const struct dm_compose *c,
 	    const struct dm_profile *p, const char *dir,
-	    struct dm_outbox_item *out, struct dm_err *err);
+	    struct dm_outbox_item *out, enum dm_sync sync,
+	    struct dm_err *err);
 
 /*
  * The Bcc recipients as "a@x, b@y" for the sent copy (malloc'd), or

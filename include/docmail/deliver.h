@@ -28,6 +28,12 @@ struct dm_delivery {
 	size_t			 nrcpt;
 	char			**mailbox;	/* owned copies behind rcpt[i].mailbox */
 	int			 removed;	/* the item left the outbox */
+	/*
+	 * When settling reaches the disk: DM_SYNC_LATER (a batch) leaves
+	 * the sent-log line and the removal to dm_sentlog_sync() and
+	 * dm_outbox_sync().  dm_delivery_init() sets DM_SYNC_NOW.
+	 */
+	enum dm_sync		 sync;
 	int			 failed_step;	/* enum dm_smtp_step, -1: none */
 	/* What went wrong after the server accepted (sent log, copy). */
 	/*
@@ -118,5 +124,12 @@ int	dm_delivery_init(const struct dm_outbox_item *it,
 int	dm_delivery_settle(const struct dm_profile *p,
 	    struct dm_outbox_item *it, const char *bcc, struct dm_delivery *d,
 	    int r, struct dm_err *err);
+
+/*
+ * Adds "what: e's message" to d's warnings (at most
+ * DM_DELIVER_WARN_MAX; a warning that finds no room is dropped).
+ */
+void	dm_delivery_warn(struct dm_delivery *d, const char *what,
+	    const struct dm_err *e);
 
 #endif /* DOCMAIL_DELIVER_H */

@@ -38,8 +38,9 @@ int	dm_file_begin_tmp(int *fd, const char *tmp, const void *head,
 /*
  * Makes a finished temporary file visible under its final name, and
  * durably so: fsync, close, rename(tmp, path), fsync of dir.  *fd is
- * closed and set to -1; *made is cleared once tmp is gone.  Returns 0,
- * or -1 with errno.
+ * closed and set to -1; *made is cleared once tmp is gone.  dir NULL
+ * leaves the directory to a later dm_file_fsync_dir() (many files in a
+ * row).  Returns 0, or -1 with errno.
  */
 int	dm_file_publish(int *fd, const char *tmp, const char *path,
 	    const char *dir, int *made);

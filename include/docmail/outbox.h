@@ -36,6 +36,21 @@ enum dm_outbox_state {
 	DM_OB_REFUSED		/* the server refused it for good (5xx) */
 };
 
+/*
+ * When a change reaches the disk.  A batch makes hundreds in a row; each
+ * waiting for its directory (and the sent log) to sync would cost a
+ * disk flush a message.  With DM_SYNC_LATER the file itself is synced
+ * but its directory entry (a new item, a removal) or a sent-log line is
+ * not, until dm_outbox_sync() and dm_sentlog_sync().  Safe for a removal
+ * because the item on disk already says "may have been delivered"
+ * (written before the dot): lost to a power cut, it comes back as that,
+ * which a retry never resends unasked.
+ */
+enum dm_sync {
+	DM_SYNC_NOW = 0,	/* durable when the call returns */
+	DM_SYNC_LATER		/* durable after dm_outbox_sync() / dm_sentlog_sync() */
+};
+
 /* "waiting", "may have been delivered", "refused": for listings. */
 const char *dm_outbox_state_name(enum dm_outbox_state);
 
@@ -97,7 +112,7 @@ char	*dm_outbox_open(const char *dir, struct dm_err *);
 
 /*
  * Stores a new message: tmp/ID, fsync, rename into new/ID, fsync the
- * directory.  meta supplies the envelope and listing fields (its id,
+ * directory (with DM_SYNC_LATER: at dm_outbox_sync()).  meta supplies the envelope and listing fields (its id,
  * path, offset and size are ignored and set in out, which may be NULL;
  * created 0 means now).  The stream is read from its start to its end.
  * out holds the fields as stored: control characters in subject,
@@ -111,7 +126,14 @@ char	*dm_outbox_open(const char *dir, struct dm_err *);
  */
 int	dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 	    const struct dm_stream *msg, struct dm_outbox_item *out,
-	    struct dm_err *);
+	    enum dm_sync, struct dm_err *);
+
+/*
+ * Syncs the directories (new/ and cur/) of the outbox that holds item:
+ * what changes made there with DM_SYNC_LATER left to the disk (one that
+ * does not exist holds no change).  Errors: DM_EIO, DM_ENOMEM.
+ */
+int	dm_outbox_sync(const struct dm_outbox_item *item, struct dm_err *);
 
 /*
  * Lists the items in new/ and cur/, oldest first (created, then id).
@@ -155,9 +177,11 @@ int	dm_outbox_update_state(const struct dm_outbox_item *,
 
 /*
  * Removes the item's file (after the server accepted it); a file
- * already gone is no error.  Errors: DM_EIO, DM_ENOMEM.
+ * already gone is no error.  The removal is durable at once, or with
+ * DM_SYNC_LATER at dm_outbox_sync().  Errors: DM_EIO, DM_ENOMEM.
  */
-int	dm_outbox_remove(const struct dm_outbox_item *, struct dm_err *);
+int	dm_outbox_remove(const struct dm_outbox_item *, enum dm_sync,
+	    struct dm_err *);
 
 /*
  * Removes the item at the user's request, so that it is never sent:
@@ -206,7 +230,14 @@ void	dm_outbox_unlock(int fd);
 int	dm_sentlog_append(const char *path, time_t when,
 	    const char *message_id, const char *document,
 	    const char *const *rcpt, size_t nrcpt, const char *reply,
-	    struct dm_err *);
+	    enum dm_sync, struct dm_err *);
+
+/*
+ * Syncs the sent log (path, or the default when NULL): the lines written
+ * with DM_SYNC_LATER.  A log that does not exist is no error.
+ * Errors: DM_EIO, DM_ECONFIG (no HOME), DM_ENOMEM.
+ */
+int	dm_sentlog_sync(const char *path, struct dm_err *);
 
 /*
  * The sent log's path: $XDG_STATE_HOME/docmail/sent.log, else

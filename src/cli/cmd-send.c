@@ -244,7 +244,7 @@ send_it(struct cli *cli, const struct dm_profile *p, struct dm_compose *c,
 		goto out;
 	if ((dir = dm_outbox_open(NULL, err)) == NULL)
 		goto out;
-	if (dm_compose_store(c, p, dir, &item, err) == -1) {
+	if (dm_compose_store(c, p, dir, &item, DM_SYNC_NOW, err) == -1) {
 		/* Only a stored message is sent: a full disk sends nothing. */
 		if (err->code == DM_EIO)
 			(void)snprintf(cli->note, sizeof cli->note,

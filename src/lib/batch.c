@@ -290,35 +290,47 @@ dm_batch_store(const char *dir, const struct dm_config *cfg,
 {
 	struct dm_compose c;
 	struct dm_err e;
-	size_t i, k;
-	int r, stored;
+	size_t i, k, undo;
+	int r = 0, stored = 0;
 
 	for (i = 0; i < n; i++) {
 		memset(&items[i], 0, sizeof items[i]);
 		bcc[i] = NULL;
 	}
-	for (i = 0; i < n; i++) {
+	/*
+	 * Each file is synced as it is stored, the directory once for all
+	 * of them (a flush a message saved): the batch is durable before
+	 * its session starts, as a single message is.
+	 */
+	for (i = 0; r == 0 && i < n; i++) {
 		dm_compose_init(&c);
 		r = build(&c, cfg, p, o, docs[i].path, err);
 		if (r == 0)
-			r = dm_compose_store(&c, p, dir, &items[i], err);
+			r = dm_compose_store(&c, p, dir, &items[i],
+			    DM_SYNC_LATER, err);
 		stored = r == 0;
 		if (r == 0 && c.bcc.n > 0 &&
 		    (bcc[i] = dm_compose_bcc(&c, err)) == NULL)
 			r = -1;
 		dm_compose_release(&c);
-		if (r == 0)
-			continue;
-		/* All or nothing: a batch half in the outbox is a trap. */
-		for (k = 0; k < i + (size_t)stored; k++) {
-			(void)dm_outbox_remove(&items[k], &e);
-			dm_outbox_item_release(&items[k]);
-			free(bcc[k]);
-			bcc[k] = NULL;
-		}
-		return dm_err_prefix(err, "'%s'", docs[i].path);
+		if (r == -1)
+			dm_err_prefix(err, "'%s'", docs[i].path);
 	}
-	return 0;
+	if (r == 0 && (n == 0 || dm_outbox_sync(&items[0], err) == 0))
+		return 0;
+	/*
+	 * All or nothing: a batch half in the outbox is a trap.  Stored
+	 * so far: all of them when the sync failed, else those before the
+	 * failed document docs[i - 1] (and it, if it was stored).
+	 */
+	undo = r == 0 ? n : i - 1 + (size_t)stored;
+	for (k = 0; k < undo; k++) {
+		(void)dm_outbox_remove(&items[k], DM_SYNC_NOW, &e);
+		dm_outbox_item_release(&items[k]);
+		free(bcc[k]);
+		bcc[k] = NULL;
+	}
+	return -1;
 }
 
 void
@@ -591,6 +603,8 @@ claim(struct run_ctx *c, size_t n, size_t *next, size_t max,
 		dm_delivery_release(&m->d);
 		if (dm_delivery_init(m->it, &m->d, err) == -1)
 			break;
+		/* Synced once at the end (settle_sync): see dm_sync. */
+		m->d.sync = DM_SYNC_LATER;
 		if (dm_outbox_lock(m->it, &m->lockfd, &m->err) == -1) {
 			m->lockfd = -1;
 			m->failed = m->passed = 1;
@@ -600,6 +614,34 @@ claim(struct run_ctx *c, size_t n, size_t *next, size_t max,
 		c->idx[k++] = *next;
 	}
 	return k;
+}
+
+/*
+ * What the run's settling left to the disk: the removals of the sent
+ * items and their sent-log lines, each flushed once for the whole run
+ * rather than once a message (a flush between two messages stalls the
+ * session).  A failure is a warning on the first message sent.
+ */
+static void
+settle_sync(struct dm_batch_msg *msgs, size_t n)
+{
+	struct dm_batch_msg *first = NULL;
+	struct dm_err e;
+	size_t i;
+
+	for (i = 0; i < n && first == NULL; i++)
+		if (msgs[i].d.mail.accepted)
+			first = &msgs[i];
+	if (first == NULL)
+		return;
+	if (dm_sentlog_sync(NULL, &e) == -1)
+		dm_delivery_warn(&first->d, _("the messages were sent, but the sent log may not be on the disk"), &e);
+	for (i = 0; i < n; i++)
+		if (msgs[i].d.removed) {
+			if (dm_outbox_sync(msgs[i].it, &e) == -1)
+				dm_delivery_warn(&first->d, _("the messages were sent, but their removal from the outbox may not be on the disk (a retry would skip them as 'may have been delivered')"), &e);
+			break;
+		}
 }
 
 /* The claimed messages that did not begin give their locks back. */
@@ -708,6 +750,7 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	}
 	free(c.mails);
 	free(c.idx);
+	settle_sync(msgs, n);
 	if (se.code == DM_ENOMEM && !broke) {
 		*err = se;
 		return -1;

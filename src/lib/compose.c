@@ -408,7 +408,8 @@ mime_rewind(void *arg, struct dm_err *err)
 
 int
 dm_compose_store(const struct dm_compose *c, const struct dm_profile *p,
-    const char *dir, struct dm_outbox_item *out, struct dm_err *err)
+    const char *dir, struct dm_outbox_item *out, enum dm_sync sync,
+    struct dm_err *err)
 {
 	struct dm_outbox_item meta;
 	struct dm_stream st = { mime_read, mime_rewind, c->mime };
@@ -429,7 +430,7 @@ dm_compose_store(const struct dm_compose *c, const struct dm_profile *p,
 	meta.message_id = (char *)dm_mime_message_id(c->mime);
 	meta.subject = c->subject;
 	meta.document = c->documents;
-	r = dm_outbox_add(dir, &meta, &st, out, err);
+	r = dm_outbox_add(dir, &meta, &st, out, sync, err);
 	free(rcpt);
 	return r;
 }

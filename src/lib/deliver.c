@@ -29,8 +29,9 @@ dm_delivery_release(struct dm_delivery *d)
 	memset(d, 0, sizeof *d);
 }
 
-static void
-warn(struct dm_delivery *d, const char *what, const struct dm_err *e)
+void
+dm_delivery_warn(struct dm_delivery *d, const char *what,
+    const struct dm_err *e)
 {
 	char *w;
 
@@ -59,15 +60,15 @@ record_sent(const struct dm_profile *p, const struct dm_outbox_item *it,
 			if (d->rcpt[i].status == DM_RCPT_OK)
 				ok[n++] = d->rcpt[i].mailbox;
 		if (dm_sentlog_append(NULL, time(NULL), it->message_id,
-		    it->document, ok, n, d->mail.reply, &e) == -1)
-			warn(d, _("the message was sent, but the sent log was not written"), &e);
+		    it->document, ok, n, d->mail.reply, d->sync, &e) == -1)
+			dm_delivery_warn(d, _("the message was sent, but the sent log was not written"), &e);
 		free(ok);
 	}
 	if (p->sent_maildir == NULL || p->sent_maildir[0] == '\0')
 		return;
 	if (dm_outbox_stream_open(it, &st, &e) == -1 ||
 	    dm_maildir_deliver(p->sent_maildir, bcc, &st, &e) == -1)
-		warn(d, _("the message was sent, but no copy was kept in sent_maildir"), &e);
+		dm_delivery_warn(d, _("the message was sent, but no copy was kept in sent_maildir"), &e);
 	dm_outbox_stream_close(&st);
 }
 
@@ -307,8 +308,8 @@ dm_delivery_settle(const struct dm_profile *p, struct dm_outbox_item *it,
 			 * (mark_maybe wrote it before the dot), so a retry
 			 * passes it over unless forced.
 			 */
-			if (dm_outbox_remove(it, &e) == -1)
-				warn(d, _("the message was sent, but it stays in the outbox marked 'may have been delivered' (a retry skips it; delete the file)"), &e);
+			if (dm_outbox_remove(it, d->sync, &e) == -1)
+				dm_delivery_warn(d, _("the message was sent, but it stays in the outbox marked 'may have been delivered' (a retry skips it; delete the file)"), &e);
 			else
 				d->removed = 1;
 			return r;
@@ -322,7 +323,7 @@ dm_delivery_settle(const struct dm_profile *p, struct dm_outbox_item *it,
 	free(it->last_error);
 	it->last_error = strdup(r == -1 ? err->msg : "");
 	if (dm_outbox_update(it, &e) == -1)
-		warn(d, d->mail.accepted ?
+		dm_delivery_warn(d, d->mail.accepted ?
 		    _("the message reached some recipients, but its outbox item still lists them all, marked 'may have been delivered'") :
 		    _("the outbox item could not be updated"), &e);
 	return r;

@@ -97,7 +97,7 @@ dm_file_publish(int *fd, const char *tmp, const char *path, const char *dir,
 	if (c == -1 || rename(tmp, path) == -1)
 		return -1;
 	*made = 0;
-	return dm_file_fsync_dir(dir);
+	return dir != NULL ? dm_file_fsync_dir(dir) : 0;
 }
 
 /*

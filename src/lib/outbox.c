@@ -848,7 +848,7 @@ parse_envelope(const struct dm_buf *b, struct dm_outbox_item *it,
 int
 dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
     const struct dm_stream *msg, struct dm_outbox_item *out,
-    struct dm_err *err)
+    enum dm_sync sync, struct dm_err *err)
 {
 	struct dm_outbox_item it;
 	struct dm_buf env;
@@ -902,7 +902,8 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 		store_failed(err, _("outbox"), dir, w == -1 ? errno : ENOSPC);
 		goto out;
 	}
-	if (dm_file_publish(&fd, tmp, it.path, newdir, &made) == -1) {
+	if (dm_file_publish(&fd, tmp, it.path,
+	    sync == DM_SYNC_NOW ? newdir : NULL, &made) == -1) {
 		/* Renamed but not durable: the caller must not send it. */
 		placed = !made;
 		store_failed(err, _("outbox"), dir, errno);
@@ -1293,7 +1294,7 @@ dm_outbox_update_state(const struct dm_outbox_item *item, struct dm_err *err)
  */
 static int
 remove_file(const struct dm_outbox_item *item, const char *hint,
-    struct dm_err *err)
+    enum dm_sync sync, struct dm_err *err)
 {
 	char *parent, *lock;
 	int r = 0;
@@ -1306,7 +1307,7 @@ remove_file(const struct dm_outbox_item *item, const char *hint,
 	}
 	if ((parent = parent_dir(item->path, err)) == NULL)
 		return -1;
-	if (dm_file_fsync_dir(parent) == -1) {
+	if (sync == DM_SYNC_NOW && dm_file_fsync_dir(parent) == -1) {
 		dm_err_set(err, DM_EIO, _("cannot sync the outbox '%s': %s"),
 		    DM_ERR_PATH(parent), strerror(errno));
 		r = -1;
@@ -1323,9 +1324,41 @@ remove_file(const struct dm_outbox_item *item, const char *hint,
 }
 
 int
-dm_outbox_remove(const struct dm_outbox_item *item, struct dm_err *err)
+dm_outbox_remove(const struct dm_outbox_item *item, enum dm_sync sync,
+    struct dm_err *err)
 {
-	return remove_file(item, _("check the permissions of the outbox; the message was sent, so remove the file by hand"), err);
+	return remove_file(item, _("check the permissions of the outbox; the message was sent, so remove the file by hand"), sync, err);
+}
+
+int
+dm_outbox_sync(const struct dm_outbox_item *item, struct dm_err *err)
+{
+	static const char *const sub[] = { "new", "cur" };
+	char *parent, *dir, *d;
+	size_t i;
+	int r = 0;
+
+	/* item->path is DIR/new/ID or DIR/cur/ID. */
+	if ((parent = parent_dir(item->path, err)) == NULL)
+		return -1;
+	dir = parent_dir(parent, err);
+	free(parent);
+	if (dir == NULL)
+		return -1;
+	for (i = 0; r == 0 && i < sizeof sub / sizeof sub[0]; i++) {
+		if ((d = pathf(err, "%s/%s", dir, sub[i])) == NULL)
+			return -1;
+		/* cur/ comes with the first retry: none, nothing changed. */
+		if (dm_file_fsync_dir(d) == -1 && errno != ENOENT) {
+			dm_err_set(err, DM_EIO, _("cannot sync the outbox '%s': %s"),
+			    DM_ERR_PATH(d), strerror(errno));
+			dm_err_hint(err, _("check that the disk is not full and the outbox is writable"));
+			r = -1;
+		}
+		free(d);
+	}
+	free(dir);
+	return r;
 }
 
 static ssize_t
@@ -1427,7 +1460,7 @@ add_field(struct dm_buf *b, const char *s, struct dm_err *err)
 int
 dm_sentlog_append(const char *path, time_t when, const char *message_id,
     const char *document, const char *const *rcpt, size_t nrcpt,
-    const char *reply, struct dm_err *err)
+    const char *reply, enum dm_sync sync, struct dm_err *err)
 {
 	struct dm_buf line;
 	struct stat st;
@@ -1502,7 +1535,8 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	do
 		n = write(fd, line.data + skip, line.len - skip);
 	while (n == -1 && errno == EINTR);
-	if (n == -1 || (size_t)n != line.len - skip || fsync(fd) == -1) {
+	if (n == -1 || (size_t)n != line.len - skip ||
+	    (sync == DM_SYNC_NOW && fsync(fd) == -1)) {
 		e = n == -1 || (size_t)n == line.len - skip ? errno : ENOSPC;
 		store_failed(err, _("sent log"), path, e);
 		goto out;
@@ -1530,6 +1564,28 @@ dm_sentlog_path(struct dm_err *err)
 {
 	return xdg_path("XDG_STATE_HOME", ".local/state", "docmail/sent.log",
 	    _("sent log"), err);
+}
+
+int
+dm_sentlog_sync(const char *path, struct dm_err *err)
+{
+	char *def = NULL;
+	int fd, r = 0;
+
+	if (path == NULL && (path = def = dm_sentlog_path(err)) == NULL)
+		return -1;
+	/* Read-only is enough for fsync; never through a link or a FIFO. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd == -1 && errno != ENOENT)
+		r = -1;
+	if (fd != -1 && fsync(fd) == -1)
+		r = -1;
+	if (r == -1)
+		store_failed(err, _("sent log"), path, errno);
+	if (fd != -1)
+		(void)close(fd);
+	free(def);
+	return r;
 }
 
 void
@@ -1897,7 +1953,7 @@ dm_outbox_drop(const struct dm_outbox_item *item, struct dm_err *err)
 		}
 		return -1;
 	}
-	r = remove_file(item, _("check the permissions of the outbox; the item is still there and may be sent"), err);
+	r = remove_file(item, _("check the permissions of the outbox; the item is still there and may be sent"), DM_SYNC_NOW, err);
 	dm_outbox_unlock(fd);
 	return r;
 }

@@ -148,7 +148,8 @@ store(struct progress *pg, struct dm_err *err)
 	if ((dir = dm_outbox_open(NULL, err)) == NULL)
 		return -1;
 	memset(&job->item, 0, sizeof job->item);
-	r = dm_compose_store(&job->c, job->profile, dir, &job->item, err);
+	r = dm_compose_store(&job->c, job->profile, dir, &job->item,
+	    DM_SYNC_NOW, err);
 	if (r == 0)
 		job->have_item = 1;
 	free(dir);
