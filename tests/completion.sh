@@ -1,15 +1,21 @@
 #!/bin/sh
-# completion.sh - the bash completion (completion/bash/docmail): sourced
-# in bash, its function fills COMPREPLY for commands, options, profile
-# and template names from the config, outbox IDs and documents.
+# completion.sh - the shell completions, bash (completion/bash/docmail)
+# and zsh (completion/zsh/_docmail), asked the same questions: commands,
+# options, profile and template names from the config, outbox IDs and
+# documents.  bash: sourced, its function fills COMPREPLY.  zsh: a real
+# interactive zsh on a pseudo-terminal (the zpty module) with compinit
+# and the completion on its fpath gets the line and a Tab, and every
+# match offered is recorded.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 if ! command -v bash >/dev/null 2>&1; then
 	echo "1..0 # SKIP bash not installed"
 	exit 77
 fi
+# CI installs zsh (quickstart): there its tests must run.
+zsh=$(command -v zsh) || zsh=
 
-plan 20
+plan 41
 
 # A config with two profiles and two templates, one of them given with
 # CRLF line ends, and another one for --config.
@@ -63,19 +69,67 @@ complete_words() {
 	    "$top_srcdir/completion/bash/docmail" "$@") >"$T/out" 2>"$T/err"
 }
 
+# The zsh side: capture.zsh FPATH-DIR OUT LINE types LINE and a Tab
+# into an interactive zsh and writes each match that any compadd of the
+# completion offers to OUT.
+cat >"$T/capture.zsh" <<'ZSH'
+zmodload zsh/zpty || exit 2
+dir=$1 out=$2 line=$3
+: >$out
+rm -f $out.done
+zpty z zsh -f -i
+zpty -w z "PROMPT='' RPROMPT=''; fpath=(${(q)dir} \$fpath)"
+zpty -w z "autoload -U compinit && compinit -u -D"
+zpty -w z "zstyle ':completion:*' insert-tab false"
+zpty -w z "compadd() { if [[ \${@[1,(i)(-|--)]} == *-(O|A|D)\\ * ]]; then builtin compadd \"\$@\"; return; fi; local -a h; builtin compadd -A h \"\$@\"; (( \$#h )) && print -rl -- \$h >>${(q)out}; builtin compadd \"\$@\"; }"
+zpty -w z "_dm_done() { : >${(q)out}.done; }; comppostfuncs=(_dm_done)"
+zpty -w z "bindkey '^I' complete-word"
+zpty -w -n z "$line"$'\t'
+integer i
+for (( i = 0; i < 200; i++ )); do
+	[[ -e $out.done ]] && break
+	zpty -r -t z junk 2>/dev/null
+	sleep 0.05
+done
+zpty -d z
+rm -f $out.done
+(( i < 200 ))
+ZSH
+
+# complete_zsh WORDS...: as complete_words, in zsh: the words make the
+# line ("--opt" "=" "value", bash's split, is "--opt=value" again).
+complete_zsh() {
+	_line=$(printf '%s ' "$@" | sed 's/ = /=/g')
+	_line=${_line% }
+	(cd "$T/docs" && PATH=$top_builddir/src:$PATH "$zsh" -f \
+	    "$T/capture.zsh" "$top_srcdir/completion/zsh" "$T/zout" "$_line") \
+	    >"$T/err" 2>&1 || echo "no completion finished" >>"$T/err"
+	sort -u "$T/zout" >"$T/out"
+}
+
 # expect WANT DESCRIPTION WORDS...: the completions are exactly WANT
-# (space-separated).
+# (space-separated), in bash and in zsh.
 expect() {
 	_want=$(printf '%s\n' $1 | sort)
 	_desc=$2
 	shift 2
-	complete_words "$@"
-	if [ "$(cat "$T/out")" = "$_want" ] && [ ! -s "$T/err" ]; then
-		ok 0 "$_desc"
-	else
-		ok 1 "$_desc"
-		diag "completing: $*" "want:" "$_want" "got:" "$(cat "$T/out" "$T/err")"
-	fi
+	for _sh in bash zsh; do
+		if [ $_sh = zsh ] && [ -z "$zsh" ]; then
+			ok 0 "zsh: $_desc # SKIP zsh not installed"
+			continue
+		fi
+		if [ $_sh = bash ]; then
+			complete_words "$@"
+		else
+			complete_zsh "$@"
+		fi
+		if [ "$(cat "$T/out")" = "$_want" ] && [ ! -s "$T/err" ]; then
+			ok 0 "$_sh: $_desc"
+		else
+			ok 1 "$_sh: $_desc"
+			diag "completing: $*" "want:" "$_want" "got:" "$(cat "$T/out" "$T/err")"
+		fi
+	done
 }
 
 expect "send settings sub" "the commands (and files) starting with s" \
@@ -90,6 +144,8 @@ expect "--rate" "batch has --rate" docmail batch --ra
 expect "default work" "profile names from the config" docmail --profile ''
 expect "work" "a profile name, typed in part" docmail --profile w
 expect "work" "a profile name after --profile=" docmail --profile = w
+expect "work" "a profile name after --profile=, one word" \
+    docmail --profile=w
 expect "other" "profile names from the file after --config" \
     docmail --config "$T/other.ini" --profile ''
 expect "default work" "the profile of login" docmail login --profile ''

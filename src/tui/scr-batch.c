@@ -203,6 +203,34 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	tui_wake(b->t);
 }
 
+/*
+ * A result line's first word, in the user's language (the CLI keeps the
+ * English words, which scripts read), padded to the widest of the four
+ * as the terminal counts columns: the documents after it stay in one
+ * column.  Eight at least, the column the English lines always had.
+ */
+static const char *const result_word[] = {
+	/*
+	 * TRANSLATORS: a batch result line's first word: kept in the
+	 * outbox, sent, refused for good (and "skipped").  Short: the
+	 * line has 80 columns.
+	 */
+	[DM_BATCH_WAITING] = N_("kept"),
+	[DM_BATCH_SENT] = N_("ok"),
+	[DM_BATCH_REFUSED] = N_("refused")
+};
+
+static int
+result_pad(const char *word)
+{
+	const char *w[] = { _(result_word[DM_BATCH_WAITING]),
+	    _(result_word[DM_BATCH_SENT]), _(result_word[DM_BATCH_REFUSED]),
+	    _("skipped") };
+	int n = tui_widest(w, sizeof w / sizeof w[0]);
+
+	return (n > 8 ? n : 8) - tui_width(word);
+}
+
 /* One line per message as its result arrives: as "docmail batch" says. */
 static void
 on_result(void *arg, size_t i, const struct dm_batch_msg *m)
@@ -216,9 +244,11 @@ on_result(void *arg, size_t i, const struct dm_batch_msg *m)
 	dm_buf_init(&who, 0);
 	dm_buf_init(&why, 0);
 	dm_buf_init(&line, 0);
-	what = dm_batch_msg_result(m, &who, &why);
-	(void)dm_buf_addf(&line, &e, "%-8s %s  %s  %s", what,
-	    b->name[b->goidx[i]], dm_buf_str(&who), dm_buf_str(&why));
+	(void)dm_batch_msg_result(m, &who, &why);
+	what = _(result_word[m->fate]);
+	(void)dm_buf_addf(&line, &e, "%s%*s %s  %s  %s", what,
+	    result_pad(what), "", b->name[b->goidx[i]], dm_buf_str(&who),
+	    dm_buf_str(&why));
 	pthread_mutex_lock(&b->mu);
 	if (m->fate == DM_BATCH_SENT)
 		b->sent++;
@@ -335,7 +365,8 @@ start(struct tui *t, struct batch *b)
 
 		if (b->docs[i].skip == DM_BATCH_NEW)
 			continue;
-		if (asprintf(&l->text, "%-8s %s  %s", "skipped", b->name[i],
+		if (asprintf(&l->text, "%s%*s %s  %s", _("skipped"),
+		    result_pad(_("skipped")), "", b->name[i],
 		    b->docs[i].skip_why) == -1) {
 			l->text = NULL;
 			continue;
