@@ -11,7 +11,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux is missing"; exit 77; }
 
-plan 79
+plan 84
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server good --mode plain --auth-file "$T/auth" --ehlo-profile ms365
@@ -362,5 +362,59 @@ keys q
 wait_for "EXIT=" 30
 screen | grep -q "EXIT=0"
 ok $? "and docmail still quits with exit 0"
+
+# --- a second Esc cancels the message in flight too: the server stops
+# reading in the data (8 MiB fill the socket buffers), so the dot never
+# leaves and the message stays in the outbox as surely unsent
+start_server stall --mode plain --auth-file "$T/auth" --fault stall-data
+docs2=$T/docs2
+mkdir -p "$docs2"
+{ printf '%%PDF-1.4\n'; head -c 8388608 /dev/urandom; } >"$docs2/big.pdf"
+sed 's/^to = .*/to = big@x.test/' "$REAL_SAMPLES/invoice-2026-001.pdf.ini" \
+    >"$docs2/big.pdf.ini"
+cp "$REAL_SAMPLES/invoice-2026-002.pdf" "$REAL_SAMPLES/invoice-2026-002.pdf.ini" \
+    "$docs2/"
+mkcfg "$T/stall.ini" stall "documents_dir=$docs2" "timeout=60"
+rm -rf "$box" "$log"
+start "$T/stall.ini"
+wait_for "2 documents" 30
+keys Home Space Space
+wait_for "2 documents, 2 marked" 30
+keys F9
+wait_for "Send 2 emails to 2 recipients? (y/n)" 30
+keys y
+wait_log stall "fault stall-data"
+keys Escape
+wait_for "stopping after the current message: the rest stays in the outbox" 10 &&
+    wait_for "Esc Cancel this message too" 10
+ok $? "a first Esc says a second one cancels the message in flight"
+keys Escape
+wait_for "cancelling the current message: it stays in the outbox" 10
+ok $? "a second Esc says it cancels it"
+wait_for "batch: 0 sent, 2 kept in the outbox, 0 refused" 30
+ok $? "the run ends at once, both kept" || diag "$(screen)"
+"$DOCMAIL" --config "$T/stall.ini" outbox >"$T/ob" 2>&1
+[ "$(delivered stall)" -eq 0 ] && [ "$(grep -c 'waiting' "$T/ob")" -eq 2 ] &&
+    ! grep -q "may have been delivered" "$T/ob"
+ok $? "nothing delivered; both wait in the outbox as surely unsent" ||
+    diag "$(cat "$T/ob")"
+keys Escape
+wait_for "2 documents" 10
+
+# --- F9 reads the config as it is now: a template changed on disk
+# while docmail runs is the one the table shows
+rm -rf "$box"
+sed -i 's/^subject = .*/subject = Changed {{number}}/' "$T/stall.ini"
+keys Home Space Space
+wait_for "2 documents, 2 marked" 30
+keys F9
+wait_for "Send 2 emails to 2 recipients? (y/n)" 30
+row "invoice-2026-002.pdf" | grep -q "Changed 2026-002"
+ok $? "the table's Subject comes from the config as changed on disk" ||
+    diag "$(screen)"
+keys n
+wait_for "2 documents" 10
+keys q
+wait_for "EXIT=" 30
 
 done_testing
