@@ -95,8 +95,9 @@ int	dm_batch_earlier(const char *dir, const char *sentlog,
 	    struct dm_err *err);
 
 /*
- * Stores the message of every document in the outbox dir, in order
- * (built again, so memory holds one message at a time): items[i] and
+ * Stores the message of every document in the outbox dir (built again,
+ * a few at a time on worker threads, so memory holds a few messages,
+ * never all of them): items[i] and
  * bcc[i] (the Bcc line for the sent copy, malloc'd, or NULL) for
  * docs[i]; both arrays are the caller's, of n entries.  When one
  * cannot be stored, those stored before it are removed again: all or

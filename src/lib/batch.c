@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,54 +283,144 @@ out:
 	return r;
 }
 
+/*
+ * Storing a batch: each message is composed, written and flushed by one
+ * of a few workers, so that one message's disk flush overlaps the next
+ * one's composing and the file system can commit several flushes at
+ * once (on a virtio disk 100 flushes in a row took 45 ms, four at a
+ * time 20 ms).  Memory holds one message per worker.
+ */
+#define STORE_WORKERS	4
+
+struct store_run {
+	const char			*dir;
+	const struct dm_config		*cfg;
+	const struct dm_profile		*p;
+	const struct dm_batch_opts	*o;
+	const struct dm_batch_doc	*docs;
+	struct dm_outbox_item		*items;
+	char				**bcc;
+	unsigned char			*stored;	/* items[i] is in the outbox */
+	size_t				 n;
+	pthread_mutex_t			 lock;		/* next, failed, err */
+	size_t				 next;		/* the next document to take */
+	size_t				 failed;	/* the first that failed; n: none */
+	struct dm_err			 err;		/* why */
+};
+
+static int
+store_one(struct store_run *s, size_t i, struct dm_err *err)
+{
+	struct dm_compose c;
+	int r;
+
+	dm_compose_init(&c);
+	r = build(&c, s->cfg, s->p, s->o, s->docs[i].path, err);
+	if (r == 0)
+		r = dm_compose_store(&c, s->p, s->dir, &s->items[i],
+		    DM_SYNC_LATER, err);
+	s->stored[i] = r == 0;
+	if (r == 0 && c.bcc.n > 0 &&
+	    (s->bcc[i] = dm_compose_bcc(&c, err)) == NULL)
+		r = -1;
+	dm_compose_release(&c);
+	return r;
+}
+
+/*
+ * Takes documents in order until none is left or one failed.  As they
+ * are taken in order, every document before the first that failed was
+ * tried: the error told is always that of the first bad one.
+ */
+static void *
+store_worker(void *arg)
+{
+	struct store_run *s = arg;
+	struct dm_err e;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		i = s->next;
+		if (i < s->n && s->failed == s->n)
+			s->next++;
+		else
+			i = s->n;
+		pthread_mutex_unlock(&s->lock);
+		if (i == s->n)
+			return NULL;
+		dm_err_clear(&e);
+		if (store_one(s, i, &e) == 0)
+			continue;
+		pthread_mutex_lock(&s->lock);
+		if (i < s->failed) {
+			s->failed = i;
+			s->err = e;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
 int
 dm_batch_store(const char *dir, const struct dm_config *cfg,
     const struct dm_profile *p, const struct dm_batch_opts *o,
     const struct dm_batch_doc *docs, size_t n,
     struct dm_outbox_item *items, char **bcc, struct dm_err *err)
 {
-	struct dm_compose c;
+	struct store_run s;
+	pthread_t t[STORE_WORKERS];
 	struct dm_err e;
-	size_t i, k, undo;
-	int r = 0, stored = 0;
+	size_t i, k, nt = 0;
 
 	for (i = 0; i < n; i++) {
 		memset(&items[i], 0, sizeof items[i]);
 		bcc[i] = NULL;
 	}
-	/*
-	 * Each file is synced as it is stored, the directory once for all
-	 * of them (a flush a message saved): the batch is durable before
-	 * its session starts, as a single message is.
-	 */
-	for (i = 0; r == 0 && i < n; i++) {
-		dm_compose_init(&c);
-		r = build(&c, cfg, p, o, docs[i].path, err);
-		if (r == 0)
-			r = dm_compose_store(&c, p, dir, &items[i],
-			    DM_SYNC_LATER, err);
-		stored = r == 0;
-		if (r == 0 && c.bcc.n > 0 &&
-		    (bcc[i] = dm_compose_bcc(&c, err)) == NULL)
-			r = -1;
-		dm_compose_release(&c);
-		if (r == -1)
-			dm_err_prefix(err, "'%s'", docs[i].path);
-	}
-	if (r == 0 && (n == 0 || dm_outbox_sync(&items[0], err) == 0))
+	if (n == 0)
 		return 0;
+	memset(&s, 0, sizeof s);
+	if ((s.stored = calloc(n, 1)) == NULL)
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
+	s.dir = dir;
+	s.cfg = cfg;
+	s.p = p;
+	s.o = o;
+	s.docs = docs;
+	s.items = items;
+	s.bcc = bcc;
+	s.n = s.failed = n;
+	pthread_mutex_init(&s.lock, NULL);
+	/* Workers beyond the first; without any, this thread does it all. */
+	for (k = 1; k < STORE_WORKERS && k < n; k++)
+		if (pthread_create(&t[nt], NULL, store_worker, &s) == 0)
+			nt++;
+	(void)store_worker(&s);
+	for (k = 0; k < nt; k++)
+		pthread_join(t[k], NULL);
+	pthread_mutex_destroy(&s.lock);
 	/*
-	 * All or nothing: a batch half in the outbox is a trap.  Stored
-	 * so far: all of them when the sync failed, else those before the
-	 * failed document docs[i - 1] (and it, if it was stored).
+	 * Each file was flushed as it was stored, the directory is flushed
+	 * once for all of them: the batch is durable before its session
+	 * starts, as a single message is.
 	 */
-	undo = r == 0 ? n : i - 1 + (size_t)stored;
-	for (k = 0; k < undo; k++) {
-		(void)dm_outbox_remove(&items[k], DM_SYNC_NOW, &e);
-		dm_outbox_item_release(&items[k]);
-		free(bcc[k]);
-		bcc[k] = NULL;
+	if (s.failed == n && dm_outbox_sync(&items[0], err) == 0) {
+		free(s.stored);
+		return 0;
 	}
+	if (s.failed < n) {
+		*err = s.err;
+		dm_err_prefix(err, "'%s'", docs[s.failed].path);
+	}
+	/* All or nothing: a batch half in the outbox is a trap. */
+	for (i = 0; i < n; i++) {
+		if (s.stored[i])
+			(void)dm_outbox_remove(&items[i], DM_SYNC_NOW, &e);
+		dm_outbox_item_release(&items[i]);
+		memset(&items[i], 0, sizeof items[i]);
+		free(bcc[i]);
+		bcc[i] = NULL;
+	}
+	free(s.stored);
 	return -1;
 }
 
