@@ -6,8 +6,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +19,7 @@
 #include <docmail/secret.h>
 #include <docmail/smtp.h>
 
+#include "job.h"
 #include "signin.h"
 #include "tform.h"
 #include "tui.h"
@@ -90,10 +89,8 @@ static const struct tf_spec spec_all[SF_COUNT] = {
 
 /* A Test connection running in its own thread. */
 struct test_job {
-	pthread_t		 thread;
-	pthread_mutex_t		 lock;
-	atomic_int		 cancel;
-	int			 done;		/* under lock */
+	struct job		 job;
+	/* Under job's lock. */
 	int			 result;
 	struct dm_err		 err;
 	struct dm_smtp_report	 rep;
@@ -639,16 +636,16 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	(void)snprintf(line, sizeof line, "%-4s %-12s %4ld ms %.40s",
 	    ev->ok ? "ok" : "FAIL", dm_smtp_step_label(ev->step), ev->ms,
 	    ev->ok && ev->text != NULL ? ev->text : "");
-	pthread_mutex_lock(&j->lock);
+	job_lock(&j->job);
 	if (j->nlines < STEP_LINES)
 		memcpy(j->lines[j->nlines++], line, sizeof line);
 	j->steps |= 1u << ev->step;
 	(void)clock_gettime(CLOCK_MONOTONIC, &j->since);
-	pthread_mutex_unlock(&j->lock);
-	tui_wake(j->t);
+	job_unlock(&j->job);
+	job_wake(&j->job);
 }
 
-static void *
+static void
 test_thread(void *arg)
 {
 	struct test_job *j = arg;
@@ -658,33 +655,19 @@ test_thread(void *arg)
 	dm_err_clear(&err);
 	r = dm_smtp_test(&j->p, j->prof.email, &j->rep, &err);
 	dm_secret_release(&j->pw);
-	pthread_mutex_lock(&j->lock);
+	job_lock(&j->job);
 	j->result = r;
 	j->err = err;
-	j->done = 1;
-	pthread_mutex_unlock(&j->lock);
-	tui_wake(j->t);
-	return NULL;
+	job_unlock(&j->job);
 }
 
+/* Stops the test if it runs, in any state. */
 static void
-job_free(struct test_job *j)
+test_free(struct test_job *j)
 {
 	if (j == NULL)
 		return;
-	atomic_store(&j->cancel, 1);
-	pthread_join(j->thread, NULL);
-	pthread_mutex_destroy(&j->lock);
-	dm_secret_release(&j->pw);
-	dm_profile_release(&j->prof);
-	free(j);
-}
-
-/* Frees a job whose thread never started. */
-static void
-job_discard(struct test_job *j)
-{
-	pthread_mutex_destroy(&j->lock);
+	job_release(&j->job);
 	dm_secret_release(&j->pw);
 	dm_profile_release(&j->prof);
 	free(j);
@@ -708,20 +691,19 @@ start_test(struct tui *t, struct settings *st)
 		dm_profile_release(&p);
 		return SCR_HANDLED;
 	}
-	pthread_mutex_init(&j->lock, NULL);
+	job_init(&j->job, tui_waker, t);
 	dm_secret_init(&j->pw);
-	j->t = t;
 	/* The job owns the profile from here; its thread reads it. */
 	j->prof = p;
 	if (dm_profile_auth(&j->prof) == DM_AUTH_PASSWORD &&
 	    j->prof.user != NULL) {
 		if (password(t, st, &j->pw, &err) == -1) {
-			job_discard(j);
+			test_free(j);
 			tui_error(t, &err);
 			return SCR_HANDLED | SCR_REDRAW;
 		}
 		if (!dm_secret_isset(&j->pw)) {
-			job_discard(j);
+			test_free(j);
 			focus(st, SF_PASSWORD);
 			tui_status(t, _("type the password (or app password) first"));
 			t->status_error = 1;
@@ -735,17 +717,17 @@ start_test(struct tui *t, struct settings *st)
 	if (dm_profile_auth(&j->prof) == DM_AUTH_OAUTH2 &&
 	    j->prof.oauth2_token_command == NULL &&
 	    dm_oauth2_init(&err) == -1) {
-		job_discard(j);
+		test_free(j);
 		tui_error(t, &err);
 		return SCR_HANDLED | SCR_REDRAW;
 	}
 	dm_deliver_params(&j->prof, &j->pw, &j->p);
 	j->p.event = on_event;
 	j->p.arg = j;
-	j->p.cancel = &j->cancel;
+	j->p.cancel = job_cancel_flag(&j->job);
 	(void)clock_gettime(CLOCK_MONOTONIC, &j->since);
-	if (pthread_create(&j->thread, NULL, test_thread, j) != 0) {
-		job_discard(j);
+	if (job_start(&j->job, test_thread, j) == -1) {
+		test_free(j);
 		return SCR_HANDLED;
 	}
 	st->job = j;
@@ -1031,7 +1013,7 @@ leave_screen(struct tui *t, struct settings *st)
 	int a;
 
 	if (st->job != NULL) {
-		atomic_store(&st->job->cancel, 1);
+		job_cancel(&st->job->job);
 		tui_status(t, _("cancelling the test..."));
 		return SCR_HANDLED | SCR_REDRAW;
 	}
@@ -1140,8 +1122,7 @@ settings_draw(struct tui *t, void *state)
 	 * A test or sign-in that ended while another screen (help) was on
 	 * top: its wake-up went there, so it is settled here.
 	 */
-	if ((j != NULL && (pthread_mutex_lock(&j->lock), i = j->done,
-	    pthread_mutex_unlock(&j->lock), i)) ||
+	if ((j != NULL && job_done(&j->job)) ||
 	    (st->signin != NULL && signin_done(st->signin))) {
 		(void)settings_tick(t, st);
 		j = NULL;
@@ -1159,12 +1140,12 @@ settings_draw(struct tui *t, void *state)
 		/* With a token step there will be nine. */
 		int rows = STEP_ROWS(j->p.token != NULL ? 9 : j->nlines);
 
-		pthread_mutex_lock(&j->lock);
+		job_lock(&j->job);
 		draw_steps(t, top, j->lines, j->nlines, rows);
 		i = j->nlines;
 		steps = j->steps;
 		since = j->since;
-		pthread_mutex_unlock(&j->lock);
+		job_unlock(&j->job);
 		if (i < 2 * rows) {
 			/* The step under way, and how long it has waited. */
 			tui_step_wait(now, sizeof now, dm_smtp_step_label(
@@ -1191,7 +1172,6 @@ settings_tick(struct tui *t, void *state)
 {
 	struct settings *st = state;
 	struct test_job *j = st->job;
-	int done;
 
 	if (st->signin != NULL) {
 		if (signin_done(st->signin))
@@ -1202,11 +1182,9 @@ settings_tick(struct tui *t, void *state)
 	if (j == NULL)
 		return 0;
 	st->spin++;
-	pthread_mutex_lock(&j->lock);
-	done = j->done;
-	pthread_mutex_unlock(&j->lock);
-	if (!done)
+	if (!job_done(&j->job))
 		return SCR_REDRAW;
+	job_join(&j->job);
 	st->result_ok = j->result == 0;
 	if (j->result == 0) {
 		(void)snprintf(st->result[0], sizeof st->result[0],
@@ -1224,7 +1202,7 @@ settings_tick(struct tui *t, void *state)
 	}
 	memcpy(st->steps, j->lines, sizeof st->steps);
 	st->nsteps = j->nlines;
-	job_free(j);
+	test_free(j);
 	st->job = NULL;
 	return SCR_REDRAW;
 }
@@ -1247,7 +1225,7 @@ settings_leave(struct tui *t, void *state)
 	int f;
 
 	(void)t;
-	job_free(st->job);
+	test_free(st->job);
 	signin_free(st->signin);
 	tform_free(st->form);
 	for (f = 0; f < SF_COUNT; f++)
