@@ -13,8 +13,6 @@
  */
 #include "config.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +27,7 @@
 #include <docmail/secret.h>
 #include <docmail/smtp.h>
 
+#include "job.h"
 #include "screens.h"
 #include "tform.h"
 #include "tui.h"
@@ -42,21 +41,17 @@
 
 /* One retry running in its own thread. */
 struct retry_job {
-	pthread_t		 thread;
-	pthread_mutex_t		 lock;
-	atomic_int		 cancel;
-	struct tui		*t;
+	struct job		 job;
 	/* Owned copies of everything the thread reads. */
 	struct dm_outbox_item	 it;
 	struct dm_profile	 prof;		/* sp points into it */
 	struct dm_smtp_params	 sp;
 	struct dm_secret	 pw;
-	/* Under lock. */
-	int			 done;
+	/* Under job's lock. */
 	enum dm_smtp_step	 step;
 	uint64_t		 sent, total;
 	int			 percent;
-	/* Set by the thread before done. */
+	/* Set by the thread before it returns. */
 	int			 result;
 	struct dm_err		 err;
 	int			 accepted, maybe, removed, code;
@@ -83,7 +78,6 @@ struct outbox {
 };
 
 static void	finish_job(struct tui *, struct outbox *);
-static int	job_done(struct retry_job *);
 static int	next_in_queue(struct tui *, struct outbox *);
 
 static const struct tf_spec pw_spec[] = {
@@ -336,7 +330,7 @@ outbox_draw(struct tui *t, void *state)
 	 * Only the top screen gets ticks: a retry that ended while the
 	 * help was open is settled when this screen shows again.
 	 */
-	if (ob->job != NULL && job_done(ob->job))
+	if (ob->job != NULL && job_done(&ob->job->job))
 		finish_job(t, ob);
 	draw_info(t, ob);
 	if (ob->n > 0) {
@@ -361,7 +355,7 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	struct retry_job *j = arg;
 	int wake = 0, pct;
 
-	pthread_mutex_lock(&j->lock);
+	job_lock(&j->job);
 	if (ev->kind == DM_EV_STEP && ev->ok) {
 		j->step = ev->step;
 		wake = 1;
@@ -373,12 +367,12 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 		wake = pct != j->percent;
 		j->percent = pct;
 	}
-	pthread_mutex_unlock(&j->lock);
+	job_unlock(&j->job);
 	if (wake)
-		tui_wake(j->t);
+		job_wake(&j->job);
 }
 
-static void *
+static void
 retry_thread(void *arg)
 {
 	struct retry_job *j = arg;
@@ -389,7 +383,7 @@ retry_thread(void *arg)
 	dm_err_clear(&err);
 	r = dm_deliver(&j->prof, &j->sp, &j->it, NULL, &d, &err);
 	dm_secret_release(&j->pw);
-	pthread_mutex_lock(&j->lock);
+	job_lock(&j->job);
 	j->result = r;
 	j->err = err;
 	j->accepted = d.mail.accepted;
@@ -400,33 +394,21 @@ retry_thread(void *arg)
 	/* The last one: when the item stayed, that is the one to show. */
 	if (d.nwarn > 0)
 		dm_strlcpy(j->warn, d.warn[d.nwarn - 1], sizeof j->warn);
-	j->done = 1;
-	pthread_mutex_unlock(&j->lock);
+	job_unlock(&j->job);
 	dm_delivery_release(&d);
-	tui_wake(j->t);
-	return NULL;
 }
 
+/* Stops the retry if it runs, in any state. */
 static void
-job_free(struct retry_job *j)
+retry_free(struct retry_job *j)
 {
 	if (j == NULL)
 		return;
+	job_release(&j->job);
 	dm_outbox_item_release(&j->it);
 	dm_profile_release(&j->prof);
 	dm_secret_release(&j->pw);
-	pthread_mutex_destroy(&j->lock);
 	free(j);
-}
-
-static void
-job_stop(struct retry_job *j)
-{
-	if (j == NULL)
-		return;
-	atomic_store(&j->cancel, 1);
-	pthread_join(j->thread, NULL);
-	job_free(j);
 }
 
 /* Starts sending item it (taken over) with profile p and password pw. */
@@ -441,16 +423,15 @@ start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
 		dm_outbox_item_release(it);
 		return SCR_HANDLED;
 	}
-	pthread_mutex_init(&j->lock, NULL);
+	job_init(&j->job, tui_waker, t);
 	dm_secret_init(&j->pw);
 	dm_profile_init(&j->prof);
-	j->t = t;
 	j->it = *it;
 	memset(it, 0, sizeof *it);
 	if (dm_profile_copy(&j->prof, p, &err) == -1 ||
 	    (dm_secret_isset(pw) &&
 	    dm_secret_set(&j->pw, pw->s, pw->len, &err) == -1)) {
-		job_free(j);
+		retry_free(j);
 		tui_error(t, &err);
 		return SCR_HANDLED | SCR_REDRAW;
 	}
@@ -458,11 +439,11 @@ start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
 	dm_deliver_params(&j->prof, &j->pw, &j->sp);
 	j->sp.event = on_event;
 	j->sp.arg = j;
-	j->sp.cancel = &j->cancel;
+	j->sp.cancel = job_cancel_flag(&j->job);
 	j->step = DM_STEP_RESOLVE;
 	j->percent = -1;
-	if (pthread_create(&j->thread, NULL, retry_thread, j) != 0) {
-		job_free(j);
+	if (job_start(&j->job, retry_thread, j) == -1) {
+		retry_free(j);
 		tui_status(t, _("cannot start sending: no thread"));
 		t->status_error = 1;
 		return SCR_HANDLED;
@@ -767,7 +748,7 @@ outbox_key(struct tui *t, void *state, int is_key, wint_t ch)
 	if (ob->job != NULL) {
 		if (!is_key && (ch == 27 || ch == 3 || ch == 17)) {
 			if (tui_ask(t, _("stop sending? (y/n)"), "yn") == 'y') {
-				atomic_store(&ob->job->cancel, 1);
+				job_cancel(&ob->job->job);
 				tui_status(t, _("stopping..."));
 			}
 			return SCR_HANDLED;
@@ -835,7 +816,7 @@ finish_job(struct tui *t, struct outbox *ob)
 {
 	struct retry_job *j = ob->job;
 
-	pthread_join(j->thread, NULL);
+	job_join(&j->job);
 	if (j->result == 0 && j->removed)
 		tui_status(t, _("sent: server said: %d %s%s%s"), j->code, j->reply,
 		    j->warn[0] != '\0' ? _(" -- but ") : "", j->warn);
@@ -859,10 +840,10 @@ finish_job(struct tui *t, struct outbox *ob)
 		else
 			ob->q_failed++;
 		/* Stopped by the user, or a login that will fail again. */
-		if (atomic_load(&j->cancel) || j->err.code == DM_EAUTH)
+		if (job_cancelled(&j->job) || j->err.code == DM_EAUTH)
 			queue_free(ob);
 	}
-	job_free(j);
+	retry_free(j);
 	ob->job = NULL;
 	reload(t, ob);
 	if (ob->queue != NULL)
@@ -870,35 +851,23 @@ finish_job(struct tui *t, struct outbox *ob)
 }
 
 static int
-job_done(struct retry_job *j)
-{
-	int done;
-
-	pthread_mutex_lock(&j->lock);
-	done = j->done;
-	pthread_mutex_unlock(&j->lock);
-	return done;
-}
-
-static int
 outbox_tick(struct tui *t, void *state)
 {
 	struct outbox *ob = state;
 	struct retry_job *j = ob->job;
-	int done, pct;
+	int pct;
 	enum dm_smtp_step step;
 
 	if (j == NULL)
 		return 0;
-	pthread_mutex_lock(&j->lock);
-	done = j->done;
-	step = j->step;
-	pct = j->percent;
-	pthread_mutex_unlock(&j->lock);
-	if (done) {
+	if (job_done(&j->job)) {
 		finish_job(t, ob);
 		return SCR_REDRAW;
 	}
+	job_lock(&j->job);
+	step = j->step;
+	pct = j->percent;
+	job_unlock(&j->job);
 	if (pct >= 0)
 		tui_status(t, _("sending %s: %d%% (Esc stops)"), j->it.id, pct);
 	else
@@ -933,7 +902,7 @@ outbox_leave(struct tui *t, void *state)
 	struct outbox *ob = state;
 
 	(void)t;
-	job_stop(ob->job);
+	retry_free(ob->job);
 	queue_free(ob);
 	tform_free(ob->pwform);
 	free(ob->ask_id);
