@@ -160,7 +160,13 @@ wipe_free(char *v)
 	free(v);
 }
 
-/* The value of field f, shown or not; malloc'd. */
+/*
+ * The value of field f, shown or not; malloc'd.  NULL when out of
+ * memory, as tform_get() gives: callers take it as empty, so a test or
+ * save refuses a required field.  NEEDSWORK: an optional one (name,
+ * user, CA file) would be saved unset; get() and set() should say
+ * DM_ENOMEM, as tform_get() and tform_set() should.
+ */
 static char *
 get(struct settings *st, int f)
 {
@@ -318,6 +324,7 @@ mode_of(const struct dm_profile *p)
 static void
 fill(struct settings *st, const struct dm_profile *p)
 {
+	struct dm_err err;
 	char port[16];
 
 	set(st, SF_NAME, p->name ? p->name : "");
@@ -338,7 +345,8 @@ fill(struct settings *st, const struct dm_profile *p)
 		note(st, SF_PASSWORD, _("saved (type to replace)"), 0);
 	else if (p->password_command != NULL) {
 		note(st, SF_PASSWORD, _("from password_command"), 0);
-		st->pw_command = strdup(p->password_command);
+		/* Out of memory: settings_enter() gives up, see there. */
+		st->pw_command = dm_strdup(p->password_command, &err);
 	}
 	st->saved_secret = p->oauth2_client_secret != NULL;
 	if (st->saved_secret)
@@ -347,6 +355,8 @@ fill(struct settings *st, const struct dm_profile *p)
 	    p->oauth2_token_url != NULL)
 		note(st, SF_CLIENT_ID, _("custom endpoints"), 0);
 }
+
+static void	settings_leave(struct tui *, void *);
 
 static int
 settings_enter(struct tui *t, void *arg, void **state)
@@ -370,14 +380,25 @@ settings_enter(struct tui *t, void *arg, void **state)
 	if (p != NULL) {
 		st->id = strdup(p->id);
 		fill(st, p);
-		tui_status(t, _("profile '%s' of %s"), p->id, t->config_path);
 	} else {
 		st->id = strdup(t->opts->profile != NULL ? t->opts->profile :
 		    "default");
 		set(st, SF_PORT, "587");
 		set(st, SF_SECURITY, "starttls");
-		tui_status(t, _("no configuration yet: fill in your SMTP account, then F5 to test and F2 to save"));
 	}
+	/*
+	 * Without its id the screen cannot save, and without its command
+	 * a save would drop password_command from the file.
+	 */
+	if (st->id == NULL || (p != NULL && p->password_command != NULL &&
+	    !st->saved_pw && st->pw_command == NULL)) {
+		settings_leave(t, st);
+		return -1;
+	}
+	if (p != NULL)
+		tui_status(t, _("profile '%s' of %s"), p->id, t->config_path);
+	else
+		tui_status(t, _("no configuration yet: fill in your SMTP account, then F5 to test and F2 to save"));
 	focus(st, SF_NAME);
 	*state = st;
 	return 0;
@@ -392,28 +413,33 @@ loaded(struct tui *t, const struct settings *st)
 	return p != NULL && strcmp(p->id, st->id) == 0 ? p : NULL;
 }
 
-/* What the file has and this screen does not show must survive a save. */
-static void
-keep_hidden(struct dm_profile *p, const struct dm_profile *old)
+/*
+ * What the file has and this screen does not show must survive a save:
+ * a value lost to a lack of memory fails it (DM_ENOMEM) rather than
+ * vanish from the file.
+ */
+static int
+keep_hidden(struct dm_profile *p, const struct dm_profile *old,
+    struct dm_err *err)
 {
 	if (old == NULL)
-		return;
+		return 0;
 	p->timeout = old->timeout;
 	p->allow_from_override = old->allow_from_override;
 	p->max_per_minute = old->max_per_minute;
-	if (old->tls_fingerprint != NULL)
-		p->tls_fingerprint = strdup(old->tls_fingerprint);
-	if (old->sent_maildir != NULL)
-		p->sent_maildir = strdup(old->sent_maildir);
-	if (old->documents_dir != NULL)
-		p->documents_dir = strdup(old->documents_dir);
 	p->auth = old->auth;
+#define KEEP(f) do {							\
+	if (old->f != NULL && (p->f = dm_strdup(old->f, err)) == NULL)	\
+		return -1;						\
+} while (0)
+	KEEP(tls_fingerprint);
+	KEEP(sent_maildir);
+	KEEP(documents_dir);
 	/*
 	 * The OAuth2 keys a mode has no field for stay as they are (the
 	 * endpoints and scope have none at all); set_mode() then writes
 	 * the ones the chosen mode shows.
 	 */
-#define KEEP(f) do { if (old->f != NULL) p->f = strdup(old->f); } while (0)
 	KEEP(oauth2_provider);
 	KEEP(oauth2_client_id);
 	KEEP(oauth2_client_secret);
@@ -424,6 +450,7 @@ keep_hidden(struct dm_profile *p, const struct dm_profile *old)
 	KEEP(oauth2_token_url);
 	KEEP(oauth2_token_command);
 #undef KEEP
+	return 0;
 }
 
 /* *slot = the field's value, or unset when it is empty. */
@@ -441,11 +468,14 @@ take(struct settings *st, int f, char **slot)
 	*slot = v;
 }
 
-static void
-set_str(char **slot, const char *v)
+/* Errors: DM_ENOMEM (*slot is then unset). */
+static int
+set_str(char **slot, const char *v, struct dm_err *err)
 {
 	free(*slot);
-	*slot = v != NULL ? strdup(v) : NULL;
+	if ((*slot = dm_strdup(v, err)) == NULL && v != NULL)
+		return -1;
+	return 0;
 }
 
 /*
@@ -462,8 +492,10 @@ set_mode(struct settings *st, struct dm_profile *p, struct dm_err *err)
 	if (st->mode == AM_PASSWORD) {
 		if (p->auth == DM_AUTH_OAUTH2)
 			p->auth = DM_AUTH_PASSWORD;
-		if (st->pw_command != NULL)
-			p->password_command = strdup(st->pw_command);
+		if (st->pw_command != NULL &&
+		    (p->password_command = dm_strdup(st->pw_command, err)) ==
+		    NULL)
+			return -1;
 		return 0;
 	}
 	p->auth = DM_AUTH_OAUTH2;
@@ -483,9 +515,11 @@ set_mode(struct settings *st, struct dm_profile *p, struct dm_err *err)
 		}
 		return 0;
 	}
-	set_str(&p->oauth2_token_command, NULL);
-	set_str(&p->oauth2_provider, st->mode == AM_MICROSOFT ? "microsoft" :
-	    st->mode == AM_GOOGLE ? "google" : "custom");
+	(void)set_str(&p->oauth2_token_command, NULL, err);
+	if (set_str(&p->oauth2_provider, st->mode == AM_MICROSOFT ?
+	    "microsoft" : st->mode == AM_GOOGLE ? "google" : "custom",
+	    err) == -1)
+		return -1;
 	take(st, SF_CLIENT_ID, &p->oauth2_client_id);
 	if (st->mode == AM_MICROSOFT)
 		take(st, SF_TENANT, &p->oauth2_tenant);
@@ -510,13 +544,14 @@ profile_from_fields(struct tui *t, struct settings *st, struct dm_profile *p,
 	int r = -1;
 
 	dm_profile_init(p);
-	p->id = strdup(st->id);
+	p->id = dm_strdup(st->id, err);
 	p->name = get(st, SF_NAME);
 	p->email = get(st, SF_EMAIL);
 	p->host = get(st, SF_HOST);
 	p->user = get(st, SF_USER);
 	p->ca_file = get(st, SF_CAFILE);
-	keep_hidden(p, loaded(t, st));
+	if (p->id == NULL || keep_hidden(p, loaded(t, st), err) == -1)
+		goto out;
 	/* A provider's limit for batches comes with its preset. */
 	if (p->max_per_minute == 0)
 		p->max_per_minute = st->preset_rate;
