@@ -29,6 +29,7 @@
 
 #include "job.h"
 #include "screens.h"
+#include "send.h"
 #include "tform.h"
 #include "tui.h"
 
@@ -164,8 +165,9 @@ reload(struct tui *t, struct outbox *ob)
 	char *keep = NULL;
 	size_t n, bad, i;
 
+	/* Out of memory: the selection keeps its row, not its item. */
 	if (ob->n > 0)
-		keep = strdup(ob->items[ob->sel].id);
+		keep = dm_strdup(ob->items[ob->sel].id, &err);
 	if (dm_outbox_list(ob->dir, &items, &n, &bad, &err) == -1) {
 		tui_error(t, &err);
 		free(keep);
@@ -480,17 +482,14 @@ retry_with_password(struct tui *t, struct outbox *ob,
 	dm_secret_init(&pw);
 	if ((p = retry_profile(t, it, &err)) == NULL)
 		goto fail;
-	if (p->user == NULL || p->user[0] == '\0')
-		return start_job(t, ob, it, p, &pw);
-	if (t->pw_for != NULL && strcmp(t->pw_for, p->id) == 0)
-		return start_job(t, ob, it, p, &t->pw);
-	if (dm_profile_password(p, &pw, &need, &err) == -1)
-		goto fail;
+	/* As the sending screen finds it: typed earlier, saved, or a command. */
+	if (send_password(t, p, &pw, &need) == -1)
+		goto out;
 	if (need) {
 		/* Asked in a field of the screen; Enter goes on. */
 		free(ob->ask_id);
-		if ((ob->ask_id = strdup(it->id)) == NULL)
-			goto out;
+		if ((ob->ask_id = dm_strdup(it->id, &err)) == NULL)
+			goto fail;
 		(void)snprintf(ob->ask_text, sizeof ob->ask_text,
 		    _("Password for %.80s at %.80s (Enter sends, Esc cancels):"),
 		    p->user, p->host);
@@ -561,6 +560,7 @@ queue_free(struct outbox *ob)
 static int
 retry_all(struct tui *t, struct outbox *ob)
 {
+	struct dm_err err;
 	size_t i;
 
 	if (ob->n == 0)
@@ -575,9 +575,11 @@ retry_all(struct tui *t, struct outbox *ob)
 			ob->q_skipped++;
 			continue;
 		}
-		if ((ob->queue[ob->nqueue] = strdup(ob->items[i].id)) == NULL) {
+		if ((ob->queue[ob->nqueue] = dm_strdup(ob->items[i].id,
+		    &err)) == NULL) {
 			queue_free(ob);
-			return SCR_HANDLED;
+			tui_error(t, &err);
+			return SCR_HANDLED | SCR_REDRAW;
 		}
 		ob->nqueue++;
 	}
@@ -632,11 +634,13 @@ password_given(struct tui *t, struct outbox *ob)
 {
 	struct dm_outbox_item it;
 	const struct dm_profile *p;
+	struct dm_secret pw;
 	struct dm_err err;
 	char *typed = tform_get(ob->pwform, 0);
 	int r = SCR_HANDLED | SCR_REDRAW;
 
 	memset(&it, 0, sizeof it);
+	dm_secret_init(&pw);
 	if (typed == NULL || typed[0] == '\0') {
 		free(typed);
 		tui_status(t, _("type the password (or app password), or Esc"));
@@ -646,17 +650,16 @@ password_given(struct tui *t, struct outbox *ob)
 	tform_set(ob->pwform, 0, "");
 	tform_free(ob->pwform);
 	ob->pwform = NULL;
-	dm_secret_release(&t->pw);
-	free(t->pw_for);
-	t->pw_for = NULL;
-	if (dm_secret_set(&t->pw, typed, strlen(typed), &err) == -1)
+	send_password_forget(t);
+	if (dm_secret_set(&pw, typed, strlen(typed), &err) == -1)
 		goto fail;
 	if (dm_outbox_find(ob->dir, ob->ask_id, &it, &err) == -1)
 		goto fail;
 	if ((p = retry_profile(t, &it, &err)) == NULL)
 		goto fail;
-	t->pw_for = strdup(p->id);
-	r = start_job(t, ob, &it, p, &t->pw);
+	/* Kept for the session; dropped if the login fails. */
+	send_password_keep(t, p, &pw);
+	r = start_job(t, ob, &it, p, &pw);
 	goto out;
 fail:
 	tui_error(t, &err);
@@ -664,6 +667,7 @@ fail:
 	/* A retry all cannot go on without this one's password. */
 	queue_free(ob);
 out:
+	dm_secret_release(&pw);
 	explicit_bzero(typed, strlen(typed));
 	free(typed);
 	free(ob->ask_id);
@@ -828,11 +832,8 @@ finish_job(struct tui *t, struct outbox *ob)
 			dm_err_hint(&j->err, _("it may have been delivered: the connection ended after the whole message was sent"));
 		tui_error(t, &j->err);
 		/* A wrong typed password must be asked again. */
-		if (j->err.code == DM_EAUTH) {
-			dm_secret_release(&t->pw);
-			free(t->pw_for);
-			t->pw_for = NULL;
-		}
+		if (j->err.code == DM_EAUTH)
+			send_password_forget(t);
 	}
 	if (ob->queue != NULL) {
 		if (j->result == 0)

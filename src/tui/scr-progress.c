@@ -274,7 +274,9 @@ send_password_keep(struct tui *t, const struct dm_profile *p,
 
 	dm_secret_release(&t->pw);
 	free(t->pw_for);
-	t->pw_for = strdup(p->id);
+	/* Out of memory: not kept, so asked again next time; no harm. */
+	if ((t->pw_for = dm_strdup(p->id, &err)) == NULL)
+		return;
 	(void)dm_secret_set(&t->pw, pw->s, pw->len, &err);
 }
 
