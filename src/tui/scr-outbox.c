@@ -516,21 +516,34 @@ out:
 	return SCR_HANDLED | SCR_REDRAW;
 }
 
+/*
+ * The selected item as it is on disk now, so that what r sends and what
+ * d asks about is what another docmail left: 0, or -1 once the error is
+ * shown and the list reloaded.
+ */
+static int
+find_selected(struct tui *t, struct outbox *ob, struct dm_outbox_item *it)
+{
+	struct dm_err err;
+
+	memset(it, 0, sizeof *it);
+	if (dm_outbox_find(ob->dir, ob->items[ob->sel].id, it, &err) == -1) {
+		tui_error(t, &err);
+		reload(t, ob);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 retry(struct tui *t, struct outbox *ob)
 {
 	struct dm_outbox_item it;
-	struct dm_err err;
 
 	if (ob->n == 0)
 		return SCR_HANDLED;
-	memset(&it, 0, sizeof it);
-	/* As it is on disk now: another docmail may have sent it. */
-	if (dm_outbox_find(ob->dir, ob->items[ob->sel].id, &it, &err) == -1) {
-		tui_error(t, &err);
-		reload(t, ob);
+	if (find_selected(t, ob, &it) == -1)
 		return SCR_HANDLED | SCR_REDRAW;
-	}
 	/* r names the selected item: asked about, never passed over. */
 	if (dm_outbox_retry_verdict(it.state, DM_RETRY_NAMED) !=
 	    DM_RETRY_SEND && tui_ask(t, it.state == DM_OB_REFUSED ?
@@ -687,13 +700,8 @@ delete_item(struct tui *t, struct outbox *ob)
 
 	if (ob->n == 0)
 		return SCR_HANDLED;
-	memset(&it, 0, sizeof it);
-	/* As it is on disk now, so the question shows what goes. */
-	if (dm_outbox_find(ob->dir, ob->items[ob->sel].id, &it, &err) == -1) {
-		tui_error(t, &err);
-		reload(t, ob);
+	if (find_selected(t, ob, &it) == -1)
 		return SCR_HANDLED | SCR_REDRAW;
-	}
 	dm_buf_init(&b, 8192);
 	/* What the status line has left for subject and recipients. */
 	room = COLS > 66 ? (size_t)COLS - 58 : 8;
