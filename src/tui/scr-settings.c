@@ -98,7 +98,6 @@ struct test_job {
 	int			 nlines;
 	unsigned		 steps;		/* 1 << step, done */
 	struct timespec		 since;		/* the last step's end */
-	struct tui		*t;
 	/* Owned copies of everything the thread reads. */
 	struct dm_smtp_params	 p;	/* points into prof and pw */
 	struct dm_secret	 pw;
