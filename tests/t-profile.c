@@ -1700,12 +1700,82 @@ test_presets(void)
 	    "an invalid one is no limit");
 }
 
+/* The strings of a profile, in one order for two profiles. */
+#define PROFILE_STRINGS(p) {						\
+	&(p)->id, &(p)->name, &(p)->email, &(p)->host, &(p)->user,	\
+	&(p)->password_command, &(p)->ca_file, &(p)->tls_fingerprint,	\
+	&(p)->sent_maildir, &(p)->documents_dir, &(p)->oauth2_provider,	\
+	&(p)->oauth2_client_id, &(p)->oauth2_client_secret,		\
+	&(p)->oauth2_tenant, &(p)->oauth2_scope,			\
+	&(p)->oauth2_device_url, &(p)->oauth2_auth_url,		\
+	&(p)->oauth2_token_url, &(p)->oauth2_token_command }
+
+/*
+ * dm_profile_copy() is what a background job takes of a profile: every
+ * field, each string its own, a NULL still NULL.
+ */
+static void
+test_copy(void)
+{
+	struct dm_profile p, cp, same;
+	struct dm_err err;
+	char **src[] = PROFILE_STRINGS(&p), **dst[] = PROFILE_STRINGS(&cp);
+	char **back[] = PROFILE_STRINGS(&same);
+	size_t i, n = sizeof src / sizeof src[0];
+	int all = 1, none = 1;
+
+	dm_profile_init(&p);
+	for (i = 0; i < n; i++) {
+		char v[32];
+
+		(void)snprintf(v, sizeof v, "value %zu", i);
+		*src[i] = strdup(v);
+	}
+	p.line = 7;
+	p.port = 2525;
+	p.security = DM_SEC_SSL;
+	p.timeout = 11;
+	p.max_per_minute = 13;
+	p.allow_from_override = 0;
+	p.auth = DM_AUTH_OAUTH2;
+	(void)dm_secret_set(&p.password, "pw", 2, &err);
+	is_int(dm_profile_copy(&cp, &p, &err), 0, "copy: a full profile");
+	for (i = 0; i < n; i++)
+		if (*src[i] == NULL || *dst[i] == NULL ||
+		    *dst[i] == *src[i] || strcmp(*dst[i], *src[i]) != 0) {
+			diag("string %zu", i);
+			all = 0;
+		}
+	ok(all, "copy: every string equal, in its own allocation");
+	ok(dm_secret_isset(&cp.password) && cp.password.len == 2 &&
+	    memcmp(cp.password.s, "pw", 2) == 0 &&
+	    cp.password.s != p.password.s,
+	    "copy: the password equal, in its own allocation");
+	/* With the pointers put back, nothing else may differ. */
+	same = cp;
+	for (i = 0; i < n; i++)
+		*back[i] = *src[i];
+	same.password = p.password;
+	ok(memcmp(&same, &p, sizeof p) == 0, "copy: every other field equal");
+	dm_profile_release(&cp);
+	dm_profile_release(&p);
+
+	dm_profile_init(&p);
+	is_int(dm_profile_copy(&cp, &p, &err), 0, "copy: an empty profile");
+	for (i = 0; i < n; i++)
+		if (*dst[i] != NULL)
+			none = 0;
+	ok(none && !dm_secret_isset(&cp.password),
+	    "copy: NULL strings and no password stay so");
+	dm_profile_release(&cp);
+}
+
 int
 main(void)
 {
 	int r;
 
-	plan(315);
+	plan(321);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));
@@ -1734,6 +1804,7 @@ main(void)
 	test_oauth2();
 	test_template_add();
 	test_presets();
+	test_copy();
 	ok(no_dotfiles(dir) && no_dotfiles(fx("new/sub")),
 	    "no temporary files anywhere");
 

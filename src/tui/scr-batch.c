@@ -14,7 +14,6 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include <docmail/outbox.h>
 #include <docmail/secret.h>
 
+#include "job.h"
 #include "screens.h"
 #include "send.h"
 #include "tform.h"
@@ -48,7 +48,6 @@ struct bline {
 };
 
 struct batch {
-	struct tui		*t;
 	struct scr_batch_arg	*arg;
 	const struct dm_config	*cfg;		/* the tui's */
 	const struct dm_profile	*p;		/* the tui's */
@@ -78,22 +77,18 @@ struct batch {
 	struct dm_outbox_item	*items;
 	char			**bcc;
 	struct dm_batch_msg	*msgs;
-	pthread_t		 thread;
-	int			 joinable;
+	struct job		 bg;		/* cancel: the one in flight too */
 	atomic_int		 stop;		/* after the one in flight */
-	atomic_int		 cancel;	/* that one too */
 	size_t			 ltop;		/* first line shown */
 	size_t			 lsel;		/* the line shown in full */
 
-	pthread_mutex_t		 mu;
-	/* Under mu, written by the thread. */
+	/* Under bg's lock, written by the thread. */
 	struct bline		*lines;
 	size_t			 nlines;
 	size_t			 sent, kept, refused;
 	int			 stage;		/* 0 outbox, 1 smtp */
 	struct timespec		 since;		/* last sign of life */
-	int			 finished;
-	/* Written by the thread before finished; read after the join. */
+	/* Written by the thread; read after the join. */
 	int			 stored;	/* all are in the outbox */
 	int			 rc;
 	struct dm_err		 err;
@@ -197,10 +192,10 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	/* Steps only: data moves too often to wake the loop for each. */
 	if (ev->kind != DM_EV_STEP)
 		return;
-	pthread_mutex_lock(&b->mu);
+	job_lock(&b->bg);
 	(void)clock_gettime(CLOCK_MONOTONIC, &b->since);
-	pthread_mutex_unlock(&b->mu);
-	tui_wake(b->t);
+	job_unlock(&b->bg);
+	job_wake(&b->bg);
 }
 
 /*
@@ -249,7 +244,7 @@ on_result(void *arg, size_t i, const struct dm_batch_msg *m)
 	(void)dm_buf_addf(&line, &e, "%s%*s %s  %s  %s", what,
 	    result_pad(what), "", b->name[b->goidx[i]], dm_buf_str(&who),
 	    dm_buf_str(&why));
-	pthread_mutex_lock(&b->mu);
+	job_lock(&b->bg);
 	if (m->fate == DM_BATCH_SENT)
 		b->sent++;
 	else if (m->fate == DM_BATCH_REFUSED)
@@ -263,14 +258,14 @@ on_result(void *arg, size_t i, const struct dm_batch_msg *m)
 		nl->fate = m->fate;
 		b->nlines++;
 	}
-	pthread_mutex_unlock(&b->mu);
+	job_unlock(&b->bg);
 	dm_buf_release(&who);
 	dm_buf_release(&why);
 	dm_buf_release(&line);
-	tui_wake(b->t);
+	job_wake(&b->bg);
 }
 
-static void *
+static void
 run(void *arg)
 {
 	struct batch *b = arg;
@@ -288,16 +283,16 @@ run(void *arg)
 		b->msgs[i].it = &b->items[i];
 		b->msgs[i].bcc = b->bcc[i];
 	}
-	pthread_mutex_lock(&b->mu);
+	job_lock(&b->bg);
 	b->stored = 1;
 	b->stage = 1;
 	(void)clock_gettime(CLOCK_MONOTONIC, &b->since);
-	pthread_mutex_unlock(&b->mu);
-	tui_wake(b->t);
+	job_unlock(&b->bg);
+	job_wake(&b->bg);
 	dm_deliver_params(b->p, &b->pw, &sp);
 	sp.event = on_event;
 	sp.arg = b;
-	sp.cancel = &b->cancel;
+	sp.cancel = job_cancel_flag(&b->bg);
 	memset(&br, 0, sizeof br);
 	br.rate = b->p->max_per_minute;
 	br.stop = &b->stop;
@@ -305,13 +300,10 @@ run(void *arg)
 	br.arg = b;
 	r = dm_batch_send(b->p, &sp, b->msgs, b->ngo, &br, &err);
 out:
-	pthread_mutex_lock(&b->mu);
+	job_lock(&b->bg);
 	b->rc = r;
 	b->err = err;
-	b->finished = 1;
-	pthread_mutex_unlock(&b->mu);
-	tui_wake(b->t);
-	return NULL;
+	job_unlock(&b->bg);
 }
 
 /* --- the run: the screen's side ----------------------------------------- */
@@ -376,13 +368,12 @@ start(struct tui *t, struct batch *b)
 	}
 	b->stage = 0;
 	(void)clock_gettime(CLOCK_MONOTONIC, &b->since);
-	if (pthread_create(&b->thread, NULL, run, b) != 0) {
+	if (job_start(&b->bg, run, b) == -1) {
 		run_release(b);
 		dm_err_set(&err, DM_EINTERNAL, _("cannot start sending"));
 		tui_error(t, &err);
 		return -1;
 	}
-	b->joinable = 1;
 	b->state = B_RUNNING;
 	tui_status(t, "%s", _("sending... (Esc stops after the current message)"));
 	return 0;
@@ -414,8 +405,7 @@ finish(struct tui *t, struct batch *b)
 {
 	size_t i;
 
-	pthread_join(b->thread, NULL);
-	b->joinable = 0;
+	job_join(&b->bg);
 	b->state = B_DONE;
 	if (b->rc != 0 && b->err.code == DM_EAUTH)
 		send_password_forget(t);
@@ -700,14 +690,14 @@ draw_run(struct tui *t, struct batch *b)
 	int stage, w, fill, row, rows = LINE_ROWS > 1 ? LINE_ROWS : 1;
 	attr_t a;
 
-	pthread_mutex_lock(&b->mu);
+	job_lock(&b->bg);
 	seen = b->sent + b->kept + b->refused;
 	sent = b->sent;
 	kept = b->kept;
 	refused = b->refused;
 	stage = b->stage;
 	since = b->since;
-	pthread_mutex_unlock(&b->mu);
+	job_unlock(&b->bg);
 	(void)snprintf(skip, sizeof skip, _(", %zu skipped"), b->nskip);
 
 	if (b->p->max_per_minute > 0)
@@ -770,7 +760,7 @@ draw_run(struct tui *t, struct batch *b)
 		put_cut(ROW_NOW, 2, COLS - 4, line, A_NORMAL);
 	}
 
-	pthread_mutex_lock(&b->mu);
+	job_lock(&b->bg);
 	nlines = b->nlines;
 	/* While sending, the latest lines; after, around the selected. */
 	if (b->state != B_DONE)
@@ -791,7 +781,7 @@ draw_run(struct tui *t, struct batch *b)
 		}
 		put_cut(row, 2, COLS - 4, b->lines[i].text, a);
 	}
-	pthread_mutex_unlock(&b->mu);
+	job_unlock(&b->bg);
 	if (b->state != B_DONE || nlines == 0)
 		return;
 	if (nlines > (size_t)rows)
@@ -866,10 +856,10 @@ batch_leave(struct tui *t, void *state)
 	size_t i;
 
 	(void)t;
-	if (b->joinable) {
+	if (job_running(&b->bg)) {
 		atomic_store(&b->stop, 1);
-		atomic_store(&b->cancel, 1);
-		pthread_join(b->thread, NULL);
+		job_cancel(&b->bg);
+		job_join(&b->bg);
 		mark_done(b);
 	}
 	run_release(b);
@@ -896,7 +886,7 @@ batch_leave(struct tui *t, void *state)
 	free(b->docs);
 	free(b->path);
 	free(b->name);
-	pthread_mutex_destroy(&b->mu);
+	job_release(&b->bg);
 	free(b);
 }
 
@@ -912,15 +902,13 @@ batch_enter(struct tui *t, void *arg, void **state)
 		return -1;
 	if ((b = calloc(1, sizeof *b)) == NULL)
 		return -1;
-	b->t = t;
 	b->arg = a;
 	b->n = a->n;
 	b->cfg = &t->cfg;
 	dm_secret_init(&b->pw);
 	dm_compose_init(&b->job.c);
-	pthread_mutex_init(&b->mu, NULL);
+	job_init(&b->bg, tui_waker, t);
 	atomic_init(&b->stop, 0);
-	atomic_init(&b->cancel, 0);
 	/* A template or profile fixed by hand counts without a restart. */
 	(void)tui_reload_if_changed(t);
 	if ((b->p = tui_profile(t)) == NULL) {
@@ -1048,14 +1036,10 @@ static int
 batch_tick(struct tui *t, void *state)
 {
 	struct batch *b = state;
-	int finished;
 
 	if (b->state != B_RUNNING)
 		return 0;
-	pthread_mutex_lock(&b->mu);
-	finished = b->finished;
-	pthread_mutex_unlock(&b->mu);
-	if (finished)
+	if (job_done(&b->bg))
 		finish(t, b);
 	return SCR_REDRAW;
 }
@@ -1076,7 +1060,7 @@ batch_key(struct tui *t, void *state, int is_key, wint_t ch)
 				atomic_store(&b->stop, 1);
 				tui_status(t, "%s", _("stopping after the current message: the rest stays in the outbox (Esc again cancels that one too)"));
 			} else {
-				atomic_store(&b->cancel, 1);
+				job_cancel(&b->bg);
 				tui_status(t, "%s", _("cancelling the current message: it stays in the outbox"));
 			}
 			return SCR_HANDLED | SCR_REDRAW;

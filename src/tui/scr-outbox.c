@@ -13,8 +13,6 @@
  */
 #include "config.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +27,9 @@
 #include <docmail/secret.h>
 #include <docmail/smtp.h>
 
+#include "job.h"
 #include "screens.h"
+#include "send.h"
 #include "tform.h"
 #include "tui.h"
 
@@ -42,21 +42,17 @@
 
 /* One retry running in its own thread. */
 struct retry_job {
-	pthread_t		 thread;
-	pthread_mutex_t		 lock;
-	atomic_int		 cancel;
-	struct tui		*t;
+	struct job		 job;
 	/* Owned copies of everything the thread reads. */
 	struct dm_outbox_item	 it;
 	struct dm_profile	 prof;		/* sp points into it */
 	struct dm_smtp_params	 sp;
 	struct dm_secret	 pw;
-	/* Under lock. */
-	int			 done;
+	/* Under job's lock. */
 	enum dm_smtp_step	 step;
 	uint64_t		 sent, total;
 	int			 percent;
-	/* Set by the thread before done. */
+	/* Set by the thread before it returns. */
 	int			 result;
 	struct dm_err		 err;
 	int			 accepted, maybe, removed, code;
@@ -83,7 +79,6 @@ struct outbox {
 };
 
 static void	finish_job(struct tui *, struct outbox *);
-static int	job_done(struct retry_job *);
 static int	next_in_queue(struct tui *, struct outbox *);
 
 static const struct tf_spec pw_spec[] = {
@@ -170,8 +165,9 @@ reload(struct tui *t, struct outbox *ob)
 	char *keep = NULL;
 	size_t n, bad, i;
 
+	/* Out of memory: the selection keeps its row, not its item. */
 	if (ob->n > 0)
-		keep = strdup(ob->items[ob->sel].id);
+		keep = dm_strdup(ob->items[ob->sel].id, &err);
 	if (dm_outbox_list(ob->dir, &items, &n, &bad, &err) == -1) {
 		tui_error(t, &err);
 		free(keep);
@@ -336,7 +332,7 @@ outbox_draw(struct tui *t, void *state)
 	 * Only the top screen gets ticks: a retry that ended while the
 	 * help was open is settled when this screen shows again.
 	 */
-	if (ob->job != NULL && job_done(ob->job))
+	if (ob->job != NULL && job_done(&ob->job->job))
 		finish_job(t, ob);
 	draw_info(t, ob);
 	if (ob->n > 0) {
@@ -361,7 +357,7 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	struct retry_job *j = arg;
 	int wake = 0, pct;
 
-	pthread_mutex_lock(&j->lock);
+	job_lock(&j->job);
 	if (ev->kind == DM_EV_STEP && ev->ok) {
 		j->step = ev->step;
 		wake = 1;
@@ -373,12 +369,12 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 		wake = pct != j->percent;
 		j->percent = pct;
 	}
-	pthread_mutex_unlock(&j->lock);
+	job_unlock(&j->job);
 	if (wake)
-		tui_wake(j->t);
+		job_wake(&j->job);
 }
 
-static void *
+static void
 retry_thread(void *arg)
 {
 	struct retry_job *j = arg;
@@ -389,7 +385,7 @@ retry_thread(void *arg)
 	dm_err_clear(&err);
 	r = dm_deliver(&j->prof, &j->sp, &j->it, NULL, &d, &err);
 	dm_secret_release(&j->pw);
-	pthread_mutex_lock(&j->lock);
+	job_lock(&j->job);
 	j->result = r;
 	j->err = err;
 	j->accepted = d.mail.accepted;
@@ -400,33 +396,21 @@ retry_thread(void *arg)
 	/* The last one: when the item stayed, that is the one to show. */
 	if (d.nwarn > 0)
 		dm_strlcpy(j->warn, d.warn[d.nwarn - 1], sizeof j->warn);
-	j->done = 1;
-	pthread_mutex_unlock(&j->lock);
+	job_unlock(&j->job);
 	dm_delivery_release(&d);
-	tui_wake(j->t);
-	return NULL;
 }
 
+/* Stops the retry if it runs, in any state. */
 static void
-job_free(struct retry_job *j)
+retry_free(struct retry_job *j)
 {
 	if (j == NULL)
 		return;
+	job_release(&j->job);
 	dm_outbox_item_release(&j->it);
 	dm_profile_release(&j->prof);
 	dm_secret_release(&j->pw);
-	pthread_mutex_destroy(&j->lock);
 	free(j);
-}
-
-static void
-job_stop(struct retry_job *j)
-{
-	if (j == NULL)
-		return;
-	atomic_store(&j->cancel, 1);
-	pthread_join(j->thread, NULL);
-	job_free(j);
 }
 
 /* Starts sending item it (taken over) with profile p and password pw. */
@@ -441,16 +425,15 @@ start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
 		dm_outbox_item_release(it);
 		return SCR_HANDLED;
 	}
-	pthread_mutex_init(&j->lock, NULL);
+	job_init(&j->job, tui_waker, t);
 	dm_secret_init(&j->pw);
 	dm_profile_init(&j->prof);
-	j->t = t;
 	j->it = *it;
 	memset(it, 0, sizeof *it);
 	if (dm_profile_copy(&j->prof, p, &err) == -1 ||
 	    (dm_secret_isset(pw) &&
 	    dm_secret_set(&j->pw, pw->s, pw->len, &err) == -1)) {
-		job_free(j);
+		retry_free(j);
 		tui_error(t, &err);
 		return SCR_HANDLED | SCR_REDRAW;
 	}
@@ -458,11 +441,11 @@ start_job(struct tui *t, struct outbox *ob, struct dm_outbox_item *it,
 	dm_deliver_params(&j->prof, &j->pw, &j->sp);
 	j->sp.event = on_event;
 	j->sp.arg = j;
-	j->sp.cancel = &j->cancel;
+	j->sp.cancel = job_cancel_flag(&j->job);
 	j->step = DM_STEP_RESOLVE;
 	j->percent = -1;
-	if (pthread_create(&j->thread, NULL, retry_thread, j) != 0) {
-		job_free(j);
+	if (job_start(&j->job, retry_thread, j) == -1) {
+		retry_free(j);
 		tui_status(t, _("cannot start sending: no thread"));
 		t->status_error = 1;
 		return SCR_HANDLED;
@@ -499,17 +482,14 @@ retry_with_password(struct tui *t, struct outbox *ob,
 	dm_secret_init(&pw);
 	if ((p = retry_profile(t, it, &err)) == NULL)
 		goto fail;
-	if (p->user == NULL || p->user[0] == '\0')
-		return start_job(t, ob, it, p, &pw);
-	if (t->pw_for != NULL && strcmp(t->pw_for, p->id) == 0)
-		return start_job(t, ob, it, p, &t->pw);
-	if (dm_profile_password(p, &pw, &need, &err) == -1)
-		goto fail;
+	/* As the sending screen finds it: typed earlier, saved, or a command. */
+	if (send_password(t, p, &pw, &need) == -1)
+		goto out;
 	if (need) {
 		/* Asked in a field of the screen; Enter goes on. */
 		free(ob->ask_id);
-		if ((ob->ask_id = strdup(it->id)) == NULL)
-			goto out;
+		if ((ob->ask_id = dm_strdup(it->id, &err)) == NULL)
+			goto fail;
 		(void)snprintf(ob->ask_text, sizeof ob->ask_text,
 		    _("Password for %.80s at %.80s (Enter sends, Esc cancels):"),
 		    p->user, p->host);
@@ -536,21 +516,34 @@ out:
 	return SCR_HANDLED | SCR_REDRAW;
 }
 
+/*
+ * The selected item as it is on disk now, so that what r sends and what
+ * d asks about is what another docmail left: 0, or -1 once the error is
+ * shown and the list reloaded.
+ */
+static int
+find_selected(struct tui *t, struct outbox *ob, struct dm_outbox_item *it)
+{
+	struct dm_err err;
+
+	memset(it, 0, sizeof *it);
+	if (dm_outbox_find(ob->dir, ob->items[ob->sel].id, it, &err) == -1) {
+		tui_error(t, &err);
+		reload(t, ob);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 retry(struct tui *t, struct outbox *ob)
 {
 	struct dm_outbox_item it;
-	struct dm_err err;
 
 	if (ob->n == 0)
 		return SCR_HANDLED;
-	memset(&it, 0, sizeof it);
-	/* As it is on disk now: another docmail may have sent it. */
-	if (dm_outbox_find(ob->dir, ob->items[ob->sel].id, &it, &err) == -1) {
-		tui_error(t, &err);
-		reload(t, ob);
+	if (find_selected(t, ob, &it) == -1)
 		return SCR_HANDLED | SCR_REDRAW;
-	}
 	/* r names the selected item: asked about, never passed over. */
 	if (dm_outbox_retry_verdict(it.state, DM_RETRY_NAMED) !=
 	    DM_RETRY_SEND && tui_ask(t, it.state == DM_OB_REFUSED ?
@@ -580,6 +573,7 @@ queue_free(struct outbox *ob)
 static int
 retry_all(struct tui *t, struct outbox *ob)
 {
+	struct dm_err err;
 	size_t i;
 
 	if (ob->n == 0)
@@ -594,9 +588,11 @@ retry_all(struct tui *t, struct outbox *ob)
 			ob->q_skipped++;
 			continue;
 		}
-		if ((ob->queue[ob->nqueue] = strdup(ob->items[i].id)) == NULL) {
+		if ((ob->queue[ob->nqueue] = dm_strdup(ob->items[i].id,
+		    &err)) == NULL) {
 			queue_free(ob);
-			return SCR_HANDLED;
+			tui_error(t, &err);
+			return SCR_HANDLED | SCR_REDRAW;
 		}
 		ob->nqueue++;
 	}
@@ -651,11 +647,13 @@ password_given(struct tui *t, struct outbox *ob)
 {
 	struct dm_outbox_item it;
 	const struct dm_profile *p;
+	struct dm_secret pw;
 	struct dm_err err;
 	char *typed = tform_get(ob->pwform, 0);
 	int r = SCR_HANDLED | SCR_REDRAW;
 
 	memset(&it, 0, sizeof it);
+	dm_secret_init(&pw);
 	if (typed == NULL || typed[0] == '\0') {
 		free(typed);
 		tui_status(t, _("type the password (or app password), or Esc"));
@@ -665,17 +663,16 @@ password_given(struct tui *t, struct outbox *ob)
 	tform_set(ob->pwform, 0, "");
 	tform_free(ob->pwform);
 	ob->pwform = NULL;
-	dm_secret_release(&t->pw);
-	free(t->pw_for);
-	t->pw_for = NULL;
-	if (dm_secret_set(&t->pw, typed, strlen(typed), &err) == -1)
+	send_password_forget(t);
+	if (dm_secret_set(&pw, typed, strlen(typed), &err) == -1)
 		goto fail;
 	if (dm_outbox_find(ob->dir, ob->ask_id, &it, &err) == -1)
 		goto fail;
 	if ((p = retry_profile(t, &it, &err)) == NULL)
 		goto fail;
-	t->pw_for = strdup(p->id);
-	r = start_job(t, ob, &it, p, &t->pw);
+	/* Kept for the session; dropped if the login fails. */
+	send_password_keep(t, p, &pw);
+	r = start_job(t, ob, &it, p, &pw);
 	goto out;
 fail:
 	tui_error(t, &err);
@@ -683,6 +680,7 @@ fail:
 	/* A retry all cannot go on without this one's password. */
 	queue_free(ob);
 out:
+	dm_secret_release(&pw);
 	explicit_bzero(typed, strlen(typed));
 	free(typed);
 	free(ob->ask_id);
@@ -702,13 +700,8 @@ delete_item(struct tui *t, struct outbox *ob)
 
 	if (ob->n == 0)
 		return SCR_HANDLED;
-	memset(&it, 0, sizeof it);
-	/* As it is on disk now, so the question shows what goes. */
-	if (dm_outbox_find(ob->dir, ob->items[ob->sel].id, &it, &err) == -1) {
-		tui_error(t, &err);
-		reload(t, ob);
+	if (find_selected(t, ob, &it) == -1)
 		return SCR_HANDLED | SCR_REDRAW;
-	}
 	dm_buf_init(&b, 8192);
 	/* What the status line has left for subject and recipients. */
 	room = COLS > 66 ? (size_t)COLS - 58 : 8;
@@ -767,7 +760,7 @@ outbox_key(struct tui *t, void *state, int is_key, wint_t ch)
 	if (ob->job != NULL) {
 		if (!is_key && (ch == 27 || ch == 3 || ch == 17)) {
 			if (tui_ask(t, _("stop sending? (y/n)"), "yn") == 'y') {
-				atomic_store(&ob->job->cancel, 1);
+				job_cancel(&ob->job->job);
 				tui_status(t, _("stopping..."));
 			}
 			return SCR_HANDLED;
@@ -835,7 +828,7 @@ finish_job(struct tui *t, struct outbox *ob)
 {
 	struct retry_job *j = ob->job;
 
-	pthread_join(j->thread, NULL);
+	job_join(&j->job);
 	if (j->result == 0 && j->removed)
 		tui_status(t, _("sent: server said: %d %s%s%s"), j->code, j->reply,
 		    j->warn[0] != '\0' ? _(" -- but ") : "", j->warn);
@@ -847,11 +840,8 @@ finish_job(struct tui *t, struct outbox *ob)
 			dm_err_hint(&j->err, _("it may have been delivered: the connection ended after the whole message was sent"));
 		tui_error(t, &j->err);
 		/* A wrong typed password must be asked again. */
-		if (j->err.code == DM_EAUTH) {
-			dm_secret_release(&t->pw);
-			free(t->pw_for);
-			t->pw_for = NULL;
-		}
+		if (j->err.code == DM_EAUTH)
+			send_password_forget(t);
 	}
 	if (ob->queue != NULL) {
 		if (j->result == 0)
@@ -859,10 +849,10 @@ finish_job(struct tui *t, struct outbox *ob)
 		else
 			ob->q_failed++;
 		/* Stopped by the user, or a login that will fail again. */
-		if (atomic_load(&j->cancel) || j->err.code == DM_EAUTH)
+		if (job_cancelled(&j->job) || j->err.code == DM_EAUTH)
 			queue_free(ob);
 	}
-	job_free(j);
+	retry_free(j);
 	ob->job = NULL;
 	reload(t, ob);
 	if (ob->queue != NULL)
@@ -870,35 +860,23 @@ finish_job(struct tui *t, struct outbox *ob)
 }
 
 static int
-job_done(struct retry_job *j)
-{
-	int done;
-
-	pthread_mutex_lock(&j->lock);
-	done = j->done;
-	pthread_mutex_unlock(&j->lock);
-	return done;
-}
-
-static int
 outbox_tick(struct tui *t, void *state)
 {
 	struct outbox *ob = state;
 	struct retry_job *j = ob->job;
-	int done, pct;
+	int pct;
 	enum dm_smtp_step step;
 
 	if (j == NULL)
 		return 0;
-	pthread_mutex_lock(&j->lock);
-	done = j->done;
-	step = j->step;
-	pct = j->percent;
-	pthread_mutex_unlock(&j->lock);
-	if (done) {
+	if (job_done(&j->job)) {
 		finish_job(t, ob);
 		return SCR_REDRAW;
 	}
+	job_lock(&j->job);
+	step = j->step;
+	pct = j->percent;
+	job_unlock(&j->job);
 	if (pct >= 0)
 		tui_status(t, _("sending %s: %d%% (Esc stops)"), j->it.id, pct);
 	else
@@ -933,7 +911,7 @@ outbox_leave(struct tui *t, void *state)
 	struct outbox *ob = state;
 
 	(void)t;
-	job_stop(ob->job);
+	retry_free(ob->job);
 	queue_free(ob);
 	tform_free(ob->pwform);
 	free(ob->ask_id);

@@ -11,8 +11,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +25,7 @@
 #include <docmail/secret.h>
 #include <docmail/smtp.h>
 
+#include "job.h"
 #include "send.h"
 #include "tform.h"
 
@@ -43,22 +42,18 @@ struct progress {
 	struct tform		*pwform;
 	struct dm_secret	 pw;
 	char			*bcc;		/* for the sent copy */
-	pthread_t		 thread;
-	int			 joinable;
-	atomic_int		 cancel;
 	int			 retry;		/* resend job->item */
 	struct tlines		 result;
 
-	pthread_mutex_t		 mu;
-	/* Under mu, written by the thread. */
+	struct job		 bg;		/* the sending thread */
+	/* Under bg's lock, written by the thread. */
 	int			 stage;		/* 0 outbox, 1 smtp, 2 end */
 	unsigned		 steps_done;	/* 1 << step */
 	int			 step_failed;	/* -1 or the step */
 	struct timespec		 since;		/* the last step or data */
 	uint64_t		 done;
 	uint64_t		 total;
-	int			 finished;
-	/* Written by the thread before finished; read after the join. */
+	/* Written by the thread; read after the join. */
 	int			 rc;
 	struct dm_err		 err;
 	struct dm_delivery	 d;
@@ -83,7 +78,7 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 
 	if (ev->kind == DM_EV_LOG)
 		return;
-	pthread_mutex_lock(&pg->mu);
+	job_lock(&pg->bg);
 	if (ev->kind == DM_EV_STEP) {
 		if (ev->ok)
 			pg->steps_done |= 1u << ev->step;
@@ -97,8 +92,8 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 		pg->done = ev->done;
 		pg->total = ev->total;
 	}
-	pthread_mutex_unlock(&pg->mu);
-	tui_wake(pg->t);
+	job_unlock(&pg->bg);
+	job_wake(&pg->bg);
 }
 
 /* After a failure: is the last attempt's item still in the outbox? */
@@ -162,10 +157,10 @@ params(struct progress *pg, struct dm_smtp_params *sp)
 	dm_deliver_params(pg->job->profile, &pg->pw, sp);
 	sp->event = on_event;
 	sp->arg = pg;
-	sp->cancel = &pg->cancel;
+	sp->cancel = job_cancel_flag(&pg->bg);
 }
 
-static void *
+static void
 run(void *arg)
 {
 	struct progress *pg = arg;
@@ -176,15 +171,15 @@ run(void *arg)
 	dm_err_clear(&err);
 	if (!pg->retry && store(pg, &err) == -1)
 		goto out;
-	if (atomic_load(&pg->cancel)) {
+	if (job_cancelled(&pg->bg)) {
 		dm_err_set(&err, DM_ETEMP, _("sending cancelled"));
 		goto out;
 	}
-	pthread_mutex_lock(&pg->mu);
+	job_lock(&pg->bg);
 	pg->stage = 1;
 	(void)clock_gettime(CLOCK_MONOTONIC, &pg->since);
-	pthread_mutex_unlock(&pg->mu);
-	tui_wake(pg->t);
+	job_unlock(&pg->bg);
+	job_wake(&pg->bg);
 	params(pg, &sp);
 	if (pg->job->item_gone)
 		r = gone_error(&err);
@@ -199,14 +194,11 @@ run(void *arg)
 	} else if (r == -1)
 		note_gone(pg->job);
 out:
-	pthread_mutex_lock(&pg->mu);
+	job_lock(&pg->bg);
 	pg->rc = r;
 	pg->err = err;
 	pg->stage = 2;
-	pg->finished = 1;
-	pthread_mutex_unlock(&pg->mu);
-	tui_wake(pg->t);
-	return NULL;
+	job_unlock(&pg->bg);
 }
 
 static int
@@ -219,15 +211,13 @@ start(struct progress *pg)
 		pg->have_d = 0;
 	}
 	tlines_free(&pg->result);
-	atomic_store(&pg->cancel, 0);
 	pg->stage = 0;
 	pg->steps_done = 0;
 	pg->step_failed = -1;
 	pg->done = 0;
 	pg->total = dm_mime_size(pg->job->c.mime);
-	pg->finished = 0;
 	pg->retry = pg->job->have_item;
-	if (pthread_create(&pg->thread, NULL, run, pg) != 0) {
+	if (job_start(&pg->bg, run, pg) == -1) {
 		dm_err_set(&err, DM_EINTERNAL, _("cannot start sending"));
 		tui_error(pg->t, &err);
 		pg->state = P_DONE;
@@ -235,7 +225,6 @@ start(struct progress *pg)
 		pg->err = err;
 		return -1;
 	}
-	pg->joinable = 1;
 	pg->state = P_RUNNING;
 	tui_status(pg->t, _("sending... (Esc cancels)"));
 	return 0;
@@ -286,7 +275,9 @@ send_password_keep(struct tui *t, const struct dm_profile *p,
 
 	dm_secret_release(&t->pw);
 	free(t->pw_for);
-	t->pw_for = strdup(p->id);
+	/* Out of memory: not kept, so asked again next time; no harm. */
+	if ((t->pw_for = dm_strdup(p->id, &err)) == NULL)
+		return;
 	(void)dm_secret_set(&t->pw, pw->s, pw->len, &err);
 }
 
@@ -311,8 +302,7 @@ pg_enter(struct tui *t, void *arg, void **state)
 	pg->job = arg;
 	pg->step_failed = -1;
 	dm_secret_init(&pg->pw);
-	pthread_mutex_init(&pg->mu, NULL);
-	atomic_init(&pg->cancel, 0);
+	job_init(&pg->bg, tui_waker, t);
 	/* For the sent copy's Bcc line; NULL without Bcc (or memory). */
 	pg->bcc = dm_compose_bcc(&pg->job->c, &err);
 	if (send_password(t, pg->job->profile, &pg->pw, &ask) == -1)
@@ -330,7 +320,7 @@ pg_enter(struct tui *t, void *arg, void **state)
 fail:
 	dm_secret_release(&pg->pw);
 	free(pg->bcc);
-	pthread_mutex_destroy(&pg->mu);
+	job_release(&pg->bg);
 	free(pg);
 	return -1;
 }
@@ -340,10 +330,7 @@ pg_leave(struct tui *t, void *state)
 {
 	struct progress *pg = state;
 
-	if (pg->joinable) {
-		atomic_store(&pg->cancel, 1);
-		pthread_join(pg->thread, NULL);
-	}
+	job_release(&pg->bg);
 	if (pg->job->action == SEND_DONE)
 		tui_wake(t);
 	if (pg->pwform != NULL) {
@@ -355,7 +342,6 @@ pg_leave(struct tui *t, void *state)
 	dm_secret_release(&pg->pw);
 	tlines_free(&pg->result);
 	free(pg->bcc);
-	pthread_mutex_destroy(&pg->mu);
 	free(pg);
 }
 
@@ -372,14 +358,14 @@ draw_running(struct tui *t, struct progress *pg)
 	int stage, failed, i, w, fill, pct;
 	enum dm_smtp_step cur;
 
-	pthread_mutex_lock(&pg->mu);
+	job_lock(&pg->bg);
 	done = pg->done;
 	total = pg->total;
 	steps = pg->steps_done;
 	stage = pg->stage;
 	failed = pg->step_failed;
 	since = pg->since;
-	pthread_mutex_unlock(&pg->mu);
+	job_unlock(&pg->bg);
 	cur = tui_next_step(steps, prof->security,
 	    dm_profile_auth(prof) == DM_AUTH_OAUTH2);
 	tui_step_wait(now, sizeof now, cur == DM_STEP_DATA ?
@@ -554,20 +540,15 @@ static int
 pg_tick(struct tui *t, void *state)
 {
 	struct progress *pg = state;
-	int finished;
 
 	if (pg->state != P_RUNNING)
 		return 0;
-	pthread_mutex_lock(&pg->mu);
-	finished = pg->finished;
-	pthread_mutex_unlock(&pg->mu);
-	if (!finished) {
+	if (!job_done(&pg->bg)) {
 		/* Only the bar and the steps change: no full repaint. */
 		draw_running(t, pg);
 		return SCR_HANDLED;
 	}
-	pthread_join(pg->thread, NULL);
-	pg->joinable = 0;
+	job_join(&pg->bg);
 	pg->state = P_DONE;
 	build_result(t, pg);
 	return SCR_REDRAW;
@@ -616,7 +597,7 @@ pg_key(struct tui *t, void *state, int is_key, wint_t ch)
 	case P_RUNNING:
 		if (esc) {
 			if (tui_ask(t, _("Cancel sending? (y/n)"), "yn") == 'y') {
-				atomic_store(&pg->cancel, 1);
+				job_cancel(&pg->bg);
 				tui_status(t, _("cancelling..."));
 			}
 			return SCR_HANDLED;

@@ -6,8 +6,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +19,7 @@
 #include <docmail/secret.h>
 #include <docmail/smtp.h>
 
+#include "job.h"
 #include "signin.h"
 #include "tform.h"
 #include "tui.h"
@@ -90,10 +89,8 @@ static const struct tf_spec spec_all[SF_COUNT] = {
 
 /* A Test connection running in its own thread. */
 struct test_job {
-	pthread_t		 thread;
-	pthread_mutex_t		 lock;
-	atomic_int		 cancel;
-	int			 done;		/* under lock */
+	struct job		 job;
+	/* Under job's lock. */
 	int			 result;
 	struct dm_err		 err;
 	struct dm_smtp_report	 rep;
@@ -101,7 +98,6 @@ struct test_job {
 	int			 nlines;
 	unsigned		 steps;		/* 1 << step, done */
 	struct timespec		 since;		/* the last step's end */
-	struct tui		*t;
 	/* Owned copies of everything the thread reads. */
 	struct dm_smtp_params	 p;	/* points into prof and pw */
 	struct dm_secret	 pw;
@@ -163,7 +159,13 @@ wipe_free(char *v)
 	free(v);
 }
 
-/* The value of field f, shown or not; malloc'd. */
+/*
+ * The value of field f, shown or not; malloc'd.  NULL when out of
+ * memory, as tform_get() gives: callers take it as empty, so a test or
+ * save refuses a required field.  NEEDSWORK: an optional one (name,
+ * user, CA file) would be saved unset; get() and set() should say
+ * DM_ENOMEM, as tform_get() and tform_set() should.
+ */
 static char *
 get(struct settings *st, int f)
 {
@@ -321,6 +323,7 @@ mode_of(const struct dm_profile *p)
 static void
 fill(struct settings *st, const struct dm_profile *p)
 {
+	struct dm_err err;
 	char port[16];
 
 	set(st, SF_NAME, p->name ? p->name : "");
@@ -341,7 +344,8 @@ fill(struct settings *st, const struct dm_profile *p)
 		note(st, SF_PASSWORD, _("saved (type to replace)"), 0);
 	else if (p->password_command != NULL) {
 		note(st, SF_PASSWORD, _("from password_command"), 0);
-		st->pw_command = strdup(p->password_command);
+		/* Out of memory: settings_enter() gives up, see there. */
+		st->pw_command = dm_strdup(p->password_command, &err);
 	}
 	st->saved_secret = p->oauth2_client_secret != NULL;
 	if (st->saved_secret)
@@ -350,6 +354,8 @@ fill(struct settings *st, const struct dm_profile *p)
 	    p->oauth2_token_url != NULL)
 		note(st, SF_CLIENT_ID, _("custom endpoints"), 0);
 }
+
+static void	settings_leave(struct tui *, void *);
 
 static int
 settings_enter(struct tui *t, void *arg, void **state)
@@ -373,14 +379,25 @@ settings_enter(struct tui *t, void *arg, void **state)
 	if (p != NULL) {
 		st->id = strdup(p->id);
 		fill(st, p);
-		tui_status(t, _("profile '%s' of %s"), p->id, t->config_path);
 	} else {
 		st->id = strdup(t->opts->profile != NULL ? t->opts->profile :
 		    "default");
 		set(st, SF_PORT, "587");
 		set(st, SF_SECURITY, "starttls");
-		tui_status(t, _("no configuration yet: fill in your SMTP account, then F5 to test and F2 to save"));
 	}
+	/*
+	 * Without its id the screen cannot save, and without its command
+	 * a save would drop password_command from the file.
+	 */
+	if (st->id == NULL || (p != NULL && p->password_command != NULL &&
+	    !st->saved_pw && st->pw_command == NULL)) {
+		settings_leave(t, st);
+		return -1;
+	}
+	if (p != NULL)
+		tui_status(t, _("profile '%s' of %s"), p->id, t->config_path);
+	else
+		tui_status(t, _("no configuration yet: fill in your SMTP account, then F5 to test and F2 to save"));
 	focus(st, SF_NAME);
 	*state = st;
 	return 0;
@@ -395,28 +412,33 @@ loaded(struct tui *t, const struct settings *st)
 	return p != NULL && strcmp(p->id, st->id) == 0 ? p : NULL;
 }
 
-/* What the file has and this screen does not show must survive a save. */
-static void
-keep_hidden(struct dm_profile *p, const struct dm_profile *old)
+/*
+ * What the file has and this screen does not show must survive a save:
+ * a value lost to a lack of memory fails it (DM_ENOMEM) rather than
+ * vanish from the file.
+ */
+static int
+keep_hidden(struct dm_profile *p, const struct dm_profile *old,
+    struct dm_err *err)
 {
 	if (old == NULL)
-		return;
+		return 0;
 	p->timeout = old->timeout;
 	p->allow_from_override = old->allow_from_override;
 	p->max_per_minute = old->max_per_minute;
-	if (old->tls_fingerprint != NULL)
-		p->tls_fingerprint = strdup(old->tls_fingerprint);
-	if (old->sent_maildir != NULL)
-		p->sent_maildir = strdup(old->sent_maildir);
-	if (old->documents_dir != NULL)
-		p->documents_dir = strdup(old->documents_dir);
 	p->auth = old->auth;
+#define KEEP(f) do {							\
+	if (old->f != NULL && (p->f = dm_strdup(old->f, err)) == NULL)	\
+		return -1;						\
+} while (0)
+	KEEP(tls_fingerprint);
+	KEEP(sent_maildir);
+	KEEP(documents_dir);
 	/*
 	 * The OAuth2 keys a mode has no field for stay as they are (the
 	 * endpoints and scope have none at all); set_mode() then writes
 	 * the ones the chosen mode shows.
 	 */
-#define KEEP(f) do { if (old->f != NULL) p->f = strdup(old->f); } while (0)
 	KEEP(oauth2_provider);
 	KEEP(oauth2_client_id);
 	KEEP(oauth2_client_secret);
@@ -427,6 +449,7 @@ keep_hidden(struct dm_profile *p, const struct dm_profile *old)
 	KEEP(oauth2_token_url);
 	KEEP(oauth2_token_command);
 #undef KEEP
+	return 0;
 }
 
 /* *slot = the field's value, or unset when it is empty. */
@@ -444,11 +467,14 @@ take(struct settings *st, int f, char **slot)
 	*slot = v;
 }
 
-static void
-set_str(char **slot, const char *v)
+/* Errors: DM_ENOMEM (*slot is then unset). */
+static int
+set_str(char **slot, const char *v, struct dm_err *err)
 {
 	free(*slot);
-	*slot = v != NULL ? strdup(v) : NULL;
+	if ((*slot = dm_strdup(v, err)) == NULL && v != NULL)
+		return -1;
+	return 0;
 }
 
 /*
@@ -465,8 +491,10 @@ set_mode(struct settings *st, struct dm_profile *p, struct dm_err *err)
 	if (st->mode == AM_PASSWORD) {
 		if (p->auth == DM_AUTH_OAUTH2)
 			p->auth = DM_AUTH_PASSWORD;
-		if (st->pw_command != NULL)
-			p->password_command = strdup(st->pw_command);
+		if (st->pw_command != NULL &&
+		    (p->password_command = dm_strdup(st->pw_command, err)) ==
+		    NULL)
+			return -1;
 		return 0;
 	}
 	p->auth = DM_AUTH_OAUTH2;
@@ -486,9 +514,11 @@ set_mode(struct settings *st, struct dm_profile *p, struct dm_err *err)
 		}
 		return 0;
 	}
-	set_str(&p->oauth2_token_command, NULL);
-	set_str(&p->oauth2_provider, st->mode == AM_MICROSOFT ? "microsoft" :
-	    st->mode == AM_GOOGLE ? "google" : "custom");
+	(void)set_str(&p->oauth2_token_command, NULL, err);
+	if (set_str(&p->oauth2_provider, st->mode == AM_MICROSOFT ?
+	    "microsoft" : st->mode == AM_GOOGLE ? "google" : "custom",
+	    err) == -1)
+		return -1;
 	take(st, SF_CLIENT_ID, &p->oauth2_client_id);
 	if (st->mode == AM_MICROSOFT)
 		take(st, SF_TENANT, &p->oauth2_tenant);
@@ -513,13 +543,14 @@ profile_from_fields(struct tui *t, struct settings *st, struct dm_profile *p,
 	int r = -1;
 
 	dm_profile_init(p);
-	p->id = strdup(st->id);
+	p->id = dm_strdup(st->id, err);
 	p->name = get(st, SF_NAME);
 	p->email = get(st, SF_EMAIL);
 	p->host = get(st, SF_HOST);
 	p->user = get(st, SF_USER);
 	p->ca_file = get(st, SF_CAFILE);
-	keep_hidden(p, loaded(t, st));
+	if (p->id == NULL || keep_hidden(p, loaded(t, st), err) == -1)
+		goto out;
 	/* A provider's limit for batches comes with its preset. */
 	if (p->max_per_minute == 0)
 		p->max_per_minute = st->preset_rate;
@@ -639,16 +670,16 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	(void)snprintf(line, sizeof line, "%-4s %-12s %4ld ms %.40s",
 	    ev->ok ? "ok" : "FAIL", dm_smtp_step_label(ev->step), ev->ms,
 	    ev->ok && ev->text != NULL ? ev->text : "");
-	pthread_mutex_lock(&j->lock);
+	job_lock(&j->job);
 	if (j->nlines < STEP_LINES)
 		memcpy(j->lines[j->nlines++], line, sizeof line);
 	j->steps |= 1u << ev->step;
 	(void)clock_gettime(CLOCK_MONOTONIC, &j->since);
-	pthread_mutex_unlock(&j->lock);
-	tui_wake(j->t);
+	job_unlock(&j->job);
+	job_wake(&j->job);
 }
 
-static void *
+static void
 test_thread(void *arg)
 {
 	struct test_job *j = arg;
@@ -658,33 +689,19 @@ test_thread(void *arg)
 	dm_err_clear(&err);
 	r = dm_smtp_test(&j->p, j->prof.email, &j->rep, &err);
 	dm_secret_release(&j->pw);
-	pthread_mutex_lock(&j->lock);
+	job_lock(&j->job);
 	j->result = r;
 	j->err = err;
-	j->done = 1;
-	pthread_mutex_unlock(&j->lock);
-	tui_wake(j->t);
-	return NULL;
+	job_unlock(&j->job);
 }
 
+/* Stops the test if it runs, in any state. */
 static void
-job_free(struct test_job *j)
+test_free(struct test_job *j)
 {
 	if (j == NULL)
 		return;
-	atomic_store(&j->cancel, 1);
-	pthread_join(j->thread, NULL);
-	pthread_mutex_destroy(&j->lock);
-	dm_secret_release(&j->pw);
-	dm_profile_release(&j->prof);
-	free(j);
-}
-
-/* Frees a job whose thread never started. */
-static void
-job_discard(struct test_job *j)
-{
-	pthread_mutex_destroy(&j->lock);
+	job_release(&j->job);
 	dm_secret_release(&j->pw);
 	dm_profile_release(&j->prof);
 	free(j);
@@ -708,20 +725,19 @@ start_test(struct tui *t, struct settings *st)
 		dm_profile_release(&p);
 		return SCR_HANDLED;
 	}
-	pthread_mutex_init(&j->lock, NULL);
+	job_init(&j->job, tui_waker, t);
 	dm_secret_init(&j->pw);
-	j->t = t;
 	/* The job owns the profile from here; its thread reads it. */
 	j->prof = p;
 	if (dm_profile_auth(&j->prof) == DM_AUTH_PASSWORD &&
 	    j->prof.user != NULL) {
 		if (password(t, st, &j->pw, &err) == -1) {
-			job_discard(j);
+			test_free(j);
 			tui_error(t, &err);
 			return SCR_HANDLED | SCR_REDRAW;
 		}
 		if (!dm_secret_isset(&j->pw)) {
-			job_discard(j);
+			test_free(j);
 			focus(st, SF_PASSWORD);
 			tui_status(t, _("type the password (or app password) first"));
 			t->status_error = 1;
@@ -735,17 +751,17 @@ start_test(struct tui *t, struct settings *st)
 	if (dm_profile_auth(&j->prof) == DM_AUTH_OAUTH2 &&
 	    j->prof.oauth2_token_command == NULL &&
 	    dm_oauth2_init(&err) == -1) {
-		job_discard(j);
+		test_free(j);
 		tui_error(t, &err);
 		return SCR_HANDLED | SCR_REDRAW;
 	}
 	dm_deliver_params(&j->prof, &j->pw, &j->p);
 	j->p.event = on_event;
 	j->p.arg = j;
-	j->p.cancel = &j->cancel;
+	j->p.cancel = job_cancel_flag(&j->job);
 	(void)clock_gettime(CLOCK_MONOTONIC, &j->since);
-	if (pthread_create(&j->thread, NULL, test_thread, j) != 0) {
-		job_discard(j);
+	if (job_start(&j->job, test_thread, j) == -1) {
+		test_free(j);
 		return SCR_HANDLED;
 	}
 	st->job = j;
@@ -1031,7 +1047,7 @@ leave_screen(struct tui *t, struct settings *st)
 	int a;
 
 	if (st->job != NULL) {
-		atomic_store(&st->job->cancel, 1);
+		job_cancel(&st->job->job);
 		tui_status(t, _("cancelling the test..."));
 		return SCR_HANDLED | SCR_REDRAW;
 	}
@@ -1140,8 +1156,7 @@ settings_draw(struct tui *t, void *state)
 	 * A test or sign-in that ended while another screen (help) was on
 	 * top: its wake-up went there, so it is settled here.
 	 */
-	if ((j != NULL && (pthread_mutex_lock(&j->lock), i = j->done,
-	    pthread_mutex_unlock(&j->lock), i)) ||
+	if ((j != NULL && job_done(&j->job)) ||
 	    (st->signin != NULL && signin_done(st->signin))) {
 		(void)settings_tick(t, st);
 		j = NULL;
@@ -1159,12 +1174,12 @@ settings_draw(struct tui *t, void *state)
 		/* With a token step there will be nine. */
 		int rows = STEP_ROWS(j->p.token != NULL ? 9 : j->nlines);
 
-		pthread_mutex_lock(&j->lock);
+		job_lock(&j->job);
 		draw_steps(t, top, j->lines, j->nlines, rows);
 		i = j->nlines;
 		steps = j->steps;
 		since = j->since;
-		pthread_mutex_unlock(&j->lock);
+		job_unlock(&j->job);
 		if (i < 2 * rows) {
 			/* The step under way, and how long it has waited. */
 			tui_step_wait(now, sizeof now, dm_smtp_step_label(
@@ -1191,7 +1206,6 @@ settings_tick(struct tui *t, void *state)
 {
 	struct settings *st = state;
 	struct test_job *j = st->job;
-	int done;
 
 	if (st->signin != NULL) {
 		if (signin_done(st->signin))
@@ -1202,11 +1216,9 @@ settings_tick(struct tui *t, void *state)
 	if (j == NULL)
 		return 0;
 	st->spin++;
-	pthread_mutex_lock(&j->lock);
-	done = j->done;
-	pthread_mutex_unlock(&j->lock);
-	if (!done)
+	if (!job_done(&j->job))
 		return SCR_REDRAW;
+	job_join(&j->job);
 	st->result_ok = j->result == 0;
 	if (j->result == 0) {
 		(void)snprintf(st->result[0], sizeof st->result[0],
@@ -1224,7 +1236,7 @@ settings_tick(struct tui *t, void *state)
 	}
 	memcpy(st->steps, j->lines, sizeof st->steps);
 	st->nsteps = j->nlines;
-	job_free(j);
+	test_free(j);
 	st->job = NULL;
 	return SCR_REDRAW;
 }
@@ -1247,7 +1259,7 @@ settings_leave(struct tui *t, void *state)
 	int f;
 
 	(void)t;
-	job_free(st->job);
+	test_free(st->job);
 	signin_free(st->signin);
 	tform_free(st->form);
 	for (f = 0; f < SF_COUNT; f++)

@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <docmail/i18n.h>
 #include <docmail/oauth2.h>
 
+#include "job.h"
 #include "signin.h"
 #include "tform.h"
 
@@ -33,11 +33,8 @@ static const struct tf_spec paste_spec[1] = {
 };
 
 struct signin {
-	pthread_t		 thread;
-	pthread_mutex_t		 lock;
-	atomic_int		 cancel;	/* Esc */
+	struct job		 job;		/* cancel: Esc */
 	atomic_int		 stop_wait;	/* Esc, or an address was pasted */
-	struct tui		*t;
 	char			 title[64];
 	/* The thread's own copy; conf borrows its strings. */
 	struct dm_profile	 prof;
@@ -96,19 +93,19 @@ device_flow(struct signin *s, struct dm_err *err)
 
 	if (dm_oauth2_device_start(&s->conf, &s->dev, err) == -1)
 		return -1;
-	pthread_mutex_lock(&s->lock);
+	job_lock(&s->job);
 	safe_copy(s->code, sizeof s->code, s->dev.user_code);
 	safe_copy(s->uri, sizeof s->uri, s->dev.verification_uri);
 	s->expires = s->dev.expires;
 	s->phase = PH_WAITING;
-	pthread_mutex_unlock(&s->lock);
-	tui_wake(s->t);
+	job_unlock(&s->job);
+	job_wake(&s->job);
 	/*
 	 * Our own loop rather than dm_oauth2_device_wait(): the box's
 	 * countdown wants a wake-up each second.
 	 */
 	while (!done) {
-		if (atomic_load(&s->cancel))
+		if (job_cancelled(&s->job))
 			return dm_err_set(err, DM_ETEMP, _("sign-in cancelled"));
 		if (time(NULL) >= s->dev.next_poll) {
 			if (dm_oauth2_device_poll(&s->conf, s->prof.id, &s->dev,
@@ -118,7 +115,7 @@ device_flow(struct signin *s, struct dm_err *err)
 		}
 		nap_100ms();
 		if (++naps % 10 == 0)
-			tui_wake(s->t);
+			job_wake(&s->job);
 	}
 	return 0;
 }
@@ -135,16 +132,16 @@ code_flow(struct signin *s, struct dm_err *err)
 		    err);
 		if (r == 0)
 			break;
-		if (atomic_load(&s->cancel))
+		if (job_cancelled(&s->job))
 			return dm_err_set(err, DM_ETEMP, _("sign-in cancelled"));
-		pthread_mutex_lock(&s->lock);
+		job_lock(&s->job);
 		code = s->pasted;
 		s->pasted = NULL;
 		failed = s->pasted_failed;
 		if (failed)
 			*err = s->pasted_err;
 		atomic_store(&s->stop_wait, 0);
-		pthread_mutex_unlock(&s->lock);
+		job_unlock(&s->job);
 		if (code != NULL)
 			break;
 		if (failed)
@@ -157,16 +154,16 @@ code_flow(struct signin *s, struct dm_err *err)
 		if (err->code != DM_ETEMP && err->code != DM_EDATA)
 			return -1;
 	}
-	pthread_mutex_lock(&s->lock);
+	job_lock(&s->job);
 	s->phase = PH_EXCHANGING;
-	pthread_mutex_unlock(&s->lock);
-	tui_wake(s->t);
+	job_unlock(&s->job);
+	job_wake(&s->job);
 	r = dm_oauth2_auth_finish(&s->conf, s->prof.id, &s->auth, code, err);
 	dm_oauth2_secret_free(code);
 	return r;
 }
 
-static void *
+static void
 signin_thread(void *arg)
 {
 	struct signin *s = arg;
@@ -176,13 +173,11 @@ signin_thread(void *arg)
 	dm_err_clear(&err);
 	r = s->flow == DM_OAUTH2_DEVICE ? device_flow(s, &err) :
 	    code_flow(s, &err);
-	pthread_mutex_lock(&s->lock);
+	job_lock(&s->job);
 	s->result = r;
 	s->err = err;
 	s->phase = PH_DONE;
-	pthread_mutex_unlock(&s->lock);
-	tui_wake(s->t);
-	return NULL;
+	job_unlock(&s->job);
 }
 
 /* Rows the address to open takes at this width. */
@@ -238,12 +233,11 @@ signin_start(struct tui *t, const struct dm_profile *p, const char *title,
 		dm_err_set(err, DM_ENOMEM, _("out of memory"));
 		return NULL;
 	}
-	pthread_mutex_init(&s->lock, NULL);
-	s->t = t;
+	job_init(&s->job, tui_waker, t);
 	s->auth.fd = -1;
 	dm_strlcpy(s->title, title, sizeof s->title);
 	if (dm_profile_copy(&s->prof, p, err) == -1) {
-		pthread_mutex_destroy(&s->lock);
+		job_release(&s->job);
 		free(s);
 		return NULL;
 	}
@@ -265,7 +259,7 @@ signin_start(struct tui *t, const struct dm_profile *p, const char *title,
 		(void)snprintf(s->msg, sizeof s->msg,
 		    "%s", _("waiting for the browser..."));
 	}
-	if (pthread_create(&s->thread, NULL, signin_thread, s) != 0) {
+	if (job_start(&s->job, signin_thread, s) == -1) {
 		dm_err_set(err, DM_EINTERNAL, _("cannot start the sign-in"));
 		goto fail;
 	}
@@ -274,7 +268,7 @@ fail:
 	tform_free(s->paste);
 	dm_oauth2_auth_release(&s->auth);
 	dm_profile_release(&s->prof);
-	pthread_mutex_destroy(&s->lock);
+	job_release(&s->job);
 	free(s);
 	return NULL;
 }
@@ -284,10 +278,10 @@ signin_free(struct signin *s)
 {
 	if (s == NULL)
 		return;
-	atomic_store(&s->cancel, 1);
+	/* Cancel first: the code flow's wait ends on stop_wait, then looks. */
+	job_cancel(&s->job);
 	atomic_store(&s->stop_wait, 1);
-	pthread_join(s->thread, NULL);
-	pthread_mutex_destroy(&s->lock);
+	job_release(&s->job);
 	dm_oauth2_device_release(&s->dev);
 	dm_oauth2_auth_release(&s->auth);
 	dm_oauth2_secret_free(s->pasted);
@@ -301,9 +295,9 @@ signin_done(struct signin *s)
 {
 	int done;
 
-	pthread_mutex_lock(&s->lock);
+	job_lock(&s->job);
 	done = s->phase == PH_DONE;
-	pthread_mutex_unlock(&s->lock);
+	job_unlock(&s->job);
 	return done;
 }
 
@@ -312,11 +306,11 @@ signin_result(struct signin *s, struct dm_err *err)
 {
 	int r;
 
-	pthread_mutex_lock(&s->lock);
+	job_lock(&s->job);
 	r = s->result;
 	if (r == -1)
 		*err = s->err;
-	pthread_mutex_unlock(&s->lock);
+	job_unlock(&s->job);
 	return r;
 }
 
@@ -349,7 +343,7 @@ take_paste(struct signin *s)
 		tform_set(s->paste, 0, "");
 		return;
 	}
-	pthread_mutex_lock(&s->lock);
+	job_lock(&s->job);
 	if (r == 0 && s->pasted == NULL)
 		s->pasted = code;
 	else if (r == 0)
@@ -360,7 +354,7 @@ take_paste(struct signin *s)
 		s->pasted_err = err;
 	}
 	atomic_store(&s->stop_wait, 1);
-	pthread_mutex_unlock(&s->lock);
+	job_unlock(&s->job);
 	tform_set(s->paste, 0, "");
 	(void)snprintf(s->msg, sizeof s->msg, "%s", _("signing in..."));
 	s->msg_error = 0;
@@ -375,16 +369,16 @@ signin_key(struct tui *t, struct signin *s, int is_key, wint_t ch)
 	if (is_key && ch == KEY_RESIZE)
 		return 0;
 	if (!is_key && (ch == 27 || ch == 3 || ch == 17)) {	/* Esc ^C ^Q */
-		atomic_store(&s->cancel, 1);
+		job_cancel(&s->job);
 		atomic_store(&s->stop_wait, 1);
 		(void)snprintf(s->msg, sizeof s->msg, "%s", _("cancelling..."));
 		s->msg_error = 0;
 		return SCR_HANDLED | SCR_REDRAW;
 	}
-	pthread_mutex_lock(&s->lock);
+	job_lock(&s->job);
 	ph = s->phase;
-	pthread_mutex_unlock(&s->lock);
-	if (s->paste == NULL || ph != PH_WAITING || atomic_load(&s->cancel))
+	job_unlock(&s->job);
+	if (s->paste == NULL || ph != PH_WAITING || job_cancelled(&s->job))
 		return SCR_HANDLED;
 	if (!is_key && (ch == '\r' || ch == '\n')) {
 		take_paste(s);
@@ -433,9 +427,9 @@ draw_device(struct signin *s, enum signin_phase ph, int top, int bottom)
 	long left;
 	int w = COLS - 4, cw;
 
-	pthread_mutex_lock(&s->lock);
+	job_lock(&s->job);
 	if (ph == PH_STARTING) {
-		pthread_mutex_unlock(&s->lock);
+		job_unlock(&s->job);
 		tui_put(top + 2, 2, w, _("Asking for a sign-in code..."), A_NORMAL);
 		tui_put(bottom - 1, 2, w, _("Esc cancels."), A_NORMAL);
 		return;
@@ -455,7 +449,7 @@ draw_device(struct signin *s, enum signin_phase ph, int top, int bottom)
 	tui_put(top + 10, 2, w,
 	    _("3. Sign in with the mailbox's account and accept."), A_NORMAL);
 	left = (long)(s->expires - time(NULL));
-	pthread_mutex_unlock(&s->lock);
+	job_unlock(&s->job);
 	if (ph == PH_WAITING && left > 0)
 		(void)snprintf(line, sizeof line,
 		    _("Waiting for you to sign in; the code expires in %ld:%02ld."),
@@ -466,7 +460,7 @@ draw_device(struct signin *s, enum signin_phase ph, int top, int bottom)
 	else
 		(void)snprintf(line, sizeof line, "%s",
 		    _("Signed in: storing it..."));
-	tui_put(top + 12, 2, w, atomic_load(&s->cancel) ? s->msg : line,
+	tui_put(top + 12, 2, w, job_cancelled(&s->job) ? s->msg : line,
 	    A_NORMAL);
 	tui_put(bottom - 1, 2, w, _("Esc cancels."), A_NORMAL);
 }
@@ -520,9 +514,9 @@ signin_draw(struct tui *t, struct signin *s)
 	char title[96];
 	int top = 1, bottom = LINES - 3;
 
-	pthread_mutex_lock(&s->lock);
+	job_lock(&s->job);
 	ph = s->phase;
-	pthread_mutex_unlock(&s->lock);
+	job_unlock(&s->job);
 	clear_rows(top, bottom);
 	if (s->flow == DM_OAUTH2_DEVICE)
 		draw_device(s, ph, top, bottom);

@@ -369,6 +369,12 @@ tui_wake(struct tui *t)
 		return;		/* full (EAGAIN): a wake-up is pending */
 }
 
+void
+tui_waker(void *tui)
+{
+	tui_wake(tui);
+}
+
 /*
  * How long the rest of an escape sequence may take after ncurses gave
  * up on it (ESCDELAY): a loaded machine or a slow link splits a key's

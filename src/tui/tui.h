@@ -146,6 +146,8 @@ wint_t	tui_yn(wint_t ch);
 
 /* Called from any thread: makes the loop call the top screen's tick(). */
 void	tui_wake(struct tui *);
+/* tui_wake() for a struct job (job.h), whose wake-up takes a void *. */
+void	tui_waker(void *tui);
 
 /* Attribute for a colour pair, or a plain fallback without colours. */
 attr_t	tui_attr(const struct tui *, enum tui_color);
