@@ -277,6 +277,47 @@ test_secret(void)
 	ok(l.s == NULL && l.len == 0, "release frees the text");
 }
 
+/*
+ * An offered value (the user name docmail fills in from Email): typing
+ * replaces it rather than gluing to it ("anna@example.testanna").
+ */
+static void
+test_pick(void)
+{
+	struct tline l;
+
+	tline_init(&l, 30, 0);
+	(void)tline_set(&l, "anna@example.test");
+	tline_pick(&l);
+	tline_blur(&l);
+	tline_enter(&l);
+	ok(l.picked && l.cur == l.len, "entering keeps the offer, cursor at the end");
+	type(&l, "anna");
+	is_str(value(&l), "anna", "typing replaces an offered value whole");
+	ok(!l.picked, "and the offer is over");
+	type(&l, "x");
+	is_str(value(&l), "annax", "the next key types on");
+
+	(void)tline_set(&l, "anna@example.test");
+	tline_pick(&l);
+	ok(tline_edit(&l, TL_BACKSPACE) == 1 && l.len == 0,
+	    "Backspace clears an offered value");
+	(void)tline_set(&l, "anna@example.test");
+	tline_pick(&l);
+	ok(tline_edit(&l, TL_LEFT) == 0 && !l.picked, "a move ends the offer");
+	type(&l, "X");
+	is_str(value(&l), "anna@example.tesXt", "and the text is kept, edited");
+	tline_pick(&l);
+	(void)tline_set(&l, "other");
+	type(&l, "!");
+	is_str(value(&l), "other!", "a value set anew is no offer");
+	tline_release(&l);
+	tline_init(&l, 30, 0);
+	tline_pick(&l);
+	ok(!l.picked, "nothing to offer when empty");
+	tline_release(&l);
+}
+
 int
 main(void)
 {
@@ -285,11 +326,12 @@ main(void)
 		printf("1..0 # SKIP no UTF-8 locale\n");
 		return 0;
 	}
-	plan(59);
+	plan(68);
 	test_port();
 	test_moves();
 	test_scroll();
 	test_wide();
 	test_secret();
+	test_pick();
 	return done_testing();
 }

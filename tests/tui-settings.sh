@@ -4,7 +4,7 @@
 # questions on leaving, resize, and that the password is never shown.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 60
+plan 62
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 start_server tls --mode starttls --auth-file "$T/auth"
@@ -37,6 +37,13 @@ keys BTab
 type_field "$PORT"
 keys Tab Space Space
 keys Tab Tab	# past Authentication: Password
+wait_for "User name: the Email address, offered; typing replaces it"
+ok $? "the user name is the email address, offered as such"
+keys -l anna
+sleep 0.3
+screen | grep -q "User name *\[anna  *\]"
+ok $? "typing a user name over it replaces it, not appends" ||
+    diag "$(screen | grep 'User name')"
 type_field anna
 keys Tab
 keys -l "wrong-password"

@@ -120,6 +120,7 @@ struct settings {
 	int			 saved_pw;	/* the file has a password */
 	int			 saved_secret;	/* ... a client secret */
 	int			 preset_rate;	/* a preset's max_per_minute */
+	int			 user_offered;	/* User name is Email, as offered */
 	char			*pw_command;	/* kept as it is */
 	struct test_job		*job;
 	struct signin		*signin;
@@ -977,9 +978,17 @@ left_field(struct tui *t, struct settings *st, int f)
 			}
 		}
 		free(host);
+		/*
+		 * Most providers log in with the address: offer it, whole,
+		 * so that a user name typed over it replaces it rather than
+		 * being glued to it ("anna@example.testanna").
+		 */
 		host = get(st, SF_USER);
-		if (host != NULL && host[0] == '\0')
+		if (host != NULL && (host[0] == '\0' || st->user_offered)) {
 			set(st, SF_USER, a.mailbox);
+			tform_pick(st->form, st->pos[SF_USER]);
+			st->user_offered = 1;
+		}
 		free(host);
 	} else if (f == SF_PORT && v != NULL) {
 		if (dm_strtonum(v, 1, 65535, &n) == -1) {
@@ -1082,6 +1091,12 @@ settings_key(struct tui *t, void *state, int is_key, wint_t ch)
 	if (!is_key && (ch == 27 || ch == 17 || ch == 3))  /* Esc ^Q ^C */
 		return leave_screen(t, st);
 	r = tform_key(st->form, is_key, ch);
+	/* Typed over or moved in: the offered user name is the user's now. */
+	if (st->user_offered && current(st) == SF_USER &&
+	    !tform_picked(st->form, st->pos[SF_USER])) {
+		st->user_offered = 0;
+		tui_status_clear(t);
+	}
 	if (r & TF_ACTIVATE) {
 		f = current(st);
 		return f == SF_TEST ? start_test(t, st) : f == SF_SIGNIN ?
@@ -1103,6 +1118,9 @@ settings_key(struct tui *t, void *state, int is_key, wint_t ch)
 	}
 	if (r & TF_LEFT) {
 		left_field(t, st, st->sf[tform_left(st->form)]);
+		/* Too long for a note beside the field: the status line. */
+		if (st->user_offered && current(st) == SF_USER)
+			tui_status(t, "%s", _("User name: the Email address, offered; typing replaces it, an arrow key keeps it"));
 		r |= SCR_REDRAW;
 	}
 	return r;

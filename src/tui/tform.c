@@ -359,7 +359,7 @@ move_focus(struct tform *tf, int i)
 		tline_blur(&tf->line[from]);
 	tf->cur = i;
 	if (is_text(tf, i))
-		(void)tline_edit(&tf->line[i], TL_END);
+		tline_enter(&tf->line[i]);
 	if (from != i)
 		paint(tf, from);
 	paint(tf, i);
@@ -463,6 +463,19 @@ tform_set(struct tform *tf, int i, const char *s)
 		tline_blur(&tf->line[i]);
 	paint(tf, i);
 	return 0;
+}
+
+void
+tform_pick(struct tform *tf, int i)
+{
+	if (i >= 0 && i < tf->n && is_text(tf, i))
+		tline_pick(&tf->line[i]);
+}
+
+int
+tform_picked(const struct tform *tf, int i)
+{
+	return i >= 0 && i < tf->n && is_text(tf, i) && tf->line[i].picked;
 }
 
 /* Moves the focus by one field, round; reports the field left. */

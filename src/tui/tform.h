@@ -80,6 +80,13 @@ char		*tform_get(struct tform *, int i);
  * cursor goes to the end of the value.  -1 when out of memory.
  */
 int		 tform_set(struct tform *, int i, const char *utf8);
+/*
+ * Offers text field i's value as a suggestion: typing replaces it
+ * whole, a deleting key clears it, a move keeps it (tline's picked).
+ */
+void		 tform_pick(struct tform *, int i);
+/* Whether field i's value is still offered so (nothing typed or moved). */
+int		 tform_picked(const struct tform *, int i);
 
 int		 tform_current(const struct tform *);
 /* Moves the focus to field i, with the cursor at the end of its value. */

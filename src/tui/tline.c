@@ -206,6 +206,7 @@ tline_set(struct tline *l, const char *s)
 	l->s = w;
 	l->cap = i + 1;
 	l->len = i;
+	l->picked = 0;
 	(void)tline_edit(l, TL_END);
 	return 0;
 }
@@ -242,6 +243,11 @@ tline_insert(struct tline *l, wchar_t c)
 	if (c < 0x20 || c == 0x7f || l->len >= TLINE_MAX ||
 	    room(l, l->len + 1) == -1)
 		return 0;
+	if (l->picked) {
+		l->picked = 0;
+		cut(l, 0, l->len);
+		l->cur = l->off = 0;
+	}
 	wmemmove(&l->s[l->cur + 1], &l->s[l->cur], l->len - l->cur);
 	l->s[l->cur++] = c;
 	l->len++;
@@ -255,6 +261,13 @@ tline_edit(struct tline *l, enum tline_op op)
 	size_t k;
 	int changed = 0;
 
+	if (l->picked) {
+		l->picked = 0;
+		/* A deleting key takes the whole suggestion. */
+		if (op == TL_BACKSPACE || op == TL_DELETE ||
+		    op == TL_KILL_END || op == TL_KILL_WORD)
+			op = TL_CLEAR;
+	}
 	switch (op) {
 	case TL_LEFT:
 		l->cur = prev_stop(l, l->cur);
@@ -319,6 +332,21 @@ void
 tline_blur(struct tline *l)
 {
 	l->off = 0;
+}
+
+void
+tline_enter(struct tline *l)
+{
+	int picked = l->picked;
+
+	(void)tline_edit(l, TL_END);
+	l->picked = picked;
+}
+
+void
+tline_pick(struct tline *l)
+{
+	l->picked = l->len > 0;
 }
 
 void

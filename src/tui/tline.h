@@ -44,6 +44,12 @@ struct tline {
 	size_t		 off;		/* first character shown */
 	int		 width;		/* columns the field shows */
 	int		 secret;	/* shown as one '*' a character */
+	/*
+	 * The value is a suggestion offered whole (docmail filled it in,
+	 * the user did not type it): the first character typed replaces
+	 * it, a deleting key clears it, a move keeps it and ends the offer.
+	 */
+	int		 picked;
 };
 
 /* What a field shows: characters start .. end - 1, and where the cursor is. */
@@ -76,6 +82,10 @@ int	tline_insert(struct tline *, wchar_t c);
 int	tline_edit(struct tline *, enum tline_op);
 /* The field lost the focus: it shows the start of the value again. */
 void	tline_blur(struct tline *);
+/* The field gets the focus: the cursor at the end, a suggestion still offered. */
+void	tline_enter(struct tline *);
+/* Offers the whole value as a suggestion (see picked); none when empty. */
+void	tline_pick(struct tline *);
 
 void	tline_view(const struct tline *, struct tline_view *);
 /* The character to paint for character i ('*' or '?' where not itself). */
