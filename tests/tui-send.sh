@@ -5,7 +5,7 @@
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux not installed"; exit 77; }
 
-plan 82
+plan 83
 
 # Every screen the tests look at is kept, to check that the password
 # never appears on any of them.
@@ -192,6 +192,9 @@ screen | grep -q "ok  *h@hidden.test: 250"
 ok $? "the result lists each recipient with the server's reply"
 screen | grep -q "Server said: 250"
 ok $? "and the server's receipt"
+screen | grep -q "^  Done: \.\.\., .*, QUIT *$"
+ok $? "the steps done, the latest whole after '...', not cut at the edge" ||
+    diag "$(screen | grep 'Done:')"
 [ "$(delivered tls)" -eq 1 ]
 ok $? "the server received one message"
 [ "$(rcpts "$T/tls/mail/0001.json")" = "k@x.test,hans@y.test,h@hidden.test" ]

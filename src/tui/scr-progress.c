@@ -355,7 +355,7 @@ draw_running(struct tui *t, struct progress *pg)
 	struct timespec since;
 	uint64_t done, total;
 	unsigned steps;
-	int stage, failed, i, w, fill, pct;
+	int stage, failed, i, w, fill, pct, first;
 	enum dm_smtp_step cur;
 
 	job_lock(&pg->bg);
@@ -389,17 +389,25 @@ draw_running(struct tui *t, struct progress *pg)
 	    pct, a, b);
 	tui_put(ROW_BAR, 2, COLS - 4, line, A_NORMAL);
 
-	p = line;
 	/* TRANSLATORS: followed by the SMTP steps done, "connect, TLS, ...". */
 	label = _("Done: ");
-	p += snprintf(line, sizeof line, "%.64s", label);
-	start = p;
-	for (i = 0; i < DM_STEP_COUNT; i++) {
-		if (steps & (1u << i))
-			p += snprintf(p, sizeof line - (size_t)(p - line),
-			    "%s%s", p > start ? ", " : "",
-			    dm_smtp_step_label((enum dm_smtp_step)i));
-		if ((size_t)(p - line) > sizeof line - 64)
+	/*
+	 * Too many for the line: the latest ones, after "...", so that
+	 * the line never ends cut in the middle of the list.
+	 */
+	for (first = 0; first < DM_STEP_COUNT; first++) {
+		p = line + snprintf(line, sizeof line, "%.64s%s", label,
+		    first > 0 ? "..." : "");
+		start = p;
+		for (i = first; i < DM_STEP_COUNT; i++) {
+			if (steps & (1u << i))
+				p += snprintf(p, sizeof line - (size_t)(p - line),
+				    "%s%s", p > start || first > 0 ? ", " : "",
+				    dm_smtp_step_label((enum dm_smtp_step)i));
+			if ((size_t)(p - line) > sizeof line - 64)
+				break;
+		}
+		if (tui_width(line) <= COLS - 4)
 			break;
 	}
 	if (steps == 0)
