@@ -9,11 +9,16 @@
  *
  * They report failures through errno, not struct dm_err: each caller
  * words the message for its own file (outbox item, token store).
+ *
+ * dm_file_read() is the one reader of a whole small file (the config
+ * file before a rewrite, the token store, the text from the editor).
  */
 #ifndef DOCMAIL_FILE_H
 #define DOCMAIL_FILE_H
 
 #include <stddef.h>
+
+struct dm_buf;
 
 /* Writes all n bytes, retrying on EINTR.  Returns 0, or -1 with errno. */
 int	dm_file_write_all(int fd, const void *, size_t n);
@@ -51,5 +56,15 @@ int	dm_file_publish(int *fd, const char *tmp, const char *path,
  * errno.
  */
 int	dm_file_mkdirs(const char *path);
+
+/*
+ * Appends the whole of the regular file path to b, whose cap bounds
+ * it; with nofollow, never through a symbolic link (ELOOP).  The read
+ * chunks are wiped: the file may hold a password or a token.  Returns
+ * 0, or -1 with errno: open's and read's, EISDIR or EINVAL when path
+ * is a directory or another non-regular file, EFBIG when b's cap would
+ * be exceeded, ENOMEM.  On failure b may hold a part of the file.
+ */
+int	dm_file_read(const char *path, int nofollow, struct dm_buf *b);
 
 #endif /* DOCMAIL_FILE_H */
