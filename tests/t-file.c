@@ -18,21 +18,7 @@
 #include <docmail/file.h>
 
 #include "tap.h"
-
-static char top[64];
-
-/* top/name in one of a few rotating buffers. */
-static const char *
-fx(const char *name)
-{
-	static char bufs[4][128];
-	static int i;
-	char *b = bufs[i++ % 4];
-
-	if (snprintf(b, 128, "%s/%s", top, name) >= 128)
-		abort();
-	return b;
-}
+#include "testutil.h"
 
 /* Writes n bytes of data to path.  Returns 0 or -1. */
 static int
@@ -134,11 +120,6 @@ main(void)
 	plan(29);
 	test_read();
 	test_refused();
-	(void)unlink(fx("a"));
-	(void)unlink(fx("big"));
-	(void)unlink(fx("empty"));
-	(void)unlink(fx("link"));
-	(void)rmdir(fx("dir"));
-	(void)rmdir(top);
+	rmtree(top);
 	return done_testing();
 }
