@@ -565,11 +565,14 @@ send_draw(struct tui *t, void *state)
 
 /* --- the "Add file" prompt (pathprompt.c) --------------------------- */
 
-/* Columns of the prompt's label: "Add file: ". */
+/* Columns of the prompt's label, in the language shown. */
 static int
 prompt_label_w(void)
 {
-	return 10;
+	char label[256];
+
+	(void)snprintf(label, sizeof label, _("Add file: %s%ls"), "", L"");
+	return dm_text_width(label);
 }
 
 /* What of the path the status line shows; returns the cursor's column. */
