@@ -392,7 +392,10 @@ split_documents(struct dm_sent **pv, size_t *pn)
 			*slash = '\0';
 			o++;
 			*pn = o;
-			if (e->document == NULL)
+			if (e->document == NULL ||
+			    (v[i].message_id != NULL && e->message_id == NULL) ||
+			    (v[i].rcpt != NULL && e->rcpt == NULL) ||
+			    (v[i].reply != NULL && e->reply == NULL))
 				return -1;
 		}
 	}

@@ -249,13 +249,30 @@ fill_field(struct send *s, int i)
 }
 
 /* Subject and Text from template tp, known placeholders filled. */
-static void
-apply_template(struct send *s, const struct dm_template *tp)
+/* Remembers the template the fields come from, for the info line. */
+static int
+set_tmpl_id(struct send *s, const char *id, struct dm_err *err)
+{
+	char *c;
+
+	if ((c = dm_strdup(id, err)) == NULL)
+		return -1;
+	free(s->tmpl_id);
+	s->tmpl_id = c;
+	return 0;
+}
+
+/*
+ * Fills Subject and Text from tp.  -1 when the info line cannot name
+ * it (DM_ENOMEM); the fields are filled all the same.
+ */
+static int
+apply_template(struct send *s, const struct dm_template *tp,
+    struct dm_err *err)
 {
 	char *v;
+	int r = set_tmpl_id(s, tp->id, err);
 
-	free(s->tmpl_id);
-	s->tmpl_id = strdup(tp->id);
 	if (tp->subject != NULL && (v = dm_tmpl_fill_known(tp->subject,
 	    &s->vars)) != NULL) {
 		(void)tform_set(s->tf, F_SUBJECT, v);
@@ -265,6 +282,7 @@ apply_template(struct send *s, const struct dm_template *tp)
 		(void)tarea_set(s->text, v);
 		free(v);
 	}
+	return r;
 }
 
 /*
@@ -323,8 +341,8 @@ load_template(struct tui *t, struct send *s)
 		named = NULL;
 	}
 	free(named);
-	if (tp != NULL)
-		apply_template(s, tp);
+	if (tp != NULL && apply_template(s, tp, &err) == -1)
+		tui_error(t, &err);
 }
 
 /*
@@ -365,17 +383,15 @@ add_template(struct tui *t, struct send *s)
 	    (text != NULL && text[0] != '\0');
 	free(subj);
 	free(text);
-	if ((tp = dm_config_template(&t->cfg, s->tmpl_missing)) != NULL) {
-		if (!typed)
-			apply_template(s, tp);
-		else {
-			/* It is the sidecar's template now; the text stays. */
-			free(s->tmpl_id);
-			s->tmpl_id = strdup(tp->id);
-		}
-	}
-	tui_status(t, _("template '%s' added%s to %s"), s->tmpl_missing,
-	    typed ? _(" (what you typed is kept)") : "", t->config_path);
+	/* It is the sidecar's template now; typed text stays. */
+	if ((tp = dm_config_template(&t->cfg, s->tmpl_missing)) != NULL &&
+	    (typed ? set_tmpl_id(s, tp->id, &err) :
+	    apply_template(s, tp, &err)) == -1)
+		tui_error(t, &err);
+	else
+		tui_status(t, _("template '%s' added%s to %s"),
+		    s->tmpl_missing, typed ? _(" (what you typed is kept)") :
+		    "", t->config_path);
 	free(s->tmpl_missing);
 	s->tmpl_missing = NULL;
 	return SCR_HANDLED | SCR_REDRAW;
