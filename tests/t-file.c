@@ -1,6 +1,7 @@
 /*
- * t-file.c - tests for file.c's reader: dm_file_read() reads a whole
- * regular file into a bounded buffer and says what went wrong in errno
+ * t-file.c - tests for file.c: dm_file_read() reads a whole regular
+ * file into a bounded buffer and says what went wrong in errno;
+ * dm_file_abandon() cleans up after a write that failed
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -111,15 +112,38 @@ test_refused(void)
 	dm_buf_release(&b);
 }
 
+static void
+test_abandon(void)
+{
+	struct stat st;
+	int fd = -1, made = 0;
+
+	ok(dm_file_begin_tmp(&fd, fx("tmp"), "x", 1, &made) == 0 &&
+	    fd != -1 && made, "a temporary file begun");
+	errno = ENOSPC;
+	dm_file_abandon(&fd, fx("tmp"), &made);
+	ok(fd == -1 && !made, "abandon: closed and cleared");
+	ok(lstat(fx("tmp"), &st) == -1 && errno == ENOENT, "and removed");
+	errno = ENOSPC;
+	dm_file_abandon(&fd, fx("tmp"), &made);
+	is_int(errno, ENOSPC, "again: nothing to do, errno kept");
+	/* A file not made by us (EEXIST) is not removed. */
+	ok(dm_file_begin_tmp(&fd, fx("a"), "", 0, &made) == -1 && !made,
+	    "an existing name is not taken over");
+	dm_file_abandon(&fd, fx("a"), &made);
+	ok(lstat(fx("a"), &st) == 0, "nor removed by abandon");
+}
+
 int
 main(void)
 {
 	if (snprintf(top, sizeof top, "/tmp/t-file.XXXXXX") >=
 	    (int)sizeof top || mkdtemp(top) == NULL)
 		return 1;
-	plan(29);
+	plan(35);
 	test_read();
 	test_refused();
+	test_abandon();
 	rmtree(top);
 	return done_testing();
 }

@@ -51,6 +51,13 @@ int	dm_file_publish(int *fd, const char *tmp, const char *path,
 	    const char *dir, int *made);
 
 /*
+ * Cleans up after dm_file_begin_tmp() or dm_file_publish() failed, or
+ * on any path out of a write: closes *fd unless it is -1 and sets it
+ * to -1; removes tmp when *made is set and clears it.  errno is kept.
+ */
+void	dm_file_abandon(int *fd, const char *tmp, int *made);
+
+/*
  * Creates path and its missing parents with mode 0700 whatever the
  * umask.  Existing directories keep their mode.  Returns 0, or -1 with
  * errno.

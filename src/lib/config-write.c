@@ -309,12 +309,7 @@ write_atomic(const char *path, const char *data, size_t len,
 		if (dm_file_begin_tmp(&fd, tmp, data, len, &made) == 0)
 			break;
 		e = errno;
-		if (fd != -1)
-			close(fd);
-		fd = -1;
-		if (made)
-			(void)unlink(tmp);
-		made = 0;
+		dm_file_abandon(&fd, tmp, &made);
 		if (e != EEXIST || tries >= 8) {
 			write_failed(err, path, e);
 			goto out;
@@ -334,10 +329,7 @@ write_atomic(const char *path, const char *data, size_t len,
 	}
 	r = 0;
 out:
-	if (fd != -1)
-		close(fd);
-	if (made)
-		(void)unlink(tmp);
+	dm_file_abandon(&fd, tmp, &made);
 	free(dir);
 	return r;
 }

@@ -101,6 +101,20 @@ dm_file_publish(int *fd, const char *tmp, const char *path, const char *dir,
 	return dir != NULL ? dm_file_fsync_dir(dir) : 0;
 }
 
+void
+dm_file_abandon(int *fd, const char *tmp, int *made)
+{
+	int e = errno;
+
+	if (*fd != -1)
+		(void)close(*fd);
+	*fd = -1;
+	if (*made)
+		(void)unlink(tmp);
+	*made = 0;
+	errno = e;
+}
+
 /*
  * Creates path and its missing parents with mode 0700 whatever the
  * umask.  Existing directories keep their mode.  Sets errno on failure.

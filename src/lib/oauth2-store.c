@@ -292,10 +292,7 @@ dm_oauth2_store_save(const char *sdir, const char *profile,
 	}
 	r = 0;
 out:
-	if (fd != -1)
-		close(fd);
-	if (made)
-		(void)unlink(tmp);
+	dm_file_abandon(&fd, tmp, &made);
 	dm_buf_wipe(&b);
 	free(tmp);
 	free(path);
