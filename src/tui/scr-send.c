@@ -248,7 +248,6 @@ fill_field(struct send *s, int i)
 	return changed;
 }
 
-/* Subject and Text from template tp, known placeholders filled. */
 /* Remembers the template the fields come from, for the info line. */
 static int
 set_tmpl_id(struct send *s, const char *id, struct dm_err *err)
@@ -263,8 +262,9 @@ set_tmpl_id(struct send *s, const char *id, struct dm_err *err)
 }
 
 /*
- * Fills Subject and Text from tp.  -1 when the info line cannot name
- * it (DM_ENOMEM); the fields are filled all the same.
+ * Subject and Text from template tp, known placeholders filled.  -1
+ * when the info line cannot name it (DM_ENOMEM); the fields are filled
+ * all the same.
  */
 static int
 apply_template(struct send *s, const struct dm_template *tp,
