@@ -6,9 +6,10 @@
 # the command line's errors and {{today}}, the settings screen at 80x24
 # (every label and the key bar whole, the fields in one column), the
 # document list's heads and key bar, the help, the outbox, a batch (its
-# table, its result lines and bar), and a send confirmed with the
-# language's own yes-letter (the preview, the result).  Every screen at
-# 80x24: a text cut or overwritten by another is not found whole.
+# table, its result lines and bar), the "Add file" prompt and its
+# cursor, and a send confirmed with the language's own yes-letter (the
+# preview, the result).  Every screen at 80x24: a text cut or
+# overwritten by another is not found whole.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 langs=$(grep -v '^#' "$top_srcdir/po/COMPLETE" 2>/dev/null | tr '\n' ' ')
@@ -21,7 +22,7 @@ for tool in tmux msgfmt gettext ngettext; do
 	    { echo "1..0 # SKIP $tool is not installed"; exit 0; }
 done
 set -- $langs
-plan $(($# * 24))
+plan $(($# * 26))
 
 loc=$T/locale
 # the test's home for docmail started in tmux (which has its own env)
@@ -222,6 +223,20 @@ for l; do
 	n0=$(delivered tls)
 	term "$lenv $homes '$DOCMAIL' --config '$cfg' '$doc'"
 	wait_for "Invoice 2026-001"
+	# the "Add file" prompt: its label, and the cursor after the path
+	label=$(tr_ "$l" "Add file: %s%ls")
+	label=${label%%%s%ls}
+	keys C-o
+	keys -l "ab"
+	wait_for "${label}ab"
+	ok $? "$l: the Add file prompt is '$label'"
+	x=$(tmux -L "$TMUX_SOCK" display -p '#{cursor_x}')
+	w=$(printf '%s' "${label}ab" | LC_ALL=C.UTF-8 wc -m)
+	[ "$x" = "$w" ]
+	ok $? "$l: the cursor stands after the typed path" ||
+	    diag "cursor at column $x, the text ends at $w"
+	keys Escape
+	wait_for "$(tr_ "$l" " F3/^P Preview  ^O Add file  Tab Next  Esc Back  F1 Help")"
 	keys F3
 	q=$(trn "$l" "Send this email to %zu recipient? (y/n)" \
 	    "Send this email to %zu recipients? (y/n)" 1 | sed 's/%zu/1/')

@@ -73,6 +73,36 @@ write_mo(const char *dir)
 	return fclose(fp) == 0 ? 0 : -1;
 }
 
+static void
+test_width(void)
+{
+	char big[2000];
+
+	if (setlocale(LC_CTYPE, "C.UTF-8") == NULL) {
+		diag("no C.UTF-8 locale: the widths fail");
+		return;
+	}
+	is_int(dm_text_width(""), 0, "width: empty");
+	is_int(dm_text_width("Subject"), 7, "width: ASCII");
+	is_int(dm_text_width("Gr\xc3\xbc\xc3\x9f""e"), 5,
+	    "width: umlauts are one column each");
+	is_int(dm_text_width("\xe6\x97\xa5\xe6\x9c\xac"), 4,
+	    "width: CJK takes two");
+	is_int(dm_text_width("e\xcc\x81"), 1, "width: a combining mark none");
+	is_int(dm_text_width("a\xff" "b\xe6\x97"), 5,
+	    "width: an invalid byte one, each byte of a cut sequence one");
+	is_int(dm_text_width("\xe6\x97\xa5\x01"), 3,
+	    "width: a control character one, the rest still measured");
+	/* The two copies this replaces stopped at 255 and 511 characters. */
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	is_int(dm_text_width(big), (int)sizeof big - 1,
+	    "width: a long text whole");
+	(void)setlocale(LC_CTYPE, "C");
+	is_int(dm_text_width("\xc3\xbc"), 2,
+	    "width: in the C locale a byte is a column");
+}
+
 int
 main(void)
 {
@@ -80,7 +110,7 @@ main(void)
 	char path[4096];
 	int i;
 
-	plan(12);
+	plan(21);
 
 	/* English: the msgids themselves. */
 	ok(dm_answer_yes('y') && dm_answer_yes('Y'), "y and Y answer yes");
@@ -125,5 +155,6 @@ main(void)
 	for (i = 0; i < 8; i++)
 		ok(1, "# SKIP built with --disable-nls");
 #endif
+	test_width();
 	return done_testing();
 }

@@ -3,7 +3,8 @@
  *
  * A scratch directory top (the test fills it with mkdtemp()), fx() for
  * paths in it, rmtree() to remove it, and an in-memory struct
- * dm_stream.  Static, like tap.h: include it once, in the test.
+ * dm_stream.  Static, like tap.h: include it once, in the test; each
+ * test takes what it needs of it, so none is an unused function.
  */
 #ifndef DOCMAIL_TESTUTIL_H
 #define DOCMAIL_TESTUTIL_H
@@ -33,7 +34,7 @@ struct mem {
 	int		 rewinds;
 };
 
-static ssize_t
+static __attribute__((unused)) ssize_t
 mem_read(void *arg, char *buf, size_t len, struct dm_err *e)
 {
 	struct mem *m = arg;
@@ -52,7 +53,7 @@ mem_read(void *arg, char *buf, size_t len, struct dm_err *e)
 	return (ssize_t)n;
 }
 
-static int
+static __attribute__((unused)) int
 mem_rewind(void *arg, struct dm_err *e)
 {
 	struct mem *m = arg;
@@ -63,7 +64,7 @@ mem_rewind(void *arg, struct dm_err *e)
 	return 0;
 }
 
-static struct dm_stream
+static __attribute__((unused)) struct dm_stream
 mem_stream(struct mem *m, const char *data, size_t len)
 {
 	struct dm_stream s;
@@ -78,7 +79,7 @@ mem_stream(struct mem *m, const char *data, size_t len)
 }
 
 /* top/name in one of a few rotating buffers. */
-static const char *
+static __attribute__((unused)) const char *
 fx(const char *name)
 {
 	static char bufs[8][PATH_MAX];
@@ -90,7 +91,7 @@ fx(const char *name)
 	return b;
 }
 
-static void
+static __attribute__((unused)) void
 rmtree(const char *path)
 {
 	struct dirent *de;

@@ -9,11 +9,16 @@
  *
  * They report failures through errno, not struct dm_err: each caller
  * words the message for its own file (outbox item, token store).
+ *
+ * dm_file_read() is the one reader of a whole small file (the config
+ * file before a rewrite, the token store, the text from the editor).
  */
 #ifndef DOCMAIL_FILE_H
 #define DOCMAIL_FILE_H
 
 #include <stddef.h>
+
+struct dm_buf;
 
 /* Writes all n bytes, retrying on EINTR.  Returns 0, or -1 with errno. */
 int	dm_file_write_all(int fd, const void *, size_t n);
@@ -46,10 +51,27 @@ int	dm_file_publish(int *fd, const char *tmp, const char *path,
 	    const char *dir, int *made);
 
 /*
+ * Cleans up after dm_file_begin_tmp() or dm_file_publish() failed, or
+ * on any path out of a write: closes *fd unless it is -1 and sets it
+ * to -1; removes tmp when *made is set and clears it.  errno is kept.
+ */
+void	dm_file_abandon(int *fd, const char *tmp, int *made);
+
+/*
  * Creates path and its missing parents with mode 0700 whatever the
  * umask.  Existing directories keep their mode.  Returns 0, or -1 with
  * errno.
  */
 int	dm_file_mkdirs(const char *path);
+
+/*
+ * Appends the whole of the regular file path to b, whose cap bounds
+ * it; with nofollow, never through a symbolic link (ELOOP).  The read
+ * chunks are wiped: the file may hold a password or a token.  Returns
+ * 0, or -1 with errno: open's and read's, EISDIR or EINVAL when path
+ * is a directory or another non-regular file, EFBIG when b's cap would
+ * be exceeded, ENOMEM.  On failure b may hold a part of the file.
+ */
+int	dm_file_read(const char *path, int nofollow, struct dm_buf *b);
 
 #endif /* DOCMAIL_FILE_H */

@@ -36,4 +36,12 @@ int	dm_answer_yes(int ch);
 /* The same for no: n or N, and the translation's no-letter. */
 int	dm_answer_no(int ch);
 
+/*
+ * Columns text s in the locale's encoding takes on a terminal: wide
+ * characters (CJK) count 2, combining marks 0, and a byte that is not
+ * valid in the encoding or a character that cannot be printed counts 1
+ * (the TUI shows either as '?').  Any length.  Sets no error.
+ */
+int	dm_text_width(const char *s);
+
 #endif /* DOCMAIL_I18N_H */

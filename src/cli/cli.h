@@ -88,11 +88,9 @@ int	cli_batch_send(const struct dm_profile *, const struct dm_secret *,
 	    struct dm_outbox_item *items, char **bcc, size_t n, int rate,
 	    int verbose, struct cli_batch_count *count, struct dm_err *);
 
-/* The terminal to talk to, whatever stdin is; NULL when there is none. */
-/* Terminal columns of s in the locale's encoding (bytes if unknown). */
-int	cli_width(const char *);
 /* label, then blanks up to column col (one at least): aligned by width. */
 void	cli_label(FILE *, const char *label, int col);
+/* The terminal to talk to, whatever stdin is; NULL when there is none. */
 FILE	*cli_tty_open(void);
 /* Asks "question [y/N]" on tty and closes it; 1 when the answer is yes. */
 int	cli_tty_ask(FILE *tty, const char *question);

@@ -484,7 +484,7 @@ out:
 }
 
 const struct cmd_entry cmd_batch_entry = {
-	"batch",
-	"[--template NAME] [--set KEY=VALUE]... [--rate N] ... DOC...",
-	cmd_batch,
+	.name = "batch",
+	.usage = "[--template NAME] [--set KEY=VALUE]... [--rate N] ... DOC...",
+	.exec = cmd_batch,
 };

@@ -155,7 +155,7 @@ label_col(void)
 	int col = 10, w;
 
 	for (i = 0; i < sizeof labels / sizeof labels[0]; i++)
-		if ((w = cli_width(labels[i]) + 1) > col)
+		if ((w = dm_text_width(labels[i]) + 1) > col)
 			col = w;
 	return col;
 }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wchar.h>
 
 #include <curses.h>
 #include <json-c/json_c_version.h>
@@ -124,24 +123,10 @@ cli_load_profile(struct cli *cli, struct dm_config *cfg,
 	    -1 : 0;
 }
 
-int
-cli_width(const char *s)
-{
-	wchar_t w[256];
-	size_t n = mbstowcs(w, s, sizeof w / sizeof w[0] - 1);
-	int cols;
-
-	if (n == (size_t)-1 || n >= sizeof w / sizeof w[0] - 1)
-		return (int)strlen(s);
-	w[n] = L'\0';
-	cols = wcswidth(w, n);
-	return cols < 0 ? (int)strlen(s) : cols;
-}
-
 void
 cli_label(FILE *fp, const char *label, int col)
 {
-	int pad = col - cli_width(label);
+	int pad = col - dm_text_width(label);
 
 	fputs(label, fp);
 	for (pad = pad < 1 ? 1 : pad; pad > 0; pad--)

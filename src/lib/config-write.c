@@ -309,12 +309,7 @@ write_atomic(const char *path, const char *data, size_t len,
 		if (dm_file_begin_tmp(&fd, tmp, data, len, &made) == 0)
 			break;
 		e = errno;
-		if (fd != -1)
-			close(fd);
-		fd = -1;
-		if (made)
-			(void)unlink(tmp);
-		made = 0;
+		dm_file_abandon(&fd, tmp, &made);
 		if (e != EEXIST || tries >= 8) {
 			write_failed(err, path, e);
 			goto out;
@@ -334,10 +329,7 @@ write_atomic(const char *path, const char *data, size_t len,
 	}
 	r = 0;
 out:
-	if (fd != -1)
-		close(fd);
-	if (made)
-		(void)unlink(tmp);
+	dm_file_abandon(&fd, tmp, &made);
 	free(dir);
 	return r;
 }
@@ -346,51 +338,25 @@ out:
 static int
 read_whole(const char *path, struct dm_buf *b, struct dm_err *err)
 {
-	char chunk[4096];
-	struct stat sb;
-	ssize_t n;
-	int fd, r = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		if (errno == ENOENT)
-			return 0;
+	if (dm_file_read(path, 0, b) == 0)
+		return 0;
+	switch (errno) {
+	case ENOENT:
+		return 0;
+	case EISDIR:
+	case EINVAL:
+		/* What is there cannot be replaced by a file. */
+		return dm_err_set(err, DM_EIO, _("cannot write '%s': %s"),
+		    DM_ERR_PATH(path), strerror(errno));
+	case EFBIG:
+		return dm_err_set(err, DM_EIO, _("cannot read '%s': the file is larger than %d bytes"),
+		    DM_ERR_PATH(path), FILE_MAX);
+	case ENOMEM:
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
+	default:
 		return dm_err_set(err, DM_EIO, _("cannot read '%s': %s"),
 		    DM_ERR_PATH(path), strerror(errno));
 	}
-	if (fstat(fd, &sb) == -1) {
-		dm_err_set(err, DM_EIO, _("cannot read '%s': %s"),
-		    DM_ERR_PATH(path), strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		dm_err_set(err, DM_EIO, _("cannot write '%s': %s"),
-		    DM_ERR_PATH(path),
-		    strerror(S_ISDIR(sb.st_mode) ? EISDIR : EINVAL));
-		goto out;
-	}
-	for (;;) {
-		if ((n = read(fd, chunk, sizeof chunk)) == -1) {
-			if (errno == EINTR)
-				continue;
-			dm_err_set(err, DM_EIO, _("cannot read '%s': %s"),
-			    DM_ERR_PATH(path), strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (b->len + (size_t)n > FILE_MAX) {
-			dm_err_set(err, DM_EIO, _("cannot read '%s': the file is larger than %d bytes"),
-			    DM_ERR_PATH(path), FILE_MAX);
-			goto out;
-		}
-		if (dm_buf_add(b, chunk, (size_t)n, err) == -1)
-			goto out;
-	}
-	r = 0;
-out:
-	explicit_bzero(chunk, sizeof chunk);
-	close(fd);
-	return r;
 }
 
 /* Splits data into lines and classifies them as inih would. */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <docmail/buf.h>
 #include <docmail/file.h>
 
 int
@@ -100,6 +101,20 @@ dm_file_publish(int *fd, const char *tmp, const char *path, const char *dir,
 	return dir != NULL ? dm_file_fsync_dir(dir) : 0;
 }
 
+void
+dm_file_abandon(int *fd, const char *tmp, int *made)
+{
+	int e = errno;
+
+	if (*fd != -1)
+		(void)close(*fd);
+	*fd = -1;
+	if (*made)
+		(void)unlink(tmp);
+	*made = 0;
+	errno = e;
+}
+
 /*
  * Creates path and its missing parents with mode 0700 whatever the
  * umask.  Existing directories keep their mode.  Sets errno on failure.
@@ -145,4 +160,40 @@ out:
 	free(p);
 	errno = e;
 	return r;
+}
+
+int
+dm_file_read(const char *path, int nofollow, struct dm_buf *b)
+{
+	struct dm_err err;
+	struct stat sb;
+	char chunk[4096];
+	ssize_t n;
+	int fd, e = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    (nofollow ? O_NOFOLLOW : 0))) == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1)
+		e = errno;
+	else if (!S_ISREG(sb.st_mode))
+		e = S_ISDIR(sb.st_mode) ? EISDIR : EINVAL;
+	while (e == 0) {
+		if ((n = read(fd, chunk, sizeof chunk)) == -1) {
+			if (errno != EINTR)
+				e = errno;
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (dm_buf_add(b, chunk, (size_t)n, &err) == -1)
+			e = err.code == DM_EDATA ? EFBIG : ENOMEM;
+	}
+	explicit_bzero(chunk, sizeof chunk);
+	close(fd);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return 0;
 }

@@ -6,6 +6,9 @@
 #endif
 
 #include <ctype.h>
+#include <limits.h>
+#include <string.h>
+#include <wchar.h>
 
 #include <docmail/i18n.h>
 
@@ -40,4 +43,31 @@ dm_answer_no(int ch)
 	 * accepted as well.
 	 */
 	return ch == 'n' || ch == 'N' || is_letter(ch, _("n"));
+}
+
+int
+dm_text_width(const char *s)
+{
+	mbstate_t st;
+	size_t len = strlen(s), r;
+	wchar_t wc;
+	int w = 0, cw;
+
+	memset(&st, 0, sizeof st);
+	while (len > 0 && w < INT_MAX - 2) {
+		r = mbrtowc(&wc, s, len, &st);
+		if (r == 0)
+			break;
+		if (r == (size_t)-1 || r == (size_t)-2) {
+			/* One '?' a byte, and a fresh start after it. */
+			memset(&st, 0, sizeof st);
+			r = 1;
+			cw = 1;
+		} else if ((cw = wcwidth(wc)) < 0)
+			cw = 1;
+		w += cw;
+		s += r;
+		len -= r;
+	}
+	return w;
 }

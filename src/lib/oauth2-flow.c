@@ -308,11 +308,32 @@ store_granted(const struct dm_oauth2_conf *conf, const char *profile,
 	return r;
 }
 
+/*
+ * Redeems a grant: f holds the grant's own fields; the client's are
+ * added, the token endpoint asked, and the tokens it gives stored for
+ * profile.  *oerr (may be NULL) is the endpoint's OAuth2 error code.
+ * The device flow and the browser flow differ only in the grant.
+ */
+static int
+redeem(const struct dm_oauth2_conf *conf, const char *profile,
+    const struct dm_oauth2_ep *ep, struct dm_buf *f,
+    enum dm_oauth2_oerr *oerr, struct dm_err *err)
+{
+	struct dm_oauth2_token tok = { NULL, NULL, 0 };
+	int r = -1;
+
+	if (form_client(f, conf, err) == 0 &&
+	    token_request(conf, ep->token_url, f, &tok, oerr, err) == 0 &&
+	    store_granted(conf, profile, &tok, err) == 0)
+		r = 0;
+	dm_oauth2_token_release(&tok);
+	return r;
+}
+
 int
 dm_oauth2_device_poll(const struct dm_oauth2_conf *conf, const char *profile,
     struct dm_oauth2_device *dev, int *done, struct dm_err *err)
 {
-	struct dm_oauth2_token tok = { NULL, NULL, 0 };
 	enum dm_oauth2_oerr oerr = DM_OAUTH2_E_NONE;
 	struct dm_oauth2_ep ep;
 	struct dm_buf f;
@@ -333,11 +354,11 @@ dm_oauth2_device_poll(const struct dm_oauth2_conf *conf, const char *profile,
 		return -1;
 	if (oauth2_form_add(&f, "grant_type",
 	    "urn:ietf:params:oauth:grant-type:device_code", err) == -1 ||
-	    oauth2_form_add(&f, "device_code", dev->device_code, err) == -1 ||
-	    form_client(&f, conf, err) == -1)
+	    oauth2_form_add(&f, "device_code", dev->device_code, err) == -1)
 		goto out;
+	/* Pending is no error: err is left alone then. */
 	dm_err_clear(&e2);
-	if (token_request(conf, ep.token_url, &f, &tok, &oerr, &e2) == -1) {
+	if (redeem(conf, profile, &ep, &f, &oerr, &e2) == -1) {
 		if (oerr == DM_OAUTH2_E_PENDING || oerr == DM_OAUTH2_E_SLOW_DOWN) {
 			if (oerr == DM_OAUTH2_E_SLOW_DOWN && dev->interval < 60)
 				dev->interval += 5;
@@ -348,12 +369,9 @@ dm_oauth2_device_poll(const struct dm_oauth2_conf *conf, const char *profile,
 		*err = e2;
 		goto out;
 	}
-	if (store_granted(conf, profile, &tok, err) == -1)
-		goto out;
 	*done = 1;
 	r = 0;
 out:
-	dm_oauth2_token_release(&tok);
 	dm_buf_wipe(&f);
 	dm_oauth2_ep_release(&ep);
 	return r;
@@ -617,10 +635,9 @@ int
 dm_oauth2_auth_finish(const struct dm_oauth2_conf *conf, const char *profile,
     const struct dm_oauth2_auth *a, const char *code, struct dm_err *err)
 {
-	struct dm_oauth2_token tok = { NULL, NULL, 0 };
 	struct dm_oauth2_ep ep;
 	struct dm_buf f;
-	int r = -1;
+	int r;
 
 	dm_buf_init(&f, FORM_MAX);
 	if (!dm_oauth2_profile_valid(profile)) {
@@ -629,19 +646,11 @@ dm_oauth2_auth_finish(const struct dm_oauth2_conf *conf, const char *profile,
 	}
 	if (dm_oauth2_resolve(conf, &ep, err) == -1)
 		return -1;
-	if (oauth2_form_add(&f, "grant_type", "authorization_code", err) == -1 ||
+	r = oauth2_form_add(&f, "grant_type", "authorization_code", err) == -1 ||
 	    oauth2_form_add(&f, "code", code, err) == -1 ||
 	    oauth2_form_add(&f, "redirect_uri", a->redirect_uri, err) == -1 ||
 	    oauth2_form_add(&f, "code_verifier", a->verifier, err) == -1 ||
-	    form_client(&f, conf, err) == -1)
-		goto out;
-	if (token_request(conf, ep.token_url, &f, &tok, NULL, err) == -1)
-		goto out;
-	if (store_granted(conf, profile, &tok, err) == -1)
-		goto out;
-	r = 0;
-out:
-	dm_oauth2_token_release(&tok);
+	    redeem(conf, profile, &ep, &f, NULL, err) == -1 ? -1 : 0;
 	dm_buf_wipe(&f);
 	dm_oauth2_ep_release(&ep);
 	return r;

@@ -190,18 +190,15 @@ int
 dm_oauth2_store_load(const char *sdir, const char *profile,
     struct dm_oauth2_token *tok, struct dm_err *err)
 {
-	char chunk[4096], *path;
 	struct dm_buf b;
-	struct stat sb;
-	ssize_t n;
-	int fd = -1, r = -1;
+	char *path, empty[1] = "";
+	int r = -1;
 
 	memset(tok, 0, sizeof *tok);
 	dm_buf_init(&b, STORE_MAX);
 	if ((path = dm_oauth2_store_path(sdir, profile, err)) == NULL)
 		return -1;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY))
-	    == -1) {
+	if (dm_file_read(path, 1, &b) == -1) {
 		if (errno == ENOENT) {
 			dm_err_set(err, DM_EAUTH, _("not signed in: run docmail login"));
 			dm_err_hint(err, _("the profile '%s' signs in with OAuth2 and has no sign-in yet: docmail --profile %s login"),
@@ -210,43 +207,26 @@ dm_oauth2_store_load(const char *sdir, const char *profile,
 			dm_err_set(err, DM_EIO, _("refusing to read the token store '%s': it is a symbolic link"),
 			    DM_ERR_PATH(path));
 			dm_err_hint(err, _("remove the link, then sign in again: docmail login"));
-		} else
+		} else if (errno == EISDIR || errno == EINVAL)
+			dm_err_set(err, DM_EIO, _("cannot read the token store '%s': not a regular file"),
+			    DM_ERR_PATH(path));
+		else if (errno == EFBIG)
+			damaged(path, _("it is too large"), err);
+		else if (errno == ENOMEM)
+			dm_err_set(err, DM_ENOMEM, _("out of memory"));
+		else
 			dm_err_set(err, DM_EIO, _("cannot read the token store '%s': %s"),
 			    DM_ERR_PATH(path), strerror(errno));
 		goto out;
 	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		dm_err_set(err, DM_EIO, _("cannot read the token store '%s': not a regular file"),
-		    DM_ERR_PATH(path));
-		goto out;
-	}
-	for (;;) {
-		if ((n = read(fd, chunk, sizeof chunk)) == -1) {
-			if (errno == EINTR)
-				continue;
-			dm_err_set(err, DM_EIO, _("cannot read the token store '%s': %s"),
-			    DM_ERR_PATH(path), strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (dm_buf_add(&b, chunk, (size_t)n, err) == -1) {
-			if (err->code == DM_EDATA)
-				damaged(path, _("it is too large"), err);
-			goto out;
-		}
-	}
-	if (parse_store(path, b.data != NULL ? b.data : chunk, b.len, tok,
+	if (parse_store(path, b.data != NULL ? b.data : empty, b.len, tok,
 	    err) == -1) {
 		dm_oauth2_token_release(tok);
 		goto out;
 	}
 	r = 0;
 out:
-	explicit_bzero(chunk, sizeof chunk);
 	dm_buf_wipe(&b);
-	if (fd != -1)
-		close(fd);
 	free(path);
 	return r;
 }
@@ -312,10 +292,7 @@ dm_oauth2_store_save(const char *sdir, const char *profile,
 	}
 	r = 0;
 out:
-	if (fd != -1)
-		close(fd);
-	if (made)
-		(void)unlink(tmp);
+	dm_file_abandon(&fd, tmp, &made);
 	dm_buf_wipe(&b);
 	free(tmp);
 	free(path);

@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include <docmail/buf.h>
+#include <docmail/file.h>
 #include <docmail/i18n.h>
 
 #include "editor.h"
@@ -24,28 +24,21 @@ tui_editor_read(const char *path, size_t max, char **out,
     struct dm_err *err)
 {
 	struct dm_buf b;
-	char chunk[8192], *p, *q;
-	ssize_t n;
-	int fd, r = -1;
+	char *p, *q;
+	int r = -1;
 
 	dm_buf_init(&b, max);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return dm_err_set(err, DM_EIO,
-		    _("cannot read the edited text: %s"), strerror(errno));
-	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			dm_err_set(err, DM_EIO,
-			    _("cannot read the edited text: %s"), strerror(errno));
-			goto out;
-		}
-		if (dm_buf_add(&b, chunk, (size_t)n, err) == -1) {
+	if (dm_file_read(path, 0, &b) == -1) {
+		if (errno == EFBIG)
 			dm_err_set(err, DM_EDATA,
 			    _("the edited text is larger than %d KB"),
 			    (int)(max / 1024));
-			goto out;
-		}
+		else if (errno == ENOMEM)
+			dm_err_set(err, DM_ENOMEM, _("out of memory"));
+		else
+			dm_err_set(err, DM_EIO,
+			    _("cannot read the edited text: %s"), strerror(errno));
+		goto out;
 	}
 	if (memchr(dm_buf_str(&b), '\0', b.len) != NULL ||
 	    !dm_utf8_valid(dm_buf_str(&b), b.len)) {
@@ -72,7 +65,6 @@ tui_editor_read(const char *path, size_t max, char **out,
 		*--q = '\0';
 	r = 0;
 out:
-	close(fd);
 	dm_buf_release(&b);
 	return r;
 }

@@ -392,7 +392,10 @@ split_documents(struct dm_sent **pv, size_t *pn)
 			*slash = '\0';
 			o++;
 			*pn = o;
-			if (e->document == NULL)
+			if (e->document == NULL ||
+			    (v[i].message_id != NULL && e->message_id == NULL) ||
+			    (v[i].rcpt != NULL && e->rcpt == NULL) ||
+			    (v[i].reply != NULL && e->reply == NULL))
 				return -1;
 		}
 	}
@@ -1183,8 +1186,8 @@ list_cursor(struct tui *t, void *state)
 }
 
 const struct dm_screen scr_list = {
-	N_("Documents"),
-	N_("Documents: the PDFs in documents_dir (default: the current\n"
+	.name = N_("Documents"),
+	.help = N_("Documents: the PDFs in documents_dir (default: the current\n"
 	"  directory), newest first, with the number, customer, amount and\n"
 	"  date from each one's sidecar (invoice.pdf.ini or invoice.ini) and\n"
 	"  the date it was last sent (from the sent log).\n"
@@ -1199,12 +1202,11 @@ const struct dm_screen scr_list = {
 	"  o            the outbox: what could not be sent yet\n"
 	"  s            SMTP settings\n"
 	"  q            quit\n\n"),
-	list_enter,
-	list_key,
-	list_draw,
-	list_resize,
-	NULL,
-	list_leave,
-	list_keybar,
-	list_cursor,
+	.enter = list_enter,
+	.key = list_key,
+	.draw = list_draw,
+	.resize = list_resize,
+	.leave = list_leave,
+	.keybar = list_keybar,
+	.cursor = list_cursor,
 };

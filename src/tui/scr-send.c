@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -31,6 +30,7 @@
 #include <docmail/tmpl.h>
 
 #include "editor.h"
+#include "pathprompt.h"
 #include "screens.h"
 #include "send.h"
 #include "tarea.h"
@@ -55,7 +55,6 @@ enum { F_TO, F_FROM, F_CC, F_BCC, F_SUBJECT, F_NFORM, F_TEXT = F_NFORM,
 
 /* A text from the editor larger than this is surely the wrong file. */
 #define TEXT_MAX	(256 * 1024)
-#define PATH_W		1024
 
 enum zone { Z_FORM, Z_TEXT, Z_LIST };
 
@@ -92,10 +91,7 @@ struct send {
 	int		 from_empty;
 	/* The "Add file" prompt in the status line. */
 	int		 prompting;
-	wchar_t		 typed[PATH_W];
-	size_t		 ntyped;
-	char		 matches[DM_ERR_MSG_MAX + DM_ERR_HINT_MAX + 8];
-	int		 matches_err;
+	struct pathprompt pp;
 	struct send_job	 job;
 };
 
@@ -252,14 +248,31 @@ fill_field(struct send *s, int i)
 	return changed;
 }
 
-/* Subject and Text from template tp, known placeholders filled. */
-static void
-apply_template(struct send *s, const struct dm_template *tp)
+/* Remembers the template the fields come from, for the info line. */
+static int
+set_tmpl_id(struct send *s, const char *id, struct dm_err *err)
+{
+	char *c;
+
+	if ((c = dm_strdup(id, err)) == NULL)
+		return -1;
+	free(s->tmpl_id);
+	s->tmpl_id = c;
+	return 0;
+}
+
+/*
+ * Subject and Text from template tp, known placeholders filled.  -1
+ * when the info line cannot name it (DM_ENOMEM); the fields are filled
+ * all the same.
+ */
+static int
+apply_template(struct send *s, const struct dm_template *tp,
+    struct dm_err *err)
 {
 	char *v;
+	int r = set_tmpl_id(s, tp->id, err);
 
-	free(s->tmpl_id);
-	s->tmpl_id = strdup(tp->id);
 	if (tp->subject != NULL && (v = dm_tmpl_fill_known(tp->subject,
 	    &s->vars)) != NULL) {
 		(void)tform_set(s->tf, F_SUBJECT, v);
@@ -269,6 +282,7 @@ apply_template(struct send *s, const struct dm_template *tp)
 		(void)tarea_set(s->text, v);
 		free(v);
 	}
+	return r;
 }
 
 /*
@@ -327,8 +341,8 @@ load_template(struct tui *t, struct send *s)
 		named = NULL;
 	}
 	free(named);
-	if (tp != NULL)
-		apply_template(s, tp);
+	if (tp != NULL && apply_template(s, tp, &err) == -1)
+		tui_error(t, &err);
 }
 
 /*
@@ -369,17 +383,15 @@ add_template(struct tui *t, struct send *s)
 	    (text != NULL && text[0] != '\0');
 	free(subj);
 	free(text);
-	if ((tp = dm_config_template(&t->cfg, s->tmpl_missing)) != NULL) {
-		if (!typed)
-			apply_template(s, tp);
-		else {
-			/* It is the sidecar's template now; the text stays. */
-			free(s->tmpl_id);
-			s->tmpl_id = strdup(tp->id);
-		}
-	}
-	tui_status(t, _("template '%s' added%s to %s"), s->tmpl_missing,
-	    typed ? _(" (what you typed is kept)") : "", t->config_path);
+	/* It is the sidecar's template now; typed text stays. */
+	if ((tp = dm_config_template(&t->cfg, s->tmpl_missing)) != NULL &&
+	    (typed ? set_tmpl_id(s, tp->id, &err) :
+	    apply_template(s, tp, &err)) == -1)
+		tui_error(t, &err);
+	else
+		tui_status(t, _("template '%s' added%s to %s"),
+		    s->tmpl_missing, typed ? _(" (what you typed is kept)") :
+		    "", t->config_path);
 	free(s->tmpl_missing);
 	s->tmpl_missing = NULL;
 	return SCR_HANDLED | SCR_REDRAW;
@@ -529,8 +541,8 @@ draw_list(struct tui *t, struct send *s)
 static void
 draw_matches(struct tui *t, struct send *s)
 {
-	tui_put(ROW_MATCHES, 2, COLS - 4, s->prompting ? s->matches : "",
-	    s->matches_err ? tui_attr(t, TC_ERROR) : A_NORMAL);
+	tui_put(ROW_MATCHES, 2, COLS - 4, s->prompting ? s->pp.note : "",
+	    s->pp.note_err ? tui_attr(t, TC_ERROR) : A_NORMAL);
 }
 
 static void
@@ -567,155 +579,43 @@ send_draw(struct tui *t, void *state)
 	draw_matches(t, s);
 }
 
-/* --- the "Add file" prompt --------------------------------------------- */
+/* --- the "Add file" prompt (pathprompt.c) --------------------------- */
+
+/* Columns of the prompt's label, in the language shown. */
+static int
+prompt_label_w(void)
+{
+	char label[256];
+
+	(void)snprintf(label, sizeof label, _("Add file: %s%ls"), "", L"");
+	return dm_text_width(label);
+}
+
+/* What of the path the status line shows; returns the cursor's column. */
+static int
+prompt_view(struct send *s, const wchar_t **tail, int *cut)
+{
+	int lw = prompt_label_w();
+
+	/* One column left for the cursor. */
+	return lw + pathprompt_view(&s->pp, COLS - lw - 1, tail, cut);
+}
 
 static void
 prompt_show(struct tui *t, struct send *s)
 {
-	const wchar_t *p = s->typed;
-	int w = wcswidth(s->typed, s->ntyped);
+	const wchar_t *tail;
+	int cut;
 
-	/* The end of a long path, where the typing happens. */
-	while (w > COLS - 14 && *p != L'\0') {
-		w -= wcwidth(*p) > 0 ? wcwidth(*p) : 1;
-		p++;
-	}
-	tui_status(t, _("Add file: %s%ls"), p != s->typed ? "..." : "", p);
-}
-
-static char *
-typed_utf8(const struct send *s)
-{
-	char *u;
-	size_t n;
-
-	if ((n = wcstombs(NULL, s->typed, 0)) == (size_t)-1 ||
-	    (u = malloc(n + 1)) == NULL)
-		return NULL;
-	(void)wcstombs(u, s->typed, n + 1);
-	return u;
-}
-
-/* "~/x" as the user means it; malloc'd. */
-static char *
-expand_home(const char *p)
-{
-	const char *home = getenv("HOME");
-	char *r;
-	size_t n;
-
-	if (p[0] != '~' || (p[1] != '/' && p[1] != '\0') || home == NULL)
-		return strdup(p);
-	n = strlen(home) + strlen(p);
-	if ((r = malloc(n)) == NULL)
-		return NULL;
-	(void)snprintf(r, n, "%s%s", home, p + 1);
-	return r;
-}
-
-static void
-typed_append(struct send *s, const char *utf8)
-{
-	wchar_t w[PATH_W];
-	size_t n;
-
-	if ((n = mbstowcs(w, utf8, PATH_W - 1)) == (size_t)-1)
-		return;
-	if (s->ntyped + n >= PATH_W)
-		return;
-	wmemcpy(s->typed + s->ntyped, w, n);
-	s->ntyped += n;
-	s->typed[s->ntyped] = L'\0';
-}
-
-/* Tab: the longest completion of the typed prefix in its directory. */
-static void
-complete(struct send *s)
-{
-	char *typed, *dir = NULL, *full, *slash, common[256] = "", *m;
-	const char *prefix;
-	struct dirent *de;
-	struct stat st;
-	size_t plen, k, nm = 0, mlen;
-	DIR *d;
-	int count = 0;
-
-	s->matches[0] = '\0';
-	s->matches_err = 0;
-	if ((typed = typed_utf8(s)) == NULL)
-		return;
-	slash = strrchr(typed, '/');
-	prefix = slash != NULL ? slash + 1 : typed;
-	if (slash != NULL) {
-		*slash = '\0';
-		dir = expand_home(typed[0] == '\0' ? "/" : typed);
-		*slash = '/';
-	} else
-		dir = strdup(".");
-	if (dir == NULL || (d = opendir(dir)) == NULL) {
-		(void)snprintf(s->matches, sizeof s->matches, "%s",
-		    _("no such directory"));
-		s->matches_err = 1;
-		goto out;
-	}
-	plen = strlen(prefix);
-	m = s->matches;
-	mlen = sizeof s->matches;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (de->d_name[0] == '.' && prefix[0] != '.')
-			continue;
-		if (strncmp(de->d_name, prefix, plen) != 0)
-			continue;
-		if (count++ == 0)
-			(void)snprintf(common, sizeof common, "%s", de->d_name);
-		else {
-			for (k = 0; common[k] != '\0' &&
-			    common[k] == de->d_name[k]; k++)
-				;
-			common[k] = '\0';
-		}
-		if (nm + strlen(de->d_name) + 3 < mlen) {
-			nm += (size_t)snprintf(m + nm, mlen - nm, "%s%s",
-			    nm > 0 ? "  " : "", de->d_name);
-		}
-	}
-	closedir(d);
-	if (count == 0) {
-		(void)snprintf(s->matches, sizeof s->matches,
-		    _("no file starts with '%s'"), prefix);
-		s->matches_err = 1;
-		goto out;
-	}
-	/* Do not cut a UTF-8 sequence in two. */
-	k = strlen(common);
-	while (k > plen && ((unsigned char)common[k] & 0xc0) == 0x80)
-		k--;
-	common[k] = '\0';
-	if (strlen(common) > plen)
-		typed_append(s, common + plen);
-	if (count == 1) {
-		s->matches[0] = '\0';
-		if ((m = typed_utf8(s)) != NULL &&
-		    (full = expand_home(m)) != NULL) {
-			if (stat(full, &st) == 0 && S_ISDIR(st.st_mode))
-				typed_append(s, "/");
-			free(full);
-		}
-		free(m);
-	}
-out:
-	free(dir);
-	free(typed);
+	(void)prompt_view(s, &tail, &cut);
+	tui_status(t, _("Add file: %s%ls"), cut ? "..." : "", tail);
 }
 
 static int
 prompt_key(struct tui *t, struct send *s, int is_key, wint_t ch)
 {
 	struct dm_err err;
-	char *u, *path;
+	char *path;
 
 	if (!is_key && (ch == 27 || ch == 3)) {
 		s->prompting = 0;
@@ -725,19 +625,12 @@ prompt_key(struct tui *t, struct send *s, int is_key, wint_t ch)
 	}
 	if ((!is_key && (ch == '\r' || ch == '\n')) ||
 	    (is_key && ch == KEY_ENTER)) {
-		if (s->ntyped == 0)
+		/* Nothing typed, or no memory: the prompt stays. */
+		if ((path = pathprompt_path(&s->pp)) == NULL)
 			return SCR_HANDLED;
-		u = typed_utf8(s);
-		path = u != NULL ? expand_home(u) : NULL;
-		free(u);
-		if (path == NULL)
-			return SCR_HANDLED;
-		if (att_add(s, path, &err) == -1) {
-			(void)snprintf(s->matches, sizeof s->matches, "%s%s%s",
-			    err.msg, err.hint[0] != '\0' ? " -- " : "",
-			    err.hint);
-			s->matches_err = 1;
-		} else {
+		if (att_add(s, path, &err) == -1)
+			pathprompt_fail(&s->pp, &err);
+		else {
 			s->prompting = 0;
 			s->dirty = 1;
 			s->sel = s->natt - 1;
@@ -749,17 +642,11 @@ prompt_key(struct tui *t, struct send *s, int is_key, wint_t ch)
 		return SCR_HANDLED;
 	}
 	if (!is_key && ch == '\t')
-		complete(s);
+		pathprompt_complete(&s->pp);
 	else if ((!is_key && (ch == 127 || ch == 8)) ||
-	    (is_key && ch == KEY_BACKSPACE)) {
-		if (s->ntyped > 0)
-			s->typed[--s->ntyped] = L'\0';
-	} else if (!is_key && ch >= 0x20 && ch != 0x7f &&
-	    s->ntyped + 1 < PATH_W) {
-		s->typed[s->ntyped++] = (wchar_t)ch;
-		s->typed[s->ntyped] = L'\0';
-		s->matches[0] = '\0';
-	} else
+	    (is_key && ch == KEY_BACKSPACE))
+		pathprompt_backspace(&s->pp);
+	else if (is_key || !pathprompt_type(&s->pp, ch))
 		return SCR_HANDLED;
 	prompt_show(t, s);
 	draw_matches(t, s);
@@ -770,13 +657,8 @@ static int
 prompt_start(struct tui *t, struct send *s)
 {
 	s->prompting = 1;
-	s->ntyped = 0;
-	s->typed[0] = L'\0';
-	s->matches[0] = '\0';
-	s->matches_err = 0;
+	pathprompt_start(&s->pp);
 	prompt_show(t, s);
-	(void)snprintf(s->matches, sizeof s->matches, "%s",
-	    _("type a path; Tab completes, Enter attaches, Esc cancels"));
 	draw_matches(t, s);
 	return SCR_HANDLED;
 }
@@ -1219,14 +1101,14 @@ static void
 send_cursor(struct tui *t, void *state)
 {
 	struct send *s = state;
-	int w;
+	const wchar_t *tail;
+	int w, cut;
 
 	/* Only what has the focus is highlighted. */
 	tform_active(s->tf, s->zone == Z_FORM && !s->prompting);
 	text_label(t, s);
 	if (s->prompting) {
-		w = wcswidth(s->typed, s->ntyped);
-		w = 10 + (w > COLS - 14 ? COLS - 14 + 3 : w);
+		w = prompt_view(s, &tail, &cut);
 		move(LINES - 2, w < COLS ? w : COLS - 1);
 		wnoutrefresh(stdscr);
 	} else if (s->zone == Z_LIST) {

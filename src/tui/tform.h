@@ -73,7 +73,10 @@ void		 tform_active(struct tform *, int);
  */
 int		 tform_key(struct tform *, int is_key, wint_t ch);
 
-/* The value of field i, UTF-8, trailing blanks cut; malloc'd. */
+/*
+ * The value of field i, UTF-8, trailing blanks cut; malloc'd, NULL on
+ * no memory.
+ */
 char		*tform_get(struct tform *, int i);
 /*
  * Sets field i (a choice: the matching choice, else the first); the

@@ -151,13 +151,7 @@ tui_widest(const char *const *v, size_t n)
 int
 tui_width(const char *s)
 {
-	wchar_t w[512];
-	size_t n;
-	int width;
-
-	n = to_wide(s, w, sizeof w / sizeof w[0]);
-	width = wcswidth(w, n);
-	return width < 0 ? (int)n : width;
+	return dm_text_width(s);
 }
 
 void
