@@ -916,11 +916,8 @@ dm_outbox_add(const char *dir, const struct dm_outbox_item *meta,
 	}
 	r = 0;
 out:
-	if (fd != -1)
-		(void)close(fd);
 	/* Not stored unless stored for sure: the caller must not send. */
-	if (made)
-		(void)unlink(tmp);
+	dm_file_abandon(&fd, tmp, &made);
 	if (r == -1 && placed)
 		(void)unlink(it.path);
 	dm_outbox_item_release(&it);
@@ -1220,12 +1217,9 @@ dm_outbox_update(const struct dm_outbox_item *item, struct dm_err *err)
 	}
 	r = 0;
 out:
-	if (fd != -1)
-		(void)close(fd);
+	dm_file_abandon(&fd, tmp, &made);
 	if (ofd != -1)
 		(void)close(ofd);
-	if (made)
-		(void)unlink(tmp);
 	dm_outbox_item_release(&cur);
 	dm_buf_release(&env);
 	free(chunk);
@@ -1824,10 +1818,7 @@ dm_maildir_deliver(const char *dir, const char *bcc,
 	}
 	r = 0;
 out:
-	if (fd != -1)
-		(void)close(fd);
-	if (made)
-		(void)unlink(tmp);
+	dm_file_abandon(&fd, tmp, &made);
 	dm_buf_release(&hdr);
 	free(tmp);
 	free(newp);
