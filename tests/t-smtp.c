@@ -800,14 +800,14 @@ main(void)
 		p.port = port;
 		p.security = DM_SEC_NONE;
 		p.timeout = 1;
-		smtpi_sess_now(&t0);
+		dm_clock_now(&t0);
 		is_int(dm_smtp_test(&p, "a@example.test", NULL, &err), -1,
 		    "a connection that is never accepted fails");
 		ok(err.code == DM_ECONN && strstr(err.msg, "no answer") != NULL,
 		    "as a connect timeout: %s", err.msg);
-		ok(smtpi_sess_ms_since(&t0) < 5000,
+		ok(dm_clock_ms_since(&t0) < 5000,
 		    "after the timeout, not the kernel's (%ld ms)",
-		    smtpi_sess_ms_since(&t0));
+		    dm_clock_ms_since(&t0));
 		for (i = 0; i < 4; i++)
 			close(fill[i]);
 		close(lfd);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <docmail/batch.h>
+#include <docmail/clock.h>
 #include <docmail/i18n.h>
 
 void
@@ -522,16 +523,6 @@ stop_asked(const struct run_ctx *c)
 	    (c->sp->cancel != NULL && atomic_load(c->sp->cancel));
 }
 
-static long
-ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000L +
-	    (now.tv_nsec - t->tv_nsec) / 1000000L;
-}
-
 /*
  * Pacing: message k (counted over the whole run) starts no earlier
  * than k minutes / rate after the first, on one clock, so that a
@@ -544,14 +535,14 @@ pace(struct run_ctx *c)
 	long due, left;
 
 	if (c->seq == 0)
-		clock_gettime(CLOCK_MONOTONIC, &c->t0);
+		dm_clock_now(&c->t0);
 	if (c->run->rate <= 0 || c->seq == 0)
 		return stop_asked(c) ? -1 : 0;
 	due = (long)(c->seq * 60000UL / (unsigned long)c->run->rate);
 	for (;;) {
 		if (stop_asked(c))
 			return -1;
-		if ((left = due - ms_since(&c->t0)) <= 0)
+		if ((left = due - dm_clock_ms_since(&c->t0)) <= 0)
 			return 0;
 		(void)usleep((useconds_t)(left > 50 ? 50000 : left * 1000));
 	}

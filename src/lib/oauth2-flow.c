@@ -26,6 +26,7 @@
 
 
 #include <docmail/buf.h>
+#include <docmail/clock.h>
 #include <docmail/err.h>
 #include <docmail/i18n.h>
 #include <docmail/oauth2.h>
@@ -515,16 +516,6 @@ out:
 	return r;
 }
 
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)(t.tv_sec - t0->tv_sec) * 1000 +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 static void
 answer(int fd, const char *status, const char *text)
 {
@@ -553,9 +544,9 @@ read_request(int fd, char *req, size_t size)
 	ssize_t got;
 	long left;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dm_clock_now(&t0);
 	while (n + 1 < size) {
-		if ((left = REQUEST_MS - ms_since(&t0)) <= 0)
+		if ((left = REQUEST_MS - dm_clock_ms_since(&t0)) <= 0)
 			return -1;
 		p.fd = fd;
 		p.events = POLLIN;
@@ -591,11 +582,11 @@ dm_oauth2_auth_wait(struct dm_oauth2_auth *a, int timeout_ms,
 	*code = NULL;
 	if (a->fd == -1)
 		return dm_err_set(err, DM_EINTERNAL, _("no listener for the browser's redirect"));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dm_clock_now(&t0);
 	for (;;) {
 		if (cancel != NULL && atomic_load(cancel))
 			return dm_err_set(err, DM_ETEMP, _("sign-in cancelled"));
-		if ((left = timeout_ms - ms_since(&t0)) <= 0) {
+		if ((left = timeout_ms - dm_clock_ms_since(&t0)) <= 0) {
 			dm_err_set(err, DM_ETEMP, _("no sign-in arrived from the browser in time"));
 			return dm_err_hint(err, _("sign in again: docmail login; over SSH, paste the address the browser ends on"));
 		}

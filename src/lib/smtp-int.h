@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include <docmail/buf.h>
+#include <docmail/clock.h>
 #include <docmail/smtp.h>
 
 /* What the relay expects the next server reply to answer. */
@@ -150,9 +151,6 @@ struct sess {
 	struct timespec			 t_io;		/* last progress */
 };
 
-/* Milliseconds since t (CLOCK_MONOTONIC). */
-long	smtpi_sess_ms_since(const struct timespec *);
-void	smtpi_sess_now(struct timespec *);
 
 /* Reports a finished step through params->event and restarts the clock. */
 void	smtpi_sess_step(struct sess *, enum dm_smtp_step, int ok, const char *);

@@ -45,11 +45,11 @@ smtpi_net_wait_cancellable(const struct sess *s, int fd, short events, int ms)
 	struct timespec t0;
 	int left, r;
 
-	smtpi_sess_now(&t0);
+	dm_clock_now(&t0);
 	for (;;) {
 		if (smtpi_sess_cancelled(s))
 			return -2;
-		left = ms - (int)smtpi_sess_ms_since(&t0);
+		left = ms - (int)dm_clock_ms_since(&t0);
 		if (left <= 0)
 			return 0;
 		r = smtpi_net_wait(fd, events, left < 200 ? left : 200);
@@ -238,12 +238,12 @@ smtpi_net_read_reply_ms(struct sess *s, struct dm_buf *out, int *code, int ms,
 	int r, left, first = 0;
 
 	dm_buf_reset(out);
-	smtpi_sess_now(&t0);
+	dm_clock_now(&t0);
 	for (;;) {
 		start = out->len;
 		for (;;) {
 			/* The whole reply within the timeout: a trickle too. */
-			left = ms - (int)smtpi_sess_ms_since(&t0);
+			left = ms - (int)dm_clock_ms_since(&t0);
 			r = left <= 0 ? 0 : smtpi_net_wait_cancellable(s, s->fd,
 			    POLLIN, left);
 			if (r == -2)

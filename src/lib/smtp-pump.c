@@ -129,7 +129,7 @@ static void
 push(struct sess *s, enum pend what)
 {
 	if (s->npend == 0)
-		smtpi_sess_now(&s->t_io);	/* the reply clock starts */
+		dm_clock_now(&s->t_io);	/* the reply clock starts */
 	if (s->npend >= s->pend_cap)	/* reserve() made room */
 		return;
 	if (s->pend_msg != NULL)
@@ -181,7 +181,7 @@ pop(struct sess *s, size_t *msg)
 	if (s->pend_msg != NULL)
 		memmove(s->pend_msg, s->pend_msg + 1,
 		    s->npend * sizeof s->pend_msg[0]);
-	smtpi_sess_now(&s->t_io);	/* the next reply's clock starts now */
+	dm_clock_now(&s->t_io);	/* the next reply's clock starts now */
 	return p;
 }
 
@@ -1659,8 +1659,8 @@ wind_down(struct sess *s)
 	 */
 	for (i = 0; i < s->npend + s->dropped + 1; i++)
 		(void)send(s->app, r421, sizeof r421 - 1, MSG_NOSIGNAL);
-	smtpi_sess_now(&t0);
-	while (smtpi_sess_ms_since(&t0) < 1000) {
+	dm_clock_now(&t0);
+	while (dm_clock_ms_since(&t0) < 1000) {
 		if (smtpi_net_wait(s->app, POLLIN, 100) <= 0)
 			continue;
 		r = recv(s->app, buf, sizeof buf, 0);
@@ -1713,7 +1713,7 @@ pump_main(void *arg)
 	int want_w = 0, app_eof = 0, moved;
 	size_t pending;
 
-	smtpi_sess_now(&t_write);
+	dm_clock_now(&t_write);
 	for (;;) {
 		moved = 0;
 		if (smtpi_sess_cancelled(s)) {
@@ -1760,7 +1760,7 @@ pump_main(void *arg)
 			}
 			s->c2s.off += (size_t)r;
 			tx_total += (uint64_t)r;
-			smtpi_sess_now(&t_write);
+			dm_clock_now(&t_write);
 			moved = 1;
 			if (s->state == RS_DOT_QUEUED && tx_total >= dot_at)
 				s->state = RS_DOT_SENT;
@@ -1810,12 +1810,12 @@ pump_main(void *arg)
 		if (moved)
 			continue;
 		/* Nothing moved: check the clocks, then wait. */
-		if (s->npend > 0 && smtpi_sess_ms_since(&s->t_io) >
+		if (s->npend > 0 && dm_clock_ms_since(&s->t_io) >
 		    (long)s->p->timeout * 1000) {
 			timed_out(s, pend_step_name(s));
 			goto done;
 		}
-		if (pending > 0 && smtpi_sess_ms_since(&t_write) >
+		if (pending > 0 && dm_clock_ms_since(&t_write) >
 		    (long)s->p->timeout * 1000) {
 			timed_out(s, _("the server to read what docmail sent"));
 			goto done;

@@ -521,7 +521,7 @@ handshake_io(SSL *ssl, int fd, int ms, const struct sess *s)
 	struct timespec t0;
 	int r, e, left;
 
-	smtpi_sess_now(&t0);
+	dm_clock_now(&t0);
 	for (;;) {
 		ERR_clear_error();
 		if ((r = SSL_connect(ssl)) == 1)
@@ -531,7 +531,7 @@ handshake_io(SSL *ssl, int fd, int ms, const struct sess *s)
 			return -1;
 		if (s != NULL && smtpi_sess_cancelled(s))
 			return -2;
-		if ((left = ms - (int)smtpi_sess_ms_since(&t0)) <= 0)
+		if ((left = ms - (int)dm_clock_ms_since(&t0)) <= 0)
 			return 0;
 		if (smtpi_net_wait(fd,
 		    e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,

@@ -74,22 +74,6 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 	return real(fd, sa, len);
 }
 
-void
-smtpi_sess_now(struct timespec *t)
-{
-	clock_gettime(CLOCK_MONOTONIC, t);
-}
-
-long
-smtpi_sess_ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	smtpi_sess_now(&now);
-	return (now.tv_sec - t->tv_sec) * 1000 +
-	    (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
 /* The message libESMTP is at, for events: 0 before the first MAIL. */
 static size_t
 sess_msg(const struct sess *s)
@@ -107,10 +91,10 @@ smtpi_sess_step(struct sess *s, enum dm_smtp_step step, int ok,
 	ev.kind = DM_EV_STEP;
 	ev.step = step;
 	ev.ok = ok;
-	ev.ms = smtpi_sess_ms_since(&s->t_step);
+	ev.ms = dm_clock_ms_since(&s->t_step);
 	ev.text = text;
 	ev.msg = sess_msg(s);
-	smtpi_sess_now(&s->t_step);
+	dm_clock_now(&s->t_step);
 	if (s->p->event != NULL)
 		s->p->event(s->p->arg, &ev);
 }
@@ -300,7 +284,7 @@ greeting_wait(struct sess *s, struct dm_buf *greeting, int *code,
 	 * second at least to be read (byte by byte, so slowly under
 	 * valgrind).
 	 */
-	left = total - (int)smtpi_sess_ms_since(t0);
+	left = total - (int)dm_clock_ms_since(t0);
 	if (smtpi_net_read_reply_ms(s, greeting, code,
 	    left > 1000 ? left : 1000, err) == 0)
 		return 0;
@@ -327,7 +311,7 @@ starttls(struct sess *s, struct dm_buf *greeting, struct dm_err *err)
 	const char *l;
 
 	dm_buf_init(&r, 0);
-	smtpi_sess_now(&t0);
+	dm_clock_now(&t0);
 	if (greeting_wait(s, greeting, &code, &t0, err) == -1) {
 		smtpi_sess_step(s, DM_STEP_GREETING, 0, err->msg);
 		goto out;
@@ -558,7 +542,7 @@ run(struct sess *s, const char *sender, struct dm_err *err)
 		tmo += 3600L * 1000;
 	if (dm_smtp_check_params(p, err) == -1)
 		return -1;
-	smtpi_sess_now(&s->t_step);
+	dm_clock_now(&s->t_step);
 	if (smtpi_net_connect(s, err) == -1)
 		goto out;
 	if (p->security == DM_SEC_STARTTLS &&

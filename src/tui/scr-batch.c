@@ -22,6 +22,7 @@
 
 #include <docmail/batch.h>
 #include <docmail/buf.h>
+#include <docmail/clock.h>
 #include <docmail/i18n.h>
 #include <docmail/compose.h>
 #include <docmail/deliver.h>
@@ -193,7 +194,7 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	if (ev->kind != DM_EV_STEP)
 		return;
 	job_lock(&b->bg);
-	(void)clock_gettime(CLOCK_MONOTONIC, &b->since);
+	dm_clock_now(&b->since);
 	job_unlock(&b->bg);
 	job_wake(&b->bg);
 }
@@ -251,7 +252,7 @@ on_result(void *arg, size_t i, const struct dm_batch_msg *m)
 		b->refused++;
 	else
 		b->kept++;
-	(void)clock_gettime(CLOCK_MONOTONIC, &b->since);
+	dm_clock_now(&b->since);
 	/* n lines at most, one a message: room was made before the run. */
 	nl = &b->lines[b->nlines];
 	if (b->nlines < b->n && (nl->text = dm_buf_detach(&line)) != NULL) {
@@ -286,7 +287,7 @@ run(void *arg)
 	job_lock(&b->bg);
 	b->stored = 1;
 	b->stage = 1;
-	(void)clock_gettime(CLOCK_MONOTONIC, &b->since);
+	dm_clock_now(&b->since);
 	job_unlock(&b->bg);
 	job_wake(&b->bg);
 	dm_deliver_params(b->p, &b->pw, &sp);
@@ -367,7 +368,7 @@ start(struct tui *t, struct batch *b)
 		b->nlines++;
 	}
 	b->stage = 0;
-	(void)clock_gettime(CLOCK_MONOTONIC, &b->since);
+	dm_clock_now(&b->since);
 	if (job_start(&b->bg, run, b) == -1) {
 		run_release(b);
 		dm_err_set(&err, DM_EINTERNAL, _("cannot start sending"));

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <docmail/buf.h>
+#include <docmail/clock.h>
 #include <docmail/compose.h>
 #include <docmail/deliver.h>
 #include <docmail/i18n.h>
@@ -84,11 +85,11 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 			pg->steps_done |= 1u << ev->step;
 		else
 			pg->step_failed = (int)ev->step;
-		(void)clock_gettime(CLOCK_MONOTONIC, &pg->since);
+		dm_clock_now(&pg->since);
 	} else {
 		/* Data moving is a sign of life: the seconds count silence. */
 		if (ev->done != pg->done)
-			(void)clock_gettime(CLOCK_MONOTONIC, &pg->since);
+			dm_clock_now(&pg->since);
 		pg->done = ev->done;
 		pg->total = ev->total;
 	}
@@ -177,7 +178,7 @@ run(void *arg)
 	}
 	job_lock(&pg->bg);
 	pg->stage = 1;
-	(void)clock_gettime(CLOCK_MONOTONIC, &pg->since);
+	dm_clock_now(&pg->since);
 	job_unlock(&pg->bg);
 	job_wake(&pg->bg);
 	params(pg, &sp);

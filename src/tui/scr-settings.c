@@ -13,6 +13,7 @@
 
 #include <docmail/addr.h>
 #include <docmail/buf.h>
+#include <docmail/clock.h>
 #include <docmail/deliver.h>
 #include <docmail/i18n.h>
 #include <docmail/profile.h>
@@ -675,7 +676,7 @@ on_event(void *arg, const struct dm_smtp_event *ev)
 	if (j->nlines < STEP_LINES)
 		memcpy(j->lines[j->nlines++], line, sizeof line);
 	j->steps |= 1u << ev->step;
-	(void)clock_gettime(CLOCK_MONOTONIC, &j->since);
+	dm_clock_now(&j->since);
 	job_unlock(&j->job);
 	job_wake(&j->job);
 }
@@ -760,7 +761,7 @@ start_test(struct tui *t, struct settings *st)
 	j->p.event = on_event;
 	j->p.arg = j;
 	j->p.cancel = job_cancel_flag(&j->job);
-	(void)clock_gettime(CLOCK_MONOTONIC, &j->since);
+	dm_clock_now(&j->since);
 	if (job_start(&j->job, test_thread, j) == -1) {
 		test_free(j);
 		return SCR_HANDLED;

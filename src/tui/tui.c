@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <docmail/buf.h>
+#include <docmail/clock.h>
 #include <docmail/i18n.h>
 #include <docmail/oauth2.h>
 
@@ -620,12 +621,8 @@ void
 tui_step_wait(char *buf, size_t size, const char *label,
     const struct timespec *t0, int timeout)
 {
-	struct timespec now;
-	long s;
+	long s = dm_clock_ms_since(t0) / 1000;
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &now);
-	s = (long)(now.tv_sec - t0->tv_sec) -
-	    (now.tv_nsec < t0->tv_nsec ? 1 : 0);
 	if (s >= 2)
 		(void)snprintf(buf, size, _("%s ... %ld s (timeout %d s)"), label,
 		    s, timeout);

@@ -357,8 +357,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dm_buf_init(&s.cline, 0);
 	dm_buf_init(&s.sline, 0);
 	dm_buf_init(&s.held, 0);
-	smtpi_sess_now(&s.t_step);
-	smtpi_sess_now(&s.t_io);
+	dm_clock_now(&s.t_step);
+	dm_clock_now(&s.t_io);
 
 	if (stream.len > 0) {
 		if (flags & F_NET)
