@@ -354,6 +354,16 @@ test_format(void)
 	    "a control character in a value is refused");
 	ok(err.code == DM_ECONFIG && contains(err.msg, ":4: ") &&
 	    contains(err.msg, "name"), "... naming line and key: %s", err.msg);
+	/* Found by fuzzing: saved as "password = ;c", it would be a comment. */
+	dm_err_clear(&err);
+	is_int(load(&cfg, "[profile default]\nhost = h.test\nemail = e@h.test\n"
+	    "password =;c d\n", &err), -1,
+	    "a value that begins with ';' (no space after '=') is refused");
+	ok(err.code == DM_ECONFIG && contains(err.msg, ":4: ") &&
+	    contains(err.msg, "password") && !contains(err.msg, "c d") &&
+	    contains(err.hint, "password_command"),
+	    "... naming line and key, not the value, with a way out: %s",
+	    err.msg);
 	{
 		char longp[300], *home = getenv("HOME");
 		int c;
@@ -1775,7 +1785,7 @@ main(void)
 {
 	int r;
 
-	plan(321);
+	plan(323);
 	if (snprintf(dir, sizeof dir, "/tmp/t-profile.XXXXXX") >=
 	    (int)sizeof dir || mkdtemp(dir) == NULL) {
 		diag("mkdtemp: %s", strerror(errno));

@@ -750,6 +750,18 @@ profile_value(struct cstate *st, struct dm_profile *p, int k, const char *v)
 			    pkeys[k]);
 			return dm_err_hint(src->err, _("remove it (a tab is fine)"));
 		}
+	/*
+	 * "key =;x" reads as ";x", but "key = ;x", as a save writes it,
+	 * reads as a comment: a save refuses it, so must the loader.
+	 */
+	if (v[0] == ';') {
+		pf_src_err(src, DM_ECONFIG,
+		    _("the value of %s begins with ';', which a saved file would read as a comment"),
+		    pkeys[k]);
+		return dm_err_hint(src->err, "%s", k == K_PASSWORD ?
+		    _("use password_command (e.g. 'pass show mail/anna') for such passwords") :
+		    _("remove the ';' at the start"));
+	}
 	switch (k) {
 	case K_NAME:
 		return set_str(&p->name, v, 0, src->err);
