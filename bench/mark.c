@@ -84,7 +84,7 @@ main(int argc, char **argv)
 	meta.message_id = "bench@example.test";
 	meta.subject = "Bench";
 	if ((dir = dm_outbox_open(argv[1], &err)) == NULL ||
-	    dm_outbox_add(dir, &meta, &st, &it, &err) == -1) {
+	    dm_outbox_add(dir, &meta, &st, &it, DM_SYNC_NOW, &err) == -1) {
 		fprintf(stderr, "mark: %s\n", err.msg);
 		return 1;
 	}
@@ -108,7 +108,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	printf("%s %ld %ld\n", argv[2], best_in, best_rw);
-	(void)dm_outbox_remove(&it, &err);
+	(void)dm_outbox_remove(&it, DM_SYNC_NOW, &err);
 	dm_outbox_item_release(&it);
 	free(dir);
 	return 0;
