@@ -162,11 +162,9 @@ wipe_free(char *v)
 }
 
 /*
- * The value of field f, shown or not; malloc'd.  NULL when out of
- * memory, as tform_get() gives: callers take it as empty, so a test or
- * save refuses a required field.  NEEDSWORK: an optional one (name,
- * user, CA file) would be saved unset; get() and set() should say
- * DM_ENOMEM, as tform_get() and tform_set() should.
+ * The value of field f, shown or not; malloc'd, "" when empty.  NULL
+ * only when out of memory (as tform_get() gives): the save path fails
+ * then (take(), profile_from_fields()) rather than store a field unset.
  */
 static char *
 get(struct settings *st, int f)
@@ -454,19 +452,25 @@ keep_hidden(struct dm_profile *p, const struct dm_profile *old,
 	return 0;
 }
 
-/* *slot = the field's value, or unset when it is empty. */
-static void
-take(struct settings *st, int f, char **slot)
+/*
+ * *slot = the field's value, or unset when it is empty.
+ * Errors: DM_ENOMEM (*slot is then unset).
+ */
+static int
+take(struct settings *st, int f, char **slot, struct dm_err *err)
 {
 	char *v = get(st, f);
 
 	wipe_free(*slot);
 	*slot = NULL;
-	if (v != NULL && v[0] == '\0') {
+	if (v == NULL)
+		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
+	if (v[0] == '\0') {
 		free(v);
 		v = NULL;
 	}
 	*slot = v;
+	return 0;
 }
 
 /* Errors: DM_ENOMEM (*slot is then unset). */
@@ -507,7 +511,8 @@ set_mode(struct settings *st, struct dm_profile *p, struct dm_err *err)
 		return -1;
 	}
 	if (st->mode == AM_TOKEN_CMD) {
-		take(st, SF_TOKEN_CMD, &p->oauth2_token_command);
+		if (take(st, SF_TOKEN_CMD, &p->oauth2_token_command, err) == -1)
+			return -1;
 		if (p->oauth2_token_command == NULL) {
 			dm_err_set(err, DM_ECONFIG, _("Token command is empty"));
 			dm_err_hint(err, _("type the command that prints an access token, e.g. pizauth show work"));
@@ -521,13 +526,16 @@ set_mode(struct settings *st, struct dm_profile *p, struct dm_err *err)
 	    "microsoft" : st->mode == AM_GOOGLE ? "google" : "custom",
 	    err) == -1)
 		return -1;
-	take(st, SF_CLIENT_ID, &p->oauth2_client_id);
-	if (st->mode == AM_MICROSOFT)
-		take(st, SF_TENANT, &p->oauth2_tenant);
-	else {
+	if (take(st, SF_CLIENT_ID, &p->oauth2_client_id, err) == -1)
+		return -1;
+	if (st->mode == AM_MICROSOFT) {
+		if (take(st, SF_TENANT, &p->oauth2_tenant, err) == -1)
+			return -1;
+	} else {
 		/* Typed replaces, empty keeps the saved one. */
-		v = get(st, SF_CLIENT_SECRET);
-		if (v != NULL && v[0] != '\0') {
+		if ((v = get(st, SF_CLIENT_SECRET)) == NULL)
+			return dm_err_set(err, DM_ENOMEM, _("out of memory"));
+		if (v[0] != '\0') {
 			wipe_free(p->oauth2_client_secret);
 			p->oauth2_client_secret = v;
 		} else
@@ -551,7 +559,14 @@ profile_from_fields(struct tui *t, struct settings *st, struct dm_profile *p,
 	p->host = get(st, SF_HOST);
 	p->user = get(st, SF_USER);
 	p->ca_file = get(st, SF_CAFILE);
-	if (p->id == NULL || keep_hidden(p, loaded(t, st), err) == -1)
+	if (p->id == NULL || port == NULL || sec == NULL || p->name == NULL ||
+	    p->email == NULL || p->host == NULL || p->user == NULL ||
+	    p->ca_file == NULL) {
+		/* A field read as empty would be saved unset. */
+		dm_err_set(err, DM_ENOMEM, _("out of memory"));
+		goto out;
+	}
+	if (keep_hidden(p, loaded(t, st), err) == -1)
 		goto out;
 	/* A provider's limit for batches comes with its preset. */
 	if (p->max_per_minute == 0)
