@@ -112,11 +112,12 @@ char	*dm_outbox_open(const char *dir, struct dm_err *);
 
 /*
  * Stores a new message: tmp/ID, fsync, rename into new/ID, fsync the
- * directory (with DM_SYNC_LATER: at dm_outbox_sync()).  meta supplies the envelope and listing fields (its id,
- * path, offset and size are ignored and set in out, which may be NULL;
- * created 0 means now).  The stream is read from its start to its end.
- * out holds the fields as stored: control characters in subject,
- * document and last_error become '?'.
+ * directory (with DM_SYNC_LATER: at dm_outbox_sync()).  meta supplies
+ * the envelope and listing fields (its id, path, offset and size are
+ * ignored and set in out, which may be NULL; created 0 means now).
+ * The stream is read from its start to its end.  out holds the fields
+ * as stored: control characters in subject, document and last_error
+ * become '?'.
  * Errors: DM_EIO (with the path and errno text; no partial file is left
  *         behind), DM_EDATA (a sender, recipient or Message-ID that is
  *         not printable ASCII without <> and unquoted spaces, no

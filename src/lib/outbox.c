@@ -1340,8 +1340,10 @@ dm_outbox_sync(const struct dm_outbox_item *item, struct dm_err *err)
 	if (dir == NULL)
 		return -1;
 	for (i = 0; r == 0 && i < sizeof sub / sizeof sub[0]; i++) {
-		if ((d = pathf(err, "%s/%s", dir, sub[i])) == NULL)
-			return -1;
+		if ((d = pathf(err, "%s/%s", dir, sub[i])) == NULL) {
+			r = -1;
+			break;
+		}
 		/* cur/ comes with the first retry: none, nothing changed. */
 		if (dm_file_fsync_dir(d) == -1 && errno != ENOENT) {
 			dm_err_set(err, DM_EIO, _("cannot sync the outbox '%s': %s"),

@@ -82,7 +82,7 @@ int	tline_insert(struct tline *, wchar_t c);
 int	tline_edit(struct tline *, enum tline_op);
 /* The field lost the focus: it shows the start of the value again. */
 void	tline_blur(struct tline *);
-/* The field gets the focus: the cursor at the end, a suggestion still offered. */
+/* Entering the field: cursor at the end, a suggestion still offered. */
 void	tline_enter(struct tline *);
 /* Offers the whole value as a suggestion (see picked); none when empty. */
 void	tline_pick(struct tline *);
