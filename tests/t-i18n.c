@@ -98,6 +98,12 @@ test_width(void)
 	big[sizeof big - 1] = '\0';
 	is_int(dm_text_width(big), (int)sizeof big - 1,
 	    "width: a long text whole");
+	{
+		const char *v[] = { "To:", "Betreff:", "\xe6\x97\xa5\xe6\x9c\xac:" };
+
+		is_int(dm_text_widest(v, 3), 8, "widest: the widest by columns");
+		is_int(dm_text_widest(v, 0), 0, "widest: none is 0");
+	}
 	(void)setlocale(LC_CTYPE, "C");
 	is_int(dm_text_width("\xc3\xbc"), 2,
 	    "width: in the C locale a byte is a column");
@@ -110,7 +116,7 @@ main(void)
 	char path[4096];
 	int i;
 
-	plan(21);
+	plan(23);
 
 	/* English: the msgids themselves. */
 	ok(dm_answer_yes('y') && dm_answer_yes('Y'), "y and Y answer yes");

@@ -43,5 +43,7 @@ int	dm_answer_no(int ch);
  * (the TUI shows either as '?').  Any length.  Sets no error.
  */
 int	dm_text_width(const char *s);
+/* The widest of n texts, by dm_text_width(): labels align by it. */
+int	dm_text_widest(const char *const *v, size_t n);
 
 #endif /* DOCMAIL_I18N_H */

@@ -151,13 +151,9 @@ label_col(void)
 	/* TRANSLATORS: the summary's labels (From: ...) before "Send?". */
 	const char *labels[] = { _("From:"), _("To:"), _("Cc:"), _("Bcc:"),
 	    _("Reply-To:"), _("Subject:"), _("Attached:") };
-	size_t i;
-	int col = 10, w;
+	int col = dm_text_widest(labels, sizeof labels / sizeof labels[0]) + 1;
 
-	for (i = 0; i < sizeof labels / sizeof labels[0]; i++)
-		if ((w = dm_text_width(labels[i]) + 1) > col)
-			col = w;
-	return col;
+	return col > 10 ? col : 10;
 }
 
 static void

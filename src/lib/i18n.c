@@ -71,3 +71,15 @@ dm_text_width(const char *s)
 	}
 	return w;
 }
+
+int
+dm_text_widest(const char *const *v, size_t n)
+{
+	size_t i;
+	int w = 0, k;
+
+	for (i = 0; i < n; i++)
+		if ((k = dm_text_width(v[i])) > w)
+			w = k;
+	return w;
+}

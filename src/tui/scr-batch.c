@@ -141,7 +141,7 @@ printable(const char *s)
 static void
 put_cut(int row, int col, int width, const char *s, attr_t a)
 {
-	if (width <= 3 || tui_width(s) <= width) {
+	if (width <= 3 || dm_text_width(s) <= width) {
 		tui_put(row, col, width, s, a);
 		return;
 	}
@@ -222,9 +222,9 @@ result_pad(const char *word)
 	const char *w[] = { _(result_word[DM_BATCH_WAITING]),
 	    _(result_word[DM_BATCH_SENT]), _(result_word[DM_BATCH_REFUSED]),
 	    _("skipped") };
-	int n = tui_widest(w, sizeof w / sizeof w[0]);
+	int n = dm_text_widest(w, sizeof w / sizeof w[0]);
 
-	return (n > 8 ? n : 8) - tui_width(word);
+	return (n > 8 ? n : 8) - dm_text_width(word);
 }
 
 /* One line per message as its result arrives: as "docmail batch" says. */
@@ -492,7 +492,7 @@ draw_row(struct tui *t, struct batch *b, size_t i)
 	put_cut(row, c.x[1], c.w[1], d->to, a);
 	put_cut(row, c.x[2], c.w[2], d->subject, a);
 	send_size(size, sizeof size, (unsigned long long)d->size);
-	k = tui_width(size);
+	k = dm_text_width(size);
 	tui_put(row, c.x[3] + (k < c.w[3] ? c.w[3] - k : 0), k < c.w[3] ? k :
 	    c.w[3], size, a);
 }
@@ -527,7 +527,7 @@ draw_table(struct tui *t, struct batch *b)
 	tui_put(ROW_HEAD, c.x[1], c.w[1], _("To"), A_BOLD);
 	tui_put(ROW_HEAD, c.x[2], c.w[2], _("Subject"), A_BOLD);
 	/* Right-aligned over the sizes, as wide as the column allows. */
-	k = tui_width(_("Size"));
+	k = dm_text_width(_("Size"));
 	if (k > c.w[3])
 		k = c.w[3];
 	tui_put(ROW_HEAD, c.x[3] + c.w[3] - k, k, _("Size"), A_BOLD);
@@ -926,8 +926,8 @@ batch_enter(struct tui *t, void *arg, void **state)
 		if ((b->path[i] = strdup(a->paths[i])) == NULL ||
 		    (b->name[i] = printable(send_base_name(a->paths[i]))) == NULL)
 			goto nomem;
-		if (tui_width(b->name[i]) > b->namew)
-			b->namew = tui_width(b->name[i]);
+		if (dm_text_width(b->name[i]) > b->namew)
+			b->namew = dm_text_width(b->name[i]);
 		b->docs[i].path = b->path[i];
 	}
 	/* One date for the check, the preview and the messages stored. */

@@ -615,7 +615,7 @@ columns(struct cols *c)
 static void
 put_right(int row, int col, int width, const char *s, attr_t a)
 {
-	int w = tui_width(s), i;
+	int w = dm_text_width(s), i;
 
 	if (w >= width) {
 		tui_put(row, col, width, s, a);

@@ -251,7 +251,7 @@ detail_w(void)
 	/* TRANSLATORS: the detail labels of the outbox. */
 	const char *labels[] = { _("ID"), _("State"), _("To"), _("Subject"),
 	    _("Document"), _("Error") };
-	int w = tui_widest(labels, sizeof labels / sizeof labels[0]) + 2;
+	int w = dm_text_widest(labels, sizeof labels / sizeof labels[0]) + 2;
 
 	return w > 10 ? w : 10;
 }

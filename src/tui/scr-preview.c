@@ -183,7 +183,7 @@ label_w(void)
 	/* TRANSLATORS: the preview's labels (From: ... Attached:). */
 	const char *labels[] = { _("From:"), _("To:"), _("Cc:"), _("Reply-To:"),
 	    _("Subject:"), _("Date:"), _("Attached:") };
-	int w = tui_widest(labels, sizeof labels / sizeof labels[0]) + 1;
+	int w = dm_text_widest(labels, sizeof labels / sizeof labels[0]) + 1;
 
 	return w > LABEL_W ? w : LABEL_W;
 }

@@ -408,7 +408,7 @@ draw_running(struct tui *t, struct progress *pg)
 			if ((size_t)(p - line) > sizeof line - 64)
 				break;
 		}
-		if (tui_width(line) <= COLS - 4)
+		if (dm_text_width(line) <= COLS - 4)
 			break;
 	}
 	if (steps == 0)

@@ -489,7 +489,7 @@ text_label(struct tui *t, struct send *s)
 	/* TRANSLATORS: the label above the email's text. */
 	const char *l = _("Text");
 
-	tui_put(ROW_TEXT, 2, tui_width(l), l,
+	tui_put(ROW_TEXT, 2, dm_text_width(l), l,
 	    s->zone == Z_TEXT && !s->prompting ?
 	    A_REVERSE : tui_attr(t, TC_LABEL));
 }

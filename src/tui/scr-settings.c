@@ -1173,7 +1173,7 @@ draw_steps(struct tui *t, int top, char (*lines)[120], int n, int rows)
 
 		tui_put(top + i % rows, col, w, lines[i], a);
 		/* A server's words cut short say so: never "localhos". */
-		if (tui_width(lines[i]) > w)
+		if (dm_text_width(lines[i]) > w)
 			tui_put(top + i % rows, col + w - 1, 1, "~", a);
 	}
 }

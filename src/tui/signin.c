@@ -404,7 +404,7 @@ rule(struct tui *t, int row, const char *title)
 	mvhline(row, 0, ACS_HLINE, COLS);
 	if (title != NULL) {
 		(void)snprintf(buf, sizeof buf, " %s ", title);
-		tui_put(row, 3, tui_width(buf), buf,
+		tui_put(row, 3, dm_text_width(buf), buf,
 		    tui_attr(t, TC_TITLE) | A_BOLD);
 	}
 }
@@ -440,7 +440,7 @@ draw_device(struct signin *s, enum signin_phase ph, int top, int bottom)
 	tui_put(top + 5, 2, w, _("2. Enter this code:"), A_NORMAL);
 	/* Big enough to read across the room: a band three rows high. */
 	(void)snprintf(line, sizeof line, "    %s    ", s->code);
-	cw = tui_width(line);
+	cw = dm_text_width(line);
 	attron(A_REVERSE);
 	mvhline(top + 6, 6, ' ', cw);
 	mvhline(top + 8, 6, ' ', cw);

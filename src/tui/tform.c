@@ -57,7 +57,7 @@ layout(struct tform *tf)
 				bc = 2 + tf->label_w + 2;
 				brow = r++;
 			}
-			w = tui_width(_(s->label)) + 2;
+			w = dm_text_width(_(s->label)) + 2;
 			tf->row[i] = brow;
 			tf->col[i] = bc;
 			tf->width[i] = w;
@@ -71,7 +71,7 @@ layout(struct tform *tf)
 			int k, cw;
 
 			for (k = 0; s->choices[k] != NULL; k++)
-				if ((cw = tui_width(_(s->choices[k])) + 1) > w)
+				if ((cw = dm_text_width(_(s->choices[k])) + 1) > w)
 					w = cw;
 		}
 		if (c + w + 1 > COLS)
@@ -136,7 +136,7 @@ paint_addrs(struct tform *tf, int i)
 
 	if (v == NULL)
 		return 0;
-	if (tui_width(v) <= tf->width[i]) {
+	if (dm_text_width(v) <= tf->width[i]) {
 		free(v);
 		return 0;
 	}
@@ -170,11 +170,11 @@ paint_addrs(struct tform *tf, int i)
 			    " +%d more", (unsigned long)(total - shown - 1)),
 			    total - shown - 1);
 			if (shown + 1 < total)
-				mw = tui_width(more);
+				mw = dm_text_width(more);
 			n = snprintf(out + len, sizeof out - len, "%s%.*s",
 			    shown > 0 ? ", " : "", (int)(p - start), start);
 			if (n < 0 || (size_t)n >= sizeof out - len ||
-			    (w = tui_width(out)) + mw > tf->width[i]) {
+			    (w = dm_text_width(out)) + mw > tf->width[i]) {
 				out[len] = '\0';
 				break;
 			}
@@ -221,7 +221,7 @@ paint(struct tform *tf, int i)
 		mvaddch(r, tf->col[i] + tf->width[i], '>');
 		return;
 	}
-	lw = tui_width(_(s->label));
+	lw = dm_text_width(_(s->label));
 	tui_put(r, 2, lw, _(s->label), hl != A_NORMAL ? hl :
 	    tui_attr(tf->t, TC_LABEL));
 	tui_put(r, 2 + lw, tf->label_w - lw, "", A_NORMAL);
@@ -274,7 +274,7 @@ tform_new(const struct tf_spec *spec, int n, int row)
 	}
 	for (i = 0; i < n; i++) {
 		if (spec[i].kind != TF_BUTTON &&
-		    (w = tui_width(_(spec[i].label))) > tf->label_w)
+		    (w = dm_text_width(_(spec[i].label))) > tf->label_w)
 			tf->label_w = w;
 		tline_init(&tf->line[i], 4, spec[i].kind == TF_SECRET);
 	}

@@ -137,24 +137,6 @@ to_wide(const char *s, wchar_t *out, size_t max)
 	return n;
 }
 
-int
-tui_widest(const char *const *v, size_t n)
-{
-	size_t i;
-	int w = 0, k;
-
-	for (i = 0; i < n; i++)
-		if ((k = tui_width(v[i])) > w)
-			w = k;
-	return w;
-}
-
-int
-tui_width(const char *s)
-{
-	return dm_text_width(s);
-}
-
 void
 tui_put(int row, int col, int width, const char *s, attr_t attr)
 {
@@ -250,7 +232,7 @@ draw_frame(struct tui *t)
 	(void)snprintf(title, sizeof title, " docmail %s -- %s", PACKAGE_VERSION,
 	    f != NULL ? _(f->scr->name) : "");
 	tui_put(0, 0, COLS, title, tui_attr(t, TC_TITLE));
-	if (tui_width(t->status) <= COLS)
+	if (dm_text_width(t->status) <= COLS)
 		tui_put(LINES - 2, 0, COLS, t->status,
 		    t->status_error ? tui_attr(t, TC_ERROR) : A_NORMAL);
 	else {
@@ -260,7 +242,7 @@ draw_frame(struct tui *t)
 		 * the screen; keep it short.
 		 */
 		more = _(" ... F1: all");
-		mw = tui_width(more) + 1;
+		mw = dm_text_width(more) + 1;
 		tui_put(LINES - 2, 0, COLS - mw, t->status,
 		    t->status_error ? tui_attr(t, TC_ERROR) : A_NORMAL);
 		tui_put(LINES - 2, COLS - mw, mw, more,

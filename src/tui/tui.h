@@ -152,14 +152,6 @@ void	tui_waker(void *tui);
 /* Attribute for a colour pair, or a plain fallback without colours. */
 attr_t	tui_attr(const struct tui *, enum tui_color);
 
-/*
- * Columns UTF-8 text s takes on the terminal (wide characters count 2):
- * dm_text_width(), the CLI's measure too, under the screens' name.
- */
-int	tui_width(const char *);
-/* The widest of n strings, in columns: labels align by it. */
-int	tui_widest(const char *const *, size_t n);
-
 /* Paints s at row, col, cut to width columns (wide characters counted). */
 void	tui_put(int row, int col, int width, const char *s, attr_t);
 
