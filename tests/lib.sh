@@ -217,6 +217,29 @@ wait_log() {
 	return 0
 }
 
+# wait_locked BOX: wait (up to 30 s) until some docmail holds the lock
+# of an item in outbox BOX (a byte of BOX/lock, as dm_outbox_lock()
+# takes it): it has taken the item to send it.
+wait_locked() {
+	"$PYTHON3" - "$1/lock" <<'PY'
+import fcntl, os, struct, sys, time
+# struct flock: l_type, l_whence, l_start, l_len, l_pid (Linux, 64-bit off_t)
+want = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+for _ in range(300):
+    try:
+        fd = os.open(sys.argv[1], os.O_RDONLY)
+    except FileNotFoundError:
+        time.sleep(0.1)
+        continue
+    got = fcntl.fcntl(fd, fcntl.F_OFD_GETLK, want)
+    os.close(fd)
+    if struct.unpack("hhqqi4x", got)[0] != fcntl.F_UNLCK:
+        sys.exit(0)
+    time.sleep(0.1)
+sys.exit(1)
+PY
+}
+
 # The real servers' EHLO replies (smtpd.py --ehlo-profile) that every
 # scenario reaching the data phase runs against: both advertise
 # CHUNKING, Microsoft 365 BINARYMIME too, and docmail must still send

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -1092,9 +1093,9 @@ test_sweep(const char *dir)
 	static const int stays[] = { 0, 1, 0, 1, 1, 1 };
 	static const char *const what[] = {
 		"an old temp file goes", "a fresh temp file stays",
-		"an old lock of a deleted item goes", "a fresh lock stays",
-		"an old lock of an item in new/ stays",
-		"an old lock of an item a mail reader moved to cur/ stays"
+		"an old 0.1.0 lock file of a deleted item goes", "a fresh one stays",
+		"an old one of an item in new/ stays",
+		"an old one of an item a mail reader moved to cur/ stays"
 	};
 
 	meta_init(&m, 1700000900);
@@ -1300,14 +1301,14 @@ static void
 test_drop(const char *dir)
 {
 	struct dm_outbox_item m, out, stale, *v;
-	char lock[PATH_MAX];
+	char tmp[PATH_MAX];
 	size_t n, bad;
 	int fd, r;
 
 	meta_init(&m, 1700000600);
 	if (add(dir, &m, MSG, sizeof MSG - 1, 0, &out) != 0)
 		abort();
-	tmp_path(lock, sizeof lock, dir, NULL, out.id);
+	snprintf(tmp, sizeof tmp, "%s/tmp", dir);
 
 	/* Another docmail is sending it. */
 	dm_err_clear(&err);
@@ -1339,12 +1340,12 @@ test_drop(const char *dir)
 	    "drop: an item that changed since it was read stays");
 	dm_outbox_item_release(&stale);
 
-	/* As read: removed, with its lock file. */
+	/* As read: removed, and nothing left behind. */
 	dm_err_clear(&err);
 	r = dm_outbox_drop(&out, &err);
 	ok(r == 0 && access(out.path, F_OK) == -1 && errno == ENOENT,
 	    "drop: removes the item's file");
-	ok(access(lock, F_OK) == -1, "drop: and its lock file");
+	ok(count_files(tmp) == 0, "drop: and leaves nothing in tmp/");
 	dm_err_clear(&err);
 	r = dm_outbox_list(dir, &v, &n, &bad, &err);
 	ok(r == 0 && n == 0 && bad == 0, "drop: the outbox is empty");
@@ -1354,6 +1355,90 @@ test_drop(const char *dir)
 	ok(r == -1 && err.code == DM_ETEMP && strstr(err.msg, "gone") != NULL,
 	    "drop: an item gone meanwhile is an error, not a silent success");
 	dm_outbox_item_release(&out);
+}
+
+/* Tries to lock it; the error code, 0 when locked (*fd set). */
+static int
+try_lock(const struct dm_outbox_item *it, int *fd)
+{
+	dm_err_clear(&err);
+	if (dm_outbox_lock(it, fd, &err) == 0)
+		return 0;
+	*fd = -1;
+	return err.code;
+}
+
+/*
+ * One sender per item: the lock is per descriptor, so it keeps out a
+ * second message of the same process as it keeps out another process,
+ * and goes with the descriptor or the process, leaving no file.
+ */
+static void
+test_lock(const char *dir)
+{
+	struct dm_outbox_item m, a, b;
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int fa, fb, fc, st, r, p[2];
+	char c;
+	pid_t pid;
+
+	meta_init(&m, 1700000700);
+	if (add(dir, &m, MSG, sizeof MSG - 1, 0, &a) != 0 ||
+	    add(dir, &m, MSG, sizeof MSG - 1, 0, &b) != 0)
+		abort();
+	snprintf(path, sizeof path, "%s/lock", dir);
+	snprintf(tmp, sizeof tmp, "%s/tmp", dir);
+
+	ok(try_lock(&a, &fa) == 0, "lock: an item is taken");
+	ok(try_lock(&a, &fc) == DM_ETEMP &&
+	    strstr(err.msg, "being sent by another docmail") != NULL,
+	    "lock: taken again by the same process, it is busy");
+	ok(try_lock(&b, &fb) == 0, "lock: another item is taken beside it");
+	ok(mode_of(path) == 0600 && count_files(tmp) == 0,
+	    "lock: one file 'lock' of mode 0600, nothing in tmp/");
+	dm_outbox_unlock(fb);
+	dm_outbox_unlock(fa);
+	ok(try_lock(&a, &fa) == 0, "lock: released by closing, taken again");
+	dm_outbox_unlock(fa);
+
+	/* Another process holds it until it dies, however it dies. */
+	if (pipe(p) == -1 || (pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		close(p[0]);
+		if (try_lock(&a, &fa) != 0)
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	r = (int)read(p[0], &c, 1);
+	close(p[0]);
+	ok(r == 1 && try_lock(&a, &fc) == DM_ETEMP,
+	    "lock: held by another process, the item is busy");
+	dm_outbox_unlock(fc);
+	kill(pid, SIGKILL);
+	(void)waitpid(pid, &st, 0);
+	ok(try_lock(&a, &fa) == 0, "lock: that process killed, it is free");
+	dm_outbox_unlock(fa);
+
+	/* Never through a link planted at its name. */
+	unlink(path);
+	if (symlink("elsewhere", path) == -1)
+		abort();
+	ok(try_lock(&a, &fa) == DM_EIO &&
+	    strstr(err.msg, "cannot lock the outbox item") != NULL,
+	    "lock: a link at the lock file's name is refused");
+	unlink(path);
+
+	dm_err_clear(&err);
+	if (dm_outbox_remove(&a, DM_SYNC_NOW, &err) == -1 ||
+	    dm_outbox_remove(&b, DM_SYNC_NOW, &err) == -1)
+		abort();
+	dm_outbox_item_release(&a);
+	dm_outbox_item_release(&b);
 }
 
 /*
@@ -1416,7 +1501,7 @@ main(void)
 {
 	char *dir;
 
-	plan(169);
+	plan(177);
 	if (snprintf(top, sizeof top, "/tmp/t-outbox.XXXXXX") >=
 	    (int)sizeof top || mkdtemp(top) == NULL)
 		return 1;
@@ -1440,6 +1525,7 @@ main(void)
 	test_states(dir);
 	test_state_in_place(dir);
 	test_drop(dir);
+	test_lock(dir);
 	test_sync_later(dir);
 	test_sentlog();
 	test_sentlog_load();

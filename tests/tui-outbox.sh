@@ -6,7 +6,7 @@
 # sends it.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 23
+plan 24
 
 command -v tmux >/dev/null 2>&1 || { echo "1..0 # SKIP tmux is missing"; exit 77; }
 
@@ -106,12 +106,7 @@ ok $? "it is gone from the screen and from the outbox"
 busy=$(id_of "Busy one")
 "$DOCMAIL" --config "$T/late.ini" outbox --retry "$busy" >/dev/null 2>&1 &
 bg=$!
-n=0
-while [ ! -e "$box/tmp/$busy.lock" ] && [ $n -lt 100 ]; do
-	sleep 0.05
-	n=$((n + 1))
-done
-sleep 0.3
+wait_locked "$box"; ok $? "another docmail sending one item holds its lock"
 pick "Busy one" && keys d && wait_for "It will not be sent. (y/n)" &&
     keys y && wait_for "another docmail is sending outbox item" &&
     keys F1 && wait_for "The last message, in full:" &&

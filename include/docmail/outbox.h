@@ -207,9 +207,10 @@ void	dm_outbox_stream_close(struct dm_stream *);
 void	dm_outbox_item_release(struct dm_outbox_item *);
 
 /*
- * Takes the item for sending: an exclusive lock (a file in the
- * outbox's tmp/), then checks on disk that the item is still there and
- * in the state the caller read, so two docmail processes never send
+ * Takes the item for sending: an exclusive lock (on a byte of the
+ * outbox's file "lock", one descriptor per item), then checks on disk
+ * that the item is still there and in the state the caller read, so
+ * that two docmail processes, or two messages of one batch, never send
  * the same message twice.  *fd is for dm_outbox_unlock().
  * Errors: DM_ETEMP (another process holds it, or it was sent or changed
  *         meanwhile); DM_EIO; DM_ENOMEM.

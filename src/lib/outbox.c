@@ -18,7 +18,6 @@
 #include "config.h"
 #endif
 
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -939,10 +938,11 @@ item_cmp(const void *a, const void *b)
 
 /*
  * Leftovers in tmp/ of a docmail killed half-way: a temp file it was
- * writing, the lock of an item since deleted by hand.  As in Maildir,
- * what is older than 36 hours is no longer in use and goes; a lock
- * only when its item is gone too, so no one who waits on it, or finds
- * its item there, can lose it.  Best effort: failures are ignored.
+ * writing; the ID.lock file of an item, as docmail 0.1.0 locked items.
+ * As in Maildir, what is older than 36 hours is no longer in use and
+ * goes; such a lock only when its item is gone too, so that an old
+ * docmail still running never loses the lock of an item it may send.
+ * Best effort: failures are ignored.
  */
 #define TMP_STALE	(36 * 60 * 60)
 
@@ -1290,7 +1290,7 @@ static int
 remove_file(const struct dm_outbox_item *item, const char *hint,
     enum dm_sync sync, struct dm_err *err)
 {
-	char *parent, *lock;
+	char *parent;
 	int r = 0;
 
 	/* Already gone is what we want. */
@@ -1306,13 +1306,6 @@ remove_file(const struct dm_outbox_item *item, const char *hint,
 		    DM_ERR_PATH(parent), strerror(errno));
 		r = -1;
 	}
-	/*
-	 * Its lock file goes too.  A process still waiting on it finds the
-	 * item gone once it has the lock, and sends nothing.
-	 */
-	if ((lock = pathf(err, "%s/../tmp/%s.lock", parent, item->id)) != NULL)
-		(void)unlink(lock);
-	free(lock);
 	free(parent);
 	return r;
 }
@@ -1838,25 +1831,49 @@ enum {
 };
 
 /*
- * The lock of dm_outbox_lock() and dm_outbox_drop().  Returns 0 with
- * *fdp set; or -1 with *why set (err untouched), or -1 with *why 0 and
- * err set.
+ * The byte of the outbox's lock file that stands for item id: FNV-1a of
+ * the ID, within the offsets a lock can take.  Two IDs on one byte would
+ * only make one look busy while the other is sent, never send anything
+ * twice; with 2^62 bytes that does not happen.
+ */
+static off_t
+lock_byte(const char *id)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (; *id != '\0'; id++) {
+		h ^= (unsigned char)*id;
+		h *= UINT64_C(1099511628211);
+	}
+	return (off_t)(h >> 2);
+}
+
+/*
+ * The lock of dm_outbox_lock() and dm_outbox_drop(): a write lock on one
+ * byte of the file "lock" beside new/ and tmp/.  An open file
+ * description lock (F_OFD_SETLK), so that it belongs to the descriptor:
+ * the messages of one batch exclude each other as two processes do, and
+ * closing it (or dying) releases it.  One file for all items rather than
+ * one per item: a month-end batch creates and removes no lock file per
+ * message, and none is ever left behind.  Returns 0 with *fdp set; or -1
+ * with *why set (err untouched), or -1 with *why 0 and err set.
  */
 static int
 take_lock(const struct dm_outbox_item *item, int *fdp, int *why,
     struct dm_err *err)
 {
 	struct dm_outbox_item now;
-	char *box = NULL, *lock = NULL;
+	struct flock fl;
+	char *sub = NULL, *box = NULL, *lock = NULL;
 	int fd = -1, r = -1, l;
 
 	*fdp = -1;
 	*why = 0;
 	memset(&now, 0, sizeof now);
-	/* outbox/new/ID.docmail -> outbox/tmp/ID.lock, beside no message. */
-	if ((box = parent_dir(item->path, err)) == NULL)
-		goto out;
-	if ((lock = pathf(err, "%s/../tmp/%s.lock", box, item->id)) == NULL)
+	/* outbox/new/ID.docmail -> outbox/lock */
+	if ((sub = parent_dir(item->path, err)) == NULL ||
+	    (box = parent_dir(sub, err)) == NULL ||
+	    (lock = pathf(err, "%s/lock", box)) == NULL)
 		goto out;
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1) {
@@ -1865,7 +1882,18 @@ take_lock(const struct dm_outbox_item *item, int *fdp, int *why,
 		dm_err_hint(err, _("check the permissions of the outbox"));
 		goto out;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = lock_byte(item->id);
+	fl.l_len = 1;
+	if (fcntl(fd, F_OFD_SETLK, &fl) == -1) {
+		if (errno != EAGAIN && errno != EACCES) {
+			dm_err_set(err, DM_EIO, _("cannot lock the outbox item '%s': %s"),
+			    item->id, strerror(errno));
+			dm_err_hint(err, _("keep the outbox on a local file system"));
+			goto out;
+		}
 		*why = LK_BUSY;
 		goto out;
 	}
@@ -1891,6 +1919,7 @@ out:
 	dm_outbox_item_release(&now);
 	free(lock);
 	free(box);
+	free(sub);
 	return r;
 }
 
