@@ -9,7 +9,9 @@
 #  (c) smtplib: the message docmail --dry-run built for the first
 #      document, sent N times over one connection (TCP_NODELAY):
 #      sending alone, nothing composed or stored.
-# For each: whole-process wall time (best of RUNS), peak RSS (GNU time
+# The three run in turn, RUNS rounds, so that a slow spell of the
+# machine falls on all of them alike.
+# For each: whole-process wall time (best and median of RUNS), peak RSS (GNU time
 # %M, for (a) and the largest of (b)), and the connections the sink
 # saw.  Then pacing: 31 of them at --rate 30 (PACE=0 skips that minute).
 # A measurement, not a test: it never fails on numbers, but it checks
@@ -148,6 +150,8 @@ while [ $r -lt "$runs" ]; do
 	r=$((r + 1))
 	for t in batch send smtplib; do
 		rm -rf "$XDG_DATA_HOME" "$XDG_STATE_HOME"
+		# What the last run left to the disk is not this run's to pay.
+		sync
 		d0=$(delivered) c0=$(connects) rc=0
 		t0=$EPOCHREALTIME
 		"run_$t" || rc=$?
@@ -164,6 +168,7 @@ while [ $r -lt "$runs" ]; do
 done
 
 best() { sort -n "$1" | head -n 1; }
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 ms() { awk -v u="$1" 'BEGIN { if (u == "") print "-"; else printf "%.0f", u / 1000 }'; }
 label() {
 	case $1 in
@@ -174,11 +179,12 @@ label() {
 }
 echo
 echo "$("$docmail" --version | head -n 1), $(nproc) CPUs, sink tests/smtpd.py on 127.0.0.1 (STARTTLS + AUTH PLAIN)"
-echo "$n documents of $kib KiB, one recipient each; best of $runs runs"
+echo "$n documents of $kib KiB, one recipient each; $runs runs each"
 echo
-printf '  %-34s %10s %12s %12s\n' "" "wall ms" "peak RSS KiB" "connections"
+printf '  %-34s %8s %8s %12s %12s\n' "" "best ms" "median" "peak RSS KiB" "connections"
 for t in batch send smtplib; do
-	printf '  %-34s %10s %12s %12s\n' "$(label "$t")" "$(ms "$(best "$w/wall.$t")")" \
+	printf '  %-34s %8s %8s %12s %12s\n' "$(label "$t")" "$(ms "$(best "$w/wall.$t")")" \
+	    "$(ms "$(median "$w/wall.$t")")" \
 	    "$(sort -n "$w/rssl.$t" | tail -n 1)" "$(sort -n "$w/conn.$t" | tail -n 1)"
 done
 
