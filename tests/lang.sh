@@ -6,7 +6,7 @@
 # the command line's errors and {{today}}, the settings screen at 80x24
 # (every label and the key bar whole, the fields in one column), the
 # document list's heads and key bar, the help, the outbox, a batch (its
-# table, its result lines and bar), the "Add file" prompt and its
+# table, its progress mid-run, its result lines and bar), the "Add file" prompt and its
 # cursor, and a send confirmed with the language's own yes-letter (the
 # preview, the result).  Every screen at 80x24: a text cut or
 # overwritten by another is not found whole.
@@ -22,7 +22,7 @@ for tool in tmux msgfmt gettext ngettext; do
 	    { echo "1..0 # SKIP $tool is not installed"; exit 0; }
 done
 set -- $langs
-plan $(($# * 26))
+plan $(($# * 28))
 
 loc=$T/locale
 # the test's home for docmail started in tmux (which has its own env)
@@ -70,6 +70,13 @@ cfg=$T/cfg.ini
 profile "$cfg" tls "$PORT" starttls
 printf '%s\n' '' '[template invoice]' 'subject = Invoice {{number}}' \
     'body = Dear {{contact}}' >>"$cfg"
+# The list's batch goes to a server that takes 0.3 s for each reply, so
+# that the progress screen stays long enough to be read mid-run.
+start_server slow --mode starttls --auth-file "$T/auth" --fault slow:300
+slowcfg=$T/slow.ini
+profile "$slowcfg" slow "$PORT" starttls
+printf '%s\n' '' '[template invoice]' 'subject = Invoice {{number}}' \
+    'body = Dear {{contact}}' >>"$slowcfg"
 mkdir -p "$T/doc"
 doc=$T/doc/invoice-2026-001.pdf
 cp "$REAL_SAMPLES/invoice-2026-001.pdf" "$REAL_SAMPLES/invoice-2026-001.pdf.ini" "$T/doc/"
@@ -136,7 +143,7 @@ for l; do
 	mkdir -p "$T/b-$l"
 	cp "$REAL_SAMPLES/invoice-2026-001.pdf" "$T/b-$l/inv-$l.pdf"
 	cp "$REAL_SAMPLES/invoice-2026-001.pdf.ini" "$T/b-$l/inv-$l.pdf.ini"
-	term "cd '$T/b-$l' && $lenv $homes '$DOCMAIL' --config '$cfg'"
+	term "cd '$T/b-$l' && $lenv $homes '$DOCMAIL' --config '$slowcfg'"
 	wait_for "inv-$l.pdf"
 	head_line=$(screen | grep -F -- "$(tr_ "$l" "Customer")" | head -1)
 	missing=
@@ -190,6 +197,13 @@ for l; do
 	    Document Subject Size \
 	    " y Send all  n/Esc Back  Enter Show one  Up/Down PgUp/PgDn Move  F1 Help"
 	keys "$yes"
+	now=$(tr_ "$l" "sending message %zu of %zu" | sed 's/%zu/1/g')
+	wait_for "$now" 30
+	screen >"$T/scr"
+	shows "$l" "the batch's progress line and key bar mid-run are whole" \
+	    " Esc Stop after this message  F1 Help"
+	grep -qF -- "$now" "$T/scr" && ! grep -qF "sending message" "$T/scr"
+	ok $? "$l: mid-run, the batch says '$now'" || diag "$(cat "$T/scr")"
 	sum=$(tr_ "$l" "batch: %zu sent, %zu kept in the outbox, %zu refused%s" |
 	    sed 's/%zu/1/; s/%zu/0/; s/%zu/0/; s/%s//')
 	wait_for "$sum" 30

@@ -581,7 +581,7 @@ ok $? "and its core size limit is 0" || diag "core limit '$core'"
 # output a test kept, in clear or base64 as AUTH PLAIN and LOGIN send it
 b64=$(printf '\0anna\0%s' "$PASSWORD" | base64)
 b64l=$(printf '%s' "$PASSWORD" | base64)
-ls "$HOME/.local/share/docmail/outbox/"* >/dev/null 2>&1 &&
+ls "$HOME/.local/share/docmail/outbox/new/"*.docmail >/dev/null 2>&1 &&
     [ -s "$HOME/.local/state/docmail/sent.log" ]
 ok $? "the search below covers an outbox item and the sent log"
 if grep -rlF -e "$PASSWORD" -e "$b64" -e "$b64l" "$T" 2>/dev/null |
