@@ -9,11 +9,13 @@
 #  (c) smtplib: the message docmail --dry-run built for the first
 #      document, sent N times over one connection (TCP_NODELAY):
 #      sending alone, nothing composed or stored.
-# The three run in turn, RUNS rounds, so that a slow spell of the
-# machine falls on all of them alike.
-# For each: whole-process wall time (best and median of RUNS), peak RSS (GNU time
-# %M, for (a) and the largest of (b)), and the connections the sink
-# saw.  Then pacing: 31 of them at --rate 30 (PACE=0 skips that minute).
+#  (d) where /dev/shm is: (a) with its outbox and sent log in memory,
+#      to tell what this disk's flushes and removals cost from what
+#      the engine does.
+# They run in turn, RUNS rounds, so that a slow spell of the machine
+# falls on all of them alike.  For each: whole-process wall time (best
+# and median of RUNS), peak RSS (GNU time %M, for (a) and the largest
+# of (b)), and the connections the sink saw.  Then pacing: 31 of them at --rate 30 (PACE=0 skips that minute).
 # A measurement, not a test: it never fails on numbers, but it checks
 # that every timed run delivered all N messages.
 #     usage: bench/batch.sh [BUILDDIR] [N] [SIZE_KIB] [RUNS]
@@ -40,6 +42,7 @@ w=$(mktemp -d "${TMPDIR:-/tmp}/docmail-bench.XXXXXX")
 # on docmail's disk its writes would queue with docmail's flushes (one
 # a message, for the outbox), a cost no remote server puts on a sender.
 srv=$w/srv
+mem=
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then
 	srv=$(mktemp -d /dev/shm/docmail-bench-sink.XXXXXX)
 fi
@@ -49,7 +52,7 @@ cleanup() {
 		kill "$server_pid" 2>/dev/null || :
 		wait "$server_pid" 2>/dev/null || :
 	fi
-	rm -rf "$w" "$srv"
+	rm -rf "$w" "$srv" ${mem:+"$mem"}
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -115,6 +118,12 @@ run_batch() {
 	/usr/bin/time -f %M -o "$w/rss" "$docmail" --config "$w/docmail.ini" \
 	    batch --yes "${docs[@]}" >"$w/out" 2>"$w/err" </dev/null
 }
+# The same batch with its outbox and sent log in memory: what the disk's
+# flushes and removals cost, apart from the engine.  Not a way to run
+# docmail: a power cut there loses the outbox.
+run_batchmem() {
+	XDG_DATA_HOME=$mem/share XDG_STATE_HOME=$mem/state run_batch
+}
 run_send() {
 	local d max=0 r
 	for d in "${docs[@]}"; do
@@ -143,13 +152,18 @@ s.quit()
 PY
 }
 
-for t in batch send smtplib; do : >"$w/wall.$t"; : >"$w/rssl.$t"; : >"$w/conn.$t"; done
+kinds="batch send smtplib"
+if [ "$srv" != "$w/srv" ]; then
+	mem=$(mktemp -d /dev/shm/docmail-bench-state.XXXXXX)
+	kinds="batch batchmem send smtplib"
+fi
+for t in $kinds; do : >"$w/wall.$t"; : >"$w/rssl.$t"; : >"$w/conn.$t"; done
 echo "measuring: $runs rounds of batch, send x $n, smtplib ..." >&2
 r=0
 while [ $r -lt "$runs" ]; do
 	r=$((r + 1))
-	for t in batch send smtplib; do
-		rm -rf "$XDG_DATA_HOME" "$XDG_STATE_HOME"
+	for t in $kinds; do
+		rm -rf "$XDG_DATA_HOME" "$XDG_STATE_HOME" ${mem:+"$mem"/*}
 		# What the last run left to the disk is not this run's to pay.
 		sync
 		d0=$(delivered) c0=$(connects) rc=0
@@ -173,6 +187,7 @@ ms() { awk -v u="$1" 'BEGIN { if (u == "") print "-"; else printf "%.0f", u / 10
 label() {
 	case $1 in
 	batch) echo "docmail batch (one session)" ;;
+	batchmem) echo "  the same, outbox in memory" ;;
 	send) echo "docmail send x $n" ;;
 	smtplib) echo "smtplib, prebuilt, 1 connection" ;;
 	esac
@@ -182,7 +197,7 @@ echo "$("$docmail" --version | head -n 1), $(nproc) CPUs, sink tests/smtpd.py on
 echo "$n documents of $kib KiB, one recipient each; $runs runs each"
 echo
 printf '  %-34s %8s %8s %12s %12s\n' "" "best ms" "median" "peak RSS KiB" "connections"
-for t in batch send smtplib; do
+for t in $kinds; do
 	printf '  %-34s %8s %8s %12s %12s\n' "$(label "$t")" "$(ms "$(best "$w/wall.$t")")" \
 	    "$(ms "$(median "$w/wall.$t")")" \
 	    "$(sort -n "$w/rssl.$t" | tail -n 1)" "$(sort -n "$w/conn.$t" | tail -n 1)"
