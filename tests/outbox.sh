@@ -4,7 +4,7 @@
 # --drop ID" removes an item, asking on a terminal, under the item's lock.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-plan 70
+plan 74
 
 printf 'anna:%s\n' "$PASSWORD" >"$T/auth"
 cfg=$T/cfg.ini
@@ -191,6 +191,11 @@ profile "$cfg" late "$(cat "$T/late/port")" none "ca_file=" "timeout=90"
 pid=$!
 # it holds the item's lock once it takes it (stdout is buffered)
 wait_locked "$box"; ok $? "a retry to a server that does not greet holds the item's lock"
+dm outbox --retry "$id"
+is_rc 75 "a second retry of it meanwhile is exit 75"
+has "$T/out" "is being sent by another docmail right now" "saying another docmail sends it"
+has "$T/err" "hint: let that one finish" "and to let that one finish, not to retry"
+hasnt "$T/err" "outbox --retry' sends" "nor to retry"
 dm outbox --drop "$id" --yes
 is_rc 75 "--drop of an item being sent is exit 75"
 has "$T/err" "another docmail is sending outbox item '$id' right now: not removed" \

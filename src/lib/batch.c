@@ -777,7 +777,7 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	struct dm_err se;
 	const struct dm_err *passed = NULL;
 	size_t i, k, next = 0, begun, max = session_max();
-	size_t waiting = 0, refused = 0;
+	size_t waiting = 0, refused = 0, npassed = 0;
 	int r, broke = 0;
 
 	memset(&c, 0, sizeof c);
@@ -840,7 +840,7 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	for (i = 0; i < n; i++) {
 		if (msgs[i].fate == DM_BATCH_WAITING) {
 			waiting++;
-			if (msgs[i].passed && passed == NULL)
+			if (msgs[i].passed && npassed++ == 0)
 				passed = &msgs[i].err;
 			if (run->result != NULL)
 				run->result(run->arg, i, &msgs[i]);
@@ -880,6 +880,14 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 		    "%zu of %zu messages were not sent", n),
 		    waiting, n);
 	err->smtp_code = se.smtp_code;
+	/*
+	 * Each message left waiting is one another docmail holds (or sent
+	 * or changed meanwhile): a retry now would not send it, that
+	 * docmail's end is what to wait for.
+	 */
+	if (passed != NULL && npassed == waiting && !broke && !c.stopped &&
+	    passed->hint[0] != '\0')
+		return dm_err_hint(err, "%s", passed->hint);
 	if (broke && se.hint[0] != '\0')
 		return dm_err_hint(err, ngettext("%s; %zu message waits in the outbox: 'docmail outbox --retry' sends it",
 		    "%s; %zu messages wait in the outbox: 'docmail outbox --retry' sends them",

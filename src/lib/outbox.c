@@ -1938,9 +1938,10 @@ dm_outbox_lock(const struct dm_outbox_item *item, int *fdp,
 		    item->id);
 		return dm_err_hint(err, _("let that one finish; 'docmail outbox' shows what is left"));
 	case LK_GONE:
-		return dm_err_set(err, DM_ETEMP,
+		dm_err_set(err, DM_ETEMP,
 		    _("outbox item '%s' is gone: another docmail has sent or removed it"),
 		    item->id);
+		return dm_err_hint(err, _("'docmail outbox' lists what is left"));
 	case LK_CHANGED:
 		dm_err_set(err, DM_ETEMP,
 		    _("outbox item '%s' changed while waiting (another docmail tried it)"),
