@@ -1832,9 +1832,9 @@ enum {
 
 /*
  * The byte of the outbox's lock file that stands for item id: FNV-1a of
- * the ID, within the offsets a lock can take.  Two IDs on one byte would
- * only make one look busy while the other is sent, never send anything
- * twice; with 2^62 bytes that does not happen.
+ * the ID, within the offsets a lock can take (2^62, or 2^30 where off_t
+ * has 32 bits).  Two IDs on one byte would only make one look busy
+ * while the other is sent, never send anything twice.
  */
 static off_t
 lock_byte(const char *id)
@@ -1845,7 +1845,7 @@ lock_byte(const char *id)
 		h ^= (unsigned char)*id;
 		h *= UINT64_C(1099511628211);
 	}
-	return (off_t)(h >> 2);
+	return (off_t)(sizeof(off_t) >= 8 ? h >> 2 : h >> 34);
 }
 
 /*
