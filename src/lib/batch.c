@@ -776,6 +776,7 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	struct run_ctx c;
 	struct dm_err se;
 	const struct dm_err *passed = NULL;
+	const char *hint = NULL;
 	size_t i, k, next = 0, begun, max = session_max();
 	size_t waiting = 0, refused = 0, npassed = 0;
 	int r, broke = 0;
@@ -873,21 +874,22 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	else if (broke)
 		dm_err_set(err, local(se.code), _("the batch stopped: %s"),
 		    se.msg);
-	else if (passed != NULL)
+	else if (passed != NULL) {
 		dm_err_set(err, local(passed->code), "%s", passed->msg);
-	else
+		/*
+		 * Each message left waiting is one another docmail holds
+		 * (or sent or changed meanwhile): a retry now would not
+		 * send it, that docmail's end is what to wait for.
+		 */
+		if (npassed == waiting)
+			hint = passed->hint;
+	} else
 		dm_err_set(err, DM_ETEMP, ngettext("%zu of %zu message was not sent",
 		    "%zu of %zu messages were not sent", n),
 		    waiting, n);
 	err->smtp_code = se.smtp_code;
-	/*
-	 * Each message left waiting is one another docmail holds (or sent
-	 * or changed meanwhile): a retry now would not send it, that
-	 * docmail's end is what to wait for.
-	 */
-	if (passed != NULL && npassed == waiting && !broke && !c.stopped &&
-	    passed->hint[0] != '\0')
-		return dm_err_hint(err, "%s", passed->hint);
+	if (hint != NULL && hint[0] != '\0')
+		return dm_err_hint(err, "%s", hint);
 	if (broke && se.hint[0] != '\0')
 		return dm_err_hint(err, ngettext("%s; %zu message waits in the outbox: 'docmail outbox --retry' sends it",
 		    "%s; %zu messages wait in the outbox: 'docmail outbox --retry' sends them",

@@ -120,6 +120,19 @@ parent_dir(const char *path, struct dm_err *err)
 	return pathf(err, "%.*s", (int)(s - path), path);
 }
 
+/* The outbox of an item, DIR of DIR/new/ID or DIR/cur/ID; malloc'd. */
+static char *
+box_of(const struct dm_outbox_item *item, struct dm_err *err)
+{
+	char *sub, *box;
+
+	if ((sub = parent_dir(item->path, err)) == NULL)
+		return NULL;
+	box = parent_dir(sub, err);
+	free(sub);
+	return box;
+}
+
 /* "<unix seconds>.<16 hex digits>": unique without any lock. */
 static int
 new_id(char *id, size_t size, struct dm_err *err)
@@ -1321,16 +1334,11 @@ int
 dm_outbox_sync(const struct dm_outbox_item *item, struct dm_err *err)
 {
 	static const char *const sub[] = { "new", "cur" };
-	char *parent, *dir, *d;
+	char *dir, *d;
 	size_t i;
 	int r = 0;
 
-	/* item->path is DIR/new/ID or DIR/cur/ID. */
-	if ((parent = parent_dir(item->path, err)) == NULL)
-		return -1;
-	dir = parent_dir(parent, err);
-	free(parent);
-	if (dir == NULL)
+	if ((dir = box_of(item, err)) == NULL)
 		return -1;
 	for (i = 0; r == 0 && i < sizeof sub / sizeof sub[0]; i++) {
 		if ((d = pathf(err, "%s/%s", dir, sub[i])) == NULL) {
@@ -1864,15 +1872,13 @@ take_lock(const struct dm_outbox_item *item, int *fdp, int *why,
 {
 	struct dm_outbox_item now;
 	struct flock fl;
-	char *sub = NULL, *box = NULL, *lock = NULL;
+	char *box = NULL, *lock = NULL;
 	int fd = -1, r = -1, l;
 
 	*fdp = -1;
 	*why = 0;
 	memset(&now, 0, sizeof now);
-	/* outbox/new/ID.docmail -> outbox/lock */
-	if ((sub = parent_dir(item->path, err)) == NULL ||
-	    (box = parent_dir(sub, err)) == NULL ||
+	if ((box = box_of(item, err)) == NULL ||
 	    (lock = pathf(err, "%s/lock", box)) == NULL)
 		goto out;
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -1919,7 +1925,6 @@ out:
 	dm_outbox_item_release(&now);
 	free(lock);
 	free(box);
-	free(sub);
 	return r;
 }
 
