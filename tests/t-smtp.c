@@ -394,7 +394,7 @@ test_real_ehlo(void)
 static int
 relay_line(const char *line, struct sess *s, struct dm_smtp_params *p)
 {
-	uint64_t tx = 0, dot = UINT64_MAX;
+	uint64_t dot = UINT64_MAX;
 
 	memset(s, 0, sizeof *s);
 	memset(p, 0, sizeof *p);
@@ -405,7 +405,8 @@ relay_line(const char *line, struct sess *s, struct dm_smtp_params *p)
 	pthread_mutex_init(&s->lock, NULL);
 	s->c2s.data = malloc(IOBUF_SIZE);
 	dm_buf_init(&s->cline, 0);
-	return smtpi_from_client(s, line, strlen(line), &tx, &dot);
+	dm_buf_init(&s->after_dot, 0);
+	return smtpi_from_client(s, line, strlen(line), &dot);
 }
 
 static void
@@ -422,6 +423,7 @@ relay_free(struct sess *s)
 	free(s->s2c.data);
 	dm_buf_release(&s->cline);
 	dm_buf_release(&s->sline);
+	dm_buf_release(&s->after_dot);
 	pthread_mutex_destroy(&s->lock);
 }
 
@@ -432,6 +434,10 @@ struct many_log {
 	int	 done_code[4];		/* DM_EOK when err was NULL */
 	int	 stop_at;		/* before_mail says stop here, -1 never */
 	int	 asked;
+	int	 marked;		/* before_dot calls */
+	int	 mark_fails;		/* before_dot fails */
+	size_t	 c2s_at_mark;		/* bytes queued for the server then */
+	struct sess *s;
 };
 
 static void
@@ -447,12 +453,59 @@ many_done(void *arg, size_t i, const struct dm_err *err)
 }
 
 static int
+many_before_dot(void *arg)
+{
+	struct many_log *l = arg;
+
+	l->marked++;
+	l->c2s_at_mark = l->s->c2s.len - l->s->c2s.off;
+	return l->mark_fails ? -1 : 0;
+}
+
+/* Whether the bytes queued for the server end with tail. */
+static int
+c2s_ends(const struct sess *s, const char *tail)
+{
+	size_t n = strlen(tail), have = s->c2s.len - s->c2s.off;
+
+	return have >= n && memcmp(s->c2s.data + s->c2s.len - n, tail, n) == 0;
+}
+
+static int
 many_before_mail(void *arg, size_t i)
 {
 	struct many_log *l = arg;
 
 	l->asked++;
 	return l->stop_at >= 0 && i == (size_t)l->stop_at;
+}
+
+/* A fresh relay in message 0's data; its mark fails when told. */
+static void
+many_data(struct sess *s, struct dm_smtp_params *p, struct many_log *l,
+    struct dm_smtp_mail *mails, int mark_fails)
+{
+	uint64_t dot = UINT64_MAX;
+	const char *c;
+
+	memset(l, 0, sizeof *l);
+	l->stop_at = -1;
+	l->mark_fails = mark_fails;
+	l->s = s;
+	(void)relay_line("", s, p);
+	s->s2c.data = malloc(IOBUF_SIZE);
+	dm_buf_init(&s->sline, 0);
+	p->done = many_done;
+	p->before_mail = many_before_mail;
+	p->before_dot = many_before_dot;
+	p->arg = l;
+	s->mails = mails;
+	s->nmails = 1;
+	s->cmd_msg = SIZE_MAX;
+	c = "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n";
+	(void)smtpi_from_client(s, c, strlen(c), &dot);
+	c = "250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n";
+	(void)smtpi_from_server(s, c, strlen(c));
 }
 
 /*
@@ -489,21 +542,31 @@ test_many(void)
 	dm_buf_init(&s.sline, 0);
 	p.done = many_done;
 	p.before_mail = many_before_mail;
+	p.before_dot = many_before_dot;
 	p.arg = &l;
+	l.s = &s;
 	s.mails = mails;
 	s.nmails = 2;
 	s.mail = &mails[0];
 	s.cmd_msg = SIZE_MAX;
 
 	c = "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n";
-	ok(smtpi_from_client(&s, c, strlen(c), &tx, &dot) == 0 &&
+	ok(smtpi_from_client(&s, c, strlen(c), &dot) == 0 &&
 	    l.asked == 1 && s.begun == 1, "the first MAIL begins message 0");
 	c = "250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n";
 	ok(smtpi_from_server(&s, c, strlen(c)) == 0 &&
 	    r0[0].status == DM_RCPT_OK,
 	    "its recipient's reply lands on it");
 	c = "Subject: one\r\n\r\nbody\r\n.\r\n";
-	(void)smtpi_from_client(&s, c, strlen(c), &tx, &dot);
+	ok(smtpi_from_client(&s, c, strlen(c), &dot) == 0 && s.dot_held &&
+	    c2s_ends(&s, "body\r\n") && l.marked == 0 && dot == UINT64_MAX,
+	    "the data goes ahead, its final dot waits for the mark");
+	ok(smtpi_dot_release(&s, &tx, &dot) == 0 && l.marked == 1 &&
+	    !s.dot_held && c2s_ends(&s, "body\r\n.\r\n") &&
+	    dot == tx + (s.c2s.len - s.c2s.off),
+	    "marked, then the dot follows the data");
+	ok(l.c2s_at_mark == s.c2s.len - s.c2s.off - 3,
+	    "the mark came before the dot was queued");
 	is_int(l.ndone, 0, "not done while its dot is unanswered");
 	c = "250 2.0.0 queued as ONE\r\n";
 	ok(smtpi_from_server(&s, c, strlen(c)) == 0 && mails[0].accepted &&
@@ -515,7 +578,7 @@ test_many(void)
 	/* Pipelined: MAIL, both RCPTs, DATA, then all their replies. */
 	c = "MAIL FROM:<a@example.test>\r\nRCPT TO:<c@x.test>\r\n"
 	    "RCPT TO:<d@x.test>\r\nDATA\r\n";
-	ok(smtpi_from_client(&s, c, strlen(c), &tx, &dot) == 0 &&
+	ok(smtpi_from_client(&s, c, strlen(c), &dot) == 0 &&
 	    s.begun == 2 && s.mail == &mails[1], "the second MAIL begins message 1");
 	c = "250 2.1.0 ok\r\n550 5.1.1 no such user\r\n"
 	    "550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n";
@@ -542,13 +605,33 @@ test_many(void)
 	s.nmails = 2;
 	s.cmd_msg = SIZE_MAX;
 	c = "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n";
-	ok(smtpi_from_client(&s, c, strlen(c), &tx, &dot) == 0 &&
+	ok(smtpi_from_client(&s, c, strlen(c), &dot) == 0 &&
 	    s.state == RS_STOPPING &&
 	    s.begun == 0, "a stop before a message begins nothing");
 	ok(memmem(s.c2s.data, s.c2s.len, "MAIL", 4) == NULL &&
 	    memmem(s.c2s.data, s.c2s.len, "RCPT", 4) == NULL &&
 	    memmem(s.c2s.data, s.c2s.len, "QUIT\r\n", 6) != NULL,
 	    "nothing of it leaves; QUIT does");
+	relay_free(&s);
+
+	/* What libESMTP sends after the dot waits behind it... */
+	many_data(&s, &p, &l, mails, 0);
+	c = "body\r\n.\r\nQUIT\r\n";
+	ok(smtpi_from_client(&s, c, strlen(c), &dot) == 0 && s.dot_held &&
+	    c2s_ends(&s, "body\r\n"), "a QUIT after the dot is held too");
+	ok(smtpi_dot_release(&s, &tx, &dot) == 0 &&
+	    c2s_ends(&s, "body\r\n.\r\nQUIT\r\n") &&
+	    s.pend[s.npend - 2] == PEND_DOT && s.pend[s.npend - 1] == PEND_QUIT,
+	    "and follows it once marked");
+	relay_free(&s);
+
+	/* ...and a mark that fails ends the session without the dot. */
+	many_data(&s, &p, &l, mails, 1);
+	c = "body\r\n.\r\n";
+	(void)smtpi_from_client(&s, c, strlen(c), &dot);
+	ok(smtpi_dot_release(&s, &tx, &dot) == -1 && l.marked == 1 &&
+	    s.failed && s.err.code == DM_EIO && c2s_ends(&s, "body\r\n") &&
+	    dot == UINT64_MAX, "a failed mark sends no dot: %s", s.err.msg);
 	relay_free(&s);
 }
 
@@ -594,7 +677,7 @@ main(void)
 	char longpw[300];
 
 	signal(SIGPIPE, SIG_IGN);
-	plan(54 + 23 + 7 + 11);
+	plan(54 + 23 + 7 + 11 + 6);
 
 	/* Reply lines. */
 	is_int(smtpi_reply_code("250 ok\r\n", 8), 250,

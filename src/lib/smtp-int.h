@@ -129,6 +129,17 @@ struct sess {
 	int				 ehlo_count;
 	int				 dot_match;	/* RS_DATA: finds the dot */
 	uint64_t			 data_sent;
+	/*
+	 * RS_DOT_QUEUED, before before_dot: the end of the final dot (up
+	 * to its last three bytes) is held back and what libESMTP sent
+	 * after it kept, while the data before it goes out.  The server
+	 * reads the message's tail during the mark's disk flush, yet
+	 * cannot end the message before the mark is on the disk.
+	 */
+	int				 dot_held;
+	char				 dot_tail[3];
+	size_t				 dot_tail_len;
+	struct dm_buf			 after_dot;
 	int				 dropped;	/* test: commands kept back */
 	/*
 	 * Grown as needed: with PIPELINING libESMTP sends MAIL, every RCPT
@@ -229,12 +240,20 @@ int	smtpi_reply_code(const char *, size_t);
 int	smtpi_from_server(struct sess *, const char *, size_t);
 /*
  * Bytes from libESMTP: commands are checked and queued for the server
- * in c2s, message data is passed up to the final dot.  tx_total is what
- * left for the server so far, dot_at is set to where the dot ends.
- * Returns -1 when the session must end.  Not static for the tests.
+ * in c2s, message data is passed up to the final dot, which is held
+ * (see dot_held) until smtpi_dot_release() sets dot_at to where it
+ * ends.  Returns -1 when the session must end.  Not static for the
+ * tests.
  */
 int	smtpi_from_client(struct sess *, const char *, size_t,
-	    uint64_t *tx_total, uint64_t *dot_at);
+	    uint64_t *dot_at);
+/*
+ * With the dot held (dot_held): calls before_dot, then queues the rest
+ * of the dot and what libESMTP sent after it; tx_total is what left for
+ * the server so far.  -1 when the mark failed (the session is failed)
+ * or the relay could not take it.
+ */
+int	smtpi_dot_release(struct sess *, uint64_t *tx_total, uint64_t *dot_at);
 
 /* Strips control characters and the line ends of server text into dst. */
 void	smtpi_sanitize(char *dst, size_t dsize, const char *src, size_t n);

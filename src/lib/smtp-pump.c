@@ -1450,38 +1450,40 @@ data_bytes(struct sess *s, const char *p, size_t n)
 
 /* Bytes from libESMTP: commands line by line, message data as it is. */
 int
-smtpi_from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
-    uint64_t *dot_at)
+smtpi_from_client(struct sess *s, const char *p, size_t n, uint64_t *dot_at)
 {
 	struct dm_err e;
 	const char *nl;
-	size_t used, ll;
+	size_t used, ll, hold;
 	int r;
 
+	if (s->dot_held) {
+		/* Kept in order behind the dot (the pump reads none then). */
+		if (dm_buf_add(&s->after_dot, p, n, &e) == -1)
+			return -1;
+		return 0;
+	}
 	while (n > 0) {
 		if (s->state == RS_DATA) {
 			used = data_bytes(s, p, n);
-			/* The dot is about to leave: from now on, maybe delivered. */
-			if (s->state == RS_DOT_QUEUED &&
-			    s->p->before_dot != NULL &&
-			    s->p->before_dot(s->p->arg) == -1) {
-				fail(s, DM_EIO, 0,
-				    _("could not record in the outbox that the message is being sent; it was not finished"),
-				    _("check the disk (space, permissions); the message is still in the outbox"));
-				return -1;
-			}
-			if (iob_add(&s->c2s, p, used) == -1)
-				return -1;
+			hold = 0;
 			if (s->state == RS_DOT_QUEUED) {
-				smtpi_sess_log(s, "C: ", "[message data]", 14);
-				smtpi_sess_log(s, "C: ", ".", 1);
-				*dot_at = *tx_total + (s->c2s.len - s->c2s.off);
-				s->dot_msg = s->cmd_msg == SIZE_MAX ? 0 :
-				    s->cmd_msg;
-				push(s, PEND_DOT);
+				hold = used < sizeof s->dot_tail ? used :
+				    sizeof s->dot_tail;
+				memcpy(s->dot_tail, p + used - hold, hold);
+				s->dot_tail_len = hold;
+				s->dot_held = 1;
+				/* Not the last message's: this one's is unknown yet. */
+				*dot_at = UINT64_MAX;
 			}
+			if (iob_add(&s->c2s, p, used - hold) == -1)
+				return -1;
 			p += used;
 			n -= used;
+			if (s->dot_held)
+				return n > 0 &&
+				    dm_buf_add(&s->after_dot, p, n, &e) == -1 ?
+				    -1 : 0;
 			continue;
 		}
 		nl = memchr(p, '\n', n);
@@ -1506,6 +1508,37 @@ smtpi_from_client(struct sess *s, const char *p, size_t n, uint64_t *tx_total,
 		dm_buf_reset(&s->cline);
 	}
 	return 0;
+}
+
+int
+smtpi_dot_release(struct sess *s, uint64_t *tx_total, uint64_t *dot_at)
+{
+	struct dm_buf rest;
+	int r = 0;
+
+	/* The dot is about to leave: from now on, maybe delivered. */
+	if (s->p->before_dot != NULL && s->p->before_dot(s->p->arg) == -1) {
+		fail(s, DM_EIO, 0,
+		    _("could not record in the outbox that the message is being sent; it was not finished"),
+		    _("check the disk (space, permissions); the message is still in the outbox"));
+		return -1;
+	}
+	if (iob_add(&s->c2s, s->dot_tail, s->dot_tail_len) == -1)
+		return -1;
+	s->dot_held = 0;
+	s->dot_tail_len = 0;
+	smtpi_sess_log(s, "C: ", "[message data]", 14);
+	smtpi_sess_log(s, "C: ", ".", 1);
+	*dot_at = *tx_total + (s->c2s.len - s->c2s.off);
+	s->dot_msg = s->cmd_msg == SIZE_MAX ? 0 : s->cmd_msg;
+	push(s, PEND_DOT);
+	if (s->after_dot.len > 0) {
+		rest = s->after_dot;
+		dm_buf_init(&s->after_dot, rest.max);
+		r = smtpi_from_client(s, rest.data, rest.len, dot_at);
+		dm_buf_release(&rest);
+	}
+	return r;
 }
 
 /* Reads from the server into buf; >0 bytes, 0 nothing now, -1 closed/error. */
@@ -1767,6 +1800,20 @@ pump_main(void *arg)
 		}
 		if (s->c2s.off == s->c2s.len)
 			s->c2s.off = s->c2s.len = 0;
+		/*
+		 * The data before a held dot has left (or the socket is
+		 * full): the server reads it while the mark is flushed.
+		 */
+		if (s->dot_held) {
+			if (smtpi_dot_release(s, &tx_total, &dot_at) == -1) {
+				if (!s->failed)
+					fail(s, DM_EINTERNAL, 0,
+					    _("the SMTP relay could not take a command"),
+					    NULL);
+				goto done;
+			}
+			continue;
+		}
 		/* s2c -> libESMTP. */
 		while (s->s2c.len > s->s2c.off) {
 			r = send(s->app, s->s2c.data + s->s2c.off,
@@ -1784,7 +1831,8 @@ pump_main(void *arg)
 		if (s->s2c.off == s->s2c.len)
 			s->s2c.off = s->s2c.len = 0;
 		/* libESMTP -> c2s (through the command parser). */
-		while (!app_eof && iob_room(&s->c2s) > sizeof buf * 2) {
+		while (!app_eof && !s->dot_held &&
+		    iob_room(&s->c2s) > sizeof buf * 2) {
 			r = recv(s->app, buf, sizeof buf, 0);
 			if (r == -1 && (errno == EAGAIN || errno == EINTR))
 				break;
@@ -1793,7 +1841,7 @@ pump_main(void *arg)
 				break;
 			}
 			moved = 1;
-			if (smtpi_from_client(s, buf, (size_t)r, &tx_total,
+			if (smtpi_from_client(s, buf, (size_t)r,
 			    &dot_at) == -1) {
 				if (!s->failed)
 					fail(s, DM_EINTERNAL, 0,
@@ -1862,6 +1910,7 @@ smtpi_pump_start(struct sess *s, const char *greeting, size_t greeting_len,
 	dm_buf_init(&s->cline, 0);
 	dm_buf_init(&s->sline, 0);
 	dm_buf_init(&s->held, 0);
+	dm_buf_init(&s->after_dot, 0);
 	if (reserve(s) == -1)
 		return dm_err_set(err, DM_ENOMEM, _("out of memory"));
 	if (greeting != NULL) {
@@ -1914,4 +1963,6 @@ smtpi_pump_join(struct sess *s)
 	/* A client line may have been libESMTP's AUTH. */
 	dm_buf_wipe(&s->cline);
 	dm_buf_release(&s->sline);
+	dm_buf_release(&s->after_dot);
+	s->dot_held = 0;
 }
