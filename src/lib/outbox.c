@@ -1497,15 +1497,23 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	    dm_buf_addc(&line, '\n', err) == -1)
 		goto out;
 
-	if ((parent = parent_dir(path, err)) == NULL)
-		goto out;
-	if (dm_file_mkdirs(parent) == -1) {
-		store_failed(err, _("sent log"), path, errno);
-		goto out;
-	}
-	/* O_NONBLOCK: a FIFO in its place must not hang us. */
+	/*
+	 * O_NONBLOCK: a FIFO in its place must not hang us.  The
+	 * directories are made only when missing: a batch appends once a
+	 * message, between two messages of its session.
+	 */
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
 	    O_NONBLOCK, 0600);
+	if (fd == -1 && errno == ENOENT) {
+		if ((parent = parent_dir(path, err)) == NULL)
+			goto out;
+		if (dm_file_mkdirs(parent) == -1) {
+			store_failed(err, _("sent log"), path, errno);
+			goto out;
+		}
+		fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC | O_NONBLOCK, 0600);
+	}
 	if (fd == -1) {
 		store_failed(err, _("sent log"), path, errno);
 		goto out;
