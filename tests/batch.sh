@@ -94,7 +94,8 @@ for prof in $DATA_PROFILES; do
 	ok $? "one ok line per message ($prof)"
 	has "$T/out" "batch: 5 sent, 0 kept in the outbox, 0 refused" \
 	    "the summary ($prof)"
-	[ "$(items)" -eq 0 ]; ok $? "the outbox is empty again ($prof)"
+	[ "$(items)" -eq 0 ] && [ -z "$(ls "$box/tmp")" ]
+	ok $? "the outbox is empty again, its sent files deleted ($prof)"
 	[ "$(grep -c 'x.test' "$log")" -eq 5 ] &&
 	    grep -q "	c.pdf	c@x.test,boss@x.test	" "$log"
 	ok $? "the sent log marks each document ($prof)"
@@ -216,7 +217,8 @@ has "$T/err" "3 of them wait in the outbox" "it says three wait"
 has "$T/err" "docmail outbox --retry" "and what sends them"
 dm outbox --retry
 is_rc 0 "outbox --retry sends the rest"
-[ "$(delivered good)" -eq 3 ] && [ "$(items)" -eq 0 ]
+[ "$(delivered good)" -eq 3 ] && [ "$(items)" -eq 0 ] &&
+    [ -z "$(ls "$box/tmp")" ]
 ok $? "each of the three once, and the outbox is empty"
 [ "$(count good connect)" -eq 1 ] && [ "$(count good auth-ok)" -eq 1 ]
 ok $? "over one connection and one login, as a batch"

@@ -407,7 +407,7 @@ static void
 test_binary(const char *dir)
 {
 	struct dm_outbox_item m, out, *v;
-	char *big, *got;
+	char *big, *got, aside[PATH_MAX];
 	size_t i, n, len, bad;
 	uint32_t x = 12345;
 	static const char bin[] = "Subject: b\r\n\r\n\0\xff\r\n.\r\n"
@@ -466,6 +466,25 @@ test_binary(const char *dir)
 	    "short message that looks like a prefix: read back");
 	free(got);
 	dm_outbox_remove(&out, DM_SYNC_NOW, &err);
+	dm_outbox_item_release(&out);
+
+	/* A batch's removal: set aside in tmp/, deleted by the reaper. */
+	ok(add(dir, &m, "Subject: s\r\n\r\nx\r\n", 17, 0, &out) == 0,
+	    "aside: stored");
+	(void)snprintf(aside, sizeof aside, "%s/tmp/%s.docmail", dir, out.id);
+	dm_err_clear(&err);
+	ok(dm_outbox_remove(&out, DM_SYNC_LATER, &err) == 0 &&
+	    access(out.path, F_OK) == -1 && access(aside, F_OK) == 0,
+	    "aside: a later removal moves the file to tmp/");
+	dm_outbox_list(dir, &v, &n, &bad, &err);
+	ok(n == 0 && bad == 0, "aside: the outbox no longer lists it");
+	dm_outbox_list_free(v, n);
+	ok(dm_outbox_sync(&out, &err) == 0 &&
+	    dm_outbox_reap(&out) == 0 && access(aside, F_OK) == -1,
+	    "aside: reaped, the file is gone");
+	ok(dm_outbox_reap(&out) == 0 &&
+	    dm_outbox_remove(&out, DM_SYNC_LATER, &err) == 0,
+	    "aside: reaping or removing again is no error");
 	dm_outbox_item_release(&out);
 }
 
@@ -1501,7 +1520,7 @@ main(void)
 {
 	char *dir;
 
-	plan(177);
+	plan(182);
 	if (snprintf(top, sizeof top, "/tmp/t-outbox.XXXXXX") >=
 	    (int)sizeof top || mkdtemp(top) == NULL)
 		return 1;

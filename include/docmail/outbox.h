@@ -179,10 +179,19 @@ int	dm_outbox_update_state(const struct dm_outbox_item *,
 /*
  * Removes the item's file (after the server accepted it); a file
  * already gone is no error.  The removal is durable at once, or with
- * DM_SYNC_LATER at dm_outbox_sync().  Errors: DM_EIO, DM_ENOMEM.
+ * DM_SYNC_LATER at dm_outbox_sync(): then the file is only set aside in
+ * the outbox's tmp/, out of every listing, until dm_outbox_reap().
+ * Errors: DM_EIO, DM_ENOMEM.
  */
 int	dm_outbox_remove(const struct dm_outbox_item *, enum dm_sync,
 	    struct dm_err *);
+
+/*
+ * Deletes the file of an item that dm_outbox_remove() set aside; gone
+ * already is no error.  Best effort (-1 on failure): tmp/ is swept of
+ * what is older than 36 hours.  Safe from several threads at once.
+ */
+int	dm_outbox_reap(const struct dm_outbox_item *);
 
 /*
  * Removes the item at the user's request, so that it is never sent:
