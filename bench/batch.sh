@@ -13,7 +13,8 @@
 #      to tell what this disk's flushes and removals cost from what
 #      the engine does.
 # They run in turn, RUNS rounds, so that a slow spell of the machine
-# falls on all of them alike.  For each: whole-process wall time (best
+# falls on all of them alike; (a) and (c) back to back, and their ratio
+# is given round by round.  For each: whole-process wall time (best
 # and median of RUNS), peak RSS (GNU time %M, for (a) and the largest
 # of (b)), and the connections the sink saw.  Then pacing: 31 of them at --rate 30 (PACE=0 skips that minute).
 # A measurement, not a test: it never fails on numbers, but it checks
@@ -152,16 +153,20 @@ s.quit()
 PY
 }
 
-kinds="batch send smtplib"
+# The batch and smtplib run back to back, and each round compares the
+# two: a slow spell of the machine falls on both of a pair alike.
+kinds="batch smtplib send"
 if [ "$srv" != "$w/srv" ]; then
 	mem=$(mktemp -d /dev/shm/docmail-bench-state.XXXXXX)
-	kinds="batch batchmem send smtplib"
+	kinds="batch smtplib batchmem send"
 fi
 for t in $kinds; do : >"$w/wall.$t"; : >"$w/rssl.$t"; : >"$w/conn.$t"; done
+: >"$w/ratio"
 echo "measuring: $runs rounds of batch, send x $n, smtplib ..." >&2
 r=0
 while [ $r -lt "$runs" ]; do
 	r=$((r + 1))
+	wb= ws=
 	for t in $kinds; do
 		rm -rf "$XDG_DATA_HOME" "$XDG_STATE_HOME" ${mem:+"$mem"/*}
 		# What the last run left to the disk is not this run's to pay.
@@ -178,7 +183,14 @@ while [ $r -lt "$runs" ]; do
 		echo $((${t1/./} - ${t0/./})) >>"$w/wall.$t"
 		tail -n 1 "$w/rss" >>"$w/rssl.$t"
 		echo $(($(connects) - c0)) >>"$w/conn.$t"
+		case $t in
+		batch) wb=$((${t1/./} - ${t0/./})) ;;
+		smtplib) ws=$((${t1/./} - ${t0/./})) ;;
+		esac
 	done
+	if [ -n "$wb" ] && [ -n "$ws" ]; then
+		awk -v b="$wb" -v s="$ws" 'BEGIN { printf "%.3f\n", b / s }' >>"$w/ratio"
+	fi
 done
 
 best() { sort -n "$1" | head -n 1; }
@@ -197,11 +209,16 @@ echo "$("$docmail" --version | head -n 1), $(nproc) CPUs, sink tests/smtpd.py on
 echo "$n documents of $kib KiB, one recipient each; $runs runs each"
 echo
 printf '  %-34s %8s %8s %12s %12s\n' "" "best ms" "median" "peak RSS KiB" "connections"
-for t in $kinds; do
+for t in batch batchmem send smtplib; do
+	case " $kinds " in *" $t "*) ;; *) continue ;; esac
 	printf '  %-34s %8s %8s %12s %12s\n' "$(label "$t")" "$(ms "$(best "$w/wall.$t")")" \
 	    "$(ms "$(median "$w/wall.$t")")" \
 	    "$(sort -n "$w/rssl.$t" | tail -n 1)" "$(sort -n "$w/conn.$t" | tail -n 1)"
 done
+if [ -s "$w/ratio" ]; then
+	echo
+	echo "  docmail batch / smtplib, each round's pair: median $(median "$w/ratio"), from $(best "$w/ratio") to $(sort -n "$w/ratio" | tail -n 1) ($(wc -l <"$w/ratio") rounds)"
+fi
 
 # Pacing: 31 messages at --rate 30 should span 60 s (the k-th starts
 # k * 2 s after the first), not 0 s and not 2 minutes.  The span is the
