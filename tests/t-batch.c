@@ -16,6 +16,19 @@
 
 static char dir[] = "/tmp/t-batch.XXXXXX";
 
+/* A document's verdict: DM_EOK and "" when it can be sent. */
+static int
+code(const struct dm_batch_doc *d)
+{
+	return d->err != NULL ? (int)d->err->code : DM_EOK;
+}
+
+static const char *
+msg(const struct dm_batch_doc *d)
+{
+	return d->err != NULL ? d->err->msg : "";
+}
+
 static const char *
 fx(const char *name)
 {
@@ -164,23 +177,22 @@ main(void)
 	    err.code == DM_EDATA, "bad documents: DM_EDATA, the first's class");
 	ok(strstr(err.msg, "4 of 6 documents") != NULL,
 	    "the summary counts them: %s", err.msg);
-	ok(docs[0].err.code == DM_EOK, "a good one stays good: %s",
-	    docs[0].err.msg);
-	ok(docs[1].err.code == DM_EDATA &&
-	    strstr(docs[1].err.msg, "noto.pdf") != NULL &&
-	    strstr(docs[1].err.msg, "no 'to'") != NULL,
-	    "only cc: refused, naming it: %s", docs[1].err.msg);
-	ok(docs[2].err.code == DM_EDATA &&
-	    strstr(docs[2].err.msg, "none.pdf' has no sidecar") != NULL,
-	    "no sidecar: %s", docs[2].err.msg);
-	ok(docs[3].err.code == DM_EDATA &&
-	    strstr(docs[3].err.msg, "unres.pdf") != NULL &&
-	    strstr(docs[3].err.msg, "{{number}}") != NULL,
+	ok(docs[0].err == NULL, "a good one stays good: %s", msg(&docs[0]));
+	ok(code(&docs[1]) == DM_EDATA &&
+	    strstr(msg(&docs[1]), "noto.pdf") != NULL &&
+	    strstr(msg(&docs[1]), "no 'to'") != NULL,
+	    "only cc: refused, naming it: %s", msg(&docs[1]));
+	ok(code(&docs[2]) == DM_EDATA &&
+	    strstr(msg(&docs[2]), "none.pdf' has no sidecar") != NULL,
+	    "no sidecar: %s", msg(&docs[2]));
+	ok(code(&docs[3]) == DM_EDATA &&
+	    strstr(msg(&docs[3]), "unres.pdf") != NULL &&
+	    strstr(msg(&docs[3]), "{{number}}") != NULL,
 	    "unresolved placeholder named with its document: %s",
-	    docs[3].err.msg);
-	ok(docs[4].err.code == DM_ENOINPUT &&
-	    strstr(docs[4].err.msg, "missing.pdf") != NULL,
-	    "a missing file is DM_ENOINPUT: %s", docs[4].err.msg);
+	    msg(&docs[3]));
+	ok(code(&docs[4]) == DM_ENOINPUT &&
+	    strstr(msg(&docs[4]), "missing.pdf") != NULL,
+	    "a missing file is DM_ENOINPUT: %s", msg(&docs[4]));
 	ok(docs[1].to == NULL && docs[1].rcpt == NULL,
 	    "a bad one has no table fields");
 	for (i = 0; i < 6; i++)

@@ -47,7 +47,7 @@ enum dm_batch_skip {
 /* One document: what the check found, and the table's columns. */
 struct dm_batch_doc {
 	const char	*path;		/* borrowed, as given */
-	struct dm_err	 err;		/* code DM_EOK when it can be sent */
+	struct dm_err	*err;		/* NULL when it can be sent, else why not */
 	enum dm_batch_skip skip;	/* set by dm_batch_earlier() */
 	char		*skip_why;	/* why it is skipped, or NULL */
 	char		*to;		/* the To header's addresses, displayed */
@@ -121,8 +121,11 @@ struct dm_batch_msg {
 	const char		*bcc;	/* for the sent copy; may be NULL */
 	enum dm_batch_fate	 fate;
 	struct dm_delivery	 d;	/* the last attempt's results */
-	struct dm_err		 err;	/* why not (all) delivered, if so */
-	int			 failed;	/* err is set */
+	/*
+	 * Why not (all) delivered; NULL when there is nothing to say.
+	 * Made only then: a month's batch holds one struct a document.
+	 */
+	struct dm_err		*err;
 	int			 passed;	/* locked by another docmail: not tried */
 	/* The engine's own. */
 	int			 lockfd;

@@ -368,8 +368,8 @@ cmd_batch(struct cli *cli, int argc, char **argv, struct dm_err *err)
 		docs[i].path = argv[optind + (int)i];
 	if (dm_batch_check(&cfg, p, &bo, docs, n, err) == -1) {
 		for (i = 0; i < n; i++)
-			if (docs[i].err.code != DM_EOK)
-				cli_print_error(&docs[i].err);
+			if (docs[i].err != NULL)
+				cli_print_error(docs[i].err);
 		goto out;
 	}
 	/*

@@ -19,8 +19,19 @@
 #include <docmail/clock.h>
 #include <docmail/i18n.h>
 
+static void	release_fields(struct dm_batch_doc *);
+
 void
 dm_batch_doc_release(struct dm_batch_doc *d)
+{
+	free(d->err);
+	d->err = NULL;
+	release_fields(d);
+}
+
+/* What dm_batch_check() describes a good document with. */
+static void
+release_fields(struct dm_batch_doc *d)
 {
 	size_t i;
 
@@ -101,28 +112,37 @@ dm_batch_check(const struct dm_config *cfg, const struct dm_profile *p,
     struct dm_err *err)
 {
 	struct dm_compose c;
+	struct dm_err e;
 	const struct dm_err *first = NULL;
 	size_t i, bad = 0;
 
 	for (i = 0; i < n; i++) {
 		struct dm_batch_doc *d = &docs[i];
 
-		dm_err_clear(&d->err);
+		free(d->err);
+		d->err = NULL;
+		dm_err_clear(&e);
 		dm_compose_init(&c);
-		if (build(&c, cfg, p, o, d->path, &d->err) == -1 ||
-		    describe(d, &c, &d->err) == -1) {
-			if (d->err.code == DM_ENOMEM) {
-				dm_compose_release(&c);
-				*err = d->err;
+		if (build(&c, cfg, p, o, d->path, &e) == -1 ||
+		    describe(d, &c, &e) == -1) {
+			dm_compose_release(&c);
+			release_fields(d);
+			/* Made only for a bad one: 1 KiB each, of 500 good. */
+			if (e.code == DM_ENOMEM ||
+			    (d->err = malloc(sizeof *d->err)) == NULL) {
+				if (e.code != DM_ENOMEM)
+					dm_err_set(&e, DM_ENOMEM, _("out of memory"));
+				*err = e;
 				return -1;
 			}
 			/* Each line names its document, whatever failed. */
-			if (strstr(d->err.msg, d->path) == NULL)
-				dm_err_prefix(&d->err, "'%s'", d->path);
-			dm_batch_doc_release(d);
+			if (strstr(e.msg, d->path) == NULL)
+				dm_err_prefix(&e, "'%s'", d->path);
+			*d->err = e;
 			if (first == NULL)
-				first = &d->err;
+				first = d->err;
 			bad++;
+			continue;
 		}
 		dm_compose_release(&c);
 	}
@@ -248,7 +268,7 @@ dm_batch_earlier(const char *dir, const char *sentlog,
 		struct dm_batch_doc *d = &docs[i];
 		const char *name = file_name(d->path);
 
-		if (d->err.code != DM_EOK || d->skip != DM_BATCH_NEW)
+		if (d->err != NULL || d->skip != DM_BATCH_NEW)
 			continue;
 		for (k = 0; k < nitems && d->skip == DM_BATCH_NEW; k++) {
 			if (items[k].document == NULL ||
@@ -439,9 +459,35 @@ dm_batch_store(const char *dir, const struct dm_config *cfg,
 	return -1;
 }
 
+/* Made when memory for a message's own error is lacking. */
+static const struct dm_err oom_err = { DM_ENOMEM, 0, "out of memory", "" };
+
+/* Keeps e as why m was not (all) delivered. */
+static void
+keep_err(struct dm_batch_msg *m, const struct dm_err *e)
+{
+	struct dm_err *copy;
+
+	if (m->err != &oom_err)
+		free(m->err);
+	copy = malloc(sizeof *copy);
+	if (copy != NULL)
+		*copy = *e;
+	m->err = copy != NULL ? copy : (struct dm_err *)&oom_err;
+}
+
+static void
+drop_err(struct dm_batch_msg *m)
+{
+	if (m->err != &oom_err)
+		free(m->err);
+	m->err = NULL;
+}
+
 void
 dm_batch_msg_release(struct dm_batch_msg *m)
 {
+	drop_err(m);
 	dm_delivery_release(&m->d);
 	if (m->st.arg != NULL)
 		dm_outbox_stream_close(&m->st);
@@ -507,7 +553,7 @@ dm_batch_msg_result(const struct dm_batch_msg *m, struct dm_buf *who,
 	rcpt_list(who, m, -1);
 	if (m->it->state == DM_OB_MAYBE_SENT)
 		(void)dm_buf_addstr(why, _("may have been delivered (the connection ended after the message, before the reply): resent only with --retry --force; "), &e);
-	reason = m->failed ? m->err.msg : _("not sent: the batch stopped before it");
+	reason = m->err != NULL ? m->err->msg : _("not sent: the batch stopped before it");
 	(void)dm_buf_add_printable(why, reason, strlen(reason), &e);
 	return m->fate == DM_BATCH_REFUSED ? "refused" : "kept";
 }
@@ -607,19 +653,22 @@ done(void *arg, size_t k, const struct dm_err *err)
 {
 	struct run_ctx *c = arg;
 	struct dm_batch_msg *m = &c->msgs[c->idx[k]];
+	struct dm_err e;
 	int r = 0;
 
 	m->d.mail = c->mails[k];
 	if (m->st.arg != NULL)
 		dm_outbox_stream_close(&m->st);
 	memset(&m->st, 0, sizeof m->st);
-	m->failed = 0;
+	drop_err(m);
+	dm_err_clear(&e);
 	if (err != NULL) {
-		m->err = *err;
-		m->failed = 1;
+		e = *err;
 		r = -1;
 	}
-	(void)dm_delivery_settle(c->p, m->it, m->bcc, &m->d, r, &m->err);
+	(void)dm_delivery_settle(c->p, m->it, m->bcc, &m->d, r, &e);
+	if (r == -1)
+		keep_err(m, &e);
 	if (m->lockfd != -1)
 		dm_outbox_unlock(m->lockfd);
 	m->lockfd = -1;
@@ -690,6 +739,7 @@ claim(struct run_ctx *c, size_t n, size_t *next, size_t max,
     struct dm_err *err)
 {
 	struct dm_batch_msg *m;
+	struct dm_err e;
 	size_t k = 0;
 
 	for (; *next < n && k < max; (*next)++) {
@@ -701,9 +751,10 @@ claim(struct run_ctx *c, size_t n, size_t *next, size_t max,
 			break;
 		/* Synced once at the end (settle_sync): see dm_sync. */
 		m->d.sync = DM_SYNC_LATER;
-		if (dm_outbox_lock(m->it, &m->lockfd, &m->err) == -1) {
+		if (dm_outbox_lock(m->it, &m->lockfd, &e) == -1) {
 			m->lockfd = -1;
-			m->failed = m->passed = 1;
+			keep_err(m, &e);
+			m->passed = 1;
 			continue;
 		}
 		c->mails[k] = m->d.mail;
@@ -859,7 +910,8 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 	for (i = 0; i < n; i++) {
 		msgs[i].fate = DM_BATCH_WAITING;
 		msgs[i].lockfd = -1;
-		msgs[i].failed = msgs[i].passed = 0;
+		drop_err(&msgs[i]);
+		msgs[i].passed = 0;
 		memset(&msgs[i].st, 0, sizeof msgs[i].st);
 		memset(&msgs[i].d, 0, sizeof msgs[i].d);
 	}
@@ -911,7 +963,7 @@ dm_batch_send(const struct dm_profile *p, const struct dm_smtp_params *sp,
 		if (msgs[i].fate == DM_BATCH_WAITING) {
 			waiting++;
 			if (msgs[i].passed && npassed++ == 0)
-				passed = &msgs[i].err;
+				passed = msgs[i].err;
 			if (run->result != NULL)
 				run->result(run->arg, i, &msgs[i]);
 		} else if (msgs[i].fate == DM_BATCH_REFUSED)

@@ -478,8 +478,8 @@ draw_row(struct tui *t, struct batch *b, size_t i)
 	/* A mark that needs no colour or reverse video to be seen. */
 	tui_put(row, 0, 2, i == b->sel ? ">" : "", a);
 	put_cut(row, c.x[0], c.w[0], b->name[i], a);
-	if (d->err.code != DM_EOK) {
-		put_cut(row, c.x[1], COLS - 1 - c.x[1], d->err.msg,
+	if (d->err != NULL) {
+		put_cut(row, c.x[1], COLS - 1 - c.x[1], d->err->msg,
 		    a | tui_attr(t, TC_ERROR));
 		return;
 	}
@@ -535,9 +535,9 @@ draw_table(struct tui *t, struct batch *b)
 		draw_row(t, b, i);
 	/* The selected message in two lines: To, or why it does not go. */
 	d = &b->docs[b->sel];
-	if (d->err.code != DM_EOK)
+	if (d->err != NULL)
 		(void)tui_put_wrap(ROW_DETAIL, 2, COLS - 4, 2,
-		    d->err.hint[0] != '\0' ? d->err.hint : d->err.msg,
+		    d->err->hint[0] != '\0' ? d->err->hint : d->err->msg,
 		    tui_attr(t, TC_ERROR));
 	else if (d->skip != DM_BATCH_NEW) {
 		(void)snprintf(line, sizeof line, _("Skipped: %s%s"), d->skip_why,
@@ -591,8 +591,8 @@ show_one(struct tui *t, struct batch *b)
 	struct dm_compose_opts o;
 	struct dm_err err;
 
-	if (b->docs[b->sel].err.code != DM_EOK) {
-		tui_error(t, &b->docs[b->sel].err);
+	if (b->docs[b->sel].err != NULL) {
+		tui_error(t, b->docs[b->sel].err);
 		return SCR_HANDLED | SCR_REDRAW;
 	}
 	memset(&o, 0, sizeof o);
@@ -950,7 +950,7 @@ batch_enter(struct tui *t, void *arg, void **state)
 	if (b->go == NULL || b->goidx == NULL)
 		goto nomem;
 	for (i = 0; i < b->n; i++) {
-		if (b->docs[i].err.code != DM_EOK) {
+		if (b->docs[i].err != NULL) {
 			b->nbad++;
 			continue;
 		}
@@ -976,9 +976,9 @@ batch_enter(struct tui *t, void *arg, void **state)
 	}
 	/* The first that cannot go is where the eye should fall. */
 	for (i = 0; i < b->n && b->nbad > 0; i++)
-		if (b->docs[i].err.code != DM_EOK) {
+		if (b->docs[i].err != NULL) {
 			b->sel = i;
-			tui_error(t, &b->docs[i].err);
+			tui_error(t, b->docs[i].err);
 			break;
 		}
 	if (b->nbad == 0 && b->nskip > 0)

@@ -905,7 +905,7 @@ can_batch(struct tui *t, const struct doc *d)
 	bd.path = d->path;
 	r = dm_batch_check(&t->cfg, p, &bo, &bd, 1, &err);
 	if (r == -1)
-		tui_error(t, bd.err.code != DM_EOK ? &bd.err : &err);
+		tui_error(t, bd.err != NULL ? bd.err : &err);
 	dm_batch_doc_release(&bd);
 	return r == 0;
 }
