@@ -172,6 +172,8 @@ struct dm_batch_run {
  * docmail holds is passed over (passed, err says why) and stays.  As
  * each lock is a file descriptor, a batch larger than the descriptor
  * limit allows goes over one connection per that many messages.
+ * msgs come zeroed (calloc) but for it and bcc, or from an earlier
+ * call; dm_batch_msg_release() each afterwards.
  * Returns 0 when every message was accepted by every recipient.
  * Errors: DM_ETEMP when some wait in the outbox (the message says why
  *         the batch stopped, if it did; DM_EIO when it stopped because
