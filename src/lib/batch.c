@@ -128,10 +128,10 @@ dm_batch_check(const struct dm_config *cfg, const struct dm_profile *p,
 			dm_compose_release(&c);
 			release_fields(d);
 			/* Made only for a bad one: 1 KiB each, of 500 good. */
-			if (e.code == DM_ENOMEM ||
-			    (d->err = malloc(sizeof *d->err)) == NULL) {
-				if (e.code != DM_ENOMEM)
-					dm_err_set(&e, DM_ENOMEM, _("out of memory"));
+			if (e.code != DM_ENOMEM &&
+			    (d->err = malloc(sizeof *d->err)) == NULL)
+				dm_err_set(&e, DM_ENOMEM, _("out of memory"));
+			if (e.code == DM_ENOMEM) {
 				*err = e;
 				return -1;
 			}
@@ -462,20 +462,6 @@ dm_batch_store(const char *dir, const struct dm_config *cfg,
 /* Made when memory for a message's own error is lacking. */
 static const struct dm_err oom_err = { DM_ENOMEM, 0, "out of memory", "" };
 
-/* Keeps e as why m was not (all) delivered. */
-static void
-keep_err(struct dm_batch_msg *m, const struct dm_err *e)
-{
-	struct dm_err *copy;
-
-	if (m->err != &oom_err)
-		free(m->err);
-	copy = malloc(sizeof *copy);
-	if (copy != NULL)
-		*copy = *e;
-	m->err = copy != NULL ? copy : (struct dm_err *)&oom_err;
-}
-
 static void
 drop_err(struct dm_batch_msg *m)
 {
@@ -483,6 +469,20 @@ drop_err(struct dm_batch_msg *m)
 		free(m->err);
 	m->err = NULL;
 }
+
+/* Keeps e as why m was not (all) delivered. */
+static void
+keep_err(struct dm_batch_msg *m, const struct dm_err *e)
+{
+	struct dm_err *copy;
+
+	drop_err(m);
+	copy = malloc(sizeof *copy);
+	if (copy != NULL)
+		*copy = *e;
+	m->err = copy != NULL ? copy : (struct dm_err *)&oom_err;
+}
+
 
 void
 dm_batch_msg_release(struct dm_batch_msg *m)

@@ -1506,6 +1506,8 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	size_t i, skip = 1;
 	ssize_t n;
 	int fd = -1, r = -1, e;
+	const int flags = O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC | O_NONBLOCK;
 
 	dm_buf_init(&line, 0);
 	if (path == NULL && (path = def = xdg_path("XDG_STATE_HOME",
@@ -1542,8 +1544,7 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 	 * directories are made only when missing: a batch appends once a
 	 * message, between two messages of its session.
 	 */
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK, 0600);
+	fd = open(path, flags, 0600);
 	if (fd == -1 && errno == ENOENT) {
 		if ((parent = parent_dir(path, err)) == NULL)
 			goto out;
@@ -1551,8 +1552,7 @@ dm_sentlog_append(const char *path, time_t when, const char *message_id,
 			store_failed(err, _("sent log"), path, errno);
 			goto out;
 		}
-		fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW |
-		    O_CLOEXEC | O_NONBLOCK, 0600);
+		fd = open(path, flags, 0600);
 	}
 	if (fd == -1) {
 		store_failed(err, _("sent log"), path, errno);

@@ -1457,13 +1457,10 @@ smtpi_from_client(struct sess *s, const char *p, size_t n, uint64_t *dot_at)
 	size_t used, ll, hold;
 	int r;
 
-	if (s->dot_held) {
-		/* Kept in order behind the dot (the pump reads none then). */
-		if (dm_buf_add(&s->after_dot, p, n, &e) == -1)
-			return -1;
-		return 0;
-	}
 	while (n > 0) {
+		/* Kept in order behind a held dot, for smtpi_dot_release(). */
+		if (s->dot_held)
+			return dm_buf_add(&s->after_dot, p, n, &e);
 		if (s->state == RS_DATA) {
 			used = data_bytes(s, p, n);
 			hold = 0;
@@ -1480,10 +1477,6 @@ smtpi_from_client(struct sess *s, const char *p, size_t n, uint64_t *dot_at)
 				return -1;
 			p += used;
 			n -= used;
-			if (s->dot_held)
-				return n > 0 &&
-				    dm_buf_add(&s->after_dot, p, n, &e) == -1 ?
-				    -1 : 0;
 			continue;
 		}
 		nl = memchr(p, '\n', n);
