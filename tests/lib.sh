@@ -43,9 +43,10 @@ export HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" \
     XDG_DATA_HOME="$T/home/.local/share" XDG_STATE_HOME="$T/home/.local/state"
 mkdir -p "$HOME"
 unset SOURCE_DATE_EPOCH DOCMAIL_MESSAGE_ID
-# The tests read docmail's English text: no translation, whatever the
-# caller's language (LANGUAGE beats LC_ALL in GNU gettext).
-LC_ALL=${LC_ALL:-C.UTF-8}
+# The tests read docmail's English text, whatever the caller's language:
+# C.UTF-8 has no catalogue, and an empty LANGUAGE is no choice at all (a
+# caller's LC_ALL=de_CH.UTF-8 would have given German messages).
+LC_ALL=C.UTF-8
 LANGUAGE=
 export LC_ALL LANGUAGE
 
