@@ -322,7 +322,8 @@ term() {
 }
 screen() { tmux -L "$TMUX_SOCK" capture-pane -p -S -100; }
 keys() { tmux -L "$TMUX_SOCK" send-keys "$@"; }
-# wait_for TEXT [SECONDS]: polls the screen for TEXT; returns 1 on timeout
+# wait_for TEXT [SECONDS]: polls the screen for TEXT; returns 1 on timeout.
+# A TEXT of several lines waits for any one of them (grep -F's list).
 wait_for() {
 	_n=$(( ${2:-10} * 20 ))
 	while [ $_n -gt 0 ]; do

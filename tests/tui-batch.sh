@@ -391,15 +391,9 @@ ok $? "a first Esc says a second one cancels the message in flight"
 keys Escape
 # The status says so until the run ends, which can be within the relay's
 # next 200 ms wake-up: then the summary gives the reason in its place.
-_n=200
-until screen | grep -qF -e "cancelling the current message: it stays in the outbox" \
-    -e "the batch stopped: cancelled by the user"; do
-	_n=$((_n - 1))
-	[ $_n -gt 0 ] || break
-	sleep 0.05
-done
-[ $_n -gt 0 ]
-ok $? "a second Esc says it cancels it" || diag "$(screen)"
+wait_for "cancelling the current message: it stays in the outbox
+the batch stopped: cancelled by the user" 10
+ok $? "a second Esc says it cancels it"
 wait_for "batch: 0 sent, 2 kept in the outbox, 0 refused" 30
 ok $? "the run ends at once, both kept" || diag "$(screen)"
 "$DOCMAIL" --config "$T/stall.ini" outbox >"$T/ob" 2>&1

@@ -483,7 +483,6 @@ keep_err(struct dm_batch_msg *m, const struct dm_err *e)
 	m->err = copy != NULL ? copy : (struct dm_err *)&oom_err;
 }
 
-
 void
 dm_batch_msg_release(struct dm_batch_msg *m)
 {
